@@ -1,0 +1,42 @@
+# escrowpay: PGXS build.  The version lives only in escrowpay.control; the
+# install script is generated here by concatenating src/sql/*.sql in order.
+
+EXTENSION   = escrowpay
+EXTVERSION  = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
+
+MODULE_big  = escrowpay
+OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
+SQL_SOURCES = $(sort $(wildcard src/sql/*.sql))
+DATA_built  = $(EXTENSION)--$(EXTVERSION).sql
+DATA        = $(filter-out $(DATA_built),$(wildcard $(EXTENSION)--*--*.sql))
+SHLIB_LINK  = -lcrypto
+PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
+              -Wno-missing-field-initializers
+
+REGRESS       = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
+REGRESS_OPTS  = --load-extension=$(EXTENSION)
+ISOLATION     = $(patsubst test/isolation/specs/%.spec,%,$(sort $(wildcard test/isolation/specs/*.spec)))
+ISOLATION_OPTS = --inputdir=test/isolation --load-extension=$(EXTENSION)
+TAP_TESTS     = 1
+PROVE_TESTS   = test/t/*.pl
+
+EXTRA_CLEAN = results/ output_iso/ tmp_check/ log/ regression.diffs regression.out
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+$(EXTENSION)--$(EXTVERSION).sql: $(SQL_SOURCES) $(EXTENSION).control
+	cat $(SQL_SOURCES) > $@
+
+.PHONY: deps demo test bench soak
+deps:
+	scripts/deps.sh
+
+demo: deps
+	$(MAKE) all install
+	scripts/demo.sh
+
+test: deps
+	$(MAKE) all install
+	scripts/test.sh

@@ -1,0 +1,3 @@
+-- scripts/demo.sql -- the escrowpay demo, run by scripts/demo.sh in database
+-- escrow_demo where the extension is already created.  Placeholder.
+SELECT 'demo placeholder';

@@ -1,0 +1,92 @@
+/*-------------------------------------------------------------------------
+ *
+ * guard.c
+ *	  The journal is append-only.  escrow.journal_guard() is a trigger for
+ *	  escrow.entries and escrow.transfers that refuses DELETE and TRUNCATE,
+ *	  refuses UPDATE of entries, and allows an UPDATE of a transfer only
+ *	  when the sole change is its `refunded` total growing within its
+ *	  amount (refund.c's bookkeeping).  It fires for the table owner too;
+ *	  the per-account hash chains catch what a superuser could still do.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "guard.h"
+
+#include "access/htup_details.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "utils/datum.h"
+#include "utils/rel.h"
+
+PG_FUNCTION_INFO_V1(escrow_journal_guard);
+
+static void
+refuse(TriggerData *trigdata, const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("the escrowpay journal is append-only"),
+			 errdetail("%s on %s is not allowed.", what,
+					   RelationGetRelationName(trigdata->tg_relation)),
+			 errhint("Correct a posted transfer with a refund or a new transfer.")));
+}
+
+/*
+ * escrow.journal_guard() RETURNS trigger
+ */
+Datum
+escrow_journal_guard(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	HeapTuple	oldtup;
+	HeapTuple	newtup;
+	int			refunded_att;
+	int			amount_att;
+	int			i;
+	bool		n1,
+				n2;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "escrow.journal_guard() must be called as a trigger");
+
+	if (TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
+		refuse(trigdata, "TRUNCATE");
+	if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+		refuse(trigdata, "DELETE");
+	if (!TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+		return PointerGetDatum(trigdata->tg_trigtuple);
+
+	desc = RelationGetDescr(trigdata->tg_relation);
+	refunded_att = SPI_fnumber(desc, "refunded");
+	amount_att = SPI_fnumber(desc, "amount");
+	if (refunded_att <= 0)
+		refuse(trigdata, "UPDATE");
+
+	/* Only refunded may change, and only upwards within amount */
+	oldtup = trigdata->tg_trigtuple;
+	newtup = trigdata->tg_newtuple;
+	for (i = 1; i <= desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i - 1);
+		Datum		a,
+					b;
+
+		if (att->attisdropped || i == refunded_att)
+			continue;
+		a = heap_getattr(oldtup, i, desc, &n1);
+		b = heap_getattr(newtup, i, desc, &n2);
+		if (n1 != n2 || (!n1 && !datumIsEqual(a, b, att->attbyval, att->attlen)))
+			refuse(trigdata, "UPDATE");
+	}
+	{
+		int64		old_refunded = DatumGetInt64(heap_getattr(oldtup, refunded_att, desc, &n1));
+		int64		new_refunded = DatumGetInt64(heap_getattr(newtup, refunded_att, desc, &n2));
+		int64		amount = DatumGetInt64(heap_getattr(newtup, amount_att, desc, &n1));
+
+		if (n2 || new_refunded < old_refunded || new_refunded > amount)
+			refuse(trigdata, "UPDATE of refunded outside 0..amount or downwards");
+	}
+	return PointerGetDatum(newtup);
+}

@@ -1,0 +1,434 @@
+/*-------------------------------------------------------------------------
+ *
+ * hold.c
+ *	  Holds: a hold reserves an amount on its debit account for its credit
+ *	  account (a reservation freeze on a balance, or a hold on a credit
+ *	  line).  It is captured in one or more partial captures (each a posted
+ *	  transfer), released, or expires; it ends exactly once, and captured +
+ *	  released never exceeds its amount.  A hold past its expiry cannot be
+ *	  captured even before expire_holds() has swept it.
+ *
+ * Lock order: the hold row first, then accounts in ascending id order.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "hold.h"
+
+#include "fmgr.h"
+#include "idempotency.h"
+#include "ledger.h"
+#include "money.h"
+#include "plan.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+PG_FUNCTION_INFO_V1(escrow_hold);
+PG_FUNCTION_INFO_V1(escrow_capture);
+PG_FUNCTION_INFO_V1(escrow_release);
+PG_FUNCTION_INFO_V1(escrow_expire_holds);
+
+/* A hold row locked FOR UPDATE */
+typedef struct EpHold
+{
+	int64		id;
+	int64		debit;
+	int64		credit;
+	int64		amount;
+	int64		captured;
+	int64		released;
+	char	   *status;
+	bool		has_expiry;
+	TimestampTz expires_at;
+} EpHold;
+
+static int64
+remaining(const EpHold *h)
+{
+	return h->amount - h->captured - h->released;
+}
+
+/*
+ * Lock hold id and check it is open and not past its expiry (EP002), or
+ * raise P0002 when it does not exist.
+ */
+static void
+lock_open_hold(int64 id, bool allow_expired, EpHold *h)
+{
+	static EpPlan lock = {NULL,
+		"SELECT debit_account, credit_account, amount, captured, released, "
+		"       status, expires_at "
+		"  FROM escrow.holds WHERE id = $1 FOR UPDATE",
+	1, {INT8OID}};
+	Datum		values[1];
+	Datum		d;
+	bool		isnull;
+
+	values[0] = Int64GetDatum(id);
+	if (ep_exec(&lock, values, NULL, 1) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("hold %lld does not exist", (long long) id)));
+	h->id = id;
+	h->debit = ep_int64(0, 1);
+	h->credit = ep_int64(0, 2);
+	h->amount = ep_int64(0, 3);
+	h->captured = ep_int64(0, 4);
+	h->released = ep_int64(0, 5);
+	h->status = ep_text(0, 6);
+	d = ep_datum(0, 7, &isnull);
+	h->has_expiry = !isnull;
+	h->expires_at = isnull ? 0 : DatumGetTimestampTz(d);
+
+	if (strcmp(h->status, "open") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_EP_HOLD_NOT_OPEN),
+				 errmsg("hold %lld is not open", (long long) id),
+				 errdetail("Its status is %s: amount %lld, captured %lld, released %lld.",
+						   h->status, (long long) h->amount,
+						   (long long) h->captured, (long long) h->released)));
+	if (!allow_expired && h->has_expiry && h->expires_at <= GetCurrentTimestamp())
+		ereport(ERROR,
+				(errcode(ERRCODE_EP_HOLD_NOT_OPEN),
+				 errmsg("hold %lld has expired", (long long) id),
+				 errdetail("It expired at %s; %lld of %lld remain held until released.",
+						   timestamptz_to_str(h->expires_at),
+						   (long long) remaining(h), (long long) h->amount),
+				 errhint("Release it, or run escrow.expire_holds().")));
+}
+
+/* Write back a locked hold's captured/released/status */
+static void
+update_hold(const EpHold *h, const char *status)
+{
+	static EpPlan update = {NULL,
+		"UPDATE escrow.holds SET captured = $2, released = $3, status = $4, "
+		"       ended_at = CASE WHEN $4 = 'open' THEN NULL ELSE now() END "
+		" WHERE id = $1",
+	4, {INT8OID, INT8OID, INT8OID, TEXTOID}};
+	Datum		values[4];
+
+	values[0] = Int64GetDatum(h->id);
+	values[1] = Int64GetDatum(h->captured);
+	values[2] = Int64GetDatum(h->released);
+	values[3] = CStringGetTextDatum(status);
+	ep_exec(&update, values, NULL, 0);
+}
+
+/* Give up amount of what account holds */
+static void
+unhold(int64 account, int64 amount)
+{
+	static EpPlan update = {NULL,
+		"UPDATE escrow.accounts SET held = held - $2 WHERE id = $1",
+	2, {INT8OID, INT8OID}};
+	Datum		values[2];
+
+	values[0] = Int64GetDatum(account);
+	values[1] = Int64GetDatum(amount);
+	ep_exec(&update, values, NULL, 0);
+}
+
+/*
+ * Place a hold; returns its id.  The funds check is in the guarded UPDATE;
+ * the credit account must exist and share the currency.
+ */
+int64
+ep_place_hold(int64 debit, int64 credit, int64 amount, Interval *expires_in,
+			  const char *key)
+{
+	static EpPlan reserve = {NULL,
+		"UPDATE escrow.accounts a SET held = a.held + $3 "
+		"  FROM escrow.accounts c "
+		" WHERE a.id = $1 AND c.id = $2 AND c.currency = a.currency "
+		"   AND a.held <= 9223372036854775807 - $3 "
+		"   AND (a.kind = 'system' OR a.posted + a.credit_limit - a.held >= $3) "
+		"RETURNING a.currency",
+	3, {INT8OID, INT8OID, INT8OID}};
+	static EpPlan credit_currency = {NULL,
+		"SELECT currency FROM escrow.accounts WHERE id = $1",
+	1, {INT8OID}};
+	static EpPlan insert = {NULL,
+		"INSERT INTO escrow.holds (id, debit_account, credit_account, amount, expires_at) "
+		"VALUES ($1, $2, $3, $4, $5)",
+	5, {INT8OID, INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID}};
+	Datum		values[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', 'n'};
+	TimestampTz expires_at = 0;
+	int64		id;
+	int64		prior;
+
+	if (debit == credit)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("debit and credit account must differ"),
+				 errdetail("Both are account %lld.", (long long) debit)));
+	if (expires_in != NULL)
+	{
+		TimestampTz now = GetCurrentTransactionStartTimestamp();
+
+		expires_at = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
+															 TimestampTzGetDatum(now),
+															 PointerGetDatum(expires_in)));
+		if (expires_at <= now)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("expires_in must be a positive interval"),
+					 errdetail("Got %s.",
+							   DatumGetCString(DirectFunctionCall1(interval_out,
+																   PointerGetDatum(expires_in))))));
+		nulls[4] = ' ';
+	}
+
+	id = ep_next_id("hold_id_seq");
+	if (key)
+	{
+		char	   *request;
+
+		request = psprintf("hold(%lld,%lld,%lld,%s)", (long long) debit,
+						   (long long) credit, (long long) amount,
+						   expires_in ?
+						   psprintf("%d months %d days %lld us", expires_in->month,
+									expires_in->day, (long long) expires_in->time) :
+						   "NULL");
+		if (ep_idem_claim(key, request, true, id, &prior))
+			return prior;
+	}
+
+	values[0] = Int64GetDatum(debit);
+	values[1] = Int64GetDatum(credit);
+	values[2] = Int64GetDatum(amount);
+	if (ep_exec(&reserve, values, NULL, 0) != 1)
+	{
+		char	   *currency;
+
+		values[0] = Int64GetDatum(credit);
+		if (ep_exec(&credit_currency, values, NULL, 1) != 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_NO_DATA_FOUND),
+					 errmsg("account %lld does not exist", (long long) credit)));
+		currency = ep_text(0, 1);
+		ep_account_refusal(debit, currency, 0, amount);
+	}
+
+	values[0] = Int64GetDatum(id);
+	values[1] = Int64GetDatum(debit);
+	values[2] = Int64GetDatum(credit);
+	values[3] = Int64GetDatum(amount);
+	values[4] = TimestampTzGetDatum(expires_at);
+	ep_exec(&insert, values, nulls, 0);
+	return id;
+}
+
+/*
+ * Capture amount (all that remains when !has_amount) of a hold; final
+ * releases what is left after it.  Returns the transfer id.
+ */
+int64
+ep_capture_hold(int64 hold_id, bool has_amount, int64 amount, bool final,
+				const char *key)
+{
+	EpHold		h;
+	EpPosting	p = {0};
+	int64		rest;
+	int64		prior;
+
+	p.id = ep_next_id("transfer_id_seq");
+	if (key)
+	{
+		char	   *request;
+
+		request = has_amount ?
+			psprintf("capture(%lld,%lld,%s)", (long long) hold_id, (long long) amount,
+					 final ? "final" : "partial") :
+			psprintf("capture(%lld,NULL,%s)", (long long) hold_id,
+					 final ? "final" : "partial");
+		if (ep_idem_claim(key, request, true, p.id, &prior))
+			return prior;
+	}
+
+	lock_open_hold(hold_id, false, &h);
+	rest = remaining(&h);
+	if (!has_amount)
+		amount = rest;
+	if (amount > rest)
+		ereport(ERROR,
+				(errcode(ERRCODE_EP_EXCEEDS_HOLD),
+				 errmsg("capture exceeds what remains of hold %lld", (long long) hold_id),
+				 errdetail("Remaining %lld, requested %lld (amount %lld, captured %lld, released %lld).",
+						   (long long) rest, (long long) amount, (long long) h.amount,
+						   (long long) h.captured, (long long) h.released)));
+
+	h.captured += amount;
+	p.debit_unhold = amount;
+	if (final)
+	{
+		h.released += rest - amount;
+		p.debit_unhold = rest;
+	}
+	update_hold(&h, remaining(&h) == 0 ? "captured" : "open");
+
+	p.kind = "capture";
+	p.debit = h.debit;
+	p.credit = h.credit;
+	p.amount = amount;
+	p.hold_id = hold_id;
+	ep_post_transfer(&p);
+	return p.id;
+}
+
+/*
+ * Release what remains of a hold; returns the amount released.
+ */
+int64
+ep_release_hold(int64 hold_id, const char *key)
+{
+	EpHold		h;
+	int64		rest;
+	int64		prior;
+
+	if (key && ep_idem_claim(key, psprintf("release(%lld)", (long long) hold_id),
+							 false, 0, &prior))
+		return prior;
+
+	lock_open_hold(hold_id, true, &h);
+	rest = remaining(&h);
+	h.released += rest;
+	update_hold(&h, "released");
+	unhold(h.debit, rest);
+	if (key)
+		ep_idem_record(key, rest);
+	return rest;
+}
+
+/*
+ * escrow.hold(debit_account bigint, credit_account bigint, amount bigint,
+ *			   expires_in interval DEFAULT NULL,
+ *			   idempotency_key text DEFAULT NULL) RETURNS bigint
+ */
+Datum
+escrow_hold(PG_FUNCTION_ARGS)
+{
+	int64		debit = ep_arg_id(fcinfo, 0, "debit_account");
+	int64		credit = ep_arg_id(fcinfo, 1, "credit_account");
+	int64		amount = ep_arg_amount(fcinfo, 2, "amount");
+	Interval   *expires_in = PG_ARGISNULL(3) ? NULL : PG_GETARG_INTERVAL_P(3);
+	char	   *key = ep_arg_key(fcinfo, 4);
+	int64		id;
+
+	SPI_connect();
+	id = ep_place_hold(debit, credit, amount, expires_in, key);
+	SPI_finish();
+	PG_RETURN_INT64(id);
+}
+
+/*
+ * escrow.capture(hold_id bigint, amount bigint DEFAULT NULL,
+ *				  idempotency_key text DEFAULT NULL,
+ *				  final boolean DEFAULT false) RETURNS bigint
+ */
+Datum
+escrow_capture(PG_FUNCTION_ARGS)
+{
+	int64		hold_id = ep_arg_id(fcinfo, 0, "hold_id");
+	bool		has_amount = !PG_ARGISNULL(1);
+	int64		amount = has_amount ? ep_arg_amount(fcinfo, 1, "amount") : 0;
+	char	   *key = ep_arg_key(fcinfo, 2);
+	bool		final;
+	int64		id;
+
+	if (PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("final must not be NULL")));
+	final = PG_GETARG_BOOL(3);
+
+	SPI_connect();
+	id = ep_capture_hold(hold_id, has_amount, amount, final, key);
+	SPI_finish();
+	PG_RETURN_INT64(id);
+}
+
+/*
+ * escrow.release(hold_id bigint, idempotency_key text DEFAULT NULL)
+ *	 RETURNS bigint
+ */
+Datum
+escrow_release(PG_FUNCTION_ARGS)
+{
+	int64		hold_id = ep_arg_id(fcinfo, 0, "hold_id");
+	char	   *key = ep_arg_key(fcinfo, 1);
+	int64		released;
+
+	SPI_connect();
+	released = ep_release_hold(hold_id, key);
+	SPI_finish();
+	PG_RETURN_INT64(released);
+}
+
+/* qsort comparator: by debit account, so that accounts lock in id order */
+static int
+cmp_by_account(const void *a, const void *b)
+{
+	int64		x = ((const int64 *) a)[0];
+	int64		y = ((const int64 *) b)[0];
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * escrow.expire_holds(max_holds integer DEFAULT 1000) RETURNS integer
+ *
+ * Ends up to max_holds open holds whose expiry has passed, skipping holds
+ * another transaction has locked, and gives their remainder back to the
+ * debit accounts (one update per account, in ascending id order).
+ */
+Datum
+escrow_expire_holds(PG_FUNCTION_ARGS)
+{
+	static EpPlan claim = {NULL,
+		"WITH due AS ("
+		"  SELECT id, amount - captured - released AS rest FROM escrow.holds "
+		"   WHERE status = 'open' AND expires_at <= $2 "
+		"   ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED) "
+		"UPDATE escrow.holds h "
+		"   SET released = h.amount - h.captured, status = 'expired', ended_at = now() "
+		"  FROM due WHERE h.id = due.id "
+		"RETURNING h.debit_account, due.rest",
+	2, {INT4OID, TIMESTAMPTZOID}};
+	int32		max_holds;
+	Datum		values[2];
+	uint64		n;
+	int64	   *pairs;
+	uint64		i;
+
+	if (PG_ARGISNULL(0) || PG_GETARG_INT32(0) <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max_holds must be a positive integer")));
+	max_holds = PG_GETARG_INT32(0);
+
+	SPI_connect();
+	values[0] = Int32GetDatum(max_holds);
+	values[1] = TimestampTzGetDatum(GetCurrentTimestamp());
+	n = ep_exec(&claim, values, NULL, 0);
+
+	pairs = palloc(sizeof(int64) * 2 * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		pairs[2 * i] = ep_int64(i, 1);
+		pairs[2 * i + 1] = ep_int64(i, 2);
+	}
+	qsort(pairs, n, sizeof(int64) * 2, cmp_by_account);
+	for (i = 0; i < n;)
+	{
+		int64		account = pairs[2 * i];
+		int64		total = 0;
+
+		for (; i < n && pairs[2 * i] == account; i++)
+			total = ep_add(total, pairs[2 * i + 1], "expired amount");
+		if (total > 0)
+			unhold(account, total);
+	}
+	SPI_finish();
+	PG_RETURN_INT32((int32) n);
+}

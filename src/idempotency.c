@@ -1,0 +1,75 @@
+/*-------------------------------------------------------------------------
+ *
+ * idempotency.c
+ *	  Idempotency keys: the same key with the same request returns the
+ *	  first result and changes nothing; the same key with another request
+ *	  is refused with EP005.
+ *
+ * A call claims its key before it moves money, by inserting the key with a
+ * canonical text of the request (operation and arguments).  The insert
+ * waits for a concurrent transaction holding the same key, so exactly one
+ * of two racing calls does the work; if the first one rolls back, the key
+ * is free again.  Keys live in escrow.idempotency_keys in the same
+ * transaction as the money they guard.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "idempotency.h"
+
+#include "plan.h"
+#include "utils/builtins.h"
+
+/*
+ * Claim key for request.  When the call's result is already known (a
+ * preallocated transfer or hold id), pass it so that no later update is
+ * needed.  Returns true, with *prior set, when the key was used before for
+ * the same request: the caller must return *prior and do nothing else.
+ */
+bool
+ep_idem_claim(const char *key, const char *request, bool has_result,
+			  int64 result, int64 *prior)
+{
+	static EpPlan insert = {NULL,
+		"INSERT INTO escrow.idempotency_keys (key, request, result) "
+		"VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING",
+	3, {TEXTOID, TEXTOID, INT8OID}};
+	static EpPlan lookup = {NULL,
+		"SELECT request, result FROM escrow.idempotency_keys WHERE key = $1",
+	1, {TEXTOID}};
+	Datum		values[3];
+	char		nulls[3] = {' ', ' ', has_result ? ' ' : 'n'};
+	char	   *first;
+
+	values[0] = CStringGetTextDatum(key);
+	values[1] = CStringGetTextDatum(request);
+	values[2] = Int64GetDatum(result);
+	if (ep_exec(&insert, values, nulls, 0) == 1)
+		return false;
+
+	if (ep_exec(&lookup, values, nulls, 1) != 1)
+		elog(ERROR, "escrowpay: idempotency key \"%s\" vanished", key);
+	first = ep_text(0, 1);
+	if (strcmp(first, request) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_EP_IDEMPOTENCY_CONFLICT),
+				 errmsg("idempotency key \"%s\" was already used with different arguments", key),
+				 errdetail("First request: %s; this request: %s.", first, request),
+				 errhint("Use a new key for a new operation.")));
+	if (!ep_get_int64(0, 2, prior))
+		elog(ERROR, "escrowpay: idempotency key \"%s\" has no result", key);
+	return true;
+}
+
+/* Store the result of a call whose result was not known when it claimed */
+void
+ep_idem_record(const char *key, int64 result)
+{
+	static EpPlan update = {NULL,
+		"UPDATE escrow.idempotency_keys SET result = $2 WHERE key = $1",
+	2, {TEXTOID, INT8OID}};
+	Datum		values[2];
+
+	values[0] = CStringGetTextDatum(key);
+	values[1] = Int64GetDatum(result);
+	ep_exec(&update, values, NULL, 0);
+}

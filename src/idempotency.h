@@ -1,0 +1,17 @@
+/*-------------------------------------------------------------------------
+ *
+ * idempotency.h
+ *	  Idempotency keys for money-moving calls.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef EP_IDEMPOTENCY_H
+#define EP_IDEMPOTENCY_H
+
+#include "escrowpay.h"
+
+extern bool ep_idem_claim(const char *key, const char *request,
+						  bool has_result, int64 result, int64 *prior);
+extern void ep_idem_record(const char *key, int64 result);
+
+#endif							/* EP_IDEMPOTENCY_H */

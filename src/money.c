@@ -1,0 +1,102 @@
+/*-------------------------------------------------------------------------
+ *
+ * money.c
+ *	  Amounts are bigint minor units (cents, yen, fils).  This file checks
+ *	  amount and id arguments and does every sum with overflow detection, so
+ *	  that a bad value is refused with a specific SQLSTATE before anything
+ *	  is written.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "money.h"
+
+#include "common/int.h"
+#include "utils/builtins.h"
+
+/* Longest idempotency key accepted, in bytes */
+#define EP_MAX_KEY_LEN 200
+
+/*
+ * A positive amount argument.  NULL, zero and negative amounts are refused
+ * with invalid_parameter_value.
+ */
+int64
+ep_arg_amount(FunctionCallInfo fcinfo, int argno, const char *what)
+{
+	int64		amount;
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not be NULL", what),
+				 errhint("Pass a positive amount in minor units of the currency.")));
+	amount = PG_GETARG_INT64(argno);
+	if (amount <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be positive", what),
+				 errdetail("Got %lld.", (long long) amount),
+				 errhint("Amounts are positive integers in minor units of the currency.")));
+	return amount;
+}
+
+/* A non-NULL id argument (account, hold, transfer) */
+int64
+ep_arg_id(FunctionCallInfo fcinfo, int argno, const char *what)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not be NULL", what)));
+	return PG_GETARG_INT64(argno);
+}
+
+/*
+ * An optional idempotency key: NULL means none; otherwise 1 to
+ * EP_MAX_KEY_LEN bytes.
+ */
+char *
+ep_arg_key(FunctionCallInfo fcinfo, int argno)
+{
+	char	   *key;
+	size_t		len;
+
+	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
+		return NULL;
+	key = text_to_cstring(PG_GETARG_TEXT_PP(argno));
+	len = strlen(key);
+	if (len == 0 || len > EP_MAX_KEY_LEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("idempotency key must be 1 to %d bytes long", EP_MAX_KEY_LEN),
+				 errdetail("Got a key of %zu bytes.", len)));
+	return key;
+}
+
+/* a + b, refusing with numeric_value_out_of_range on overflow */
+int64
+ep_add(int64 a, int64 b, const char *what)
+{
+	int64		r;
+
+	if (pg_add_s64_overflow(a, b, &r))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("%s would overflow bigint", what),
+				 errdetail("%lld + %lld is out of range.", (long long) a, (long long) b)));
+	return r;
+}
+
+/* a - b, refusing with numeric_value_out_of_range on overflow */
+int64
+ep_sub(int64 a, int64 b, const char *what)
+{
+	int64		r;
+
+	if (pg_sub_s64_overflow(a, b, &r))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("%s would overflow bigint", what),
+				 errdetail("%lld - %lld is out of range.", (long long) a, (long long) b)));
+	return r;
+}

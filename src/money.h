@@ -1,0 +1,20 @@
+/*-------------------------------------------------------------------------
+ *
+ * money.h
+ *	  Amounts in minor units: argument checks and overflow-checked sums.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef EP_MONEY_H
+#define EP_MONEY_H
+
+#include "escrowpay.h"
+#include "fmgr.h"
+
+extern int64 ep_arg_amount(FunctionCallInfo fcinfo, int argno, const char *what);
+extern int64 ep_arg_id(FunctionCallInfo fcinfo, int argno, const char *what);
+extern char *ep_arg_key(FunctionCallInfo fcinfo, int argno);
+extern int64 ep_add(int64 a, int64 b, const char *what);
+extern int64 ep_sub(int64 a, int64 b, const char *what);
+
+#endif							/* EP_MONEY_H */

@@ -1,0 +1,101 @@
+/*-------------------------------------------------------------------------
+ *
+ * plan.c
+ *	  Saved SPI plans for escrowpay's statements, and accessors for the
+ *	  rows they return.
+ *
+ * Every money call runs a handful of fixed statements.  Preparing each once
+ * per backend and keeping the plan saves parsing and planning on every call;
+ * PostgreSQL's plan cache invalidates a kept plan when the tables change.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "plan.h"
+
+#include "catalog/namespace.h"
+#include "commands/sequence.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+/*
+ * Run a saved statement, preparing it on first use.  Raises on any SPI
+ * failure, returns the number of rows processed; the rows are in
+ * SPI_tuptable.
+ */
+uint64
+ep_exec(EpPlan *plan, Datum *values, const char *nulls, long max_rows)
+{
+	int			rc;
+
+	if (plan->plan == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare(plan->sql, plan->nargs, plan->argtypes);
+
+		if (p == NULL)
+			elog(ERROR, "escrowpay: SPI_prepare failed (%s) for: %s",
+				 SPI_result_code_string(SPI_result), plan->sql);
+		if (SPI_keepplan(p) != 0)
+			elog(ERROR, "escrowpay: SPI_keepplan failed");
+		plan->plan = p;
+	}
+
+	rc = SPI_execute_plan(plan->plan, values, nulls, false, max_rows);
+	if (rc < 0)
+		elog(ERROR, "escrowpay: SPI_execute_plan failed (%s) for: %s",
+			 SPI_result_code_string(rc), plan->sql);
+	return SPI_processed;
+}
+
+/* Column col (1-based) of result row row, as a Datum */
+Datum
+ep_datum(int row, int col, bool *isnull)
+{
+	return SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc,
+						 col, isnull);
+}
+
+/* A bigint column; false when it is NULL */
+bool
+ep_get_int64(int row, int col, int64 *value)
+{
+	bool		isnull;
+	Datum		d = ep_datum(row, col, &isnull);
+
+	if (isnull)
+		return false;
+	*value = DatumGetInt64(d);
+	return true;
+}
+
+/* A bigint column that the statement guarantees is not NULL */
+int64
+ep_int64(int row, int col)
+{
+	int64		v;
+
+	if (!ep_get_int64(row, col, &v))
+		elog(ERROR, "escrowpay: unexpected NULL in column %d", col);
+	return v;
+}
+
+/* A text column as a C string in the SPI context, or NULL */
+char *
+ep_text(int row, int col)
+{
+	return SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col);
+}
+
+/*
+ * nextval() of one of escrowpay's sequences, without a round trip through
+ * the executor.
+ */
+int64
+ep_next_id(const char *sequence)
+{
+	Oid			nsp = get_namespace_oid(EP_SCHEMA, false);
+	Oid			relid = get_relname_relid(sequence, nsp);
+
+	if (!OidIsValid(relid))
+		elog(ERROR, "escrowpay: sequence %s.%s is missing", EP_SCHEMA, sequence);
+	return nextval_internal(relid, false);
+}

@@ -1,0 +1,65 @@
+-- 30_journal.sql: the append-only journal.  A transfer posts exactly two
+-- entries that sum to zero; each account's entries are numbered and hash-
+-- chained.  No foreign keys: the C functions check ids under row locks, and
+-- verify_ledger() checks every reference.
+
+CREATE SEQUENCE escrow.transfer_id_seq;
+
+CREATE TABLE escrow.transfers (
+    id             bigint PRIMARY KEY,
+    kind           text NOT NULL
+                   CHECK (kind IN ('deposit', 'withdraw', 'transfer', 'capture', 'refund')),
+    debit_account  bigint NOT NULL,
+    credit_account bigint NOT NULL,
+    amount         bigint NOT NULL CHECK (amount > 0),
+    refunded       bigint NOT NULL DEFAULT 0 CHECK (refunded BETWEEN 0 AND amount),
+    hold_id        bigint,
+    refund_of      bigint,
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    CHECK (debit_account <> credit_account)
+);
+CREATE INDEX transfers_refund_of ON escrow.transfers (refund_of) WHERE refund_of IS NOT NULL;
+
+COMMENT ON TABLE escrow.transfers IS
+    'Posted transfers (append-only): amount moves from debit_account to credit_account; refunded is the running total of refunds of it';
+
+CREATE TABLE escrow.entries (
+    account     bigint NOT NULL,
+    seq         bigint NOT NULL,
+    transfer_id bigint NOT NULL,
+    amount      bigint NOT NULL,
+    balance     bigint NOT NULL,
+    hash        bytea NOT NULL,
+    PRIMARY KEY (account, seq)
+);
+COMMENT ON TABLE escrow.entries IS
+    'Journal entries (append-only): one per account per transfer, signed amount (credit +, debit -), balance after it, SHA-256 chained per account';
+COMMENT ON COLUMN escrow.entries.hash IS
+    'SHA-256(previous hash || account || seq || transfer_id || amount || balance), integers big-endian';
+
+CREATE FUNCTION escrow.entry_hash(prev bytea, account bigint, seq bigint,
+                                  transfer bigint, amount bigint, balance bigint)
+    RETURNS bytea
+    AS 'MODULE_PATHNAME', 'escrow_entry_hash'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION escrow.entry_hash(bytea, bigint, bigint, bigint, bigint, bigint) IS
+    'One step of an account''s journal hash chain (SHA-256)';
+
+CREATE FUNCTION escrow.journal_guard() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'escrow_journal_guard'
+    LANGUAGE C;
+COMMENT ON FUNCTION escrow.journal_guard() IS
+    'Trigger keeping the journal append-only: no DELETE or TRUNCATE, no UPDATE except a transfer''s refunded total growing';
+
+CREATE TRIGGER entries_append_only BEFORE UPDATE OR DELETE ON escrow.entries
+    FOR EACH ROW EXECUTE FUNCTION escrow.journal_guard();
+CREATE TRIGGER entries_no_truncate BEFORE TRUNCATE ON escrow.entries
+    FOR EACH STATEMENT EXECUTE FUNCTION escrow.journal_guard();
+CREATE TRIGGER transfers_append_only BEFORE UPDATE OR DELETE ON escrow.transfers
+    FOR EACH ROW EXECUTE FUNCTION escrow.journal_guard();
+CREATE TRIGGER transfers_no_truncate BEFORE TRUNCATE ON escrow.transfers
+    FOR EACH STATEMENT EXECUTE FUNCTION escrow.journal_guard();
+
+SELECT pg_catalog.pg_extension_config_dump('escrow.transfers', '');
+SELECT pg_catalog.pg_extension_config_dump('escrow.entries', '');
+SELECT pg_catalog.pg_extension_config_dump('escrow.transfer_id_seq', '');

@@ -1,0 +1,12 @@
+-- 50_idempotency.sql: idempotency keys of money-moving calls.
+
+CREATE TABLE escrow.idempotency_keys (
+    key        text PRIMARY KEY,
+    request    text NOT NULL,
+    result     bigint,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE escrow.idempotency_keys IS
+    'Idempotency keys: the canonical request (operation and arguments) first made with each key, and its result';
+
+SELECT pg_catalog.pg_extension_config_dump('escrow.idempotency_keys', '');

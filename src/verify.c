@@ -1,0 +1,269 @@
+/*-------------------------------------------------------------------------
+ *
+ * verify.c
+ *	  escrow.verify_ledger() recomputes the ledger's invariants from the
+ *	  journal and reports each violation as a (problem, detail) row; no rows
+ *	  means the ledger is sound:
+ *
+ *	  - entries sum to zero per currency;
+ *	  - every transfer has exactly its two entries (-amount on the debit
+ *		account, +amount on the credit account, same currency);
+ *	  - each account's posted balance and entry count equal its entries,
+ *		and its held amount equals the remainder of its open holds;
+ *	  - deposit accounts never below zero, credit lines within their limit,
+ *		both including holds;
+ *	  - holds: captured + released <= amount, captured equals their
+ *		captures, ended holds keep nothing back;
+ *	  - refunds never exceed the transfer, and match its refunded total;
+ *	  - every account's SHA-256 chain recomputes, balance by balance, to the
+ *		head stored on the account.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "verify.h"
+
+#include "common/int.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "ledger.h"
+#include "plan.h"
+#include "utils/builtins.h"
+#include "utils/tuplestore.h"
+
+PG_FUNCTION_INFO_V1(escrow_verify_ledger);
+
+/*
+ * Set-based checks: each query returns (problem, detail) rows.
+ */
+static const char *const checks[] = {
+	/* entries sum to zero per currency */
+	"SELECT 'currency_unbalanced', "
+	"       format('entries in %s sum to %s', a.currency, sum(e.amount)) "
+	"  FROM escrow.entries e JOIN escrow.accounts a ON a.id = e.account "
+	" GROUP BY a.currency HAVING sum(e.amount) <> 0",
+
+	/* each transfer: exactly its two entries */
+	"SELECT 'transfer_entries', "
+	"       format('transfer %s (%s of %s from %s to %s) has entries %s', "
+	"              t.id, t.kind, t.amount, t.debit_account, t.credit_account, "
+	"              coalesce(e.entries, 'none')) "
+	"  FROM escrow.transfers t "
+	"  LEFT JOIN (SELECT transfer_id, count(*) AS n, "
+	"                    string_agg(account || ':' || amount, ', ' ORDER BY account) AS entries "
+	"               FROM escrow.entries GROUP BY transfer_id) e ON e.transfer_id = t.id "
+	" WHERE e.n IS DISTINCT FROM 2 "
+	"    OR NOT EXISTS (SELECT 1 FROM escrow.entries d "
+	"                    WHERE d.account = t.debit_account AND d.transfer_id = t.id "
+	"                      AND d.amount = -t.amount) "
+	"    OR NOT EXISTS (SELECT 1 FROM escrow.entries c "
+	"                    WHERE c.account = t.credit_account AND c.transfer_id = t.id "
+	"                      AND c.amount = t.amount) "
+	"    OR (SELECT currency FROM escrow.accounts WHERE id = t.debit_account) IS DISTINCT FROM "
+	"       (SELECT currency FROM escrow.accounts WHERE id = t.credit_account)",
+
+	/* entries of no transfer */
+	"SELECT 'orphan_entry', format('entry %s/%s names missing transfer %s', "
+	"       e.account, e.seq, e.transfer_id) "
+	"  FROM escrow.entries e "
+	" WHERE NOT EXISTS (SELECT 1 FROM escrow.transfers t WHERE t.id = e.transfer_id)",
+
+	/* stored posted / entry_count / held against the journal and holds */
+	"SELECT 'account_totals', "
+	"       format('account %s: posted %s vs entries %s, entry_count %s vs %s, held %s vs open holds %s', "
+	"              a.id, a.posted, coalesce(e.total, 0), a.entry_count, coalesce(e.n, 0), "
+	"              a.held, coalesce(h.total, 0)) "
+	"  FROM escrow.accounts a "
+	"  LEFT JOIN (SELECT account, sum(amount) AS total, count(*) AS n "
+	"               FROM escrow.entries GROUP BY account) e ON e.account = a.id "
+	"  LEFT JOIN (SELECT debit_account, sum(amount - captured - released) AS total "
+	"               FROM escrow.holds WHERE status = 'open' GROUP BY debit_account) h "
+	"         ON h.debit_account = a.id "
+	" WHERE a.posted <> coalesce(e.total, 0) OR a.entry_count <> coalesce(e.n, 0) "
+	"    OR a.held <> coalesce(h.total, 0)",
+
+	/* no deposit account below zero, no credit line beyond its limit */
+	"SELECT 'overdrawn', "
+	"       format('%s account %s: posted %s, held %s, credit_limit %s', "
+	"              a.kind, a.id, a.posted, a.held, a.credit_limit) "
+	"  FROM escrow.accounts a "
+	" WHERE a.kind <> 'system' "
+	"   AND (a.posted::numeric + a.credit_limit - a.held < 0 "
+	"        OR (a.kind = 'deposit' AND a.credit_limit <> 0))",
+
+	/* holds against their captures */
+	"SELECT 'hold_totals', "
+	"       format('hold %s (%s): amount %s, captured %s (captures sum %s), released %s', "
+	"              h.id, h.status, h.amount, h.captured, coalesce(c.total, 0), h.released) "
+	"  FROM escrow.holds h "
+	"  LEFT JOIN (SELECT hold_id, sum(amount) AS total FROM escrow.transfers "
+	"              WHERE kind = 'capture' GROUP BY hold_id) c ON c.hold_id = h.id "
+	" WHERE h.captured <> coalesce(c.total, 0) "
+	"    OR h.captured + h.released > h.amount "
+	"    OR (h.status <> 'open' AND h.captured + h.released <> h.amount) "
+	"    OR (h.status = 'open' AND h.captured + h.released = h.amount)",
+
+	/* refunds against the transfers they reverse */
+	"SELECT 'refund_totals', "
+	"       format('transfer %s: amount %s, refunded %s, refunds sum %s', "
+	"              t.id, t.amount, t.refunded, coalesce(r.total, 0)) "
+	"  FROM escrow.transfers t "
+	"  LEFT JOIN (SELECT refund_of, sum(amount) AS total FROM escrow.transfers "
+	"              WHERE refund_of IS NOT NULL GROUP BY refund_of) r ON r.refund_of = t.id "
+	" WHERE t.refunded <> coalesce(r.total, 0) OR t.refunded > t.amount",
+};
+
+static void
+emit(Tuplestorestate *ts, TupleDesc desc, const char *problem, const char *detail)
+{
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+
+	values[0] = CStringGetTextDatum(problem);
+	values[1] = CStringGetTextDatum(detail);
+	tuplestore_putvalues(ts, desc, values, nulls);
+}
+
+/*
+ * Walk every account's entries in order, recomputing hashes and running
+ * balances, and compare the end of each chain with the account's head.
+ */
+static void
+verify_chains(Tuplestorestate *ts, TupleDesc desc)
+{
+	Portal		portal;
+	SPIPlanPtr	plan;
+	int64		account = 0;
+	int64		expect_seq = 0;
+	int64		balance = 0;
+	uint8		hash[EP_HASH_LEN];
+	uint8		head[EP_HASH_LEN];
+	bool		have_account = false;
+	bool		broken = false;
+
+	plan = SPI_prepare("SELECT a.id, a.chain_head, e.seq, e.transfer_id, e.amount, "
+					   "       e.balance, e.hash "
+					   "  FROM escrow.accounts a "
+					   "  LEFT JOIN escrow.entries e ON e.account = a.id "
+					   " ORDER BY a.id, e.seq", 0, NULL);
+	if (plan == NULL)
+		elog(ERROR, "escrowpay: SPI_prepare failed for the chain walk");
+	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
+
+#define CLOSE_ACCOUNT() \
+	do { \
+		if (have_account && !broken && memcmp(hash, head, EP_HASH_LEN) != 0) \
+			emit(ts, desc, "chain_head", \
+				 psprintf("account %lld: head does not match its %lld entries", \
+						  (long long) account, (long long) expect_seq - 1)); \
+	} while (0)
+
+	for (;;)
+	{
+		uint64		i;
+
+		SPI_cursor_fetch(portal, true, 1000);
+		if (SPI_processed == 0)
+			break;
+		for (i = 0; i < SPI_processed; i++)
+		{
+			int64		id = ep_int64(i, 1);
+			int64		seq;
+			bool		isnull;
+
+			if (!have_account || id != account)
+			{
+				bytea	   *h;
+
+				CLOSE_ACCOUNT();
+				account = id;
+				have_account = true;
+				broken = false;
+				expect_seq = 1;
+				balance = 0;
+				memset(hash, 0, EP_HASH_LEN);
+				h = DatumGetByteaPP(ep_datum(i, 2, &isnull));
+				if (VARSIZE_ANY_EXHDR(h) != EP_HASH_LEN)
+				{
+					emit(ts, desc, "chain_head",
+						 psprintf("account %lld: head is not %d bytes",
+								  (long long) account, EP_HASH_LEN));
+					broken = true;
+				}
+				else
+					memcpy(head, VARDATA_ANY(h), EP_HASH_LEN);
+			}
+			if (broken || !ep_get_int64(i, 3, &seq))
+				continue;		/* account without entries, or already reported */
+
+			{
+				int64		transfer = ep_int64(i, 4);
+				int64		amount = ep_int64(i, 5);
+				int64		stored_balance = ep_int64(i, 6);
+				bytea	   *stored = DatumGetByteaPP(ep_datum(i, 7, &isnull));
+
+				if (seq != expect_seq)
+				{
+					emit(ts, desc, "chain_gap",
+						 psprintf("account %lld: entry %lld found where %lld was expected",
+								  (long long) account, (long long) seq,
+								  (long long) expect_seq));
+					broken = true;
+					continue;
+				}
+				if (pg_add_s64_overflow(balance, amount, &balance) ||
+					balance != stored_balance)
+				{
+					emit(ts, desc, "entry_balance",
+						 psprintf("account %lld entry %lld: stored balance %lld, recomputed %lld",
+								  (long long) account, (long long) seq,
+								  (long long) stored_balance, (long long) balance));
+					broken = true;
+					continue;
+				}
+				ep_entry_hash(hash, account, seq, transfer, amount, stored_balance, hash);
+				if (VARSIZE_ANY_EXHDR(stored) != EP_HASH_LEN ||
+					memcmp(VARDATA_ANY(stored), hash, EP_HASH_LEN) != 0)
+				{
+					emit(ts, desc, "chain_hash",
+						 psprintf("account %lld entry %lld (transfer %lld): hash does not match",
+								  (long long) account, (long long) seq,
+								  (long long) transfer));
+					broken = true;
+					continue;
+				}
+				expect_seq++;
+			}
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	CLOSE_ACCOUNT();
+#undef CLOSE_ACCOUNT
+	SPI_cursor_close(portal);
+	SPI_freeplan(plan);
+}
+
+/*
+ * escrow.verify_ledger() RETURNS TABLE(problem text, detail text)
+ */
+Datum
+escrow_verify_ledger(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	size_t		c;
+
+	InitMaterializedSRF(fcinfo, 0);
+	SPI_connect();
+	for (c = 0; c < lengthof(checks); c++)
+	{
+		uint64		i;
+		int			rc = SPI_execute(checks[c], true, 0);
+
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "escrowpay: verify query failed: %s", SPI_result_code_string(rc));
+		for (i = 0; i < SPI_processed; i++)
+			emit(rsinfo->setResult, rsinfo->setDesc, ep_text(i, 1), ep_text(i, 2));
+	}
+	verify_chains(rsinfo->setResult, rsinfo->setDesc);
+	SPI_finish();
+	return (Datum) 0;
+}

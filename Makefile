@@ -40,3 +40,7 @@ demo: deps
 test: deps
 	$(MAKE) all install
 	scripts/test.sh
+
+bench: deps
+	$(MAKE) all install
+	bench/run.sh

@@ -1,0 +1,270 @@
+#!/bin/bash
+# bench/run.sh -- escrowpay's benchmark suite (`make bench`).
+#
+# Runs, in one throwaway cluster and one run, pgbench's built-in tpcb-like
+# workload and a minimal write transaction (one-row INSERT) as yardsticks,
+# and escrowpay's workloads (bench/workloads/*.sql), at 1, 8 and 32 clients
+# with -M prepared, each point repeated.  Absolute numbers on a shared
+# 2-core machine are noise; the ratios against the yardsticks of the same
+# run are the result.  Also measures p50/p99 latency (pgbench's per-
+# transaction log), on-disk bytes per posted transfer, deadlocks and failed
+# transactions, and how throughput holds up as the ledger grows.
+#
+# Writes bench/results/<date>.csv (every point), <date>.txt (the table) and
+# <date>.png (TPS against clients).  Must run as root after `make install`.
+#
+# Knobs (environment): BENCH_SECONDS (per point, default 5), BENCH_REPS (2),
+# BENCH_CLIENTS ("1 8 32"), BENCH_WORKLOADS (all), BENCH_LONG_SECONDS (120,
+# the run whose first and last 10 s are compared), BENCH_PRELOAD (1000000
+# transfers before the grown-ledger run).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+. scripts/cluster.sh
+
+SECS=${BENCH_SECONDS:-5}
+REPS=${BENCH_REPS:-2}
+CLIENTS=${BENCH_CLIENTS:-"1 8 32"}
+WORKLOADS=${BENCH_WORKLOADS:-"tpcb_like minimal_write hold hold_capture hot_merchant hold_release refund hold_batch capture_batch"}
+LONG_SECS=${BENCH_LONG_SECONDS:-120}
+PRELOAD=${BENCH_PRELOAD:-1000000}
+ACCOUNTS=1000
+BATCH=100
+
+STAMP=$(date -u +%Y-%m-%dT%H%M)
+RESULTS=bench/results
+CSV=$RESULTS/$STAMP.csv
+TXT=$RESULTS/$STAMP.txt
+PNG=$RESULTS/$STAMP.png
+mkdir -p "$RESULTS"
+
+# A durable configuration, as a payment system would run it.
+CLUSTER_EXTRA_CONF="fsync = on
+synchronous_commit = on
+shared_buffers = 1GB
+max_connections = 120
+max_wal_size = 8GB
+checkpoint_timeout = 30min
+autovacuum_naptime = 10s"
+export CLUSTER_EXTRA_CONF
+cluster_start
+WORK=$(mktemp -d /tmp/escrowpay-bench.XXXXXX)
+chmod 777 "$WORK"
+trap 'cluster_stop; rm -rf "$WORK"' EXIT
+
+q() { psql -X -q -At -v ON_ERROR_STOP=1 -d bench "$@"; }
+
+echo "== setting up: pgbench tables (scale 32), $ACCOUNTS buyers, $ACCOUNTS merchants, a hot merchant"
+createdb bench
+pgbench -i -q -s 32 bench >/dev/null 2>&1
+q <<SQL
+CREATE EXTENSION escrowpay;
+CREATE TABLE bench_minimal (id bigserial PRIMARY KEY, account bigint NOT NULL,
+                            amount bigint NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
+CREATE TABLE bench_ids (role text PRIMARY KEY, lo bigint, hi bigint);
+INSERT INTO bench_ids
+SELECT 'buyer', min(id), max(id) FROM (
+  SELECT escrow.open_account('buyer ' || i, 'USD') AS id FROM generate_series(1, $ACCOUNTS) i) b;
+INSERT INTO bench_ids
+SELECT 'merchant', min(id), max(id) FROM (
+  SELECT escrow.open_account('merchant ' || i, 'USD') AS id FROM generate_series(1, $ACCOUNTS) i) m;
+INSERT INTO bench_ids SELECT 'hot', id, id FROM escrow.open_account('hot merchant', 'USD') id;
+SELECT count(escrow.deposit(a, 1000000000000)) FROM generate_series(
+  (SELECT lo FROM bench_ids WHERE role = 'buyer'), (SELECT hi FROM bench_ids WHERE role = 'buyer')) a;
+SQL
+ids() { q -c "SELECT lo || ' ' || hi FROM bench_ids WHERE role = '$1'"; }
+read -r BUYER_LO BUYER_HI < <(ids buyer)
+read -r MERCHANT_LO MERCHANT_HI < <(ids merchant)
+read -r HOT _ < <(ids hot)
+VARS="-D buyer_lo=$BUYER_LO -D buyer_hi=$BUYER_HI -D merchant_lo=$MERCHANT_LO -D merchant_hi=$MERCHANT_HI -D hot=$HOT -D batch=$BATCH"
+
+# Refunds need captures to refund: one capture per buyer/merchant pair.
+if [[ " $WORKLOADS " == *" refund "* ]]; then
+  q <<SQL
+INSERT INTO bench_ids
+SELECT 'capture', min(t), max(t) FROM (
+  SELECT escrow.capture(escrow.hold($BUYER_LO + i % $ACCOUNTS, $MERCHANT_LO + i % $ACCOUNTS, 100000000)) AS t
+    FROM generate_series(0, 19999) i) c;
+SQL
+  read -r CAPTURE_LO CAPTURE_HI < <(ids capture)
+  VARS="$VARS -D capture_lo=$CAPTURE_LO -D capture_hi=$CAPTURE_HI"
+fi
+q -c "VACUUM ANALYZE" -c "CHECKPOINT"
+
+# Is a workload's entry point installed?  (batch calls arrive in later versions)
+available() {
+  case $1 in
+    hold_batch) q -c "SELECT to_regproc('escrow.hold_batch') IS NOT NULL" | grep -q t ;;
+    capture_batch) q -c "SELECT to_regproc('escrow.capture_batch') IS NOT NULL" | grep -q t ;;
+    *) return 0 ;;
+  esac
+}
+
+# Units of work per transaction (holds per hold_batch call)
+units() { case $1 in hold_batch|capture_batch) echo $BATCH ;; *) echo 1 ;; esac; }
+
+deadlocks() { q -c "SELECT deadlocks + conflicts FROM pg_stat_database WHERE datname = 'bench'"; }
+
+# run_pgbench WORKLOAD CLIENTS SECONDS [extra pgbench args] -> pgbench output on stdout
+run_pgbench() {
+  local w=$1 c=$2 s=$3
+  shift 3
+  local j=$((c < 2 ? c : 2))
+  if [ "$w" = tpcb_like ]; then
+    pgbench -n -b tpcb-like -M prepared -c "$c" -j "$j" -T "$s" "$@" bench 2>&1
+  else
+    # shellcheck disable=SC2086
+    pgbench -n -f "bench/workloads/$w.sql" $VARS -M prepared -c "$c" -j "$j" -T "$s" "$@" bench 2>&1
+  fi
+}
+
+echo "date,workload,clients,rep,tps,units_per_s,p50_ms,p99_ms,failed" > "$CSV"
+DL_BEFORE=$(deadlocks)
+FAILED_TOTAL=0
+
+for w in $WORKLOADS; do
+  if ! available "$w"; then
+    echo "== $w: not available in this build, skipped"
+    continue
+  fi
+  echo "== $w: warm-up"
+  run_pgbench "$w" 8 2 >/dev/null
+  for c in $CLIENTS; do
+    for r in $(seq 1 "$REPS"); do
+      rm -f "$WORK"/log.*
+      out=$(run_pgbench "$w" "$c" "$SECS" -l --log-prefix="$WORK/log")
+      tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p' <<<"$out")
+      failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' <<<"$out")
+      failed=${failed:-0}
+      if [ -z "$tps" ]; then
+        echo "$out" >&2
+        echo "bench: pgbench failed for $w at $c clients" >&2
+        exit 1
+      fi
+      read -r p50 p99 < <(cat "$WORK"/log.* | awk '{print $3}' | sort -n |
+        awk '{v[NR]=$1} END {if (NR == 0) {print "0 0"; exit}
+             i50 = int(NR * 0.50); if (i50 < 1) i50 = 1;
+             i99 = int(NR * 0.99); if (i99 < 1) i99 = 1;
+             printf "%.3f %.3f\n", v[i50] / 1000, v[i99] / 1000}')
+      u=$(awk -v t="$tps" -v n="$(units "$w")" 'BEGIN {printf "%.1f", t * n}')
+      FAILED_TOTAL=$((FAILED_TOTAL + failed))
+      echo "$STAMP,$w,$c,$r,$tps,$u,$p50,$p99,$failed" >> "$CSV"
+      printf '   %-14s %2d clients rep %d: %9.1f tps  p50 %7.3f ms  p99 %7.3f ms  failed %s\n' \
+        "$w" "$c" "$r" "$tps" "$p50" "$p99" "$failed"
+    done
+  done
+done
+DL_AFTER=$(deadlocks)
+
+echo "== storage: on-disk bytes per posted transfer (after VACUUM)"
+q -c "VACUUM ANALYZE escrow.transfers, escrow.entries, escrow.holds"
+read -r N_TRANSFERS JOURNAL_BYTES HOLD_BYTES N_HOLDS < <(q -F ' ' -c "
+  SELECT (SELECT count(*) FROM escrow.transfers),
+         pg_total_relation_size('escrow.transfers') + pg_total_relation_size('escrow.entries'),
+         pg_total_relation_size('escrow.holds'),
+         (SELECT count(*) FROM escrow.holds)")
+BYTES_PER_TRANSFER=$(awk -v b="$JOURNAL_BYTES" -v n="$N_TRANSFERS" 'BEGIN {printf "%.0f", b / n}')
+BYTES_PER_HOLD=$(awk -v b="$HOLD_BYTES" -v n="$N_HOLDS" 'BEGIN {printf "%.0f", b / (n ? n : 1)}')
+VERIFY=$(q -c "SELECT count(*) FROM escrow.verify_ledger()")
+
+echo "== growth: hold+capture at 8 clients on an empty ledger, then with $PRELOAD transfers"
+q -c "CREATE DATABASE bench_growth" -d bench
+growth_db() { psql -X -q -At -v ON_ERROR_STOP=1 -d bench_growth "$@"; }
+growth_db <<SQL
+CREATE EXTENSION escrowpay;
+SELECT count(escrow.open_account('buyer ' || i, 'USD')) FROM generate_series(1, $ACCOUNTS) i;
+SELECT count(escrow.open_account('merchant ' || i, 'USD')) FROM generate_series(1, $ACCOUNTS) i;
+SELECT count(escrow.deposit(a, 1000000000000)) FROM generate_series($BUYER_LO, $BUYER_HI) a;
+VACUUM ANALYZE;
+SQL
+growth_tps() {
+  # shellcheck disable=SC2086
+  pgbench -n -f bench/workloads/hold_capture.sql $VARS -M prepared -c 8 -j 2 -T "$SECS" bench_growth 2>&1 |
+    sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p'
+}
+EMPTY_TPS=$(growth_tps)
+# Preload in two parallel sessions of 10,000-transfer transactions.
+per=$((PRELOAD / 2 / 10000))
+for s in 0 1; do
+  (
+    for _ in $(seq 1 "$per"); do
+      # each session uses its own half of the buyers and merchants: a
+      # multi-transfer transaction locks accounts in no fixed order
+      echo "SELECT count(escrow.transfer($BUYER_LO + $s * $ACCOUNTS / 2 + (i * 7) % ($ACCOUNTS / 2), $MERCHANT_LO + $s * $ACCOUNTS / 2 + i % ($ACCOUNTS / 2), 1)) FROM generate_series(1, 10000) i;"
+    done | PGOPTIONS='-c synchronous_commit=off' growth_db >/dev/null
+  ) &
+done
+wait
+growth_db -c "VACUUM ANALYZE" -c "CHECKPOINT"
+GROWN_N=$(growth_db -c "SELECT count(*) FROM escrow.transfers")
+GROWN_TPS=$(growth_tps)
+
+echo "== long run: hold+capture, 8 clients, $LONG_SECS s; first vs last 10 s"
+# shellcheck disable=SC2086
+LONG_OUT=$(pgbench -n -f bench/workloads/hold_capture.sql $VARS -M prepared -c 8 -j 2 \
+             -T "$LONG_SECS" -P 10 bench_growth 2>&1)
+FIRST10=$(sed -n 's/^progress: [0-9.]* s, \([0-9.]*\) tps.*/\1/p' <<<"$LONG_OUT" | head -1)
+LAST10=$(sed -n 's/^progress: [0-9.]* s, \([0-9.]*\) tps.*/\1/p' <<<"$LONG_OUT" | tail -1)
+VERIFY_GROWTH=$(growth_db -c "SELECT count(*) FROM escrow.verify_ledger()")
+
+# ---- the table -----------------------------------------------------------
+mean() { awk -F, -v w="$1" -v c="$2" -v col="$3" '$2 == w && $3 == c {s += $col; n++} END {if (n) printf "%.1f", s / n}' "$CSV"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a != "" && b != "" && b > 0) printf "%.2f", a / b; else printf "-"}'; }
+{
+  echo "escrowpay benchmark $STAMP: $(nproc) cores, PostgreSQL $(q -c 'SHOW server_version'), fsync on, synchronous_commit on"
+  echo "each point: mean of $REPS runs of $SECS s, -M prepared, $ACCOUNTS buyers x $ACCOUNTS merchants"
+  echo
+  printf '%-14s %7s %11s %11s %9s %9s %8s %8s\n' workload clients tps units/s "x tpcb" "x minimal" "p50 ms" "p99 ms"
+  for w in $WORKLOADS; do
+    for c in $CLIENTS; do
+      t=$(mean "$w" "$c" 5)
+      [ -n "$t" ] || continue
+      printf '%-14s %7s %11s %11s %9s %9s %8s %8s\n' "$w" "$c" "$t" "$(mean "$w" "$c" 6)" \
+        "$(ratio "$(mean "$w" "$c" 6)" "$(mean tpcb_like "$c" 5)")" \
+        "$(ratio "$(mean "$w" "$c" 6)" "$(mean minimal_write "$c" 5)")" \
+        "$(mean "$w" "$c" 7)" "$(mean "$w" "$c" 8)"
+    done
+  done
+  echo
+  echo "targets (8 clients):"
+  check() { awk -v v="$2" -v t="$3" -v name="$1" 'BEGIN {printf "  %-58s %8s  (target >= %s)  %s\n", name, v, t, (v != "-" && v + 0 >= t) ? "met" : "MISSED"}'; }
+  check "hold / minimal write" "$(ratio "$(mean hold 8 6)" "$(mean minimal_write 8 5)")" 0.9
+  check "hold+capture / minimal write" "$(ratio "$(mean hold_capture 8 6)" "$(mean minimal_write 8 5)")" 0.6
+  check "hot merchant / uniform hold+capture" "$(ratio "$(mean hot_merchant 8 6)" "$(mean hold_capture 8 6)")" 0.9
+  check "hold_batch holds per second / tpcb-like tps" "$(ratio "$(mean hold_batch 8 6)" "$(mean tpcb_like 8 5)")" 10
+  check "grown ledger ($GROWN_N transfers) / empty ledger" "$(ratio "$GROWN_TPS" "$EMPTY_TPS")" 0.9
+  check "long run: last 10 s / first 10 s" "$(ratio "$LAST10" "$FIRST10")" 0.9
+  printf '  %-58s %8s  (target <= 500)  %s\n' "bytes per posted transfer (transfers + entries + indexes)" \
+    "$BYTES_PER_TRANSFER" "$([ "$BYTES_PER_TRANSFER" -le 500 ] && echo met || echo MISSED)"
+  printf '  %-58s %8s\n' "bytes per hold (holds table + indexes)" "$BYTES_PER_HOLD"
+  printf '  %-58s %8s  (target 0)  %s\n' "deadlocks + failed transactions" \
+    "$((DL_AFTER - DL_BEFORE + FAILED_TOTAL))" "$([ $((DL_AFTER - DL_BEFORE + FAILED_TOTAL)) -eq 0 ] && echo met || echo MISSED)"
+  printf '  %-58s %8s\n' "verify_ledger() problems after the run (both databases)" "$((VERIFY + VERIFY_GROWTH))"
+  echo "  (empty ledger $EMPTY_TPS tps, grown $GROWN_TPS tps; long run first 10 s $FIRST10, last 10 s $LAST10 tps)"
+} | tee "$TXT"
+
+# ---- the plot ------------------------------------------------------------
+if command -v gnuplot >/dev/null; then
+  plot=""
+  for w in $WORKLOADS; do
+    for c in $CLIENTS; do
+      t=$(mean "$w" "$c" 6)
+      [ -n "$t" ] && echo "$c $t"
+    done > "$WORK/$w.dat"
+    [ -s "$WORK/$w.dat" ] && plot="$plot${plot:+, }'$WORK/$w.dat' using 1:2 with linespoints title '$w'"
+  done
+  gnuplot <<EOF
+set terminal png size 900,600
+set output '$PNG'
+set title 'escrowpay $STAMP: units per second against clients (same run)'
+set xlabel 'clients'
+set ylabel 'transactions (batch: holds) per second'
+set logscale xy
+set xtics (1, 8, 32)
+set key outside right
+set grid
+plot $plot
+EOF
+  echo "plot: $PNG"
+fi
+echo "csv: $CSV  table: $TXT"

@@ -1,0 +1,136 @@
+-- 01_accounts: roles, currencies, open_account, set_credit_limit and the
+-- balances view.  Every refusal shows its SQLSTATE and changes nothing.
+--
+-- Each file starts from a freshly created extension, so that it can run
+-- alone (make installcheck REGRESS=01_accounts) and ids are deterministic.
+\set SHOW_CONTEXT never
+SET client_min_messages = warning;
+DROP EXTENSION IF EXISTS escrowpay CASCADE;
+CREATE EXTENSION escrowpay;
+RESET client_min_messages;
+CREATE FUNCTION pg_temp.fingerprint() RETURNS text LANGUAGE sql AS $$
+  SELECT md5(concat_ws('|',
+    (SELECT string_agg(c::text, ';' ORDER BY code) FROM escrow.currencies c),
+    (SELECT string_agg(format('%s,%s,%s,%s,%s,%s,%s,%s,%s', id, owner, kind, currency,
+                              posted, held, credit_limit, entry_count, chain_head), ';' ORDER BY id)
+       FROM escrow.accounts),
+    (SELECT string_agg(h::text, ';' ORDER BY id) FROM escrow.holds h),
+    (SELECT string_agg(t::text, ';' ORDER BY id) FROM escrow.transfers t),
+    (SELECT string_agg(e::text, ';' ORDER BY account, seq) FROM escrow.entries e),
+    (SELECT string_agg(k::text, ';' ORDER BY key) FROM escrow.idempotency_keys k)))
+$$;
+
+-- The extension's roles exist (privileges in depth are tested with pgTAP).
+SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname LIKE 'escrow\_%' ORDER BY 1;
+
+-- Currencies: ISO 4217 codes with their minor-unit exponent.
+SELECT count(*) AS builtin FROM escrow.currencies WHERE builtin;
+SELECT code, exponent, name FROM escrow.currencies
+ WHERE code IN ('USD', 'JPY', 'KWD', 'EUR') ORDER BY code;
+
+-- open_account: deposit by default; currency is case-insensitive; the
+-- currency's funding system account appears on first use only.
+SELECT escrow.open_account('acc-alice', 'USD') AS alice \gset
+SELECT escrow.open_account('acc-bob', 'usd', 'deposit') AS bob \gset
+SELECT escrow.open_account('acc-carol', 'USD', 'credit', 5000) AS carol \gset
+SELECT escrow.open_account('acc-clearing', 'USD', 'system') AS clearing \gset
+SELECT escrow.open_account('acc-alice', 'JPY') AS alice_jpy \gset
+SELECT escrow.open_account(repeat('x', 200), 'EUR') AS long_owner \gset
+SELECT :bob > :alice AS ids_increase, :alice_jpy <> :alice AS new_id_per_account;
+SELECT currency, count(*) FROM escrow.accounts
+ WHERE owner = 'escrow:funding' AND kind = 'system' GROUP BY currency ORDER BY currency;
+SELECT owner, kind, currency, posted, held, credit_limit, available
+  FROM escrow.balances WHERE owner LIKE 'acc-%' ORDER BY owner, currency;
+SELECT length(owner), kind, currency FROM escrow.balances WHERE account = :long_owner;
+
+-- open_account refusals
+SELECT pg_temp.fingerprint() AS before \gset
+SELECT escrow.open_account(NULL, 'USD');
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.open_account('acc-x', NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.open_account('acc-x', 'USD', NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.open_account('acc-x', 'USD', 'credit', NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.open_account('', 'USD');
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.open_account(repeat('x', 201), 'USD');
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.open_account('escrow:funding', 'USD', 'system');
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.open_account('acc-x', 'XYZ');
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.open_account('acc-x', 'US');
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.open_account('acc-x', '');
+\echo :LAST_ERROR_SQLSTATE
+-- an unknown currency does not create a funding account either
+SELECT escrow.open_account('acc-x', 'GBX');
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.open_account('acc-x', 'USD', 'savings');
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.open_account('acc-x', 'USD', 'Deposit');
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.open_account('acc-x', 'USD', 'credit', -1);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.open_account('acc-x', 'USD', 'deposit', 100);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.open_account('acc-x', 'USD', 'system', 100);
+\echo :LAST_ERROR_SQLSTATE
+SELECT pg_temp.fingerprint() = :'before' AS unchanged;
+SELECT count(*) AS accounts_named_x FROM escrow.accounts WHERE owner = 'acc-x';
+
+-- set_credit_limit: raise and lower a credit line, down to exactly what is
+-- used plus held.
+SELECT escrow.set_credit_limit(:carol, 8000);
+SELECT escrow.withdraw(:carol, 3000) > 0 AS drew_on_the_line;
+SELECT escrow.open_account('acc-dave', 'USD') AS dave \gset
+SELECT escrow.hold(:carol, :dave, 1500) AS carol_hold \gset
+SELECT owner, posted, held, credit_limit, available
+  FROM escrow.balances WHERE account = :carol;
+SELECT escrow.set_credit_limit(:carol, 4500);
+SELECT owner, posted, held, credit_limit, available
+  FROM escrow.balances WHERE account = :carol;
+
+-- set_credit_limit refusals
+SELECT pg_temp.fingerprint() AS before \gset
+SELECT escrow.set_credit_limit(:carol, 4499);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.set_credit_limit(:carol, 0);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.set_credit_limit(NULL, 100);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.set_credit_limit(:carol, NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.set_credit_limit(:carol, -1);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.set_credit_limit(999999, 100);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.set_credit_limit(:alice, 100);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.set_credit_limit(:clearing, 100);
+\echo :LAST_ERROR_SQLSTATE
+SELECT pg_temp.fingerprint() = :'before' AS unchanged;
+
+-- Releasing the hold frees the line again; an unused line can go to 0.
+SELECT escrow.release(:carol_hold);
+SELECT escrow.set_credit_limit(:carol, 3000);
+SELECT escrow.open_account('acc-erin', 'USD', 'credit', 700) AS erin \gset
+SELECT escrow.set_credit_limit(:erin, 0);
+-- a credit account with no line cannot draw
+SELECT escrow.withdraw(:erin, 1);
+\echo :LAST_ERROR_SQLSTATE
+
+-- balances: available = posted + credit_limit - held, for every kind
+SELECT escrow.deposit(:alice, 2500) > 0 AS deposited;
+SELECT escrow.hold(:alice, :bob, 1000) > 0 AS held;
+SELECT escrow.transfer(:clearing, :bob, 300) > 0 AS clearing_paid;
+SELECT owner, kind, currency, posted, held, credit_limit, available
+  FROM escrow.balances WHERE owner LIKE 'acc-%' ORDER BY owner, currency;
+SELECT b.posted = a.posted AND b.held = a.held AND b.credit_limit = a.credit_limit
+       AND b.available = a.posted + a.credit_limit - a.held AS view_matches_table
+  FROM escrow.balances b JOIN escrow.accounts a ON a.id = b.account
+ GROUP BY 1;
+
+SELECT * FROM escrow.verify_ledger();

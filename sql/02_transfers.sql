@@ -1,0 +1,190 @@
+-- 02_transfers: deposit, withdraw, transfer, the journal view and the
+-- append-only journal.  Every refusal shows its SQLSTATE and changes nothing.
+\set SHOW_CONTEXT never
+SET client_min_messages = warning;
+DROP EXTENSION IF EXISTS escrowpay CASCADE;
+CREATE EXTENSION escrowpay;
+RESET client_min_messages;
+CREATE FUNCTION pg_temp.fingerprint() RETURNS text LANGUAGE sql AS $$
+  SELECT md5(concat_ws('|',
+    (SELECT string_agg(format('%s,%s,%s,%s,%s,%s,%s,%s,%s', id, owner, kind, currency,
+                              posted, held, credit_limit, entry_count, chain_head), ';' ORDER BY id)
+       FROM escrow.accounts),
+    (SELECT string_agg(h::text, ';' ORDER BY id) FROM escrow.holds h),
+    (SELECT string_agg(t::text, ';' ORDER BY id) FROM escrow.transfers t),
+    (SELECT string_agg(e::text, ';' ORDER BY account, seq) FROM escrow.entries e),
+    (SELECT string_agg(k::text, ';' ORDER BY key) FROM escrow.idempotency_keys k)))
+$$;
+
+SELECT escrow.open_account('tr-ann', 'USD') AS ann \gset
+SELECT id AS funding FROM escrow.accounts WHERE owner = 'escrow:funding' AND currency = 'USD' \gset
+SELECT escrow.open_account('tr-ben', 'USD') AS ben \gset
+SELECT escrow.open_account('tr-line', 'USD', 'credit', 1000) AS line \gset
+SELECT escrow.open_account('tr-euro', 'EUR') AS euro \gset
+
+-- deposit, withdraw and transfer each return a new transfer id
+SELECT escrow.deposit(:ann, 10000) AS t1 \gset
+SELECT escrow.withdraw(:ann, 2500) AS t2 \gset
+SELECT escrow.transfer(:ann, :ben, 4000) AS t3 \gset
+SELECT escrow.transfer(:line, :ben, 600) AS t4 \gset
+SELECT escrow.deposit(:euro, 50) AS t5 \gset
+SELECT :t2 > :t1 AND :t3 > :t2 AND :t4 > :t3 AND :t5 > :t4 AS ids_increase;
+-- withdrawing exactly what is available leaves zero
+SELECT escrow.withdraw(:ben, 4600) > 0 AS emptied;
+SELECT owner, currency, posted, held, credit_limit, available
+  FROM escrow.balances ORDER BY currency, owner;
+SELECT kind, debit_account = :funding AS from_funding, credit_account = :funding AS to_funding,
+       amount, refunded, hold_id, refund_of
+  FROM escrow.transfers ORDER BY id;
+
+-- journal: two entries per transfer summing to zero, per-account sequence
+-- numbers and running balances, the counterparty of each leg
+SELECT j.transfer - :t1 + 1 AS n, j.kind, a.owner, j.seq, j.amount, j.balance,
+       j.currency, c.owner AS counterparty, j.hold, j.refund_of, length(j.hash) AS hash_hex_len
+  FROM escrow.journal j
+  JOIN escrow.accounts a ON a.id = j.account
+  JOIN escrow.accounts c ON c.id = j.counterparty
+ ORDER BY j.transfer, j.amount;
+SELECT transfer, sum(amount) FROM escrow.journal GROUP BY transfer HAVING sum(amount) <> 0;
+SELECT count(DISTINCT hash) = count(*) AS hashes_distinct FROM escrow.journal;
+
+-- deposit refusals
+SELECT pg_temp.fingerprint() AS before \gset
+SELECT escrow.deposit(NULL, 100);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.deposit(:ann, NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.deposit(:ann, 0);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.deposit(:ann, -100);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.deposit(:ann, -9223372036854775808);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.deposit(424242, 100);
+\echo :LAST_ERROR_SQLSTATE
+-- the funding account cannot fund itself
+SELECT escrow.deposit(:funding, 100);
+\echo :LAST_ERROR_SQLSTATE
+SELECT pg_temp.fingerprint() = :'before' AS unchanged;
+
+-- withdraw refusals
+SELECT escrow.withdraw(NULL, 100);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.withdraw(:ann, NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.withdraw(:ann, 0);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.withdraw(:ann, -1);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.withdraw(424242, 100);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.withdraw(:ann, 3501);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.withdraw(:ben, 1);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.withdraw(:line, 401);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.withdraw(:funding, 100);
+\echo :LAST_ERROR_SQLSTATE
+SELECT pg_temp.fingerprint() = :'before' AS unchanged;
+
+-- transfer refusals
+SELECT escrow.transfer(NULL, :ben, 100);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.transfer(:ann, NULL, 100);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.transfer(:ann, :ben, NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.transfer(:ann, :ben, 0);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.transfer(:ann, :ben, -100);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.transfer(:ann, :ann, 100);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.transfer(424242, :ben, 100);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.transfer(:ann, 424242, 100);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.transfer(:ann, :euro, 100);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.transfer(:euro, :ann, 10);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.transfer(:ann, :ben, 3501);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.transfer(:line, :ann, 401);
+\echo :LAST_ERROR_SQLSTATE
+SELECT pg_temp.fingerprint() = :'before' AS unchanged;
+
+-- bigint overflow is refused (22003), never wrapped.  A balance that would
+-- pass the maximum: two system accounts (which may go negative) pay one
+-- deposit account.
+SELECT escrow.open_account('tr-big', 'JPY') AS big \gset
+SELECT escrow.open_account('tr-mint-1', 'JPY', 'system') AS mint1 \gset
+SELECT escrow.open_account('tr-mint-2', 'JPY', 'system') AS mint2 \gset
+SELECT escrow.transfer(:mint1, :big, 9223372036854775807) > 0 AS at_max;
+SELECT pg_temp.fingerprint() AS before \gset
+SELECT escrow.transfer(:mint2, :big, 1);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.open_account('tr-krw-1', 'KRW') AS krw1 \gset
+SELECT escrow.open_account('tr-krw-2', 'KRW') AS krw2 \gset
+SELECT escrow.deposit(:krw1, 9223372036854775807) > 0 AS deposited_max;
+SELECT pg_temp.fingerprint() AS before \gset
+-- A second deposit of the maximum, to the same or another account: the KRW
+-- funding account's balance would pass the bigint minimum.  Only the
+-- SQLSTATE is asserted: the message is currently PostgreSQL's bare "bigint
+-- out of range", without the DETAIL the contract asks for.
+\set VERBOSITY sqlstate
+SELECT escrow.deposit(:krw1, 9223372036854775807);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.deposit(:krw2, 9223372036854775807);
+\echo :LAST_ERROR_SQLSTATE
+\set VERBOSITY default
+SELECT pg_temp.fingerprint() = :'before' AS unchanged;
+SELECT owner, posted FROM escrow.balances WHERE currency = 'KRW' ORDER BY owner;
+SELECT owner, posted FROM escrow.balances WHERE currency = 'JPY' ORDER BY owner;
+SELECT escrow.transfer(:big, :mint1, 9223372036854775807) > 0 AS back_to_zero;
+
+-- The journal is append-only, even for a superuser.
+SELECT current_setting('is_superuser') AS superuser;
+SELECT pg_temp.fingerprint() AS before \gset
+UPDATE escrow.entries SET amount = amount + 1 WHERE transfer_id = :t1;
+\echo :LAST_ERROR_SQLSTATE
+UPDATE escrow.entries SET hash = hash WHERE transfer_id = :t1;
+\echo :LAST_ERROR_SQLSTATE
+DELETE FROM escrow.entries WHERE transfer_id = :t1;
+\echo :LAST_ERROR_SQLSTATE
+TRUNCATE escrow.entries;
+\echo :LAST_ERROR_SQLSTATE
+UPDATE escrow.transfers SET amount = 1 WHERE id = :t1;
+\echo :LAST_ERROR_SQLSTATE
+UPDATE escrow.transfers SET refunded = refunded - 1 WHERE id = :t3;
+\echo :LAST_ERROR_SQLSTATE
+UPDATE escrow.transfers SET refunded = amount + 1 WHERE id = :t3;
+\echo :LAST_ERROR_SQLSTATE
+DELETE FROM escrow.transfers WHERE id = :t1;
+\echo :LAST_ERROR_SQLSTATE
+TRUNCATE escrow.transfers;
+\echo :LAST_ERROR_SQLSTATE
+TRUNCATE escrow.transfers, escrow.entries CASCADE;
+\echo :LAST_ERROR_SQLSTATE
+SELECT pg_temp.fingerprint() = :'before' AS unchanged;
+
+-- Smoke check: escrow_app moves money through the functions, reads the
+-- views, and cannot write the tables.
+SET ROLE escrow_app;
+SELECT escrow.open_account('tr-app', 'USD') AS app \gset
+SELECT escrow.deposit(:app, 700) > 0 AS deposited;
+SELECT escrow.transfer(:app, :ann, 200) > 0 AS transferred;
+SELECT escrow.withdraw(:app, 100) > 0 AS withdrew;
+SELECT escrow.hold(:app, :ann, 300, '1 hour', 'app-hold') AS app_hold \gset
+SELECT escrow.capture(:app_hold, 100) AS app_cap \gset
+SELECT escrow.release(:app_hold) AS released;
+SELECT escrow.refund(:app_cap, 40) > 0 AS refunded;
+SELECT owner, posted, available FROM escrow.balances WHERE account = :app;
+SELECT count(*) FROM escrow.journal WHERE account = :app;
+UPDATE escrow.accounts SET posted = posted + 1000000 WHERE id = :app;
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+
+SELECT owner, currency, posted, held, available FROM escrow.balances ORDER BY currency, owner;
+SELECT * FROM escrow.verify_ledger();

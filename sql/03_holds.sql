@@ -1,0 +1,250 @@
+-- 03_holds: hold, capture (partial, several, NULL = the rest, final),
+-- release, expiry (capture refused past it, expire_holds), credit-line
+-- holds, and every refusal with its SQLSTATE, changing nothing.
+\set SHOW_CONTEXT never
+SET client_min_messages = warning;
+DROP EXTENSION IF EXISTS escrowpay CASCADE;
+CREATE EXTENSION escrowpay;
+RESET client_min_messages;
+CREATE FUNCTION pg_temp.fingerprint() RETURNS text LANGUAGE sql AS $$
+  SELECT md5(concat_ws('|',
+    (SELECT string_agg(format('%s,%s,%s,%s,%s,%s,%s,%s,%s', id, owner, kind, currency,
+                              posted, held, credit_limit, entry_count, chain_head), ';' ORDER BY id)
+       FROM escrow.accounts),
+    (SELECT string_agg(h::text, ';' ORDER BY id) FROM escrow.holds h),
+    (SELECT string_agg(t::text, ';' ORDER BY id) FROM escrow.transfers t),
+    (SELECT string_agg(e::text, ';' ORDER BY account, seq) FROM escrow.entries e),
+    (SELECT string_agg(k::text, ';' ORDER BY key) FROM escrow.idempotency_keys k)))
+$$;
+-- A hold's state, without timestamps
+CREATE FUNCTION pg_temp.hold_state(bigint) RETURNS TABLE
+    (status text, amount bigint, captured bigint, released bigint, ended boolean)
+LANGUAGE sql AS $$
+  SELECT status, amount, captured, released, ended_at IS NOT NULL FROM escrow.holds WHERE id = $1
+$$;
+
+SELECT escrow.open_account('ho-buyer', 'USD') AS buyer \gset
+SELECT escrow.open_account('ho-shop', 'USD') AS shop \gset
+SELECT escrow.open_account('ho-line', 'USD', 'credit', 5000) AS line \gset
+SELECT escrow.open_account('ho-euro', 'EUR') AS euro \gset
+SELECT escrow.open_account('ho-clearing', 'USD', 'system') AS clearing \gset
+SELECT escrow.open_account('ho-empty', 'USD') AS empty \gset
+SELECT escrow.deposit(:buyer, 10000) > 0 AS funded;
+
+-- A hold freezes the amount: available drops, posted does not.
+SELECT escrow.hold(:buyer, :shop, 3000) AS h1 \gset
+SELECT owner, posted, held, available FROM escrow.balances
+ WHERE owner LIKE 'ho-%' AND currency = 'USD' ORDER BY owner;
+SELECT debit_account = :buyer AS from_buyer, credit_account = :shop AS to_shop, currency,
+       amount, captured, released, remaining, expires_at IS NULL AS no_expiry, expired
+  FROM escrow.open_holds WHERE hold = :h1;
+-- what is held cannot be withdrawn or transferred
+SELECT escrow.withdraw(:buyer, 7001);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.transfer(:buyer, :shop, 7001);
+\echo :LAST_ERROR_SQLSTATE
+
+-- Several partial captures, then NULL captures the rest and ends the hold.
+SELECT escrow.capture(:h1, 1000) AS c1 \gset
+SELECT * FROM pg_temp.hold_state(:h1);
+SELECT escrow.capture(:h1, 500) AS c2 \gset
+SELECT escrow.capture(:h1) AS c3 \gset
+SELECT * FROM pg_temp.hold_state(:h1);
+SELECT kind, amount, hold_id = :h1 AS of_h1 FROM escrow.transfers
+ WHERE id IN (:c1, :c2, :c3) ORDER BY id;
+SELECT owner, posted, held, available FROM escrow.balances
+ WHERE account IN (:buyer, :shop) ORDER BY owner;
+SELECT count(*) AS open FROM escrow.open_holds WHERE hold = :h1;
+
+-- final: capture part and release the rest in one call
+SELECT escrow.hold(:buyer, :shop, 2000) AS h2 \gset
+SELECT escrow.capture(:h2, 400, final => true) > 0 AS captured;
+SELECT * FROM pg_temp.hold_state(:h2);
+-- final with NULL amount is a full capture; final with the exact rest too
+SELECT escrow.hold(:buyer, :shop, 300) AS h3 \gset
+SELECT escrow.capture(:h3, NULL, NULL, true) > 0 AS captured;
+SELECT * FROM pg_temp.hold_state(:h3);
+SELECT escrow.hold(:buyer, :shop, 300) AS h4 \gset
+SELECT escrow.capture(:h4, 100) > 0 AND escrow.capture(:h4, 200, final => true) > 0 AS captured;
+SELECT * FROM pg_temp.hold_state(:h4);
+
+-- release returns what remained, also after a partial capture
+SELECT escrow.hold(:buyer, :shop, 800) AS h5 \gset
+SELECT escrow.release(:h5);
+SELECT * FROM pg_temp.hold_state(:h5);
+SELECT escrow.hold(:buyer, :shop, 800) AS h6 \gset
+SELECT escrow.capture(:h6, 250) > 0 AS captured;
+SELECT escrow.release(:h6);
+SELECT * FROM pg_temp.hold_state(:h6);
+SELECT owner, posted, held, available FROM escrow.balances
+ WHERE account IN (:buyer, :shop) ORDER BY owner;
+
+-- refusals of ended holds and of too much
+SELECT escrow.hold(:buyer, :shop, 1000) AS h7 \gset
+SELECT escrow.capture(:h7, 600) > 0 AS captured;
+SELECT pg_temp.fingerprint() AS before \gset
+SELECT escrow.capture(:h7, 401);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.capture(:h7, 401, final => true);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.release(:h5);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.capture(:h5, 1);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.capture(:h5);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.capture(:h1);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.release(:h1);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.capture(:h2, 1);
+\echo :LAST_ERROR_SQLSTATE
+-- argument refusals: capture, release
+SELECT escrow.capture(NULL, 100);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.capture(:h7, 0);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.capture(:h7, -5);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.capture(:h7, 100, NULL, NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.capture(777777, 100);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.release(NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.release(777777);
+\echo :LAST_ERROR_SQLSTATE
+-- argument refusals: hold
+SELECT escrow.hold(NULL, :shop, 100);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.hold(:buyer, NULL, 100);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.hold(:buyer, :shop, NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.hold(:buyer, :shop, 0);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.hold(:buyer, :shop, -100);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.hold(:buyer, :buyer, 100);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.hold(777777, :shop, 100);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.hold(:buyer, 777777, 100);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.hold(:buyer, :euro, 100);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.hold(:euro, :buyer, 100);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.hold(:buyer, :shop, 100, '0 seconds');
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.hold(:buyer, :shop, 100, '-1 hour');
+\echo :LAST_ERROR_SQLSTATE
+SELECT available AS buyer_available FROM escrow.balances WHERE account = :buyer \gset
+SELECT escrow.hold(:buyer, :shop, :buyer_available + 1);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.hold(:empty, :buyer, 1);
+\echo :LAST_ERROR_SQLSTATE
+SELECT pg_temp.fingerprint() = :'before' AS unchanged;
+SELECT escrow.release(:h7);
+
+-- Credit-line holds: held counts against the line; capture draws on it.
+SELECT escrow.hold(:line, :shop, 4000) AS lh \gset
+SELECT owner, posted, held, credit_limit, available FROM escrow.balances WHERE account = :line;
+SELECT pg_temp.fingerprint() AS before \gset
+SELECT escrow.hold(:line, :shop, 1001);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.withdraw(:line, 1001);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.set_credit_limit(:line, 3999);
+\echo :LAST_ERROR_SQLSTATE
+SELECT pg_temp.fingerprint() = :'before' AS unchanged;
+SELECT escrow.capture(:lh, 2500, final => true) > 0 AS captured;
+SELECT owner, posted, held, credit_limit, available FROM escrow.balances WHERE account = :line;
+SELECT escrow.set_credit_limit(:line, 3000);
+
+-- A system account may hold without funds; its held amount cannot overflow.
+SELECT escrow.hold(:clearing, :shop, 9223372036854775807) AS sh \gset
+SELECT escrow.hold(:clearing, :shop, 1);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.release(:sh);
+-- nor can a capture push the credit account past the maximum
+SELECT escrow.open_account('ho-big', 'USD') AS big \gset
+SELECT escrow.transfer(:clearing, :big, 9223372036854775807) > 0 AS big_at_max;
+SELECT escrow.hold(:clearing, :big, 1) AS bh \gset
+SELECT pg_temp.fingerprint() AS before \gset
+SELECT escrow.capture(:bh);
+\echo :LAST_ERROR_SQLSTATE
+SELECT pg_temp.fingerprint() = :'before' AS unchanged;
+SELECT escrow.release(:bh);
+SELECT escrow.transfer(:big, :clearing, 9223372036854775807) > 0 AS big_back_to_zero;
+
+-- Expiry: a hold past its expiry cannot be captured, even before
+-- expire_holds() has swept it; it can still be released.  The DETAIL of
+-- that refusal names the expiry time, so it is shown with the time masked.
+CREATE FUNCTION pg_temp.error_of(sql text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE st text; msg text; det text; hnt text;
+BEGIN
+  EXECUTE sql;
+  RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+  GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
+                          det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
+  RETURN format('%s: %s / %s / %s', st, msg,
+                regexp_replace(det, 'at [0-9-]+ [0-9:.+-]+;', 'at <time>;'), hnt);
+END $$;
+SELECT escrow.hold(:buyer, :shop, 500, '1 millisecond') AS e1 \gset
+SELECT escrow.hold(:buyer, :shop, 600, '1 hour') AS e2 \gset
+SELECT pg_sleep(0.05);
+SELECT hold = :e1 AS is_e1, remaining, expired FROM escrow.open_holds
+ WHERE hold IN (:e1, :e2) ORDER BY hold;
+SELECT pg_temp.fingerprint() AS before \gset
+\set VERBOSITY terse
+SELECT escrow.capture(:e1, 100);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.capture(:e1);
+\echo :LAST_ERROR_SQLSTATE
+\set VERBOSITY default
+SELECT pg_temp.error_of(format('SELECT escrow.capture(%s, 100)', :e1));
+SELECT pg_temp.fingerprint() = :'before' AS unchanged;
+SELECT escrow.release(:e1);
+SELECT * FROM pg_temp.hold_state(:e1);
+
+-- expire_holds: releases due holds (earliest first, at most max_holds),
+-- keeps what was captured, leaves others alone.  (x3 is captured from
+-- before its expiry, so it gets a margin against a slow machine.)
+BEGIN;
+SELECT escrow.hold(:buyer, :shop, 100, '1 millisecond') AS x1 \gset
+SELECT escrow.hold(:buyer, :shop, 200, '2 milliseconds') AS x2 \gset
+SELECT escrow.hold(:buyer, :shop, 300, '400 milliseconds') AS x3 \gset
+SELECT escrow.hold(:line, :shop, 400, '401 milliseconds') AS x4 \gset
+SELECT escrow.capture(:x3, 120) > 0 AS captured;
+COMMIT;
+SELECT pg_sleep(0.5);
+SELECT pg_temp.fingerprint() AS before \gset
+SELECT escrow.expire_holds(0);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.expire_holds(-1);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.expire_holds(NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT pg_temp.fingerprint() = :'before' AS unchanged;
+SELECT sum(held) AS held_before FROM escrow.accounts;
+SELECT escrow.expire_holds(2);
+SELECT h.n, s.* FROM (VALUES (1, :x1), (2, :x2), (3, :x3), (4, :x4)) h(n, id),
+       pg_temp.hold_state(h.id) s ORDER BY h.n;
+SELECT escrow.expire_holds();
+SELECT escrow.expire_holds();
+SELECT h.n, s.* FROM (VALUES (3, :x3), (4, :x4), (5, :e2)) h(n, id),
+       pg_temp.hold_state(h.id) s ORDER BY h.n;
+SELECT sum(held) AS held_after FROM escrow.accounts;
+-- an expired hold is not open any more
+SELECT escrow.capture(:x1, 1);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.release(:x3);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.release(:e2);
+
+SELECT owner, posted, held, credit_limit, available FROM escrow.balances
+ WHERE owner LIKE 'ho-%' ORDER BY owner;
+SELECT count(*) AS open_holds FROM escrow.open_holds;
+SELECT * FROM escrow.verify_ledger();

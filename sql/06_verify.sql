@@ -1,0 +1,156 @@
+-- 06_verify: verify_ledger() finds nothing after a mixed workload (every
+-- money function, replays and refusals), and it detects tampering that a
+-- superuser can do behind the functions' back: entries, hashes, balances,
+-- holds and refund totals.  Each tampering runs in a transaction that is
+-- rolled back.
+\set SHOW_CONTEXT never
+SET client_min_messages = warning;
+DROP EXTENSION IF EXISTS escrowpay CASCADE;
+CREATE EXTENSION escrowpay;
+RESET client_min_messages;
+
+SELECT escrow.open_account('vf-buyer', 'USD') AS buyer \gset
+SELECT escrow.open_account('vf-shop', 'USD') AS shop \gset
+SELECT escrow.open_account('vf-line', 'USD', 'credit', 2000) AS line \gset
+SELECT escrow.open_account('vf-fees', 'USD', 'system') AS fees \gset
+SELECT escrow.open_account('vf-euro', 'EUR') AS euro \gset
+SELECT escrow.open_account('vf-eshop', 'EUR') AS eshop \gset
+
+-- the workload
+SELECT escrow.deposit(:buyer, 10000, 'vf-dep') AS dep \gset
+SELECT escrow.deposit(:buyer, 10000, 'vf-dep') = :dep AS replayed;
+SELECT escrow.withdraw(:buyer, 500) > 0 AS withdrew;
+SELECT escrow.transfer(:buyer, :shop, 1000) AS tr \gset
+SELECT escrow.hold(:buyer, :shop, 3000) AS h1 \gset
+SELECT escrow.capture(:h1, 1000) AS cap1 \gset
+SELECT escrow.capture(:h1) > 0 AS captured_rest;
+SELECT escrow.hold(:buyer, :shop, 500) AS h2 \gset
+SELECT escrow.release(:h2, 'vf-rel') = escrow.release(:h2, 'vf-rel') AS released;
+SELECT escrow.hold(:line, :shop, 1500) AS h3 \gset
+SELECT escrow.capture(:h3, 600, final => true) AS cap3 \gset
+SELECT escrow.refund(:cap3, 200) > 0 AS refunded;
+SELECT escrow.refund(:cap1, 400, 'vf-ref') > 0 AS refunded;
+SELECT escrow.refund(:tr) > 0 AS refunded;
+SELECT escrow.transfer(:fees, :shop, 50) > 0 AS fee_paid;
+SELECT escrow.hold(:buyer, :shop, 700, '1 millisecond') AS h4 \gset
+SELECT escrow.hold(:buyer, :shop, 800) AS h5 \gset
+SELECT escrow.deposit(:euro, 900) > 0 AND escrow.transfer(:euro, :eshop, 300) > 0 AS eur_moved;
+SELECT pg_sleep(0.05);
+SELECT escrow.expire_holds();
+-- refusals along the way leave no trace either
+SELECT escrow.withdraw(:buyer, 1000000);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.transfer(:buyer, :euro, 1);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.capture(:h1, 1);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.capture(:h5, 801);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.refund(:cap1, 5000);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.deposit(:buyer, 1, 'vf-dep');
+\echo :LAST_ERROR_SQLSTATE
+SELECT owner, currency, posted, held, credit_limit, available
+  FROM escrow.balances ORDER BY currency, owner;
+SELECT status, count(*) FROM escrow.holds GROUP BY status ORDER BY status;
+SELECT * FROM escrow.verify_ledger();
+
+-- Tampering.  The shop's journal, for reference:
+SELECT seq, amount, balance FROM escrow.entries WHERE account = :shop ORDER BY seq;
+
+-- 1. an entry's amount changed (journal trigger disabled by a superuser)
+BEGIN;
+ALTER TABLE escrow.entries DISABLE TRIGGER USER;
+UPDATE escrow.entries SET amount = amount + 1 WHERE account = :shop AND seq = 2;
+SELECT * FROM escrow.verify_ledger() ORDER BY problem, detail;
+ROLLBACK;
+
+-- 2. a transfer's amount raised consistently everywhere (both entries, the
+--    balances after them, both account rows, the transfer row): only the
+--    hash chains notice
+BEGIN;
+ALTER TABLE escrow.entries DISABLE TRIGGER USER;
+ALTER TABLE escrow.transfers DISABLE TRIGGER USER;
+UPDATE escrow.entries e SET amount = e.amount + CASE WHEN e.amount > 0 THEN 100 ELSE -100 END
+ WHERE e.transfer_id = :tr;
+UPDATE escrow.entries e SET balance = e.balance + CASE WHEN e.account = :shop THEN 100 ELSE -100 END
+ WHERE e.account IN (:shop, :buyer)
+   AND e.seq >= (SELECT seq FROM escrow.entries WHERE account = e.account AND transfer_id = :tr);
+UPDATE escrow.accounts SET posted = posted + CASE WHEN id = :shop THEN 100 ELSE -100 END
+ WHERE id IN (:shop, :buyer);
+UPDATE escrow.transfers SET amount = amount + 100 WHERE id = :tr;
+SELECT * FROM escrow.verify_ledger() ORDER BY problem, detail;
+ROLLBACK;
+
+-- 3. a hash overwritten, and a stored balance changed
+BEGIN;
+SET LOCAL session_replication_role = replica;
+UPDATE escrow.entries SET hash = sha256('forged') WHERE account = :shop AND seq = 3;
+SELECT * FROM escrow.verify_ledger() ORDER BY problem, detail;
+ROLLBACK;
+BEGIN;
+SET LOCAL session_replication_role = replica;
+UPDATE escrow.entries SET balance = balance + 1 WHERE account = :shop AND seq = 3;
+SELECT * FROM escrow.verify_ledger() ORDER BY problem, detail;
+ROLLBACK;
+
+-- 4. an entry deleted from the middle of a chain, and the last one
+BEGIN;
+SET LOCAL session_replication_role = replica;
+DELETE FROM escrow.entries WHERE account = :shop AND seq = 2;
+SELECT * FROM escrow.verify_ledger() ORDER BY problem, detail;
+ROLLBACK;
+BEGIN;
+SET LOCAL session_replication_role = replica;
+DELETE FROM escrow.entries
+ WHERE account = :shop AND seq = (SELECT max(seq) FROM escrow.entries WHERE account = :shop);
+SELECT * FROM escrow.verify_ledger() ORDER BY problem, detail;
+ROLLBACK;
+
+-- 5. a transfer deleted with its entries: the chains still notice
+BEGIN;
+SET LOCAL session_replication_role = replica;
+DELETE FROM escrow.entries WHERE transfer_id = :tr;
+DELETE FROM escrow.transfers WHERE id = :tr;
+SELECT * FROM escrow.verify_ledger() ORDER BY problem, detail;
+ROLLBACK;
+
+-- 6. account rows: posted, held, entry_count, chain head (no trigger needed)
+BEGIN;
+UPDATE escrow.accounts SET posted = posted + 1000 WHERE id = :shop;
+UPDATE escrow.accounts SET held = held + 5 WHERE id = :buyer;
+UPDATE escrow.accounts SET entry_count = entry_count + 1 WHERE id = :line;
+UPDATE escrow.accounts SET chain_head = sha256('forged') WHERE id = :eshop;
+SELECT * FROM escrow.verify_ledger() ORDER BY problem, detail;
+ROLLBACK;
+
+-- 7. an overdrawn deposit account (its CHECK constraint dropped first)
+BEGIN;
+ALTER TABLE escrow.accounts DROP CONSTRAINT accounts_not_overdrawn;
+UPDATE escrow.accounts SET held = held + 100000 WHERE id = :buyer;
+SELECT * FROM escrow.verify_ledger() ORDER BY problem, detail;
+ROLLBACK;
+
+-- 8. holds: captured changed; an open hold marked released behind the
+--    account's back
+BEGIN;
+UPDATE escrow.holds SET captured = captured - 1 WHERE id = :h1;
+UPDATE escrow.holds SET status = 'released', released = amount, ended_at = now() WHERE id = :h5;
+SELECT * FROM escrow.verify_ledger() ORDER BY problem, detail;
+ROLLBACK;
+
+-- 9. a transfer's refunded total raised: the journal trigger allows this
+--    one column to grow (it is refund()'s bookkeeping), verify_ledger
+--    catches a raise without a refund
+BEGIN;
+UPDATE escrow.transfers SET refunded = refunded + 1 WHERE id = :cap1;
+SELECT * FROM escrow.verify_ledger() ORDER BY problem, detail;
+ROLLBACK;
+
+-- everything restored: triggers enabled, constraint back, no problem
+SELECT tgrelid::regclass::text AS tbl, tgname, tgenabled FROM pg_trigger
+ WHERE tgrelid IN ('escrow.entries'::regclass, 'escrow.transfers'::regclass) AND NOT tgisinternal
+ ORDER BY 1, 2;
+SELECT conname FROM pg_constraint
+ WHERE conrelid = 'escrow.accounts'::regclass AND contype = 'c' ORDER BY 1;
+SELECT * FROM escrow.verify_ledger();

@@ -114,39 +114,14 @@ update_hold(const EpHold *h, const char *status)
 	ep_exec(&update, values, NULL, 0);
 }
 
-/* Give up amount of what account holds */
-static void
-unhold(int64 account, int64 amount)
-{
-	static EpPlan update = {NULL,
-		"UPDATE escrow.accounts SET held = held - $2 WHERE id = $1",
-	2, {INT8OID, INT8OID}};
-	Datum		values[2];
-
-	values[0] = Int64GetDatum(account);
-	values[1] = Int64GetDatum(amount);
-	ep_exec(&update, values, NULL, 0);
-}
-
 /*
- * Place a hold; returns its id.  The funds check is in the guarded UPDATE;
- * the credit account must exist and share the currency.
+ * Place a hold; returns its id.  ep_reserve_funds() checks the accounts
+ * and funds.
  */
 int64
 ep_place_hold(int64 debit, int64 credit, int64 amount, Interval *expires_in,
 			  const char *key)
 {
-	static EpPlan reserve = {NULL,
-		"UPDATE escrow.accounts a SET held = a.held + $3 "
-		"  FROM escrow.accounts c "
-		" WHERE a.id = $1 AND c.id = $2 AND c.currency = a.currency "
-		"   AND a.held <= 9223372036854775807 - $3 "
-		"   AND (a.kind = 'system' OR a.posted + a.credit_limit - a.held >= $3) "
-		"RETURNING a.currency",
-	3, {INT8OID, INT8OID, INT8OID}};
-	static EpPlan credit_currency = {NULL,
-		"SELECT currency FROM escrow.accounts WHERE id = $1",
-	1, {INT8OID}};
 	static EpPlan insert = {NULL,
 		"INSERT INTO escrow.holds (id, debit_account, credit_account, amount, expires_at) "
 		"VALUES ($1, $2, $3, $4, $5)",
@@ -157,14 +132,9 @@ ep_place_hold(int64 debit, int64 credit, int64 amount, Interval *expires_in,
 	int64		id;
 	int64		prior;
 
-	if (debit == credit)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("debit and credit account must differ"),
-				 errdetail("Both are account %lld.", (long long) debit)));
 	if (expires_in != NULL)
 	{
-		TimestampTz now = GetCurrentTransactionStartTimestamp();
+		TimestampTz now = GetCurrentTimestamp();
 
 		expires_at = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
 															 TimestampTzGetDatum(now),
@@ -194,21 +164,7 @@ ep_place_hold(int64 debit, int64 credit, int64 amount, Interval *expires_in,
 			return prior;
 	}
 
-	values[0] = Int64GetDatum(debit);
-	values[1] = Int64GetDatum(credit);
-	values[2] = Int64GetDatum(amount);
-	if (ep_exec(&reserve, values, NULL, 0) != 1)
-	{
-		char	   *currency;
-
-		values[0] = Int64GetDatum(credit);
-		if (ep_exec(&credit_currency, values, NULL, 1) != 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_NO_DATA_FOUND),
-					 errmsg("account %lld does not exist", (long long) credit)));
-		currency = ep_text(0, 1);
-		ep_account_refusal(debit, currency, 0, amount);
-	}
+	ep_reserve_funds(debit, credit, amount);
 
 	values[0] = Int64GetDatum(id);
 	values[1] = Int64GetDatum(debit);
@@ -294,7 +250,7 @@ ep_release_hold(int64 hold_id, const char *key)
 	rest = remaining(&h);
 	h.released += rest;
 	update_hold(&h, "released");
-	unhold(h.debit, rest);
+	ep_unhold(h.debit, rest);
 	if (key)
 		ep_idem_record(key, rest);
 	return rest;
@@ -427,7 +383,7 @@ escrow_expire_holds(PG_FUNCTION_ARGS)
 		for (; i < n && pairs[2 * i] == account; i++)
 			total = ep_add(total, pairs[2 * i + 1], "expired amount");
 		if (total > 0)
-			unhold(account, total);
+			ep_unhold(account, total);
 	}
 	SPI_finish();
 	PG_RETURN_INT32((int32) n);

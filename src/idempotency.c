@@ -50,11 +50,17 @@ ep_idem_claim(const char *key, const char *request, bool has_result,
 		elog(ERROR, "escrowpay: idempotency key \"%s\" vanished", key);
 	first = ep_text(0, 1);
 	if (strcmp(first, request) != 0)
+	{
+		/* name only the first operation: its arguments may be another party's */
+		int			oplen = strcspn(first, "(");
+
 		ereport(ERROR,
 				(errcode(ERRCODE_EP_IDEMPOTENCY_CONFLICT),
 				 errmsg("idempotency key \"%s\" was already used with different arguments", key),
-				 errdetail("First request: %s; this request: %s.", first, request),
+				 errdetail("The key was first used for %.*s; this request is %s.",
+						   oplen, first, request),
 				 errhint("Use a new key for a new operation.")));
+	}
 	if (!ep_get_int64(0, 2, prior))
 		elog(ERROR, "escrowpay: idempotency key \"%s\" has no result", key);
 	return true;

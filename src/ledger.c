@@ -25,6 +25,8 @@
 #include "money.h"
 #include "plan.h"
 #include "port/pg_bswap.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 
 PG_FUNCTION_INFO_V1(escrow_entry_hash);
@@ -33,6 +35,27 @@ PG_FUNCTION_INFO_V1(escrow_deposit);
 PG_FUNCTION_INFO_V1(escrow_withdraw);
 PG_FUNCTION_INFO_V1(escrow_transfer);
 PG_FUNCTION_INFO_V1(escrow_set_credit_limit);
+PG_FUNCTION_INFO_V1(escrow_set_account_shards);
+
+/* Most balance shards one account may have */
+#define EP_MAX_SHARDS 64
+
+/*
+ * The SET list of a posting: parameters $2 delta, $3 held given up,
+ * $4 transfer, $5 kind, $6 counterparty, $7 hold id, $8 refund of.
+ */
+#define LEG_SET \
+	"SET posted = posted + $2, held = held - $3, " \
+	"    entry_count = entry_count + 1, " \
+	"    chain_head = escrow.entry_hash(chain_head, id, entry_count + 1, $4, $5, " \
+	"                                   $6, $2, posted + $2, $7, $8) "
+/* posted + $2 stays within bigint */
+#define LEG_NO_OVERFLOW \
+	" ($2 <= 0 OR posted <= 9223372036854775807 - $2) " \
+	" AND ($2 >= 0 OR posted >= (-9223372036854775807 - 1) - $2) "
+#define LEG_RETURNING " RETURNING id, posted, entry_count, chain_head"
+#define LEG_NARGS 8
+#define LEG_TYPES INT8OID, INT8OID, INT8OID, INT8OID, TEXTOID, INT8OID, INT8OID, INT8OID
 
 static void
 hash_int64(pg_cryptohash_ctx *ctx, int64 v)
@@ -43,21 +66,30 @@ hash_int64(pg_cryptohash_ctx *ctx, int64 v)
 		elog(ERROR, "escrowpay: SHA-256 failed: %s", pg_cryptohash_error(ctx));
 }
 
-/* SHA-256 of one journal entry chained to the previous entry's hash */
+/*
+ * SHA-256 of one journal entry chained to the previous entry's hash:
+ * prev || account || seq || transfer || kind (NUL-terminated) ||
+ * counterparty || amount || balance || hold || refund_of, integers as
+ * 8-byte big-endian.
+ */
 void
-ep_entry_hash(const uint8 *prev, int64 account, int64 seq, int64 transfer,
-			  int64 amount, int64 balance, uint8 *out)
+ep_entry_hash(const uint8 *prev, const EpEntry *e, uint8 *out)
 {
 	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
 
 	if (pg_cryptohash_init(ctx) < 0 ||
 		pg_cryptohash_update(ctx, prev, EP_HASH_LEN) < 0)
 		elog(ERROR, "escrowpay: SHA-256 failed: %s", pg_cryptohash_error(ctx));
-	hash_int64(ctx, account);
-	hash_int64(ctx, seq);
-	hash_int64(ctx, transfer);
-	hash_int64(ctx, amount);
-	hash_int64(ctx, balance);
+	hash_int64(ctx, e->account);
+	hash_int64(ctx, e->seq);
+	hash_int64(ctx, e->transfer);
+	if (pg_cryptohash_update(ctx, (const uint8 *) e->kind, strlen(e->kind) + 1) < 0)
+		elog(ERROR, "escrowpay: SHA-256 failed: %s", pg_cryptohash_error(ctx));
+	hash_int64(ctx, e->counterparty);
+	hash_int64(ctx, e->amount);
+	hash_int64(ctx, e->balance);
+	hash_int64(ctx, e->hold_id);
+	hash_int64(ctx, e->refund_of);
 	if (pg_cryptohash_final(ctx, out, EP_HASH_LEN) < 0)
 		elog(ERROR, "escrowpay: SHA-256 failed: %s", pg_cryptohash_error(ctx));
 	pg_cryptohash_free(ctx);
@@ -65,7 +97,9 @@ ep_entry_hash(const uint8 *prev, int64 account, int64 seq, int64 transfer,
 
 /*
  * escrow.entry_hash(prev bytea, account bigint, seq bigint, transfer bigint,
- *					 amount bigint, balance bigint) RETURNS bytea
+ *					 kind text, counterparty bigint, amount bigint,
+ *					 balance bigint, hold_id bigint, refund_of bigint)
+ *	 RETURNS bytea
  *
  * The chain step, used by the posting statement and by verify_ledger().
  */
@@ -73,127 +107,287 @@ Datum
 escrow_entry_hash(PG_FUNCTION_ARGS)
 {
 	bytea	   *prev = PG_GETARG_BYTEA_PP(0);
+	EpEntry		e;
 	bytea	   *result;
 
 	if (VARSIZE_ANY_EXHDR(prev) != EP_HASH_LEN)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("previous hash must be %d bytes", EP_HASH_LEN)));
+	e.account = PG_GETARG_INT64(1);
+	e.seq = PG_GETARG_INT64(2);
+	e.transfer = PG_GETARG_INT64(3);
+	e.kind = text_to_cstring(PG_GETARG_TEXT_PP(4));
+	e.counterparty = PG_GETARG_INT64(5);
+	e.amount = PG_GETARG_INT64(6);
+	e.balance = PG_GETARG_INT64(7);
+	e.hold_id = PG_GETARG_INT64(8);
+	e.refund_of = PG_GETARG_INT64(9);
 	result = (bytea *) palloc(VARHDRSZ + EP_HASH_LEN);
 	SET_VARSIZE(result, VARHDRSZ + EP_HASH_LEN);
-	ep_entry_hash((const uint8 *) VARDATA_ANY(prev),
-				  PG_GETARG_INT64(1), PG_GETARG_INT64(2), PG_GETARG_INT64(3),
-				  PG_GETARG_INT64(4), PG_GETARG_INT64(5),
-				  (uint8 *) VARDATA(result));
+	ep_entry_hash((const uint8 *) VARDATA_ANY(prev), &e, (uint8 *) VARDATA(result));
 	PG_RETURN_BYTEA_P(result);
 }
 
-/*
- * Explain why a guarded account update touched no row, and raise.
- * posted_delta/held_delta are the changes that were refused; currency, when
- * not NULL, is the currency the account had to be in.
- */
-void
-ep_account_refusal(int64 account, const char *currency, int64 posted_delta,
-				   int64 held_delta)
+/* An account row as the slow paths see it */
+typedef struct EpAccount
 {
-	static EpPlan fetch = {NULL,
-		"SELECT kind, currency, posted, held, credit_limit "
-		"FROM escrow.accounts WHERE id = $1",
-	1, {INT8OID}};
-	Datum		values[1];
+	int64		id;
 	char	   *kind;
-	char	   *acurrency;
-	int64		posted;
+	char	   *currency;
+	int64		posted;			/* of the row itself */
 	int64		held;
 	int64		limit;
-	int64		available;
-	int64		requested;
+	int32		shards;
+	bool		funding;
+} EpAccount;
 
-	values[0] = Int64GetDatum(account);
-	if (ep_exec(&fetch, values, NULL, 1) != 1)
+/*
+ * Read an account (P0002 when missing), checking the currency it must be
+ * in (EP004) and that it is not a funding account unless allowed (22023).
+ * With lock, the row is locked FOR UPDATE.
+ */
+static void
+fetch_account(int64 id, const char *currency, bool allow_funding, bool lock,
+			  EpAccount *a)
+{
+	static EpPlan fetch = {NULL,
+		"SELECT kind, currency, posted, held, credit_limit, shards, "
+		"       owner = '" EP_FUNDING_OWNER "' "
+		"  FROM escrow.accounts WHERE id = $1 AND kind <> 'shard'",
+	1, {INT8OID}};
+	static EpPlan fetch_locked = {NULL,
+		"SELECT kind, currency, posted, held, credit_limit, shards, "
+		"       owner = '" EP_FUNDING_OWNER "' "
+		"  FROM escrow.accounts WHERE id = $1 AND kind <> 'shard' FOR UPDATE",
+	1, {INT8OID}};
+	Datum		values[1];
+	bool		isnull;
+
+	values[0] = Int64GetDatum(id);
+	if (ep_exec(lock ? &fetch_locked : &fetch, values, NULL, 1) != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("account %lld does not exist", (long long) account)));
-	kind = ep_text(0, 1);
-	acurrency = ep_text(0, 2);
-	posted = ep_int64(0, 3);
-	held = ep_int64(0, 4);
-	limit = ep_int64(0, 5);
+				 errmsg("account %lld does not exist", (long long) id)));
+	a->id = id;
+	a->kind = ep_text(0, 1);
+	a->currency = ep_text(0, 2);
+	a->posted = ep_int64(0, 3);
+	a->held = ep_int64(0, 4);
+	a->limit = ep_int64(0, 5);
+	a->shards = DatumGetInt16(ep_datum(0, 6, &isnull));
+	a->funding = DatumGetBool(ep_datum(0, 7, &isnull));
 
-	if (currency != NULL && strcmp(currency, acurrency) != 0)
+	if (currency != NULL && strcmp(currency, a->currency) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_EP_CURRENCY_MISMATCH),
 				 errmsg("currency mismatch between accounts"),
 				 errdetail("Account %lld is in %s, the other account is in %s.",
-						   (long long) account, acurrency, currency)));
+						   (long long) id, a->currency, currency)));
+	if (a->funding && !allow_funding)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("account %lld is the %s funding account", (long long) id, a->currency),
+				 errdetail("Money enters and leaves the ledger only through deposit and withdraw."),
+				 errhint("Use escrow.deposit() or escrow.withdraw().")));
+}
 
-	/* Raise 22003 if either new value would overflow */
-	(void) ep_add(posted, posted_delta, "account balance");
-	(void) ep_add(held, held_delta, "held amount");
+/* posted + balance shards of an account whose row the caller has locked */
+static int64
+total_posted(const EpAccount *a)
+{
+	static EpPlan shard_sum = {NULL,
+		"SELECT coalesce(sum(posted), 0)::bigint FROM escrow.accounts WHERE parent = $1",
+	1, {INT8OID}};
+	Datum		values[1];
 
-	available = ep_sub(ep_add(posted, limit, "available amount"), held,
-					   "available amount");
-	requested = held_delta > 0 ? held_delta : -posted_delta;
+	if (a->shards == 0)
+		return a->posted;
+	values[0] = Int64GetDatum(a->id);
+	ep_exec(&shard_sum, values, NULL, 1);
+	return ep_add(a->posted, ep_int64(0, 1), "account balance");
+}
+
+/*
+ * Refuse unless account a (locked, or not sharded) can give up `requested`
+ * more than it gives now: available = posted (+ shards) + limit - held.
+ * held_after is its held amount after the change.
+ */
+static void
+check_funds(const EpAccount *a, int64 posted_after, int64 held_after, int64 requested)
+{
+	int64		available;
+
+	if (strcmp(a->kind, "system") == 0)
+		return;
+	available = ep_sub(ep_add(posted_after, a->limit, "available amount"),
+					   held_after, "available amount");
+	if (available >= 0)
+		return;
 	ereport(ERROR,
 			(errcode(ERRCODE_EP_INSUFFICIENT_FUNDS),
 			 errmsg("insufficient %s on account %lld",
-					strcmp(kind, "credit") == 0 ? "credit" : "funds",
-					(long long) account),
+					strcmp(a->kind, "credit") == 0 ? "credit" : "funds",
+					(long long) a->id),
 			 errdetail("Available %lld, requested %lld (minor units of %s).",
-					   (long long) available, (long long) requested, acurrency),
-			 strcmp(kind, "credit") == 0 ?
+					   (long long) (available + requested), (long long) requested,
+					   a->currency),
+			 strcmp(a->kind, "credit") == 0 ?
 			 errhint("Raise the credit line with escrow.set_credit_limit() or ask for less.") :
 			 errhint("Deposit funds or release holds first.")));
-	pg_unreachable();
+}
+
+/* Fill a posting statement's parameters $1..$8 */
+static void
+leg_values(Datum *values, char *nulls, int64 row, int64 delta, int64 unhold,
+		   const EpPosting *p, int64 counterparty)
+{
+	values[0] = Int64GetDatum(row);
+	values[1] = Int64GetDatum(delta);
+	values[2] = Int64GetDatum(unhold);
+	values[3] = Int64GetDatum(p->id);
+	values[4] = CStringGetTextDatum(p->kind);
+	values[5] = Int64GetDatum(counterparty);
+	values[6] = Int64GetDatum(p->hold_id);
+	values[7] = Int64GetDatum(p->refund_of);
+	memset(nulls, ' ', LEG_NARGS);
+}
+
+/* One posted leg's result: the row written, its balance, seq and hash */
+typedef struct EpLeg
+{
+	int64		row;
+	int64		balance;
+	int64		seq;
+	Datum		hash;
+} EpLeg;
+
+static void
+leg_result(EpLeg *leg)
+{
+	bool		isnull;
+
+	leg->row = ep_int64(0, 1);
+	leg->balance = ep_int64(0, 2);
+	leg->seq = ep_int64(0, 3);
+	leg->hash = ep_datum(0, 4, &isnull);
+}
+
+/*
+ * The slow path of a leg: the guarded update touched no row.  Either say
+ * why (missing account, currency, funding account, overflow, funds), or
+ * post to a sharded account: credits (and any leg of a sharded system
+ * account) go to a balance shard that no other transaction holds;
+ * debits lock the account row and check funds over all its shards.
+ */
+static void
+post_leg_slow(int64 account, int64 delta, int64 unhold, const EpPosting *p,
+			  int64 counterparty, char **currency, bool allow_funding, EpLeg *leg)
+{
+	static EpPlan shard_free = {NULL,
+		"UPDATE escrow.accounts " LEG_SET
+		" WHERE id = (SELECT id FROM escrow.accounts WHERE parent = $1 "
+		"              ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) "
+		"   AND " LEG_NO_OVERFLOW LEG_RETURNING,
+	LEG_NARGS, {LEG_TYPES}};
+	static EpPlan shard_any = {NULL,
+		"UPDATE escrow.accounts " LEG_SET
+		" WHERE id = (SELECT id FROM escrow.accounts WHERE parent = $1 "
+		"              ORDER BY id OFFSET $9 LIMIT 1) "
+		"   AND " LEG_NO_OVERFLOW LEG_RETURNING,
+	LEG_NARGS + 1, {LEG_TYPES, INT8OID}};
+	static EpPlan unguarded = {NULL,
+		"UPDATE escrow.accounts " LEG_SET " WHERE id = $1 " LEG_RETURNING,
+	LEG_NARGS, {LEG_TYPES}};
+	EpAccount	a;
+	Datum		values[LEG_NARGS + 1];
+	char		nulls[LEG_NARGS + 1];
+	bool		debit = delta < 0;
+
+	fetch_account(account, *currency, allow_funding, false, &a);
+	*currency = a.currency;
+
+	if (a.shards > 0 && (!debit || strcmp(a.kind, "system") == 0))
+	{
+		leg_values(values, nulls, account, delta, unhold, p, counterparty);
+		if (ep_exec(&shard_free, values, nulls, 0) != 1)
+		{
+			/* every shard is busy (or would overflow): queue on one */
+			values[LEG_NARGS] = Int64GetDatum(MyProcPid % a.shards);
+			nulls[LEG_NARGS] = ' ';
+			if (ep_exec(&shard_any, values, nulls, 0) != 1)
+				ereport(ERROR,
+						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+						 errmsg("balance shard of account %lld would overflow bigint",
+								(long long) account),
+						 errdetail("Posting %lld.", (long long) delta)));
+		}
+		leg_result(leg);
+		return;
+	}
+
+	if (a.shards > 0)
+	{
+		/* a debit of a sharded account: check all shards under its lock */
+		fetch_account(account, *currency, allow_funding, true, &a);
+		check_funds(&a, ep_add(total_posted(&a), delta, "account balance"),
+					ep_sub(a.held, unhold, "held amount"), -delta);
+		leg_values(values, nulls, account, delta, unhold, p, counterparty);
+		ep_exec(&unguarded, values, nulls, 0);
+		leg_result(leg);
+		return;
+	}
+
+	check_funds(&a, ep_add(a.posted, delta, "account balance"),
+				ep_sub(a.held, unhold, "held amount"), -delta);
+	elog(ERROR, "escrowpay: posting to account %lld refused for no known reason",
+		 (long long) account);
 }
 
 /*
  * Post one leg: change an account's posted balance by delta and its held
- * amount by -unhold, append to its hash chain, and return the new balance,
- * sequence number and hash.  Refuses (without touching the row) when the
- * account is missing, in another currency than *currency (if set), would
- * overflow, or would go below zero.  Sets *currency to the account's.
+ * amount by -unhold, append to its hash chain.  The guarded update covers
+ * plain accounts; anything it refuses goes to post_leg_slow().  Sets
+ * *currency to the account's when NULL, or requires it.
  */
 static void
-post_leg(int64 account, int64 transfer, int64 delta, int64 unhold,
-		 char **currency, int64 *balance, int64 *seq, Datum *hash)
+post_leg(int64 account, int64 delta, int64 unhold, const EpPosting *p,
+		 int64 counterparty, char **currency, bool allow_funding, EpLeg *leg)
 {
 	static EpPlan update = {NULL,
-		"UPDATE escrow.accounts "
-		"   SET posted = posted + $2, held = held - $3, "
-		"       entry_count = entry_count + 1, "
-		"       chain_head = escrow.entry_hash(chain_head, id, entry_count + 1, "
-		"                                      $4, $2, posted + $2) "
-		" WHERE id = $1 "
-		"   AND ($5::text IS NULL OR currency = $5) "
-		"   AND ($2 <= 0 OR posted <= 9223372036854775807 - $2) "
-		"   AND (kind = 'system' OR $2 >= 0 "
-		"        OR posted + $2 + credit_limit - (held - $3) >= 0) "
-		"RETURNING currency, posted, entry_count, chain_head",
-	5, {INT8OID, INT8OID, INT8OID, INT8OID, TEXTOID}};
-	Datum		values[5];
-	char		nulls[5] = {' ', ' ', ' ', ' ', *currency ? ' ' : 'n'};
-	bool		isnull;
+		"UPDATE escrow.accounts " LEG_SET
+		" WHERE id = $1 AND kind <> 'shard' "
+		"   AND ($9::text IS NULL OR currency = $9) "
+		"   AND ($10 OR owner <> '" EP_FUNDING_OWNER "') "
+		"   AND (shards = 0 OR ($2 < 0 AND kind <> 'system')) "
+		"   AND " LEG_NO_OVERFLOW
+		"   AND (kind = 'system' OR $2 >= 0 OR posted + $2 >= (held - $3) - credit_limit) "
+		"RETURNING id, posted, entry_count, chain_head, currency",
+	LEG_NARGS + 2, {LEG_TYPES, TEXTOID, BOOLOID}};
+	Datum		values[LEG_NARGS + 2];
+	char		nulls[LEG_NARGS + 2];
 
-	values[0] = Int64GetDatum(account);
-	values[1] = Int64GetDatum(delta);
-	values[2] = Int64GetDatum(unhold);
-	values[3] = Int64GetDatum(transfer);
-	values[4] = *currency ? CStringGetTextDatum(*currency) : (Datum) 0;
+	leg_values(values, nulls, account, delta, unhold, p, counterparty);
+	values[LEG_NARGS] = *currency ? CStringGetTextDatum(*currency) : (Datum) 0;
+	nulls[LEG_NARGS] = *currency ? ' ' : 'n';
+	values[LEG_NARGS + 1] = BoolGetDatum(allow_funding);
+	nulls[LEG_NARGS + 1] = ' ';
 	if (ep_exec(&update, values, nulls, 0) != 1)
-		ep_account_refusal(account, *currency, delta, -unhold);
-
-	*currency = ep_text(0, 1);
-	*balance = ep_int64(0, 2);
-	*seq = ep_int64(0, 3);
-	*hash = ep_datum(0, 4, &isnull);
+	{
+		post_leg_slow(account, delta, unhold, p, counterparty, currency,
+					  allow_funding, leg);
+		return;
+	}
+	leg_result(leg);
+	if (*currency == NULL)
+		*currency = ep_text(0, 5);
 }
 
 /*
  * Post a transfer: update both accounts in ascending id order, then insert
  * the transfer and its two entries in one statement.  Raises (changing
- * nothing, as the transaction aborts) on any refusal.
+ * nothing, as the transaction aborts) on any refusal.  Only deposits and
+ * withdrawals may touch a funding account.
  */
 void
 ep_post_transfer(const EpPosting *p)
@@ -204,18 +398,16 @@ ep_post_transfer(const EpPosting *p)
 		"    (id, kind, debit_account, credit_account, amount, hold_id, refund_of) "
 		"  VALUES ($1, $2, $3, $4, $5, $6, $7)) "
 		"INSERT INTO escrow.entries (account, seq, transfer_id, amount, balance, hash) "
-		"VALUES ($3, $8, $1, -$5, $9, $10), ($4, $11, $1, $5, $12, $13)",
-	13, {INT8OID, TEXTOID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID,
-		INT8OID, INT8OID, BYTEAOID, INT8OID, INT8OID, BYTEAOID}};
+		"VALUES ($8, $9, $1, -$5, $10, $11), ($12, $13, $1, $5, $14, $15)",
+	15, {INT8OID, TEXTOID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID,
+		INT8OID, INT8OID, INT8OID, BYTEAOID, INT8OID, INT8OID, INT8OID, BYTEAOID}};
 	char	   *currency = NULL;
-	int64		dbal,
-				dseq,
-				cbal,
-				cseq;
-	Datum		dhash,
-				chash;
-	Datum		values[13];
-	char		nulls[13];
+	bool		funding = strcmp(p->kind, "deposit") == 0 ||
+		strcmp(p->kind, "withdraw") == 0;
+	EpLeg		d,
+				c;
+	Datum		values[15];
+	char		nulls[15];
 
 	if (p->debit == p->credit)
 		ereport(ERROR,
@@ -225,13 +417,13 @@ ep_post_transfer(const EpPosting *p)
 
 	if (p->debit < p->credit)
 	{
-		post_leg(p->debit, p->id, -p->amount, p->debit_unhold, &currency, &dbal, &dseq, &dhash);
-		post_leg(p->credit, p->id, p->amount, 0, &currency, &cbal, &cseq, &chash);
+		post_leg(p->debit, -p->amount, p->debit_unhold, p, p->credit, &currency, funding, &d);
+		post_leg(p->credit, p->amount, 0, p, p->debit, &currency, funding, &c);
 	}
 	else
 	{
-		post_leg(p->credit, p->id, p->amount, 0, &currency, &cbal, &cseq, &chash);
-		post_leg(p->debit, p->id, -p->amount, p->debit_unhold, &currency, &dbal, &dseq, &dhash);
+		post_leg(p->credit, p->amount, 0, p, p->debit, &currency, funding, &c);
+		post_leg(p->debit, -p->amount, p->debit_unhold, p, p->credit, &currency, funding, &d);
 	}
 
 	memset(nulls, ' ', sizeof(nulls));
@@ -244,13 +436,92 @@ ep_post_transfer(const EpPosting *p)
 	nulls[5] = p->hold_id ? ' ' : 'n';
 	values[6] = Int64GetDatum(p->refund_of);
 	nulls[6] = p->refund_of ? ' ' : 'n';
-	values[7] = Int64GetDatum(dseq);
-	values[8] = Int64GetDatum(dbal);
-	values[9] = dhash;
-	values[10] = Int64GetDatum(cseq);
-	values[11] = Int64GetDatum(cbal);
-	values[12] = chash;
+	values[7] = Int64GetDatum(d.row);
+	values[8] = Int64GetDatum(d.seq);
+	values[9] = Int64GetDatum(d.balance);
+	values[10] = d.hash;
+	values[11] = Int64GetDatum(c.row);
+	values[12] = Int64GetDatum(c.seq);
+	values[13] = Int64GetDatum(c.balance);
+	values[14] = c.hash;
 	ep_exec(&insert, values, nulls, 0);
+}
+
+/*
+ * Reserve amount on debit for a hold to credit: held += amount, refused
+ * unless available covers it.  The credit account must exist and share
+ * the currency; funding accounts take no holds.
+ */
+void
+ep_reserve_funds(int64 debit, int64 credit, int64 amount)
+{
+	static EpPlan reserve = {NULL,
+		"UPDATE escrow.accounts a SET held = a.held + $3 "
+		"  FROM escrow.accounts c "
+		" WHERE a.id = $1 AND c.id = $2 AND c.currency = a.currency "
+		"   AND c.kind <> 'shard' AND c.owner <> '" EP_FUNDING_OWNER "' "
+		"   AND a.owner <> '" EP_FUNDING_OWNER "' AND a.shards = 0 AND a.kind <> 'shard' "
+		"   AND a.held <= 9223372036854775807 - $3 "
+		"   AND (a.kind = 'system' OR a.posted >= (a.held + $3) - a.credit_limit)",
+	3, {INT8OID, INT8OID, INT8OID}};
+	static EpPlan add_held = {NULL,
+		"UPDATE escrow.accounts SET held = held + $2 WHERE id = $1",
+	2, {INT8OID, INT8OID}};
+	Datum		values[3];
+	EpAccount	c;
+	EpAccount	a;
+
+	if (debit == credit)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("debit and credit account must differ"),
+				 errdetail("Both are account %lld.", (long long) debit)));
+
+	values[0] = Int64GetDatum(debit);
+	values[1] = Int64GetDatum(credit);
+	values[2] = Int64GetDatum(amount);
+	if (ep_exec(&reserve, values, NULL, 0) == 1)
+		return;
+
+	/* refused: say why, or take the sharded path */
+	fetch_account(credit, NULL, false, false, &c);
+	fetch_account(debit, c.currency, false, false, &a);
+	if (a.shards > 0)
+		fetch_account(debit, c.currency, false, true, &a);
+	check_funds(&a, total_posted(&a),
+				ep_add(a.held, amount, "held amount"), amount);
+	if (a.shards == 0)
+		elog(ERROR, "escrowpay: hold on account %lld refused for no known reason",
+			 (long long) debit);
+	values[1] = Int64GetDatum(amount);
+	ep_exec(&add_held, values, NULL, 0);
+}
+
+/* Give up amount of what account holds */
+void
+ep_unhold(int64 account, int64 amount)
+{
+	static EpPlan update = {NULL,
+		"UPDATE escrow.accounts SET held = held - $2 WHERE id = $1",
+	2, {INT8OID, INT8OID}};
+	Datum		values[2];
+
+	values[0] = Int64GetDatum(account);
+	values[1] = Int64GetDatum(amount);
+	ep_exec(&update, values, NULL, 0);
+}
+
+/*
+ * Is the role calling escrowpay (not the SECURITY DEFINER owner it runs
+ * as) a member of escrow_admin, or a superuser?
+ */
+static bool
+ep_caller_is_admin(void)
+{
+	Oid			admin = get_role_oid("escrow_admin", true);
+
+	return superuser_arg(GetOuterUserId()) ||
+		(OidIsValid(admin) && has_privs_of_role(GetOuterUserId(), admin));
 }
 
 /* The funding system account of account's currency (P0002 if no account) */
@@ -261,7 +532,7 @@ funding_account_of(int64 account)
 		"SELECT f.id FROM escrow.accounts a "
 		"  JOIN escrow.accounts f ON f.currency = a.currency "
 		"   AND f.kind = 'system' AND f.owner = '" EP_FUNDING_OWNER "' "
-		" WHERE a.id = $1",
+		" WHERE a.id = $1 AND a.kind <> 'shard'",
 	1, {INT8OID}};
 	Datum		values[1];
 
@@ -332,12 +603,12 @@ escrow_open_account(PG_FUNCTION_ARGS)
 	kind = text_to_cstring(PG_GETARG_TEXT_PP(2));
 	limit = PG_GETARG_INT64(3);
 
-	if (owner[0] == '\0' || strlen(owner) > 200)
+	if (strspn(owner, " \t\r\n") == strlen(owner) || strlen(owner) > 200)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("owner must be 1 to 200 bytes long"),
+				 errmsg("owner must be 1 to 200 bytes long and not blank"),
 				 errdetail("Got %zu bytes.", strlen(owner))));
-	if (strncmp(owner, "escrow:", 7) == 0)
+	if (pg_strncasecmp(owner, "escrow:", 7) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("owner names starting with \"escrow:\" are reserved"),
@@ -358,6 +629,13 @@ escrow_open_account(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("only credit accounts have a credit limit"),
 				 errdetail("Kind %s, credit_limit %lld.", kind, (long long) limit)));
+	if ((strcmp(kind, "deposit") != 0 || limit != 0) && !ep_caller_is_admin())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("only escrow_admin may open %s accounts%s", kind,
+						limit != 0 ? " with a credit limit" : ""),
+				 errdetail("System accounts may go negative and credit lines lend money."),
+				 errhint("The application opens deposit accounts; an administrator grants credit.")));
 
 	SPI_connect();
 	values[0] = PointerGetDatum(PG_GETARG_TEXT_PP(1));
@@ -450,11 +728,11 @@ escrow_set_credit_limit(PG_FUNCTION_ARGS)
 {
 	static EpPlan update = {NULL,
 		"UPDATE escrow.accounts SET credit_limit = $2 "
-		" WHERE id = $1 AND kind = 'credit' AND posted + $2 - held >= 0",
+		" WHERE id = $1 AND kind = 'credit' AND shards = 0 AND posted >= held - $2",
 	2, {INT8OID, INT8OID}};
-	static EpPlan fetch = {NULL,
-		"SELECT kind, posted, held FROM escrow.accounts WHERE id = $1",
-	1, {INT8OID}};
+	static EpPlan set_limit = {NULL,
+		"UPDATE escrow.accounts SET credit_limit = $2 WHERE id = $1",
+	2, {INT8OID, INT8OID}};
 	int64		account = ep_arg_id(fcinfo, 0, "account");
 	int64		limit;
 	Datum		values[2];
@@ -475,27 +753,78 @@ escrow_set_credit_limit(PG_FUNCTION_ARGS)
 	values[1] = Int64GetDatum(limit);
 	if (ep_exec(&update, values, NULL, 0) != 1)
 	{
-		char	   *kind;
+		EpAccount	a;
 		int64		used;
 
-		if (ep_exec(&fetch, values, NULL, 1) != 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_NO_DATA_FOUND),
-					 errmsg("account %lld does not exist", (long long) account)));
-		kind = ep_text(0, 1);
-		if (strcmp(kind, "credit") != 0)
+		/* refused, or sharded: decide under the account's lock */
+		fetch_account(account, NULL, true, true, &a);
+		if (strcmp(a.kind, "credit") != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("account %lld is not a credit account", (long long) account),
-					 errdetail("Its kind is %s.", kind)));
-		used = ep_sub(ep_int64(0, 3), ep_int64(0, 2), "used and held credit");
-		ereport(ERROR,
-				(errcode(ERRCODE_EP_INSUFFICIENT_FUNDS),
-				 errmsg("credit limit would not cover what account %lld uses and holds",
-						(long long) account),
-				 errdetail("Used plus held %lld, requested limit %lld.",
-						   (long long) used, (long long) limit)));
+					 errdetail("Its kind is %s.", a.kind)));
+		used = ep_sub(a.held, total_posted(&a), "used and held credit");
+		if (used > limit)
+			ereport(ERROR,
+					(errcode(ERRCODE_EP_INSUFFICIENT_FUNDS),
+					 errmsg("credit limit would not cover what account %lld uses and holds",
+							(long long) account),
+					 errdetail("Used plus held %lld, requested limit %lld.",
+							   (long long) used, (long long) limit)));
+		ep_exec(&set_limit, values, NULL, 0);
 	}
 	SPI_finish();
 	PG_RETURN_VOID();
+}
+
+/*
+ * escrow.set_account_shards(account bigint, shards integer) RETURNS integer
+ *
+ * Marks an account hot: credits to it (and, for a system account, debits
+ * too) then go to one of `shards` balance shards that no other transaction
+ * holds, instead of queueing on the account row.  Reads stay exact (the
+ * views and verify_ledger() add the shards up); debits lock the account
+ * row and check funds over all shards.  Shards can be added, not removed.
+ * Returns the number of shards.
+ */
+Datum
+escrow_set_account_shards(PG_FUNCTION_ARGS)
+{
+	static EpPlan add = {NULL,
+		"INSERT INTO escrow.accounts (owner, kind, currency, parent) "
+		"SELECT 'escrow:shard', 'shard', $3, $1 FROM generate_series($4 + 1, $2)",
+	4, {INT8OID, INT4OID, TEXTOID, INT4OID}};
+	static EpPlan mark = {NULL,
+		"UPDATE escrow.accounts SET shards = $2 WHERE id = $1",
+	2, {INT8OID, INT4OID}};
+	int64		account = ep_arg_id(fcinfo, 0, "account");
+	int32		shards;
+	EpAccount	a;
+	Datum		values[4];
+
+	if (PG_ARGISNULL(1) || PG_GETARG_INT32(1) < 0 || PG_GETARG_INT32(1) > EP_MAX_SHARDS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("shards must be between 0 and %d", EP_MAX_SHARDS)));
+	shards = PG_GETARG_INT32(1);
+
+	SPI_connect();
+	fetch_account(account, NULL, true, true, &a);
+	if (shards < a.shards)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("account %lld has %d balance shards; they cannot be removed",
+						(long long) account, a.shards),
+				 errdetail("Requested %d.", shards)));
+	if (shards > a.shards)
+	{
+		values[0] = Int64GetDatum(account);
+		values[1] = Int32GetDatum(shards);
+		values[2] = CStringGetTextDatum(a.currency);
+		values[3] = Int32GetDatum(a.shards);
+		ep_exec(&add, values, NULL, 0);
+		ep_exec(&mark, values, NULL, 0);
+	}
+	SPI_finish();
+	PG_RETURN_INT32(shards);
 }

@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * ledger.h
- *	  Accounts, posted transfers, the journal and its hash chains.
+ *	  Accounts, posted transfers, the journal and its hash chains, and
+ *	  balance shards for hot accounts.
  *
  *-------------------------------------------------------------------------
  */
@@ -25,11 +26,23 @@ typedef struct EpPosting
 	int64		refund_of;		/* 0: none */
 } EpPosting;
 
+/* What one journal entry's hash covers (besides the previous hash) */
+typedef struct EpEntry
+{
+	int64		account;		/* the row whose chain it extends (account or shard) */
+	int64		seq;
+	int64		transfer;
+	const char *kind;
+	int64		counterparty;	/* the transfer's other account */
+	int64		amount;			/* signed: credit +, debit - */
+	int64		balance;		/* the row's posted balance after it */
+	int64		hold_id;		/* 0: none */
+	int64		refund_of;		/* 0: none */
+} EpEntry;
+
 extern void ep_post_transfer(const EpPosting *p);
-extern void ep_account_refusal(int64 account, const char *currency,
-							   int64 posted_delta, int64 held_delta) pg_attribute_noreturn();
-extern void ep_entry_hash(const uint8 *prev, int64 account, int64 seq,
-						  int64 transfer, int64 amount, int64 balance,
-						  uint8 *out);
+extern void ep_entry_hash(const uint8 *prev, const EpEntry *e, uint8 *out);
+extern void ep_reserve_funds(int64 debit, int64 credit, int64 amount);
+extern void ep_unhold(int64 account, int64 amount);
 
 #endif							/* EP_LEDGER_H */

@@ -29,7 +29,12 @@ ep_exec(EpPlan *plan, Datum *values, const char *nulls, long max_rows)
 
 	if (plan->plan == NULL)
 	{
-		SPIPlanPtr	p = SPI_prepare(plan->sql, plan->nargs, plan->argtypes);
+		/*
+		 * Always a generic plan: the statements are simple keyed lookups,
+		 * and custom plans would be re-planned on every call.
+		 */
+		SPIPlanPtr	p = SPI_prepare_cursor(plan->sql, plan->nargs, plan->argtypes,
+										   CURSOR_OPT_GENERIC_PLAN);
 
 		if (p == NULL)
 			elog(ERROR, "escrowpay: SPI_prepare failed (%s) for: %s",

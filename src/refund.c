@@ -69,9 +69,15 @@ ep_refund_transfer(int64 transfer_id, bool has_amount, int64 amount,
 				 errhint("Only captures and transfers can be refunded.")));
 
 	rest = posted - refunded;
+	if (!has_amount && rest == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_EP_EXCEEDS_CAPTURED),
+				 errmsg("transfer %lld is already fully refunded", (long long) transfer_id),
+				 errdetail("Posted %lld, refunded %lld.", (long long) posted,
+						   (long long) refunded)));
 	if (!has_amount)
 		amount = rest;
-	if (amount > rest || amount == 0)
+	if (amount > rest)
 		ereport(ERROR,
 				(errcode(ERRCODE_EP_EXCEEDS_CAPTURED),
 				 errmsg("refund exceeds what remains of transfer %lld",

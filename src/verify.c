@@ -7,7 +7,10 @@
  *
  *	  - entries sum to zero per currency;
  *	  - every transfer has exactly its two entries (-amount on the debit
- *		account, +amount on the credit account, same currency);
+ *		account, +amount on the credit account or one of their balance
+ *		shards, same currency), and its hold, refund and funding references
+ *		agree with its kind;
+ *	  - balance shards match their account's declaration;
  *	  - each account's posted balance and entry count equal its entries,
  *		and its held amount equals the remainder of its open holds;
  *	  - deposit accounts never below zero, credit lines within their limit,
@@ -42,24 +45,52 @@ static const char *const checks[] = {
 	"  FROM escrow.entries e JOIN escrow.accounts a ON a.id = e.account "
 	" GROUP BY a.currency HAVING sum(e.amount) <> 0",
 
-	/* each transfer: exactly its two entries */
+	/* each transfer: exactly its two entries (on the account or its shards) */
+	"WITH e AS ("
+	"  SELECT e.transfer_id, e.amount, coalesce(a.parent, a.id) AS logical, a.currency "
+	"    FROM escrow.entries e JOIN escrow.accounts a ON a.id = e.account), "
+	"g AS ("
+	"  SELECT t.id, count(e.transfer_id) AS n, "
+	"         count(*) FILTER (WHERE e.logical = t.debit_account AND e.amount = -t.amount) AS d, "
+	"         count(*) FILTER (WHERE e.logical = t.credit_account AND e.amount = t.amount) AS c, "
+	"         count(DISTINCT e.currency) AS currencies, "
+	"         string_agg(e.logical || ':' || e.amount, ', ' ORDER BY e.logical) AS entries "
+	"    FROM escrow.transfers t LEFT JOIN e ON e.transfer_id = t.id GROUP BY t.id) "
 	"SELECT 'transfer_entries', "
 	"       format('transfer %s (%s of %s from %s to %s) has entries %s', "
 	"              t.id, t.kind, t.amount, t.debit_account, t.credit_account, "
-	"              coalesce(e.entries, 'none')) "
+	"              coalesce(g.entries, 'none')) "
+	"  FROM g JOIN escrow.transfers t ON t.id = g.id "
+	" WHERE g.n <> 2 OR g.d <> 1 OR g.c <> 1 OR g.currencies <> 1",
+
+	/* each transfer's references agree with its kind */
+	"SELECT 'transfer_reference', format('transfer %s (%s): %s', t.id, t.kind, r.why) "
 	"  FROM escrow.transfers t "
-	"  LEFT JOIN (SELECT transfer_id, count(*) AS n, "
-	"                    string_agg(account || ':' || amount, ', ' ORDER BY account) AS entries "
-	"               FROM escrow.entries GROUP BY transfer_id) e ON e.transfer_id = t.id "
-	" WHERE e.n IS DISTINCT FROM 2 "
-	"    OR NOT EXISTS (SELECT 1 FROM escrow.entries d "
-	"                    WHERE d.account = t.debit_account AND d.transfer_id = t.id "
-	"                      AND d.amount = -t.amount) "
-	"    OR NOT EXISTS (SELECT 1 FROM escrow.entries c "
-	"                    WHERE c.account = t.credit_account AND c.transfer_id = t.id "
-	"                      AND c.amount = t.amount) "
-	"    OR (SELECT currency FROM escrow.accounts WHERE id = t.debit_account) IS DISTINCT FROM "
-	"       (SELECT currency FROM escrow.accounts WHERE id = t.credit_account)",
+	"  LEFT JOIN escrow.holds h ON h.id = t.hold_id "
+	"  LEFT JOIN escrow.transfers o ON o.id = t.refund_of "
+	"  LEFT JOIN escrow.accounts d ON d.id = t.debit_account "
+	"  LEFT JOIN escrow.accounts c ON c.id = t.credit_account "
+	"  CROSS JOIN LATERAL (SELECT CASE "
+	"    WHEN d.id IS NULL OR c.id IS NULL OR d.kind = 'shard' OR c.kind = 'shard' "
+	"      THEN 'names a missing account or a shard' "
+	"    WHEN (t.kind = 'capture') <> (t.hold_id IS NOT NULL) "
+	"      THEN 'hold reference does not match its kind' "
+	"    WHEN t.kind = 'capture' AND (h.id IS NULL OR h.debit_account <> t.debit_account "
+	"                                 OR h.credit_account <> t.credit_account) "
+	"      THEN format('hold %s is missing or between other accounts', t.hold_id) "
+	"    WHEN (t.kind = 'refund') <> (t.refund_of IS NOT NULL) "
+	"      THEN 'refund reference does not match its kind' "
+	"    WHEN t.kind = 'refund' AND (o.id IS NULL OR o.kind NOT IN ('capture', 'transfer') "
+	"                                OR o.debit_account <> t.credit_account "
+	"                                OR o.credit_account <> t.debit_account) "
+	"      THEN format('refunded transfer %s is missing, not refundable or between other accounts', "
+	"                  t.refund_of) "
+	"    WHEN (d.owner = '" EP_FUNDING_OWNER "') <> (t.kind = 'deposit') "
+	"      THEN 'only deposits draw on a funding account' "
+	"    WHEN (c.owner = '" EP_FUNDING_OWNER "') <> (t.kind = 'withdraw') "
+	"      THEN 'only withdrawals pay into a funding account' "
+	"    END AS why) r "
+	" WHERE r.why IS NOT NULL",
 
 	/* entries of no transfer */
 	"SELECT 'orphan_entry', format('entry %s/%s names missing transfer %s', "
@@ -83,12 +114,42 @@ static const char *const checks[] = {
 
 	/* no deposit account below zero, no credit line beyond its limit */
 	"SELECT 'overdrawn', "
-	"       format('%s account %s: posted %s, held %s, credit_limit %s', "
-	"              a.kind, a.id, a.posted, a.held, a.credit_limit) "
+	"       format('%s account %s: posted %s (shards included), held %s, credit_limit %s', "
+	"              a.kind, a.id, a.posted + coalesce(s.total, 0), a.held, a.credit_limit) "
 	"  FROM escrow.accounts a "
-	" WHERE a.kind <> 'system' "
-	"   AND (a.posted::numeric + a.credit_limit - a.held < 0 "
+	"  LEFT JOIN (SELECT parent, sum(posted) AS total FROM escrow.accounts "
+	"              WHERE parent IS NOT NULL GROUP BY parent) s ON s.parent = a.id "
+	" WHERE a.kind IN ('deposit', 'credit') "
+	"   AND (a.posted::numeric + coalesce(s.total, 0) + a.credit_limit - a.held < 0 "
 	"        OR (a.kind = 'deposit' AND a.credit_limit <> 0))",
+
+	/* balance shards: a shard row per declared shard, same currency, no holds */
+	"SELECT 'shards', format('account %s: %s shards declared, %s found%s', "
+	"       a.id, a.shards, count(s.id), "
+	"       CASE WHEN bool_or(s.currency <> a.currency OR s.held <> 0 OR s.credit_limit <> 0) "
+	"            THEN ', a shard differs in currency or holds' ELSE '' END) "
+	"  FROM escrow.accounts a "
+	"  LEFT JOIN escrow.accounts s ON s.parent = a.id "
+	" WHERE a.kind <> 'shard' "
+	" GROUP BY a.id "
+	"HAVING count(s.id) <> a.shards "
+	"    OR bool_or(s.currency <> a.currency OR s.held <> 0 OR s.credit_limit <> 0 "
+	"               OR s.kind <> 'shard')",
+
+	"SELECT 'shards', format('account %s is a shard without a parent', a.id) "
+	"  FROM escrow.accounts a "
+	" WHERE (a.kind = 'shard') <> (a.parent IS NOT NULL) "
+	"    OR (a.parent IS NOT NULL AND NOT EXISTS "
+	"        (SELECT 1 FROM escrow.accounts p WHERE p.id = a.parent AND p.kind <> 'shard'))",
+
+	/* holds name two existing accounts of one currency */
+	"SELECT 'hold_reference', format('hold %s: accounts %s and %s are missing, shards or in different currencies', "
+	"       h.id, h.debit_account, h.credit_account) "
+	"  FROM escrow.holds h "
+	"  LEFT JOIN escrow.accounts d ON d.id = h.debit_account "
+	"  LEFT JOIN escrow.accounts c ON c.id = h.credit_account "
+	" WHERE d.id IS NULL OR c.id IS NULL OR d.currency <> c.currency "
+	"    OR d.kind = 'shard' OR c.kind = 'shard'",
 
 	/* holds against their captures */
 	"SELECT 'hold_totals', "
@@ -141,9 +202,13 @@ verify_chains(Tuplestorestate *ts, TupleDesc desc)
 	bool		broken = false;
 
 	plan = SPI_prepare("SELECT a.id, a.chain_head, e.seq, e.transfer_id, e.amount, "
-					   "       e.balance, e.hash "
+					   "       e.balance, e.hash, t.kind, "
+					   "       CASE WHEN e.amount < 0 THEN t.credit_account "
+					   "            ELSE t.debit_account END, "
+					   "       coalesce(t.hold_id, 0), coalesce(t.refund_of, 0) "
 					   "  FROM escrow.accounts a "
 					   "  LEFT JOIN escrow.entries e ON e.account = a.id "
+					   "  LEFT JOIN escrow.transfers t ON t.id = e.transfer_id "
 					   " ORDER BY a.id, e.seq", 0, NULL);
 	if (plan == NULL)
 		elog(ERROR, "escrowpay: SPI_prepare failed for the chain walk");
@@ -196,10 +261,25 @@ verify_chains(Tuplestorestate *ts, TupleDesc desc)
 				continue;		/* account without entries, or already reported */
 
 			{
-				int64		transfer = ep_int64(i, 4);
-				int64		amount = ep_int64(i, 5);
+				EpEntry		e;
 				int64		stored_balance = ep_int64(i, 6);
 				bytea	   *stored = DatumGetByteaPP(ep_datum(i, 7, &isnull));
+
+				e.account = account;
+				e.seq = seq;
+				e.transfer = ep_int64(i, 4);
+				e.amount = ep_int64(i, 5);
+				e.balance = stored_balance;
+				e.kind = ep_text(i, 8);
+				if (e.kind == NULL)
+				{
+					/* reported as orphan_entry; the chain cannot be recomputed */
+					broken = true;
+					continue;
+				}
+				e.counterparty = ep_int64(i, 9);
+				e.hold_id = ep_int64(i, 10);
+				e.refund_of = ep_int64(i, 11);
 
 				if (seq != expect_seq)
 				{
@@ -210,7 +290,7 @@ verify_chains(Tuplestorestate *ts, TupleDesc desc)
 					broken = true;
 					continue;
 				}
-				if (pg_add_s64_overflow(balance, amount, &balance) ||
+				if (pg_add_s64_overflow(balance, e.amount, &balance) ||
 					balance != stored_balance)
 				{
 					emit(ts, desc, "entry_balance",
@@ -220,14 +300,14 @@ verify_chains(Tuplestorestate *ts, TupleDesc desc)
 					broken = true;
 					continue;
 				}
-				ep_entry_hash(hash, account, seq, transfer, amount, stored_balance, hash);
+				ep_entry_hash(hash, &e, hash);
 				if (VARSIZE_ANY_EXHDR(stored) != EP_HASH_LEN ||
 					memcmp(VARDATA_ANY(stored), hash, EP_HASH_LEN) != 0)
 				{
 					emit(ts, desc, "chain_hash",
 						 psprintf("account %lld entry %lld (transfer %lld): hash does not match",
 								  (long long) account, (long long) seq,
-								  (long long) transfer));
+								  (long long) e.transfer));
 					broken = true;
 					continue;
 				}

@@ -35,14 +35,16 @@ CREATE TABLE escrow.entries (
 COMMENT ON TABLE escrow.entries IS
     'Journal entries (append-only): one per account per transfer, signed amount (credit +, debit -), balance after it, SHA-256 chained per account';
 COMMENT ON COLUMN escrow.entries.hash IS
-    'SHA-256(previous hash || account || seq || transfer_id || amount || balance), integers big-endian';
+    'SHA-256(previous hash || account || seq || transfer_id || kind || NUL || counterparty || amount || balance || hold_id || refund_of), integers 8-byte big-endian, NULL references as 0';
 
 CREATE FUNCTION escrow.entry_hash(prev bytea, account bigint, seq bigint,
-                                  transfer bigint, amount bigint, balance bigint)
+                                  transfer bigint, kind text, counterparty bigint,
+                                  amount bigint, balance bigint,
+                                  hold_id bigint, refund_of bigint)
     RETURNS bytea
     AS 'MODULE_PATHNAME', 'escrow_entry_hash'
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION escrow.entry_hash(bytea, bigint, bigint, bigint, bigint, bigint) IS
+COMMENT ON FUNCTION escrow.entry_hash(bytea, bigint, bigint, bigint, text, bigint, bigint, bigint, bigint, bigint) IS
     'One step of an account''s journal hash chain (SHA-256)';
 
 CREATE FUNCTION escrow.journal_guard() RETURNS trigger

@@ -41,3 +41,10 @@ CREATE FUNCTION escrow.set_credit_limit(account bigint, credit_limit bigint)
     LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION escrow.set_credit_limit(bigint, bigint) IS
     'Set a credit account''s line; refused (EP001) below what is used plus held';
+
+CREATE FUNCTION escrow.set_account_shards(account bigint, shards integer)
+    RETURNS integer
+    AS 'MODULE_PATHNAME', 'escrow_set_account_shards'
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION escrow.set_account_shards(bigint, integer) IS
+    'Mark a hot account: credits spread over this many balance shards (0-64, never fewer than now); returns the number of shards';

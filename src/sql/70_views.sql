@@ -1,11 +1,15 @@
 -- 70_views.sql: read-only views for applications, DBAs and auditors.
 
 CREATE VIEW escrow.balances AS
-SELECT a.id AS account, a.owner, a.kind, a.currency, a.posted, a.held,
-       a.credit_limit, a.posted + a.credit_limit - a.held AS available
-  FROM escrow.accounts a;
+SELECT a.id AS account, a.owner, a.kind, a.currency,
+       a.posted + coalesce(s.posted, 0) AS posted, a.held, a.credit_limit,
+       a.posted + coalesce(s.posted, 0) + a.credit_limit - a.held AS available
+  FROM escrow.accounts a
+  LEFT JOIN LATERAL (SELECT sum(posted)::bigint AS posted FROM escrow.accounts
+                      WHERE parent = a.id AND a.shards > 0) s ON true
+ WHERE a.kind <> 'shard';
 COMMENT ON VIEW escrow.balances IS
-    'Per account: posted balance, held amount, credit limit and available = posted + credit_limit - held (minor units)';
+    'Per account: posted balance (balance shards included), held amount, credit limit and available = posted + credit_limit - held (minor units)';
 
 CREATE VIEW escrow.open_holds AS
 SELECT h.id AS hold, h.debit_account, h.credit_account, a.currency, h.amount,
@@ -19,8 +23,8 @@ COMMENT ON VIEW escrow.open_holds IS
     'Holds not yet ended, with what remains; expired is true once past expires_at (not capturable, awaiting expire_holds)';
 
 CREATE VIEW escrow.journal AS
-SELECT e.transfer_id AS transfer, t.kind, e.account, e.seq, e.amount,
-       e.balance, a.currency,
+SELECT e.transfer_id AS transfer, t.kind, coalesce(a.parent, e.account) AS account,
+       e.account AS chain, e.seq, e.amount, e.balance, a.currency,
        CASE WHEN e.amount < 0 THEN t.credit_account ELSE t.debit_account END AS counterparty,
        t.hold_id AS hold, t.refund_of, t.created_at,
        pg_catalog.encode(e.hash, 'hex') AS hash
@@ -28,4 +32,4 @@ SELECT e.transfer_id AS transfer, t.kind, e.account, e.seq, e.amount,
   JOIN escrow.transfers t ON t.id = e.transfer_id
   JOIN escrow.accounts a ON a.id = e.account;
 COMMENT ON VIEW escrow.journal IS
-    'Journal entries with their transfer: signed amount (credit +, debit -), balance after, counterparty and chain hash';
+    'Journal entries with their transfer: signed amount (credit +, debit -); chain is the row whose hash chain the entry extends (the account, or one of its balance shards), seq and balance count within that chain';

@@ -28,6 +28,7 @@ GRANT EXECUTE ON FUNCTION
 -- Administration: credit lines and sweeping expired holds.
 GRANT EXECUTE ON FUNCTION
     escrow.set_credit_limit(bigint, bigint),
+    escrow.set_account_shards(bigint, integer),
     escrow.expire_holds(integer)
     TO escrow_admin;
 

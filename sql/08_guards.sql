@@ -1,0 +1,61 @@
+-- Guards added to the ledger core: funding accounts move money only through
+-- deposit/withdraw, the application opens only deposit accounts, and
+-- verify_ledger() catches relabelled transfers.
+DROP EXTENSION IF EXISTS escrowpay CASCADE;
+CREATE EXTENSION escrowpay;
+\set SHOW_CONTEXT never
+
+SELECT escrow.open_account('gd buyer', 'USD') AS buyer \gset
+SELECT escrow.open_account('gd shop', 'USD') AS shop \gset
+SELECT id AS funding FROM escrow.accounts WHERE owner = 'escrow:funding' AND currency = 'USD' \gset
+SELECT escrow.deposit(:buyer, 5000) AS dep \gset
+
+-- the funding account cannot be used as an ordinary account
+SELECT escrow.transfer(:funding, :buyer, 100);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.transfer(:buyer, :funding, 100);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.hold(:funding, :buyer, 100);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.hold(:buyer, :funding, 100);
+\echo :LAST_ERROR_SQLSTATE
+
+-- the reserved owner prefix, any case; blank owners
+SELECT escrow.open_account('ESCROW:funding', 'USD');
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.open_account('   ', 'USD');
+\echo :LAST_ERROR_SQLSTATE
+
+-- escrow_app opens deposit accounts only
+SET ROLE escrow_app;
+SELECT escrow.open_account('gd app', 'USD') > 0 AS opened;
+SELECT escrow.open_account('gd app credit', 'USD', 'credit', 1000);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.open_account('gd app system', 'USD', 'system');
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.set_account_shards(:shop, 2);
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+SET ROLE escrow_admin;
+SELECT escrow.open_account('gd admin credit', 'USD', 'credit', 1000) > 0 AS opened;
+RESET ROLE;
+
+-- relabelling a transfer is caught, even with the guard triggers off
+SELECT escrow.refund(escrow.transfer(:buyer, :shop, 700), 200) AS ref \gset
+BEGIN;
+SET LOCAL session_replication_role = replica;
+UPDATE escrow.transfers SET kind = 'transfer' WHERE id = :dep;
+SELECT problem FROM escrow.verify_ledger() ORDER BY 1;
+ROLLBACK;
+BEGIN;
+SET LOCAL session_replication_role = replica;
+UPDATE escrow.transfers SET kind = 'transfer', refund_of = NULL WHERE id = :ref;
+SELECT problem FROM escrow.verify_ledger() ORDER BY 1;
+ROLLBACK;
+SELECT escrow.capture(escrow.hold(:buyer, :shop, 100)) > 0 AS captured;
+SELECT escrow.hold(:buyer, :shop, 50) > 0 AS held;
+BEGIN;
+DELETE FROM escrow.holds;
+SELECT problem FROM escrow.verify_ledger() ORDER BY 1;
+ROLLBACK;
+SELECT * FROM escrow.verify_ledger();

@@ -4,9 +4,11 @@
  *	  The journal is append-only.  escrow.journal_guard() is a trigger for
  *	  escrow.entries and escrow.transfers that refuses DELETE and TRUNCATE,
  *	  refuses UPDATE of entries, and allows an UPDATE of a transfer only
- *	  when the sole change is its `refunded` total growing within its
- *	  amount (refund.c's bookkeeping).  It fires for the table owner too;
- *	  the per-account hash chains catch what a superuser could still do.
+ *	  from refund.c, and only when the sole change is its `refunded` total
+ *	  growing within its amount.  The triggers are ENABLE ALWAYS, so they
+ *	  fire for the table owner and under session_replication_role =
+ *	  replica too; the per-account hash chains catch what a superuser could
+ *	  still do by disabling them.
  *
  *-------------------------------------------------------------------------
  */
@@ -20,6 +22,20 @@
 #include "utils/rel.h"
 
 PG_FUNCTION_INFO_V1(escrow_journal_guard);
+
+/*
+ * True only while refund.c updates a transfer's refunded total.  Backend-
+ * local state is the point: it tells the trigger that the UPDATE comes from
+ * escrow.refund() in this backend and not from a direct statement; refund.c
+ * resets it in PG_FINALLY, so an error cannot leave it set.
+ */
+static bool allow_refund_update = false;
+
+void
+ep_guard_allow_refund_update(bool allow)
+{
+	allow_refund_update = allow;
+}
 
 static void
 refuse(TriggerData *trigdata, const char *what)
@@ -61,7 +77,7 @@ escrow_journal_guard(PG_FUNCTION_ARGS)
 	desc = RelationGetDescr(trigdata->tg_relation);
 	refunded_att = SPI_fnumber(desc, "refunded");
 	amount_att = SPI_fnumber(desc, "amount");
-	if (refunded_att <= 0)
+	if (refunded_att <= 0 || !allow_refund_update)
 		refuse(trigdata, "UPDATE");
 
 	/* Only refunded may change, and only upwards within amount */

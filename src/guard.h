@@ -10,4 +10,6 @@
 
 #include "escrowpay.h"
 
+extern void ep_guard_allow_refund_update(bool allow);
+
 #endif							/* EP_GUARD_H */

@@ -14,6 +14,7 @@
 #include "refund.h"
 
 #include "fmgr.h"
+#include "guard.h"
 #include "idempotency.h"
 #include "ledger.h"
 #include "money.h"
@@ -93,7 +94,16 @@ ep_refund_transfer(int64 transfer_id, bool has_amount, int64 amount,
 	p.refund_of = transfer_id;
 
 	values[1] = Int64GetDatum(refunded + amount);
-	ep_exec(&update, values, NULL, 0);
+	ep_guard_allow_refund_update(true);
+	PG_TRY();
+	{
+		ep_exec(&update, values, NULL, 0);
+	}
+	PG_FINALLY();
+	{
+		ep_guard_allow_refund_update(false);
+	}
+	PG_END_TRY();
 	ep_post_transfer(&p);
 	return p.id;
 }

@@ -62,6 +62,12 @@ CREATE TRIGGER transfers_append_only BEFORE UPDATE OR DELETE ON escrow.transfers
 CREATE TRIGGER transfers_no_truncate BEFORE TRUNCATE ON escrow.transfers
     FOR EACH STATEMENT EXECUTE FUNCTION escrow.journal_guard();
 
+-- ENABLE ALWAYS: the guard fires under session_replication_role = replica too.
+ALTER TABLE escrow.entries ENABLE ALWAYS TRIGGER entries_append_only;
+ALTER TABLE escrow.entries ENABLE ALWAYS TRIGGER entries_no_truncate;
+ALTER TABLE escrow.transfers ENABLE ALWAYS TRIGGER transfers_append_only;
+ALTER TABLE escrow.transfers ENABLE ALWAYS TRIGGER transfers_no_truncate;
+
 SELECT pg_catalog.pg_extension_config_dump('escrow.transfers', '');
 SELECT pg_catalog.pg_extension_config_dump('escrow.entries', '');
 SELECT pg_catalog.pg_extension_config_dump('escrow.transfer_id_seq', '');

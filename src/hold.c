@@ -115,6 +115,42 @@ update_hold(const EpHold *h, const char *status)
 }
 
 /*
+ * When a hold placed now with expires_in expires: the wall clock plus the
+ * interval, which must be positive.
+ */
+TimestampTz
+ep_hold_expiry(Interval *expires_in)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	TimestampTz expires_at;
+
+	expires_at = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
+														 TimestampTzGetDatum(now),
+														 PointerGetDatum(expires_in)));
+	if (expires_at <= now)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("expires_in must be a positive interval"),
+				 errdetail("Got %s.",
+						   DatumGetCString(DirectFunctionCall1(interval_out,
+															   PointerGetDatum(expires_in))))));
+	return expires_at;
+}
+
+/*
+ * An interval as idempotency keys compare it, independent of IntervalStyle
+ * ("NULL" for none).
+ */
+char *
+ep_interval_key(Interval *expires_in)
+{
+	if (expires_in == NULL)
+		return "NULL";
+	return psprintf("%d months %d days %lld us", expires_in->month,
+					expires_in->day, (long long) expires_in->time);
+}
+
+/*
  * Place a hold; returns its id.  ep_reserve_funds() checks the accounts
  * and funds.
  */
@@ -134,18 +170,7 @@ ep_place_hold(int64 debit, int64 credit, int64 amount, Interval *expires_in,
 
 	if (expires_in != NULL)
 	{
-		TimestampTz now = GetCurrentTimestamp();
-
-		expires_at = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
-															 TimestampTzGetDatum(now),
-															 PointerGetDatum(expires_in)));
-		if (expires_at <= now)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("expires_in must be a positive interval"),
-					 errdetail("Got %s.",
-							   DatumGetCString(DirectFunctionCall1(interval_out,
-																   PointerGetDatum(expires_in))))));
+		expires_at = ep_hold_expiry(expires_in);
 		nulls[4] = ' ';
 	}
 
@@ -156,10 +181,7 @@ ep_place_hold(int64 debit, int64 credit, int64 amount, Interval *expires_in,
 
 		request = psprintf("hold(%lld,%lld,%lld,%s)", (long long) debit,
 						   (long long) credit, (long long) amount,
-						   expires_in ?
-						   psprintf("%d months %d days %lld us", expires_in->month,
-									expires_in->day, (long long) expires_in->time) :
-						   "NULL");
+						   ep_interval_key(expires_in));
 		if (ep_idem_claim(key, request, true, id, &prior))
 			return prior;
 	}

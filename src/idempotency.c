@@ -20,21 +20,19 @@
 #include "utils/builtins.h"
 
 /*
- * Claim key for request.  When the call's result is already known (a
- * preallocated transfer or hold id), pass it so that no later update is
- * needed.  Returns true, with *prior set, when the key was used before for
- * the same request: the caller must return *prior and do nothing else.
+ * Insert key for request; when it exists already, check the request is the
+ * same (EP005 otherwise) and leave its row (request, result, results) in
+ * SPI_tuptable.  Returns true when the key was used before.
  */
-bool
-ep_idem_claim(const char *key, const char *request, bool has_result,
-			  int64 result, int64 *prior)
+static bool
+claim_key(const char *key, const char *request, bool has_result, int64 result)
 {
 	static EpPlan insert = {NULL,
 		"INSERT INTO escrow.idempotency_keys (key, request, result) "
 		"VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING",
 	3, {TEXTOID, TEXTOID, INT8OID}};
 	static EpPlan lookup = {NULL,
-		"SELECT request, result FROM escrow.idempotency_keys WHERE key = $1",
+		"SELECT request, result, results FROM escrow.idempotency_keys WHERE key = $1",
 	1, {TEXTOID}};
 	Datum		values[3];
 	char		nulls[3] = {' ', ' ', has_result ? ' ' : 'n'};
@@ -61,8 +59,42 @@ ep_idem_claim(const char *key, const char *request, bool has_result,
 						   oplen, first, request),
 				 errhint("Use a new key for a new operation.")));
 	}
+	return true;
+}
+
+/*
+ * Claim key for request.  When the call's result is already known (a
+ * preallocated transfer or hold id), pass it so that no later update is
+ * needed.  Returns true, with *prior set, when the key was used before for
+ * the same request: the caller must return *prior and do nothing else.
+ */
+bool
+ep_idem_claim(const char *key, const char *request, bool has_result,
+			  int64 result, int64 *prior)
+{
+	if (!claim_key(key, request, has_result, result))
+		return false;
 	if (!ep_get_int64(0, 2, prior))
 		elog(ERROR, "escrowpay: idempotency key \"%s\" has no result", key);
+	return true;
+}
+
+/*
+ * Claim key for a batch call, whose result is an array recorded later with
+ * ep_idem_record_batch().  Returns true, with *prior set to that array
+ * (copied out of SPI's memory), when the key was used before.
+ */
+bool
+ep_idem_claim_batch(const char *key, const char *request, Datum *prior)
+{
+	bool		isnull;
+
+	if (!claim_key(key, request, false, 0))
+		return false;
+	*prior = ep_datum(0, 3, &isnull);
+	if (isnull)
+		elog(ERROR, "escrowpay: idempotency key \"%s\" has no result", key);
+	*prior = SPI_datumTransfer(*prior, false, -1);
 	return true;
 }
 
@@ -77,5 +109,19 @@ ep_idem_record(const char *key, int64 result)
 
 	values[0] = CStringGetTextDatum(key);
 	values[1] = Int64GetDatum(result);
+	ep_exec(&update, values, NULL, 0);
+}
+
+/* Store the bigint[] result of a batch call */
+void
+ep_idem_record_batch(const char *key, Datum results)
+{
+	static EpPlan update = {NULL,
+		"UPDATE escrow.idempotency_keys SET results = $2 WHERE key = $1",
+	2, {TEXTOID, INT8ARRAYOID}};
+	Datum		values[2];
+
+	values[0] = CStringGetTextDatum(key);
+	values[1] = results;
 	ep_exec(&update, values, NULL, 0);
 }

@@ -448,9 +448,65 @@ ep_post_transfer(const EpPosting *p)
 }
 
 /*
- * Reserve amount on debit for a hold to credit: held += amount, refused
- * unless available covers it.  The credit account must exist and share
- * the currency; funding accounts take no holds.
+ * Raise the precise error for a hold from debit to credit whose accounts
+ * are unusable: the same account, missing, a shard, a funding account, or
+ * in different currencies.  Returns when they are fine.
+ */
+void
+ep_check_hold_accounts(int64 debit, int64 credit)
+{
+	EpAccount	c;
+	EpAccount	a;
+
+	if (debit == credit)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("debit and credit account must differ"),
+				 errdetail("Both are account %lld.", (long long) debit)));
+	fetch_account(credit, NULL, false, false, &c);
+	fetch_account(debit, c.currency, false, false, &a);
+}
+
+/*
+ * held += amount on debit, refused unless available covers it.  The
+ * guarded update covers plain accounts; a sharded account is checked over
+ * all its shards under its row lock.  The caller has checked the accounts
+ * (ep_check_hold_accounts).
+ */
+void
+ep_add_held(int64 debit, int64 amount)
+{
+	static EpPlan guarded = {NULL,
+		"UPDATE escrow.accounts SET held = held + $2 "
+		" WHERE id = $1 AND kind <> 'shard' AND shards = 0 "
+		"   AND owner <> '" EP_FUNDING_OWNER "' "
+		"   AND held <= 9223372036854775807 - $2 "
+		"   AND (kind = 'system' OR posted >= (held + $2) - credit_limit)",
+	2, {INT8OID, INT8OID}};
+	static EpPlan unguarded = {NULL,
+		"UPDATE escrow.accounts SET held = held + $2 WHERE id = $1",
+	2, {INT8OID, INT8OID}};
+	Datum		values[2];
+	EpAccount	a;
+
+	values[0] = Int64GetDatum(debit);
+	values[1] = Int64GetDatum(amount);
+	if (ep_exec(&guarded, values, NULL, 0) == 1)
+		return;
+
+	fetch_account(debit, NULL, false, false, &a);
+	if (a.shards > 0)
+		fetch_account(debit, NULL, false, true, &a);
+	check_funds(&a, total_posted(&a), ep_add(a.held, amount, "held amount"), amount);
+	if (a.shards == 0)
+		elog(ERROR, "escrowpay: hold on account %lld refused for no known reason",
+			 (long long) debit);
+	ep_exec(&unguarded, values, NULL, 0);
+}
+
+/*
+ * Reserve amount on debit for a hold to credit, in one statement when the
+ * accounts are plain and the funds are there.
  */
 void
 ep_reserve_funds(int64 debit, int64 credit, int64 amount)
@@ -464,37 +520,15 @@ ep_reserve_funds(int64 debit, int64 credit, int64 amount)
 		"   AND a.held <= 9223372036854775807 - $3 "
 		"   AND (a.kind = 'system' OR a.posted >= (a.held + $3) - a.credit_limit)",
 	3, {INT8OID, INT8OID, INT8OID}};
-	static EpPlan add_held = {NULL,
-		"UPDATE escrow.accounts SET held = held + $2 WHERE id = $1",
-	2, {INT8OID, INT8OID}};
 	Datum		values[3];
-	EpAccount	c;
-	EpAccount	a;
-
-	if (debit == credit)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("debit and credit account must differ"),
-				 errdetail("Both are account %lld.", (long long) debit)));
 
 	values[0] = Int64GetDatum(debit);
 	values[1] = Int64GetDatum(credit);
 	values[2] = Int64GetDatum(amount);
 	if (ep_exec(&reserve, values, NULL, 0) == 1)
 		return;
-
-	/* refused: say why, or take the sharded path */
-	fetch_account(credit, NULL, false, false, &c);
-	fetch_account(debit, c.currency, false, false, &a);
-	if (a.shards > 0)
-		fetch_account(debit, c.currency, false, true, &a);
-	check_funds(&a, total_posted(&a),
-				ep_add(a.held, amount, "held amount"), amount);
-	if (a.shards == 0)
-		elog(ERROR, "escrowpay: hold on account %lld refused for no known reason",
-			 (long long) debit);
-	values[1] = Int64GetDatum(amount);
-	ep_exec(&add_held, values, NULL, 0);
+	ep_check_hold_accounts(debit, credit);
+	ep_add_held(debit, amount);
 }
 
 /* Give up amount of what account holds */

@@ -43,6 +43,8 @@ typedef struct EpEntry
 extern void ep_post_transfer(const EpPosting *p);
 extern void ep_entry_hash(const uint8 *prev, const EpEntry *e, uint8 *out);
 extern void ep_reserve_funds(int64 debit, int64 credit, int64 amount);
+extern void ep_check_hold_accounts(int64 debit, int64 credit);
+extern void ep_add_held(int64 debit, int64 amount);
 extern void ep_unhold(int64 account, int64 amount);
 
 #endif							/* EP_LEDGER_H */

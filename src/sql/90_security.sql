@@ -22,7 +22,9 @@ GRANT EXECUTE ON FUNCTION
     escrow.hold(bigint, bigint, bigint, interval, text),
     escrow.capture(bigint, bigint, text, boolean),
     escrow.release(bigint, text),
-    escrow.refund(bigint, bigint, text)
+    escrow.refund(bigint, bigint, text),
+    escrow.hold_batch(bigint[], bigint[], bigint[], interval, text),
+    escrow.capture_batch(bigint[], bigint[], text, boolean)
     TO escrow_app, escrow_admin;
 
 -- Administration: credit lines and sweeping expired holds.

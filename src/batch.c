@@ -1,0 +1,382 @@
+/*-------------------------------------------------------------------------
+ *
+ * batch.c
+ *	  Batch entry points for high-volume callers: escrow.hold_batch() and
+ *	  escrow.capture_batch() take arrays and are all-or-nothing per call,
+ *	  with the same rules and errors as hold() and capture().
+ *
+ * A batch locks rows in a fixed order so that concurrent batches never
+ * deadlock: hold_batch adds to each debit account's held amount once, in
+ * ascending account id order; capture_batch locks its holds in ascending
+ * id order, then every account it will debit or credit (except the
+ * balance-sharded ones it only credits) in ascending id order, and only
+ * then posts the captures.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "batch.h"
+
+#include "catalog/pg_type.h"
+#include "common/cryptohash.h"
+#include "fmgr.h"
+#include "hold.h"
+#include "idempotency.h"
+#include "ledger.h"
+#include "lib/stringinfo.h"
+#include "money.h"
+#include "plan.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+PG_FUNCTION_INFO_V1(escrow_hold_batch);
+PG_FUNCTION_INFO_V1(escrow_capture_batch);
+
+/* Most items one batch call takes */
+#define EP_MAX_BATCH 10000
+
+/*
+ * A bigint[] argument as a C array.  NULL elements are refused unless
+ * nulls is given, where they are reported.
+ */
+static int64 *
+arg_int64_array(FunctionCallInfo fcinfo, int argno, const char *what,
+				int *n, bool **nulls)
+{
+	ArrayType  *arr;
+	Datum	   *elems;
+	bool	   *isnull;
+	int64	   *out;
+	int			i;
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not be NULL", what)));
+	arr = PG_GETARG_ARRAYTYPE_P(argno);
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be a one-dimensional array", what)));
+	deconstruct_array(arr, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+					  &elems, &isnull, n);
+	if (*n < 1 || *n > EP_MAX_BATCH)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must have 1 to %d elements", what, EP_MAX_BATCH),
+				 errdetail("Got %d.", *n)));
+	out = palloc(sizeof(int64) * *n);
+	for (i = 0; i < *n; i++)
+	{
+		if (isnull[i] && nulls == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s must not contain NULL", what),
+					 errdetail("Element %d is NULL.", i + 1)));
+		out[i] = isnull[i] ? 0 : DatumGetInt64(elems[i]);
+	}
+	if (nulls)
+		*nulls = isnull;
+	return out;
+}
+
+static void
+require_same_length(int n, int m, const char *what)
+{
+	if (n != m)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must have as many elements as the first array", what),
+				 errdetail("%d against %d.", m, n)));
+}
+
+static void
+require_positive(const int64 *amounts, const bool *nulls, int n)
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+		if ((nulls == NULL || !nulls[i]) && amounts[i] <= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("amounts must be positive"),
+					 errdetail("Element %d is %lld.", i + 1, (long long) amounts[i])));
+}
+
+/*
+ * The request text an idempotency key stores for a batch: the operation
+ * and a SHA-256 of its canonical arguments (a batch's full text could be
+ * large).
+ */
+static char *
+batch_request(const char *op, StringInfo canonical)
+{
+	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
+	uint8		digest[32];
+	char		hex[65];
+
+	if (pg_cryptohash_init(ctx) < 0 ||
+		pg_cryptohash_update(ctx, (const uint8 *) canonical->data, canonical->len) < 0 ||
+		pg_cryptohash_final(ctx, digest, sizeof(digest)) < 0)
+		elog(ERROR, "escrowpay: SHA-256 failed: %s", pg_cryptohash_error(ctx));
+	pg_cryptohash_free(ctx);
+	hex_encode((const char *) digest, sizeof(digest), hex);
+	hex[64] = '\0';
+	return psprintf("%s(sha256:%s)", op, hex);
+}
+
+static Datum
+int64_array(const int64 *values, int n)
+{
+	Datum	   *d = palloc(sizeof(Datum) * n);
+	int			i;
+
+	for (i = 0; i < n; i++)
+		d[i] = Int64GetDatum(values[i]);
+	return PointerGetDatum(construct_array(d, n, INT8OID, 8, FLOAT8PASSBYVAL,
+										   TYPALIGN_DOUBLE));
+}
+
+/* qsort comparator for int64 */
+static int
+cmp_int64(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return (x > y) - (x < y);
+}
+
+/* qsort comparator for (account, amount) pairs, by account */
+static int
+cmp_pair(const void *a, const void *b)
+{
+	return cmp_int64(a, b);
+}
+
+/*
+ * escrow.hold_batch(debit_accounts bigint[], credit_accounts bigint[],
+ *					 amounts bigint[], expires_in interval DEFAULT NULL,
+ *					 idempotency_key text DEFAULT NULL) RETURNS bigint[]
+ *
+ * One hold per element; returns the hold ids in input order.
+ */
+Datum
+escrow_hold_batch(PG_FUNCTION_ARGS)
+{
+	static EpPlan first_bad = {NULL,
+		"SELECT u.d, u.c FROM unnest($1::bigint[], $2::bigint[]) WITH ORDINALITY AS u(d, c, i) "
+		"  LEFT JOIN escrow.accounts da ON da.id = u.d AND da.kind <> 'shard' "
+		"  LEFT JOIN escrow.accounts ca ON ca.id = u.c AND ca.kind <> 'shard' "
+		" WHERE da.id IS NULL OR ca.id IS NULL OR da.currency <> ca.currency OR u.d = u.c "
+		"    OR da.owner = '" EP_FUNDING_OWNER "' OR ca.owner = '" EP_FUNDING_OWNER "' "
+		" ORDER BY u.i LIMIT 1",
+	2, {INT8ARRAYOID, INT8ARRAYOID}};
+	static EpPlan insert = {NULL,
+		"INSERT INTO escrow.holds (id, debit_account, credit_account, amount, expires_at) "
+		"SELECT u.i, u.d, u.c, u.a, $5 "
+		"  FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[]) AS u(i, d, c, a)",
+	5, {INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, TIMESTAMPTZOID}};
+	int			n,
+				m,
+				k;
+	int64	   *debit = arg_int64_array(fcinfo, 0, "debit_accounts", &n, NULL);
+	int64	   *credit = arg_int64_array(fcinfo, 1, "credit_accounts", &m, NULL);
+	int64	   *amount;
+	Interval   *expires_in = PG_ARGISNULL(3) ? NULL : PG_GETARG_INTERVAL_P(3);
+	char	   *key = ep_arg_key(fcinfo, 4);
+	TimestampTz expires_at = 0;
+	int64	   *ids;
+	int64	   *pairs;
+	Datum		values[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', 'n'};
+	Datum		result;
+	int			i;
+
+	require_same_length(n, m, "credit_accounts");
+	amount = arg_int64_array(fcinfo, 2, "amounts", &k, NULL);
+	require_same_length(n, k, "amounts");
+	require_positive(amount, NULL, n);
+	if (expires_in != NULL)
+	{
+		expires_at = ep_hold_expiry(expires_in);
+		nulls[4] = ' ';
+	}
+
+	SPI_connect();
+	if (key)
+	{
+		StringInfoData canonical;
+
+		initStringInfo(&canonical);
+		for (i = 0; i < n; i++)
+			appendStringInfo(&canonical, "%lld,%lld,%lld;", (long long) debit[i],
+							 (long long) credit[i], (long long) amount[i]);
+		appendStringInfoString(&canonical, ep_interval_key(expires_in));
+		if (ep_idem_claim_batch(key, batch_request("hold_batch", &canonical), &result))
+		{
+			SPI_finish();
+			PG_RETURN_DATUM(result);
+		}
+	}
+
+	/* every pair usable?  the first one that is not gets its precise error */
+	values[0] = int64_array(debit, n);
+	values[1] = int64_array(credit, n);
+	if (ep_exec(&first_bad, values, NULL, 1) == 1)
+	{
+		ep_check_hold_accounts(ep_int64(0, 1), ep_int64(0, 2));
+		elog(ERROR, "escrowpay: hold_batch refused a pair for no known reason");
+	}
+
+	/* reserve once per debit account, in ascending account order */
+	pairs = palloc(sizeof(int64) * 2 * n);
+	for (i = 0; i < n; i++)
+	{
+		pairs[2 * i] = debit[i];
+		pairs[2 * i + 1] = amount[i];
+	}
+	qsort(pairs, n, sizeof(int64) * 2, cmp_pair);
+	for (i = 0; i < n;)
+	{
+		int64		account = pairs[2 * i];
+		int64		total = 0;
+
+		for (; i < n && pairs[2 * i] == account; i++)
+			total = ep_add(total, pairs[2 * i + 1], "held amount");
+		ep_add_held(account, total);
+	}
+
+	ids = palloc(sizeof(int64) * n);
+	for (i = 0; i < n; i++)
+		ids[i] = ep_next_id("hold_id_seq");
+	values[0] = int64_array(ids, n);
+	values[1] = int64_array(debit, n);
+	values[2] = int64_array(credit, n);
+	values[3] = int64_array(amount, n);
+	values[4] = TimestampTzGetDatum(expires_at);
+	ep_exec(&insert, values, nulls, 0);
+
+	result = int64_array(ids, n);
+	if (key)
+		ep_idem_record_batch(key, result);
+	result = SPI_datumTransfer(result, false, -1);
+	SPI_finish();
+	PG_RETURN_DATUM(result);
+}
+
+/*
+ * escrow.capture_batch(hold_ids bigint[], amounts bigint[] DEFAULT NULL,
+ *						idempotency_key text DEFAULT NULL,
+ *						final boolean DEFAULT false) RETURNS bigint[]
+ *
+ * Captures each hold (amounts NULL, or a NULL element: all that remains);
+ * returns the transfer ids in input order.
+ */
+Datum
+escrow_capture_batch(PG_FUNCTION_ARGS)
+{
+	static EpPlan lock_holds = {NULL,
+		"SELECT id, debit_account, credit_account FROM escrow.holds "
+		" WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+	1, {INT8ARRAYOID}};
+	static EpPlan lock_accounts = {NULL,
+		"SELECT id FROM escrow.accounts "
+		" WHERE id = ANY($1) AND (shards = 0 OR id = ANY($2)) ORDER BY id FOR UPDATE",
+	2, {INT8ARRAYOID, INT8ARRAYOID}};
+	int			n,
+				k;
+	int64	   *hold = arg_int64_array(fcinfo, 0, "hold_ids", &n, NULL);
+	int64	   *amount = NULL;
+	bool	   *amount_null = NULL;
+	char	   *key = ep_arg_key(fcinfo, 2);
+	bool		final;
+	int64	   *sorted;
+	int64	   *ids;
+	int64	   *debits;
+	int64	   *touched;
+	Datum		values[2];
+	Datum		result;
+	uint64		locked;
+	int			i;
+
+	if (!PG_ARGISNULL(1))
+	{
+		amount = arg_int64_array(fcinfo, 1, "amounts", &k, &amount_null);
+		require_same_length(n, k, "amounts");
+		require_positive(amount, amount_null, n);
+	}
+	if (PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("final must not be NULL")));
+	final = PG_GETARG_BOOL(3);
+
+	sorted = palloc(sizeof(int64) * n);
+	memcpy(sorted, hold, sizeof(int64) * n);
+	qsort(sorted, n, sizeof(int64), cmp_int64);
+	for (i = 1; i < n; i++)
+		if (sorted[i] == sorted[i - 1])
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("hold %lld appears twice in one capture_batch",
+							(long long) sorted[i]),
+					 errhint("Capture a hold once per batch; pass its total amount.")));
+
+	SPI_connect();
+	if (key)
+	{
+		StringInfoData canonical;
+
+		initStringInfo(&canonical);
+		for (i = 0; i < n; i++)
+		{
+			if (amount == NULL || amount_null[i])
+				appendStringInfo(&canonical, "%lld,NULL;", (long long) hold[i]);
+			else
+				appendStringInfo(&canonical, "%lld,%lld;", (long long) hold[i],
+								 (long long) amount[i]);
+		}
+		appendStringInfoString(&canonical, final ? "final" : "partial");
+		if (ep_idem_claim_batch(key, batch_request("capture_batch", &canonical), &result))
+		{
+			SPI_finish();
+			PG_RETURN_DATUM(result);
+		}
+	}
+
+	/* lock the holds, then the accounts, each in ascending id order */
+	values[0] = int64_array(sorted, n);
+	locked = ep_exec(&lock_holds, values, NULL, 0);
+	debits = palloc(sizeof(int64) * Max(locked, 1));
+	touched = palloc(sizeof(int64) * 2 * Max(locked, 1));
+	for (i = 0; i < (int) locked; i++)
+	{
+		debits[i] = ep_int64(i, 2);
+		touched[2 * i] = debits[i];
+		touched[2 * i + 1] = ep_int64(i, 3);
+	}
+	if (locked > 0)
+	{
+		values[0] = int64_array(touched, 2 * locked);
+		values[1] = int64_array(debits, locked);
+		ep_exec(&lock_accounts, values, NULL, 0);
+	}
+
+	/* a missing hold is reported by ep_capture_hold() in input order */
+	ids = palloc(sizeof(int64) * n);
+	for (i = 0; i < n; i++)
+	{
+		bool		has_amount = amount != NULL && !amount_null[i];
+
+		ids[i] = ep_capture_hold(hold[i], has_amount, has_amount ? amount[i] : 0,
+								 final, NULL);
+	}
+
+	result = int64_array(ids, n);
+	if (key)
+		ep_idem_record_batch(key, result);
+	result = SPI_datumTransfer(result, false, -1);
+	SPI_finish();
+	PG_RETURN_DATUM(result);
+}

@@ -69,6 +69,8 @@ INSERT INTO bench_ids
 SELECT 'merchant', min(id), max(id) FROM (
   SELECT escrow.open_account('merchant ' || i, 'USD') AS id FROM generate_series(1, $ACCOUNTS) i) m;
 INSERT INTO bench_ids SELECT 'hot', id, id FROM escrow.open_account('hot merchant', 'USD') id;
+-- the hot merchant gets a balance shard per concurrent client
+SELECT escrow.set_account_shards(lo, 32) FROM bench_ids WHERE role = 'hot';
 SELECT count(escrow.deposit(a, 1000000000000)) FROM generate_series(
   (SELECT lo FROM bench_ids WHERE role = 'buyer'), (SELECT hi FROM bench_ids WHERE role = 'buyer')) a;
 SQL

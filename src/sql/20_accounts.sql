@@ -30,7 +30,7 @@ CREATE TABLE escrow.accounts (
 -- the sink of withdrawals; open_account() creates it on first use.
 CREATE UNIQUE INDEX accounts_funding_per_currency ON escrow.accounts (currency)
     WHERE kind = 'system' AND owner = 'escrow:funding';
-CREATE INDEX accounts_shards_of ON escrow.accounts (parent) WHERE parent IS NOT NULL;
+CREATE INDEX accounts_shards_of ON escrow.accounts (parent, id) WHERE parent IS NOT NULL;
 -- Account rows are updated on every posting: leave room for HOT updates.
 ALTER TABLE escrow.accounts SET (fillfactor = 50);
 

@@ -199,7 +199,7 @@ escrow_hold_batch(PG_FUNCTION_ARGS)
 	require_positive(amount, NULL, n);
 	if (expires_in != NULL)
 	{
-		expires_at = ep_hold_expiry(expires_in);
+		expires_at = ep_now_plus(expires_in, "expires_in");
 		nulls[4] = ' ';
 	}
 

@@ -115,11 +115,11 @@ update_hold(const EpHold *h, const char *status)
 }
 
 /*
- * When a hold placed now with expires_in expires: the wall clock plus the
- * interval, which must be positive.
+ * The wall clock plus an interval argument, which must be positive
+ * (22023 naming the argument otherwise).
  */
 TimestampTz
-ep_hold_expiry(Interval *expires_in)
+ep_now_plus(Interval *expires_in, const char *what)
 {
 	TimestampTz now = GetCurrentTimestamp();
 	TimestampTz expires_at;
@@ -130,7 +130,7 @@ ep_hold_expiry(Interval *expires_in)
 	if (expires_at <= now)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("expires_in must be a positive interval"),
+				 errmsg("%s must be a positive interval", what),
 				 errdetail("Got %s.",
 						   DatumGetCString(DirectFunctionCall1(interval_out,
 															   PointerGetDatum(expires_in))))));
@@ -170,7 +170,7 @@ ep_place_hold(int64 debit, int64 credit, int64 amount, Interval *expires_in,
 
 	if (expires_in != NULL)
 	{
-		expires_at = ep_hold_expiry(expires_in);
+		expires_at = ep_now_plus(expires_in, "expires_in");
 		nulls[4] = ' ';
 	}
 

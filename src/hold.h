@@ -18,7 +18,7 @@ extern int64 ep_place_hold(int64 debit, int64 credit, int64 amount,
 extern int64 ep_capture_hold(int64 hold_id, bool has_amount, int64 amount,
 							 bool final, const char *key);
 extern int64 ep_release_hold(int64 hold_id, const char *key);
-extern TimestampTz ep_hold_expiry(Interval *expires_in);
+extern TimestampTz ep_now_plus(Interval *interval, const char *what);
 extern char *ep_interval_key(Interval *expires_in);
 
 #endif							/* EP_HOLD_H */

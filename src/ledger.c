@@ -4,16 +4,21 @@
  *	  The double-entry core: accounts, posted transfers and the journal.
  *
  * A transfer posts exactly two entries (debit -amount, credit +amount).
- * Each account's entries are numbered 1, 2, ... and chained with SHA-256:
- * hash(n) = SHA-256(hash(n-1) || account || n || transfer || amount ||
- * balance), with 32 zero bytes before the first entry.  The account row
- * keeps the head of its chain, so appending needs only the row that is
+ * Each account's entries are numbered 1, 2, ... and chained with SHA-256
+ * over the previous hash and the entry's account, seq, transfer, kind,
+ * counterparty, amount, balance, hold and refunded transfer (see
+ * ep_entry_hash), with 32 zero bytes before the first entry.  The account
+ * row keeps the head of its chain, so appending needs only the row that is
  * updated anyway, and no lock wider than the two accounts involved.
+ *
+ * A hot account can have balance shards (set_account_shards): rows of
+ * kind 'shard', each with its own chain, that take its credits so that
+ * concurrent credits do not queue on one row.
  *
  * Accounts are updated with guarded single statements (the WHERE clause
  * carries the funds check) in ascending id order, so concurrent transfers
- * never deadlock; when the guard refuses, ep_account_refusal() reads the
- * row once more to say precisely why.
+ * never deadlock; when the guard refuses, post_leg_slow() reads the row once
+ * more to say precisely why, or takes the sharded path.
  *
  *-------------------------------------------------------------------------
  */
@@ -549,7 +554,7 @@ ep_unhold(int64 account, int64 amount)
  * Is the role calling escrowpay (not the SECURITY DEFINER owner it runs
  * as) a member of escrow_admin, or a superuser?
  */
-static bool
+bool
 ep_caller_is_admin(void)
 {
 	Oid			admin = get_role_oid("escrow_admin", true);
@@ -576,6 +581,21 @@ funding_account_of(int64 account)
 				(errcode(ERRCODE_NO_DATA_FOUND),
 				 errmsg("account %lld does not exist", (long long) account)));
 	return ep_int64(0, 1);
+}
+
+/* A plain posted transfer (no idempotency key); returns its id */
+int64
+ep_transfer(int64 debit, int64 credit, int64 amount)
+{
+	EpPosting	p = {0};
+
+	p.kind = "transfer";
+	p.id = ep_next_id("transfer_id_seq");
+	p.debit = debit;
+	p.credit = credit;
+	p.amount = amount;
+	ep_post_transfer(&p);
+	return p.id;
 }
 
 /*

@@ -22,7 +22,7 @@ typedef struct EpPlan
 	SPIPlanPtr	plan;
 	const char *sql;
 	int			nargs;
-	Oid			argtypes[16];
+	Oid			argtypes[20];
 } EpPlan;
 
 extern uint64 ep_exec(EpPlan *plan, Datum *values, const char *nulls, long max_rows);

@@ -1,0 +1,372 @@
+/*-------------------------------------------------------------------------
+ *
+ * deal.c
+ *	  The deal state machine.  `transitions` below is the only description
+ *	  of the lifecycle: every lifecycle function checks its action against
+ *	  it (EP007 for a wrong stage, 42501 for a party that may not act), the
+ *	  views read it through escrow.deal_transitions(), and
+ *	  escrow.state_machine_dot() draws it.
+ *
+ * Each transition appends to escrow.deal_events in the same transaction
+ * and sends NOTIFY escrow_events with the deal id, which listeners receive
+ * only when the transaction commits.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "deal.h"
+
+#include "commands/async.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "plan.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+#include "utils/tuplestore.h"
+
+PG_FUNCTION_INFO_V1(escrow_deal_transitions);
+PG_FUNCTION_INFO_V1(escrow_state_machine_dot);
+
+static const char *const stage_names[STAGE_COUNT] = {
+	[STAGE_START] = "start",
+	[STAGE_ORDER_RECEIVED] = "order_received",
+	[STAGE_IDENTITY_CONFIRMED] = "identity_confirmed",
+	[STAGE_FUNDS_RESERVED] = "funds_reserved",
+	[STAGE_SHIPPED] = "shipped",
+	[STAGE_DELIVERED] = "delivered",
+	[STAGE_SETTLED] = "settled",
+	[STAGE_COMPLETED] = "completed",
+	[STAGE_CANCELLED] = "cancelled",
+	[STAGE_EXPIRED] = "expired",
+	[STAGE_RETURNED] = "returned",
+	[STAGE_REFUNDED] = "refunded",
+	[STAGE_DISPUTED] = "disputed",
+	[STAGE_RESOLVED] = "resolved",
+};
+
+typedef struct EpTransition
+{
+	const char *action;
+	EpStage		from;
+	EpStage		to;
+	int			who;
+	const char *what;			/* what happens to the money */
+} EpTransition;
+
+/* The lifecycle.  Order matters only for display. */
+static const EpTransition transitions[] = {
+	{"open_deal", STAGE_START, STAGE_ORDER_RECEIVED, ACTOR_BUYER, "no money moves"},
+	{"confirm_identity", STAGE_ORDER_RECEIVED, STAGE_IDENTITY_CONFIRMED, ACTOR_BUYER,
+	"no money moves"},
+	{"reserve", STAGE_IDENTITY_CONFIRMED, STAGE_FUNDS_RESERVED, ACTOR_BUYER,
+	"hold the amount on the buyer's balance or credit line"},
+	{"mark_shipped", STAGE_FUNDS_RESERVED, STAGE_SHIPPED, ACTOR_MERCHANT, "no money moves"},
+	{"mark_delivered", STAGE_SHIPPED, STAGE_DELIVERED, ACTOR_MERCHANT | ACTOR_INSPECTOR,
+	"inspection window starts"},
+	{"confirm_inspection", STAGE_DELIVERED, STAGE_SETTLED, ACTOR_BUYER | ACTOR_INSPECTOR,
+	"capture the hold to the merchant, fee to the fee account"},
+	{"auto_accept", STAGE_DELIVERED, STAGE_SETTLED, ACTOR_SYSTEM,
+	"inspection window passed: capture as confirm_inspection"},
+	{"complete", STAGE_SETTLED, STAGE_COMPLETED, ACTOR_SYSTEM, "cooling-off passed"},
+	{"cancel_deal", STAGE_ORDER_RECEIVED, STAGE_CANCELLED, ACTOR_BUYER | ACTOR_MERCHANT,
+	"no money moves"},
+	{"cancel_deal", STAGE_IDENTITY_CONFIRMED, STAGE_CANCELLED, ACTOR_BUYER | ACTOR_MERCHANT,
+	"no money moves"},
+	{"cancel_deal", STAGE_FUNDS_RESERVED, STAGE_CANCELLED, ACTOR_BUYER | ACTOR_MERCHANT,
+	"release the hold"},
+	{"expire", STAGE_FUNDS_RESERVED, STAGE_EXPIRED, ACTOR_SYSTEM,
+	"not shipped in time: release the hold"},
+	{"reject_delivery", STAGE_DELIVERED, STAGE_RETURNED, ACTOR_BUYER | ACTOR_INSPECTOR,
+	"within the inspection window; the hold stays until the return is confirmed"},
+	{"request_return", STAGE_SETTLED, STAGE_RETURNED, ACTOR_BUYER,
+	"within cooling-off; refund when the return is confirmed"},
+	{"confirm_return", STAGE_RETURNED, STAGE_REFUNDED, ACTOR_MERCHANT,
+	"release the hold, or refund the capture and the fee"},
+	{"open_dispute", STAGE_SHIPPED, STAGE_DISPUTED, ACTOR_BUYER | ACTOR_MERCHANT, "money frozen"},
+	{"open_dispute", STAGE_DELIVERED, STAGE_DISPUTED, ACTOR_BUYER | ACTOR_MERCHANT, "money frozen"},
+	{"open_dispute", STAGE_SETTLED, STAGE_DISPUTED, ACTOR_BUYER | ACTOR_MERCHANT, "money frozen"},
+	{"open_dispute", STAGE_RETURNED, STAGE_DISPUTED, ACTOR_BUYER | ACTOR_MERCHANT, "money frozen"},
+	{"resolve_dispute", STAGE_DISPUTED, STAGE_RESOLVED, ACTOR_ADMIN,
+	"split the amount exactly between buyer and merchant"},
+};
+
+const char *
+ep_stage_name(EpStage stage)
+{
+	return stage_names[stage];
+}
+
+static EpStage
+stage_from_name(const char *name)
+{
+	int			s;
+
+	for (s = 0; s < STAGE_COUNT; s++)
+		if (strcmp(stage_names[s], name) == 0)
+			return (EpStage) s;
+	elog(ERROR, "escrowpay: unknown deal stage \"%s\"", name);
+	pg_unreachable();
+}
+
+/* "buyer or inspector" */
+static char *
+role_names(int who)
+{
+	StringInfoData s;
+	static const struct
+	{
+		int			bit;
+		const char *name;
+	}			roles[] = {
+		{ACTOR_BUYER, "buyer"}, {ACTOR_MERCHANT, "merchant"},
+		{ACTOR_INSPECTOR, "inspector"}, {ACTOR_SYSTEM, "system"},
+		{ACTOR_ADMIN, "escrow_admin"},
+	};
+	size_t		i;
+
+	initStringInfo(&s);
+	for (i = 0; i < lengthof(roles); i++)
+		if (who & roles[i].bit)
+			appendStringInfo(&s, "%s%s", s.len ? " or " : "", roles[i].name);
+	return s.data;
+}
+
+/* The actions allowed from a stage, with who may take them */
+static char *
+allowed_actions(EpStage from)
+{
+	StringInfoData s;
+	size_t		i;
+
+	initStringInfo(&s);
+	for (i = 0; i < lengthof(transitions); i++)
+		if (transitions[i].from == from)
+			appendStringInfo(&s, "%s%s (%s)", s.len ? ", " : "",
+							 transitions[i].action, role_names(transitions[i].who));
+	if (s.len == 0)
+		appendStringInfoString(&s, "none (final stage)");
+	return s.data;
+}
+
+/* Lock deal id FOR UPDATE (P0002 when it does not exist) */
+void
+ep_lock_deal(int64 id, EpDeal *d)
+{
+	static EpPlan lock = {NULL,
+		"SELECT txn_no, buyer, merchant, amount, debit_account, credit_account, "
+		"       coalesce(fee_account, 0), fee_bps, inspector, stage, deadline, "
+		"       coalesce(hold_id, 0), coalesce(capture_transfer, 0), "
+		"       coalesce(fee_transfer, 0), held, captured, refunded, fee "
+		"  FROM escrow.deals WHERE id = $1 FOR UPDATE",
+	1, {INT8OID}};
+	Datum		values[1];
+	Datum		v;
+	bool		isnull;
+
+	values[0] = Int64GetDatum(id);
+	if (ep_exec(&lock, values, NULL, 1) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("deal %lld does not exist", (long long) id)));
+	d->id = id;
+	d->txn_no = ep_text(0, 1);
+	d->buyer = ep_text(0, 2);
+	d->merchant = ep_text(0, 3);
+	d->amount = ep_int64(0, 4);
+	d->debit_account = ep_int64(0, 5);
+	d->credit_account = ep_int64(0, 6);
+	d->fee_account = ep_int64(0, 7);
+	d->fee_bps = DatumGetInt32(ep_datum(0, 8, &isnull));
+	d->inspector = ep_text(0, 9);
+	d->stage = stage_from_name(ep_text(0, 10));
+	v = ep_datum(0, 11, &isnull);
+	d->has_deadline = !isnull;
+	d->deadline = isnull ? 0 : DatumGetTimestampTz(v);
+	d->hold_id = ep_int64(0, 12);
+	d->capture_transfer = ep_int64(0, 13);
+	d->fee_transfer = ep_int64(0, 14);
+	d->held = ep_int64(0, 15);
+	d->captured = ep_int64(0, 16);
+	d->refunded = ep_int64(0, 17);
+	d->fee = ep_int64(0, 18);
+}
+
+/* The roles actor plays in deal (possibly several, possibly none) */
+int
+ep_actor_role(const EpDeal *d, const char *actor)
+{
+	int			roles = 0;
+
+	if (strcmp(actor, d->buyer) == 0)
+		roles |= ACTOR_BUYER;
+	if (strcmp(actor, d->merchant) == 0)
+		roles |= ACTOR_MERCHANT;
+	if (d->inspector && strcmp(actor, d->inspector) == 0)
+		roles |= ACTOR_INSPECTOR;
+	return roles;
+}
+
+/*
+ * Check that action may be taken now on deal by actor: refuse with EP007
+ * naming the stage and the allowed actions when the stage does not allow
+ * it, and with 42501 when actor (plus the caller's own roles, `extra`) may
+ * not take it.  Fills in step->action and step->to.
+ */
+EpStage
+ep_deal_check(const EpDeal *d, const char *action, const char *actor, int extra,
+			  EpStep *step)
+{
+	const EpTransition *t = NULL;
+	size_t		i;
+	int			roles;
+
+	for (i = 0; i < lengthof(transitions); i++)
+		if (transitions[i].from == d->stage && strcmp(transitions[i].action, action) == 0)
+			t = &transitions[i];
+	if (t == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
+				 errmsg("deal %s is %s: %s is not allowed", d->txn_no,
+						ep_stage_name(d->stage), action),
+				 errdetail("Allowed now: %s.", allowed_actions(d->stage))));
+
+	roles = ep_actor_role(d, actor) | extra;
+	if ((roles & t->who) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("\"%s\" may not %s deal %s", actor, action, d->txn_no),
+				 errdetail("Only the deal's %s may.", role_names(t->who))));
+
+	memset(step, 0, sizeof(*step));
+	step->action = action;
+	step->to = t->to;
+	return t->to;
+}
+
+/*
+ * Write a checked step: the deal's stage, deadline and money columns, an
+ * event, and a notification delivered at commit.
+ */
+void
+ep_deal_commit_step(EpDeal *d, const char *actor, EpStep *step)
+{
+	static EpPlan update = {NULL,
+		"UPDATE escrow.deals SET stage = $2, "
+		"       deadline = CASE $3 WHEN 'keep' THEN deadline "
+		"                          WHEN 'ship' THEN clock_timestamp() + ship_within "
+		"                          WHEN 'inspect' THEN clock_timestamp() + inspection_window "
+		"                          WHEN 'return' THEN clock_timestamp() + cooling_off END, "
+		"       hold_id = nullif($4, 0), capture_transfer = nullif($5, 0), "
+		"       fee_transfer = nullif($6, 0), held = $7, captured = $8, "
+		"       refunded = $9, fee = $10, updated_at = now() "
+		" WHERE id = $1",
+	10, {INT8OID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID,
+		INT8OID, INT8OID, INT8OID, INT8OID}};
+	Datum		values[10];
+
+	values[0] = Int64GetDatum(d->id);
+	values[1] = CStringGetTextDatum(ep_stage_name(step->to));
+	values[2] = CStringGetTextDatum(step->deadline ? step->deadline : "keep");
+	values[3] = Int64GetDatum(d->hold_id);
+	values[4] = Int64GetDatum(d->capture_transfer);
+	values[5] = Int64GetDatum(d->fee_transfer);
+	values[6] = Int64GetDatum(d->held);
+	values[7] = Int64GetDatum(d->captured);
+	values[8] = Int64GetDatum(d->refunded);
+	values[9] = Int64GetDatum(d->fee);
+	ep_exec(&update, values, NULL, 0);
+
+	ep_deal_event(d->id, step->action, d->stage, step->to, actor, step->payload);
+	d->stage = step->to;
+}
+
+/*
+ * Append an event for deal and queue NOTIFY escrow_events with its id.
+ * from may be STAGE_START (no previous stage).
+ */
+void
+ep_deal_event(int64 deal, const char *action, EpStage from, EpStage to,
+			  const char *actor, const char *payload)
+{
+	static EpPlan insert = {NULL,
+		"INSERT INTO escrow.deal_events (deal, action, from_stage, to_stage, actor, payload) "
+		"VALUES ($1, $2, $3, $4, $5, coalesce($6::jsonb, '{}'))",
+	6, {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}};
+	Datum		values[6];
+	char		nulls[6] = {' ', ' ', from == STAGE_START ? 'n' : ' ', ' ', ' ',
+	payload ? ' ' : 'n'};
+
+	values[0] = Int64GetDatum(deal);
+	values[1] = CStringGetTextDatum(action);
+	values[2] = CStringGetTextDatum(ep_stage_name(from));
+	values[3] = CStringGetTextDatum(ep_stage_name(to));
+	values[4] = CStringGetTextDatum(actor);
+	values[5] = payload ? CStringGetTextDatum(payload) : (Datum) 0;
+	ep_exec(&insert, values, nulls, 0);
+	Async_Notify("escrow_events", psprintf("%lld", (long long) deal));
+}
+
+/*
+ * escrow.deal_transitions()
+ *	 RETURNS TABLE(action text, from_stage text, to_stage text,
+ *				   actors text, money text)
+ */
+Datum
+escrow_deal_transitions(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	size_t		i;
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (i = 0; i < lengthof(transitions); i++)
+	{
+		Datum		values[5];
+		bool		nulls[5] = {false, false, false, false, false};
+
+		values[0] = CStringGetTextDatum(transitions[i].action);
+		values[1] = CStringGetTextDatum(ep_stage_name(transitions[i].from));
+		values[2] = CStringGetTextDatum(ep_stage_name(transitions[i].to));
+		values[3] = CStringGetTextDatum(role_names(transitions[i].who));
+		values[4] = CStringGetTextDatum(transitions[i].what);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/*
+ * escrow.state_machine_dot() RETURNS text
+ *
+ * The lifecycle as a Graphviz digraph, generated from the transition table.
+ */
+Datum
+escrow_state_machine_dot(PG_FUNCTION_ARGS)
+{
+	StringInfoData s;
+	size_t		i;
+	int			st;
+
+	initStringInfo(&s);
+	appendStringInfoString(&s,
+						   "digraph escrowpay_deal {\n"
+						   "  rankdir=LR;\n"
+						   "  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n"
+						   "  edge [fontname=\"Helvetica\", fontsize=10];\n"
+						   "  start [shape=point];\n");
+	for (st = STAGE_COMPLETED; st < STAGE_COUNT; st++)
+	{
+		bool		final = true;
+
+		for (i = 0; i < lengthof(transitions); i++)
+			if (transitions[i].from == st)
+				final = false;
+		if (final)
+			appendStringInfo(&s, "  %s [peripheries=2];\n", ep_stage_name(st));
+	}
+	for (i = 0; i < lengthof(transitions); i++)
+		appendStringInfo(&s, "  %s -> %s [label=\"%s\\n(%s)\"];\n",
+						 ep_stage_name(transitions[i].from),
+						 ep_stage_name(transitions[i].to),
+						 transitions[i].action, role_names(transitions[i].who));
+	appendStringInfoString(&s, "}\n");
+	PG_RETURN_TEXT_P(cstring_to_text(s.data));
+}

@@ -1,0 +1,85 @@
+/*-------------------------------------------------------------------------
+ *
+ * deal.h
+ *	  The deal lifecycle: one transition table drives the checks, the stage
+ *	  names in the views and the generated diagram.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef EP_DEAL_H
+#define EP_DEAL_H
+
+#include "escrowpay.h"
+#include "datatype/timestamp.h"
+
+typedef enum EpStage
+{
+	STAGE_START,				/* before open_deal() */
+	STAGE_ORDER_RECEIVED,
+	STAGE_IDENTITY_CONFIRMED,
+	STAGE_FUNDS_RESERVED,
+	STAGE_SHIPPED,
+	STAGE_DELIVERED,
+	STAGE_SETTLED,
+	STAGE_COMPLETED,
+	STAGE_CANCELLED,
+	STAGE_EXPIRED,
+	STAGE_RETURNED,
+	STAGE_REFUNDED,
+	STAGE_DISPUTED,
+	STAGE_RESOLVED,
+	STAGE_COUNT
+} EpStage;
+
+/* Who may take a transition (bit set) */
+#define ACTOR_BUYER		0x01
+#define ACTOR_MERCHANT	0x02
+#define ACTOR_INSPECTOR 0x04
+#define ACTOR_SYSTEM	0x08	/* run_maintenance() */
+#define ACTOR_ADMIN		0x10	/* escrow_admin */
+
+/* A deal row locked FOR UPDATE */
+typedef struct EpDeal
+{
+	int64		id;
+	char	   *txn_no;
+	char	   *buyer;
+	char	   *merchant;
+	int64		amount;
+	int64		debit_account;
+	int64		credit_account;
+	int64		fee_account;	/* 0: none */
+	int32		fee_bps;
+	char	   *inspector;		/* NULL: none */
+	EpStage		stage;
+	bool		has_deadline;
+	TimestampTz deadline;
+	int64		hold_id;		/* 0: none */
+	int64		capture_transfer;	/* 0: none */
+	int64		fee_transfer;	/* 0: none */
+	int64		held;
+	int64		captured;
+	int64		refunded;
+	int64		fee;
+} EpDeal;
+
+/* What a transition changes besides the stage; the caller fills it in */
+typedef struct EpStep
+{
+	const char *action;
+	EpStage		to;
+	const char *deadline;		/* NULL: keep; "ship", "inspect", "return": now
+								 * plus that term of the deal; "none": clear */
+	char	   *payload;		/* JSON object text, or NULL for {} */
+} EpStep;
+
+extern const char *ep_stage_name(EpStage stage);
+extern void ep_lock_deal(int64 id, EpDeal *deal);
+extern EpStage ep_deal_check(const EpDeal *deal, const char *action,
+							 const char *actor, int allowed_extra, EpStep *step);
+extern void ep_deal_commit_step(EpDeal *deal, const char *actor, EpStep *step);
+extern int	ep_actor_role(const EpDeal *deal, const char *actor);
+extern void ep_deal_event(int64 deal, const char *action, EpStage from, EpStage to,
+						  const char *actor, const char *payload);
+
+#endif							/* EP_DEAL_H */

@@ -1,0 +1,1160 @@
+/*-------------------------------------------------------------------------
+ *
+ * deal_api.c
+ *	  The SQL-callable deal lifecycle: parties, open_deal, identity codes,
+ *	  reserve, shipping, inspection, cancel/reject/return, disputes and
+ *	  maintenance.  Each function locks the deal, asks deal.c whether the
+ *	  action is allowed now and for this actor, moves money only through
+ *	  the ledger (hold.c, refund.c, ledger.c), and commits the step.
+ *
+ * The application calls these on behalf of a party: `actor` is the
+ * party number (member or merchant) or the deal's designated inspector,
+ * and is recorded in escrow.deal_events.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "deal.h"
+
+#include "codes.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "hold.h"
+#include "idempotency.h"
+#include "ledger.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "money.h"
+#include "plan.h"
+#include "refund.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/timestamp.h"
+#include "utils/tuplestore.h"
+
+PG_FUNCTION_INFO_V1(escrow_register_member);
+PG_FUNCTION_INFO_V1(escrow_register_merchant);
+PG_FUNCTION_INFO_V1(escrow_open_deal);
+PG_FUNCTION_INFO_V1(escrow_issue_identity_code);
+PG_FUNCTION_INFO_V1(escrow_confirm_identity);
+PG_FUNCTION_INFO_V1(escrow_reserve);
+PG_FUNCTION_INFO_V1(escrow_mark_shipped);
+PG_FUNCTION_INFO_V1(escrow_mark_delivered);
+PG_FUNCTION_INFO_V1(escrow_confirm_inspection);
+PG_FUNCTION_INFO_V1(escrow_cancel_deal);
+PG_FUNCTION_INFO_V1(escrow_reject_delivery);
+PG_FUNCTION_INFO_V1(escrow_request_return);
+PG_FUNCTION_INFO_V1(escrow_confirm_return);
+PG_FUNCTION_INFO_V1(escrow_open_dispute);
+PG_FUNCTION_INFO_V1(escrow_resolve_dispute);
+PG_FUNCTION_INFO_V1(escrow_run_maintenance);
+PG_FUNCTION_INFO_V1(escrow_txn_no_valid);
+
+/* A required text argument (22023 when NULL or empty) */
+static char *
+arg_text(FunctionCallInfo fcinfo, int argno, const char *what)
+{
+	char	   *s;
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not be NULL", what)));
+	s = text_to_cstring(PG_GETARG_TEXT_PP(argno));
+	if (s[0] == '\0' || strlen(s) > 1000)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be 1 to 1000 bytes long", what)));
+	return s;
+}
+
+/* An optional text argument: NULL stays NULL */
+static char *
+arg_opt_text(FunctionCallInfo fcinfo, int argno)
+{
+	return PG_ARGISNULL(argno) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(argno));
+}
+
+/* A positive interval argument, or its default when NULL is not allowed */
+static Interval *
+arg_interval(FunctionCallInfo fcinfo, int argno, const char *what)
+{
+	Interval   *i;
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not be NULL", what)));
+	i = PG_GETARG_INTERVAL_P(argno);
+	(void) ep_now_plus(i, what);	/* refuses a non-positive interval */
+	return i;
+}
+
+/* Append "key": value pairs to a JSON object under construction */
+static void
+json_int(StringInfo s, const char *key, int64 v)
+{
+	appendStringInfo(s, "%s\"%s\": %lld", s->len > 1 ? ", " : "", key, (long long) v);
+}
+
+static void
+json_str(StringInfo s, const char *key, const char *v)
+{
+	if (v == NULL)
+		return;
+	appendStringInfo(s, "%s\"%s\": ", s->len > 1 ? ", " : "", key);
+	escape_json(s, v);
+}
+
+static void
+json_begin(StringInfo s)
+{
+	initStringInfo(s);
+	appendStringInfoChar(s, '{');
+}
+
+static char *
+json_end(StringInfo s)
+{
+	appendStringInfoChar(s, '}');
+	return s->data;
+}
+
+/* floor(amount * bps / 10000) without overflow */
+static int64
+fee_of(int64 amount, int32 bps)
+{
+	return (amount / 10000) * bps + (amount % 10000) * bps / 10000;
+}
+
+/* Luhn check digit of a string of digits */
+static int
+luhn_digit(const char *digits)
+{
+	int			sum = 0;
+	int			len = strlen(digits);
+	int			i;
+
+	for (i = 0; i < len; i++)
+	{
+		int			d = digits[len - 1 - i] - '0';
+
+		if (i % 2 == 0)
+		{
+			d *= 2;
+			if (d > 9)
+				d -= 9;
+		}
+		sum += d;
+	}
+	return (10 - sum % 10) % 10;
+}
+
+/* Transaction number of deal id: EP, 10 digits, Luhn check digit */
+static char *
+txn_no_of(int64 id)
+{
+	char	   *digits = psprintf("%010lld", (long long) id);
+
+	return psprintf("EP%s%d", digits, luhn_digit(digits));
+}
+
+/*
+ * escrow.txn_no_valid(txn_no text) RETURNS boolean
+ *
+ * Whether a transaction number is well formed and its check digit right
+ * (catches a mistyped digit or two swapped neighbours).
+ */
+Datum
+escrow_txn_no_valid(PG_FUNCTION_ARGS)
+{
+	char	   *s = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *digits;
+	size_t		i;
+
+	if (strlen(s) != 13 || strncmp(s, "EP", 2) != 0)
+		PG_RETURN_BOOL(false);
+	for (i = 2; i < 13; i++)
+		if (s[i] < '0' || s[i] > '9')
+			PG_RETURN_BOOL(false);
+	digits = pnstrdup(s + 2, 10);
+	PG_RETURN_BOOL(luhn_digit(digits) == s[12] - '0');
+}
+
+/* ---------------------------------------------------------------------
+ * Parties
+ * ---------------------------------------------------------------------
+ */
+
+/* kind and currency of a deposit or credit account usable by a party */
+static void
+party_account(int64 account, const char *what, char **kind, char **currency)
+{
+	static EpPlan fetch = {NULL,
+		"SELECT kind, currency FROM escrow.accounts "
+		" WHERE id = $1 AND kind IN ('deposit', 'credit')",
+	1, {INT8OID}};
+	Datum		values[1];
+
+	values[0] = Int64GetDatum(account);
+	if (ep_exec(&fetch, values, NULL, 1) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("%s %lld is not a deposit or credit account", what,
+						(long long) account)));
+	*kind = ep_text(0, 1);
+	*currency = ep_text(0, 2);
+}
+
+static void
+insert_party(const char *party_no, const char *kind, const char *name,
+			 const char *contact, const char *login_role, Datum *extra,
+			 const char *extra_nulls)
+{
+	static EpPlan exists = {NULL,
+		"SELECT kind FROM escrow.parties WHERE party_no = $1",
+	1, {TEXTOID}};
+	static EpPlan insert = {NULL,
+		"INSERT INTO escrow.parties (party_no, kind, name, contact, login_role, "
+		"  account, settlement_account, fee_account, fee_bps, inspection_window, cooling_off) "
+		"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+	11, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, NAMEOID, INT8OID, INT8OID, INT8OID,
+		INT4OID, INTERVALOID, INTERVALOID}};
+	Datum		values[11];
+	char		nulls[11];
+	int			i;
+
+	if (strspn(party_no, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") != strlen(party_no) ||
+		strlen(party_no) > 64 || party_no[0] == '.' || party_no[0] == '-' || party_no[0] == '_')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("party number \"%s\" is not valid", party_no),
+				 errhint("Use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit.")));
+	if (strcmp(party_no, "system") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("party number \"system\" is reserved")));
+	if (login_role && !OidIsValid(get_role_oid(login_role, true)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("role \"%s\" does not exist", login_role),
+				 errhint("Create the party's login role and grant it escrow_party first.")));
+
+	values[0] = CStringGetTextDatum(party_no);
+	if (ep_exec(&exists, values, NULL, 1) == 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("party \"%s\" is already registered", party_no),
+				 errdetail("It is a %s.", ep_text(0, 1))));
+
+	values[1] = CStringGetTextDatum(kind);
+	values[2] = CStringGetTextDatum(name);
+	values[3] = CStringGetTextDatum(contact);
+	values[4] = login_role ? DirectFunctionCall1(namein, CStringGetDatum(login_role)) : (Datum) 0;
+	memset(nulls, ' ', sizeof(nulls));
+	nulls[4] = login_role ? ' ' : 'n';
+	for (i = 0; i < 6; i++)
+	{
+		values[5 + i] = extra[i];
+		nulls[5 + i] = extra_nulls[i];
+	}
+	ep_exec(&insert, values, nulls, 0);
+}
+
+/*
+ * escrow.register_member(member_no text, name text, contact text,
+ *						  account bigint, login_role name DEFAULT NULL)
+ *	 RETURNS text
+ *
+ * A buyer; account is the deposit account (payment method "balance") or
+ * credit line ("credit") deals freeze.
+ */
+Datum
+escrow_register_member(PG_FUNCTION_ARGS)
+{
+	char	   *member_no = arg_text(fcinfo, 0, "member_no");
+	char	   *name = arg_text(fcinfo, 1, "name");
+	char	   *contact = arg_text(fcinfo, 2, "contact");
+	int64		account = ep_arg_id(fcinfo, 3, "account");
+	char	   *login_role = PG_ARGISNULL(4) ? NULL : NameStr(*PG_GETARG_NAME(4));
+	char	   *kind;
+	char	   *currency;
+	Datum		extra[6] = {Int64GetDatum(account), 0, 0, Int32GetDatum(0), 0, 0};
+
+	SPI_connect();
+	party_account(account, "account", &kind, &currency);
+	insert_party(member_no, "member", name, contact, login_role, extra, " nn nn");
+	SPI_finish();
+	PG_RETURN_TEXT_P(cstring_to_text(member_no));
+}
+
+/*
+ * escrow.register_merchant(merchant_no text, name text, contact text,
+ *							settlement_account bigint,
+ *							inspection_window interval DEFAULT '3 days',
+ *							cooling_off interval DEFAULT '8 days',
+ *							fee_bps integer DEFAULT 0,
+ *							fee_account bigint DEFAULT NULL,
+ *							login_role name DEFAULT NULL) RETURNS text
+ *
+ * A seller under a franchise contract: where settlements go, how long
+ * buyers may inspect and return, and the fee in basis points.
+ */
+Datum
+escrow_register_merchant(PG_FUNCTION_ARGS)
+{
+	char	   *merchant_no = arg_text(fcinfo, 0, "merchant_no");
+	char	   *name = arg_text(fcinfo, 1, "name");
+	char	   *contact = arg_text(fcinfo, 2, "contact");
+	int64		settlement = ep_arg_id(fcinfo, 3, "settlement_account");
+	Interval   *window = arg_interval(fcinfo, 4, "inspection_window");
+	Interval   *cooling = arg_interval(fcinfo, 5, "cooling_off");
+	int32		fee_bps;
+	char	   *login_role = PG_ARGISNULL(8) ? NULL : NameStr(*PG_GETARG_NAME(8));
+	char	   *kind;
+	char	   *currency;
+	Datum		extra[6];
+	char		extra_nulls[6] = {'n', ' ', ' ', ' ', ' ', ' '};
+
+	if (PG_ARGISNULL(6) || PG_GETARG_INT32(6) < 0 || PG_GETARG_INT32(6) > 10000)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("fee_bps must be between 0 and 10000 basis points")));
+	fee_bps = PG_GETARG_INT32(6);
+	if (fee_bps > 0 && PG_ARGISNULL(7))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a merchant with a fee needs a fee_account")));
+
+	SPI_connect();
+	party_account(settlement, "settlement_account", &kind, &currency);
+	if (strcmp(kind, "deposit") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("settlement_account must be a deposit account"),
+				 errdetail("Account %lld is a %s account.", (long long) settlement, kind)));
+	if (!PG_ARGISNULL(7))
+	{
+		char	   *fee_kind;
+		char	   *fee_currency;
+
+		party_account(PG_GETARG_INT64(7), "fee_account", &fee_kind, &fee_currency);
+		if (strcmp(fee_currency, currency) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_EP_CURRENCY_MISMATCH),
+					 errmsg("currency mismatch between accounts"),
+					 errdetail("The settlement account is in %s, the fee account in %s.",
+							   currency, fee_currency)));
+		if (PG_GETARG_INT64(7) == settlement)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("fee_account must differ from settlement_account")));
+	}
+	extra[0] = (Datum) 0;
+	extra[1] = Int64GetDatum(settlement);
+	extra[2] = PG_ARGISNULL(7) ? (Datum) 0 : Int64GetDatum(PG_GETARG_INT64(7));
+	extra_nulls[2] = PG_ARGISNULL(7) ? 'n' : ' ';
+	extra[3] = Int32GetDatum(fee_bps);
+	extra[4] = IntervalPGetDatum(window);
+	extra[5] = IntervalPGetDatum(cooling);
+	insert_party(merchant_no, "merchant", name, contact, login_role, extra, extra_nulls);
+	SPI_finish();
+	PG_RETURN_TEXT_P(cstring_to_text(merchant_no));
+}
+
+/* ---------------------------------------------------------------------
+ * Opening a deal and confirming the buyer
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * escrow.open_deal(buyer text, merchant text, amount bigint,
+ *					inspection_place text DEFAULT NULL, carrier text DEFAULT NULL,
+ *					provider text DEFAULT NULL, inspector text DEFAULT NULL,
+ *					ship_within interval DEFAULT '7 days',
+ *					idempotency_key text DEFAULT NULL) RETURNS bigint
+ *
+ * A provisional agreement: the deal starts at order_received; the buyer's
+ * default account decides the payment method.  Returns the deal id.
+ */
+Datum
+escrow_open_deal(PG_FUNCTION_ARGS)
+{
+	static EpPlan parties = {NULL,
+		"SELECT b.kind, b.account, m.kind, m.settlement_account, m.fee_account, m.fee_bps, "
+		"       m.inspection_window, m.cooling_off, ba.kind, ba.currency, ma.currency "
+		"  FROM escrow.parties b, escrow.parties m, escrow.accounts ba, escrow.accounts ma "
+		" WHERE b.party_no = $1 AND m.party_no = $2 "
+		"   AND ba.id = coalesce(b.account, b.settlement_account) "
+		"   AND ma.id = coalesce(m.settlement_account, m.account)",
+	2, {TEXTOID, TEXTOID}};
+	static EpPlan party_kind = {NULL,
+		"SELECT kind FROM escrow.parties WHERE party_no = $1",
+	1, {TEXTOID}};
+	static EpPlan insert = {NULL,
+		"INSERT INTO escrow.deals (id, txn_no, buyer, merchant, amount, currency, "
+		"  payment_method, debit_account, credit_account, fee_account, fee_bps, "
+		"  inspection_place, carrier, provider, inspector, stage, ship_within, "
+		"  inspection_window, cooling_off) "
+		"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
+		"        'order_received', $16, $17, $18)",
+	18, {INT8OID, TEXTOID, TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID, INT8OID,
+		INT8OID, INT8OID, INT4OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INTERVALOID,
+		INTERVALOID, INTERVALOID}};
+	char	   *buyer = arg_text(fcinfo, 0, "buyer");
+	char	   *merchant = arg_text(fcinfo, 1, "merchant");
+	int64		amount = ep_arg_amount(fcinfo, 2, "amount");
+	char	   *place = arg_opt_text(fcinfo, 3);
+	char	   *carrier = arg_opt_text(fcinfo, 4);
+	char	   *provider = arg_opt_text(fcinfo, 5);
+	char	   *inspector = arg_opt_text(fcinfo, 6);
+	Interval   *ship_within = arg_interval(fcinfo, 7, "ship_within");
+	char	   *key = ep_arg_key(fcinfo, 8);
+	Datum		values[18];
+	char		nulls[18];
+	bool		isnull;
+	int64		id;
+	int64		prior;
+	const char *who[2] = {buyer, merchant};
+	const char *kinds[2] = {"member", "merchant"};
+	int			i;
+
+	if (strcmp(buyer, merchant) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("buyer and merchant must differ")));
+	if (inspector && (strcmp(inspector, buyer) == 0 || strcmp(inspector, merchant) == 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the inspector must be neither the buyer nor the merchant"),
+				 errhint("Leave inspector NULL when the buyer inspects.")));
+
+	SPI_connect();
+	for (i = 0; i < 2; i++)
+	{
+		values[0] = CStringGetTextDatum(who[i]);
+		if (ep_exec(&party_kind, values, NULL, 1) != 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_NO_DATA_FOUND),
+					 errmsg("party \"%s\" is not registered", who[i])));
+		if (strcmp(ep_text(0, 1), kinds[i]) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("party \"%s\" is a %s, not a %s", who[i], ep_text(0, 1), kinds[i])));
+	}
+
+	id = ep_next_id("deal_id_seq");
+	if (key && ep_idem_claim(key,
+							 psprintf("open_deal(%s,%s,%lld,%s,%s,%s,%s,%s)", buyer, merchant,
+									  (long long) amount, place ? place : "NULL",
+									  carrier ? carrier : "NULL", provider ? provider : "NULL",
+									  inspector ? inspector : "NULL",
+									  ep_interval_key(ship_within)),
+							 true, id, &prior))
+	{
+		SPI_finish();
+		PG_RETURN_INT64(prior);
+	}
+
+	values[0] = CStringGetTextDatum(buyer);
+	values[1] = CStringGetTextDatum(merchant);
+	if (ep_exec(&parties, values, NULL, 1) != 1)
+		elog(ERROR, "escrowpay: accounts of parties %s and %s are missing", buyer, merchant);
+	if (strcmp(ep_text(0, 10), ep_text(0, 11)) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_EP_CURRENCY_MISMATCH),
+				 errmsg("currency mismatch between accounts"),
+				 errdetail("The buyer pays in %s, the merchant settles in %s.",
+						   ep_text(0, 10), ep_text(0, 11))));
+
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = Int64GetDatum(id);
+	values[1] = CStringGetTextDatum(txn_no_of(id));
+	values[2] = CStringGetTextDatum(buyer);
+	values[3] = CStringGetTextDatum(merchant);
+	values[4] = Int64GetDatum(amount);
+	values[5] = CStringGetTextDatum(ep_text(0, 10));
+	values[6] = CStringGetTextDatum(strcmp(ep_text(0, 9), "credit") == 0 ? "credit" : "balance");
+	values[7] = Int64GetDatum(ep_int64(0, 2));
+	values[8] = Int64GetDatum(ep_int64(0, 4));
+	values[9] = ep_datum(0, 5, &isnull);
+	nulls[9] = isnull ? 'n' : ' ';
+	values[10] = ep_datum(0, 6, &isnull);
+	values[11] = place ? CStringGetTextDatum(place) : (Datum) 0;
+	nulls[11] = place ? ' ' : 'n';
+	values[12] = carrier ? CStringGetTextDatum(carrier) : (Datum) 0;
+	nulls[12] = carrier ? ' ' : 'n';
+	values[13] = provider ? CStringGetTextDatum(provider) : (Datum) 0;
+	nulls[13] = provider ? ' ' : 'n';
+	values[14] = inspector ? CStringGetTextDatum(inspector) : (Datum) 0;
+	nulls[14] = inspector ? ' ' : 'n';
+	values[15] = IntervalPGetDatum(ship_within);
+	values[16] = ep_datum(0, 7, &isnull);
+	values[17] = ep_datum(0, 8, &isnull);
+	ep_exec(&insert, values, nulls, 0);
+
+	{
+		StringInfoData p;
+
+		json_begin(&p);
+		json_str(&p, "txn_no", txn_no_of(id));
+		json_int(&p, "amount", amount);
+		ep_deal_event(id, "open_deal", STAGE_START, STAGE_ORDER_RECEIVED, buyer, json_end(&p));
+	}
+	SPI_finish();
+	PG_RETURN_INT64(id);
+}
+
+/* Refuse unless deal is at stage (EP007), for steps outside the table */
+static void
+require_stage(const EpDeal *d, EpStage stage, const char *action)
+{
+	if (d->stage != stage)
+		ereport(ERROR,
+				(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
+				 errmsg("deal %s is %s: %s is not allowed", d->txn_no,
+						ep_stage_name(d->stage), action),
+				 errdetail("%s is allowed only while the deal is %s.", action,
+						   ep_stage_name(stage))));
+}
+
+/*
+ * escrow.issue_identity_code(deal bigint) RETURNS text
+ *
+ * A one-time 8-digit code for the application to send to the buyer's
+ * contact; only its HMAC is kept.  Issuing again replaces the previous code
+ * and resets the attempt count.
+ */
+Datum
+escrow_issue_identity_code(PG_FUNCTION_ARGS)
+{
+	static EpPlan store = {NULL,
+		"UPDATE escrow.deals SET code_hmac = $2, code_attempts = 0, "
+		"       code_expires_at = clock_timestamp() + make_interval(secs => $3), "
+		"       updated_at = now() "
+		" WHERE id = $1",
+	3, {INT8OID, BYTEAOID, INT4OID}};
+	int64		deal_id = ep_arg_id(fcinfo, 0, "deal");
+	EpDeal		d;
+	char	   *code;
+	bytea	   *mac;
+	Datum		values[3];
+	text	   *result;
+
+	SPI_connect();
+	ep_lock_deal(deal_id, &d);
+	require_stage(&d, STAGE_ORDER_RECEIVED, "issue_identity_code");
+	code = ep_random_digits(8);
+	mac = palloc(VARHDRSZ + EP_HMAC_LEN);
+	SET_VARSIZE(mac, VARHDRSZ + EP_HMAC_LEN);
+	ep_code_hmac(deal_id, code, (uint8 *) VARDATA(mac));
+	values[0] = Int64GetDatum(deal_id);
+	values[1] = PointerGetDatum(mac);
+	values[2] = Int32GetDatum(ep_code_ttl);
+	ep_exec(&store, values, NULL, 0);
+	ep_deal_event(deal_id, "issue_identity_code", d.stage, d.stage, d.buyer,
+				  psprintf("{\"valid_seconds\": %d}", ep_code_ttl));
+	result = cstring_to_text(code);
+	SPI_finish();
+	PG_RETURN_TEXT_P(result);
+}
+
+/*
+ * escrow.confirm_identity(deal bigint, code text) RETURNS boolean
+ *
+ * true: the code is right and the deal moves to identity_confirmed.
+ * false: a wrong code, counted (the count must survive, so this is a
+ * result and not an error).  EP008 when no code is pending, it expired, or
+ * the attempts are used up.
+ */
+Datum
+escrow_confirm_identity(PG_FUNCTION_ARGS)
+{
+	static EpPlan fetch = {NULL,
+		"SELECT code_hmac, code_expires_at <= clock_timestamp(), code_attempts "
+		"  FROM escrow.deals WHERE id = $1",
+	1, {INT8OID}};
+	static EpPlan wrong = {NULL,
+		"UPDATE escrow.deals SET code_attempts = code_attempts + 1, updated_at = now() "
+		" WHERE id = $1",
+	1, {INT8OID}};
+	static EpPlan clear = {NULL,
+		"UPDATE escrow.deals SET code_hmac = NULL, code_expires_at = NULL WHERE id = $1",
+	1, {INT8OID}};
+	int64		deal_id = ep_arg_id(fcinfo, 0, "deal");
+	char	   *code = arg_text(fcinfo, 1, "code");
+	EpDeal		d;
+	EpStep		step;
+	Datum		values[1];
+	bool		isnull;
+	Datum		stored;
+	int			attempts;
+	uint8		mac[EP_HMAC_LEN];
+	bool		ok;
+
+	SPI_connect();
+	ep_lock_deal(deal_id, &d);
+	ep_deal_check(&d, "confirm_identity", d.buyer, 0, &step);
+	values[0] = Int64GetDatum(deal_id);
+	ep_exec(&fetch, values, NULL, 1);
+	stored = ep_datum(0, 1, &isnull);
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_EP_BAD_CODE),
+				 errmsg("no identity code is pending for deal %s", d.txn_no),
+				 errhint("Issue one with escrow.issue_identity_code().")));
+	attempts = DatumGetInt32(ep_datum(0, 3, &isnull));
+	if (attempts >= ep_max_code_attempts)
+		ereport(ERROR,
+				(errcode(ERRCODE_EP_BAD_CODE),
+				 errmsg("too many wrong identity codes for deal %s", d.txn_no),
+				 errdetail("%d wrong attempts; the limit is %d.", attempts, ep_max_code_attempts),
+				 errhint("Issue a new code with escrow.issue_identity_code().")));
+	if (DatumGetBool(ep_datum(0, 2, &isnull)))
+		ereport(ERROR,
+				(errcode(ERRCODE_EP_BAD_CODE),
+				 errmsg("the identity code for deal %s has expired", d.txn_no),
+				 errhint("Issue a new code with escrow.issue_identity_code().")));
+
+	ep_code_hmac(deal_id, code, mac);
+	ok = VARSIZE_ANY_EXHDR(DatumGetByteaPP(stored)) == EP_HMAC_LEN &&
+		ep_hmac_equal(mac, (const uint8 *) VARDATA_ANY(DatumGetByteaPP(stored)));
+	if (!ok)
+	{
+		ep_exec(&wrong, values, NULL, 0);
+		ep_deal_event(deal_id, "wrong_identity_code", d.stage, d.stage, d.buyer,
+					  psprintf("{\"attempt\": %d}", attempts + 1));
+		ereport(NOTICE,
+				(errmsg("wrong identity code for deal %s", d.txn_no),
+				 errdetail("%d of %d attempts left.", ep_max_code_attempts - attempts - 1,
+						   ep_max_code_attempts)));
+		SPI_finish();
+		PG_RETURN_BOOL(false);
+	}
+	ep_exec(&clear, values, NULL, 0);
+	ep_deal_commit_step(&d, d.buyer, &step);
+	SPI_finish();
+	PG_RETURN_BOOL(true);
+}
+
+/* ---------------------------------------------------------------------
+ * Money steps
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * escrow.reserve(deal bigint, actor text) RETURNS text
+ *
+ * Freeze the amount on the buyer's balance or credit line (EP001 when it
+ * does not cover it; the deal stays where it was) and return the
+ * transaction authentication number shown to both sides.
+ */
+Datum
+escrow_reserve(PG_FUNCTION_ARGS)
+{
+	static EpPlan set_auth = {NULL,
+		"UPDATE escrow.deals SET auth_no = $2 WHERE id = $1",
+	2, {INT8OID, TEXTOID}};
+	int64		deal_id = ep_arg_id(fcinfo, 0, "deal");
+	char	   *actor = arg_text(fcinfo, 1, "actor");
+	EpDeal		d;
+	EpStep		step;
+	char	   *auth_no;
+	Datum		values[2];
+	StringInfoData p;
+	text	   *result;
+
+	SPI_connect();
+	ep_lock_deal(deal_id, &d);
+	ep_deal_check(&d, "reserve", actor, 0, &step);
+	d.hold_id = ep_place_hold(d.debit_account, d.credit_account, d.amount, NULL, NULL);
+	d.held = d.amount;
+	auth_no = ep_random_digits(10);
+	values[0] = Int64GetDatum(deal_id);
+	values[1] = CStringGetTextDatum(auth_no);
+	ep_exec(&set_auth, values, NULL, 0);
+
+	json_begin(&p);
+	json_int(&p, "hold", d.hold_id);
+	json_int(&p, "held", d.amount);
+	json_str(&p, "auth_no", auth_no);
+	step.payload = json_end(&p);
+	step.deadline = "ship";
+	ep_deal_commit_step(&d, actor, &step);
+	result = cstring_to_text(auth_no);
+	SPI_finish();
+	PG_RETURN_TEXT_P(result);
+}
+
+/*
+ * escrow.mark_shipped(deal bigint, carrier text, tracking text, actor text)
+ *	 RETURNS void
+ */
+Datum
+escrow_mark_shipped(PG_FUNCTION_ARGS)
+{
+	static EpPlan set_tracking = {NULL,
+		"UPDATE escrow.deals SET carrier = coalesce($2, carrier), tracking = $3 WHERE id = $1",
+	3, {INT8OID, TEXTOID, TEXTOID}};
+	int64		deal_id = ep_arg_id(fcinfo, 0, "deal");
+	char	   *carrier = arg_opt_text(fcinfo, 1);
+	char	   *tracking = arg_opt_text(fcinfo, 2);
+	char	   *actor = arg_text(fcinfo, 3, "actor");
+	EpDeal		d;
+	EpStep		step;
+	Datum		values[3];
+	char		nulls[3] = {' ', carrier ? ' ' : 'n', tracking ? ' ' : 'n'};
+	StringInfoData p;
+
+	SPI_connect();
+	ep_lock_deal(deal_id, &d);
+	ep_deal_check(&d, "mark_shipped", actor, 0, &step);
+	values[0] = Int64GetDatum(deal_id);
+	values[1] = carrier ? CStringGetTextDatum(carrier) : (Datum) 0;
+	values[2] = tracking ? CStringGetTextDatum(tracking) : (Datum) 0;
+	ep_exec(&set_tracking, values, nulls, 0);
+	json_begin(&p);
+	json_str(&p, "carrier", carrier);
+	json_str(&p, "tracking", tracking);
+	step.payload = json_end(&p);
+	step.deadline = "none";
+	ep_deal_commit_step(&d, actor, &step);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/*
+ * escrow.mark_delivered(deal bigint, actor text) RETURNS void
+ *
+ * Reported by the merchant or by the inspector (e.g. the carrier); starts
+ * the inspection window.
+ */
+Datum
+escrow_mark_delivered(PG_FUNCTION_ARGS)
+{
+	int64		deal_id = ep_arg_id(fcinfo, 0, "deal");
+	char	   *actor = arg_text(fcinfo, 1, "actor");
+	EpDeal		d;
+	EpStep		step;
+
+	SPI_connect();
+	ep_lock_deal(deal_id, &d);
+	ep_deal_check(&d, "mark_delivered", actor, 0, &step);
+	step.deadline = "inspect";
+	ep_deal_commit_step(&d, actor, &step);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/*
+ * Settle: capture the whole hold to the merchant and move the fee to the
+ * fee account.  Shared by confirm_inspection and auto_accept.
+ */
+static void
+settle(EpDeal *d, const char *actor, EpStep *step)
+{
+	StringInfoData p;
+
+	d->capture_transfer = ep_capture_hold(d->hold_id, false, 0, true, NULL);
+	d->captured = d->held;
+	d->held = 0;
+	d->fee = fee_of(d->captured, d->fee_bps);
+	if (d->fee > 0)
+		d->fee_transfer = ep_transfer(d->credit_account, d->fee_account, d->fee);
+
+	json_begin(&p);
+	json_int(&p, "capture_transfer", d->capture_transfer);
+	json_int(&p, "merchant_in", d->captured);
+	json_int(&p, "fee", d->fee);
+	step->payload = json_end(&p);
+	step->deadline = "return";
+	ep_deal_commit_step(d, actor, step);
+}
+
+/*
+ * escrow.confirm_inspection(deal bigint, actor text) RETURNS bigint
+ *
+ * The buyer or the designated inspector confirms receipt: the hold is
+ * captured to the merchant (less the fee).  Returns the capture transfer.
+ */
+Datum
+escrow_confirm_inspection(PG_FUNCTION_ARGS)
+{
+	int64		deal_id = ep_arg_id(fcinfo, 0, "deal");
+	char	   *actor = arg_text(fcinfo, 1, "actor");
+	EpDeal		d;
+	EpStep		step;
+
+	SPI_connect();
+	ep_lock_deal(deal_id, &d);
+	ep_deal_check(&d, "confirm_inspection", actor, 0, &step);
+	settle(&d, actor, &step);
+	SPI_finish();
+	PG_RETURN_INT64(d.capture_transfer);
+}
+
+/* Release whatever the deal still holds */
+static int64
+release_hold(EpDeal *d)
+{
+	int64		released = 0;
+
+	if (d->held > 0)
+		released = ep_release_hold(d->hold_id, NULL);
+	d->held = 0;
+	return released;
+}
+
+/* A step whose only money effect is releasing the hold (cancel, expire) */
+static void
+release_step(EpDeal *d, const char *actor, const char *reason, EpStep *step)
+{
+	StringInfoData p;
+	int64		released = release_hold(d);
+
+	json_begin(&p);
+	json_str(&p, "reason", reason);
+	json_int(&p, "released", released);
+	step->payload = json_end(&p);
+	step->deadline = "none";
+	ep_deal_commit_step(d, actor, step);
+}
+
+/*
+ * escrow.cancel_deal(deal bigint, reason text, actor text) RETURNS void
+ *
+ * Before shipping: the hold (if any) is released; no money moves.
+ */
+Datum
+escrow_cancel_deal(PG_FUNCTION_ARGS)
+{
+	int64		deal_id = ep_arg_id(fcinfo, 0, "deal");
+	char	   *reason = arg_text(fcinfo, 1, "reason");
+	char	   *actor = arg_text(fcinfo, 2, "actor");
+	EpDeal		d;
+	EpStep		step;
+
+	SPI_connect();
+	ep_lock_deal(deal_id, &d);
+	ep_deal_check(&d, "cancel_deal", actor, 0, &step);
+	release_step(&d, actor, reason, &step);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/* Refuse (EP007) when the deal's current deadline has passed */
+static void
+require_before_deadline(const EpDeal *d, const char *action, const char *window)
+{
+	if (d->has_deadline && d->deadline <= GetCurrentTimestamp())
+		ereport(ERROR,
+				(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
+				 errmsg("deal %s: the %s closed at %s", d->txn_no, window,
+						timestamptz_to_str(d->deadline)),
+				 errdetail("%s is allowed only within the %s.", action, window)));
+}
+
+/* A step that records a reason and moves no money (return requests, disputes) */
+static void
+reason_step(FunctionCallInfo fcinfo, const char *action, const char *window)
+{
+	int64		deal_id = ep_arg_id(fcinfo, 0, "deal");
+	char	   *reason = arg_text(fcinfo, 1, "reason");
+	char	   *actor = arg_text(fcinfo, 2, "actor");
+	EpDeal		d;
+	EpStep		step;
+	StringInfoData p;
+
+	SPI_connect();
+	ep_lock_deal(deal_id, &d);
+	ep_deal_check(&d, action, actor, 0, &step);
+	if (window)
+		require_before_deadline(&d, action, window);
+	json_begin(&p);
+	json_str(&p, "reason", reason);
+	step.payload = json_end(&p);
+	step.deadline = "none";
+	ep_deal_commit_step(&d, actor, &step);
+	SPI_finish();
+}
+
+/*
+ * escrow.reject_delivery(deal bigint, reason text, actor text) RETURNS void
+ *
+ * Within the inspection window (wrong or damaged item): the goods go back;
+ * the hold stays until the merchant confirms the return.
+ */
+Datum
+escrow_reject_delivery(PG_FUNCTION_ARGS)
+{
+	reason_step(fcinfo, "reject_delivery", "inspection window");
+	PG_RETURN_VOID();
+}
+
+/*
+ * escrow.request_return(deal bigint, reason text, actor text) RETURNS void
+ *
+ * Within the cooling-off period after settlement.
+ */
+Datum
+escrow_request_return(PG_FUNCTION_ARGS)
+{
+	reason_step(fcinfo, "request_return", "cooling-off period");
+	PG_RETURN_VOID();
+}
+
+/*
+ * escrow.open_dispute(deal bigint, reason text, actor text) RETURNS void
+ */
+Datum
+escrow_open_dispute(PG_FUNCTION_ARGS)
+{
+	reason_step(fcinfo, "open_dispute", NULL);
+	PG_RETURN_VOID();
+}
+
+/*
+ * Give the buyer back `buyer_share` and let the merchant keep the rest,
+ * whether the hold is still open or was captured; the fee follows what
+ * the merchant keeps.  Records the amounts in the step's payload.
+ */
+static void
+split(EpDeal *d, int64 buyer_share, StringInfo p)
+{
+	int64		merchant_share = d->amount - buyer_share;
+	int64		new_fee = fee_of(merchant_share, d->fee_bps);
+	int64		refund = 0;
+	int64		fee_change = 0;
+	int64		merchant_in = 0;
+
+	if (d->captured == 0)
+	{
+		/* the hold is still open: capture the merchant's share, release the rest */
+		if (merchant_share > 0)
+		{
+			d->capture_transfer = ep_capture_hold(d->hold_id, true, merchant_share, true, NULL);
+			d->captured = merchant_share;
+			merchant_in = merchant_share;
+			if (new_fee > 0)
+				d->fee_transfer = ep_transfer(d->credit_account, d->fee_account, new_fee);
+			fee_change = new_fee;
+			d->fee = new_fee;
+			d->held = 0;
+		}
+		else
+			json_int(p, "released", release_hold(d));
+	}
+	else
+	{
+		/*
+		 * captured: give the merchant back the fee on the buyer's share
+		 * first (it may be what covers the refund), then refund the buyer
+		 */
+		if (d->fee > new_fee)
+		{
+			ep_refund_transfer(d->fee_transfer, true, d->fee - new_fee, NULL);
+			fee_change = new_fee - d->fee;
+			d->fee = new_fee;
+		}
+		if (buyer_share > 0)
+		{
+			ep_refund_transfer(d->capture_transfer, true, buyer_share, NULL);
+			refund = buyer_share;
+			d->refunded += buyer_share;
+		}
+	}
+	json_int(p, "merchant_in", merchant_in);
+	json_int(p, "refund", refund);
+	json_int(p, "fee", fee_change);
+}
+
+/*
+ * escrow.confirm_return(deal bigint, actor text) RETURNS void
+ *
+ * The merchant has the goods back: release the hold, or refund the capture
+ * and the fee.
+ */
+Datum
+escrow_confirm_return(PG_FUNCTION_ARGS)
+{
+	int64		deal_id = ep_arg_id(fcinfo, 0, "deal");
+	char	   *actor = arg_text(fcinfo, 1, "actor");
+	EpDeal		d;
+	EpStep		step;
+	StringInfoData p;
+
+	SPI_connect();
+	ep_lock_deal(deal_id, &d);
+	ep_deal_check(&d, "confirm_return", actor, 0, &step);
+	json_begin(&p);
+	split(&d, d.amount, &p);
+	step.payload = json_end(&p);
+	step.deadline = "none";
+	ep_deal_commit_step(&d, actor, &step);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/*
+ * escrow.resolve_dispute(deal bigint, buyer_share bigint,
+ *						  merchant_share bigint) RETURNS void
+ *
+ * escrow_admin splits the amount exactly: buyer_share + merchant_share
+ * must equal it.
+ */
+Datum
+escrow_resolve_dispute(PG_FUNCTION_ARGS)
+{
+	int64		deal_id = ep_arg_id(fcinfo, 0, "deal");
+	int64		buyer_share;
+	int64		merchant_share;
+	EpDeal		d;
+	EpStep		step;
+	StringInfoData p;
+	char	   *actor = GetUserNameFromId(GetOuterUserId(), false);
+
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_GETARG_INT64(1) < 0 || PG_GETARG_INT64(2) < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("buyer_share and merchant_share must be zero or positive")));
+	buyer_share = PG_GETARG_INT64(1);
+	merchant_share = PG_GETARG_INT64(2);
+
+	SPI_connect();
+	ep_lock_deal(deal_id, &d);
+	ep_deal_check(&d, "resolve_dispute", actor, ep_caller_is_admin() ? ACTOR_ADMIN : 0, &step);
+	if (ep_add(buyer_share, merchant_share, "shares") != d.amount)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the shares must add up to the deal amount exactly"),
+				 errdetail("buyer_share %lld + merchant_share %lld, amount %lld.",
+						   (long long) buyer_share, (long long) merchant_share,
+						   (long long) d.amount)));
+	json_begin(&p);
+	json_int(&p, "buyer_share", buyer_share);
+	json_int(&p, "merchant_share", merchant_share);
+	split(&d, buyer_share, &p);
+	step.payload = json_end(&p);
+	step.deadline = "none";
+	ep_deal_commit_step(&d, actor, &step);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/* ---------------------------------------------------------------------
+ * Maintenance
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * escrow.run_maintenance(max_deals integer DEFAULT 100)
+ *	 RETURNS TABLE(action text, deals integer)
+ *
+ * Takes up to max_deals deals whose deadline has passed (skipping deals
+ * other transactions hold): reserved deals never shipped expire (hold
+ * released), delivered deals past the inspection window are accepted and
+ * settled, settled deals past cooling-off complete.
+ */
+Datum
+escrow_run_maintenance(PG_FUNCTION_ARGS)
+{
+	static EpPlan due = {NULL,
+		"SELECT id FROM escrow.deals "
+		" WHERE stage IN ('funds_reserved', 'delivered', 'settled') "
+		"   AND deadline <= clock_timestamp() "
+		" ORDER BY deadline LIMIT $1 FOR UPDATE SKIP LOCKED",
+	1, {INT4OID}};
+	static const struct
+	{
+		EpStage		stage;
+		const char *action;
+	}			work[] = {
+		{STAGE_FUNDS_RESERVED, "expire"},
+		{STAGE_DELIVERED, "auto_accept"},
+		{STAGE_SETTLED, "complete"},
+	};
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int			counts[lengthof(work)] = {0};
+	Datum		values[1];
+	int64	   *ids;
+	uint64		n;
+	uint64		i;
+	size_t		w;
+
+	if (PG_ARGISNULL(0) || PG_GETARG_INT32(0) <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max_deals must be a positive integer")));
+	InitMaterializedSRF(fcinfo, 0);
+
+	SPI_connect();
+	values[0] = Int32GetDatum(PG_GETARG_INT32(0));
+	n = ep_exec(&due, values, NULL, 0);
+	ids = palloc(sizeof(int64) * Max(n, 1));
+	for (i = 0; i < n; i++)
+		ids[i] = ep_int64(i, 1);
+
+	for (i = 0; i < n; i++)
+	{
+		EpDeal		d;
+		EpStep		step;
+
+		ep_lock_deal(ids[i], &d);
+		for (w = 0; w < lengthof(work); w++)
+			if (work[w].stage == d.stage)
+				break;
+		if (w == lengthof(work))
+			continue;
+		ep_deal_check(&d, work[w].action, "system", ACTOR_SYSTEM, &step);
+		if (d.stage == STAGE_FUNDS_RESERVED)
+			release_step(&d, "system", "not shipped by the deadline", &step);
+		else if (d.stage == STAGE_DELIVERED)
+			settle(&d, "system", &step);
+		else
+		{
+			step.deadline = "none";
+			ep_deal_commit_step(&d, "system", &step);
+		}
+		counts[w]++;
+	}
+	SPI_finish();
+
+	for (w = 0; w < lengthof(work); w++)
+	{
+		Datum		row[2];
+		bool		nulls[2] = {false, false};
+
+		row[0] = CStringGetTextDatum(work[w].action);
+		row[1] = Int32GetDatum(counts[w]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, row, nulls);
+	}
+	return (Datum) 0;
+}
+
+/*
+ * escrow.current_party() RETURNS text
+ *
+ * The party whose login role is calling (through SET ROLE too), or NULL:
+ * what the row-level security policies on deals compare against.
+ */
+PG_FUNCTION_INFO_V1(escrow_current_party);
+
+Datum
+escrow_current_party(PG_FUNCTION_ARGS)
+{
+	static EpPlan lookup = {NULL,
+		"SELECT party_no FROM escrow.parties WHERE login_role = $1",
+	1, {NAMEOID}};
+	Datum		values[1];
+	text	   *result = NULL;
+
+	SPI_connect();
+	values[0] = DirectFunctionCall1(namein,
+									CStringGetDatum(GetUserNameFromId(GetOuterUserId(), false)));
+	if (ep_exec(&lookup, values, NULL, 1) == 1)
+		result = cstring_to_text(ep_text(0, 1));
+	SPI_finish();
+	if (result == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(result);
+}

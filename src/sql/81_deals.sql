@@ -1,0 +1,75 @@
+-- 81_deals.sql: deals held in escrow and their event outbox.  The stage
+-- column follows the transition table in src/deal.c; money moves only
+-- through the ledger (hold, capture, release, refund, transfer).
+
+CREATE SEQUENCE escrow.deal_id_seq;
+
+CREATE TABLE escrow.deals (
+    id                bigint PRIMARY KEY,
+    txn_no            text NOT NULL UNIQUE,
+    buyer             text NOT NULL REFERENCES escrow.parties (party_no),
+    merchant          text NOT NULL REFERENCES escrow.parties (party_no),
+    amount            bigint NOT NULL CHECK (amount > 0),
+    currency          text NOT NULL,
+    payment_method    text NOT NULL CHECK (payment_method IN ('balance', 'credit')),
+    debit_account     bigint NOT NULL,
+    credit_account    bigint NOT NULL,
+    fee_account       bigint,
+    fee_bps           integer NOT NULL,
+    inspection_place  text,
+    carrier           text,
+    provider          text,
+    inspector         text,
+    tracking          text,
+    stage             text NOT NULL,
+    ship_within       interval NOT NULL,
+    inspection_window interval NOT NULL,
+    cooling_off       interval NOT NULL,
+    deadline          timestamptz,
+    hold_id           bigint,
+    capture_transfer  bigint,
+    fee_transfer      bigint,
+    held              bigint NOT NULL DEFAULT 0,
+    captured          bigint NOT NULL DEFAULT 0,
+    refunded          bigint NOT NULL DEFAULT 0,
+    fee               bigint NOT NULL DEFAULT 0,
+    auth_no           text,
+    code_hmac         bytea,
+    code_expires_at   timestamptz,
+    code_attempts     integer NOT NULL DEFAULT 0,
+    created_at        timestamptz NOT NULL DEFAULT now(),
+    updated_at        timestamptz NOT NULL DEFAULT now(),
+    CHECK (buyer <> merchant),
+    CHECK (held >= 0 AND captured >= 0 AND refunded >= 0 AND fee >= 0)
+);
+-- run_maintenance() finds due deals through this small partial index.
+CREATE INDEX deals_due ON escrow.deals (deadline)
+    WHERE stage IN ('funds_reserved', 'delivered', 'settled');
+CREATE INDEX deals_buyer ON escrow.deals (buyer);
+CREATE INDEX deals_merchant ON escrow.deals (merchant);
+
+COMMENT ON TABLE escrow.deals IS
+    'Deals held in escrow: parties, amount, payment method, stage (see escrow.deal_transitions()), deadline of the current stage, money held/captured/refunded and the merchant fee';
+COMMENT ON COLUMN escrow.deals.txn_no IS 'transaction number: EP + 10-digit id + Luhn check digit';
+COMMENT ON COLUMN escrow.deals.auth_no IS 'transaction authentication number issued at reserve(), shown to both sides';
+COMMENT ON COLUMN escrow.deals.code_hmac IS 'HMAC-SHA256 of the pending identity code (the code itself is never stored)';
+COMMENT ON COLUMN escrow.deals.deadline IS 'ship by (funds_reserved), inspect by (delivered), return by (settled)';
+
+CREATE TABLE escrow.deal_events (
+    id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    deal       bigint NOT NULL REFERENCES escrow.deals (id),
+    action     text NOT NULL,
+    from_stage text,
+    to_stage   text NOT NULL,
+    actor      text NOT NULL,
+    at         timestamptz NOT NULL DEFAULT now(),
+    payload    jsonb NOT NULL DEFAULT '{}'
+);
+CREATE INDEX deal_events_deal ON escrow.deal_events (deal, id);
+COMMENT ON TABLE escrow.deal_events IS
+    'Outbox: one row per deal transition, written in the transition''s transaction; NOTIFY escrow_events carries the deal id at commit';
+
+SELECT pg_catalog.pg_extension_config_dump('escrow.deals', '');
+SELECT pg_catalog.pg_extension_config_dump('escrow.deal_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('escrow.deal_events', '');
+SELECT pg_catalog.pg_extension_config_dump('escrow.deal_events_id_seq', '');

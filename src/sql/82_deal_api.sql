@@ -1,0 +1,136 @@
+-- 82_deal_api.sql: the deal lifecycle (deal.c, deal_api.c, maintenance.c).
+-- Stage checks come from the transition table in deal.c; see
+-- escrow.deal_transitions() and escrow.state_machine_dot().
+
+CREATE FUNCTION escrow.register_member(member_no text, name text, contact text,
+                                       account bigint, login_role name DEFAULT NULL)
+    RETURNS text AS 'MODULE_PATHNAME', 'escrow_register_member'
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION escrow.register_member(text, text, text, bigint, name) IS
+    'Register a buyer: member number, name, private contact, the deposit account (balance) or credit line (credit) deals freeze, optional login role';
+
+CREATE FUNCTION escrow.register_merchant(merchant_no text, name text, contact text,
+                                         settlement_account bigint,
+                                         inspection_window interval DEFAULT '3 days',
+                                         cooling_off interval DEFAULT '8 days',
+                                         fee_bps integer DEFAULT 0,
+                                         fee_account bigint DEFAULT NULL,
+                                         login_role name DEFAULT NULL)
+    RETURNS text AS 'MODULE_PATHNAME', 'escrow_register_merchant'
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION escrow.register_merchant(text, text, text, bigint, interval, interval, integer, bigint, name) IS
+    'Register a merchant (franchise contract): settlement account, inspection window, cooling-off period, fee in basis points to fee_account';
+
+CREATE FUNCTION escrow.open_deal(buyer text, merchant text, amount bigint,
+                                 inspection_place text DEFAULT NULL,
+                                 carrier text DEFAULT NULL, provider text DEFAULT NULL,
+                                 inspector text DEFAULT NULL,
+                                 ship_within interval DEFAULT '7 days',
+                                 idempotency_key text DEFAULT NULL)
+    RETURNS bigint AS 'MODULE_PATHNAME', 'escrow_open_deal'
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION escrow.open_deal(text, text, bigint, text, text, text, text, interval, text) IS
+    'Open a deal (provisional agreement) at order_received; returns the deal id (see txn_no for the printed number)';
+
+CREATE FUNCTION escrow.issue_identity_code(deal bigint)
+    RETURNS text AS 'MODULE_PATHNAME', 'escrow_issue_identity_code'
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION escrow.issue_identity_code(bigint) IS
+    'A one-time 8-digit code (OpenSSL CSPRNG) for the buyer; stored only as HMAC-SHA256 under escrowpay.hmac_key';
+
+CREATE FUNCTION escrow.confirm_identity(deal bigint, code text)
+    RETURNS boolean AS 'MODULE_PATHNAME', 'escrow_confirm_identity'
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION escrow.confirm_identity(bigint, text) IS
+    'true: code right, deal identity_confirmed; false: wrong code (counted); EP008 when none is pending, it expired or the attempts are used up';
+
+CREATE FUNCTION escrow.reserve(deal bigint, actor text)
+    RETURNS text AS 'MODULE_PATHNAME', 'escrow_reserve'
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION escrow.reserve(bigint, text) IS
+    'Freeze the deal amount on the buyer''s balance or credit line (EP001 if it does not cover it); returns the transaction authentication number';
+
+CREATE FUNCTION escrow.mark_shipped(deal bigint, carrier text, tracking text, actor text)
+    RETURNS void AS 'MODULE_PATHNAME', 'escrow_mark_shipped'
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION escrow.mark_shipped(bigint, text, text, text) IS
+    'The merchant has shipped (carrier, tracking number)';
+
+CREATE FUNCTION escrow.mark_delivered(deal bigint, actor text)
+    RETURNS void AS 'MODULE_PATHNAME', 'escrow_mark_delivered'
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION escrow.mark_delivered(bigint, text) IS
+    'Delivered (reported by the merchant or the designated inspector); starts the inspection window';
+
+CREATE FUNCTION escrow.confirm_inspection(deal bigint, actor text)
+    RETURNS bigint AS 'MODULE_PATHNAME', 'escrow_confirm_inspection'
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION escrow.confirm_inspection(bigint, text) IS
+    'The buyer or inspector confirms receipt: the hold is captured to the merchant, the fee to the fee account; returns the capture transfer';
+
+CREATE FUNCTION escrow.cancel_deal(deal bigint, reason text, actor text)
+    RETURNS void AS 'MODULE_PATHNAME', 'escrow_cancel_deal'
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION escrow.cancel_deal(bigint, text, text) IS
+    'Cancel before shipping: the hold (if any) is released, no money moves';
+
+CREATE FUNCTION escrow.reject_delivery(deal bigint, reason text, actor text)
+    RETURNS void AS 'MODULE_PATHNAME', 'escrow_reject_delivery'
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION escrow.reject_delivery(bigint, text, text) IS
+    'Within the inspection window (wrong item): deal returned; the hold is released when the merchant confirms the return';
+
+CREATE FUNCTION escrow.request_return(deal bigint, reason text, actor text)
+    RETURNS void AS 'MODULE_PATHNAME', 'escrow_request_return'
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION escrow.request_return(bigint, text, text) IS
+    'Within cooling-off after settlement: deal returned; refunded when the merchant confirms the return';
+
+CREATE FUNCTION escrow.confirm_return(deal bigint, actor text)
+    RETURNS void AS 'MODULE_PATHNAME', 'escrow_confirm_return'
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION escrow.confirm_return(bigint, text) IS
+    'The merchant has the goods back: release the hold, or refund the capture and the fee; deal refunded';
+
+CREATE FUNCTION escrow.open_dispute(deal bigint, reason text, actor text)
+    RETURNS void AS 'MODULE_PATHNAME', 'escrow_open_dispute'
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION escrow.open_dispute(bigint, text, text) IS
+    'Buyer or merchant disputes the deal (after shipping); money stays where it is until resolve_dispute';
+
+CREATE FUNCTION escrow.resolve_dispute(deal bigint, buyer_share bigint, merchant_share bigint)
+    RETURNS void AS 'MODULE_PATHNAME', 'escrow_resolve_dispute'
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION escrow.resolve_dispute(bigint, bigint, bigint) IS
+    'escrow_admin splits the deal amount exactly between buyer and merchant (the fee follows the merchant''s share)';
+
+CREATE FUNCTION escrow.run_maintenance(max_deals integer DEFAULT 100)
+    RETURNS TABLE (action text, deals integer) AS 'MODULE_PATHNAME', 'escrow_run_maintenance'
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION escrow.run_maintenance(integer) IS
+    'Expire unshipped reserved deals, auto-accept delivered deals past the inspection window, complete settled deals past cooling-off (bounded, SKIP LOCKED)';
+
+CREATE FUNCTION escrow.deal_transitions()
+    RETURNS TABLE (action text, from_stage text, to_stage text, actors text, money text)
+    AS 'MODULE_PATHNAME', 'escrow_deal_transitions'
+    LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION escrow.deal_transitions() IS
+    'The deal lifecycle''s transition table (the one in deal.c that every check uses)';
+
+CREATE FUNCTION escrow.state_machine_dot()
+    RETURNS text AS 'MODULE_PATHNAME', 'escrow_state_machine_dot'
+    LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION escrow.state_machine_dot() IS
+    'The deal lifecycle as a Graphviz digraph, generated from the transition table';
+
+CREATE FUNCTION escrow.txn_no_valid(txn_no text)
+    RETURNS boolean AS 'MODULE_PATHNAME', 'escrow_txn_no_valid'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION escrow.txn_no_valid(text) IS
+    'Whether a transaction number is well formed and its Luhn check digit right';
+
+CREATE FUNCTION escrow.current_party()
+    RETURNS text AS 'MODULE_PATHNAME', 'escrow_current_party'
+    LANGUAGE C STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION escrow.current_party() IS
+    'The party whose login role is calling, or NULL; used by the row-level security policies';

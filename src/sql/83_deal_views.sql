@@ -1,0 +1,65 @@
+-- 83_deal_views.sql: reporting views over deals.  security_invoker, so the
+-- row-level security of escrow.deals and escrow.deal_events applies to the
+-- reader: a party's login role sees only its own deals.  No view shows a
+-- party's contact.
+
+CREATE VIEW escrow.deal_progress WITH (security_invoker = true) AS
+SELECT d.id AS deal, d.txn_no, d.buyer, d.merchant, d.amount, d.currency,
+       d.payment_method, d.stage, d.auth_no,
+       s.order_received_at, s.identity_confirmed_at, s.funds_reserved_at,
+       s.shipped_at, s.delivered_at, s.settled_at, s.completed_at, s.ended_at,
+       d.held, d.captured, d.refunded, d.fee,
+       n.next_actions, d.deadline,
+       d.inspection_place, d.carrier, d.tracking, d.provider, d.inspector
+  FROM escrow.deals d
+  LEFT JOIN LATERAL (
+       SELECT min(e.at) FILTER (WHERE e.to_stage = 'order_received') AS order_received_at,
+              min(e.at) FILTER (WHERE e.to_stage = 'identity_confirmed') AS identity_confirmed_at,
+              min(e.at) FILTER (WHERE e.to_stage = 'funds_reserved') AS funds_reserved_at,
+              min(e.at) FILTER (WHERE e.to_stage = 'shipped') AS shipped_at,
+              min(e.at) FILTER (WHERE e.to_stage = 'delivered') AS delivered_at,
+              min(e.at) FILTER (WHERE e.to_stage = 'settled') AS settled_at,
+              min(e.at) FILTER (WHERE e.to_stage = 'completed') AS completed_at,
+              min(e.at) FILTER (WHERE e.to_stage IN ('cancelled', 'expired', 'refunded', 'resolved')) AS ended_at
+         FROM escrow.deal_events e WHERE e.deal = d.id) s ON true
+  LEFT JOIN LATERAL (
+       SELECT string_agg(t.action || ' (' || t.actors || ')', ', ') AS next_actions
+         FROM escrow.deal_transitions() t WHERE t.from_stage = d.stage) n ON true;
+COMMENT ON VIEW escrow.deal_progress IS
+    'One row per deal: transaction number, stage, when each stage was reached, money held/captured/refunded and fee, next expected actions and by whom, deadline of the current stage';
+
+CREATE VIEW escrow.stage_funnel WITH (security_invoker = true) AS
+SELECT d.stage, count(*) AS deals, sum(d.amount) AS amount, sum(d.held) AS held,
+       sum(d.captured) AS captured, sum(d.refunded) AS refunded, d.currency
+  FROM escrow.deals d
+ GROUP BY d.stage, d.currency;
+COMMENT ON VIEW escrow.stage_funnel IS
+    'Deals per stage and currency: count, amount, and money held, captured and refunded';
+
+CREATE VIEW escrow.hold_aging AS
+SELECT CASE WHEN age < interval '1 hour' THEN '1: under 1 hour'
+            WHEN age < interval '1 day' THEN '2: 1 to 24 hours'
+            WHEN age < interval '7 days' THEN '3: 1 to 7 days'
+            ELSE '4: over 7 days' END AS age_bucket,
+       currency, count(*) AS holds, sum(remaining) AS remaining,
+       max(age) AS oldest
+  FROM (SELECT h.currency, h.remaining, pg_catalog.clock_timestamp() - h.created_at AS age
+          FROM escrow.open_holds h) a
+ GROUP BY 1, currency;
+COMMENT ON VIEW escrow.hold_aging IS
+    'Open holds by age bucket and currency: how many, how much remains held, the oldest';
+
+CREATE VIEW escrow.merchant_payouts WITH (security_invoker = true) AS
+SELECT d.merchant, d.currency, (e.at AT TIME ZONE 'UTC')::date AS day,
+       sum(coalesce((e.payload ->> 'merchant_in')::bigint, 0)) AS settled,
+       sum(coalesce((e.payload ->> 'fee')::bigint, 0)) AS fees,
+       sum(coalesce((e.payload ->> 'refund')::bigint, 0)) AS refunds,
+       sum(coalesce((e.payload ->> 'merchant_in')::bigint, 0)
+           - coalesce((e.payload ->> 'fee')::bigint, 0)
+           - coalesce((e.payload ->> 'refund')::bigint, 0)) AS net
+  FROM escrow.deal_events e
+  JOIN escrow.deals d ON d.id = e.deal
+ WHERE e.payload ?| ARRAY['merchant_in', 'fee', 'refund']
+ GROUP BY d.merchant, d.currency, 3;
+COMMENT ON VIEW escrow.merchant_payouts IS
+    'Per merchant, currency and day (UTC): settled to the merchant, fees, refunds to buyers, and net';

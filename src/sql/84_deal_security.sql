@@ -1,0 +1,57 @@
+-- 84_deal_security.sql: who reads and runs the deal lifecycle.  Members'
+-- and merchants' login roles (members of escrow_party) read their own deals
+-- only, through row-level security; the platform roles read all.
+
+ALTER TABLE escrow.deals ENABLE ROW LEVEL SECURITY;
+ALTER TABLE escrow.deal_events ENABLE ROW LEVEL SECURITY;
+
+CREATE POLICY deals_platform ON escrow.deals FOR SELECT
+    TO escrow_admin, escrow_app, escrow_auditor USING (true);
+CREATE POLICY deals_own ON escrow.deals FOR SELECT
+    TO escrow_party USING (escrow.current_party() IN (buyer, merchant));
+CREATE POLICY deal_events_platform ON escrow.deal_events FOR SELECT
+    TO escrow_admin, escrow_app, escrow_auditor USING (true);
+CREATE POLICY deal_events_own ON escrow.deal_events FOR SELECT
+    TO escrow_party USING (EXISTS (SELECT 1 FROM escrow.deals d WHERE d.id = deal));
+
+-- Every column but the code's HMAC and its bookkeeping.
+GRANT SELECT (id, txn_no, buyer, merchant, amount, currency, payment_method,
+              debit_account, credit_account, fee_account, fee_bps, inspection_place,
+              carrier, provider, inspector, tracking, stage, ship_within,
+              inspection_window, cooling_off, deadline, hold_id, capture_transfer,
+              fee_transfer, held, captured, refunded, fee, auth_no, created_at, updated_at)
+    ON escrow.deals TO escrow_admin, escrow_app, escrow_auditor, escrow_party;
+GRANT SELECT ON escrow.deal_events TO escrow_admin, escrow_app, escrow_auditor, escrow_party;
+GRANT SELECT ON escrow.parties TO escrow_admin, escrow_app;
+
+GRANT SELECT ON escrow.deal_progress, escrow.stage_funnel, escrow.merchant_payouts
+    TO escrow_admin, escrow_app, escrow_auditor, escrow_party;
+GRANT SELECT ON escrow.hold_aging TO escrow_admin, escrow_app, escrow_auditor;
+
+GRANT USAGE ON SCHEMA escrow TO escrow_party;
+GRANT EXECUTE ON FUNCTION
+    escrow.deal_transitions(), escrow.state_machine_dot(), escrow.txn_no_valid(text),
+    escrow.current_party()
+    TO escrow_admin, escrow_app, escrow_auditor, escrow_party;
+
+GRANT EXECUTE ON FUNCTION
+    escrow.register_member(text, text, text, bigint, name),
+    escrow.register_merchant(text, text, text, bigint, interval, interval, integer, bigint, name),
+    escrow.open_deal(text, text, bigint, text, text, text, text, interval, text),
+    escrow.issue_identity_code(bigint),
+    escrow.confirm_identity(bigint, text),
+    escrow.reserve(bigint, text),
+    escrow.mark_shipped(bigint, text, text, text),
+    escrow.mark_delivered(bigint, text),
+    escrow.confirm_inspection(bigint, text),
+    escrow.cancel_deal(bigint, text, text),
+    escrow.reject_delivery(bigint, text, text),
+    escrow.request_return(bigint, text, text),
+    escrow.confirm_return(bigint, text),
+    escrow.open_dispute(bigint, text, text)
+    TO escrow_app, escrow_admin;
+
+GRANT EXECUTE ON FUNCTION
+    escrow.resolve_dispute(bigint, bigint, bigint),
+    escrow.run_maintenance(integer)
+    TO escrow_admin;

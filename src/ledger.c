@@ -519,7 +519,7 @@ ep_reserve_funds(int64 debit, int64 credit, int64 amount)
 	static EpPlan reserve = {NULL,
 		"UPDATE escrow.accounts a SET held = a.held + $3 "
 		"  FROM escrow.accounts c "
-		" WHERE a.id = $1 AND c.id = $2 AND c.currency = a.currency "
+		" WHERE a.id = $1 AND c.id = $2 AND a.id <> c.id AND c.currency = a.currency "
 		"   AND c.kind <> 'shard' AND c.owner <> '" EP_FUNDING_OWNER "' "
 		"   AND a.owner <> '" EP_FUNDING_OWNER "' AND a.shards = 0 AND a.kind <> 'shard' "
 		"   AND a.held <= 9223372036854775807 - $3 "

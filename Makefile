@@ -29,7 +29,7 @@ include $(PGXS)
 $(EXTENSION)--$(EXTVERSION).sql: $(SQL_SOURCES) $(EXTENSION).control
 	cat $(SQL_SOURCES) > $@
 
-.PHONY: deps demo test bench soak
+.PHONY: deps demo test bench soak diagram
 deps:
 	scripts/deps.sh
 
@@ -44,3 +44,7 @@ test: deps
 bench: deps
 	$(MAKE) all install
 	bench/run.sh
+
+diagram: deps
+	$(MAKE) all install
+	scripts/diagram.sh

@@ -281,9 +281,10 @@ leg_result(EpLeg *leg)
 /*
  * The slow path of a leg: the guarded update touched no row.  Either say
  * why (missing account, currency, funding account, overflow, funds), or
- * post to a sharded account: credits (and any leg of a sharded system
- * account) go to a balance shard that no other transaction holds;
- * debits lock the account row and check funds over all its shards.
+ * post anyway: credits to a sharded account (and any leg of a sharded
+ * system account) go to a balance shard that no other transaction holds;
+ * other legs lock the account row and check funds (over all its shards)
+ * under that lock, since funds may have arrived after the guard looked.
  */
 static void
 post_leg_slow(int64 account, int64 delta, int64 unhold, const EpPosting *p,
@@ -331,22 +332,18 @@ post_leg_slow(int64 account, int64 delta, int64 unhold, const EpPosting *p,
 		return;
 	}
 
-	if (a.shards > 0)
-	{
-		/* a debit of a sharded account: check all shards under its lock */
-		fetch_account(account, *currency, allow_funding, true, &a);
-		check_funds(&a, ep_add(total_posted(&a), delta, "account balance"),
-					ep_sub(a.held, unhold, "held amount"), -delta);
-		leg_values(values, nulls, account, delta, unhold, p, counterparty);
-		ep_exec(&unguarded, values, nulls, 0);
-		leg_result(leg);
-		return;
-	}
-
-	check_funds(&a, ep_add(a.posted, delta, "account balance"),
+	/*
+	 * A debit the guard refused (or a sharded account's debit): decide
+	 * under the row lock.  Funds may have arrived since the guarded update
+	 * looked, so this is not necessarily a refusal.
+	 */
+	fetch_account(account, *currency, allow_funding, true, &a);
+	check_funds(&a, ep_add(total_posted(&a), delta, "account balance"),
 				ep_sub(a.held, unhold, "held amount"), -delta);
-	elog(ERROR, "escrowpay: posting to account %lld refused for no known reason",
-		 (long long) account);
+	(void) ep_add(a.posted, delta, "account balance");
+	leg_values(values, nulls, account, delta, unhold, p, counterparty);
+	ep_exec(&unguarded, values, nulls, 0);
+	leg_result(leg);
 }
 
 /*
@@ -474,9 +471,9 @@ ep_check_hold_accounts(int64 debit, int64 credit)
 
 /*
  * held += amount on debit, refused unless available covers it.  The
- * guarded update covers plain accounts; a sharded account is checked over
- * all its shards under its row lock.  The caller has checked the accounts
- * (ep_check_hold_accounts).
+ * guarded update covers plain accounts; otherwise the decision is taken
+ * under the row lock, over all shards.  The caller has checked the
+ * accounts (ep_check_hold_accounts).
  */
 void
 ep_add_held(int64 debit, int64 amount)
@@ -499,13 +496,9 @@ ep_add_held(int64 debit, int64 amount)
 	if (ep_exec(&guarded, values, NULL, 0) == 1)
 		return;
 
-	fetch_account(debit, NULL, false, false, &a);
-	if (a.shards > 0)
-		fetch_account(debit, NULL, false, true, &a);
+	/* refused, or sharded, or funds arrived since: decide under the row lock */
+	fetch_account(debit, NULL, false, true, &a);
 	check_funds(&a, total_posted(&a), ep_add(a.held, amount, "held amount"), amount);
-	if (a.shards == 0)
-		elog(ERROR, "escrowpay: hold on account %lld refused for no known reason",
-			 (long long) debit);
 	ep_exec(&unguarded, values, NULL, 0);
 }
 

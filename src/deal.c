@@ -60,6 +60,12 @@ static const EpTransition transitions[] = {
 	"no money moves"},
 	{"reserve", STAGE_IDENTITY_CONFIRMED, STAGE_FUNDS_RESERVED, ACTOR_BUYER,
 	"hold the amount on the buyer's balance or credit line"},
+	{"pay_cash", STAGE_IDENTITY_CONFIRMED, STAGE_FUNDS_RESERVED, ACTOR_BUYER,
+	"cash at a terminal, change made, held in the terminal's cash account"},
+	{"serve_first", STAGE_IDENTITY_CONFIRMED, STAGE_DELIVERED, ACTOR_MERCHANT,
+	"pay later: service first, no money yet"},
+	{"pay_cash", STAGE_DELIVERED, STAGE_SETTLED, ACTOR_BUYER,
+	"pay later: cash at a terminal settles the deal"},
 	{"mark_shipped", STAGE_FUNDS_RESERVED, STAGE_SHIPPED, ACTOR_MERCHANT, "no money moves"},
 	{"mark_delivered", STAGE_SHIPPED, STAGE_DELIVERED, ACTOR_MERCHANT | ACTOR_INSPECTOR,
 	"inspection window starts"},
@@ -156,7 +162,7 @@ ep_lock_deal(int64 id, EpDeal *d)
 		"SELECT txn_no, buyer, merchant, amount, debit_account, credit_account, "
 		"       coalesce(fee_account, 0), fee_bps, inspector, stage, deadline, "
 		"       coalesce(hold_id, 0), coalesce(capture_transfer, 0), "
-		"       coalesce(fee_transfer, 0), held, captured, refunded, fee "
+		"       coalesce(fee_transfer, 0), held, captured, refunded, fee, currency "
 		"  FROM escrow.deals WHERE id = $1 FOR UPDATE",
 	1, {INT8OID}};
 	Datum		values[1];
@@ -189,6 +195,7 @@ ep_lock_deal(int64 id, EpDeal *d)
 	d->captured = ep_int64(0, 16);
 	d->refunded = ep_int64(0, 17);
 	d->fee = ep_int64(0, 18);
+	d->currency = ep_text(0, 19);
 }
 
 /* The roles actor plays in deal (possibly several, possibly none) */

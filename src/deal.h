@@ -46,6 +46,7 @@ typedef struct EpDeal
 	char	   *buyer;
 	char	   *merchant;
 	int64		amount;
+	char	   *currency;
 	int64		debit_account;
 	int64		credit_account;
 	int64		fee_account;	/* 0: none */
@@ -79,6 +80,7 @@ extern EpStage ep_deal_check(const EpDeal *deal, const char *action,
 							 const char *actor, int allowed_extra, EpStep *step);
 extern void ep_deal_commit_step(EpDeal *deal, const char *actor, EpStep *step);
 extern int	ep_actor_role(const EpDeal *deal, const char *actor);
+extern void ep_deal_settle(EpDeal *deal, const char *actor, EpStep *step);
 extern void ep_deal_event(int64 deal, const char *action, EpStage from, EpStage to,
 						  const char *actor, const char *payload);
 

@@ -750,11 +750,17 @@ escrow_mark_delivered(PG_FUNCTION_ARGS)
  * Settle: capture the whole hold to the merchant and move the fee to the
  * fee account.  Shared by confirm_inspection and auto_accept.
  */
-static void
-settle(EpDeal *d, const char *actor, EpStep *step)
+void
+ep_deal_settle(EpDeal *d, const char *actor, EpStep *step)
 {
 	StringInfoData p;
 
+	if (d->hold_id == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
+				 errmsg("deal %s has not been paid", d->txn_no),
+				 errdetail("It was served first; the buyer pays at a terminal (escrow.pay_cash)."),
+				 errhint("Nothing can be captured before then.")));
 	d->capture_transfer = ep_capture_hold(d->hold_id, false, 0, true, NULL);
 	d->captured = d->held;
 	d->held = 0;
@@ -788,7 +794,7 @@ escrow_confirm_inspection(PG_FUNCTION_ARGS)
 	SPI_connect();
 	ep_lock_deal(deal_id, &d);
 	ep_deal_check(&d, "confirm_inspection", actor, 0, &step);
-	settle(&d, actor, &step);
+	ep_deal_settle(&d, actor, &step);
 	SPI_finish();
 	PG_RETURN_INT64(d.capture_transfer);
 }
@@ -927,6 +933,11 @@ split(EpDeal *d, int64 buyer_share, StringInfo p)
 	int64		fee_change = 0;
 	int64		merchant_in = 0;
 
+	if (d->captured == 0 && d->hold_id == 0 && merchant_share > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
+				 errmsg("deal %s has not been paid", d->txn_no),
+				 errdetail("Nothing is held or captured, so the merchant's share must be 0.")));
 	if (d->captured == 0)
 	{
 		/* the hold is still open: capture the merchant's share, release the rest */
@@ -1109,7 +1120,7 @@ escrow_run_maintenance(PG_FUNCTION_ARGS)
 		if (d.stage == STAGE_FUNDS_RESERVED)
 			release_step(&d, "system", "not shipped by the deadline", &step);
 		else if (d.stage == STAGE_DELIVERED)
-			settle(&d, "system", &step);
+			ep_deal_settle(&d, "system", &step);
 		else
 		{
 			step.deadline = "none";

@@ -34,6 +34,8 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 
+static int64 funding_account_of(int64 account);
+
 PG_FUNCTION_INFO_V1(escrow_entry_hash);
 PG_FUNCTION_INFO_V1(escrow_open_account);
 PG_FUNCTION_INFO_V1(escrow_deposit);
@@ -574,6 +576,27 @@ funding_account_of(int64 account)
 				(errcode(ERRCODE_NO_DATA_FOUND),
 				 errmsg("account %lld does not exist", (long long) account)));
 	return ep_int64(0, 1);
+}
+
+/*
+ * Money entering (deposit) or leaving (withdraw) the ledger through the
+ * account's currency funding account, without an idempotency key; returns
+ * the transfer id.
+ */
+int64
+ep_post_funding(const char *kind, int64 account, int64 amount)
+{
+	EpPosting	p = {0};
+	int64		funding = funding_account_of(account);
+	bool		in = strcmp(kind, "deposit") == 0;
+
+	p.kind = kind;
+	p.id = ep_next_id("transfer_id_seq");
+	p.debit = in ? funding : account;
+	p.credit = in ? account : funding;
+	p.amount = amount;
+	ep_post_transfer(&p);
+	return p.id;
 }
 
 /* A plain posted transfer (no idempotency key); returns its id */

@@ -47,6 +47,7 @@ extern void ep_check_hold_accounts(int64 debit, int64 credit);
 extern void ep_add_held(int64 debit, int64 amount);
 extern void ep_unhold(int64 account, int64 amount);
 extern int64 ep_transfer(int64 debit, int64 credit, int64 amount);
+extern int64 ep_post_funding(const char *kind, int64 account, int64 amount);
 extern bool ep_caller_is_admin(void);
 
 #endif							/* EP_LEDGER_H */

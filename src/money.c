@@ -100,3 +100,17 @@ ep_sub(int64 a, int64 b, const char *what)
 				 errdetail("%lld - %lld is out of range.", (long long) a, (long long) b)));
 	return r;
 }
+
+/* a * b, refusing with numeric_value_out_of_range on overflow */
+int64
+ep_mul(int64 a, int64 b, const char *what)
+{
+	int64		r;
+
+	if (pg_mul_s64_overflow(a, b, &r))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("%s would overflow bigint", what),
+				 errdetail("%lld * %lld is out of range.", (long long) a, (long long) b)));
+	return r;
+}

@@ -16,5 +16,6 @@ extern int64 ep_arg_id(FunctionCallInfo fcinfo, int argno, const char *what);
 extern char *ep_arg_key(FunctionCallInfo fcinfo, int argno);
 extern int64 ep_add(int64 a, int64 b, const char *what);
 extern int64 ep_sub(int64 a, int64 b, const char *what);
+extern int64 ep_mul(int64 a, int64 b, const char *what);
 
 #endif							/* EP_MONEY_H */

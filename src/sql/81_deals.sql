@@ -11,7 +11,7 @@ CREATE TABLE escrow.deals (
     merchant          text NOT NULL REFERENCES escrow.parties (party_no),
     amount            bigint NOT NULL CHECK (amount > 0),
     currency          text NOT NULL,
-    payment_method    text NOT NULL CHECK (payment_method IN ('balance', 'credit')),
+    payment_method    text NOT NULL CHECK (payment_method IN ('balance', 'credit', 'cash')),
     debit_account     bigint NOT NULL,
     credit_account    bigint NOT NULL,
     fee_account       bigint,

@@ -1,0 +1,459 @@
+/*-------------------------------------------------------------------------
+ *
+ * terminal.c
+ *	  Cash terminals with automatic change (seed 000).  A terminal holds a
+ *	  per-denomination cash inventory in one currency; its cash account in
+ *	  the ledger moves with the inventory: loading and unloading cash are a
+ *	  deposit and a withdrawal, a cash payment deposits what stays in the
+ *	  machine.
+ *
+ *	  escrow.pay_cash() takes the notes and coins tendered for a deal,
+ *	  computes change from what the machine holds after taking them
+ *	  (change.c: exact, fewest pieces, correct where greedy fails), and
+ *	  either reserves the deal (pay now: a hold on the terminal's cash
+ *	  account for the merchant) or settles a deal that was served first
+ *	  (pay later).  No exact change, too little cash, an unknown
+ *	  denomination: refused, and nothing changes.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "change.h"
+
+#include "deal.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "hold.h"
+#include "ledger.h"
+#include "lib/stringinfo.h"
+#include "money.h"
+#include "plan.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/tuplestore.h"
+
+PG_FUNCTION_INFO_V1(escrow_register_terminal);
+PG_FUNCTION_INFO_V1(escrow_load_terminal_cash);
+PG_FUNCTION_INFO_V1(escrow_unload_terminal_cash);
+PG_FUNCTION_INFO_V1(escrow_pay_cash);
+PG_FUNCTION_INFO_V1(escrow_serve_first);
+
+/* A terminal's inventory, locked FOR UPDATE, in ascending denomination */
+typedef struct EpTill
+{
+	char	   *terminal;
+	char	   *currency;
+	int64		cash_account;
+	int			n;
+	int64	   *denom;
+	int32	   *pieces;
+} EpTill;
+
+static void
+lock_till(const char *terminal, EpTill *t)
+{
+	static EpPlan head = {NULL,
+		"SELECT currency, cash_account FROM escrow.terminals WHERE terminal_no = $1 FOR UPDATE",
+	1, {TEXTOID}};
+	static EpPlan cash = {NULL,
+		"SELECT denomination, pieces FROM escrow.terminal_cash "
+		" WHERE terminal_no = $1 ORDER BY denomination",
+	1, {TEXTOID}};
+	Datum		values[1];
+	int			i;
+
+	values[0] = CStringGetTextDatum(terminal);
+	if (ep_exec(&head, values, NULL, 1) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("terminal \"%s\" does not exist", terminal)));
+	t->terminal = pstrdup(terminal);
+	t->currency = ep_text(0, 1);
+	t->cash_account = ep_int64(0, 2);
+	t->n = (int) ep_exec(&cash, values, NULL, 0);
+	t->denom = palloc(sizeof(int64) * Max(t->n, 1));
+	t->pieces = palloc(sizeof(int32) * Max(t->n, 1));
+	for (i = 0; i < t->n; i++)
+	{
+		bool		isnull;
+
+		t->denom[i] = ep_int64(i, 1);
+		t->pieces[i] = DatumGetInt32(ep_datum(i, 2, &isnull));
+	}
+}
+
+/* Index of a denomination in the till (22023 when it takes no such piece) */
+static int
+till_index(const EpTill *t, int64 denomination)
+{
+	int			i;
+
+	for (i = 0; i < t->n; i++)
+		if (t->denom[i] == denomination)
+			return i;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("terminal \"%s\" does not take pieces of %lld", t->terminal,
+					(long long) denomination),
+			 errdetail("It takes %d denominations of %s.", t->n, t->currency)));
+	pg_unreachable();
+}
+
+static void
+save_till(const EpTill *t)
+{
+	static EpPlan update = {NULL,
+		"UPDATE escrow.terminal_cash SET pieces = $3 "
+		" WHERE terminal_no = $1 AND denomination = $2 AND pieces <> $3",
+	3, {TEXTOID, INT8OID, INT4OID}};
+	Datum		values[3];
+	int			i;
+
+	values[0] = CStringGetTextDatum(t->terminal);
+	for (i = 0; i < t->n; i++)
+	{
+		values[1] = Int64GetDatum(t->denom[i]);
+		values[2] = Int32GetDatum(t->pieces[i]);
+		ep_exec(&update, values, NULL, 0);
+	}
+}
+
+/* A bigint[] argument as a C array; NULL elements refused */
+static int64 *
+int64_elems(FunctionCallInfo fcinfo, int argno, const char *what, int *n)
+{
+	Datum	   *d;
+	bool	   *nulls;
+	int64	   *out;
+	int			i;
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not be NULL", what)));
+	deconstruct_array(PG_GETARG_ARRAYTYPE_P(argno), INT8OID, 8, FLOAT8PASSBYVAL,
+					  TYPALIGN_DOUBLE, &d, &nulls, n);
+	if (*n < 1 || *n > 10000)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must have 1 to 10000 elements", what)));
+	out = palloc(sizeof(int64) * *n);
+	for (i = 0; i < *n; i++)
+	{
+		if (nulls[i] || DatumGetInt64(d[i]) <= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s must hold positive values", what),
+					 errdetail("Element %d.", i + 1)));
+		out[i] = DatumGetInt64(d[i]);
+	}
+	return out;
+}
+
+/*
+ * Denominations and counts arguments applied to a till: the value moved;
+ * pieces are added (sign 1) or taken out (sign -1, refused beyond what the
+ * terminal holds).
+ */
+static int64
+move_pieces(FunctionCallInfo fcinfo, EpTill *t, int sign)
+{
+	int			n,
+				m,
+				i;
+	int64	   *denoms = int64_elems(fcinfo, 1, "denominations", &n);
+	int64	   *counts = int64_elems(fcinfo, 2, "counts", &m);
+	int64		value = 0;
+
+	if (n != m)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("denominations and counts must have the same length")));
+	for (i = 0; i < n; i++)
+	{
+		int			k = till_index(t, denoms[i]);
+		int64		pieces = t->pieces[k] + sign * counts[i];
+
+		if (pieces < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_EP_INSUFFICIENT_FUNDS),
+					 errmsg("terminal \"%s\" holds %d pieces of %lld", t->terminal,
+							t->pieces[k], (long long) denoms[i]),
+					 errdetail("Requested %lld.", (long long) counts[i])));
+		if (pieces > PG_INT32_MAX)
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("terminal \"%s\" cannot hold that many pieces", t->terminal)));
+		t->pieces[k] = (int32) pieces;
+		value = ep_add(value, ep_mul(denoms[i], counts[i], "cash value"), "cash value");
+	}
+	return value;
+}
+
+/*
+ * escrow.register_terminal(terminal_no text, name text, cash_account bigint,
+ *							denominations bigint[]) RETURNS text
+ *
+ * A terminal taking these denominations (minor units) of its cash
+ * account's currency, empty at first.
+ */
+Datum
+escrow_register_terminal(PG_FUNCTION_ARGS)
+{
+	static EpPlan account = {NULL,
+		"SELECT currency FROM escrow.accounts WHERE id = $1 AND kind = 'deposit' "
+		"   AND NOT EXISTS (SELECT 1 FROM escrow.terminals WHERE cash_account = $1)",
+	1, {INT8OID}};
+	static EpPlan insert = {NULL,
+		"WITH t AS (INSERT INTO escrow.terminals (terminal_no, name, currency, cash_account) "
+		"           VALUES ($1, $2, $3, $4)) "
+		"INSERT INTO escrow.terminal_cash (terminal_no, denomination, pieces) "
+		"SELECT DISTINCT $1, d, 0 FROM unnest($5::bigint[]) d",
+	5, {TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8ARRAYOID}};
+	static EpPlan exists = {NULL,
+		"SELECT 1 FROM escrow.terminals WHERE terminal_no = $1",
+	1, {TEXTOID}};
+	Datum		values[5];
+	int			n;
+	char	   *terminal;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("terminal_no and name must not be NULL")));
+	terminal = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	if (terminal[0] == '\0' || strlen(terminal) > 64)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("terminal_no must be 1 to 64 bytes long")));
+	(void) int64_elems(fcinfo, 3, "denominations", &n);
+
+	SPI_connect();
+	values[0] = PG_GETARG_DATUM(0);
+	if (ep_exec(&exists, values, NULL, 1) == 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("terminal \"%s\" is already registered", terminal)));
+	values[0] = Int64GetDatum(ep_arg_id(fcinfo, 2, "cash_account"));
+	if (ep_exec(&account, values, NULL, 1) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("cash_account %lld is not a deposit account of its own",
+						(long long) PG_GETARG_INT64(2)),
+				 errhint("Each terminal needs its own deposit account, used for nothing else.")));
+	values[2] = CStringGetTextDatum(ep_text(0, 1));
+	values[0] = PG_GETARG_DATUM(0);
+	values[1] = PG_GETARG_DATUM(1);
+	values[3] = Int64GetDatum(PG_GETARG_INT64(2));
+	values[4] = PG_GETARG_DATUM(3);
+	ep_exec(&insert, values, NULL, 0);
+	SPI_finish();
+	PG_RETURN_TEXT_P(cstring_to_text(terminal));
+}
+
+/* Shared body of load and unload: move pieces, then the money */
+static Datum
+refill(FunctionCallInfo fcinfo, int sign)
+{
+	EpTill		t;
+	int64		value;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("terminal_no must not be NULL")));
+	SPI_connect();
+	lock_till(text_to_cstring(PG_GETARG_TEXT_PP(0)), &t);
+	value = move_pieces(fcinfo, &t, sign);
+	save_till(&t);
+	ep_post_funding(sign > 0 ? "deposit" : "withdraw", t.cash_account, value);
+	SPI_finish();
+	PG_RETURN_INT64(value);
+}
+
+/*
+ * escrow.load_terminal_cash(terminal_no text, denominations bigint[],
+ *							 counts bigint[]) RETURNS bigint
+ *
+ * The operator fills the terminal: pieces added, their value deposited to
+ * its cash account.  Returns the value.
+ */
+Datum
+escrow_load_terminal_cash(PG_FUNCTION_ARGS)
+{
+	return refill(fcinfo, 1);
+}
+
+/*
+ * escrow.unload_terminal_cash(terminal_no text, denominations bigint[],
+ *							   counts bigint[]) RETURNS bigint
+ *
+ * The operator empties the terminal: refused beyond the pieces it holds or
+ * beyond its cash account's available balance (cash held for deals stays).
+ */
+Datum
+escrow_unload_terminal_cash(PG_FUNCTION_ARGS)
+{
+	return refill(fcinfo, -1);
+}
+
+/*
+ * escrow.pay_cash(terminal_no text, deal bigint, tendered bigint[])
+ *	 RETURNS TABLE(denomination bigint, pieces integer)
+ *
+ * The buyer pays a deal in cash at a terminal: tendered lists each piece
+ * put in.  Returns the change handed out (fewest pieces).  Pay now (the
+ * deal is identity_confirmed): the amount is held in the terminal's cash
+ * account for the merchant.  Pay later (the deal was served first): the
+ * deal is settled at once.
+ */
+Datum
+escrow_pay_cash(PG_FUNCTION_ARGS)
+{
+	static EpPlan set_payer = {NULL,
+		"UPDATE escrow.deals SET debit_account = $2, payment_method = 'cash' WHERE id = $1",
+	2, {INT8OID, INT8OID}};
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *terminal;
+	int64		deal_id = ep_arg_id(fcinfo, 1, "deal");
+	int			n,
+				i;
+	int64	   *tendered;
+	int64		total = 0;
+	int64		change;
+	int32	   *use;
+	EpTill		t;
+	EpDeal		d;
+	EpStep		step;
+	Datum		values[2];
+	StringInfoData p;
+	char	   *actor;
+	bool		later;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("terminal_no must not be NULL")));
+	terminal = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	tendered = int64_elems(fcinfo, 2, "tendered", &n);
+	InitMaterializedSRF(fcinfo, 0);
+
+	SPI_connect();
+	ep_lock_deal(deal_id, &d);
+	later = d.stage == STAGE_DELIVERED;
+	ep_deal_check(&d, "pay_cash", d.buyer, 0, &step);
+	if (later && d.hold_id != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
+				 errmsg("deal %s is already paid", d.txn_no),
+				 errdetail("Its amount is held; confirm the inspection instead.")));
+	lock_till(terminal, &t);
+	if (strcmp(t.currency, d.currency) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_EP_CURRENCY_MISMATCH),
+				 errmsg("currency mismatch between accounts"),
+				 errdetail("Terminal \"%s\" takes %s, deal %s is in %s.", terminal,
+						   t.currency, d.txn_no, d.currency)));
+
+	/* take the cash in */
+	for (i = 0; i < n; i++)
+	{
+		int			k = till_index(&t, tendered[i]);
+
+		total = ep_add(total, tendered[i], "cash tendered");
+		if (t.pieces[k] == PG_INT32_MAX)
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("terminal \"%s\" cannot hold that many pieces", terminal)));
+		t.pieces[k]++;
+	}
+	if (total < d.amount)
+		ereport(ERROR,
+				(errcode(ERRCODE_EP_INSUFFICIENT_FUNDS),
+				 errmsg("not enough cash for deal %s", d.txn_no),
+				 errdetail("Tendered %lld, due %lld (minor units of %s).", (long long) total,
+						   (long long) d.amount, d.currency)));
+
+	/* and the change out, from what the machine now holds */
+	change = total - d.amount;
+	use = palloc(sizeof(int32) * Max(t.n, 1));
+	if (!ep_make_change(change, t.n, t.denom, t.pieces, use))
+		ereport(ERROR,
+				(errcode(ERRCODE_EP_INSUFFICIENT_FUNDS),
+				 errmsg("terminal \"%s\" cannot make change of %lld", terminal,
+						(long long) change),
+				 errdetail("Tendered %lld for %lld; the terminal's pieces cannot add up to the change.",
+						   (long long) total, (long long) d.amount),
+				 errhint("Tender the exact amount or other pieces.")));
+	for (i = 0; i < t.n; i++)
+		t.pieces[i] -= use[i];
+	save_till(&t);
+
+	/* the ledger moves with the inventory: what stayed in the machine */
+	ep_post_funding("deposit", t.cash_account, d.amount);
+	values[0] = Int64GetDatum(d.id);
+	values[1] = Int64GetDatum(t.cash_account);
+	ep_exec(&set_payer, values, NULL, 0);
+	d.debit_account = t.cash_account;
+	d.hold_id = ep_place_hold(t.cash_account, d.credit_account, d.amount, NULL, NULL);
+	d.held = d.amount;
+
+	actor = psprintf("terminal:%s", terminal);
+	if (later)
+		ep_deal_settle(&d, actor, &step);
+	else
+	{
+		initStringInfo(&p);
+		appendStringInfoChar(&p, '{');
+		appendStringInfo(&p, "\"terminal\": ");
+		escape_json(&p, terminal);
+		appendStringInfo(&p, ", \"tendered\": %lld, \"change\": %lld, \"hold\": %lld, \"held\": %lld}",
+						 (long long) total, (long long) change, (long long) d.hold_id,
+						 (long long) d.amount);
+		step.payload = p.data;
+		step.deadline = "ship";
+		ep_deal_commit_step(&d, actor, &step);
+	}
+	SPI_finish();
+
+	for (i = 0; i < t.n; i++)
+	{
+		Datum		row[2];
+		bool		nulls[2] = {false, false};
+
+		if (use[i] == 0)
+			continue;
+		row[0] = Int64GetDatum(t.denom[i]);
+		row[1] = Int32GetDatum(use[i]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, row, nulls);
+	}
+	return (Datum) 0;
+}
+
+/*
+ * escrow.serve_first(deal bigint, actor text) RETURNS void
+ *
+ * Pay later: the merchant provides the service or goods before payment;
+ * the buyer pays at a terminal afterwards (pay_cash settles the deal).
+ */
+Datum
+escrow_serve_first(PG_FUNCTION_ARGS)
+{
+	int64		deal_id = ep_arg_id(fcinfo, 0, "deal");
+	char	   *actor;
+	EpDeal		d;
+	EpStep		step;
+
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("actor must not be NULL")));
+	actor = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	SPI_connect();
+	ep_lock_deal(deal_id, &d);
+	ep_deal_check(&d, "serve_first", actor, 0, &step);
+	step.deadline = "none";
+	ep_deal_commit_step(&d, actor, &step);
+	SPI_finish();
+	PG_RETURN_VOID();
+}

@@ -73,6 +73,10 @@ static const char *const checks[] = {
 	"  CROSS JOIN LATERAL (SELECT CASE "
 	"    WHEN d.id IS NULL OR c.id IS NULL OR d.kind = 'shard' OR c.kind = 'shard' "
 	"      THEN 'names a missing account or a shard' "
+	"    WHEN t.debit_account = t.credit_account "
+	"      THEN 'debits and credits the same account' "
+	"    WHEN t.refunded < 0 OR t.refunded > t.amount "
+	"      THEN format('refunded %s is outside 0..%s', t.refunded, t.amount) "
 	"    WHEN (t.kind = 'capture') <> (t.hold_id IS NOT NULL) "
 	"      THEN 'hold reference does not match its kind' "
 	"    WHEN t.kind = 'capture' AND (h.id IS NULL OR h.debit_account <> t.debit_account "
@@ -149,7 +153,19 @@ static const char *const checks[] = {
 	"  LEFT JOIN escrow.accounts d ON d.id = h.debit_account "
 	"  LEFT JOIN escrow.accounts c ON c.id = h.credit_account "
 	" WHERE d.id IS NULL OR c.id IS NULL OR d.currency <> c.currency "
-	"    OR d.kind = 'shard' OR c.kind = 'shard'",
+	"    OR d.kind = 'shard' OR c.kind = 'shard' OR h.debit_account = h.credit_account",
+
+	/* fields set once, checked by the C writers rather than table CHECKs */
+	"SELECT 'account_fields', format('account %s (%s): %s', a.id, a.kind, r.why) "
+	"  FROM escrow.accounts a "
+	"  CROSS JOIN LATERAL (SELECT CASE "
+	"    WHEN btrim(a.owner) = '' THEN 'blank owner' "
+	"    WHEN a.credit_limit < 0 THEN 'negative credit limit' "
+	"    WHEN a.kind <> 'credit' AND a.credit_limit <> 0 THEN 'credit limit on a non-credit account' "
+	"    WHEN a.shards < 0 THEN 'negative shard count' "
+	"    WHEN a.held < 0 THEN 'negative held amount' "
+	"    END AS why) r "
+	" WHERE r.why IS NOT NULL",
 
 	/* holds against their captures */
 	"SELECT 'hold_totals', "

@@ -7,16 +7,15 @@ CREATE SEQUENCE escrow.transfer_id_seq;
 
 CREATE TABLE escrow.transfers (
     id             bigint PRIMARY KEY,
-    kind           text NOT NULL
-                   CHECK (kind IN ('deposit', 'withdraw', 'transfer', 'capture', 'refund')),
+    kind           escrow.transfer_kind NOT NULL,
     debit_account  bigint NOT NULL,
     credit_account bigint NOT NULL,
-    amount         bigint NOT NULL CHECK (amount > 0),
-    refunded       bigint NOT NULL DEFAULT 0 CHECK (refunded BETWEEN 0 AND amount),
+    amount         escrow.amount NOT NULL,
+    -- only refund() moves it, within 0..amount (journal_guard enforces it)
+    refunded       bigint NOT NULL DEFAULT 0,
     hold_id        bigint,
     refund_of      bigint,
-    created_at     timestamptz NOT NULL DEFAULT now(),
-    CHECK (debit_account <> credit_account)
+    created_at     timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX transfers_refund_of ON escrow.transfers (refund_of) WHERE refund_of IS NOT NULL;
 

@@ -6,16 +6,17 @@ CREATE TABLE escrow.holds (
     id             bigint PRIMARY KEY,
     debit_account  bigint NOT NULL,
     credit_account bigint NOT NULL,
-    amount         bigint NOT NULL CHECK (amount > 0),
-    captured       bigint NOT NULL DEFAULT 0 CHECK (captured >= 0),
-    released       bigint NOT NULL DEFAULT 0 CHECK (released >= 0),
-    status         text NOT NULL DEFAULT 'open'
-                   CHECK (status IN ('open', 'captured', 'released', 'expired')),
+    amount         escrow.amount NOT NULL,
+    captured       bigint NOT NULL DEFAULT 0,
+    released       bigint NOT NULL DEFAULT 0,
+    status         escrow.hold_status NOT NULL DEFAULT 'open',
     expires_at     timestamptz,
     created_at     timestamptz NOT NULL DEFAULT now(),
     ended_at       timestamptz,
-    CHECK (captured + released <= amount),
-    CHECK (debit_account <> credit_account)
+    -- the one CHECK a capture or release can break (debit <> credit is
+    -- checked at hold time and by verify_ledger())
+    CONSTRAINT holds_within_amount
+        CHECK (captured >= 0 AND released >= 0 AND captured + released <= amount)
 );
 -- expire_holds() finds due holds through this small partial index.
 CREATE INDEX holds_open_expiry ON escrow.holds (expires_at)

@@ -1,0 +1,150 @@
+-- 13_deal_rls: members' and merchants' login roles (members of escrow_party)
+-- see only their own deals, through row-level security on escrow.deals and
+-- escrow.deal_events and the security_invoker views; they cannot read the
+-- parties, the code HMACs, the ledger, nor move money; no view shows a
+-- contact.  Roles are cluster-wide: dropped first in case a run left them.
+\set SHOW_CONTEXT never
+SET client_min_messages = warning;
+DROP EXTENSION IF EXISTS escrowpay CASCADE;
+DROP ROLE IF EXISTS party_m1;
+DROP ROLE IF EXISTS party_s1;
+DROP ROLE IF EXISTS party_x;
+CREATE EXTENSION escrowpay;
+RESET client_min_messages;
+SET escrowpay.hmac_key = 'regress-key-0123456789';
+CREATE ROLE party_m1 LOGIN IN ROLE escrow_party;
+CREATE ROLE party_s1 LOGIN IN ROLE escrow_party;
+CREATE ROLE party_x LOGIN IN ROLE escrow_party;
+-- A deal of buyer with merchant driven to stage (up to settled)
+CREATE FUNCTION pg_temp.deal_at(b text, m text, amount bigint, stage text) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+  d bigint := escrow.open_deal(b, m, amount);
+  n int := array_position(ARRAY['order_received', 'identity_confirmed', 'funds_reserved',
+                                'shipped', 'delivered', 'settled'], stage);
+BEGIN
+  IF n > 1 THEN PERFORM escrow.confirm_identity(d, escrow.issue_identity_code(d)); END IF;
+  IF n > 2 THEN PERFORM escrow.reserve(d, b); END IF;
+  IF n > 3 THEN PERFORM escrow.mark_shipped(d, 'DHL', 'T-' || d, m); END IF;
+  IF n > 4 THEN PERFORM escrow.mark_delivered(d, m); END IF;
+  IF n > 5 THEN PERFORM escrow.confirm_inspection(d, b); END IF;
+  RETURN d;
+END $$;
+
+SELECT escrow.open_account('rls-m1', 'USD') AS m1 \gset
+SELECT escrow.open_account('rls-m2', 'USD') AS m2 \gset
+SELECT escrow.open_account('rls-x', 'USD') AS x \gset
+SELECT escrow.deposit(:m1, 10000) > 0 AND escrow.deposit(:m2, 10000) > 0 AS funded;
+SELECT escrow.register_member('M1', 'Member one', 'm1@private.test', :m1, 'party_m1');
+SELECT escrow.register_member('M2', 'Member two', 'm2@private.test', :m2);
+SELECT escrow.register_member('X', 'No deals', 'x@private.test', :x, 'party_x');
+SELECT escrow.register_merchant('S1', 'Shop one', 's1@private.test', escrow.open_account('rls-s1', 'USD'),
+                                fee_bps => 250, fee_account => escrow.open_account('rls-fees', 'USD'),
+                                login_role => 'party_s1');
+SELECT escrow.register_merchant('S2', 'Shop two', 's2@private.test', escrow.open_account('rls-s2', 'USD'));
+-- a login role belongs to one party only
+SELECT escrow.register_member('M3', 'Member three', 'm3@private.test', :m2, 'party_m1');
+\echo :LAST_ERROR_SQLSTATE
+
+SELECT pg_temp.deal_at('M1', 'S1', 1000, 'settled') AS d1 \gset
+SELECT pg_temp.deal_at('M2', 'S1', 2000, 'funds_reserved') AS d2 \gset
+SELECT pg_temp.deal_at('M1', 'S2', 3000, 'order_received') AS d3 \gset
+SELECT pg_temp.deal_at('M2', 'S2', 4000, 'settled') AS d4 \gset
+SELECT escrow.issue_identity_code(:d3) IS NOT NULL AS code_pending;
+-- the platform sees every deal
+SELECT deal, buyer, merchant, stage FROM escrow.deal_progress ORDER BY deal;
+SELECT escrow.current_party() IS NULL AS no_party;
+
+-- Each party's login role sees its own deals only
+SET ROLE party_m1;
+SELECT escrow.current_party();
+SELECT deal, txn_no, buyer, merchant, amount, stage, held, captured, fee FROM escrow.deal_progress ORDER BY deal;
+SELECT deal, action, actor FROM escrow.deal_events ORDER BY id;
+SELECT merchant, currency, settled, fees, refunds, net FROM escrow.merchant_payouts;
+SELECT stage, deals, amount FROM escrow.stage_funnel ORDER BY stage;
+SELECT id, buyer, merchant, stage FROM escrow.deals ORDER BY id;
+SELECT count(*) AS others FROM escrow.deals WHERE buyer <> 'M1';
+RESET ROLE;
+
+SET ROLE party_s1;
+SELECT escrow.current_party();
+SELECT deal, txn_no, buyer, merchant, amount, stage, held, captured, fee FROM escrow.deal_progress ORDER BY deal;
+SELECT deal, action, actor FROM escrow.deal_events ORDER BY id;
+SELECT merchant, currency, settled, fees, refunds, net FROM escrow.merchant_payouts;
+SELECT stage, deals, amount FROM escrow.stage_funnel ORDER BY stage;
+RESET ROLE;
+
+SET ROLE party_x;
+SELECT escrow.current_party();
+SELECT count(*) AS deals FROM escrow.deal_progress;
+SELECT count(*) AS events FROM escrow.deal_events;
+SELECT count(*) AS payouts FROM escrow.merchant_payouts;
+SELECT count(*) AS stages FROM escrow.stage_funnel;
+SELECT count(*) AS deals FROM escrow.deals;
+-- what every party may use
+SELECT count(*) > 0 AS transitions_readable FROM escrow.deal_transitions();
+SELECT escrow.state_machine_dot() LIKE 'digraph escrowpay_deal {%' AS dot;
+SELECT escrow.txn_no_valid('EP00000000018') AS valid;
+
+-- ... and what it may not: the parties (contacts), the code HMACs, the
+-- ledger, the hold aging, money and lifecycle functions, the HMAC key
+SELECT party_no FROM escrow.parties;
+\echo :LAST_ERROR_SQLSTATE
+SELECT contact FROM escrow.parties;
+\echo :LAST_ERROR_SQLSTATE
+SELECT code_hmac FROM escrow.deals;
+\echo :LAST_ERROR_SQLSTATE
+SELECT code_attempts, code_expires_at FROM escrow.deals;
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM escrow.deals;
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) FROM escrow.balances;
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) FROM escrow.accounts;
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) FROM escrow.hold_aging;
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.deposit(:x, 100);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.transfer(:m1, :x, 100);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.open_deal('X', 'S1', 100);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.reserve(:d2, 'M2');
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.cancel_deal(:d2, 'mine now', 'M2');
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.issue_identity_code(:d3);
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.register_member('X2', 'N', 'c', :x, 'party_x');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM escrow.run_maintenance();
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM escrow.verify_ledger();
+\echo :LAST_ERROR_SQLSTATE
+SHOW escrowpay.hmac_key;
+\echo :LAST_ERROR_SQLSTATE
+SET escrowpay.hmac_key = 'party-chosen-key-0123';
+\echo :LAST_ERROR_SQLSTATE
+UPDATE escrow.deals SET stage = 'completed';
+\echo :LAST_ERROR_SQLSTATE
+INSERT INTO escrow.deal_events (deal, action, to_stage, actor) VALUES (1, 'forged', 'completed', 'X');
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+SELECT stage, count(*) FROM escrow.deals GROUP BY stage ORDER BY stage;
+
+-- No view shows a contact
+SELECT c.table_name, c.column_name
+  FROM information_schema.columns c
+  JOIN information_schema.views v USING (table_schema, table_name)
+ WHERE c.table_schema = 'escrow' AND c.column_name LIKE '%contact%';
+SELECT viewname FROM pg_views WHERE schemaname = 'escrow' AND definition LIKE '%contact%';
+-- (the table has one, so the checks above would find it)
+SELECT count(*) AS contact_columns FROM information_schema.columns
+ WHERE table_schema = 'escrow' AND table_name = 'parties' AND column_name LIKE '%contact%';
+
+SELECT * FROM escrow.verify_ledger();
+-- the login roles are cluster-wide: leave none behind
+DROP ROLE party_m1;
+DROP ROLE party_s1;
+DROP ROLE party_x;

@@ -251,6 +251,19 @@ ep_deal_check(const EpDeal *d, const char *action, const char *actor, int extra,
 }
 
 /*
+ * The start of every lifecycle call: connect SPI, lock the deal and check
+ * that actor may take action now.  The caller ends with SPI_finish().
+ */
+void
+ep_deal_begin(int64 deal_id, const char *action, const char *actor, int extra,
+			  EpDeal *d, EpStep *step)
+{
+	SPI_connect();
+	ep_lock_deal(deal_id, d);
+	ep_deal_check(d, action, actor, extra, step);
+}
+
+/*
  * Write a checked step: the deal's stage, deadline and money columns, an
  * event, and a notification delivered at commit.
  */

@@ -76,6 +76,8 @@ typedef struct EpStep
 
 extern const char *ep_stage_name(EpStage stage);
 extern void ep_lock_deal(int64 id, EpDeal *deal);
+extern void ep_deal_begin(int64 deal_id, const char *action, const char *actor,
+						  int extra, EpDeal *deal, EpStep *step);
 extern EpStage ep_deal_check(const EpDeal *deal, const char *action,
 							 const char *actor, int allowed_extra, EpStep *step);
 extern void ep_deal_commit_step(EpDeal *deal, const char *actor, EpStep *step);

@@ -592,6 +592,7 @@ escrow_confirm_identity(PG_FUNCTION_ARGS)
 	uint8		mac[EP_HMAC_LEN];
 	bool		ok;
 
+	/* the buyer acts here, proven by the code: the check needs the deal first */
 	SPI_connect();
 	ep_lock_deal(deal_id, &d);
 	ep_deal_check(&d, "confirm_identity", d.buyer, 0, &step);
@@ -664,9 +665,7 @@ escrow_reserve(PG_FUNCTION_ARGS)
 	StringInfoData p;
 	text	   *result;
 
-	SPI_connect();
-	ep_lock_deal(deal_id, &d);
-	ep_deal_check(&d, "reserve", actor, 0, &step);
+	ep_deal_begin(deal_id, "reserve", actor, 0, &d, &step);
 	d.hold_id = ep_place_hold(d.debit_account, d.credit_account, d.amount, NULL, NULL);
 	d.held = d.amount;
 	auth_no = ep_random_digits(10);
@@ -706,9 +705,7 @@ escrow_mark_shipped(PG_FUNCTION_ARGS)
 	char		nulls[3] = {' ', carrier ? ' ' : 'n', tracking ? ' ' : 'n'};
 	StringInfoData p;
 
-	SPI_connect();
-	ep_lock_deal(deal_id, &d);
-	ep_deal_check(&d, "mark_shipped", actor, 0, &step);
+	ep_deal_begin(deal_id, "mark_shipped", actor, 0, &d, &step);
 	values[0] = Int64GetDatum(deal_id);
 	values[1] = carrier ? CStringGetTextDatum(carrier) : (Datum) 0;
 	values[2] = tracking ? CStringGetTextDatum(tracking) : (Datum) 0;
@@ -737,9 +734,7 @@ escrow_mark_delivered(PG_FUNCTION_ARGS)
 	EpDeal		d;
 	EpStep		step;
 
-	SPI_connect();
-	ep_lock_deal(deal_id, &d);
-	ep_deal_check(&d, "mark_delivered", actor, 0, &step);
+	ep_deal_begin(deal_id, "mark_delivered", actor, 0, &d, &step);
 	step.deadline = "inspect";
 	ep_deal_commit_step(&d, actor, &step);
 	SPI_finish();
@@ -791,9 +786,7 @@ escrow_confirm_inspection(PG_FUNCTION_ARGS)
 	EpDeal		d;
 	EpStep		step;
 
-	SPI_connect();
-	ep_lock_deal(deal_id, &d);
-	ep_deal_check(&d, "confirm_inspection", actor, 0, &step);
+	ep_deal_begin(deal_id, "confirm_inspection", actor, 0, &d, &step);
 	ep_deal_settle(&d, actor, &step);
 	SPI_finish();
 	PG_RETURN_INT64(d.capture_transfer);
@@ -840,9 +833,7 @@ escrow_cancel_deal(PG_FUNCTION_ARGS)
 	EpDeal		d;
 	EpStep		step;
 
-	SPI_connect();
-	ep_lock_deal(deal_id, &d);
-	ep_deal_check(&d, "cancel_deal", actor, 0, &step);
+	ep_deal_begin(deal_id, "cancel_deal", actor, 0, &d, &step);
 	release_step(&d, actor, reason, &step);
 	SPI_finish();
 	PG_RETURN_VOID();
@@ -871,9 +862,7 @@ reason_step(FunctionCallInfo fcinfo, const char *action, const char *window)
 	EpStep		step;
 	StringInfoData p;
 
-	SPI_connect();
-	ep_lock_deal(deal_id, &d);
-	ep_deal_check(&d, action, actor, 0, &step);
+	ep_deal_begin(deal_id, action, actor, 0, &d, &step);
 	if (window)
 		require_before_deadline(&d, action, window);
 	json_begin(&p);
@@ -994,9 +983,7 @@ escrow_confirm_return(PG_FUNCTION_ARGS)
 	EpStep		step;
 	StringInfoData p;
 
-	SPI_connect();
-	ep_lock_deal(deal_id, &d);
-	ep_deal_check(&d, "confirm_return", actor, 0, &step);
+	ep_deal_begin(deal_id, "confirm_return", actor, 0, &d, &step);
 	json_begin(&p);
 	split(&d, d.amount, &p);
 	step.payload = json_end(&p);
@@ -1031,9 +1018,7 @@ escrow_resolve_dispute(PG_FUNCTION_ARGS)
 	buyer_share = PG_GETARG_INT64(1);
 	merchant_share = PG_GETARG_INT64(2);
 
-	SPI_connect();
-	ep_lock_deal(deal_id, &d);
-	ep_deal_check(&d, "resolve_dispute", actor, ep_caller_is_admin() ? ACTOR_ADMIN : 0, &step);
+	ep_deal_begin(deal_id, "resolve_dispute", actor, ep_caller_is_admin() ? ACTOR_ADMIN : 0, &d, &step);
 	if (ep_add(buyer_share, merchant_share, "shares") != d.amount)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

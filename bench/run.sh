@@ -184,6 +184,7 @@ growth_tps() {
   pgbench -n -f bench/workloads/hold_capture.sql $VARS -M prepared -c 8 -j 2 -T "$SECS" bench_growth 2>&1 |
     sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p'
 }
+growth_tps >/dev/null   # warm-up, so that both runs start warm
 EMPTY_TPS=$(growth_tps)
 # Preload in two parallel sessions of 10,000-transfer transactions.
 per=$((PRELOAD / 2 / 10000))
@@ -207,7 +208,9 @@ LONG_OUT=$(pgbench -n -f bench/workloads/hold_capture.sql $VARS -M prepared -c 8
              -T "$LONG_SECS" -P 10 bench_growth 2>&1)
 FIRST10=$(sed -n 's/^progress: [0-9.]* s, \([0-9.]*\) tps.*/\1/p' <<<"$LONG_OUT" | head -1)
 LAST10=$(sed -n 's/^progress: [0-9.]* s, \([0-9.]*\) tps.*/\1/p' <<<"$LONG_OUT" | tail -1)
-VERIFY_GROWTH=$(growth_db -c "SELECT count(*) FROM escrow.verify_ledger()")
+# verify_ledger() over a million transfers would take most of a minute;
+# the bench database is verified in full, this one by its zero sum
+VERIFY_GROWTH=$(growth_db -c "SELECT count(*) FROM (SELECT currency FROM escrow.balances GROUP BY currency HAVING sum(posted) <> 0) c")
 
 # ---- the table -----------------------------------------------------------
 mean() { awk -F, -v w="$1" -v c="$2" -v col="$3" '$2 == w && $3 == c {s += $col; n++} END {if (n) printf "%.1f", s / n}' "$CSV"; }
@@ -241,7 +244,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a != "" && b != "" && b > 0) print
   printf '  %-58s %8s\n' "bytes per hold (holds table + indexes)" "$BYTES_PER_HOLD"
   printf '  %-58s %8s  (target 0)  %s\n' "deadlocks + failed transactions" \
     "$((DL_AFTER - DL_BEFORE + FAILED_TOTAL))" "$([ $((DL_AFTER - DL_BEFORE + FAILED_TOTAL)) -eq 0 ] && echo met || echo MISSED)"
-  printf '  %-58s %8s\n' "verify_ledger() problems after the run (both databases)" "$((VERIFY + VERIFY_GROWTH))"
+  printf '  %-58s %8s\n' "verify_ledger() problems (bench db) + unbalanced currencies (growth db)" "$((VERIFY + VERIFY_GROWTH))"
   echo "  (empty ledger $EMPTY_TPS tps, grown $GROWN_TPS tps; long run first 10 s $FIRST10, last 10 s $LAST10 tps)"
 } | tee "$TXT"
 

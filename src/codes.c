@@ -52,7 +52,7 @@ ep_code_hmac(int64 deal, const char *code, uint8 *out)
 	if (ep_hmac_key == NULL || strlen(ep_hmac_key) < 16)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("escrowpay.hmac_key is not set"),
+				 errmsg("escrowpay.hmac_key is not set or shorter than 16 characters"),
 				 errdetail("Identity codes are stored only as HMAC-SHA256 under that key."),
 				 errhint("A superuser sets escrowpay.hmac_key (at least 16 characters) in postgresql.conf or with ALTER SYSTEM.")));
 	msg = psprintf("%lld:%s", (long long) deal, code);

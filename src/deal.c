@@ -162,7 +162,9 @@ ep_lock_deal(int64 id, EpDeal *d)
 		"SELECT txn_no, buyer, merchant, amount, debit_account, credit_account, "
 		"       coalesce(fee_account, 0), fee_bps, inspector, stage, deadline, "
 		"       coalesce(hold_id, 0), coalesce(capture_transfer, 0), "
-		"       coalesce(fee_transfer, 0), held, captured, refunded, fee, currency "
+		"       coalesce(fee_transfer, 0), held, captured, refunded, fee, currency, "
+		"       settlement, institution, coalesce(institution_account, 0), discount_bps, "
+		"       coalesce(prepay_transfer, 0) "
 		"  FROM escrow.deals WHERE id = $1 FOR UPDATE",
 	1, {INT8OID}};
 	Datum		values[1];
@@ -196,6 +198,11 @@ ep_lock_deal(int64 id, EpDeal *d)
 	d->refunded = ep_int64(0, 17);
 	d->fee = ep_int64(0, 18);
 	d->currency = ep_text(0, 19);
+	d->settlement = ep_text(0, 20);
+	d->institution = ep_text(0, 21);
+	d->institution_account = ep_int64(0, 22);
+	d->discount_bps = DatumGetInt32(ep_datum(0, 23, &isnull));
+	d->prepay_transfer = ep_int64(0, 24);
 }
 
 /* The roles actor plays in deal (possibly several, possibly none) */
@@ -251,6 +258,19 @@ ep_deal_check(const EpDeal *d, const char *action, const char *actor, int extra,
 }
 
 /*
+ * The start of every lifecycle call: connect SPI, lock the deal and check
+ * that actor may take action now.  The caller ends with SPI_finish().
+ */
+void
+ep_deal_begin(int64 deal_id, const char *action, const char *actor, int extra,
+			  EpDeal *d, EpStep *step)
+{
+	SPI_connect();
+	ep_lock_deal(deal_id, d);
+	ep_deal_check(d, action, actor, extra, step);
+}
+
+/*
  * Write a checked step: the deal's stage, deadline and money columns, an
  * event, and a notification delivered at commit.
  */
@@ -265,11 +285,12 @@ ep_deal_commit_step(EpDeal *d, const char *actor, EpStep *step)
 		"                          WHEN 'return' THEN clock_timestamp() + cooling_off END, "
 		"       hold_id = nullif($4, 0), capture_transfer = nullif($5, 0), "
 		"       fee_transfer = nullif($6, 0), held = $7, captured = $8, "
-		"       refunded = $9, fee = $10, updated_at = now() "
+		"       refunded = $9, fee = $10, prepay_transfer = nullif($11, 0), "
+		"       updated_at = now() "
 		" WHERE id = $1",
-	10, {INT8OID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID,
-		INT8OID, INT8OID, INT8OID, INT8OID}};
-	Datum		values[10];
+	11, {INT8OID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID,
+		INT8OID, INT8OID, INT8OID, INT8OID, INT8OID}};
+	Datum		values[11];
 
 	values[0] = Int64GetDatum(d->id);
 	values[1] = CStringGetTextDatum(ep_stage_name(step->to));
@@ -281,6 +302,7 @@ ep_deal_commit_step(EpDeal *d, const char *actor, EpStep *step)
 	values[7] = Int64GetDatum(d->captured);
 	values[8] = Int64GetDatum(d->refunded);
 	values[9] = Int64GetDatum(d->fee);
+	values[10] = Int64GetDatum(d->prepay_transfer);
 	ep_exec(&update, values, NULL, 0);
 
 	ep_deal_event(d->id, step->action, d->stage, step->to, actor, step->payload);
@@ -311,6 +333,16 @@ ep_deal_event(int64 deal, const char *action, EpStage from, EpStage to,
 	values[5] = payload ? CStringGetTextDatum(payload) : (Datum) 0;
 	ep_exec(&insert, values, nulls, 0);
 	Async_Notify("escrow_events", psprintf("%lld", (long long) deal));
+}
+
+/* An event that changes no stage (payments on receivables, codes issued) */
+void
+ep_deal_event_at(int64 deal, const char *action, const char *stage,
+				 const char *actor, const char *payload)
+{
+	EpStage		s = stage_from_name(stage);
+
+	ep_deal_event(deal, action, s, s, actor, payload);
 }
 
 /*

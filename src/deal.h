@@ -11,6 +11,7 @@
 
 #include "escrowpay.h"
 #include "datatype/timestamp.h"
+#include "lib/stringinfo.h"
 
 typedef enum EpStage
 {
@@ -62,6 +63,11 @@ typedef struct EpDeal
 	int64		captured;
 	int64		refunded;
 	int64		fee;
+	char	   *settlement;		/* escrow, agency, credit_finance */
+	char	   *institution;	/* NULL for escrow */
+	int64		institution_account;	/* 0: none */
+	int32		discount_bps;
+	int64		prepay_transfer;	/* 0: none */
 } EpDeal;
 
 /* What a transition changes besides the stage; the caller fills it in */
@@ -76,11 +82,24 @@ typedef struct EpStep
 
 extern const char *ep_stage_name(EpStage stage);
 extern void ep_lock_deal(int64 id, EpDeal *deal);
+extern void ep_deal_begin(int64 deal_id, const char *action, const char *actor,
+						  int extra, EpDeal *deal, EpStep *step);
 extern EpStage ep_deal_check(const EpDeal *deal, const char *action,
 							 const char *actor, int allowed_extra, EpStep *step);
 extern void ep_deal_commit_step(EpDeal *deal, const char *actor, EpStep *step);
 extern int	ep_actor_role(const EpDeal *deal, const char *actor);
 extern void ep_deal_settle(EpDeal *deal, const char *actor, EpStep *step);
+
+/* finance.c: deals paid by a payment agency or a credit institution */
+extern bool ep_deal_financed(const EpDeal *deal);
+extern void ep_deal_event_at(int64 deal, const char *action, const char *stage,
+							 const char *actor, const char *payload);
+extern void ep_finance_reserve(EpDeal *deal, StringInfo payload);
+extern void ep_finance_settle(EpDeal *deal, StringInfo payload);
+extern void ep_finance_unwind(EpDeal *deal, StringInfo payload);
+extern void json_int(StringInfo s, const char *key, int64 v);
+extern void json_str(StringInfo s, const char *key, const char *v);
+extern int64 ep_fee_of(int64 amount, int32 bps);
 extern void ep_deal_event(int64 deal, const char *action, EpStage from, EpStage to,
 						  const char *actor, const char *payload);
 

@@ -34,6 +34,7 @@
 
 PG_FUNCTION_INFO_V1(escrow_register_member);
 PG_FUNCTION_INFO_V1(escrow_register_merchant);
+PG_FUNCTION_INFO_V1(escrow_register_institution);
 PG_FUNCTION_INFO_V1(escrow_open_deal);
 PG_FUNCTION_INFO_V1(escrow_issue_identity_code);
 PG_FUNCTION_INFO_V1(escrow_confirm_identity);
@@ -91,13 +92,13 @@ arg_interval(FunctionCallInfo fcinfo, int argno, const char *what)
 }
 
 /* Append "key": value pairs to a JSON object under construction */
-static void
+void
 json_int(StringInfo s, const char *key, int64 v)
 {
 	appendStringInfo(s, "%s\"%s\": %lld", s->len > 1 ? ", " : "", key, (long long) v);
 }
 
-static void
+void
 json_str(StringInfo s, const char *key, const char *v)
 {
 	if (v == NULL)
@@ -121,8 +122,8 @@ json_end(StringInfo s)
 }
 
 /* floor(amount * bps / 10000) without overflow */
-static int64
-fee_of(int64 amount, int32 bps)
+int64
+ep_fee_of(int64 amount, int32 bps)
 {
 	return (amount / 10000) * bps + (amount % 10000) * bps / 10000;
 }
@@ -216,12 +217,13 @@ insert_party(const char *party_no, const char *kind, const char *name,
 	1, {TEXTOID}};
 	static EpPlan insert = {NULL,
 		"INSERT INTO escrow.parties (party_no, kind, name, contact, login_role, "
-		"  account, settlement_account, fee_account, fee_bps, inspection_window, cooling_off) "
-		"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-	11, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, NAMEOID, INT8OID, INT8OID, INT8OID,
-		INT4OID, INTERVALOID, INTERVALOID}};
-	Datum		values[11];
-	char		nulls[11];
+		"  account, settlement_account, fee_account, fee_bps, inspection_window, cooling_off, "
+		"  discount_bps, repay_within) "
+		"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+	13, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, NAMEOID, INT8OID, INT8OID, INT8OID,
+		INT4OID, INTERVALOID, INTERVALOID, INT4OID, INTERVALOID}};
+	Datum		values[13];
+	char		nulls[13];
 	int			i;
 
 	if (strspn(party_no, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") != strlen(party_no) ||
@@ -253,7 +255,7 @@ insert_party(const char *party_no, const char *kind, const char *name,
 	values[4] = login_role ? DirectFunctionCall1(namein, CStringGetDatum(login_role)) : (Datum) 0;
 	memset(nulls, ' ', sizeof(nulls));
 	nulls[4] = login_role ? ' ' : 'n';
-	for (i = 0; i < 6; i++)
+	for (i = 0; i < 8; i++)
 	{
 		values[5 + i] = extra[i];
 		nulls[5 + i] = extra_nulls[i];
@@ -279,11 +281,12 @@ escrow_register_member(PG_FUNCTION_ARGS)
 	char	   *login_role = PG_ARGISNULL(4) ? NULL : NameStr(*PG_GETARG_NAME(4));
 	char	   *kind;
 	char	   *currency;
-	Datum		extra[6] = {Int64GetDatum(account), 0, 0, Int32GetDatum(0), 0, 0};
+	Datum		extra[8] = {Int64GetDatum(account), 0, 0, Int32GetDatum(0), 0, 0,
+	Int32GetDatum(0), 0};
 
 	SPI_connect();
 	party_account(account, "account", &kind, &currency);
-	insert_party(member_no, "member", name, contact, login_role, extra, " nn nn");
+	insert_party(member_no, "member", name, contact, login_role, extra, " nn nn n");
 	SPI_finish();
 	PG_RETURN_TEXT_P(cstring_to_text(member_no));
 }
@@ -313,8 +316,8 @@ escrow_register_merchant(PG_FUNCTION_ARGS)
 	char	   *login_role = PG_ARGISNULL(8) ? NULL : NameStr(*PG_GETARG_NAME(8));
 	char	   *kind;
 	char	   *currency;
-	Datum		extra[6];
-	char		extra_nulls[6] = {'n', ' ', ' ', ' ', ' ', ' '};
+	Datum		extra[8];
+	char		extra_nulls[8] = {'n', ' ', ' ', ' ', ' ', ' ', ' ', 'n'};
 
 	if (PG_ARGISNULL(6) || PG_GETARG_INT32(6) < 0 || PG_GETARG_INT32(6) > 10000)
 		ereport(ERROR,
@@ -357,9 +360,67 @@ escrow_register_merchant(PG_FUNCTION_ARGS)
 	extra[3] = Int32GetDatum(fee_bps);
 	extra[4] = IntervalPGetDatum(window);
 	extra[5] = IntervalPGetDatum(cooling);
+	extra[6] = Int32GetDatum(0);
 	insert_party(merchant_no, "merchant", name, contact, login_role, extra, extra_nulls);
 	SPI_finish();
 	PG_RETURN_TEXT_P(cstring_to_text(merchant_no));
+}
+
+/*
+ * escrow.register_institution(institution_no text, name text, contact text,
+ *							   account bigint, discount_bps integer DEFAULT 0,
+ *							   repay_within interval DEFAULT '30 days',
+ *							   login_role name DEFAULT NULL) RETURNS text
+ *
+ * A credit institution (seed 001: lends to buyers, pre-pays merchants less
+ * a receivables discount) or payment agency (seed 002: pays merchants at
+ * receipt and bills buyers).  account is the deposit account its money
+ * moves through; buyers repay or pay invoices within repay_within.
+ */
+Datum
+escrow_register_institution(PG_FUNCTION_ARGS)
+{
+	char	   *institution_no = arg_text(fcinfo, 0, "institution_no");
+	char	   *name = arg_text(fcinfo, 1, "name");
+	char	   *contact = arg_text(fcinfo, 2, "contact");
+	int64		account = ep_arg_id(fcinfo, 3, "account");
+	Interval   *repay_within = arg_interval(fcinfo, 5, "repay_within");
+	char	   *login_role = PG_ARGISNULL(6) ? NULL : NameStr(*PG_GETARG_NAME(6));
+	char	   *kind;
+	char	   *currency;
+	Datum		extra[8];
+	char		extra_nulls[8] = {'n', ' ', 'n', ' ', 'n', 'n', ' ', ' '};
+
+	if (PG_ARGISNULL(4) || PG_GETARG_INT32(4) < 0 || PG_GETARG_INT32(4) > 10000)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("discount_bps must be between 0 and 10000 basis points")));
+
+	SPI_connect();
+	party_account(account, "account", &kind, &currency);
+	if (strcmp(kind, "deposit") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("an institution's account must be a deposit account"),
+				 errdetail("Account %lld is a %s account.", (long long) account, kind)));
+	memset(extra, 0, sizeof(extra));
+	extra[1] = Int64GetDatum(account);
+	extra[3] = Int32GetDatum(0);
+	extra[6] = Int32GetDatum(PG_GETARG_INT32(4));
+	extra[7] = IntervalPGetDatum(repay_within);
+	insert_party(institution_no, "institution", name, contact, login_role, extra, extra_nulls);
+	SPI_finish();
+	PG_RETURN_TEXT_P(cstring_to_text(institution_no));
+}
+
+/*
+ * A free-text argument as idempotency requests compare it: length-prefixed,
+ * so that no two different argument lists read alike ("NULL" for none).
+ */
+static char *
+request_text(const char *s)
+{
+	return s ? psprintf("%zu:%s", strlen(s), s) : "NULL";
 }
 
 /* ---------------------------------------------------------------------
@@ -372,10 +433,14 @@ escrow_register_merchant(PG_FUNCTION_ARGS)
  *					inspection_place text DEFAULT NULL, carrier text DEFAULT NULL,
  *					provider text DEFAULT NULL, inspector text DEFAULT NULL,
  *					ship_within interval DEFAULT '7 days',
- *					idempotency_key text DEFAULT NULL) RETURNS bigint
+ *					idempotency_key text DEFAULT NULL,
+ *					settlement text DEFAULT 'escrow',
+ *					institution text DEFAULT NULL) RETURNS bigint
  *
  * A provisional agreement: the deal starts at order_received; the buyer's
- * default account decides the payment method.  Returns the deal id.
+ * default account decides the payment method.  settlement 'agency' or
+ * 'credit_finance' names the institution that pays the merchant.  Returns
+ * the deal id.
  */
 Datum
 escrow_open_deal(PG_FUNCTION_ARGS)
@@ -395,12 +460,19 @@ escrow_open_deal(PG_FUNCTION_ARGS)
 		"INSERT INTO escrow.deals (id, txn_no, buyer, merchant, amount, currency, "
 		"  payment_method, debit_account, credit_account, fee_account, fee_bps, "
 		"  inspection_place, carrier, provider, inspector, stage, ship_within, "
-		"  inspection_window, cooling_off) "
-		"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
-		"        'order_received', $16, $17, $18)",
-	18, {INT8OID, TEXTOID, TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID, INT8OID,
+		"  inspection_window, cooling_off, settlement, institution, institution_account, "
+		"  discount_bps, repay_within) "
+		"SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
+		"       'order_received', $16, $17, $18, $19, i.party_no, i.settlement_account, "
+		"       coalesce(i.discount_bps, 0), i.repay_within "
+		"  FROM (SELECT 1) one LEFT JOIN escrow.parties i ON i.party_no = $20",
+	20, {INT8OID, TEXTOID, TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID, INT8OID,
 		INT8OID, INT8OID, INT4OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INTERVALOID,
-		INTERVALOID, INTERVALOID}};
+		INTERVALOID, INTERVALOID, TEXTOID, TEXTOID}};
+	static EpPlan institution_plan = {NULL,
+		"SELECT i.kind, a.currency FROM escrow.parties i "
+		"  JOIN escrow.accounts a ON a.id = i.settlement_account WHERE i.party_no = $1",
+	1, {TEXTOID}};
 	char	   *buyer = arg_text(fcinfo, 0, "buyer");
 	char	   *merchant = arg_text(fcinfo, 1, "merchant");
 	int64		amount = ep_arg_amount(fcinfo, 2, "amount");
@@ -410,8 +482,10 @@ escrow_open_deal(PG_FUNCTION_ARGS)
 	char	   *inspector = arg_opt_text(fcinfo, 6);
 	Interval   *ship_within = arg_interval(fcinfo, 7, "ship_within");
 	char	   *key = ep_arg_key(fcinfo, 8);
-	Datum		values[18];
-	char		nulls[18];
+	char	   *settlement = PG_ARGISNULL(9) ? "escrow" : text_to_cstring(PG_GETARG_TEXT_PP(9));
+	char	   *institution = arg_opt_text(fcinfo, 10);
+	Datum		values[20];
+	char		nulls[20];
 	bool		isnull;
 	int64		id;
 	int64		prior;
@@ -423,6 +497,22 @@ escrow_open_deal(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("buyer and merchant must differ")));
+	if (strcmp(settlement, "escrow") != 0 && strcmp(settlement, "agency") != 0 &&
+		strcmp(settlement, "credit_finance") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown settlement \"%s\"", settlement),
+				 errhint("Use escrow, agency or credit_finance.")));
+	if ((strcmp(settlement, "escrow") == 0) != (institution == NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("settlement %s %s an institution", settlement,
+						institution ? "takes no" : "needs")));
+	if (inspector && pg_strcasecmp(inspector, "system") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("inspector \"%s\" is reserved", inspector),
+				 errdetail("\"system\" is the actor of run_maintenance().")));
 	if (inspector && (strcmp(inspector, buyer) == 0 || strcmp(inspector, merchant) == 0))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -445,11 +535,12 @@ escrow_open_deal(PG_FUNCTION_ARGS)
 
 	id = ep_next_id("deal_id_seq");
 	if (key && ep_idem_claim(key,
-							 psprintf("open_deal(%s,%s,%lld,%s,%s,%s,%s,%s)", buyer, merchant,
-									  (long long) amount, place ? place : "NULL",
-									  carrier ? carrier : "NULL", provider ? provider : "NULL",
-									  inspector ? inspector : "NULL",
-									  ep_interval_key(ship_within)),
+							 psprintf("open_deal(%s,%s,%lld,%s,%s,%s,%s,%s,%s,%s)",
+									  request_text(buyer), request_text(merchant),
+									  (long long) amount, request_text(place),
+									  request_text(carrier), request_text(provider),
+									  request_text(inspector), ep_interval_key(ship_within),
+									  settlement, request_text(institution)),
 							 true, id, &prior))
 	{
 		SPI_finish();
@@ -466,6 +557,37 @@ escrow_open_deal(PG_FUNCTION_ARGS)
 				 errmsg("currency mismatch between accounts"),
 				 errdetail("The buyer pays in %s, the merchant settles in %s.",
 						   ep_text(0, 10), ep_text(0, 11))));
+
+	if (strcmp(settlement, "credit_finance") == 0 && strcmp(ep_text(0, 9), "credit") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("credit finance needs a buyer paying by credit line"),
+				 errdetail("Member %s pays from a %s account.", buyer, ep_text(0, 9))));
+	if (institution)
+	{
+		char	   *deal_currency = pstrdup(ep_text(0, 10));
+
+		values[0] = CStringGetTextDatum(institution);
+		if (ep_exec(&institution_plan, values, NULL, 1) != 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_NO_DATA_FOUND),
+					 errmsg("party \"%s\" is not registered", institution)));
+		if (strcmp(ep_text(0, 1), "institution") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("party \"%s\" is a %s, not an institution", institution,
+							ep_text(0, 1))));
+		if (strcmp(ep_text(0, 2), deal_currency) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_EP_CURRENCY_MISMATCH),
+					 errmsg("currency mismatch between accounts"),
+					 errdetail("The deal is in %s, institution %s works in %s.",
+							   deal_currency, institution, ep_text(0, 2))));
+		/* the parties row again, for the insert below */
+		values[0] = CStringGetTextDatum(buyer);
+		values[1] = CStringGetTextDatum(merchant);
+		ep_exec(&parties, values, NULL, 1);
+	}
 
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = Int64GetDatum(id);
@@ -491,6 +613,12 @@ escrow_open_deal(PG_FUNCTION_ARGS)
 	values[15] = IntervalPGetDatum(ship_within);
 	values[16] = ep_datum(0, 7, &isnull);
 	values[17] = ep_datum(0, 8, &isnull);
+	values[18] = CStringGetTextDatum(settlement);
+	values[19] = institution ? CStringGetTextDatum(institution) : (Datum) 0;
+	nulls[19] = institution ? ' ' : 'n';
+	/* a credit institution's cost to the merchant is its discount, not a fee */
+	if (strcmp(settlement, "credit_finance") == 0)
+		values[10] = Int32GetDatum(0);
 	ep_exec(&insert, values, nulls, 0);
 
 	{
@@ -592,6 +720,7 @@ escrow_confirm_identity(PG_FUNCTION_ARGS)
 	uint8		mac[EP_HMAC_LEN];
 	bool		ok;
 
+	/* the buyer acts here, proven by the code: the check needs the deal first */
 	SPI_connect();
 	ep_lock_deal(deal_id, &d);
 	ep_deal_check(&d, "confirm_identity", d.buyer, 0, &step);
@@ -664,20 +793,23 @@ escrow_reserve(PG_FUNCTION_ARGS)
 	StringInfoData p;
 	text	   *result;
 
-	SPI_connect();
-	ep_lock_deal(deal_id, &d);
-	ep_deal_check(&d, "reserve", actor, 0, &step);
-	d.hold_id = ep_place_hold(d.debit_account, d.credit_account, d.amount, NULL, NULL);
-	d.held = d.amount;
+	ep_deal_begin(deal_id, "reserve", actor, 0, &d, &step);
 	auth_no = ep_random_digits(10);
 	values[0] = Int64GetDatum(deal_id);
 	values[1] = CStringGetTextDatum(auth_no);
 	ep_exec(&set_auth, values, NULL, 0);
 
 	json_begin(&p);
-	json_int(&p, "hold", d.hold_id);
-	json_int(&p, "held", d.amount);
 	json_str(&p, "auth_no", auth_no);
+	if (ep_deal_financed(&d))
+		ep_finance_reserve(&d, &p);
+	else
+	{
+		d.hold_id = ep_place_hold(d.debit_account, d.credit_account, d.amount, NULL, NULL);
+		d.held = d.amount;
+		json_int(&p, "hold", d.hold_id);
+		json_int(&p, "held", d.amount);
+	}
 	step.payload = json_end(&p);
 	step.deadline = "ship";
 	ep_deal_commit_step(&d, actor, &step);
@@ -706,9 +838,7 @@ escrow_mark_shipped(PG_FUNCTION_ARGS)
 	char		nulls[3] = {' ', carrier ? ' ' : 'n', tracking ? ' ' : 'n'};
 	StringInfoData p;
 
-	SPI_connect();
-	ep_lock_deal(deal_id, &d);
-	ep_deal_check(&d, "mark_shipped", actor, 0, &step);
+	ep_deal_begin(deal_id, "mark_shipped", actor, 0, &d, &step);
 	values[0] = Int64GetDatum(deal_id);
 	values[1] = carrier ? CStringGetTextDatum(carrier) : (Datum) 0;
 	values[2] = tracking ? CStringGetTextDatum(tracking) : (Datum) 0;
@@ -737,9 +867,7 @@ escrow_mark_delivered(PG_FUNCTION_ARGS)
 	EpDeal		d;
 	EpStep		step;
 
-	SPI_connect();
-	ep_lock_deal(deal_id, &d);
-	ep_deal_check(&d, "mark_delivered", actor, 0, &step);
+	ep_deal_begin(deal_id, "mark_delivered", actor, 0, &d, &step);
 	step.deadline = "inspect";
 	ep_deal_commit_step(&d, actor, &step);
 	SPI_finish();
@@ -755,23 +883,27 @@ ep_deal_settle(EpDeal *d, const char *actor, EpStep *step)
 {
 	StringInfoData p;
 
-	if (d->hold_id == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
-				 errmsg("deal %s has not been paid", d->txn_no),
-				 errdetail("It was served first; the buyer pays at a terminal (escrow.pay_cash)."),
-				 errhint("Nothing can be captured before then.")));
-	d->capture_transfer = ep_capture_hold(d->hold_id, false, 0, true, NULL);
-	d->captured = d->held;
-	d->held = 0;
-	d->fee = fee_of(d->captured, d->fee_bps);
-	if (d->fee > 0)
-		d->fee_transfer = ep_transfer(d->credit_account, d->fee_account, d->fee);
-
 	json_begin(&p);
-	json_int(&p, "capture_transfer", d->capture_transfer);
-	json_int(&p, "merchant_in", d->captured);
-	json_int(&p, "fee", d->fee);
+	if (ep_deal_financed(d))
+		ep_finance_settle(d, &p);
+	else
+	{
+		if (d->hold_id == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
+					 errmsg("deal %s has not been paid", d->txn_no),
+					 errdetail("It was served first; the buyer pays at a terminal (escrow.pay_cash)."),
+					 errhint("Nothing can be captured before then.")));
+		d->capture_transfer = ep_capture_hold(d->hold_id, false, 0, true, NULL);
+		d->captured = d->held;
+		d->held = 0;
+		d->fee = ep_fee_of(d->captured, d->fee_bps);
+		if (d->fee > 0)
+			d->fee_transfer = ep_transfer(d->credit_account, d->fee_account, d->fee);
+		json_int(&p, "capture_transfer", d->capture_transfer);
+		json_int(&p, "merchant_in", d->captured);
+		json_int(&p, "fee", d->fee);
+	}
 	step->payload = json_end(&p);
 	step->deadline = "return";
 	ep_deal_commit_step(d, actor, step);
@@ -791,9 +923,7 @@ escrow_confirm_inspection(PG_FUNCTION_ARGS)
 	EpDeal		d;
 	EpStep		step;
 
-	SPI_connect();
-	ep_lock_deal(deal_id, &d);
-	ep_deal_check(&d, "confirm_inspection", actor, 0, &step);
+	ep_deal_begin(deal_id, "confirm_inspection", actor, 0, &d, &step);
 	ep_deal_settle(&d, actor, &step);
 	SPI_finish();
 	PG_RETURN_INT64(d.capture_transfer);
@@ -816,11 +946,13 @@ static void
 release_step(EpDeal *d, const char *actor, const char *reason, EpStep *step)
 {
 	StringInfoData p;
-	int64		released = release_hold(d);
 
 	json_begin(&p);
 	json_str(&p, "reason", reason);
-	json_int(&p, "released", released);
+	if (ep_deal_financed(d))
+		ep_finance_unwind(d, &p);
+	else
+		json_int(&p, "released", release_hold(d));
 	step->payload = json_end(&p);
 	step->deadline = "none";
 	ep_deal_commit_step(d, actor, step);
@@ -840,9 +972,7 @@ escrow_cancel_deal(PG_FUNCTION_ARGS)
 	EpDeal		d;
 	EpStep		step;
 
-	SPI_connect();
-	ep_lock_deal(deal_id, &d);
-	ep_deal_check(&d, "cancel_deal", actor, 0, &step);
+	ep_deal_begin(deal_id, "cancel_deal", actor, 0, &d, &step);
 	release_step(&d, actor, reason, &step);
 	SPI_finish();
 	PG_RETURN_VOID();
@@ -871,9 +1001,14 @@ reason_step(FunctionCallInfo fcinfo, const char *action, const char *window)
 	EpStep		step;
 	StringInfoData p;
 
-	SPI_connect();
-	ep_lock_deal(deal_id, &d);
-	ep_deal_check(&d, action, actor, 0, &step);
+	ep_deal_begin(deal_id, action, actor, 0, &d, &step);
+	if (strcmp(action, "open_dispute") == 0 && ep_deal_financed(&d))
+		ereport(ERROR,
+				(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
+				 errmsg("deal %s is settled by %s %s: disputes are not offered", d.txn_no,
+						d.settlement, d.institution),
+				 errdetail("escrowpay splits only escrow deals; a return unwinds a financed deal in full."),
+				 errhint("Use request_return, or settle the dispute with the institution.")));
 	if (window)
 		require_before_deadline(&d, action, window);
 	json_begin(&p);
@@ -928,7 +1063,7 @@ static void
 split(EpDeal *d, int64 buyer_share, StringInfo p)
 {
 	int64		merchant_share = d->amount - buyer_share;
-	int64		new_fee = fee_of(merchant_share, d->fee_bps);
+	int64		new_fee = ep_fee_of(merchant_share, d->fee_bps);
 	int64		refund = 0;
 	int64		fee_change = 0;
 	int64		merchant_in = 0;
@@ -994,11 +1129,12 @@ escrow_confirm_return(PG_FUNCTION_ARGS)
 	EpStep		step;
 	StringInfoData p;
 
-	SPI_connect();
-	ep_lock_deal(deal_id, &d);
-	ep_deal_check(&d, "confirm_return", actor, 0, &step);
+	ep_deal_begin(deal_id, "confirm_return", actor, 0, &d, &step);
 	json_begin(&p);
-	split(&d, d.amount, &p);
+	if (ep_deal_financed(&d))
+		ep_finance_unwind(&d, &p);
+	else
+		split(&d, d.amount, &p);
 	step.payload = json_end(&p);
 	step.deadline = "none";
 	ep_deal_commit_step(&d, actor, &step);
@@ -1031,9 +1167,7 @@ escrow_resolve_dispute(PG_FUNCTION_ARGS)
 	buyer_share = PG_GETARG_INT64(1);
 	merchant_share = PG_GETARG_INT64(2);
 
-	SPI_connect();
-	ep_lock_deal(deal_id, &d);
-	ep_deal_check(&d, "resolve_dispute", actor, ep_caller_is_admin() ? ACTOR_ADMIN : 0, &step);
+	ep_deal_begin(deal_id, "resolve_dispute", actor, ep_caller_is_admin() ? ACTOR_ADMIN : 0, &d, &step);
 	if (ep_add(buyer_share, merchant_share, "shares") != d.amount)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

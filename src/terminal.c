@@ -449,9 +449,7 @@ escrow_serve_first(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("actor must not be NULL")));
 	actor = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	SPI_connect();
-	ep_lock_deal(deal_id, &d);
-	ep_deal_check(&d, "serve_first", actor, 0, &step);
+	ep_deal_begin(deal_id, "serve_first", actor, 0, &d, &step);
 	step.deadline = "none";
 	ep_deal_commit_step(&d, actor, &step);
 	SPI_finish();

@@ -1,28 +1,33 @@
--- 80_parties.sql: members (buyers) and merchants (sellers with a franchise
--- contract).  Contacts are private: no view shows a party's contact.
+-- 80_parties.sql: members (buyers), merchants (sellers with a franchise
+-- contract) and institutions (credit institutions and payment agencies).  Contacts are private: no view shows a party's contact.
 
 CREATE TABLE escrow.parties (
     party_no           text PRIMARY KEY CHECK (party_no ~ '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$'),
-    kind               text NOT NULL CHECK (kind IN ('member', 'merchant')),
+    kind               text NOT NULL CHECK (kind IN ('member', 'merchant', 'institution')),
     name               text NOT NULL CHECK (name <> ''),
     contact            text NOT NULL,
     login_role         name UNIQUE,
     -- members: how they pay by default
     account            bigint,
-    -- merchants: where settlements go, and the contract terms
+    -- merchants: where settlements go, and the contract terms;
+    -- institutions: the account their money moves through
     settlement_account bigint,
     fee_account        bigint,
     fee_bps            integer NOT NULL DEFAULT 0 CHECK (fee_bps BETWEEN 0 AND 10000),
     inspection_window  interval,
     cooling_off        interval,
+    -- institutions: receivables discount (credit finance) and repayment term
+    discount_bps       integer NOT NULL DEFAULT 0 CHECK (discount_bps BETWEEN 0 AND 10000),
+    repay_within       interval,
     created_at         timestamptz NOT NULL DEFAULT now(),
     CHECK ((kind = 'member') = (account IS NOT NULL)),
-    CHECK ((kind = 'merchant') = (settlement_account IS NOT NULL
-                                  AND inspection_window IS NOT NULL AND cooling_off IS NOT NULL)),
+    CHECK (kind = 'member' OR settlement_account IS NOT NULL),
+    CHECK (kind <> 'merchant' OR (inspection_window IS NOT NULL AND cooling_off IS NOT NULL)),
+    CHECK (kind <> 'institution' OR repay_within IS NOT NULL),
     CHECK (fee_bps = 0 OR fee_account IS NOT NULL)
 );
 COMMENT ON TABLE escrow.parties IS
-    'Members (buyers: default payment account) and merchants (settlement account, inspection window, cooling-off period, fee in basis points); contact is private';
+    'Members (buyers: default payment account), merchants (settlement account, inspection window, cooling-off period, fee in basis points) and institutions (account, receivables discount, repayment term); contact is private';
 COMMENT ON COLUMN escrow.parties.login_role IS
     'database role (member of escrow_party) that sees only this party''s deals';
 

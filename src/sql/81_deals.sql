@@ -22,6 +22,17 @@ CREATE TABLE escrow.deals (
     inspector         text,
     tracking          text,
     stage             text NOT NULL,
+    -- who pays the merchant: the buyer's frozen funds (escrow), a payment
+    -- agency that bills the buyer afterwards (agency), or a credit
+    -- institution that lends to the buyer and pre-pays the merchant
+    -- (credit_finance)
+    settlement        text NOT NULL DEFAULT 'escrow'
+                      CHECK (settlement IN ('escrow', 'agency', 'credit_finance')),
+    institution       text REFERENCES escrow.parties (party_no),
+    institution_account bigint,
+    discount_bps      integer NOT NULL DEFAULT 0,
+    repay_within      interval,
+    prepay_transfer   bigint,
     ship_within       interval NOT NULL,
     inspection_window interval NOT NULL,
     cooling_off       interval NOT NULL,
@@ -40,6 +51,7 @@ CREATE TABLE escrow.deals (
     created_at        timestamptz NOT NULL DEFAULT now(),
     updated_at        timestamptz NOT NULL DEFAULT now(),
     CHECK (buyer <> merchant),
+    CHECK ((settlement = 'escrow') = (institution IS NULL)),
     CHECK (held >= 0 AND captured >= 0 AND refunded >= 0 AND fee >= 0)
 );
 -- run_maintenance() finds due deals through this small partial index.
@@ -69,7 +81,28 @@ CREATE INDEX deal_events_deal ON escrow.deal_events (deal, id);
 COMMENT ON TABLE escrow.deal_events IS
     'Outbox: one row per deal transition, written in the transition''s transaction; NOTIFY escrow_events carries the deal id at commit';
 
+CREATE TABLE escrow.receivables (
+    id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    deal       bigint NOT NULL UNIQUE REFERENCES escrow.deals (id),
+    kind       text NOT NULL CHECK (kind IN ('loan', 'invoice')),
+    debtor     text NOT NULL REFERENCES escrow.parties (party_no),
+    creditor   text NOT NULL REFERENCES escrow.parties (party_no),
+    pay_to     bigint NOT NULL,
+    amount     bigint NOT NULL CHECK (amount > 0),
+    paid       bigint NOT NULL DEFAULT 0,
+    due_at     timestamptz NOT NULL,
+    status     text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'paid', 'cancelled')),
+    created_at timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT receivables_paid_within CHECK (paid >= 0 AND paid <= amount)
+);
+CREATE INDEX receivables_open_due ON escrow.receivables (due_at) WHERE status = 'open';
+COMMENT ON TABLE escrow.receivables IS
+    'What a buyer owes after settlement: a loan to the credit institution (repaid into the buyer''s credit line with escrow.repay) or an invoice from the payment agency (paid to it with escrow.pay_invoice)';
+COMMENT ON COLUMN escrow.receivables.pay_to IS 'the account payments go to';
+
 SELECT pg_catalog.pg_extension_config_dump('escrow.deals', '');
+SELECT pg_catalog.pg_extension_config_dump('escrow.receivables', '');
+SELECT pg_catalog.pg_extension_config_dump('escrow.receivables_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('escrow.deal_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('escrow.deal_events', '');
 SELECT pg_catalog.pg_extension_config_dump('escrow.deal_events_id_seq', '');

@@ -21,16 +21,41 @@ CREATE FUNCTION escrow.register_merchant(merchant_no text, name text, contact te
 COMMENT ON FUNCTION escrow.register_merchant(text, text, text, bigint, interval, interval, integer, bigint, name) IS
     'Register a merchant (franchise contract): settlement account, inspection window, cooling-off period, fee in basis points to fee_account';
 
+CREATE FUNCTION escrow.register_institution(institution_no text, name text, contact text,
+                                            account bigint, discount_bps integer DEFAULT 0,
+                                            repay_within interval DEFAULT '30 days',
+                                            login_role name DEFAULT NULL)
+    RETURNS text AS 'MODULE_PATHNAME', 'escrow_register_institution'
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION escrow.register_institution(text, text, text, bigint, integer, interval, name) IS
+    'Register a credit institution or payment agency: the deposit account its money moves through, its receivables discount (credit finance) and repayment term';
+
 CREATE FUNCTION escrow.open_deal(buyer text, merchant text, amount bigint,
                                  inspection_place text DEFAULT NULL,
                                  carrier text DEFAULT NULL, provider text DEFAULT NULL,
                                  inspector text DEFAULT NULL,
                                  ship_within interval DEFAULT '7 days',
-                                 idempotency_key text DEFAULT NULL)
+                                 idempotency_key text DEFAULT NULL,
+                                 settlement text DEFAULT 'escrow',
+                                 institution text DEFAULT NULL)
     RETURNS bigint AS 'MODULE_PATHNAME', 'escrow_open_deal'
     LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION escrow.open_deal(text, text, bigint, text, text, text, text, interval, text) IS
-    'Open a deal (provisional agreement) at order_received; returns the deal id (see txn_no for the printed number)';
+COMMENT ON FUNCTION escrow.open_deal(text, text, bigint, text, text, text, text, interval, text, text, text) IS
+    'Open a deal (provisional agreement) at order_received; settlement escrow (the buyer''s funds are frozen), agency or credit_finance (the institution pays the merchant); returns the deal id';
+
+CREATE FUNCTION escrow.repay(loan bigint, from_account bigint, amount bigint DEFAULT NULL,
+                             idempotency_key text DEFAULT NULL)
+    RETURNS bigint AS 'MODULE_PATHNAME', 'escrow_repay'
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION escrow.repay(bigint, bigint, bigint, text) IS
+    'Repay (part of; NULL: all outstanding) a credit-finance loan into the buyer''s credit line; returns the transfer id';
+
+CREATE FUNCTION escrow.pay_invoice(invoice bigint, from_account bigint, amount bigint DEFAULT NULL,
+                                   idempotency_key text DEFAULT NULL)
+    RETURNS bigint AS 'MODULE_PATHNAME', 'escrow_pay_invoice'
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION escrow.pay_invoice(bigint, bigint, bigint, text) IS
+    'Pay (part of; NULL: all outstanding) a payment agency''s invoice; returns the transfer id';
 
 CREATE FUNCTION escrow.issue_identity_code(deal bigint)
     RETURNS text AS 'MODULE_PATHNAME', 'escrow_issue_identity_code'

@@ -28,6 +28,22 @@ SELECT d.id AS deal, d.txn_no, d.buyer, d.merchant, d.amount, d.currency,
 COMMENT ON VIEW escrow.deal_progress IS
     'One row per deal: transaction number, stage, when each stage was reached, money held/captured/refunded and fee, next expected actions and by whom, deadline of the current stage';
 
+CREATE VIEW escrow.receivables_due WITH (security_invoker = true) AS
+SELECT r.id AS receivable, r.kind, d.txn_no, r.debtor, r.creditor, d.currency,
+       r.amount, r.paid,
+       CASE WHEN r.status = 'open' THEN r.amount - r.paid ELSE 0 END AS outstanding,
+       r.due_at, r.status,
+       r.status = 'open' AND r.due_at < pg_catalog.clock_timestamp() AS overdue
+  FROM escrow.receivables r
+  JOIN escrow.deals d ON d.id = r.deal;
+COMMENT ON VIEW escrow.receivables_due IS
+    'Loans (credit finance) and invoices (payment agency) per buyer and institution: amount, paid, outstanding, due date, overdue';
+
+CREATE VIEW escrow.overdue_receivables WITH (security_invoker = true) AS
+SELECT * FROM escrow.receivables_due WHERE overdue;
+COMMENT ON VIEW escrow.overdue_receivables IS
+    'Open loans and unpaid invoices past their due date';
+
 CREATE VIEW escrow.stage_funnel WITH (security_invoker = true) AS
 SELECT d.stage, count(*) AS deals, sum(d.amount) AS amount, sum(d.held) AS held,
        sum(d.captured) AS captured, sum(d.refunded) AS refunded, d.currency

@@ -4,11 +4,20 @@
 
 ALTER TABLE escrow.deals ENABLE ROW LEVEL SECURITY;
 ALTER TABLE escrow.deal_events ENABLE ROW LEVEL SECURITY;
+ALTER TABLE escrow.receivables ENABLE ROW LEVEL SECURITY;
+
+CREATE POLICY receivables_platform ON escrow.receivables FOR SELECT
+    TO escrow_admin, escrow_app, escrow_auditor USING (true);
+CREATE POLICY receivables_own ON escrow.receivables FOR SELECT
+    TO escrow_party USING (escrow.current_party() IN (debtor, creditor));
+GRANT SELECT ON escrow.receivables TO escrow_admin, escrow_app, escrow_auditor, escrow_party;
+GRANT SELECT ON escrow.receivables_due, escrow.overdue_receivables
+    TO escrow_admin, escrow_app, escrow_auditor, escrow_party;
 
 CREATE POLICY deals_platform ON escrow.deals FOR SELECT
     TO escrow_admin, escrow_app, escrow_auditor USING (true);
 CREATE POLICY deals_own ON escrow.deals FOR SELECT
-    TO escrow_party USING (escrow.current_party() IN (buyer, merchant));
+    TO escrow_party USING (escrow.current_party() IN (buyer, merchant, institution));
 CREATE POLICY deal_events_platform ON escrow.deal_events FOR SELECT
     TO escrow_admin, escrow_app, escrow_auditor USING (true);
 CREATE POLICY deal_events_own ON escrow.deal_events FOR SELECT
@@ -16,6 +25,8 @@ CREATE POLICY deal_events_own ON escrow.deal_events FOR SELECT
 
 -- Every column but the code's HMAC and its bookkeeping.
 GRANT SELECT (id, txn_no, buyer, merchant, amount, currency, payment_method,
+              settlement, institution, institution_account, discount_bps, repay_within,
+              prepay_transfer,
               debit_account, credit_account, fee_account, fee_bps, inspection_place,
               carrier, provider, inspector, tracking, stage, ship_within,
               inspection_window, cooling_off, deadline, hold_id, capture_transfer,
@@ -37,7 +48,10 @@ GRANT EXECUTE ON FUNCTION
 GRANT EXECUTE ON FUNCTION
     escrow.register_member(text, text, text, bigint, name),
     escrow.register_merchant(text, text, text, bigint, interval, interval, integer, bigint, name),
-    escrow.open_deal(text, text, bigint, text, text, text, text, interval, text),
+    escrow.register_institution(text, text, text, bigint, integer, interval, name),
+    escrow.open_deal(text, text, bigint, text, text, text, text, interval, text, text, text),
+    escrow.repay(bigint, bigint, bigint, text),
+    escrow.pay_invoice(bigint, bigint, bigint, text),
     escrow.issue_identity_code(bigint),
     escrow.confirm_identity(bigint, text),
     escrow.reserve(bigint, text),

@@ -1,0 +1,316 @@
+/*-------------------------------------------------------------------------
+ *
+ * finance.c
+ *	  Deals paid by a third party: a payment agency (seed 002) or a credit
+ *	  institution (seed 001).  The lifecycle is the same state machine as
+ *	  escrow deals (deal.c); what differs is who pays the merchant and
+ *	  when, and what the buyer owes afterwards (escrow.receivables):
+ *
+ *	  agency: reserve() issues the transaction authentication number and
+ *		freezes nothing; at receipt (confirm_inspection / auto_accept) the
+ *		agency pays the merchant (less the merchant's fee) and invoices
+ *		the buyer, who pays with escrow.pay_invoice().
+ *	  credit_finance: reserve() is the loan approval: the buyer's credit
+ *		line is held for the institution and the institution pre-pays the
+ *		merchant the amount less its receivables discount; at receipt the
+ *		hold is captured to the institution and the loan becomes a
+ *		receivable the buyer repays into the line (escrow.repay()).
+ *
+ *	  Cancelling before receipt, or a confirmed return after it, unwinds
+ *	  the whole chain (claw-back of the pre-payment or payout, release or
+ *	  refund of the buyer's money, the receivable cancelled and what the
+ *	  buyer paid on it returned); the merchant learns of it through the
+ *	  event outbox.  Partial splits (disputes) are not offered for these
+ *	  deals.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "deal.h"
+
+#include "fmgr.h"
+#include "hold.h"
+#include "idempotency.h"
+#include "ledger.h"
+#include "money.h"
+#include "plan.h"
+#include "refund.h"
+#include "utils/builtins.h"
+
+PG_FUNCTION_INFO_V1(escrow_repay);
+PG_FUNCTION_INFO_V1(escrow_pay_invoice);
+
+bool
+ep_deal_financed(const EpDeal *d)
+{
+	return strcmp(d->settlement, "escrow") != 0;
+}
+
+static bool
+is_credit_finance(const EpDeal *d)
+{
+	return strcmp(d->settlement, "credit_finance") == 0;
+}
+
+/*
+ * reserve() for an agency or credit-finance deal.  Credit finance: hold
+ * the buyer's line for the institution and pre-pay the merchant.
+ */
+void
+ep_finance_reserve(EpDeal *d, StringInfo payload)
+{
+	json_str(payload, "institution", d->institution);
+	if (!is_credit_finance(d))
+		return;
+
+	d->hold_id = ep_place_hold(d->debit_account, d->institution_account, d->amount,
+							   NULL, NULL);
+	d->held = d->amount;
+	{
+		int64		discount = ep_fee_of(d->amount, d->discount_bps);
+
+		d->prepay_transfer = ep_transfer(d->institution_account, d->credit_account,
+										 d->amount - discount);
+		json_int(payload, "hold", d->hold_id);
+		json_int(payload, "held", d->amount);
+		json_int(payload, "discount", discount);
+		json_int(payload, "merchant_in", d->amount - discount);
+	}
+}
+
+/* Open the buyer's receivable for deal d: what it owes, to whom, by when */
+static int64
+open_receivable(EpDeal *d, const char *kind, int64 pay_to)
+{
+	static EpPlan insert = {NULL,
+		"INSERT INTO escrow.receivables (deal, kind, debtor, creditor, pay_to, amount, due_at) "
+		"SELECT id, $2, buyer, institution, $3, amount, clock_timestamp() + repay_within "
+		"  FROM escrow.deals WHERE id = $1 RETURNING id",
+	3, {INT8OID, TEXTOID, INT8OID}};
+	Datum		values[3];
+
+	values[0] = Int64GetDatum(d->id);
+	values[1] = CStringGetTextDatum(kind);
+	values[2] = Int64GetDatum(pay_to);
+	ep_exec(&insert, values, NULL, 1);
+	return ep_int64(0, 1);
+}
+
+/*
+ * Receipt confirmed.  Agency: pay the merchant, take the fee, invoice the
+ * buyer.  Credit finance: capture the line's hold to the institution and
+ * open the loan.
+ */
+void
+ep_finance_settle(EpDeal *d, StringInfo payload)
+{
+	if (is_credit_finance(d))
+	{
+		d->capture_transfer = ep_capture_hold(d->hold_id, false, 0, true, NULL);
+		d->captured = d->held;
+		d->held = 0;
+		json_int(payload, "loan", open_receivable(d, "loan", d->debit_account));
+		json_int(payload, "capture_transfer", d->capture_transfer);
+		return;
+	}
+	d->capture_transfer = ep_transfer(d->institution_account, d->credit_account, d->amount);
+	d->captured = d->amount;
+	d->fee = ep_fee_of(d->amount, d->fee_bps);
+	if (d->fee > 0)
+		d->fee_transfer = ep_transfer(d->credit_account, d->fee_account, d->fee);
+	json_int(payload, "invoice", open_receivable(d, "invoice", d->institution_account));
+	json_int(payload, "merchant_in", d->amount);
+	json_int(payload, "fee", d->fee);
+}
+
+/*
+ * Cancel the deal's receivable, giving the buyer back what it paid on an
+ * invoice (a loan's repayments are already on the buyer's line).
+ */
+static void
+cancel_receivable(EpDeal *d, StringInfo payload)
+{
+	static EpPlan cancel = {NULL,
+		"UPDATE escrow.receivables SET status = 'cancelled' "
+		" WHERE deal = $1 AND status <> 'cancelled' RETURNING id, kind, paid",
+	1, {INT8OID}};
+	Datum		values[1];
+	int64		paid;
+
+	values[0] = Int64GetDatum(d->id);
+	if (ep_exec(&cancel, values, NULL, 1) != 1)
+		return;
+	paid = ep_int64(0, 3);
+	json_int(payload, "receivable_cancelled", ep_int64(0, 1));
+	if (paid > 0 && strcmp(ep_text(0, 2), "invoice") == 0)
+	{
+		ep_transfer(d->institution_account, d->debit_account, paid);
+		json_int(payload, "invoice_payments_returned", paid);
+	}
+}
+
+/*
+ * Undo everything a financed deal has moved: before receipt (cancel,
+ * expiry, a rejected delivery) or after it (a confirmed return).
+ */
+void
+ep_finance_unwind(EpDeal *d, StringInfo payload)
+{
+	if (d->fee_transfer)
+	{
+		ep_refund_transfer(d->fee_transfer, false, 0, NULL);
+		json_int(payload, "fee", -d->fee);
+		d->fee = 0;
+	}
+	if (d->captured > 0 && !is_credit_finance(d))
+	{
+		/* the agency takes its payout back */
+		ep_refund_transfer(d->capture_transfer, false, 0, NULL);
+		json_int(payload, "refund", d->captured);
+		d->refunded = d->captured;
+	}
+	if (d->captured > 0 && is_credit_finance(d))
+	{
+		/* the loan reversed: the institution gives the line back */
+		ep_refund_transfer(d->capture_transfer, false, 0, NULL);
+		d->refunded = d->captured;
+	}
+	if (d->held > 0)
+	{
+		json_int(payload, "released", ep_release_hold(d->hold_id, NULL));
+		d->held = 0;
+	}
+	if (d->prepay_transfer)
+	{
+		/* the institution claws its pre-payment back from the merchant */
+		int64		prepaid = d->amount - ep_fee_of(d->amount, d->discount_bps);
+
+		ep_refund_transfer(d->prepay_transfer, false, 0, NULL);
+		json_int(payload, "refund", prepaid);
+	}
+	cancel_receivable(d, payload);
+}
+
+/*
+ * Shared body of repay() and pay_invoice(): pay amount (NULL: all that is
+ * outstanding) of a receivable of the given kind from from_account.
+ */
+static int64
+pay_receivable(FunctionCallInfo fcinfo, const char *kind, const char *fn)
+{
+	static EpPlan lock = {NULL,
+		"SELECT r.kind, r.status, r.pay_to, r.amount, r.paid, r.deal, d.stage, r.debtor "
+		"  FROM escrow.receivables r JOIN escrow.deals d ON d.id = r.deal "
+		" WHERE r.id = $1 FOR UPDATE OF r",
+	1, {INT8OID}};
+	static EpPlan update = {NULL,
+		"UPDATE escrow.receivables SET paid = $2, "
+		"       status = CASE WHEN $2 = amount THEN 'paid' ELSE 'open' END "
+		" WHERE id = $1",
+	2, {INT8OID, INT8OID}};
+	int64		id = ep_arg_id(fcinfo, 0, "receivable");
+	int64		from = ep_arg_id(fcinfo, 1, "from_account");
+	bool		has_amount = !PG_ARGISNULL(2);
+	int64		amount = has_amount ? ep_arg_amount(fcinfo, 2, "amount") : 0;
+	char	   *key = ep_arg_key(fcinfo, 3);
+	EpPosting	p = {0};
+	Datum		values[2];
+	int64		prior;
+	int64		outstanding;
+	int64		paid;
+	int64		deal;
+	char	   *stage;
+	char	   *status;
+	char	   *debtor;
+
+	SPI_connect();
+	p.id = ep_next_id("transfer_id_seq");
+	if (key && ep_idem_claim(key,
+							 has_amount ?
+							 psprintf("%s(%lld,%lld,%lld)", fn, (long long) id,
+									  (long long) from, (long long) amount) :
+							 psprintf("%s(%lld,%lld,NULL)", fn, (long long) id, (long long) from),
+							 true, p.id, &prior))
+	{
+		SPI_finish();
+		return prior;
+	}
+
+	values[0] = Int64GetDatum(id);
+	if (ep_exec(&lock, values, NULL, 1) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("receivable %lld does not exist", (long long) id)));
+	if (strcmp(ep_text(0, 1), kind) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("receivable %lld is a %s", (long long) id, ep_text(0, 1)),
+				 errdetail("%s takes %ss.", fn, kind),
+				 errhint("Loans are repaid with escrow.repay(), invoices paid with escrow.pay_invoice().")));
+	status = ep_text(0, 2);
+	paid = ep_int64(0, 5);
+	outstanding = ep_int64(0, 4) - paid;
+	deal = ep_int64(0, 6);
+	stage = ep_text(0, 7);
+	debtor = ep_text(0, 8);
+	if (strcmp(status, "open") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
+				 errmsg("receivable %lld is %s", (long long) id, status),
+				 errdetail("Only an open receivable takes payments.")));
+	if (!has_amount)
+		amount = outstanding;
+	if (amount > outstanding)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("payment exceeds what is outstanding on receivable %lld", (long long) id),
+				 errdetail("Outstanding %lld, offered %lld.", (long long) outstanding,
+						   (long long) amount)));
+
+	p.kind = "transfer";
+	p.debit = from;
+	p.credit = ep_int64(0, 3);
+	p.amount = amount;
+	values[1] = Int64GetDatum(paid + amount);
+	ep_exec(&update, values, NULL, 0);
+	ep_post_transfer(&p);
+	{
+		StringInfoData payload;
+
+		initStringInfo(&payload);
+		appendStringInfoChar(&payload, '{');
+		json_int(&payload, "receivable", id);
+		json_int(&payload, "paid", amount);
+		json_int(&payload, "outstanding", outstanding - amount);
+		appendStringInfoChar(&payload, '}');
+		ep_deal_event_at(deal, fn, stage, debtor, payload.data);
+	}
+	SPI_finish();
+	return p.id;
+}
+
+/*
+ * escrow.repay(loan bigint, from_account bigint, amount bigint DEFAULT NULL,
+ *				idempotency_key text DEFAULT NULL) RETURNS bigint
+ *
+ * Repay (part of) a credit-finance loan into the buyer's credit line;
+ * returns the transfer id.
+ */
+Datum
+escrow_repay(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64(pay_receivable(fcinfo, "loan", "repay"));
+}
+
+/*
+ * escrow.pay_invoice(invoice bigint, from_account bigint,
+ *					  amount bigint DEFAULT NULL,
+ *					  idempotency_key text DEFAULT NULL) RETURNS bigint
+ *
+ * Pay (part of) a payment agency's invoice to the agency; returns the
+ * transfer id.
+ */
+Datum
+escrow_pay_invoice(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64(pay_receivable(fcinfo, "invoice", "pay_invoice"));
+}

@@ -805,9 +805,9 @@ escrow_reserve(PG_FUNCTION_ARGS)
 		ep_finance_reserve(&d, &p);
 	else
 	{
-		d.hold_id = ep_place_hold(d.debit_account, d.credit_account, d.amount, NULL, NULL);
-		d.held = d.amount;
-		json_int(&p, "hold", d.hold_id);
+		ep_sources_reserve(&d);
+		if (d.hold_id)
+			json_int(&p, "hold", d.hold_id);
 		json_int(&p, "held", d.amount);
 	}
 	step.payload = json_end(&p);
@@ -888,19 +888,18 @@ ep_deal_settle(EpDeal *d, const char *actor, EpStep *step)
 		ep_finance_settle(d, &p);
 	else
 	{
-		if (d->hold_id == 0)
+		if (d->held == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
 					 errmsg("deal %s has not been paid", d->txn_no),
 					 errdetail("It was served first; the buyer pays at a terminal (escrow.pay_cash)."),
 					 errhint("Nothing can be captured before then.")));
-		d->capture_transfer = ep_capture_hold(d->hold_id, false, 0, true, NULL);
-		d->captured = d->held;
-		d->held = 0;
+		d->capture_transfer = ep_sources_capture(d, d->held);
 		d->fee = ep_fee_of(d->captured, d->fee_bps);
 		if (d->fee > 0)
 			d->fee_transfer = ep_transfer(d->credit_account, d->fee_account, d->fee);
-		json_int(&p, "capture_transfer", d->capture_transfer);
+		if (d->capture_transfer)
+			json_int(&p, "capture_transfer", d->capture_transfer);
 		json_int(&p, "merchant_in", d->captured);
 		json_int(&p, "fee", d->fee);
 	}
@@ -926,6 +925,9 @@ escrow_confirm_inspection(PG_FUNCTION_ARGS)
 	ep_deal_begin(deal_id, "confirm_inspection", actor, 0, &d, &step);
 	ep_deal_settle(&d, actor, &step);
 	SPI_finish();
+	/* a deal paid from several sources has one capture per source */
+	if (d.capture_transfer == 0)
+		PG_RETURN_NULL();
 	PG_RETURN_INT64(d.capture_transfer);
 }
 
@@ -933,12 +935,7 @@ escrow_confirm_inspection(PG_FUNCTION_ARGS)
 static int64
 release_hold(EpDeal *d)
 {
-	int64		released = 0;
-
-	if (d->held > 0)
-		released = ep_release_hold(d->hold_id, NULL);
-	d->held = 0;
-	return released;
+	return ep_sources_release(d);
 }
 
 /* A step whose only money effect is releasing the hold (cancel, expire) */
@@ -1068,7 +1065,7 @@ split(EpDeal *d, int64 buyer_share, StringInfo p)
 	int64		fee_change = 0;
 	int64		merchant_in = 0;
 
-	if (d->captured == 0 && d->hold_id == 0 && merchant_share > 0)
+	if (d->captured == 0 && d->held == 0 && merchant_share > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
 				 errmsg("deal %s has not been paid", d->txn_no),
@@ -1078,14 +1075,12 @@ split(EpDeal *d, int64 buyer_share, StringInfo p)
 		/* the hold is still open: capture the merchant's share, release the rest */
 		if (merchant_share > 0)
 		{
-			d->capture_transfer = ep_capture_hold(d->hold_id, true, merchant_share, true, NULL);
-			d->captured = merchant_share;
+			d->capture_transfer = ep_sources_capture(d, merchant_share);
 			merchant_in = merchant_share;
 			if (new_fee > 0)
 				d->fee_transfer = ep_transfer(d->credit_account, d->fee_account, new_fee);
 			fee_change = new_fee;
 			d->fee = new_fee;
-			d->held = 0;
 		}
 		else
 			json_int(p, "released", release_hold(d));
@@ -1104,9 +1099,8 @@ split(EpDeal *d, int64 buyer_share, StringInfo p)
 		}
 		if (buyer_share > 0)
 		{
-			ep_refund_transfer(d->capture_transfer, true, buyer_share, NULL);
+			ep_sources_refund(d, buyer_share);
 			refund = buyer_share;
-			d->refunded += buyer_share;
 		}
 	}
 	json_int(p, "merchant_in", merchant_in);

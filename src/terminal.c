@@ -342,7 +342,12 @@ escrow_pay_cash(PG_FUNCTION_ARGS)
 	ep_lock_deal(deal_id, &d);
 	later = d.stage == STAGE_DELIVERED;
 	ep_deal_check(&d, "pay_cash", d.buyer, 0, &step);
-	if (later && d.hold_id != 0)
+	if (d.split)
+		ereport(ERROR,
+				(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
+				 errmsg("deal %s is to be paid from its payment sources", d.txn_no),
+				 errhint("Reserve it, or set a single source first.")));
+	if (later && (d.held > 0 || d.captured > 0))
 		ereport(ERROR,
 				(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
 				 errmsg("deal %s is already paid", d.txn_no),

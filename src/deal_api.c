@@ -682,7 +682,8 @@ escrow_issue_identity_code(PG_FUNCTION_ARGS)
 	ep_exec(&store, values, NULL, 0);
 	ep_deal_event(deal_id, "issue_identity_code", d.stage, d.stage, d.buyer,
 				  psprintf("{\"valid_seconds\": %d}", ep_code_ttl));
-	result = cstring_to_text(code);
+	/* into the caller's memory: SPI_finish() frees SPI's */
+	result = (text *) DatumGetPointer(SPI_datumTransfer(CStringGetTextDatum(code), false, -1));
 	SPI_finish();
 	PG_RETURN_TEXT_P(result);
 }
@@ -813,7 +814,8 @@ escrow_reserve(PG_FUNCTION_ARGS)
 	step.payload = json_end(&p);
 	step.deadline = "ship";
 	ep_deal_commit_step(&d, actor, &step);
-	result = cstring_to_text(auth_no);
+	/* into the caller's memory: SPI_finish() frees SPI's */
+	result = (text *) DatumGetPointer(SPI_datumTransfer(CStringGetTextDatum(auth_no), false, -1));
 	SPI_finish();
 	PG_RETURN_TEXT_P(result);
 }
@@ -1291,7 +1293,8 @@ escrow_current_party(PG_FUNCTION_ARGS)
 	values[0] = DirectFunctionCall1(namein,
 									CStringGetDatum(GetUserNameFromId(GetOuterUserId(), false)));
 	if (ep_exec(&lookup, values, NULL, 1) == 1)
-		result = cstring_to_text(ep_text(0, 1));
+		result = (text *) DatumGetPointer(SPI_datumTransfer(CStringGetTextDatum(ep_text(0, 1)),
+															false, -1));
 	SPI_finish();
 	if (result == NULL)
 		PG_RETURN_NULL();

@@ -20,6 +20,7 @@
 
 #include "catalog/pg_type.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 
@@ -94,6 +95,7 @@ ep_make_change(int64 change, int n, const int64 *denominations,
 
 	for (b = 0; b < nb; b++)
 	{
+		CHECK_FOR_INTERRUPTS();
 		for (v = change; v >= bundles[b].value; v--)
 		{
 			int32		prev = best[v - bundles[b].value];
@@ -148,10 +150,11 @@ escrow_make_change(PG_FUNCTION_ARGS)
 
 	deconstruct_array(da, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &dv, &dn, &n);
 	deconstruct_array(ca, INT4OID, 4, true, TYPALIGN_INT, &cv, &cn, &m);
-	if (n != m || n == 0)
+	if (n != m || n == 0 || n > EP_MAX_DENOMINATIONS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("denominations and counts must be non-empty and of equal length")));
+				 errmsg("denominations and counts must have the same 1 to %d elements",
+						EP_MAX_DENOMINATIONS)));
 	denoms = palloc(sizeof(int64) * n);
 	counts = palloc(sizeof(int32) * n);
 	use = palloc(sizeof(int32) * n);

@@ -164,7 +164,8 @@ ep_lock_deal(int64 id, EpDeal *d)
 		"       coalesce(hold_id, 0), coalesce(capture_transfer, 0), "
 		"       coalesce(fee_transfer, 0), held, captured, refunded, fee, currency, "
 		"       settlement, institution, coalesce(institution_account, 0), discount_bps, "
-		"       coalesce(prepay_transfer, 0) "
+		"       coalesce(prepay_transfer, 0), payment_method, "
+		"       EXISTS (SELECT 1 FROM escrow.deal_sources s WHERE s.deal = deals.id) "
 		"  FROM escrow.deals WHERE id = $1 FOR UPDATE",
 	1, {INT8OID}};
 	Datum		values[1];
@@ -203,6 +204,8 @@ ep_lock_deal(int64 id, EpDeal *d)
 	d->institution_account = ep_int64(0, 22);
 	d->discount_bps = DatumGetInt32(ep_datum(0, 23, &isnull));
 	d->prepay_transfer = ep_int64(0, 24);
+	d->payment_method = ep_text(0, 25);
+	d->split = DatumGetBool(ep_datum(0, 26, &isnull));
 }
 
 /* The roles actor plays in deal (possibly several, possibly none) */
@@ -271,14 +274,14 @@ ep_deal_begin(int64 deal_id, const char *action, const char *actor, int extra,
 }
 
 /*
- * Write a checked step: the deal's stage, deadline and money columns, an
- * event, and a notification delivered at commit.
+ * Write the deal's stage (unchanged when stage is NULL), deadline and
+ * money columns.
  */
-void
-ep_deal_commit_step(EpDeal *d, const char *actor, EpStep *step)
+static void
+save_deal(EpDeal *d, const char *stage, const char *deadline)
 {
 	static EpPlan update = {NULL,
-		"UPDATE escrow.deals SET stage = $2, "
+		"UPDATE escrow.deals SET stage = coalesce($2, stage), "
 		"       deadline = CASE $3 WHEN 'keep' THEN deadline "
 		"                          WHEN 'ship' THEN clock_timestamp() + ship_within "
 		"                          WHEN 'inspect' THEN clock_timestamp() + inspection_window "
@@ -291,10 +294,13 @@ ep_deal_commit_step(EpDeal *d, const char *actor, EpStep *step)
 	11, {INT8OID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID,
 		INT8OID, INT8OID, INT8OID, INT8OID, INT8OID}};
 	Datum		values[11];
+	char		nulls[11];
 
+	memset(nulls, ' ', sizeof(nulls));
 	values[0] = Int64GetDatum(d->id);
-	values[1] = CStringGetTextDatum(ep_stage_name(step->to));
-	values[2] = CStringGetTextDatum(step->deadline ? step->deadline : "keep");
+	values[1] = stage ? CStringGetTextDatum(stage) : (Datum) 0;
+	nulls[1] = stage ? ' ' : 'n';
+	values[2] = CStringGetTextDatum(deadline ? deadline : "keep");
 	values[3] = Int64GetDatum(d->hold_id);
 	values[4] = Int64GetDatum(d->capture_transfer);
 	values[5] = Int64GetDatum(d->fee_transfer);
@@ -303,8 +309,24 @@ ep_deal_commit_step(EpDeal *d, const char *actor, EpStep *step)
 	values[8] = Int64GetDatum(d->refunded);
 	values[9] = Int64GetDatum(d->fee);
 	values[10] = Int64GetDatum(d->prepay_transfer);
-	ep_exec(&update, values, NULL, 0);
+	ep_exec(&update, values, nulls, 0);
+}
 
+/* Write the deal's money columns after a step that keeps its stage */
+void
+ep_deal_save_money(EpDeal *d)
+{
+	save_deal(d, NULL, NULL);
+}
+
+/*
+ * Write a checked step: the deal's stage, deadline and money columns, an
+ * event, and a notification delivered at commit.
+ */
+void
+ep_deal_commit_step(EpDeal *d, const char *actor, EpStep *step)
+{
+	save_deal(d, ep_stage_name(step->to), step->deadline);
 	ep_deal_event(d->id, step->action, d->stage, step->to, actor, step->payload);
 	d->stage = step->to;
 }

@@ -68,6 +68,8 @@ typedef struct EpDeal
 	int64		institution_account;	/* 0: none */
 	int32		discount_bps;
 	int64		prepay_transfer;	/* 0: none */
+	char	   *payment_method;	/* balance, credit, split, cash */
+	bool		split;			/* paid from escrow.deal_sources */
 } EpDeal;
 
 /* What a transition changes besides the stage; the caller fills it in */
@@ -89,6 +91,13 @@ extern EpStage ep_deal_check(const EpDeal *deal, const char *action,
 extern void ep_deal_commit_step(EpDeal *deal, const char *actor, EpStep *step);
 extern int	ep_actor_role(const EpDeal *deal, const char *actor);
 extern void ep_deal_settle(EpDeal *deal, const char *actor, EpStep *step);
+extern void ep_deal_save_money(EpDeal *deal);
+
+/* sources.c: where an escrow deal's money comes from */
+extern void ep_sources_reserve(EpDeal *deal);
+extern int64 ep_sources_capture(EpDeal *deal, int64 share);
+extern int64 ep_sources_release(EpDeal *deal);
+extern void ep_sources_refund(EpDeal *deal, int64 share);
 
 /* finance.c: deals paid by a payment agency or a credit institution */
 extern bool ep_deal_financed(const EpDeal *deal);

@@ -682,7 +682,8 @@ escrow_issue_identity_code(PG_FUNCTION_ARGS)
 	ep_exec(&store, values, NULL, 0);
 	ep_deal_event(deal_id, "issue_identity_code", d.stage, d.stage, d.buyer,
 				  psprintf("{\"valid_seconds\": %d}", ep_code_ttl));
-	result = cstring_to_text(code);
+	/* into the caller's memory: SPI_finish() frees SPI's */
+	result = (text *) DatumGetPointer(SPI_datumTransfer(CStringGetTextDatum(code), false, -1));
 	SPI_finish();
 	PG_RETURN_TEXT_P(result);
 }
@@ -805,15 +806,16 @@ escrow_reserve(PG_FUNCTION_ARGS)
 		ep_finance_reserve(&d, &p);
 	else
 	{
-		d.hold_id = ep_place_hold(d.debit_account, d.credit_account, d.amount, NULL, NULL);
-		d.held = d.amount;
-		json_int(&p, "hold", d.hold_id);
+		ep_sources_reserve(&d);
+		if (d.hold_id)
+			json_int(&p, "hold", d.hold_id);
 		json_int(&p, "held", d.amount);
 	}
 	step.payload = json_end(&p);
 	step.deadline = "ship";
 	ep_deal_commit_step(&d, actor, &step);
-	result = cstring_to_text(auth_no);
+	/* into the caller's memory: SPI_finish() frees SPI's */
+	result = (text *) DatumGetPointer(SPI_datumTransfer(CStringGetTextDatum(auth_no), false, -1));
 	SPI_finish();
 	PG_RETURN_TEXT_P(result);
 }
@@ -888,19 +890,18 @@ ep_deal_settle(EpDeal *d, const char *actor, EpStep *step)
 		ep_finance_settle(d, &p);
 	else
 	{
-		if (d->hold_id == 0)
+		if (d->held == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
 					 errmsg("deal %s has not been paid", d->txn_no),
 					 errdetail("It was served first; the buyer pays at a terminal (escrow.pay_cash)."),
 					 errhint("Nothing can be captured before then.")));
-		d->capture_transfer = ep_capture_hold(d->hold_id, false, 0, true, NULL);
-		d->captured = d->held;
-		d->held = 0;
+		d->capture_transfer = ep_sources_capture(d, d->held);
 		d->fee = ep_fee_of(d->captured, d->fee_bps);
 		if (d->fee > 0)
 			d->fee_transfer = ep_transfer(d->credit_account, d->fee_account, d->fee);
-		json_int(&p, "capture_transfer", d->capture_transfer);
+		if (d->capture_transfer)
+			json_int(&p, "capture_transfer", d->capture_transfer);
 		json_int(&p, "merchant_in", d->captured);
 		json_int(&p, "fee", d->fee);
 	}
@@ -926,6 +927,9 @@ escrow_confirm_inspection(PG_FUNCTION_ARGS)
 	ep_deal_begin(deal_id, "confirm_inspection", actor, 0, &d, &step);
 	ep_deal_settle(&d, actor, &step);
 	SPI_finish();
+	/* a deal paid from several sources has one capture per source */
+	if (d.capture_transfer == 0)
+		PG_RETURN_NULL();
 	PG_RETURN_INT64(d.capture_transfer);
 }
 
@@ -933,12 +937,7 @@ escrow_confirm_inspection(PG_FUNCTION_ARGS)
 static int64
 release_hold(EpDeal *d)
 {
-	int64		released = 0;
-
-	if (d->held > 0)
-		released = ep_release_hold(d->hold_id, NULL);
-	d->held = 0;
-	return released;
+	return ep_sources_release(d);
 }
 
 /* A step whose only money effect is releasing the hold (cancel, expire) */
@@ -1068,7 +1067,7 @@ split(EpDeal *d, int64 buyer_share, StringInfo p)
 	int64		fee_change = 0;
 	int64		merchant_in = 0;
 
-	if (d->captured == 0 && d->hold_id == 0 && merchant_share > 0)
+	if (d->captured == 0 && d->held == 0 && merchant_share > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
 				 errmsg("deal %s has not been paid", d->txn_no),
@@ -1078,14 +1077,12 @@ split(EpDeal *d, int64 buyer_share, StringInfo p)
 		/* the hold is still open: capture the merchant's share, release the rest */
 		if (merchant_share > 0)
 		{
-			d->capture_transfer = ep_capture_hold(d->hold_id, true, merchant_share, true, NULL);
-			d->captured = merchant_share;
+			d->capture_transfer = ep_sources_capture(d, merchant_share);
 			merchant_in = merchant_share;
 			if (new_fee > 0)
 				d->fee_transfer = ep_transfer(d->credit_account, d->fee_account, new_fee);
 			fee_change = new_fee;
 			d->fee = new_fee;
-			d->held = 0;
 		}
 		else
 			json_int(p, "released", release_hold(d));
@@ -1104,9 +1101,8 @@ split(EpDeal *d, int64 buyer_share, StringInfo p)
 		}
 		if (buyer_share > 0)
 		{
-			ep_refund_transfer(d->capture_transfer, true, buyer_share, NULL);
+			ep_sources_refund(d, buyer_share);
 			refund = buyer_share;
-			d->refunded += buyer_share;
 		}
 	}
 	json_int(p, "merchant_in", merchant_in);
@@ -1297,7 +1293,8 @@ escrow_current_party(PG_FUNCTION_ARGS)
 	values[0] = DirectFunctionCall1(namein,
 									CStringGetDatum(GetUserNameFromId(GetOuterUserId(), false)));
 	if (ep_exec(&lookup, values, NULL, 1) == 1)
-		result = cstring_to_text(ep_text(0, 1));
+		result = (text *) DatumGetPointer(SPI_datumTransfer(CStringGetTextDatum(ep_text(0, 1)),
+															false, -1));
 	SPI_finish();
 	if (result == NULL)
 		PG_RETURN_NULL();

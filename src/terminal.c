@@ -137,6 +137,11 @@ int64_elems(FunctionCallInfo fcinfo, int argno, const char *what, int *n)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s must have 1 to 10000 elements", what)));
+	if (strcmp(what, "denominations") == 0 && *n > EP_MAX_DENOMINATIONS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a terminal takes at most %d denominations", EP_MAX_DENOMINATIONS),
+				 errdetail("Got %d.", *n)));
 	out = palloc(sizeof(int64) * *n);
 	for (i = 0; i < *n; i++)
 	{
@@ -342,7 +347,17 @@ escrow_pay_cash(PG_FUNCTION_ARGS)
 	ep_lock_deal(deal_id, &d);
 	later = d.stage == STAGE_DELIVERED;
 	ep_deal_check(&d, "pay_cash", d.buyer, 0, &step);
-	if (later && d.hold_id != 0)
+	if (ep_deal_financed(&d))
+		ereport(ERROR,
+				(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
+				 errmsg("deal %s is paid by %s %s, not in cash", d.txn_no, d.settlement,
+						d.institution)));
+	if (d.split)
+		ereport(ERROR,
+				(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
+				 errmsg("deal %s is to be paid from its payment sources", d.txn_no),
+				 errhint("Reserve it, or set a single source first.")));
+	if (later && (d.held > 0 || d.captured > 0))
 		ereport(ERROR,
 				(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
 				 errmsg("deal %s is already paid", d.txn_no),
@@ -414,8 +429,8 @@ escrow_pay_cash(PG_FUNCTION_ARGS)
 		step.deadline = "ship";
 		ep_deal_commit_step(&d, actor, &step);
 	}
-	SPI_finish();
 
+	/* the change, into the tuplestore (which copies) before SPI's memory goes */
 	for (i = 0; i < t.n; i++)
 	{
 		Datum		row[2];
@@ -427,6 +442,7 @@ escrow_pay_cash(PG_FUNCTION_ARGS)
 		row[1] = Int32GetDatum(use[i]);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, row, nulls);
 	}
+	SPI_finish();
 	return (Datum) 0;
 }
 

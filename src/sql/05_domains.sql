@@ -13,7 +13,7 @@ COMMENT ON DOMAIN escrow.account_kind IS
     'deposit (balance >= 0), credit (credit line), system (may go negative), shard (balance shard of a hot account)';
 
 CREATE DOMAIN escrow.transfer_kind AS text
-    CHECK (VALUE IN ('deposit', 'withdraw', 'transfer', 'capture', 'refund'));
+    CHECK (VALUE IN ('deposit', 'withdraw', 'transfer', 'capture', 'refund', 'settlement'));
 COMMENT ON DOMAIN escrow.transfer_kind IS 'what posted a transfer';
 
 CREATE DOMAIN escrow.hold_status AS text

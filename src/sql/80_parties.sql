@@ -19,6 +19,8 @@ CREATE TABLE escrow.parties (
     -- institutions: receivables discount (credit finance) and repayment term
     discount_bps       integer NOT NULL DEFAULT 0 CHECK (discount_bps BETWEEN 0 AND 10000),
     repay_within       interval,
+    -- institutions: the system account two-stage settlement posts against
+    clearing_account   bigint,
     created_at         timestamptz NOT NULL DEFAULT now(),
     CHECK ((kind = 'member') = (account IS NOT NULL)),
     CHECK (kind = 'member' OR settlement_account IS NOT NULL),

@@ -11,7 +11,7 @@ CREATE TABLE escrow.deals (
     merchant          text NOT NULL REFERENCES escrow.parties (party_no),
     amount            bigint NOT NULL CHECK (amount > 0),
     currency          text NOT NULL,
-    payment_method    text NOT NULL CHECK (payment_method IN ('balance', 'credit', 'cash')),
+    payment_method    text NOT NULL CHECK (payment_method IN ('balance', 'credit', 'split', 'cash')),
     debit_account     bigint NOT NULL,
     credit_account    bigint NOT NULL,
     fee_account       bigint,
@@ -81,6 +81,20 @@ CREATE INDEX deal_events_deal ON escrow.deal_events (deal, id);
 COMMENT ON TABLE escrow.deal_events IS
     'Outbox: one row per deal transition, written in the transition''s transaction; NOTIFY escrow_events carries the deal id at commit';
 
+CREATE TABLE escrow.deal_sources (
+    deal             bigint NOT NULL REFERENCES escrow.deals (id),
+    account          bigint NOT NULL,
+    position         integer NOT NULL,
+    amount           bigint NOT NULL CHECK (amount > 0),
+    hold_id          bigint,
+    capture_transfer bigint,
+    captured         bigint NOT NULL DEFAULT 0,
+    refunded         bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (deal, account)
+);
+COMMENT ON TABLE escrow.deal_sources IS
+    'Sources of a deal paid from several accounts (set_payment_sources), in the buyer''s order (position: captured first, refunded last): amount, hold and capture of each; a deal paid from one account keeps these on its own row';
+
 CREATE TABLE escrow.receivables (
     id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     deal       bigint NOT NULL UNIQUE REFERENCES escrow.deals (id),
@@ -102,6 +116,7 @@ COMMENT ON COLUMN escrow.receivables.pay_to IS 'the account payments go to';
 
 SELECT pg_catalog.pg_extension_config_dump('escrow.deals', '');
 SELECT pg_catalog.pg_extension_config_dump('escrow.receivables', '');
+SELECT pg_catalog.pg_extension_config_dump('escrow.deal_sources', '');
 SELECT pg_catalog.pg_extension_config_dump('escrow.receivables_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('escrow.deal_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('escrow.deal_events', '');

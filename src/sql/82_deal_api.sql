@@ -43,6 +43,13 @@ CREATE FUNCTION escrow.open_deal(buyer text, merchant text, amount bigint,
 COMMENT ON FUNCTION escrow.open_deal(text, text, bigint, text, text, text, text, interval, text, text, text) IS
     'Open a deal (provisional agreement) at order_received; settlement escrow (the buyer''s funds are frozen), agency or credit_finance (the institution pays the merchant); returns the deal id';
 
+CREATE FUNCTION escrow.set_payment_sources(deal bigint, accounts bigint[], amounts bigint[],
+                                           actor text)
+    RETURNS void AS 'MODULE_PATHNAME', 'escrow_set_payment_sources'
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION escrow.set_payment_sources(bigint, bigint[], bigint[], text) IS
+    'The buyer pays an escrow deal from several accounts (or changes its account) before settlement: current holds released and new ones placed atomically';
+
 CREATE FUNCTION escrow.repay(loan bigint, from_account bigint, amount bigint DEFAULT NULL,
                              idempotency_key text DEFAULT NULL)
     RETURNS bigint AS 'MODULE_PATHNAME', 'escrow_repay'

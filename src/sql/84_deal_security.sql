@@ -32,6 +32,12 @@ GRANT SELECT (id, txn_no, buyer, merchant, amount, currency, payment_method,
               inspection_window, cooling_off, deadline, hold_id, capture_transfer,
               fee_transfer, held, captured, refunded, fee, auth_no, created_at, updated_at)
     ON escrow.deals TO escrow_admin, escrow_app, escrow_auditor, escrow_party;
+ALTER TABLE escrow.deal_sources ENABLE ROW LEVEL SECURITY;
+CREATE POLICY deal_sources_platform ON escrow.deal_sources FOR SELECT
+    TO escrow_admin, escrow_app, escrow_auditor USING (true);
+CREATE POLICY deal_sources_own ON escrow.deal_sources FOR SELECT
+    TO escrow_party USING (EXISTS (SELECT 1 FROM escrow.deals d WHERE d.id = deal));
+GRANT SELECT ON escrow.deal_sources TO escrow_admin, escrow_app, escrow_auditor, escrow_party;
 GRANT SELECT ON escrow.deal_events TO escrow_admin, escrow_app, escrow_auditor, escrow_party;
 GRANT SELECT ON escrow.parties TO escrow_admin, escrow_app;
 
@@ -51,6 +57,7 @@ GRANT EXECUTE ON FUNCTION
     escrow.register_institution(text, text, text, bigint, integer, interval, name),
     escrow.open_deal(text, text, bigint, text, text, text, text, interval, text, text, text),
     escrow.repay(bigint, bigint, bigint, text),
+    escrow.set_payment_sources(bigint, bigint[], bigint[], text),
     escrow.pay_invoice(bigint, bigint, bigint, text),
     escrow.issue_identity_code(bigint),
     escrow.confirm_identity(bigint, text),

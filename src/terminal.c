@@ -206,8 +206,11 @@ Datum
 escrow_register_terminal(PG_FUNCTION_ARGS)
 {
 	static EpPlan account = {NULL,
-		"SELECT currency FROM escrow.accounts WHERE id = $1 AND kind = 'deposit' "
-		"   AND NOT EXISTS (SELECT 1 FROM escrow.terminals WHERE cash_account = $1)",
+		"SELECT currency FROM escrow.accounts a WHERE id = $1 AND kind = 'deposit' "
+		"   AND entry_count = 0 AND held = 0 AND shards = 0 "
+		"   AND NOT EXISTS (SELECT 1 FROM escrow.terminals WHERE cash_account = $1) "
+		"   AND NOT EXISTS (SELECT 1 FROM escrow.parties p "
+		"                    WHERE $1 IN (p.account, p.settlement_account, p.fee_account))",
 	1, {INT8OID}};
 	static EpPlan insert = {NULL,
 		"WITH t AS (INSERT INTO escrow.terminals (terminal_no, name, currency, cash_account) "
@@ -243,9 +246,10 @@ escrow_register_terminal(PG_FUNCTION_ARGS)
 	if (ep_exec(&account, values, NULL, 1) != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("cash_account %lld is not a deposit account of its own",
+				 errmsg("cash_account %lld is not a new deposit account of its own",
 						(long long) PG_GETARG_INT64(2)),
-				 errhint("Each terminal needs its own deposit account, used for nothing else.")));
+				 errdetail("It must be a deposit account with no entries, used by no party or other terminal."),
+				 errhint("Open a new deposit account for each terminal.")));
 	values[2] = CStringGetTextDatum(ep_text(0, 1));
 	values[0] = PG_GETARG_DATUM(0);
 	values[1] = PG_GETARG_DATUM(1);
@@ -254,6 +258,20 @@ escrow_register_terminal(PG_FUNCTION_ARGS)
 	ep_exec(&insert, values, NULL, 0);
 	SPI_finish();
 	PG_RETURN_TEXT_P(cstring_to_text(terminal));
+}
+
+/* What the terminal's cash account can give up: posted less held */
+static int64
+cash_available(int64 cash_account)
+{
+	static EpPlan fetch = {NULL,
+		"SELECT available FROM escrow.balances WHERE account = $1",
+	1, {INT8OID}};
+	Datum		values[1];
+
+	values[0] = Int64GetDatum(cash_account);
+	ep_exec(&fetch, values, NULL, 1);
+	return Max(ep_int64(0, 1), 0);
 }
 
 /* Shared body of load and unload: move pieces, then the money */
@@ -271,7 +289,20 @@ refill(FunctionCallInfo fcinfo, int sign)
 	lock_till(text_to_cstring(PG_GETARG_TEXT_PP(0)), &t);
 	value = move_pieces(fcinfo, &t, sign);
 	save_till(&t);
-	ep_post_funding(sign > 0 ? "deposit" : "withdraw", t.cash_account, value);
+	if (sign > 0)
+		ep_post_funding("deposit", t.cash_account, value);
+	else
+	{
+		/*
+		 * Cash paid out to merchants stays in the machine and backs their
+		 * balances; unloading it moves no e-money.  Only the float still
+		 * on the cash account (not held for deals) leaves the ledger.
+		 */
+		int64		float_part = Min(value, cash_available(t.cash_account));
+
+		if (float_part > 0)
+			ep_post_funding("withdraw", t.cash_account, float_part);
+	}
 	SPI_finish();
 	PG_RETURN_INT64(value);
 }
@@ -293,8 +324,10 @@ escrow_load_terminal_cash(PG_FUNCTION_ARGS)
  * escrow.unload_terminal_cash(terminal_no text, denominations bigint[],
  *							   counts bigint[]) RETURNS bigint
  *
- * The operator empties the terminal: refused beyond the pieces it holds or
- * beyond its cash account's available balance (cash held for deals stays).
+ * The operator empties the terminal: refused beyond the pieces it holds.
+ * The float still on its cash account (not held for deals) is withdrawn;
+ * cash already paid out to merchants backs their balances and moves no
+ * e-money.  Returns the value of the pieces taken out.
  */
 Datum
 escrow_unload_terminal_cash(PG_FUNCTION_ARGS)

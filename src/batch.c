@@ -370,7 +370,7 @@ escrow_capture_batch(PG_FUNCTION_ARGS)
 		bool		has_amount = amount != NULL && !amount_null[i];
 
 		ids[i] = ep_capture_hold(hold[i], has_amount, has_amount ? amount[i] : 0,
-								 final, NULL);
+								 final, NULL, 0);
 	}
 
 	result = int64_array(ids, n);

@@ -22,7 +22,9 @@
 #include "idempotency.h"
 #include "ledger.h"
 #include "lib/stringinfo.h"
+#include "access/xact.h"
 #include "miscadmin.h"
+#include "utils/resowner.h"
 #include "money.h"
 #include "plan.h"
 #include "refund.h"
@@ -215,6 +217,9 @@ insert_party(const char *party_no, const char *kind, const char *name,
 	static EpPlan exists = {NULL,
 		"SELECT kind FROM escrow.parties WHERE party_no = $1",
 	1, {TEXTOID}};
+	static EpPlan role_taken = {NULL,
+		"SELECT party_no FROM escrow.parties WHERE login_role = $1",
+	1, {NAMEOID}};
 	static EpPlan insert = {NULL,
 		"INSERT INTO escrow.parties (party_no, kind, name, contact, login_role, "
 		"  account, settlement_account, fee_account, fee_bps, inspection_window, cooling_off, "
@@ -242,6 +247,15 @@ insert_party(const char *party_no, const char *kind, const char *name,
 				 errmsg("role \"%s\" does not exist", login_role),
 				 errhint("Create the party's login role and grant it escrow_party first.")));
 
+	if (login_role)
+	{
+		values[0] = DirectFunctionCall1(namein, CStringGetDatum(login_role));
+		if (ep_exec(&role_taken, values, NULL, 1) == 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("role \"%s\" is already the login role of party \"%s\"",
+							login_role, ep_text(0, 1))));
+	}
 	values[0] = CStringGetTextDatum(party_no);
 	if (ep_exec(&exists, values, NULL, 1) == 1)
 		ereport(ERROR,
@@ -506,8 +520,8 @@ escrow_open_deal(PG_FUNCTION_ARGS)
 	if ((strcmp(settlement, "escrow") == 0) != (institution == NULL))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("settlement %s %s an institution", settlement,
-						institution ? "takes no" : "needs")));
+				 errmsg("settlement %s %s", settlement,
+						institution ? "takes no institution" : "needs an institution")));
 	if (inspector && pg_strcasecmp(inspector, "system") == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -633,6 +647,18 @@ escrow_open_deal(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(id);
 }
 
+/* Refuse (EP007) when the deal's current deadline has passed */
+static void
+require_before_deadline(const EpDeal *d, const char *action, const char *window)
+{
+	if (d->has_deadline && d->deadline <= GetCurrentTimestamp())
+		ereport(ERROR,
+				(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
+				 errmsg("deal %s: the %s closed at %s", d->txn_no, window,
+						timestamptz_to_str(d->deadline)),
+				 errdetail("%s is allowed only within the %s.", action, window)));
+}
+
 /* Refuse unless deal is at stage (EP007), for steps outside the table */
 static void
 require_stage(const EpDeal *d, EpStage stage, const char *action)
@@ -650,14 +676,16 @@ require_stage(const EpDeal *d, EpStage stage, const char *action)
  * escrow.issue_identity_code(deal bigint) RETURNS text
  *
  * A one-time 8-digit code for the application to send to the buyer's
- * contact; only its HMAC is kept.  Issuing again replaces the previous code
- * and resets the attempt count.
+ * contact; only its HMAC is kept.  Issuing again replaces the previous
+ * code; the count of wrong attempts is per deal and does not reset, so
+ * re-issuing cannot buy more guesses (a locked deal is cancelled and
+ * opened again).
  */
 Datum
 escrow_issue_identity_code(PG_FUNCTION_ARGS)
 {
 	static EpPlan store = {NULL,
-		"UPDATE escrow.deals SET code_hmac = $2, code_attempts = 0, "
+		"UPDATE escrow.deals SET code_hmac = $2, "
 		"       code_expires_at = clock_timestamp() + make_interval(secs => $3), "
 		"       updated_at = now() "
 		" WHERE id = $1",
@@ -841,6 +869,7 @@ escrow_mark_shipped(PG_FUNCTION_ARGS)
 	StringInfoData p;
 
 	ep_deal_begin(deal_id, "mark_shipped", actor, 0, &d, &step);
+	require_before_deadline(&d, "mark_shipped", "ship-by deadline");
 	values[0] = Int64GetDatum(deal_id);
 	values[1] = carrier ? CStringGetTextDatum(carrier) : (Datum) 0;
 	values[2] = tracking ? CStringGetTextDatum(tracking) : (Datum) 0;
@@ -975,18 +1004,6 @@ escrow_cancel_deal(PG_FUNCTION_ARGS)
 	release_step(&d, actor, reason, &step);
 	SPI_finish();
 	PG_RETURN_VOID();
-}
-
-/* Refuse (EP007) when the deal's current deadline has passed */
-static void
-require_before_deadline(const EpDeal *d, const char *action, const char *window)
-{
-	if (d->has_deadline && d->deadline <= GetCurrentTimestamp())
-		ereport(ERROR,
-				(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
-				 errmsg("deal %s: the %s closed at %s", d->txn_no, window,
-						timestamptz_to_str(d->deadline)),
-				 errdetail("%s is allowed only within the %s.", action, window)));
 }
 
 /* A step that records a reason and moves no money (return requests, disputes) */
@@ -1187,6 +1204,44 @@ escrow_resolve_dispute(PG_FUNCTION_ARGS)
  * ---------------------------------------------------------------------
  */
 
+/* What maintenance does to a deal whose deadline passed, by stage */
+static const struct
+{
+	EpStage		stage;
+	const char *action;
+}			work[] = {
+	{STAGE_FUNDS_RESERVED, "expire"},
+	{STAGE_DELIVERED, "auto_accept"},
+	{STAGE_SETTLED, "complete"},
+};
+
+/* Take a due deal's next step; returns its index in work[] */
+static size_t
+maintain_deal(int64 id)
+{
+	EpDeal		d;
+	EpStep		step;
+	size_t		w;
+
+	ep_lock_deal(id, &d);
+	for (w = 0; w < lengthof(work); w++)
+		if (work[w].stage == d.stage)
+			break;
+	if (w == lengthof(work))
+		return w;
+	ep_deal_check(&d, work[w].action, "system", ACTOR_SYSTEM, &step);
+	if (d.stage == STAGE_FUNDS_RESERVED)
+		release_step(&d, "system", "not shipped by the deadline", &step);
+	else if (d.stage == STAGE_DELIVERED)
+		ep_deal_settle(&d, "system", &step);
+	else
+	{
+		step.deadline = "none";
+		ep_deal_commit_step(&d, "system", &step);
+	}
+	return w;
+}
+
 /*
  * escrow.run_maintenance(max_deals integer DEFAULT 100)
  *	 RETURNS TABLE(action text, deals integer)
@@ -1194,7 +1249,8 @@ escrow_resolve_dispute(PG_FUNCTION_ARGS)
  * Takes up to max_deals deals whose deadline has passed (skipping deals
  * other transactions hold): reserved deals never shipped expire (hold
  * released), delivered deals past the inspection window are accepted and
- * settled, settled deals past cooling-off complete.
+ * settled, settled deals past cooling-off complete.  A deal that fails is
+ * reported (WARNING) and counted as failed; the others go on.
  */
 Datum
 escrow_run_maintenance(PG_FUNCTION_ARGS)
@@ -1205,17 +1261,9 @@ escrow_run_maintenance(PG_FUNCTION_ARGS)
 		"   AND deadline <= clock_timestamp() "
 		" ORDER BY deadline LIMIT $1 FOR UPDATE SKIP LOCKED",
 	1, {INT4OID}};
-	static const struct
-	{
-		EpStage		stage;
-		const char *action;
-	}			work[] = {
-		{STAGE_FUNDS_RESERVED, "expire"},
-		{STAGE_DELIVERED, "auto_accept"},
-		{STAGE_SETTLED, "complete"},
-	};
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	int			counts[lengthof(work)] = {0};
+	volatile int failed = 0;
 	Datum		values[1];
 	int64	   *ids;
 	uint64		n;
@@ -1237,36 +1285,53 @@ escrow_run_maintenance(PG_FUNCTION_ARGS)
 
 	for (i = 0; i < n; i++)
 	{
-		EpDeal		d;
-		EpStep		step;
+		MemoryContext cxt = CurrentMemoryContext;
+		ResourceOwner owner = CurrentResourceOwner;
 
-		ep_lock_deal(ids[i], &d);
-		for (w = 0; w < lengthof(work); w++)
-			if (work[w].stage == d.stage)
-				break;
-		if (w == lengthof(work))
-			continue;
-		ep_deal_check(&d, work[w].action, "system", ACTOR_SYSTEM, &step);
-		if (d.stage == STAGE_FUNDS_RESERVED)
-			release_step(&d, "system", "not shipped by the deadline", &step);
-		else if (d.stage == STAGE_DELIVERED)
-			ep_deal_settle(&d, "system", &step);
-		else
+		/*
+		 * Each deal in its own subtransaction: one deal that cannot move
+		 * (say its merchant cannot pay back a fee) is reported and skipped
+		 * instead of holding up every other due deal.
+		 */
+		BeginInternalSubTransaction(NULL);
+		MemoryContextSwitchTo(cxt);
+		PG_TRY();
 		{
-			step.deadline = "none";
-			ep_deal_commit_step(&d, "system", &step);
+			w = maintain_deal(ids[i]);
+			ReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(cxt);
+			CurrentResourceOwner = owner;
+			if (w < lengthof(work))
+				counts[w]++;
 		}
-		counts[w]++;
+		PG_CATCH();
+		{
+			ErrorData  *edata;
+
+			MemoryContextSwitchTo(cxt);
+			edata = CopyErrorData();
+			FlushErrorState();
+			RollbackAndReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(cxt);
+			CurrentResourceOwner = owner;
+			ereport(WARNING,
+					(errmsg("escrowpay maintenance skipped deal %lld: %s",
+							(long long) ids[i], edata->message),
+					 edata->detail ? errdetail_internal("%s", edata->detail) : 0));
+			FreeErrorData(edata);
+			failed++;
+		}
+		PG_END_TRY();
 	}
 	SPI_finish();
 
-	for (w = 0; w < lengthof(work); w++)
+	for (w = 0; w <= lengthof(work); w++)
 	{
 		Datum		row[2];
 		bool		nulls[2] = {false, false};
 
-		row[0] = CStringGetTextDatum(work[w].action);
-		row[1] = Int32GetDatum(counts[w]);
+		row[0] = CStringGetTextDatum(w < lengthof(work) ? work[w].action : "failed");
+		row[1] = Int32GetDatum(w < lengthof(work) ? counts[w] : failed);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, row, nulls);
 	}
 	return (Datum) 0;

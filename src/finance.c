@@ -63,7 +63,7 @@ ep_finance_reserve(EpDeal *d, StringInfo payload)
 		return;
 
 	d->hold_id = ep_place_hold(d->debit_account, d->institution_account, d->amount,
-							   NULL, NULL);
+							   NULL, NULL, d->id);
 	d->held = d->amount;
 	{
 		int64		discount = ep_fee_of(d->amount, d->discount_bps);
@@ -105,7 +105,7 @@ ep_finance_settle(EpDeal *d, StringInfo payload)
 {
 	if (is_credit_finance(d))
 	{
-		d->capture_transfer = ep_capture_hold(d->hold_id, false, 0, true, NULL);
+		d->capture_transfer = ep_capture_hold(d->hold_id, false, 0, true, NULL, d->id);
 		d->captured = d->held;
 		d->held = 0;
 		json_int(payload, "loan", open_receivable(d, "loan", d->debit_account));
@@ -176,7 +176,7 @@ ep_finance_unwind(EpDeal *d, StringInfo payload)
 	}
 	if (d->held > 0)
 	{
-		json_int(payload, "released", ep_release_hold(d->hold_id, NULL));
+		json_int(payload, "released", ep_release_hold(d->hold_id, NULL, d->id));
 		d->held = 0;
 	}
 	if (d->prepay_transfer)
@@ -243,7 +243,8 @@ pay_receivable(FunctionCallInfo fcinfo, const char *kind, const char *fn)
 	if (strcmp(ep_text(0, 1), kind) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("receivable %lld is a %s", (long long) id, ep_text(0, 1)),
+				 errmsg("receivable %lld is %s", (long long) id,
+						strcmp(ep_text(0, 1), "loan") == 0 ? "a loan" : "an invoice"),
 				 errdetail("%s takes %ss.", fn, kind),
 				 errhint("Loans are repaid with escrow.repay(), invoices paid with escrow.pay_invoice().")));
 	status = ep_text(0, 2);

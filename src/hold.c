@@ -36,6 +36,7 @@ typedef struct EpHold
 	int64		amount;
 	int64		captured;
 	int64		released;
+	int64		deal;			/* 0: none */
 	char	   *status;
 	bool		has_expiry;
 	TimestampTz expires_at;
@@ -52,11 +53,11 @@ remaining(const EpHold *h)
  * raise P0002 when it does not exist.
  */
 static void
-lock_open_hold(int64 id, bool allow_expired, EpHold *h)
+lock_open_hold(int64 id, bool allow_expired, int64 deal, EpHold *h)
 {
 	static EpPlan lock = {NULL,
 		"SELECT debit_account, credit_account, amount, captured, released, "
-		"       status, expires_at "
+		"       status, expires_at, coalesce(deal, 0) "
 		"  FROM escrow.holds WHERE id = $1 FOR UPDATE",
 	1, {INT8OID}};
 	Datum		values[1];
@@ -78,6 +79,14 @@ lock_open_hold(int64 id, bool allow_expired, EpHold *h)
 	d = ep_datum(0, 7, &isnull);
 	h->has_expiry = !isnull;
 	h->expires_at = isnull ? 0 : DatumGetTimestampTz(d);
+	h->deal = ep_int64(0, 8);
+
+	/* a deal's hold moves only through the deal's lifecycle */
+	if (h->deal != deal)
+		ereport(ERROR,
+				(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
+				 errmsg("hold %lld belongs to deal %lld", (long long) id, (long long) h->deal),
+				 errhint("Use the deal's lifecycle functions (confirm_inspection, cancel_deal, ...).")));
 
 	if (strcmp(h->status, "open") != 0)
 		ereport(ERROR,
@@ -156,14 +165,14 @@ ep_interval_key(Interval *expires_in)
  */
 int64
 ep_place_hold(int64 debit, int64 credit, int64 amount, Interval *expires_in,
-			  const char *key)
+			  const char *key, int64 deal)
 {
 	static EpPlan insert = {NULL,
-		"INSERT INTO escrow.holds (id, debit_account, credit_account, amount, expires_at) "
-		"VALUES ($1, $2, $3, $4, $5)",
-	5, {INT8OID, INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID}};
-	Datum		values[5];
-	char		nulls[5] = {' ', ' ', ' ', ' ', 'n'};
+		"INSERT INTO escrow.holds (id, debit_account, credit_account, amount, expires_at, deal) "
+		"VALUES ($1, $2, $3, $4, $5, nullif($6, 0))",
+	6, {INT8OID, INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID, INT8OID}};
+	Datum		values[6];
+	char		nulls[6] = {' ', ' ', ' ', ' ', 'n', ' '};
 	TimestampTz expires_at = 0;
 	int64		id;
 	int64		prior;
@@ -193,6 +202,7 @@ ep_place_hold(int64 debit, int64 credit, int64 amount, Interval *expires_in,
 	values[2] = Int64GetDatum(credit);
 	values[3] = Int64GetDatum(amount);
 	values[4] = TimestampTzGetDatum(expires_at);
+	values[5] = Int64GetDatum(deal);
 	ep_exec(&insert, values, nulls, 0);
 	return id;
 }
@@ -203,7 +213,7 @@ ep_place_hold(int64 debit, int64 credit, int64 amount, Interval *expires_in,
  */
 int64
 ep_capture_hold(int64 hold_id, bool has_amount, int64 amount, bool final,
-				const char *key)
+				const char *key, int64 deal)
 {
 	EpHold		h;
 	EpPosting	p = {0};
@@ -224,7 +234,7 @@ ep_capture_hold(int64 hold_id, bool has_amount, int64 amount, bool final,
 			return prior;
 	}
 
-	lock_open_hold(hold_id, false, &h);
+	lock_open_hold(hold_id, false, deal, &h);
 	rest = remaining(&h);
 	if (!has_amount)
 		amount = rest;
@@ -258,7 +268,7 @@ ep_capture_hold(int64 hold_id, bool has_amount, int64 amount, bool final,
  * Release what remains of a hold; returns the amount released.
  */
 int64
-ep_release_hold(int64 hold_id, const char *key)
+ep_release_hold(int64 hold_id, const char *key, int64 deal)
 {
 	EpHold		h;
 	int64		rest;
@@ -268,7 +278,7 @@ ep_release_hold(int64 hold_id, const char *key)
 							 false, 0, &prior))
 		return prior;
 
-	lock_open_hold(hold_id, true, &h);
+	lock_open_hold(hold_id, true, deal, &h);
 	rest = remaining(&h);
 	h.released += rest;
 	update_hold(&h, "released");
@@ -294,7 +304,7 @@ escrow_hold(PG_FUNCTION_ARGS)
 	int64		id;
 
 	SPI_connect();
-	id = ep_place_hold(debit, credit, amount, expires_in, key);
+	id = ep_place_hold(debit, credit, amount, expires_in, key, 0);
 	SPI_finish();
 	PG_RETURN_INT64(id);
 }
@@ -321,7 +331,7 @@ escrow_capture(PG_FUNCTION_ARGS)
 	final = PG_GETARG_BOOL(3);
 
 	SPI_connect();
-	id = ep_capture_hold(hold_id, has_amount, amount, final, key);
+	id = ep_capture_hold(hold_id, has_amount, amount, final, key, 0);
 	SPI_finish();
 	PG_RETURN_INT64(id);
 }
@@ -338,7 +348,7 @@ escrow_release(PG_FUNCTION_ARGS)
 	int64		released;
 
 	SPI_connect();
-	released = ep_release_hold(hold_id, key);
+	released = ep_release_hold(hold_id, key, 0);
 	SPI_finish();
 	PG_RETURN_INT64(released);
 }

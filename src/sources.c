@@ -138,7 +138,8 @@ ep_sources_reserve(EpDeal *d)
 
 	qsort(s, n, sizeof(EpSource), cmp_source_account);
 	for (i = 0; i < n; i++)
-		s[i].hold_id = ep_place_hold(s[i].account, d->credit_account, s[i].amount, NULL, NULL);
+		s[i].hold_id = ep_place_hold(s[i].account, d->credit_account, s[i].amount, NULL, NULL,
+									 d->id);
 	save_sources(d, s, n);
 	d->held = d->amount;
 }
@@ -165,14 +166,14 @@ ep_sources_capture(EpDeal *d, int64 share)
 			continue;
 		if (take > 0)
 		{
-			s[i].capture_transfer = ep_capture_hold(s[i].hold_id, true, take, true, NULL);
+			s[i].capture_transfer = ep_capture_hold(s[i].hold_id, true, take, true, NULL, d->id);
 			s[i].captured = take;
 			if (first == 0)
 				first = s[i].capture_transfer;
 			left -= take;
 		}
 		else
-			(void) ep_release_hold(s[i].hold_id, NULL);
+			(void) ep_release_hold(s[i].hold_id, NULL, d->id);
 	}
 	if (left != 0)
 		elog(ERROR, "escrowpay: deal %s sources do not cover %lld", d->txn_no, (long long) share);
@@ -196,7 +197,7 @@ ep_sources_release(EpDeal *d)
 	s = load_sources(d, &n);
 	for (i = 0; i < n; i++)
 		if (s[i].hold_id != 0 && s[i].captured == 0)
-			released = ep_add(released, ep_release_hold(s[i].hold_id, NULL), "released");
+			released = ep_add(released, ep_release_hold(s[i].hold_id, NULL, d->id), "released");
 	d->held = 0;
 	return released;
 }

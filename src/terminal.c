@@ -443,7 +443,7 @@ escrow_pay_cash(PG_FUNCTION_ARGS)
 	values[1] = Int64GetDatum(t.cash_account);
 	ep_exec(&set_payer, values, NULL, 0);
 	d.debit_account = t.cash_account;
-	d.hold_id = ep_place_hold(t.cash_account, d.credit_account, d.amount, NULL, NULL);
+	d.hold_id = ep_place_hold(t.cash_account, d.credit_account, d.amount, NULL, NULL, d.id);
 	d.held = d.amount;
 
 	actor = psprintf("terminal:%s", terminal);

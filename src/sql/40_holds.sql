@@ -13,6 +13,8 @@ CREATE TABLE escrow.holds (
     expires_at     timestamptz,
     created_at     timestamptz NOT NULL DEFAULT now(),
     ended_at       timestamptz,
+    -- the deal this hold freezes money for: it moves only through the deal
+    deal           bigint,
     -- the one CHECK a capture or release can break (debit <> credit is
     -- checked at hold time and by verify_ledger())
     CONSTRAINT holds_within_amount

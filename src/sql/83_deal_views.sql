@@ -1,7 +1,8 @@
--- 83_deal_views.sql: reporting views over deals.  security_invoker, so the
--- row-level security of escrow.deals and escrow.deal_events applies to the
--- reader: a party's login role sees only its own deals.  No view shows a
--- party's contact.
+-- 83_deal_views.sql: reporting views over deals.  The deal views are
+-- security_invoker, so the row-level security of escrow.deals,
+-- deal_events and receivables applies to the reader: a party's login role
+-- sees only its own deals.  hold_aging reads the ledger and is granted to
+-- the platform roles only.  No view shows a party's contact.
 
 CREATE VIEW escrow.deal_progress WITH (security_invoker = true) AS
 SELECT d.id AS deal, d.txn_no, d.buyer, d.merchant, d.amount, d.currency,

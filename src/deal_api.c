@@ -767,7 +767,7 @@ escrow_confirm_identity(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_EP_BAD_CODE),
 				 errmsg("too many wrong identity codes for deal %s", d.txn_no),
 				 errdetail("%d wrong attempts; the limit is %d.", attempts, ep_max_code_attempts),
-				 errhint("Issue a new code with escrow.issue_identity_code().")));
+				 errhint("The deal stays locked: cancel it and open a new one.")));
 	if (DatumGetBool(ep_datum(0, 2, &isnull)))
 		ereport(ERROR,
 				(errcode(ERRCODE_EP_BAD_CODE),

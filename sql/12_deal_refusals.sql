@@ -254,10 +254,12 @@ SELECT escrow.confirm_identity(:ord, :'code');
 \echo :LAST_ERROR_SQLSTATE
 SELECT pg_temp.fingerprint() = :'before' AS unchanged;
 SELECT action, payload FROM escrow.deal_events WHERE deal = :ord AND action LIKE '%code%' ORDER BY id;
--- a new code resets the count
+-- a new code does not reset the count: re-issuing buys no more guesses,
+-- the deal stays locked (it is cancelled and opened again)
 SELECT escrow.issue_identity_code(:ord) AS code \gset
 SELECT code_attempts FROM escrow.deals WHERE id = :ord;
 SELECT escrow.confirm_identity(:ord, :'code');
+\echo :LAST_ERROR_SQLSTATE
 SELECT stage FROM escrow.deals WHERE id = :ord;
 RESET escrowpay.max_code_attempts;
 -- the settings' bounds: codes live 10 seconds at least, 1 attempt at least

@@ -264,12 +264,7 @@ SELECT h.debit_account = :till1 AS from_till1, h.credit_account = :shop AS to_sh
 SELECT * FROM pg_temp.inv() WHERE terminal_no = 'T-1';
 SELECT * FROM pg_temp.bal();
 
--- the cash held for the deal cannot be unloaded: the withdrawal is
--- refused by the ledger (EP001), the pieces stay
 SELECT pg_temp.fingerprint() AS before \gset
-SELECT escrow.unload_terminal_cash('T-1', ARRAY(SELECT denomination FROM pg_temp.till('T-1') WHERE pieces > 0),
-                                          ARRAY(SELECT pieces::bigint FROM pg_temp.till('T-1') WHERE pieces > 0));
-\echo :LAST_ERROR_SQLSTATE
 -- paying twice: the deal is funds_reserved (EP007)
 SELECT * FROM escrow.pay_cash('T-1', :d1, '{5000}');
 \echo :LAST_ERROR_SQLSTATE

@@ -2,11 +2,19 @@
 -- in database escrow_demo, where the extension is already created, with
 -- psql -X -v ON_ERROR_STOP=1.  A narrated money lifecycle: accounts,
 -- deposit, hold, partial and final capture, refund, a refused hold, an
--- idempotent retry, the views and the ledger check.  Amounts are bigint
--- minor units (US cents); the *_usd columns only format them.
+-- idempotent retry, the views and the ledger check.  Then a deal
+-- lifecycle on top of it (steps 13-21): a member and a merchant, a deal from
+-- order through identity code, reserve, shipping, delivery and inspection to
+-- settlement with a fee, and a second deal cancelled after reserve.  Amounts
+-- are bigint minor units (US cents); the *_usd columns only format them.
 
 \set QUIET on
 \pset footer off
+
+-- Identity codes are stored as HMAC-SHA256 under this superuser-only key.
+-- The demo runs as a superuser, so it may SET it for its session; a real
+-- server sets it in postgresql.conf or with ALTER SYSTEM (docs/operations.md).
+SET escrowpay.hmac_key = 'demo-only-key-0123456789abcdef';
 
 \echo
 \echo '== escrowpay demo: one order from deposit to refund (amounts in US cents) =='
@@ -101,3 +109,81 @@ SELECT account, owner, kind, posted, held, credit_limit, available,
        (posted / 100.0)::numeric(12,2) AS posted_usd,
        (available / 100.0)::numeric(12,2) AS available_usd
   FROM escrow.balances ORDER BY account;
+
+-- ---------------------------------------------------------------------
+-- The deal lifecycle on top of the ledger: parties, a deal from order to
+-- settlement, and a second deal cancelled after its funds were reserved.
+-- ---------------------------------------------------------------------
+
+\echo
+\echo '== The deal lifecycle: the same shop, now through escrow deals =='
+\echo
+\echo '13. Register alice as member M-1001 (deals freeze her account 2) and shop'
+\echo '    as merchant S-2001 (franchise contract: settlements to account 3, a'
+\echo '    2.5% fee = 250 basis points to a new fee account).  Contacts are private.'
+SELECT escrow.open_account('platform-fees', 'USD') AS fees \gset
+SELECT escrow.register_member('M-1001', 'Alice', 'alice@example.com', :alice) AS member,
+       escrow.register_merchant('S-2001', 'Shop', 'orders@shop.example', :shop,
+                                fee_bps => 250, fee_account => :fees) AS merchant \gset
+\echo '   member' :member', merchant' :merchant', fee account' :fees
+
+\echo
+\echo '14. alice orders goods for $30.00: open_deal records the provisional'
+\echo '    agreement (stage order_received); nothing is held yet.'
+SELECT escrow.open_deal('M-1001', 'S-2001', 3000, inspection_place => 'alice''s home',
+                        idempotency_key => 'shop:order-2001') AS deal \gset
+SELECT txn_no, stage FROM escrow.deals WHERE id = :deal \gset
+\echo '   deal' :deal 'has transaction number' :txn_no '(EP + 10 digits + Luhn check digit).'
+
+\echo
+\echo '15. Identity confirmation: a one-time 8-digit code goes to alice''s contact'
+\echo '    (only its HMAC-SHA256 is stored).  A wrong code returns false and is'
+\echo '    counted; the right one moves the deal to identity_confirmed.'
+SELECT escrow.issue_identity_code(:deal) AS code \gset
+SELECT escrow.confirm_identity(:deal, lpad(((:'code'::bigint + 1) % 100000000)::text, 8, '0')) AS wrong \gset
+SELECT escrow.confirm_identity(:deal, :'code') AS right \gset
+\echo '   code' :code'; wrong code ->' :wrong'; right code ->' :right
+
+\echo
+\echo '16. reserve freezes $30.00 on alice''s balance and returns the transaction'
+\echo '    authentication number shown to both sides.'
+SELECT escrow.reserve(:deal, 'M-1001') AS auth_no \gset
+SELECT held, available FROM escrow.balances WHERE account = :alice \gset
+\echo '   authentication number' :auth_no'; alice now has' :held 'held,' :available 'available.'
+
+\echo
+\echo '17. shop ships and reports delivery (the 3-day inspection window starts);'
+\echo '    alice confirms the inspection: the hold is captured to shop and the'
+\echo '    fee (2.5% of 3000 = 75) goes to the fee account.'
+SELECT escrow.mark_shipped(:deal, 'CJ Logistics', '6012-3456-7890', 'S-2001') AS shipped \gset
+SELECT escrow.mark_delivered(:deal, 'S-2001') AS delivered \gset
+SELECT escrow.confirm_inspection(:deal, 'M-1001') AS capture \gset
+\echo '   settled: capture is transfer' :capture
+
+\echo
+\echo '18. escrow.deal_events: the outbox, one row per step (NOTIFY escrow_events'
+\echo '    tells listeners the deal id at commit).'
+SELECT action, from_stage, to_stage, actor
+  FROM escrow.deal_events WHERE deal = :deal ORDER BY id;
+
+\echo '19. A second order, $20.00: confirmed and reserved, then shop cancels it'
+\echo '    (out of stock).  Cancelling releases the hold; no money moves.'
+SELECT escrow.open_deal('M-1001', 'S-2001', 2000) AS deal2 \gset
+SELECT escrow.confirm_identity(:deal2, escrow.issue_identity_code(:deal2)) AS right \gset
+SELECT escrow.reserve(:deal2, 'M-1001') AS auth_no2 \gset
+SELECT held AS held_before FROM escrow.balances WHERE account = :alice \gset
+SELECT escrow.cancel_deal(:deal2, 'out of stock', 'S-2001') AS cancelled \gset
+SELECT held AS held_after FROM escrow.balances WHERE account = :alice \gset
+\echo '   alice''s held amount:' :held_before 'after reserve,' :held_after 'after cancel_deal.'
+
+\echo
+\echo '20. escrow.deal_progress: one row per deal, with the next expected actions.'
+SELECT deal, txn_no, stage, held, captured, fee, next_actions
+  FROM escrow.deal_progress ORDER BY deal;
+
+\echo '21. Balances after the deals: alice paid $30.00, shop received $29.25,'
+\echo '    the fee account $0.75; the ledger still checks out.'
+SELECT account, owner, posted, held, available
+  FROM escrow.balances WHERE account IN (:alice, :shop, :fees) ORDER BY account;
+\pset footer on
+SELECT * FROM escrow.verify_ledger();

@@ -5,7 +5,9 @@
 -- idempotent retry, the views and the ledger check.  Then a deal
 -- lifecycle on top of it (steps 13-21): a member and a merchant, a deal from
 -- order through identity code, reserve, shipping, delivery and inspection to
--- settlement with a fee, and a second deal cancelled after reserve.  Amounts
+-- settlement with a fee, and a second deal cancelled after reserve.  Steps
+-- 22-25 show the seeds' settlement models: a split payment, credit finance,
+-- a cash terminal making change, and a two-stage settlement batch.  Amounts
 -- are bigint minor units (US cents); the *_usd columns only format them.
 
 \set QUIET on
@@ -182,8 +184,68 @@ SELECT deal, txn_no, stage, held, captured, fee, next_actions
   FROM escrow.deal_progress ORDER BY deal;
 
 \echo '21. Balances after the deals: alice paid $30.00, shop received $29.25,'
-\echo '    the fee account $0.75; the ledger still checks out.'
+\echo '    the fee account $0.75.'
 SELECT account, owner, posted, held, available
   FROM escrow.balances WHERE account IN (:alice, :shop, :fees) ORDER BY account;
+
+\echo
+\echo '== The seeds'' settlement models (docs/settlement_models.md) =='
+\echo
+\echo '22. Split payment (seed 004): carol pays a $50.00 order $30.00 from her'
+\echo '    balance and $20.00 from her credit line: one hold per source.'
+SELECT escrow.open_account('carol', 'USD') AS carol,
+       escrow.open_account('carol line', 'USD', 'credit', 10000) AS carol_line \gset
+SELECT escrow.deposit(:carol, 4000) AS t \gset
+SELECT escrow.register_member('M-1002', 'Carol', 'carol@example.com', :carol) AS m \gset
+SELECT escrow.open_deal('M-1002', 'S-2001', 5000) AS deal3 \gset
+SELECT escrow.set_payment_sources(:deal3, ARRAY[:carol, :carol_line], ARRAY[3000, 2000], 'M-1002') AS s \gset
+SELECT escrow.confirm_identity(:deal3, escrow.issue_identity_code(:deal3)) AS ok \gset
+SELECT escrow.reserve(:deal3, 'M-1002') AS auth3 \gset
+SELECT owner, posted, held, available FROM escrow.balances
+ WHERE account IN (:carol, :carol_line) ORDER BY account;
+
+\echo '23. Credit finance (seed 001): a bank approves a $40.00 loan on dave''s'
+\echo '    credit line and pre-pays shop at once, less its 3% discount; after'
+\echo '    delivery the loan is a receivable dave repays, here in part.'
+SELECT escrow.open_account('bank', 'USD') AS bank,
+       escrow.open_account('dave line', 'USD', 'credit', 10000) AS dave_line,
+       escrow.open_account('dave', 'USD') AS dave \gset
+SELECT escrow.deposit(:bank, 100000) AS t1, escrow.deposit(:dave, 5000) AS t2 \gset
+SELECT escrow.register_institution('BANK-1', 'First Bank', 'loans@bank.example', :bank, 300) AS i,
+       escrow.register_member('M-1003', 'Dave', 'dave@example.com', :dave_line) AS m \gset
+SELECT escrow.open_deal('M-1003', 'S-2001', 4000, settlement => 'credit_finance',
+                        institution => 'BANK-1') AS deal4 \gset
+SELECT escrow.confirm_identity(:deal4, escrow.issue_identity_code(:deal4)) AS ok \gset
+SELECT escrow.reserve(:deal4, 'M-1003') AS approval \gset
+\echo '   approval number' :approval'; shop was pre-paid $38.80.'
+SELECT escrow.mark_shipped(:deal4, 'DHL', 'D-1', 'S-2001') AS s1,
+       escrow.mark_delivered(:deal4, 'S-2001') AS s2,
+       escrow.confirm_inspection(:deal4, 'M-1003') AS s3 \gset
+SELECT receivable AS loan FROM escrow.receivables_due WHERE txn_no =
+       (SELECT txn_no FROM escrow.deals WHERE id = :deal4) \gset
+SELECT escrow.repay(:loan, :dave, 1500) AS r \gset
+SELECT kind, debtor, creditor, amount, paid, outstanding, overdue FROM escrow.receivables_due;
+
+\echo '24. Cash terminal (seed 000): erin pays a 3,780-yen order with a 5,000-yen'
+\echo '    note; the terminal makes change from what it holds.'
+SELECT escrow.open_account('erin', 'JPY') AS erin, escrow.open_account('ramen', 'JPY') AS ramen,
+       escrow.open_account('station till', 'JPY') AS till \gset
+SELECT escrow.register_member('M-1004', 'Erin', 'erin@example.com', :erin) AS m,
+       escrow.register_merchant('S-2002', 'Ramen shop', 'ramen@example.com', :ramen) AS s,
+       escrow.register_terminal('T-1', 'Station', :till, '{10,50,100,500,1000,5000}') AS t \gset
+SELECT escrow.load_terminal_cash('T-1', '{10,50,100,500}', '{20,10,10,4}') AS loaded \gset
+SELECT escrow.open_deal('M-1004', 'S-2002', 3780) AS deal5 \gset
+SELECT escrow.confirm_identity(:deal5, escrow.issue_identity_code(:deal5)) AS ok \gset
+SELECT denomination AS change_yen, pieces FROM escrow.pay_cash('T-1', :deal5, '{5000}');
+SELECT terminal_no, cash_value, held_for_deals, pieces FROM escrow.terminal_inventory;
+
+\echo '25. Two-stage settlement (seed 004): payments so far are netted per linked'
+\echo '    account into one batch with First Bank; the export sums to zero.'
+SELECT escrow.link_external_account(:alice, 'BANK-1', 'DE89 0001') AS l1,
+       escrow.link_external_account(:shop, 'BANK-1', 'DE89 0002') AS l2 \gset
+SELECT escrow.close_settlement_batch('BANK-1') AS batch \gset
+SELECT * FROM escrow.settlement_export(:batch);
+
+\echo '26. The ledger checks out:'
 \pset footer on
 SELECT * FROM escrow.verify_ledger();

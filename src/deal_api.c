@@ -209,10 +209,22 @@ party_account(int64 account, const char *what, char **kind, char **currency)
 	*currency = ep_text(0, 2);
 }
 
+/* The terms a party is registered with; 0 or NULL where they do not apply */
+typedef struct EpPartyTerms
+{
+	int64		account;		/* member: the account deals freeze */
+	int64		settlement_account; /* merchant, institution */
+	int64		fee_account;	/* merchant */
+	int32		fee_bps;		/* merchant */
+	Interval   *inspection_window;	/* merchant */
+	Interval   *cooling_off;	/* merchant */
+	int32		discount_bps;	/* institution */
+	Interval   *repay_within;	/* institution */
+} EpPartyTerms;
+
 static void
 insert_party(const char *party_no, const char *kind, const char *name,
-			 const char *contact, const char *login_role, Datum *extra,
-			 const char *extra_nulls)
+			 const char *contact, const char *login_role, const EpPartyTerms *t)
 {
 	static EpPlan exists = {NULL,
 		"SELECT kind FROM escrow.parties WHERE party_no = $1",
@@ -229,7 +241,6 @@ insert_party(const char *party_no, const char *kind, const char *name,
 		INT4OID, INTERVALOID, INTERVALOID, INT4OID, INTERVALOID}};
 	Datum		values[13];
 	char		nulls[13];
-	int			i;
 
 	if (strspn(party_no, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") != strlen(party_no) ||
 		strlen(party_no) > 64 || party_no[0] == '.' || party_no[0] == '-' || party_no[0] == '_')
@@ -269,11 +280,20 @@ insert_party(const char *party_no, const char *kind, const char *name,
 	values[4] = login_role ? DirectFunctionCall1(namein, CStringGetDatum(login_role)) : (Datum) 0;
 	memset(nulls, ' ', sizeof(nulls));
 	nulls[4] = login_role ? ' ' : 'n';
-	for (i = 0; i < 8; i++)
-	{
-		values[5 + i] = extra[i];
-		nulls[5 + i] = extra_nulls[i];
-	}
+	values[5] = Int64GetDatum(t->account);
+	nulls[5] = t->account ? ' ' : 'n';
+	values[6] = Int64GetDatum(t->settlement_account);
+	nulls[6] = t->settlement_account ? ' ' : 'n';
+	values[7] = Int64GetDatum(t->fee_account);
+	nulls[7] = t->fee_account ? ' ' : 'n';
+	values[8] = Int32GetDatum(t->fee_bps);
+	values[9] = PointerGetDatum(t->inspection_window);
+	nulls[9] = t->inspection_window ? ' ' : 'n';
+	values[10] = PointerGetDatum(t->cooling_off);
+	nulls[10] = t->cooling_off ? ' ' : 'n';
+	values[11] = Int32GetDatum(t->discount_bps);
+	values[12] = PointerGetDatum(t->repay_within);
+	nulls[12] = t->repay_within ? ' ' : 'n';
 	ep_exec(&insert, values, nulls, 0);
 }
 
@@ -295,12 +315,12 @@ escrow_register_member(PG_FUNCTION_ARGS)
 	char	   *login_role = PG_ARGISNULL(4) ? NULL : NameStr(*PG_GETARG_NAME(4));
 	char	   *kind;
 	char	   *currency;
-	Datum		extra[8] = {Int64GetDatum(account), 0, 0, Int32GetDatum(0), 0, 0,
-	Int32GetDatum(0), 0};
+	EpPartyTerms terms = {0};
 
 	SPI_connect();
 	party_account(account, "account", &kind, &currency);
-	insert_party(member_no, "member", name, contact, login_role, extra, " nn nn n");
+	terms.account = account;
+	insert_party(member_no, "member", name, contact, login_role, &terms);
 	SPI_finish();
 	PG_RETURN_TEXT_P(cstring_to_text(member_no));
 }
@@ -330,8 +350,7 @@ escrow_register_merchant(PG_FUNCTION_ARGS)
 	char	   *login_role = PG_ARGISNULL(8) ? NULL : NameStr(*PG_GETARG_NAME(8));
 	char	   *kind;
 	char	   *currency;
-	Datum		extra[8];
-	char		extra_nulls[8] = {'n', ' ', ' ', ' ', ' ', ' ', ' ', 'n'};
+	EpPartyTerms terms = {0};
 
 	if (PG_ARGISNULL(6) || PG_GETARG_INT32(6) < 0 || PG_GETARG_INT32(6) > 10000)
 		ereport(ERROR,
@@ -367,15 +386,12 @@ escrow_register_merchant(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("fee_account must differ from settlement_account")));
 	}
-	extra[0] = (Datum) 0;
-	extra[1] = Int64GetDatum(settlement);
-	extra[2] = PG_ARGISNULL(7) ? (Datum) 0 : Int64GetDatum(PG_GETARG_INT64(7));
-	extra_nulls[2] = PG_ARGISNULL(7) ? 'n' : ' ';
-	extra[3] = Int32GetDatum(fee_bps);
-	extra[4] = IntervalPGetDatum(window);
-	extra[5] = IntervalPGetDatum(cooling);
-	extra[6] = Int32GetDatum(0);
-	insert_party(merchant_no, "merchant", name, contact, login_role, extra, extra_nulls);
+	terms.settlement_account = settlement;
+	terms.fee_account = PG_ARGISNULL(7) ? 0 : PG_GETARG_INT64(7);
+	terms.fee_bps = fee_bps;
+	terms.inspection_window = window;
+	terms.cooling_off = cooling;
+	insert_party(merchant_no, "merchant", name, contact, login_role, &terms);
 	SPI_finish();
 	PG_RETURN_TEXT_P(cstring_to_text(merchant_no));
 }
@@ -402,8 +418,7 @@ escrow_register_institution(PG_FUNCTION_ARGS)
 	char	   *login_role = PG_ARGISNULL(6) ? NULL : NameStr(*PG_GETARG_NAME(6));
 	char	   *kind;
 	char	   *currency;
-	Datum		extra[8];
-	char		extra_nulls[8] = {'n', ' ', 'n', ' ', 'n', 'n', ' ', ' '};
+	EpPartyTerms terms = {0};
 
 	if (PG_ARGISNULL(4) || PG_GETARG_INT32(4) < 0 || PG_GETARG_INT32(4) > 10000)
 		ereport(ERROR,
@@ -417,12 +432,10 @@ escrow_register_institution(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("an institution's account must be a deposit account"),
 				 errdetail("Account %lld is a %s account.", (long long) account, kind)));
-	memset(extra, 0, sizeof(extra));
-	extra[1] = Int64GetDatum(account);
-	extra[3] = Int32GetDatum(0);
-	extra[6] = Int32GetDatum(PG_GETARG_INT32(4));
-	extra[7] = IntervalPGetDatum(repay_within);
-	insert_party(institution_no, "institution", name, contact, login_role, extra, extra_nulls);
+	terms.settlement_account = account;
+	terms.discount_bps = PG_GETARG_INT32(4);
+	terms.repay_within = repay_within;
+	insert_party(institution_no, "institution", name, contact, login_role, &terms);
 	SPI_finish();
 	PG_RETURN_TEXT_P(cstring_to_text(institution_no));
 }

@@ -1,7 +1,7 @@
 -- 70_views.sql: read-only views for applications, DBAs and auditors.
 
 CREATE VIEW escrow.balances AS
-SELECT a.id AS account, a.owner, a.kind, a.currency,
+SELECT a.id AS account, a.owner, a.kind::text AS kind, a.currency,
        a.posted + coalesce(s.posted, 0) AS posted, a.held, a.credit_limit,
        a.posted + coalesce(s.posted, 0) + a.credit_limit - a.held AS available
   FROM escrow.accounts a
@@ -12,7 +12,7 @@ COMMENT ON VIEW escrow.balances IS
     'Per account: posted balance (balance shards included), held amount, credit limit and available = posted + credit_limit - held (minor units)';
 
 CREATE VIEW escrow.open_holds AS
-SELECT h.id AS hold, h.debit_account, h.credit_account, a.currency, h.amount,
+SELECT h.id AS hold, h.debit_account, h.credit_account, a.currency, h.amount::bigint AS amount,
        h.captured, h.released, h.amount - h.captured - h.released AS remaining,
        h.created_at, h.expires_at,
        coalesce(h.expires_at <= pg_catalog.clock_timestamp(), false) AS expired
@@ -23,7 +23,7 @@ COMMENT ON VIEW escrow.open_holds IS
     'Holds not yet ended, with what remains; expired is true once past expires_at (not capturable, awaiting expire_holds)';
 
 CREATE VIEW escrow.journal AS
-SELECT e.transfer_id AS transfer, t.kind, coalesce(a.parent, e.account) AS account,
+SELECT e.transfer_id AS transfer, t.kind::text AS kind, coalesce(a.parent, e.account) AS account,
        e.account AS chain, e.seq, e.amount, e.balance, a.currency,
        CASE WHEN e.amount < 0 THEN t.credit_account ELSE t.debit_account END AS counterparty,
        t.hold_id AS hold, t.refund_of, t.created_at,

@@ -144,14 +144,14 @@ SELECT is(:app_view_available::bigint, 740::bigint,
 SELECT is(:owner_view_available::bigint, 280::bigint,
   'the balances view read under the hostile path was right for the credit line');
 SELECT results_eq(
-  format('SELECT owner, kind, currency, posted, held, credit_limit FROM escrow.accounts '
+  format('SELECT owner, kind::text, currency, posted, held, credit_limit FROM escrow.accounts '
          'WHERE id IN (%s, %s, %s) ORDER BY id', :buyer, :seller, :credit),
   $$ VALUES ('sp-buyer', 'deposit', 'EUR', 745::bigint, 0::bigint, 0::bigint),
             ('sp-seller', 'deposit', 'EUR', 365::bigint, 0::bigint, 0::bigint),
             ('sp-credit', 'credit', 'EUR', -120::bigint, 0::bigint, 400::bigint) $$,
   'balances, holds and limits are exactly right');
 SELECT results_eq(
-  format('SELECT kind, debit_account, credit_account, amount, refunded FROM escrow.transfers '
+  format('SELECT kind::text, debit_account, credit_account, amount::bigint, refunded FROM escrow.transfers '
          'WHERE id IN (%s, %s, %s, %s, %s, %s, %s) ORDER BY id',
          :dep, :xfer, :cap, :ref, :wd, :cap3, :xfer2),
   format('VALUES (''deposit'', %1$s::bigint, %2$s::bigint, 1000::bigint, 0::bigint), '
@@ -165,7 +165,7 @@ SELECT is((SELECT count(*) FROM escrow.transfers
             WHERE :buyer IN (debit_account, credit_account)), 6::bigint,
   'the buyer has exactly 6 transfers (the idempotent repeat added none)');
 SELECT results_eq(
-  format('SELECT status, amount, captured, released FROM escrow.holds '
+  format('SELECT status::text, amount::bigint, captured, released FROM escrow.holds '
          'WHERE id IN (%s, %s, %s) ORDER BY id', :hold, :hold2, :hold3),
   $$ VALUES ('released', 300::bigint, 200::bigint, 100::bigint),
             ('expired', 150::bigint, 0::bigint, 150::bigint),

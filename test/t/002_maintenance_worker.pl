@@ -1,0 +1,177 @@
+
+# 002_maintenance_worker.pl -- the background worker runs run_maintenance()
+# on its own.
+#
+# A node with escrowpay in shared_preload_libraries,
+# escrowpay.maintenance_interval = 1 and maintenance_database = 'postgres'
+# must show a backend of type 'escrowpay maintenance' connected to postgres
+# (also before the extension exists there, where a round does nothing).
+# After CREATE EXTENSION, with nobody calling run_maintenance():
+#
+#   - a delivered deal whose inspection window (1 second) passes is
+#     auto-accepted: settled, the hold captured to the merchant less the fee;
+#   - a reserved deal not shipped within ship_within (1 second) expires: the
+#     hold is released;
+#   - a reserved deal whose deadline is a week away is left alone;
+#   - each transition is one event by actor 'system';
+#   - verify_ledger() finds nothing wrong, and the worker never failed.
+#
+# Then escrowpay.maintenance_interval is set to 0 and the configuration
+# reloaded: the worker keeps running but does nothing, even when woken by
+# another reload, so a deal that becomes due stays delivered until
+# run_maintenance() is called by hand.
+
+use strict;
+use warnings;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(sleep);
+
+my $node = PostgreSQL::Test::Cluster->new('maintenance');
+$node->init;
+$node->append_conf('postgresql.conf', q{
+shared_preload_libraries = 'escrowpay'
+escrowpay.maintenance_interval = 1
+escrowpay.maintenance_database = 'postgres'
+escrowpay.hmac_key = 'tap-maintenance-key-0123456789'
+});
+$node->start;
+
+# the worker is up, in the postgres database, before the extension exists
+ok( $node->poll_query_until(
+		'postgres',
+		q{SELECT count(*) = 1 FROM pg_stat_activity
+		   WHERE backend_type = 'escrowpay maintenance' AND datname = 'postgres'}),
+	'a backend of type "escrowpay maintenance" is connected to postgres');
+# let it run a round or two without the extension
+sleep(1.5);
+
+$node->safe_psql('postgres', 'CREATE EXTENSION escrowpay');
+
+# Accounts 2 = buyer (deposit 10000), 3 = merchant, 4 = fee account (1%).
+# Deals: the delivered one (inspection window 1 second), the reserved one
+# (ship within 1 second), and one reserved for a week.
+my $ids = $node->safe_psql('postgres', q{
+DO $$
+DECLARE d bigint;
+BEGIN
+  PERFORM escrow.open_account('buyer', 'EUR');
+  PERFORM escrow.open_account('merchant', 'EUR');
+  PERFORM escrow.open_account('fees', 'EUR');
+  PERFORM escrow.deposit(2, 10000);
+  PERFORM escrow.register_member('B1', 'Buyer', 'buyer@example.org', 2);
+  PERFORM escrow.register_merchant('M1', 'Shop', 'shop@example.org', 3,
+                                   '1 second', '1 hour', 100, 4);
+END $$;
+CREATE FUNCTION pg_temp.reserved(amount bigint, ship_within interval) RETURNS bigint
+LANGUAGE plpgsql AS $f$
+DECLARE d bigint := escrow.open_deal('B1', 'M1', amount, ship_within => ship_within);
+BEGIN
+  PERFORM escrow.confirm_identity(d, escrow.issue_identity_code(d));
+  PERFORM escrow.reserve(d, 'B1');
+  RETURN d;
+END $f$;
+SELECT pg_temp.reserved(1000, '7 days') AS delivered_deal,
+       pg_temp.reserved(300, '1 second') AS unshipped_deal,
+       pg_temp.reserved(200, '7 days') AS later_deal \gset
+SELECT escrow.mark_shipped(:delivered_deal, 'DHL', 'T1', 'M1');
+SELECT escrow.mark_delivered(:delivered_deal, 'M1');
+SELECT :delivered_deal || ' ' || :unshipped_deal || ' ' || :later_deal;
+});
+my ($delivered, $unshipped, $later) = split ' ', (split /\n/, $ids)[-1];
+like("$delivered $unshipped $later", qr/^\d+ \d+ \d+$/, 'three deals opened');
+
+# no run_maintenance() call from here on: only the worker
+ok( $node->poll_query_until(
+		'postgres',
+		"SELECT stage = 'settled' FROM escrow.deals WHERE id = $delivered"),
+	'the worker auto-accepted the delivered deal after its inspection window');
+ok( $node->poll_query_until(
+		'postgres',
+		"SELECT stage = 'expired' FROM escrow.deals WHERE id = $unshipped"),
+	'the worker expired the deal not shipped in time');
+
+is( $node->safe_psql(
+		'postgres',
+		"SELECT id || ' ' || stage || ' ' || held || ' ' || captured || ' ' || fee
+		   FROM escrow.deals ORDER BY id"),
+	"$delivered settled 0 1000 10\n$unshipped expired 0 0 0\n$later funds_reserved 200 0 0",
+	'stages and money of the three deals');
+is( $node->safe_psql(
+		'postgres',
+		"SELECT deal || ' ' || action || ' ' || from_stage || ' ' || to_stage
+		   FROM escrow.deal_events WHERE actor = 'system' ORDER BY deal, id"),
+	"$delivered auto_accept delivered settled\n$unshipped expire funds_reserved expired",
+	'one system event per due deal, none for the deal due in a week');
+is( $node->safe_psql(
+		'postgres',
+		"SELECT status || ' ' || captured || ' ' || released FROM escrow.holds ORDER BY id"),
+	"captured 1000 0\nreleased 0 300\nopen 0 0",
+	'holds: captured, released, still open');
+is( $node->safe_psql(
+		'postgres',
+		'SELECT account || \' \' || posted || \' \' || held FROM escrow.balances
+		  WHERE account IN (2, 3, 4) ORDER BY account'),
+	"2 9000 200\n3 990 0\n4 10 0",
+	'balances: buyer paid 1000 and holds 200, merchant got 990, fee account 10');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM escrow.verify_ledger()'),
+	'0', 'verify_ledger() finds nothing wrong');
+
+# ------------------------------------------------ interval 0: the worker idles
+$node->safe_psql('postgres',
+	'ALTER SYSTEM SET escrowpay.maintenance_interval = 0');
+$node->reload;
+# the reload wakes the worker at once; give it a moment to apply it
+sleep(2);
+
+my $idle = $node->safe_psql('postgres', q{
+CREATE FUNCTION pg_temp.delivered(amount bigint) RETURNS bigint
+LANGUAGE plpgsql AS $f$
+DECLARE d bigint := escrow.open_deal('B1', 'M1', amount);
+BEGIN
+  PERFORM escrow.confirm_identity(d, escrow.issue_identity_code(d));
+  PERFORM escrow.reserve(d, 'B1');
+  PERFORM escrow.mark_shipped(d, 'DHL', 'T' || d, 'M1');
+  PERFORM escrow.mark_delivered(d, 'M1');
+  RETURN d;
+END $f$;
+SELECT pg_temp.delivered(500);
+});
+# its inspection window closes after 1 second; wait two, then reload once
+# more, which wakes the worker (a round now would accept the deal)
+sleep(2);
+$node->reload;
+sleep(1);
+is( $node->safe_psql(
+		'postgres',
+		"SELECT stage || ' ' || (deadline < clock_timestamp())
+		   FROM escrow.deals WHERE id = $idle"),
+	'delivered true',
+	'with maintenance_interval = 0 a due deal stays delivered');
+ok( $node->poll_query_until(
+		'postgres',
+		q{SELECT count(*) = 1 FROM pg_stat_activity
+		   WHERE backend_type = 'escrowpay maintenance'}),
+	'the worker is still running');
+is( $node->safe_psql(
+		'postgres',
+		q{SELECT string_agg(action || '=' || deals, ' ' ORDER BY action)
+		           FILTER (WHERE deals > 0)
+		    FROM escrow.run_maintenance()}),
+	'auto_accept=1',
+	'a manual run_maintenance() then accepts it (and nothing else, no failure)');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM escrow.verify_ledger()'),
+	'0', 'verify_ledger() still finds nothing wrong');
+
+# the worker never failed (a failing round would exit and restart it)
+my $log = slurp_file($node->logfile);
+unlike(
+	$log,
+	qr/background worker "escrowpay maintenance" \(PID \d+\) exited/,
+	'the worker never exited');
+unlike($log, qr/escrowpay maintenance: /, 'the worker logged no error');
+
+$node->stop;
+done_testing();

@@ -17,6 +17,7 @@
 
 #include "commands/async.h"
 #include "fmgr.h"
+#include "ledger.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "plan.h"
@@ -355,6 +356,26 @@ ep_deal_event(int64 deal, const char *action, EpStage from, EpStage to,
 	values[5] = payload ? CStringGetTextDatum(payload) : (Datum) 0;
 	ep_exec(&insert, values, nulls, 0);
 	Async_Notify("escrow_events", psprintf("%lld", (long long) deal));
+}
+
+/*
+ * A transfer a deal makes (fee, pre-payment, payout, a buyer's money sent
+ * back), recorded in escrow.deal_transfers so that escrow.refund() will
+ * not reverse it behind the deal's back.  Returns its id.
+ */
+int64
+ep_deal_transfer(EpDeal *d, int64 debit, int64 credit, int64 amount)
+{
+	static EpPlan record = {NULL,
+		"INSERT INTO escrow.deal_transfers (transfer_id, deal) VALUES ($1, $2)",
+	2, {INT8OID, INT8OID}};
+	Datum		values[2];
+	int64		id = ep_transfer(debit, credit, amount);
+
+	values[0] = Int64GetDatum(id);
+	values[1] = Int64GetDatum(d->id);
+	ep_exec(&record, values, NULL, 0);
+	return id;
 }
 
 /* An event that changes no stage (payments on receivables, codes issued) */

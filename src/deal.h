@@ -92,6 +92,7 @@ extern void ep_deal_commit_step(EpDeal *deal, const char *actor, EpStep *step);
 extern int	ep_actor_role(const EpDeal *deal, const char *actor);
 extern void ep_deal_settle(EpDeal *deal, const char *actor, EpStep *step);
 extern void ep_deal_save_money(EpDeal *deal);
+extern int64 ep_deal_transfer(EpDeal *deal, int64 debit, int64 credit, int64 amount);
 
 /* sources.c: where an escrow deal's money comes from */
 extern void ep_sources_reserve(EpDeal *deal);

@@ -272,7 +272,7 @@ insert_party(const char *party_no, const char *kind, const char *name,
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("party \"%s\" is already registered", party_no),
-				 errdetail("It is a %s.", ep_text(0, 1))));
+				 errdetail("It is registered as %s.", ep_text(0, 1))));
 
 	values[1] = CStringGetTextDatum(kind);
 	values[2] = CStringGetTextDatum(name);
@@ -498,7 +498,7 @@ escrow_open_deal(PG_FUNCTION_ARGS)
 		INTERVALOID, INTERVALOID, TEXTOID, TEXTOID}};
 	static EpPlan institution_plan = {NULL,
 		"SELECT i.kind, a.currency FROM escrow.parties i "
-		"  JOIN escrow.accounts a ON a.id = i.settlement_account WHERE i.party_no = $1",
+		"  LEFT JOIN escrow.accounts a ON a.id = i.settlement_account WHERE i.party_no = $1",
 	1, {TEXTOID}};
 	char	   *buyer = arg_text(fcinfo, 0, "buyer");
 	char	   *merchant = arg_text(fcinfo, 1, "merchant");
@@ -941,7 +941,7 @@ ep_deal_settle(EpDeal *d, const char *actor, EpStep *step)
 		d->capture_transfer = ep_sources_capture(d, d->held);
 		d->fee = ep_fee_of(d->captured, d->fee_bps);
 		if (d->fee > 0)
-			d->fee_transfer = ep_transfer(d->credit_account, d->fee_account, d->fee);
+			d->fee_transfer = ep_deal_transfer(d, d->credit_account, d->fee_account, d->fee);
 		if (d->capture_transfer)
 			json_int(&p, "capture_transfer", d->capture_transfer);
 		json_int(&p, "merchant_in", d->captured);
@@ -1110,7 +1110,7 @@ split(EpDeal *d, int64 buyer_share, StringInfo p)
 			d->capture_transfer = ep_sources_capture(d, merchant_share);
 			merchant_in = merchant_share;
 			if (new_fee > 0)
-				d->fee_transfer = ep_transfer(d->credit_account, d->fee_account, new_fee);
+				d->fee_transfer = ep_deal_transfer(d, d->credit_account, d->fee_account, new_fee);
 			fee_change = new_fee;
 			d->fee = new_fee;
 		}

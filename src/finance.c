@@ -68,7 +68,7 @@ ep_finance_reserve(EpDeal *d, StringInfo payload)
 	{
 		int64		discount = ep_fee_of(d->amount, d->discount_bps);
 
-		d->prepay_transfer = ep_transfer(d->institution_account, d->credit_account,
+		d->prepay_transfer = ep_deal_transfer(d, d->institution_account, d->credit_account,
 										 d->amount - discount);
 		json_int(payload, "hold", d->hold_id);
 		json_int(payload, "held", d->amount);
@@ -112,11 +112,11 @@ ep_finance_settle(EpDeal *d, StringInfo payload)
 		json_int(payload, "capture_transfer", d->capture_transfer);
 		return;
 	}
-	d->capture_transfer = ep_transfer(d->institution_account, d->credit_account, d->amount);
+	d->capture_transfer = ep_deal_transfer(d, d->institution_account, d->credit_account, d->amount);
 	d->captured = d->amount;
 	d->fee = ep_fee_of(d->amount, d->fee_bps);
 	if (d->fee > 0)
-		d->fee_transfer = ep_transfer(d->credit_account, d->fee_account, d->fee);
+		d->fee_transfer = ep_deal_transfer(d, d->credit_account, d->fee_account, d->fee);
 	json_int(payload, "invoice", open_receivable(d, "invoice", d->institution_account));
 	json_int(payload, "merchant_in", d->amount);
 	json_int(payload, "fee", d->fee);
@@ -143,7 +143,7 @@ cancel_receivable(EpDeal *d, StringInfo payload)
 	json_int(payload, "receivable_cancelled", ep_int64(0, 1));
 	if (paid > 0 && strcmp(ep_text(0, 2), "invoice") == 0)
 	{
-		ep_transfer(d->institution_account, d->debit_account, paid);
+		ep_deal_transfer(d, d->institution_account, d->debit_account, paid);
 		json_int(payload, "invoice_payments_returned", paid);
 	}
 }
@@ -168,6 +168,15 @@ ep_finance_unwind(EpDeal *d, StringInfo payload)
 		json_int(payload, "refund", d->captured);
 		d->refunded = d->captured;
 	}
+	/* claw-back first: it may be what lets the institution reverse the loan */
+	if (d->prepay_transfer)
+	{
+		/* the institution claws its pre-payment back from the merchant */
+		int64		prepaid = d->amount - ep_fee_of(d->amount, d->discount_bps);
+
+		ep_refund_transfer(d->prepay_transfer, false, 0, NULL);
+		json_int(payload, "refund", prepaid);
+	}
 	if (d->captured > 0 && is_credit_finance(d))
 	{
 		/* the loan reversed: the institution gives the line back */
@@ -178,14 +187,6 @@ ep_finance_unwind(EpDeal *d, StringInfo payload)
 	{
 		json_int(payload, "released", ep_release_hold(d->hold_id, NULL, d->id));
 		d->held = 0;
-	}
-	if (d->prepay_transfer)
-	{
-		/* the institution claws its pre-payment back from the merchant */
-		int64		prepaid = d->amount - ep_fee_of(d->amount, d->discount_bps);
-
-		ep_refund_transfer(d->prepay_transfer, false, 0, NULL);
-		json_int(payload, "refund", prepaid);
 	}
 	cancel_receivable(d, payload);
 }

@@ -109,6 +109,31 @@ ep_refund_transfer(int64 transfer_id, bool has_amount, int64 amount,
 }
 
 /*
+ * A deal's transfers (captures of its holds, fees, pre-payments, payouts)
+ * are reversed only by the deal's own steps: refuse them here (EP007).
+ */
+static void
+refuse_deal_transfer(int64 transfer_id)
+{
+	static EpPlan owner = {NULL,
+		"SELECT deal FROM escrow.deal_transfers WHERE transfer_id = $1 "
+		"UNION ALL "
+		"SELECT h.deal FROM escrow.transfers t JOIN escrow.holds h ON h.id = t.hold_id "
+		" WHERE t.id = $1 AND h.deal IS NOT NULL "
+		"LIMIT 1",
+	1, {INT8OID}};
+	Datum		values[1];
+
+	values[0] = Int64GetDatum(transfer_id);
+	if (ep_exec(&owner, values, NULL, 1) == 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
+				 errmsg("transfer %lld belongs to deal %lld", (long long) transfer_id,
+						(long long) ep_int64(0, 1)),
+				 errhint("Use the deal's lifecycle functions (request_return, resolve_dispute, ...).")));
+}
+
+/*
  * escrow.refund(transfer_id bigint, amount bigint DEFAULT NULL,
  *				 idempotency_key text DEFAULT NULL) RETURNS bigint
  */
@@ -122,6 +147,7 @@ escrow_refund(PG_FUNCTION_ARGS)
 	int64		id;
 
 	SPI_connect();
+	refuse_deal_transfer(transfer_id);
 	id = ep_refund_transfer(transfer_id, has_amount, amount, key);
 	SPI_finish();
 	PG_RETURN_INT64(id);

@@ -499,6 +499,12 @@ escrow_serve_first(PG_FUNCTION_ARGS)
 				 errmsg("actor must not be NULL")));
 	actor = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	ep_deal_begin(deal_id, "serve_first", actor, 0, &d, &step);
+	if (strcmp(d.settlement, "credit_finance") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
+				 errmsg("deal %s is financed by %s: it cannot be served before the loan is approved",
+						d.txn_no, d.institution),
+				 errhint("Reserve it (the loan approval) first.")));
 	step.deadline = "none";
 	ep_deal_commit_step(&d, actor, &step);
 	SPI_finish();

@@ -584,3 +584,35 @@ SELECT * FROM escrow.verify_ledger();
 DROP ROLE fin_buyer;
 DROP ROLE fin_shop;
 DROP ROLE fin_bank;
+
+-- =====================================================================
+-- Guards added after review: a member named as institution, serving a
+-- credit-finance deal before approval, refunding a deal's transfer from
+-- outside the deal, and a return whose claw-back funds the loan reversal.
+-- =====================================================================
+SELECT pg_temp.parties('gd');
+SELECT escrow.open_deal('gd-CB', 'gd-S', 1000, settlement => 'credit_finance',
+                        institution => 'gd-DB');
+\echo :LAST_ERROR_SQLSTATE
+SELECT pg_temp.deal_at('gd-CB', 'gd-S', 10000, 'identity_confirmed', 'credit_finance', 'gd-BANK') AS gd1 \gset
+SELECT escrow.serve_first(:gd1, 'gd-S');
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.reserve(:gd1, 'gd-CB') IS NOT NULL AS approved;
+SELECT prepay_transfer AS gd_prepay FROM escrow.deals WHERE id = :gd1 \gset
+SELECT pg_temp.fingerprint() AS before \gset
+SELECT escrow.refund(:gd_prepay);
+\echo :LAST_ERROR_SQLSTATE
+SELECT pg_temp.fingerprint() = :'before' AS unchanged;
+-- the bank keeps only the discount's worth beyond the loan: the return
+-- claws back the pre-payment first, which pays for reversing the loan
+SELECT escrow.mark_shipped(:gd1, NULL, NULL, 'gd-S') IS NOT NULL AS shipped,
+       escrow.mark_delivered(:gd1, 'gd-S') IS NOT NULL AS delivered,
+       escrow.confirm_inspection(:gd1, 'gd-CB') IS NOT NULL AS settled;
+-- the bank keeps 9700, less than the 10000 loan it must give back
+SELECT escrow.withdraw(pg_temp.a('gd-bank'), (SELECT available - 9700 FROM escrow.balances
+                                              WHERE account = pg_temp.a('gd-bank'))) IS NOT NULL AS withdrawn;
+SELECT escrow.request_return(:gd1, 'faulty', 'gd-CB') IS NOT NULL AS requested,
+       escrow.confirm_return(:gd1, 'gd-S') IS NOT NULL AS returned;
+SELECT owner, posted FROM escrow.balances
+ WHERE owner IN ('gd-line', 'gd-shop', 'gd-bank') ORDER BY owner;
+SELECT * FROM escrow.verify_ledger();

@@ -12,8 +12,9 @@
  *	  and earlier settlements, excluded), less what earlier batches
  *	  settled; and posts it against the institution's clearing account (a
  *	  system account): a positive position (the party received) is paid out
- *	  to its outside account (account to clearing, as far as its available
- *	  balance allows), a negative one (it paid) collected from there
+ *	  to its outside account (account to clearing, as far as its own money
+ *	  allows: posted less held, never a credit line's limit), a negative
+ *	  one (it paid) collected from there
  *	  (clearing to account).  The clearing account nets to what the
  *	  institution owes or is owed.  What is not settled,
  *	  and postings that commit after the batch with an earlier timestamp,
@@ -44,7 +45,7 @@ clearing_account(const char *institution, char **currency)
 {
 	static EpPlan lock = {NULL,
 		"SELECT p.kind, p.clearing_account, a.currency FROM escrow.parties p "
-		"  JOIN escrow.accounts a ON a.id = p.settlement_account "
+		"  LEFT JOIN escrow.accounts a ON a.id = p.settlement_account "
 		" WHERE p.party_no = $1 FOR UPDATE OF p",
 	1, {TEXTOID}};
 	static EpPlan create = {NULL,
@@ -145,11 +146,16 @@ escrow_close_settlement_batch(PG_FUNCTION_ARGS)
 		"                    AND t.kind NOT IN ('settlement', 'deposit', 'withdraw')), 0)::bigint "
 		"     - coalesce((SELECT sum(s.settled) FROM escrow.settlement_lines s "
 		"                  WHERE s.account = l.account), 0)::bigint, "
-		"       b.available "
+		"       b.posted - b.held "
 		"  FROM escrow.settlement_links l "
 		"  JOIN escrow.balances b ON b.account = l.account "
 		" WHERE l.institution = $1 ORDER BY l.account",
 	2, {TEXTOID, TIMESTAMPTZOID}};
+	static EpPlan lock_linked = {NULL,
+		"SELECT a.id FROM escrow.accounts a "
+		"  JOIN escrow.settlement_links l ON l.account = a.id "
+		" WHERE l.institution = $1 ORDER BY a.id FOR UPDATE OF a",
+	1, {TEXTOID}};
 	static EpPlan batch = {NULL,
 		"INSERT INTO escrow.settlement_batches (institution, cutoff, clearing, lines, "
 		"  paid_out, collected) VALUES ($1, $2, $3, 0, 0, 0) RETURNING id",
@@ -210,6 +216,12 @@ escrow_close_settlement_batch(PG_FUNCTION_ARGS)
 				 errdetail("The last batch was cut off at %s.",
 						   timestamptz_to_str(DatumGetTimestampTz(prev)))));
 
+	/*
+	 * Lock the linked accounts (ascending id) before reading positions and
+	 * balances, so that what the batch pays out is still there when it
+	 * posts.
+	 */
+	ep_exec(&lock_linked, values, NULL, 0);
 	n = ep_exec(&positions, values, NULL, 0);
 	acct = palloc(sizeof(int64) * Max(n, 1));
 	ref = palloc(sizeof(char *) * Max(n, 1));

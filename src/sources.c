@@ -16,7 +16,9 @@
  *		that concurrent calls lock alike (all or nothing: a refused hold
  *		aborts the call and nothing is held);
  *	  capture: the merchant's share taken from the sources in the buyer's
- *		order, each source's hold captured for its part, the rest released;
+ *		order, each source's hold captured for its part, the rest released
+ *		(holds are always touched in ascending account order, so that
+ *		calls on deals sharing accounts lock alike);
  *	  release: every open hold released;
  *	  refund: the buyer's share refunded across the captures, last first.
  *
@@ -119,13 +121,26 @@ save_sources(EpDeal *d, const EpSource *s, int n)
 	}
 }
 
-static int
-cmp_source_account(const void *a, const void *b)
+/*
+ * Visit order: the sources' amounts are taken in the buyer's order
+ * (position), but the holds and accounts are touched in ascending account
+ * order, so that two calls on deals sharing accounts lock alike.
+ */
+static int *
+account_order(const EpSource *s, int n)
 {
-	int64		x = ((const EpSource *) a)->account;
-	int64		y = ((const EpSource *) b)->account;
+	int		   *order = palloc(sizeof(int) * Max(n, 1));
+	int			i,
+				j;
 
-	return (x > y) - (x < y);
+	for (i = 0; i < n; i++)
+	{
+		/* insertion sort: a deal has at most 16 sources */
+		for (j = i; j > 0 && s[order[j - 1]].account > s[i].account; j--)
+			order[j] = order[j - 1];
+		order[j] = i;
+	}
+	return order;
 }
 
 /* One hold per source, in ascending account order; held becomes the amount */
@@ -135,19 +150,19 @@ ep_sources_reserve(EpDeal *d)
 	int			n,
 				i;
 	EpSource   *s = load_sources(d, &n);
+	int		   *order = account_order(s, n);
 
-	qsort(s, n, sizeof(EpSource), cmp_source_account);
 	for (i = 0; i < n; i++)
-		s[i].hold_id = ep_place_hold(s[i].account, d->credit_account, s[i].amount, NULL, NULL,
-									 d->id);
+		s[order[i]].hold_id = ep_place_hold(s[order[i]].account, d->credit_account,
+											s[order[i]].amount, NULL, NULL, d->id);
 	save_sources(d, s, n);
 	d->held = d->amount;
 }
 
 /*
- * Capture share for the merchant from the open holds, in source order;
- * every hold ends (the rest of it released).  Returns the capture transfer
- * of the first source captured (the deal's, for a single source).
+ * Capture share for the merchant from the open holds, taken in source
+ * order; every hold ends (the rest of it released).  Returns the capture
+ * transfer of a single-source deal (0 for a split one).
  */
 int64
 ep_sources_capture(EpDeal *d, int64 share)
@@ -155,32 +170,40 @@ ep_sources_capture(EpDeal *d, int64 share)
 	int			n,
 				i;
 	EpSource   *s = load_sources(d, &n);
+	int64	   *take = palloc0(sizeof(int64) * Max(n, 1));
+	int		   *order;
 	int64		left = share;
-	int64		first = 0;
 
 	for (i = 0; i < n; i++)
 	{
-		int64		take = Min(left, s[i].amount);
-
 		if (s[i].hold_id == 0)
 			continue;
-		if (take > 0)
-		{
-			s[i].capture_transfer = ep_capture_hold(s[i].hold_id, true, take, true, NULL, d->id);
-			s[i].captured = take;
-			if (first == 0)
-				first = s[i].capture_transfer;
-			left -= take;
-		}
-		else
-			(void) ep_release_hold(s[i].hold_id, NULL, d->id);
+		take[i] = Min(left, s[i].amount);
+		left -= take[i];
 	}
 	if (left != 0)
 		elog(ERROR, "escrowpay: deal %s sources do not cover %lld", d->txn_no, (long long) share);
+
+	order = account_order(s, n);
+	for (i = 0; i < n; i++)
+	{
+		EpSource   *src = &s[order[i]];
+
+		if (src->hold_id == 0)
+			continue;
+		if (take[order[i]] > 0)
+		{
+			src->capture_transfer = ep_capture_hold(src->hold_id, true, take[order[i]], true,
+													NULL, d->id);
+			src->captured = take[order[i]];
+		}
+		else
+			(void) ep_release_hold(src->hold_id, NULL, d->id);
+	}
 	save_sources(d, s, n);
 	d->captured = share;
 	d->held = 0;
-	return d->split ? 0 : first;
+	return d->split ? 0 : s[0].capture_transfer;
 }
 
 /* Release every open hold of the deal; returns the amount released */
@@ -190,14 +213,20 @@ ep_sources_release(EpDeal *d)
 	int			n,
 				i;
 	EpSource   *s;
+	int		   *order;
 	int64		released = 0;
 
 	if (d->held == 0)
 		return 0;
 	s = load_sources(d, &n);
+	order = account_order(s, n);
 	for (i = 0; i < n; i++)
-		if (s[i].hold_id != 0 && s[i].captured == 0)
-			released = ep_add(released, ep_release_hold(s[i].hold_id, NULL, d->id), "released");
+	{
+		EpSource   *src = &s[order[i]];
+
+		if (src->hold_id != 0 && src->captured == 0)
+			released = ep_add(released, ep_release_hold(src->hold_id, NULL, d->id), "released");
+	}
 	d->held = 0;
 	return released;
 }
@@ -209,21 +238,31 @@ ep_sources_refund(EpDeal *d, int64 share)
 	int			n,
 				i;
 	EpSource   *s = load_sources(d, &n);
+	int64	   *take = palloc0(sizeof(int64) * Max(n, 1));
+	int		   *order;
 	int64		left = share;
 
 	for (i = n - 1; i >= 0 && left > 0; i--)
 	{
-		int64		take = Min(left, s[i].captured - s[i].refunded);
-
-		if (take <= 0)
-			continue;
-		ep_refund_transfer(s[i].capture_transfer, true, take, NULL);
-		s[i].refunded += take;
-		left -= take;
+		take[i] = Min(left, s[i].captured - s[i].refunded);
+		if (take[i] < 0)
+			take[i] = 0;
+		left -= take[i];
 	}
 	if (left != 0)
 		elog(ERROR, "escrowpay: deal %s captures do not cover a refund of %lld",
 			 d->txn_no, (long long) share);
+
+	order = account_order(s, n);
+	for (i = 0; i < n; i++)
+	{
+		EpSource   *src = &s[order[i]];
+
+		if (take[order[i]] == 0)
+			continue;
+		ep_refund_transfer(src->capture_transfer, true, take[order[i]], NULL);
+		src->refunded += take[order[i]];
+	}
 	save_sources(d, s, n);
 	d->refunded += share;
 }

@@ -6,8 +6,9 @@
 -- lifecycle on top of it (steps 13-21): a member and a merchant, a deal from
 -- order through identity code, reserve, shipping, delivery and inspection to
 -- settlement with a fee, and a second deal cancelled after reserve.  Steps
--- 22-25 show the seeds' settlement models: a split payment, credit finance,
--- a cash terminal making change, and a two-stage settlement batch.  Amounts
+-- 22-26 show the seeds' settlement models: a split payment, credit finance,
+-- a payment agency, a cash terminal making change, and a two-stage
+-- settlement batch.  Amounts
 -- are bigint minor units (US cents); the *_usd columns only format them.
 
 \set QUIET on
@@ -226,7 +227,23 @@ SELECT receivable AS loan FROM escrow.receivables_due WHERE txn_no =
 SELECT escrow.repay(:loan, :dave, 1500) AS r \gset
 SELECT kind, debtor, creditor, amount, paid, outstanding, overdue FROM escrow.receivables_due;
 
-\echo '24. Cash terminal (seed 000): erin pays a 3,780-yen order with a 5,000-yen'
+\echo '24. Payment agency (seed 002): the agency pays shop at receipt and'
+\echo '    invoices carol, who pays the invoice later.'
+SELECT escrow.open_account('agency', 'USD') AS agency_acct \gset
+SELECT escrow.deposit(:agency_acct, 100000) AS t \gset
+SELECT escrow.register_institution('AGY-1', 'Pay Agency', 'ops@agency.example', :agency_acct,
+                                   repay_within => '14 days') AS i \gset
+SELECT escrow.open_deal('M-1002', 'S-2001', 1000, settlement => 'agency', institution => 'AGY-1') AS deal6 \gset
+SELECT escrow.confirm_identity(:deal6, escrow.issue_identity_code(:deal6)) AS ok \gset
+SELECT escrow.reserve(:deal6, 'M-1002') AS auth6 \gset
+SELECT escrow.mark_shipped(:deal6, 'UPS', 'U-9', 'S-2001') AS s1,
+       escrow.mark_delivered(:deal6, 'S-2001') AS s2,
+       escrow.confirm_inspection(:deal6, 'M-1002') AS s3 \gset
+SELECT receivable AS invoice FROM escrow.receivables_due WHERE kind = 'invoice' \gset
+SELECT escrow.pay_invoice(:invoice, :carol) AS paid \gset
+SELECT kind, debtor, creditor, amount, paid, outstanding, status FROM escrow.receivables_due ORDER BY receivable;
+
+\echo '25. Cash terminal (seed 000): erin pays a 3,780-yen order with a 5,000-yen'
 \echo '    note; the terminal makes change from what it holds.'
 SELECT escrow.open_account('erin', 'JPY') AS erin, escrow.open_account('ramen', 'JPY') AS ramen,
        escrow.open_account('station till', 'JPY') AS till \gset
@@ -239,13 +256,13 @@ SELECT escrow.confirm_identity(:deal5, escrow.issue_identity_code(:deal5)) AS ok
 SELECT denomination AS change_yen, pieces FROM escrow.pay_cash('T-1', :deal5, '{5000}');
 SELECT terminal_no, cash_value, held_for_deals, pieces FROM escrow.terminal_inventory;
 
-\echo '25. Two-stage settlement (seed 004): payments so far are netted per linked'
+\echo '26. Two-stage settlement (seed 004): payments so far are netted per linked'
 \echo '    account into one batch with First Bank; the export sums to zero.'
 SELECT escrow.link_external_account(:alice, 'BANK-1', 'DE89 0001') AS l1,
        escrow.link_external_account(:shop, 'BANK-1', 'DE89 0002') AS l2 \gset
 SELECT escrow.close_settlement_batch('BANK-1') AS batch \gset
 SELECT * FROM escrow.settlement_export(:batch);
 
-\echo '26. The ledger checks out:'
+\echo '27. The ledger checks out:'
 \pset footer on
 SELECT * FROM escrow.verify_ledger();

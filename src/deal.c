@@ -165,8 +165,7 @@ ep_lock_deal(int64 id, EpDeal *d)
 		"       coalesce(hold_id, 0), coalesce(capture_transfer, 0), "
 		"       coalesce(fee_transfer, 0), held, captured, refunded, fee, currency, "
 		"       settlement, institution, coalesce(institution_account, 0), discount_bps, "
-		"       coalesce(prepay_transfer, 0), payment_method, "
-		"       EXISTS (SELECT 1 FROM escrow.deal_sources s WHERE s.deal = deals.id) "
+		"       coalesce(prepay_transfer, 0), payment_method "
 		"  FROM escrow.deals WHERE id = $1 FOR UPDATE",
 	1, {INT8OID}};
 	Datum		values[1];
@@ -206,7 +205,12 @@ ep_lock_deal(int64 id, EpDeal *d)
 	d->discount_bps = DatumGetInt32(ep_datum(0, 23, &isnull));
 	d->prepay_transfer = ep_int64(0, 24);
 	d->payment_method = ep_text(0, 25);
-	d->split = DatumGetBool(ep_datum(0, 26, &isnull));
+	/*
+	 * From the locked row itself: a subquery on deal_sources here would
+	 * read the snapshot from before a lock wait, and miss a concurrent
+	 * change of the sources.
+	 */
+	d->split = strcmp(d->payment_method, "split") == 0;
 }
 
 /* The roles actor plays in deal (possibly several, possibly none) */

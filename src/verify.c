@@ -17,6 +17,7 @@
  *		both including holds;
  *	  - holds: captured + released <= amount, captured equals their
  *		captures, ended holds keep nothing back;
+ *	  - a deal's held amount equals what its open holds keep back;
  *	  - refunds never exceed the transfer, and match its refunded total;
  *	  - every account's SHA-256 chain recomputes, balance by balance, to the
  *		head stored on the account.
@@ -154,6 +155,15 @@ static const char *const checks[] = {
 	"  LEFT JOIN escrow.accounts c ON c.id = h.credit_account "
 	" WHERE d.id IS NULL OR c.id IS NULL OR d.currency <> c.currency "
 	"    OR d.kind = 'shard' OR c.kind = 'shard' OR h.debit_account = h.credit_account",
+
+	/* a deal holds exactly what its open holds keep back */
+	"SELECT 'deal_holds', format('deal %s (%s): held %s, its open holds keep %s', "
+	"       d.id, d.stage, d.held, coalesce(h.total, 0)) "
+	"  FROM escrow.deals d "
+	"  LEFT JOIN (SELECT deal, sum(amount - captured - released) AS total "
+	"               FROM escrow.holds WHERE status = 'open' AND deal IS NOT NULL "
+	"              GROUP BY deal) h ON h.deal = d.id "
+	" WHERE d.held <> coalesce(h.total, 0)",
 
 	/* fields set once, checked by the C writers rather than table CHECKs */
 	"SELECT 'account_fields', format('account %s (%s): %s', a.id, a.kind, r.why) "

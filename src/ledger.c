@@ -33,6 +33,10 @@
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "catalog/namespace.h"
 
 static int64 funding_account_of(int64 account);
 
@@ -281,16 +285,67 @@ leg_result(EpLeg *leg)
 }
 
 /*
- * The slow path of a leg: the guarded update touched no row.  Either say
- * why (missing account, currency, funding account, overflow, funds), or
- * post anyway: credits to a sharded account (and any leg of a sharded
- * system account) go to a balance shard that no other transaction holds;
- * other legs lock the account row and check funds (over all its shards)
- * under that lock, since funds may have arrived after the guard looked.
+ * Accounts known to have balance shards, so that their credits go straight
+ * to a shard instead of first failing the plain guarded update.  Per
+ * backend by nature (a cache of catalog-like facts); safe because shards
+ * are never removed and an account's kind, owner and currency never
+ * change.  It is emptied when escrow.accounts is a different table (the
+ * extension was dropped and created again in this session), and an entry
+ * whose shards cannot be found is dropped and the normal path taken.
  */
+typedef struct EpShardedAccount
+{
+	int64		account;		/* hash key */
+	int32		shards;
+	bool		system;
+	bool		funding;
+	char		currency[4];
+} EpShardedAccount;
+
+static HTAB *sharded_accounts = NULL;
+static Oid	sharded_accounts_table = InvalidOid;
+
+static EpShardedAccount *
+sharded_lookup(int64 account, bool create)
+{
+	Oid			table = get_relname_relid("accounts", get_namespace_oid(EP_SCHEMA, false));
+	bool		found;
+
+	if (sharded_accounts == NULL || table != sharded_accounts_table)
+	{
+		HASHCTL		ctl;
+
+		if (sharded_accounts != NULL)
+			hash_destroy(sharded_accounts);
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(int64);
+		ctl.entrysize = sizeof(EpShardedAccount);
+		ctl.hcxt = TopMemoryContext;
+		sharded_accounts = hash_create("escrowpay sharded accounts", 64, &ctl,
+									   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		sharded_accounts_table = table;
+	}
+	return hash_search(sharded_accounts, &account, create ? HASH_ENTER : HASH_FIND, &found);
+}
+
 static void
-post_leg_slow(int64 account, int64 delta, int64 unhold, const EpPosting *p,
-			  int64 counterparty, char **currency, bool allow_funding, EpLeg *leg)
+sharded_remember(const EpAccount *a)
+{
+	EpShardedAccount *e = sharded_lookup(a->id, true);
+
+	e->shards = a->shards;
+	e->system = strcmp(a->kind, "system") == 0;
+	e->funding = a->funding;
+	strlcpy(e->currency, a->currency, sizeof(e->currency));
+}
+
+/*
+ * Post a leg to a free balance shard of account (or, when all are busy,
+ * queue on one); false when the account has no shard rows.
+ */
+static bool
+post_to_shard(int64 account, int32 shards, int64 delta, int64 unhold, const EpPosting *p,
+			  int64 counterparty, EpLeg *leg)
 {
 	static EpPlan shard_free = {NULL,
 		"UPDATE escrow.accounts " LEG_SET
@@ -304,6 +359,34 @@ post_leg_slow(int64 account, int64 delta, int64 unhold, const EpPosting *p,
 		"              ORDER BY id OFFSET $9 LIMIT 1) "
 		"   AND " LEG_NO_OVERFLOW LEG_RETURNING,
 	LEG_NARGS + 1, {LEG_TYPES, INT8OID}};
+	Datum		values[LEG_NARGS + 1];
+	char		nulls[LEG_NARGS + 1];
+
+	leg_values(values, nulls, account, delta, unhold, p, counterparty);
+	if (ep_exec(&shard_free, values, nulls, 0) != 1)
+	{
+		/* every shard is busy (or would overflow): queue on one */
+		values[LEG_NARGS] = Int64GetDatum(MyProcPid % Max(shards, 1));
+		nulls[LEG_NARGS] = ' ';
+		if (ep_exec(&shard_any, values, nulls, 0) != 1)
+			return false;
+	}
+	leg_result(leg);
+	return true;
+}
+
+/*
+ * The slow path of a leg: the guarded update touched no row.  Either say
+ * why (missing account, currency, funding account, overflow, funds), or
+ * post anyway: credits to a sharded account (and any leg of a sharded
+ * system account) go to a balance shard that no other transaction holds;
+ * other legs lock the account row and check funds (over all its shards)
+ * under that lock, since funds may have arrived after the guard looked.
+ */
+static void
+post_leg_slow(int64 account, int64 delta, int64 unhold, const EpPosting *p,
+			  int64 counterparty, char **currency, bool allow_funding, EpLeg *leg)
+{
 	static EpPlan unguarded = {NULL,
 		"UPDATE escrow.accounts " LEG_SET " WHERE id = $1 " LEG_RETURNING,
 	LEG_NARGS, {LEG_TYPES}};
@@ -315,22 +398,16 @@ post_leg_slow(int64 account, int64 delta, int64 unhold, const EpPosting *p,
 	fetch_account(account, *currency, allow_funding, false, &a);
 	*currency = a.currency;
 
+	if (a.shards > 0)
+		sharded_remember(&a);
 	if (a.shards > 0 && (!debit || strcmp(a.kind, "system") == 0))
 	{
-		leg_values(values, nulls, account, delta, unhold, p, counterparty);
-		if (ep_exec(&shard_free, values, nulls, 0) != 1)
-		{
-			/* every shard is busy (or would overflow): queue on one */
-			values[LEG_NARGS] = Int64GetDatum(MyProcPid % a.shards);
-			nulls[LEG_NARGS] = ' ';
-			if (ep_exec(&shard_any, values, nulls, 0) != 1)
-				ereport(ERROR,
-						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-						 errmsg("balance shard of account %lld would overflow bigint",
-								(long long) account),
-						 errdetail("Posting %lld.", (long long) delta)));
-		}
-		leg_result(leg);
+		if (!post_to_shard(account, a.shards, delta, unhold, p, counterparty, leg))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("balance shard of account %lld would overflow bigint",
+							(long long) account),
+					 errdetail("Posting %lld.", (long long) delta)));
 		return;
 	}
 
@@ -370,6 +447,22 @@ post_leg(int64 account, int64 delta, int64 unhold, const EpPosting *p,
 	LEG_NARGS + 2, {LEG_TYPES, TEXTOID, BOOLOID}};
 	Datum		values[LEG_NARGS + 2];
 	char		nulls[LEG_NARGS + 2];
+	EpShardedAccount *sharded = sharded_lookup(account, false);
+
+	/* a known hot account taking a credit: straight to a shard */
+	if (sharded && (delta > 0 || sharded->system) &&
+		(*currency == NULL || strcmp(*currency, sharded->currency) == 0) &&
+		(allow_funding || !sharded->funding))
+	{
+		if (post_to_shard(account, sharded->shards, delta, unhold, p, counterparty, leg))
+		{
+			if (*currency == NULL)
+				*currency = pstrdup(sharded->currency);
+			return;
+		}
+		/* stale or overflowing: forget it and take the normal path */
+		hash_search(sharded_accounts, &account, HASH_REMOVE, NULL);
+	}
 
 	leg_values(values, nulls, account, delta, unhold, p, counterparty);
 	values[LEG_NARGS] = *currency ? CStringGetTextDatum(*currency) : (Datum) 0;

@@ -259,7 +259,7 @@ if command -v gnuplot >/dev/null; then
     [ -s "$WORK/$w.dat" ] && plot="$plot${plot:+, }'$WORK/$w.dat' using 1:2 with linespoints title '$w'"
   done
   gnuplot <<EOF
-set terminal png size 900,600
+set terminal png size 900,600 noenhanced
 set output '$PNG'
 set title 'escrowpay $STAMP: units per second against clients (same run)'
 set xlabel 'clients'

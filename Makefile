@@ -51,3 +51,9 @@ bench: deps
 diagram: deps
 	$(MAKE) all install
 	scripts/diagram.sh
+
+# the whole suite with long runs of the reliability tests (test/t/003..006,
+# docs/reliability.md); ESCROWPAY_SEED=n makes a run repeatable
+soak: deps
+	$(MAKE) all install
+	ESCROWPAY_SOAK=1 scripts/test.sh

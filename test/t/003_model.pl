@@ -1,0 +1,144 @@
+
+# 003_model.pl -- randomised model test: nothing is lost, nothing is made up.
+#
+# Several clients (psql sessions driven concurrently from this script) run
+# a random mix of every money call -- deposit, withdraw, transfer, hold,
+# capture, release, refund, hold_batch, capture_batch, idempotent replays,
+# credit limits, expiry sweeps and the whole deal lifecycle -- with random
+# and adversarial arguments (NULL, zero, negative and extreme amounts,
+# unknown ids, balance shards, funding accounts, other currencies, bad and
+# reused idempotency keys, wrong deal stages and actors, over-captures and
+# over-refunds, bad batch arrays).  For every call the model in
+# EscrowPay/Model.pm predicts the exact result or SQLSTATE; each client owns
+# its accounts, so its results are exactly predictable, while shared
+# accounts touched by all clients are only checked through invariants.
+#
+# After the run:
+#   - every call got the predicted SQLSTATE and result;
+#   - each client's accounts, holds, transfers, idempotency keys and deals
+#     in the database are exactly the model's: every call that reported
+#     success is visible, every refused call left nothing behind;
+#   - money is conserved: each currency sums to zero, and the shared and
+#     funding accounts moved by exactly what the clients were told;
+#   - verify_ledger() is empty, pg_amcheck finds nothing, no backend
+#     crashed.
+#
+# Settings (environment): ESCROWPAY_SEED (printed), ESCROWPAY_MODEL_OPS
+# (calls, all clients together), ESCROWPAY_MODEL_CLIENTS; ESCROWPAY_SOAK=1
+# (make soak) makes the run long.
+
+use strict;
+use warnings;
+
+use FindBin;
+use lib $FindBin::RealBin;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes ();
+
+use EscrowPay::Harness qw(setting new_node model_world drive ledger_checks
+  server_crashes flow_totals);
+use EscrowPay::Model;
+
+my $seed    = EscrowPay::Harness::seed();
+my $ops     = setting('MODEL_OPS', 15000, 300000);
+my $clients = setting('MODEL_CLIENTS', 4, 6);
+diag("003_model: ESCROWPAY_SEED=$seed ESCROWPAY_MODEL_OPS=$ops ESCROWPAY_MODEL_CLIENTS=$clients");
+
+my $node = new_node('model');
+my $q = sub { $node->safe_psql('postgres', $_[0]) };
+
+# the model's lifecycle table is part of the extension's (transitions the
+# model does not drive, such as paying cash at a terminal, are listed)
+my %code = (buyer => 'B', merchant => 'M', inspector => 'I', system => 'S', escrow_admin => 'A');
+my %ext = map {
+	my ($action, $from, $to, $actors) = split /\|/;
+	(join('|', $action, $from, $to, join('', map { $code{$_} // "?$_" } split / or /, $actors)) => 1)
+} split /\n/, $q->('SELECT action, from_stage, to_stage, actors FROM escrow.deal_transitions()');
+my @unknown = grep { !$ext{$_} } map { join('|', @$_) } @EscrowPay::Model::TRANSITIONS;
+is(scalar @unknown, 0, 'every deal transition the model knows is in escrow.deal_transitions()')
+  or diag("not in the extension: @unknown");
+my %mine = map { join('|', @$_) => 1 } @EscrowPay::Model::TRANSITIONS;
+note('transitions not modelled: ' . join(', ', grep { !$mine{$_} } sort keys %ext));
+
+my ($world, $actors) = model_world($node, $clients, $seed);
+my %before = map { split /\|/ } split /\n/, $q->(q{
+	SELECT CASE WHEN a.owner = 'escrow:funding' THEN 'funding:' ELSE 'shared:' END || a.currency,
+	       sum(a.posted + coalesce((SELECT sum(s.posted) FROM escrow.accounts s WHERE s.parent = a.id), 0))
+	  FROM escrow.accounts a
+	 WHERE a.owner = 'escrow:funding' OR a.owner LIKE 'shared-%' GROUP BY 1});
+
+my $t0 = Time::HiRes::time();
+my $run = drive($node, $actors, ops => $ops);
+my $secs = Time::HiRes::time() - $t0;
+
+is(scalar @{ $run->{failures} }, 0,
+	sprintf('%d calls by %d clients in %.1f s: every result and SQLSTATE as the model predicted',
+		$run->{calls}, $clients, $secs))
+  or diag(join("\n", @{ $run->{failures} }[ 0 .. ($#{ $run->{failures} } < 9 ? $#{ $run->{failures} } : 9) ]));
+
+# per client: the database holds exactly what the model says
+for my $a (@$actors)
+{
+	my @diff = EscrowPay::Model::diff_states($a->{st}, $a->load_state($q));
+	is(scalar @diff, 0, 'client ' . $a->c . ': accounts, holds, transfers, keys and deals are as the model says')
+	  or diag(join("\n", @diff[ 0 .. ($#diff < 19 ? $#diff : 19) ]));
+}
+
+# conservation: shared and funding accounts moved by what the clients saw
+my $flow = flow_totals($actors);
+my %after = map { split /\|/ } split /\n/, $q->(q{
+	SELECT CASE WHEN a.owner = 'escrow:funding' THEN 'funding:' ELSE 'shared:' END || a.currency,
+	       sum(a.posted + coalesce((SELECT sum(s.posted) FROM escrow.accounts s WHERE s.parent = a.id), 0))
+	  FROM escrow.accounts a
+	 WHERE a.owner = 'escrow:funding' OR a.owner LIKE 'shared-%' GROUP BY 1});
+for my $k (sort keys %after)
+{
+	is($after{$k}, $before{$k} + ($flow->{$k} // 0),
+		"$k: balance moved by exactly the acknowledged calls (" . ($flow->{$k} // 0) . ')');
+}
+
+ledger_checks($node, 'after the run');
+my @crashes = server_crashes($node);
+is(scalar @crashes, 0, 'no backend crashed') or diag(join("\n", @crashes));
+
+# figures for docs/reliability.md
+my %by_state;
+my $refused = 0;
+for my $a (@$actors)
+{
+	for my $op (keys %{ $a->{stats}{by_op} })
+	{
+		for my $st (keys %{ $a->{stats}{by_op}{$op} })
+		{
+			$by_state{$st} += $a->{stats}{by_op}{$op}{$st};
+			$refused += $a->{stats}{by_op}{$op}{$st} if $st ne '00000';
+		}
+	}
+}
+my %by_op;
+for my $a (@$actors)
+{
+	for my $op (keys %{ $a->{stats}{by_op} })
+	{
+		$by_op{$op} += $_ for values %{ $a->{stats}{by_op}{$op} };
+	}
+}
+note("003_model by call and SQLSTATE:\n" . join("\n", map {
+	my $op = $_;
+	my %st;
+	for my $a (@$actors) { $st{$_} += $a->{stats}{by_op}{$op}{$_} for keys %{ $a->{stats}{by_op}{$op} // {} }; }
+	"  $op: " . join(' ', map { "$_=$st{$_}" } sort keys %st)
+} sort keys %by_op));
+note(sprintf('003_model figures: seed %d, %d calls (%d refused) in %.1f s, %d clients; by SQLSTATE: %s; by call: %s',
+	$seed, $run->{calls}, $refused, $secs, $clients,
+	join(' ', map { "$_=$by_state{$_}" } sort keys %by_state),
+	join(' ', map { "$_=$by_op{$_}" } sort keys %by_op)));
+diag(sprintf('003_model: %d calls by %d clients in %.1f s, %d refused (%d different SQLSTATEs), '
+	  . 'mispredictions: %d', $run->{calls}, $clients, $secs, $refused,
+	scalar(grep { $_ ne '00000' } keys %by_state), scalar @{ $run->{failures} }));
+
+$node->stop;
+done_testing();

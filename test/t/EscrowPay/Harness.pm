@@ -1,0 +1,269 @@
+
+# EscrowPay::Harness -- what the reliability tests share: settings from the
+# environment, a node with escrowpay, the model world, the load driver and
+# the ledger-wide checks.
+
+package EscrowPay::Harness;
+
+use strict;
+use warnings;
+
+use Exporter 'import';
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes ();
+
+use EscrowPay::Client;
+use EscrowPay::Model;
+
+our @EXPORT_OK = qw(setting new_node model_world drive ledger_checks
+  server_crashes flow_totals table_fingerprints);
+
+# setting(NAME, default, soak default): ESCROWPAY_<NAME> from the
+# environment, else the soak default when ESCROWPAY_SOAK is set (make
+# soak), else the default.
+sub setting
+{
+	my ($name, $default, $soak) = @_;
+	my $v = $ENV{"ESCROWPAY_$name"};
+	return $v if defined $v && $v ne '';
+	return $soak if $ENV{ESCROWPAY_SOAK} && defined $soak;
+	return $default;
+}
+
+# The seed: ESCROWPAY_SEED, else fixed for make test (reproducible runs),
+# else (make soak) a new one per run.  Always printed by the caller.
+sub seed
+{
+	my $v = $ENV{ESCROWPAY_SEED};
+	return $v if defined $v && $v =~ /^\d+$/;
+	return $ENV{ESCROWPAY_SOAK} ? (time() ^ ($$ << 8)) % 1_000_000 : 20261123;
+}
+
+# A started node with escrowpay installed (and amcheck for pg_amcheck);
+# empty => 1: without them (a target for pg_restore).
+sub new_node
+{
+	my ($name, %o) = @_;
+	my $node = PostgreSQL::Test::Cluster->new($name);
+	$node->init;
+	$node->append_conf('postgresql.conf', join("\n",
+		"max_connections = 40",
+		"escrowpay.hmac_key = 'reliability-test-key-0123456789'",
+		"log_min_messages = warning",
+		"log_min_error_statement = panic",
+		@{ $o{conf} // [] }) . "\n");
+	$node->start;
+	$node->safe_psql('postgres', 'CREATE EXTENSION escrowpay; CREATE EXTENSION amcheck;')
+	  unless $o{empty};
+	return $node;
+}
+
+# Set up the model world for $n clients; returns (world, actors).
+sub model_world
+{
+	my ($node, $n, $seed) = @_;
+	my $q = sub { $node->safe_psql('postgres', $_[0]) };
+	$q->(EscrowPay::Model::setup_sql($n));
+	my $world = EscrowPay::Model::load_world($q, $n);
+	my @actors;
+	for my $c (1 .. $n)
+	{
+		my $a = EscrowPay::Model->new(client => $c, world => $world, seed => $seed);
+		$a->adopt($a->load_state($q));
+		push @actors, $a;
+	}
+	return ($world, \@actors);
+}
+
+# Run the actors' calls through one psql client each, concurrently.
+#   ops      => total calls to make (all clients together), or
+#   seconds  => run until then;
+#   crash    => sub called when the time is up, while the clients are busy;
+#               calls cut off by it are reported as lost (in flight);
+#   stop_after_failures => give up after that many mispredictions.
+# Returns { calls, failures => [...], pending => { client => pred } }.
+sub drive
+{
+	my ($node, $actors, %o) = @_;
+	my $tmp = $o{tmp} // PostgreSQL::Test::Utils::tempdir;
+	my @clients;
+	for my $a (@$actors)
+	{
+		push @clients, EscrowPay::Client->new(
+			connstr => $node->connstr('postgres'),
+			name    => 'c' . $a->c,
+			log     => "$tmp/client-c" . $a->c . ".log");
+	}
+	my %actor_of = map { $clients[$_]{name} => $actors->[$_] } 0 .. $#clients;
+	my $left = $o{ops} // 1e12;
+	my $until = defined $o{seconds} ? Time::HiRes::time() + $o{seconds} : undef;
+	my $max_fail = $o{stop_after_failures} // 20;
+	my (@failures, $calls);
+	my $crashed = 0;
+	my $progress = Time::HiRes::time();
+	$_->{lost} = undef for @$actors;
+	my $feed = sub {
+		for my $cl (@clients)
+		{
+			next if $cl->busy || !$cl->alive || $cl->{cut_off} || $left <= 0;
+			last if $until && Time::HiRes::time() > $until && !$crashed;
+			last if $crashed && Time::HiRes::time() > $crashed + 3;
+			my $a = $actor_of{ $cl->name };
+			my $pred = $a->next_call;
+			$left--;
+			$cl->send($pred->{sql}, $pred);
+		}
+	};
+	$feed->();
+	while (grep { $_->busy } @clients)
+	{
+		my @done = EscrowPay::Client::wait_any(\@clients, $crashed ? 2 : 10, 1);
+		if (@done) { $progress = Time::HiRes::time(); }
+		elsif (Time::HiRes::time() - $progress > 300)
+		{
+			EscrowPay::Client::wait_any(\@clients, 0);    # dies, naming the calls
+		}
+		if (!@done && ($crashed || !postmaster_alive($node)))
+		{
+			# the server is gone: make the clients still waiting quit (psql
+			# may sit waiting for its next command on a dead connection)
+			$_->hangup for grep { $_->busy } @clients;
+			@done = EscrowPay::Client::wait_any(\@clients, 30);
+		}
+		for my $done (@done)
+		{
+			my ($cl, $res) = @$done;
+			my $a = $actor_of{ $cl->name };
+			# after the crash, a call that failed for want of a connection
+			# is as good as lost: nobody knows whether it committed
+			$res->{state} = 'lost'
+			  if $crashed && ($res->{state} =~ /^(08|57P)/ || $res->{state} !~ /^[0-9A-Z]{5}$/);
+			if ($res->{state} eq 'lost')
+			{
+				trace("c" . $a->c . " LOST $res->{sql}");
+				push @failures, "client " . $cl->name . " lost its connection during $res->{sql}\n"
+				  . $cl->log_tail unless $o{crash};
+				$a->{lost} = $res->{tag};
+				$cl->{cut_off} = 1;
+				next;
+			}
+			$calls++;
+			trace("c" . $a->c . " $res->{state} $res->{sql} => " . join(' ', @{ $res->{rows} }));
+			my $fail = $a->observe($res->{tag}, $res);
+			if ($fail)
+			{
+				push @failures, "client " . $cl->name . ": $fail\n" . $cl->log_tail(8);
+			}
+		}
+		if (@failures >= $max_fail)
+		{
+			$o{crash}->() if $o{crash} && !$crashed;
+			last;
+		}
+		my $time_up = $until && Time::HiRes::time() > $until;
+		if ($time_up && $o{crash} && !$crashed)
+		{
+			# crash the server under full load: the clients keep sending
+			# calls until each finds its connection gone
+			trace('CRASH');
+			$o{crash}->();
+			$crashed = Time::HiRes::time();
+		}
+		# after the crash, clients go on sending until each is cut off
+		$feed->() unless $time_up && !$crashed;
+	}
+	my %pending;
+	for my $cl (@clients)
+	{
+		my $a = $actor_of{ $cl->name };
+		$pending{ $a->c } = $cl->{pending}{tag} if $cl->busy;
+	}
+	$_->quit for @clients;
+	return { calls => $calls, failures => \@failures, pending => \%pending };
+}
+
+# ESCROWPAY_TRACE=file: every call and its result, for debugging the model
+sub trace
+{
+	return unless $ENV{ESCROWPAY_TRACE};
+	open my $fh, '>>', $ENV{ESCROWPAY_TRACE} or return;
+	print $fh "$_[0]\n";
+	close $fh;
+}
+
+sub postmaster_alive
+{
+	my ($node) = @_;
+	open my $fh, '<', $node->data_dir . '/postmaster.pid' or return 0;
+	my $pid = <$fh>;
+	close $fh;
+	chomp $pid;
+	return $pid && kill(0, $pid);
+}
+
+# Ledger-wide checks, each a test.  Returns the number that failed.
+sub ledger_checks
+{
+	my ($node, $label) = @_;
+	my $bad = 0;
+	my $q = sub { $node->safe_psql('postgres', $_[0]) };
+	my $problems = $q->('SELECT problem || \': \' || detail FROM escrow.verify_ledger()');
+	is($problems, '', "$label: verify_ledger() finds no problem") or $bad++;
+	is($q->(q{SELECT string_agg(currency || ' ' || s, ', ') FROM
+		(SELECT currency, sum(posted) s FROM escrow.accounts GROUP BY currency
+		 HAVING sum(posted) <> 0) x}),
+		'', "$label: the balances of every currency sum to zero") or $bad++;
+	is($q->(q{SELECT count(*) FROM escrow.transfers t
+		LEFT JOIN (SELECT transfer_id, count(*) AS n FROM escrow.entries GROUP BY 1) e
+		       ON e.transfer_id = t.id
+		WHERE coalesce(e.n, 0) <> 2}),
+		'0', "$label: every transfer has its two journal entries") or $bad++;
+	my ($rc, $out, $err) = $node->psql('postgres',
+		q{SELECT count(*) FROM pg_class c WHERE relnamespace = 'escrow'::regnamespace});
+	my @cmd = ('pg_amcheck', '-h', $node->host, '-p', $node->port, '--schema', 'escrow',
+		'--heapallindexed', '--parent-check', '--rootdescend', 'postgres');
+	my ($stdout, $stderr) = run_command(\@cmd);
+	is($stdout . $stderr, '', "$label: pg_amcheck --heapallindexed --parent-check finds nothing "
+		  . "in the $out relations of schema escrow")
+	  or $bad++;
+	return $bad;
+}
+
+# Per table of schema escrow: row count and a hash of all rows.
+sub table_fingerprints
+{
+	my ($node, $db) = @_;
+	my $q = sub { $node->safe_psql($db // 'postgres', $_[0]) };
+	my %fp;
+	for my $t (split /\n/, $q->(q{SELECT relname FROM pg_class
+		WHERE relnamespace = 'escrow'::regnamespace AND relkind = 'r' ORDER BY 1}))
+	{
+		$fp{$t} = $q->("SELECT count(*) || ' rows, md5 ' || coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '-') FROM escrow.$t t");
+	}
+	return \%fp;
+}
+
+# Lines of the server log that say a backend crashed.
+sub server_crashes
+{
+	my ($node) = @_;
+	my $log = slurp_file($node->logfile);
+	return grep { /terminated by signal|was terminated|PANIC|TRAP:/ } split /\n/, $log;
+}
+
+# Money that went into shared and funding accounts according to the
+# actors: { "shared:EUR" => n, "funding:EUR" => n, ... }
+sub flow_totals
+{
+	my ($actors) = @_;
+	my %t;
+	for my $a (@$actors)
+	{
+		$t{$_} += $a->{st}{flow}{$_} for keys %{ $a->{st}{flow} // {} };
+	}
+	return \%t;
+}
+
+1;

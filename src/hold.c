@@ -133,6 +133,21 @@ ep_now_plus(Interval *expires_in, const char *what)
 	TimestampTz now = GetCurrentTimestamp();
 	TimestampTz expires_at;
 
+	/*
+	 * At most a century, each field on its own: anything longer is no
+	 * deadline, and could take the timestamp out of its range (22008).
+	 */
+	if (Abs(expires_in->month) > 100 * MONTHS_PER_YEAR ||
+		Abs(expires_in->day) > 100 * 366 ||
+		expires_in->time > INT64CONST(100) * 366 * USECS_PER_DAY ||
+		expires_in->time < -INT64CONST(100) * 366 * USECS_PER_DAY)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be at most 100 years", what),
+				 errdetail("Got %s.",
+						   DatumGetCString(DirectFunctionCall1(interval_out,
+															   PointerGetDatum(expires_in))))));
+
 	expires_at = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
 														 TimestampTzGetDatum(now),
 														 PointerGetDatum(expires_in)));

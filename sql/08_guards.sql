@@ -40,6 +40,13 @@ SET ROLE escrow_admin;
 SELECT escrow.open_account('gd admin credit', 'USD', 'credit', 1000) > 0 AS opened;
 RESET ROLE;
 
+-- intervals beyond a century are refused before they can overflow the
+-- timestamp (22023, not 22008)
+SELECT escrow.hold(:buyer, :shop, 1, '101 years');
+\echo :LAST_ERROR_SQLSTATE
+SELECT escrow.hold(:buyer, :shop, 1, '178000000 years');
+\echo :LAST_ERROR_SQLSTATE
+
 -- the journal guard fires under session_replication_role = replica too
 BEGIN;
 SET LOCAL session_replication_role = replica;

@@ -430,11 +430,14 @@ is(scalar @new, 0, 'every refusal has a documented SQLSTATE')
 diag("005_fuzz: known bugs hit (TODO, see %KNOWN_BUGS): "
 	  . join('; ', map { "$findings{$_}{fn} $findings{$_}{state} x$findings{$_}{count}" } @known))
   if @known;
-TODO:
+if (%KNOWN_BUGS)
 {
-	local $TODO = 'known bugs, reported, not fixed yet';
-	is(scalar @known, 0, 'no known bug was hit')
-	  or diag("known bugs hit:\n" . join("\n", map { $describe->($_) } @known));
+  TODO:
+	{
+		local $TODO = 'known bugs, reported, not fixed yet';
+		is(scalar @known, 0, 'no known bug was hit')
+		  or diag("known bugs hit:\n" . join("\n", map { $describe->($_) } @known));
+	}
 }
 my @not_called = grep { !$by_fn{ $_->{name} } } @functions;
 is(scalar @not_called, 0, 'every function was called') or diag(join(' ', map { $_->{name} } @not_called));

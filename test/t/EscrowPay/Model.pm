@@ -811,7 +811,9 @@ sub pick_key
 	my ($self, $p_key) = @_;
 	my $r = $self->{rng};
 	return undef unless $r->chance($p_key // 0.3);
-	my $v = $r->weighted(fresh => 90, empty => 2, long => 2, setup => 3, reuse => 3);
+	# no_key_reuse: 004_crash_cycles sets it (see the note there)
+	my $v = $r->weighted(fresh => 90, empty => 2, long => 2, setup => 3,
+		reuse => $self->{no_key_reuse} ? 0 : 3);
 	return $self->new_key if $v eq 'fresh';
 	return '' if $v eq 'empty';
 	return 'x' x 201 if $v eq 'long';
@@ -1862,12 +1864,20 @@ sub observe
 # the old prediction still holds.
 sub retry_after_crash
 {
-	my ($self, $pred, $exact) = @_;
+	my ($self, $pred, $exact, $old_st) = @_;
 	return unless $pred && $pred->{op} ne 'bookkeeping'
 	  && $pred->{sql} =~ /, '(c\d+-k\d+)'(?:, (?:true|false|NULL))?\);$/;
 	my $key = $1;
-	if (my $k = $self->{st}{keys}{$key})
+	if ($old_st->{keys}{$key})
 	{
+		# the key was in use before: the call was a replay or a conflict,
+		# and changed nothing either way
+		return undef unless $exact;
+		push @{ $self->{queue} }, [ 'raw', $pred ];
+	}
+	elsif (my $k = $self->{st}{keys}{$key})
+	{
+		# it committed before the crash: the retry replays its result
 		push @{ $self->{queue} }, [ 'raw', { sql => $pred->{sql}, op => 'replay',
 			outcomes => [ _ok(_is_value($k->{result})) ] } ];
 		push @{ $self->{replay_list} }, $key unless $self->{replays}{$key};
@@ -1875,7 +1885,8 @@ sub retry_after_crash
 	}
 	elsif ($exact)
 	{
-		# the database is exactly the state the prediction was made in
+		# it did not commit, and the database is the state the prediction
+		# was made in: the prediction still holds
 		push @{ $self->{queue} }, [ 'raw', $pred ];
 	}
 	else

@@ -45,6 +45,11 @@ static const char *const stage_names[STAGE_COUNT] = {
 	[STAGE_RESOLVED] = "resolved",
 };
 
+/* Which settlement models offer a transition (bit set; 0: all of them) */
+#define MODEL_ESCROW	0x01
+#define MODEL_AGENCY	0x02
+#define MODEL_CREDIT	0x04
+
 typedef struct EpTransition
 {
 	const char *action;
@@ -52,6 +57,7 @@ typedef struct EpTransition
 	EpStage		to;
 	int			who;
 	const char *what;			/* what happens to the money */
+	int			models;			/* 0: every settlement model */
 } EpTransition;
 
 /* The lifecycle.  Order matters only for display. */
@@ -62,11 +68,11 @@ static const EpTransition transitions[] = {
 	{"reserve", STAGE_IDENTITY_CONFIRMED, STAGE_FUNDS_RESERVED, ACTOR_BUYER,
 	"hold the amount on the buyer's balance or credit line"},
 	{"pay_cash", STAGE_IDENTITY_CONFIRMED, STAGE_FUNDS_RESERVED, ACTOR_BUYER,
-	"cash at a terminal, change made, held in the terminal's cash account"},
+	"cash at a terminal, change made, held in the terminal's cash account", MODEL_ESCROW},
 	{"serve_first", STAGE_IDENTITY_CONFIRMED, STAGE_DELIVERED, ACTOR_MERCHANT,
-	"pay later: service first, no money yet"},
+	"pay later: service first, no money yet", MODEL_ESCROW | MODEL_AGENCY},
 	{"pay_cash", STAGE_DELIVERED, STAGE_SETTLED, ACTOR_BUYER,
-	"pay later: cash at a terminal settles the deal"},
+	"pay later: cash at a terminal settles the deal", MODEL_ESCROW},
 	{"mark_shipped", STAGE_FUNDS_RESERVED, STAGE_SHIPPED, ACTOR_MERCHANT, "no money moves"},
 	{"mark_delivered", STAGE_SHIPPED, STAGE_DELIVERED, ACTOR_MERCHANT | ACTOR_INSPECTOR,
 	"inspection window starts"},
@@ -89,12 +95,16 @@ static const EpTransition transitions[] = {
 	"within cooling-off; refund when the return is confirmed"},
 	{"confirm_return", STAGE_RETURNED, STAGE_REFUNDED, ACTOR_MERCHANT,
 	"release the hold, or refund the capture and the fee"},
-	{"open_dispute", STAGE_SHIPPED, STAGE_DISPUTED, ACTOR_BUYER | ACTOR_MERCHANT, "money frozen"},
-	{"open_dispute", STAGE_DELIVERED, STAGE_DISPUTED, ACTOR_BUYER | ACTOR_MERCHANT, "money frozen"},
-	{"open_dispute", STAGE_SETTLED, STAGE_DISPUTED, ACTOR_BUYER | ACTOR_MERCHANT, "money frozen"},
-	{"open_dispute", STAGE_RETURNED, STAGE_DISPUTED, ACTOR_BUYER | ACTOR_MERCHANT, "money frozen"},
+	{"open_dispute", STAGE_SHIPPED, STAGE_DISPUTED, ACTOR_BUYER | ACTOR_MERCHANT, "money frozen",
+	MODEL_ESCROW},
+	{"open_dispute", STAGE_DELIVERED, STAGE_DISPUTED, ACTOR_BUYER | ACTOR_MERCHANT, "money frozen",
+	MODEL_ESCROW},
+	{"open_dispute", STAGE_SETTLED, STAGE_DISPUTED, ACTOR_BUYER | ACTOR_MERCHANT, "money frozen",
+	MODEL_ESCROW},
+	{"open_dispute", STAGE_RETURNED, STAGE_DISPUTED, ACTOR_BUYER | ACTOR_MERCHANT, "money frozen",
+	MODEL_ESCROW},
 	{"resolve_dispute", STAGE_DISPUTED, STAGE_RESOLVED, ACTOR_ADMIN,
-	"split the amount exactly between buyer and merchant"},
+	"split the amount exactly between buyer and merchant", MODEL_ESCROW},
 };
 
 const char *
@@ -138,16 +148,51 @@ role_names(int who)
 	return s.data;
 }
 
-/* The actions allowed from a stage, with who may take them */
+/* The settlement model of a deal as a MODEL_ bit */
+static int
+model_of(const EpDeal *d)
+{
+	if (strcmp(d->settlement, "agency") == 0)
+		return MODEL_AGENCY;
+	if (strcmp(d->settlement, "credit_finance") == 0)
+		return MODEL_CREDIT;
+	return MODEL_ESCROW;
+}
+
+static bool
+offered(const EpTransition *t, int model)
+{
+	return t->models == 0 || (t->models & model) != 0;
+}
+
+/* "escrow, agency", or "all" */
 static char *
-allowed_actions(EpStage from)
+model_names(int models)
+{
+	StringInfoData s;
+
+	if (models == 0)
+		return "all";
+	initStringInfo(&s);
+	if (models & MODEL_ESCROW)
+		appendStringInfoString(&s, "escrow");
+	if (models & MODEL_AGENCY)
+		appendStringInfo(&s, "%sagency", s.len ? ", " : "");
+	if (models & MODEL_CREDIT)
+		appendStringInfo(&s, "%scredit_finance", s.len ? ", " : "");
+	return s.data;
+}
+
+/* The actions a deal of this model may take from a stage, with who may */
+static char *
+allowed_actions(EpStage from, int model)
 {
 	StringInfoData s;
 	size_t		i;
 
 	initStringInfo(&s);
 	for (i = 0; i < lengthof(transitions); i++)
-		if (transitions[i].from == from)
+		if (transitions[i].from == from && offered(&transitions[i], model))
 			appendStringInfo(&s, "%s%s (%s)", s.len ? ", " : "",
 							 transitions[i].action, role_names(transitions[i].who));
 	if (s.len == 0)
@@ -250,7 +295,14 @@ ep_deal_check(const EpDeal *d, const char *action, const char *actor, int extra,
 				(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
 				 errmsg("deal %s is %s: %s is not allowed", d->txn_no,
 						ep_stage_name(d->stage), action),
-				 errdetail("Allowed now: %s.", allowed_actions(d->stage))));
+				 errdetail("Allowed now: %s.", allowed_actions(d->stage, model_of(d)))));
+	if (!offered(t, model_of(d)))
+		ereport(ERROR,
+				(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
+				 errmsg("deal %s is settled by %s: %s is not offered for %s deals", d->txn_no,
+						d->settlement, action, d->settlement),
+				 errdetail("%s is offered for %s deals; allowed now: %s.", action,
+						   model_names(t->models), allowed_actions(d->stage, model_of(d)))));
 
 	roles = ep_actor_role(d, actor) | extra;
 	if ((roles & t->who) == 0)
@@ -395,7 +447,7 @@ ep_deal_event_at(int64 deal, const char *action, const char *stage,
 /*
  * escrow.deal_transitions()
  *	 RETURNS TABLE(action text, from_stage text, to_stage text,
- *				   actors text, money text)
+ *				   actors text, money text, settlements text)
  */
 Datum
 escrow_deal_transitions(PG_FUNCTION_ARGS)
@@ -406,14 +458,15 @@ escrow_deal_transitions(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	for (i = 0; i < lengthof(transitions); i++)
 	{
-		Datum		values[5];
-		bool		nulls[5] = {false, false, false, false, false};
+		Datum		values[6];
+		bool		nulls[6] = {false, false, false, false, false, false};
 
 		values[0] = CStringGetTextDatum(transitions[i].action);
 		values[1] = CStringGetTextDatum(ep_stage_name(transitions[i].from));
 		values[2] = CStringGetTextDatum(ep_stage_name(transitions[i].to));
 		values[3] = CStringGetTextDatum(role_names(transitions[i].who));
 		values[4] = CStringGetTextDatum(transitions[i].what);
+		values[5] = CStringGetTextDatum(model_names(transitions[i].models));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
@@ -449,10 +502,13 @@ escrow_state_machine_dot(PG_FUNCTION_ARGS)
 			appendStringInfo(&s, "  %s [peripheries=2];\n", ep_stage_name(st));
 	}
 	for (i = 0; i < lengthof(transitions); i++)
-		appendStringInfo(&s, "  %s -> %s [label=\"%s\\n(%s)\"];\n",
+		appendStringInfo(&s, "  %s -> %s [label=\"%s\\n(%s)%s%s%s\"];\n",
 						 ep_stage_name(transitions[i].from),
 						 ep_stage_name(transitions[i].to),
-						 transitions[i].action, role_names(transitions[i].who));
+						 transitions[i].action, role_names(transitions[i].who),
+						 transitions[i].models ? "\\n[" : "",
+						 transitions[i].models ? model_names(transitions[i].models) : "",
+						 transitions[i].models ? "]" : "");
 	appendStringInfoString(&s, "}\n");
 	PG_RETURN_TEXT_P(cstring_to_text(s.data));
 }

@@ -1031,13 +1031,6 @@ reason_step(FunctionCallInfo fcinfo, const char *action, const char *window)
 	StringInfoData p;
 
 	ep_deal_begin(deal_id, action, actor, 0, &d, &step);
-	if (strcmp(action, "open_dispute") == 0 && ep_deal_financed(&d))
-		ereport(ERROR,
-				(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
-				 errmsg("deal %s is settled by %s %s: disputes are not offered", d.txn_no,
-						d.settlement, d.institution),
-				 errdetail("escrowpay splits only escrow deals; a return unwinds a financed deal in full."),
-				 errhint("Use request_return, or settle the dispute with the institution.")));
 	if (window)
 		require_before_deadline(&d, action, window);
 	json_begin(&p);

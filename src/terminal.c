@@ -380,11 +380,6 @@ escrow_pay_cash(PG_FUNCTION_ARGS)
 	ep_lock_deal(deal_id, &d);
 	later = d.stage == STAGE_DELIVERED;
 	ep_deal_check(&d, "pay_cash", d.buyer, 0, &step);
-	if (ep_deal_financed(&d))
-		ereport(ERROR,
-				(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
-				 errmsg("deal %s is paid by %s %s, not in cash", d.txn_no, d.settlement,
-						d.institution)));
 	if (d.split)
 		ereport(ERROR,
 				(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
@@ -499,12 +494,6 @@ escrow_serve_first(PG_FUNCTION_ARGS)
 				 errmsg("actor must not be NULL")));
 	actor = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	ep_deal_begin(deal_id, "serve_first", actor, 0, &d, &step);
-	if (strcmp(d.settlement, "credit_finance") == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
-				 errmsg("deal %s is financed by %s: it cannot be served before the loan is approved",
-						d.txn_no, d.institution),
-				 errhint("Reserve it (the loan approval) first.")));
 	step.deadline = "none";
 	ep_deal_commit_step(&d, actor, &step);
 	SPI_finish();

@@ -143,7 +143,8 @@ COMMENT ON FUNCTION escrow.run_maintenance(integer) IS
     'Expire unshipped reserved deals, auto-accept delivered deals past the inspection window, complete settled deals past cooling-off (bounded, SKIP LOCKED)';
 
 CREATE FUNCTION escrow.deal_transitions()
-    RETURNS TABLE (action text, from_stage text, to_stage text, actors text, money text)
+    RETURNS TABLE (action text, from_stage text, to_stage text, actors text, money text,
+                   settlements text)
     AS 'MODULE_PATHNAME', 'escrow_deal_transitions'
     LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION escrow.deal_transitions() IS

@@ -25,7 +25,10 @@ SELECT d.id AS deal, d.txn_no, d.buyer, d.merchant, d.amount, d.currency,
          FROM escrow.deal_events e WHERE e.deal = d.id) s ON true
   LEFT JOIN LATERAL (
        SELECT string_agg(t.action || ' (' || t.actors || ')', ', ') AS next_actions
-         FROM escrow.deal_transitions() t WHERE t.from_stage = d.stage) n ON true;
+         FROM escrow.deal_transitions() t
+        WHERE t.from_stage = d.stage
+          AND (t.settlements = 'all'
+               OR d.settlement = ANY (string_to_array(t.settlements, ', ')))) n ON true;
 COMMENT ON VIEW escrow.deal_progress IS
     'One row per deal: transaction number, stage, when each stage was reached, money held/captured/refunded and fee, next expected actions and by whom, deadline of the current stage';
 

@@ -51,12 +51,6 @@ diag("004_crash_cycles: ESCROWPAY_SEED=$seed ESCROWPAY_CRASH_CYCLES=$cycles "
 my $node = new_node('crash', conf => [ 'checkpoint_timeout = 30s', 'max_wal_size = 64MB' ]);
 my $q = sub { $node->safe_psql('postgres', $_[0]) };
 my ($world, $actors) = model_world($node, $clients, $seed);
-# Known model gap: after a crash, reusing an earlier key was once predicted
-# as a fresh key (seed 20261123, cycle 4: capture_batch with the key of an
-# acknowledged transfer got EP005, as it should; the model expected
-# success).  Until that is understood, crash cycles use fresh keys only;
-# 003_model covers key reuse without crashes.
-$_->{no_key_reuse} = 1 for @$actors;
 
 my ($total_calls, $in_flight, $committed_in_flight, $retried) = (0, 0, 0, 0);
 for my $cycle (1 .. $cycles)

@@ -811,9 +811,7 @@ sub pick_key
 	my ($self, $p_key) = @_;
 	my $r = $self->{rng};
 	return undef unless $r->chance($p_key // 0.3);
-	# no_key_reuse: 004_crash_cycles sets it (see the note there)
-	my $v = $r->weighted(fresh => 90, empty => 2, long => 2, setup => 3,
-		reuse => $self->{no_key_reuse} ? 0 : 3);
+	my $v = $r->weighted(fresh => 90, empty => 2, long => 2, setup => 3, reuse => 3);
 	return $self->new_key if $v eq 'fresh';
 	return '' if $v eq 'empty';
 	return 'x' x 201 if $v eq 'long';

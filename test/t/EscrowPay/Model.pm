@@ -1257,14 +1257,15 @@ sub gen_hold_batch
 			my $e = $self->_hold_accounts($s, $d[$i], $c[$i]);
 			return $e if $e;
 		}
-		my %total;
-		for my $i (0 .. $n - 1)
+		# per debit account in ascending id order: sum its amounts (22003),
+		# then reserve the sum (EP001), before the next account
+		my %amounts;
+		push @{ $amounts{ $d[$_] } }, $a[$_] for 0 .. $n - 1;
+		for my $acct (sort { $a <=> $b } keys %amounts)
 		{
-			$total{ $d[$i] } = add_ovf($total{ $d[$i] } // 0, $a[$i]) // return '22003';
-		}
-		for my $acct (sort { $a <=> $b } keys %total)
-		{
-			my $e = $self->_add_held($s, $acct, $total{$acct});
+			my $total = 0;
+			$total = add_ovf($total, $_) // return '22003' for @{ $amounts{$acct} };
+			my $e = $self->_add_held($s, $acct, $total);
 			return $e if $e;
 		}
 		my @h;

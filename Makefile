@@ -1,5 +1,8 @@
 # escrowpay: PGXS build.  The version lives only in escrowpay.control; the
-# install script is generated here by concatenating src/sql/*.sql in order.
+# install script of that version is generated here by concatenating
+# src/sql/*.sql in order.  Install scripts of released versions
+# (escrowpay--X.Y.Z.sql) are frozen in the tree as they shipped, beside the
+# upgrade scripts (escrowpay--A--B.sql); all of them are installed.
 
 EXTENSION   = escrowpay
 EXTVERSION  = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
@@ -8,7 +11,7 @@ MODULE_big  = escrowpay
 OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 SQL_SOURCES = $(sort $(wildcard src/sql/*.sql))
 DATA_built  = $(EXTENSION)--$(EXTVERSION).sql
-DATA        = $(filter-out $(DATA_built),$(wildcard $(EXTENSION)--*--*.sql))
+DATA        = $(filter-out $(DATA_built),$(wildcard $(EXTENSION)--*.sql))
 SHLIB_LINK  = -lcrypto
 PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
               -Wno-missing-field-initializers

@@ -6,7 +6,7 @@
 -- lifecycle on top of it (steps 13-21): a member and a merchant, a deal from
 -- order through identity code, reserve, shipping, delivery and inspection to
 -- settlement with a fee, and a second deal cancelled after reserve.  Steps
--- 22-26 show the seeds' settlement models: a split payment, credit finance,
+-- 22-26 show the other settlement models: a split payment, credit finance,
 -- a payment agency, a cash terminal making change, and a two-stage
 -- settlement batch.  Amounts
 -- are bigint minor units (US cents); the *_usd columns only format them.
@@ -190,9 +190,9 @@ SELECT account, owner, posted, held, available
   FROM escrow.balances WHERE account IN (:alice, :shop, :fees) ORDER BY account;
 
 \echo
-\echo '== The seeds'' settlement models (docs/settlement_models.md) =='
+\echo '== The other settlement models (docs/settlement_models.md) =='
 \echo
-\echo '22. Split payment (seed 004): carol pays a $50.00 order $30.00 from her'
+\echo '22. Split payment: carol pays a $50.00 order $30.00 from her'
 \echo '    balance and $20.00 from her credit line: one hold per source.'
 SELECT escrow.open_account('carol', 'USD') AS carol,
        escrow.open_account('carol line', 'USD', 'credit', 10000) AS carol_line \gset
@@ -205,7 +205,7 @@ SELECT escrow.reserve(:deal3, 'M-1002') AS auth3 \gset
 SELECT owner, posted, held, available FROM escrow.balances
  WHERE account IN (:carol, :carol_line) ORDER BY account;
 
-\echo '23. Credit finance (seed 001): a bank approves a $40.00 loan on dave''s'
+\echo '23. Credit finance: a bank approves a $40.00 loan on dave''s'
 \echo '    credit line and pre-pays shop at once, less its 3% discount; after'
 \echo '    delivery the loan is a receivable dave repays, here in part.'
 SELECT escrow.open_account('bank', 'USD') AS bank,
@@ -227,7 +227,7 @@ SELECT receivable AS loan FROM escrow.receivables_due WHERE txn_no =
 SELECT escrow.repay(:loan, :dave, 1500) AS r \gset
 SELECT kind, debtor, creditor, amount, paid, outstanding, overdue FROM escrow.receivables_due;
 
-\echo '24. Payment agency (seed 002): the agency pays shop at receipt and'
+\echo '24. Payment agency: the agency pays shop at receipt and'
 \echo '    invoices carol, who pays the invoice later.'
 SELECT escrow.open_account('agency', 'USD') AS agency_acct \gset
 SELECT escrow.deposit(:agency_acct, 100000) AS t \gset
@@ -243,7 +243,7 @@ SELECT receivable AS invoice FROM escrow.receivables_due WHERE kind = 'invoice' 
 SELECT escrow.pay_invoice(:invoice, :carol) AS paid \gset
 SELECT kind, debtor, creditor, amount, paid, outstanding, status FROM escrow.receivables_due ORDER BY receivable;
 
-\echo '25. Cash terminal (seed 000): erin pays a 3,780-yen order with a 5,000-yen'
+\echo '25. Cash terminal: erin pays a 3,780-yen order with a 5,000-yen'
 \echo '    note; the terminal makes change from what it holds.'
 SELECT escrow.open_account('erin', 'JPY') AS erin, escrow.open_account('ramen', 'JPY') AS ramen,
        escrow.open_account('station till', 'JPY') AS till \gset
@@ -256,7 +256,7 @@ SELECT escrow.confirm_identity(:deal5, escrow.issue_identity_code(:deal5)) AS ok
 SELECT denomination AS change_yen, pieces FROM escrow.pay_cash('T-1', :deal5, '{5000}');
 SELECT terminal_no, cash_value, held_for_deals, pieces FROM escrow.terminal_inventory;
 
-\echo '26. Two-stage settlement (seed 004): payments so far are netted per linked'
+\echo '26. Two-stage settlement: payments so far are netted per linked'
 \echo '    account into one batch with First Bank; the export sums to zero.'
 SELECT escrow.link_external_account(:alice, 'BANK-1', 'DE89 0001') AS l1,
        escrow.link_external_account(:shop, 'BANK-1', 'DE89 0002') AS l2 \gset

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * change.c
- *	  Change-making for cash terminals (seed 000): pay `change` with the
+ *	  Change-making for cash terminals: pay `change` with the
  *	  fewest pieces from what the terminal actually holds.  Greedy fails
  *	  for some denomination sets and inventories (owing 6 with {4, 3, 1}
  *	  and no 1s left: greedy takes 4 and is stuck, 3+3 works), so this is a

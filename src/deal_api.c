@@ -402,8 +402,8 @@ escrow_register_merchant(PG_FUNCTION_ARGS)
  *							   repay_within interval DEFAULT '30 days',
  *							   login_role name DEFAULT NULL) RETURNS text
  *
- * A credit institution (seed 001: lends to buyers, pre-pays merchants less
- * a receivables discount) or payment agency (seed 002: pays merchants at
+ * A credit institution (credit finance: lends to buyers, pre-pays merchants less
+ * a receivables discount) or payment agency (pays merchants at
  * receipt and bills buyers).  account is the deposit account its money
  * moves through; buyers repay or pay invoices within repay_within.
  */

@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * finance.c
- *	  Deals paid by a third party: a payment agency (seed 002) or a credit
- *	  institution (seed 001).  The lifecycle is the same state machine as
+ *	  Deals paid by a third party: a payment agency or a credit
+ *	  institution.  The lifecycle is the same state machine as
  *	  escrow deals (deal.c); what differs is who pays the merchant and
  *	  when, and what the buyer owes afterwards (escrow.receivables):
  *

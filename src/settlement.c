@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * settlement.c
- *	  Two-stage settlement (seed 004).  Primary payments move in real time
+ *	  Two-stage settlement.  Primary payments move in real time
  *	  between internal accounts (e-money); the secondary settlement with an
  *	  outside institution (a bank) runs in batches.
  *

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * sources.c
- *	  Where an escrow deal's money comes from (seed 004: several payment
+ *	  Where an escrow deal's money comes from (several payment
  *	  methods in one purchase, and the method changed afterwards).
  *
  *	  A deal is paid from one or more sources, each an account with an

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * terminal.c
- *	  Cash terminals with automatic change (seed 000).  A terminal holds a
+ *	  Cash terminals with automatic change.  A terminal holds a
  *	  per-denomination cash inventory in one currency; its cash account in
  *	  the ledger moves with the inventory: loading and unloading cash are a
  *	  deposit and a withdrawal, a cash payment deposits what stays in the

@@ -1,4 +1,4 @@
--- 86_settlement.sql: two-stage settlement (seed 004, settlement.c).
+-- 86_settlement.sql: two-stage settlement (settlement.c).
 -- Primary payments move in real time between internal accounts; the
 -- secondary settlement with an outside institution runs in batches that
 -- net each linked account's position since the last batch.

@@ -22,6 +22,7 @@ typedef enum EpStage
 	STAGE_SHIPPED,
 	STAGE_DELIVERED,
 	STAGE_SETTLED,
+	STAGE_INVOICED,				/* agency: cooling-off over, invoice unpaid */
 	STAGE_COMPLETED,
 	STAGE_CANCELLED,
 	STAGE_EXPIRED,
@@ -107,6 +108,8 @@ extern void ep_deal_event_at(int64 deal, const char *action, const char *stage,
 extern void ep_finance_reserve(EpDeal *deal, StringInfo payload);
 extern void ep_finance_settle(EpDeal *deal, StringInfo payload);
 extern void ep_finance_unwind(EpDeal *deal, StringInfo payload);
+extern int64 ep_finance_unpaid(const EpDeal *deal, int64 *invoice);
+extern char *ep_finance_invoice_payload(const EpDeal *deal);
 extern void json_int(StringInfo s, const char *key, int64 v);
 extern void json_str(StringInfo s, const char *key, const char *v);
 extern int64 ep_fee_of(int64 amount, int32 bps);

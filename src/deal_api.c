@@ -1210,7 +1210,7 @@ escrow_resolve_dispute(PG_FUNCTION_ARGS)
  * ---------------------------------------------------------------------
  */
 
-/* What maintenance does to a deal whose deadline passed, by stage */
+/* What maintenance does to a deal whose deadline passed */
 static const struct
 {
 	EpStage		stage;
@@ -1219,7 +1219,27 @@ static const struct
 	{STAGE_FUNDS_RESERVED, "expire"},
 	{STAGE_DELIVERED, "auto_accept"},
 	{STAGE_SETTLED, "complete"},
+	{STAGE_SETTLED, "invoice_due"},
 };
+
+/*
+ * The step maintenance takes on a due deal: its index in work[], or
+ * lengthof(work) when there is none.  Cooling-off over, a payment-agency
+ * deal whose invoice is unpaid is not complete: it waits as invoiced.
+ */
+static size_t
+work_for(const EpDeal *d)
+{
+	const char *action = NULL;
+	size_t		w;
+
+	if (d->stage == STAGE_SETTLED)
+		action = ep_finance_unpaid(d, NULL) > 0 ? "invoice_due" : "complete";
+	for (w = 0; w < lengthof(work); w++)
+		if (work[w].stage == d->stage && (action == NULL || strcmp(work[w].action, action) == 0))
+			break;
+	return w;
+}
 
 /* Take a due deal's next step; returns its index in work[] */
 static size_t
@@ -1230,9 +1250,7 @@ maintain_deal(int64 id)
 	size_t		w;
 
 	ep_lock_deal(id, &d);
-	for (w = 0; w < lengthof(work); w++)
-		if (work[w].stage == d.stage)
-			break;
+	w = work_for(&d);
 	if (w == lengthof(work))
 		return w;
 	ep_deal_check(&d, work[w].action, "system", ACTOR_SYSTEM, &step);
@@ -1242,6 +1260,8 @@ maintain_deal(int64 id)
 		ep_deal_settle(&d, "system", &step);
 	else
 	{
+		if (step.to == STAGE_INVOICED)
+			step.payload = ep_finance_invoice_payload(&d);
 		step.deadline = "none";
 		ep_deal_commit_step(&d, "system", &step);
 	}
@@ -1255,7 +1275,8 @@ maintain_deal(int64 id)
  * Takes up to max_deals deals whose deadline has passed (skipping deals
  * other transactions hold): reserved deals never shipped expire (hold
  * released), delivered deals past the inspection window are accepted and
- * settled, settled deals past cooling-off complete.  A deal that fails is
+ * settled, settled deals past cooling-off complete (a payment-agency deal
+ * whose invoice is unpaid becomes invoiced instead).  A deal that fails is
  * reported (WARNING) and counted as failed; the others go on.
  */
 Datum

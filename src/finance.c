@@ -16,6 +16,12 @@
  *		hold is captured to the institution and the loan becomes a
  *		receivable the buyer repays into the line (escrow.repay()).
  *
+ *	  An agency deal is complete only once the buyer has paid the invoice:
+ *	  cooling-off over with the invoice unpaid, run_maintenance() moves it
+ *	  to invoiced (invoice_due), and the payment that clears the invoice
+ *	  completes it (pay_invoice; or complete, when cooling-off is over but
+ *	  run_maintenance() has not come by yet).
+ *
  *	  Cancelling before receipt, or a confirmed return after it, unwinds
  *	  the whole chain (claw-back of the pre-payment or payout, release or
  *	  refund of the buyer's money, the receivable cancelled and what the
@@ -35,6 +41,7 @@
 #include "plan.h"
 #include "refund.h"
 #include "utils/builtins.h"
+#include "utils/timestamp.h"
 
 PG_FUNCTION_INFO_V1(escrow_repay);
 PG_FUNCTION_INFO_V1(escrow_pay_invoice);
@@ -192,16 +199,63 @@ ep_finance_unwind(EpDeal *d, StringInfo payload)
 }
 
 /*
+ * What the buyer still owes on an agency deal's open invoice (0 for a paid
+ * or cancelled one, and for other deals); *invoice gets its id.
+ */
+int64
+ep_finance_unpaid(const EpDeal *d, int64 *invoice)
+{
+	static EpPlan fetch = {NULL,
+		"SELECT id, amount - paid FROM escrow.receivables "
+		" WHERE deal = $1 AND kind = 'invoice' AND status = 'open'",
+	1, {INT8OID}};
+	Datum		values[1];
+
+	if (invoice)
+		*invoice = 0;
+	if (strcmp(d->settlement, "agency") != 0)
+		return 0;
+	values[0] = Int64GetDatum(d->id);
+	if (ep_exec(&fetch, values, NULL, 1) != 1)
+		return 0;
+	if (invoice)
+		*invoice = ep_int64(0, 1);
+	return ep_int64(0, 2);
+}
+
+/* The payload of invoice_due: which invoice, and what is outstanding */
+char *
+ep_finance_invoice_payload(const EpDeal *d)
+{
+	StringInfoData p;
+	int64		invoice;
+	int64		outstanding = ep_finance_unpaid(d, &invoice);
+
+	initStringInfo(&p);
+	appendStringInfoChar(&p, '{');
+	json_int(&p, "invoice", invoice);
+	json_int(&p, "outstanding", outstanding);
+	appendStringInfoChar(&p, '}');
+	return p.data;
+}
+
+/*
  * Shared body of repay() and pay_invoice(): pay amount (NULL: all that is
- * outstanding) of a receivable of the given kind from from_account.
+ * outstanding) of a receivable of the given kind from from_account.  The
+ * deal is locked first (as every deal step does, so that a payment and a
+ * confirmed return queue in one order), then the receivable.  The payment
+ * that clears an agency deal's invoice after cooling-off completes the
+ * deal.
  */
 static int64
 pay_receivable(FunctionCallInfo fcinfo, const char *kind, const char *fn)
 {
+	static EpPlan deal_of = {NULL,
+		"SELECT deal FROM escrow.receivables WHERE id = $1",
+	1, {INT8OID}};
 	static EpPlan lock = {NULL,
-		"SELECT r.kind, r.status, r.pay_to, r.amount, r.paid, r.deal, d.stage, r.debtor "
-		"  FROM escrow.receivables r JOIN escrow.deals d ON d.id = r.deal "
-		" WHERE r.id = $1 FOR UPDATE OF r",
+		"SELECT kind, status, pay_to, amount, paid, debtor "
+		"  FROM escrow.receivables WHERE id = $1 FOR UPDATE",
 	1, {INT8OID}};
 	static EpPlan update = {NULL,
 		"UPDATE escrow.receivables SET paid = $2, "
@@ -214,14 +268,14 @@ pay_receivable(FunctionCallInfo fcinfo, const char *kind, const char *fn)
 	int64		amount = has_amount ? ep_arg_amount(fcinfo, 2, "amount") : 0;
 	char	   *key = ep_arg_key(fcinfo, 3);
 	EpPosting	p = {0};
+	EpDeal		d;
 	Datum		values[2];
 	int64		prior;
 	int64		outstanding;
 	int64		paid;
-	int64		deal;
-	char	   *stage;
 	char	   *status;
 	char	   *debtor;
+	StringInfoData payload;
 
 	SPI_connect();
 	p.id = ep_next_id("transfer_id_seq");
@@ -237,10 +291,12 @@ pay_receivable(FunctionCallInfo fcinfo, const char *kind, const char *fn)
 	}
 
 	values[0] = Int64GetDatum(id);
-	if (ep_exec(&lock, values, NULL, 1) != 1)
+	if (ep_exec(&deal_of, values, NULL, 1) != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
 				 errmsg("receivable %lld does not exist", (long long) id)));
+	ep_lock_deal(ep_int64(0, 1), &d);
+	ep_exec(&lock, values, NULL, 1);
 	if (strcmp(ep_text(0, 1), kind) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -251,9 +307,7 @@ pay_receivable(FunctionCallInfo fcinfo, const char *kind, const char *fn)
 	status = ep_text(0, 2);
 	paid = ep_int64(0, 5);
 	outstanding = ep_int64(0, 4) - paid;
-	deal = ep_int64(0, 6);
-	stage = ep_text(0, 7);
-	debtor = ep_text(0, 8);
+	debtor = ep_text(0, 6);
 	if (strcmp(status, "open") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
@@ -275,16 +329,37 @@ pay_receivable(FunctionCallInfo fcinfo, const char *kind, const char *fn)
 	values[1] = Int64GetDatum(paid + amount);
 	ep_exec(&update, values, NULL, 0);
 	ep_post_transfer(&p);
-	{
-		StringInfoData payload;
 
-		initStringInfo(&payload);
-		appendStringInfoChar(&payload, '{');
-		json_int(&payload, "receivable", id);
-		json_int(&payload, "paid", amount);
-		json_int(&payload, "outstanding", outstanding - amount);
-		appendStringInfoChar(&payload, '}');
-		ep_deal_event_at(deal, fn, stage, debtor, payload.data);
+	initStringInfo(&payload);
+	appendStringInfoChar(&payload, '{');
+	json_int(&payload, "receivable", id);
+	json_int(&payload, "paid", amount);
+	json_int(&payload, "outstanding", outstanding - amount);
+	appendStringInfoChar(&payload, '}');
+	if (amount == outstanding && d.stage == STAGE_INVOICED)
+	{
+		/* the invoice cleared: the buyer's payment completes the deal */
+		EpStep		step;
+
+		ep_deal_check(&d, fn, debtor, 0, &step);
+		step.payload = payload.data;
+		step.deadline = "none";
+		ep_deal_commit_step(&d, debtor, &step);
+	}
+	else
+	{
+		ep_deal_event_at(d.id, fn, ep_stage_name(d.stage), debtor, payload.data);
+		if (amount == outstanding && d.stage == STAGE_SETTLED &&
+			strcmp(d.settlement, "agency") == 0 &&
+			d.has_deadline && d.deadline <= GetCurrentTimestamp())
+		{
+			/* cooling-off over and now paid: what run_maintenance() would do */
+			EpStep		step;
+
+			ep_deal_check(&d, "complete", "system", ACTOR_SYSTEM, &step);
+			step.deadline = "none";
+			ep_deal_commit_step(&d, "system", &step);
+		}
 	}
 	SPI_finish();
 	return p.id;

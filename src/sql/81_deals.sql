@@ -65,7 +65,7 @@ COMMENT ON TABLE escrow.deals IS
 COMMENT ON COLUMN escrow.deals.txn_no IS 'transaction number: EP + 10-digit id + Luhn check digit';
 COMMENT ON COLUMN escrow.deals.auth_no IS 'transaction authentication number issued at reserve(), shown to both sides';
 COMMENT ON COLUMN escrow.deals.code_hmac IS 'HMAC-SHA256 of the pending identity code (the code itself is never stored)';
-COMMENT ON COLUMN escrow.deals.deadline IS 'ship by (funds_reserved), inspect by (delivered), return by (settled)';
+COMMENT ON COLUMN escrow.deals.deadline IS 'ship by (funds_reserved), inspect by (delivered), return by (settled); none once invoiced (an agency deal waits for the invoice''s payment, due at receivables.due_at)';
 
 CREATE TABLE escrow.deal_events (
     id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

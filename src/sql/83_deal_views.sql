@@ -11,8 +11,10 @@ SELECT d.id AS deal, d.txn_no, d.buyer, d.merchant, d.amount, d.currency,
        s.shipped_at, s.delivered_at, s.settled_at, s.completed_at, s.ended_at,
        d.held, d.captured, d.refunded, d.fee,
        n.next_actions, d.deadline,
-       d.inspection_place, d.carrier, d.tracking, d.provider, d.inspector
+       d.inspection_place, d.carrier, d.tracking, d.provider, d.inspector,
+       r.status = 'open' AND r.due_at < pg_catalog.clock_timestamp() AS overdue
   FROM escrow.deals d
+  LEFT JOIN escrow.receivables r ON r.deal = d.id
   LEFT JOIN LATERAL (
        SELECT min(e.at) FILTER (WHERE e.to_stage = 'order_received') AS order_received_at,
               min(e.at) FILTER (WHERE e.to_stage = 'identity_confirmed') AS identity_confirmed_at,
@@ -30,7 +32,7 @@ SELECT d.id AS deal, d.txn_no, d.buyer, d.merchant, d.amount, d.currency,
           AND (t.settlements = 'all'
                OR d.settlement = ANY (string_to_array(t.settlements, ', ')))) n ON true;
 COMMENT ON VIEW escrow.deal_progress IS
-    'One row per deal: transaction number, stage, when each stage was reached, money held/captured/refunded and fee, next expected actions and by whom, deadline of the current stage';
+    'One row per deal: transaction number, stage, when each stage was reached, money held/captured/refunded and fee, next expected actions and by whom, deadline of the current stage; overdue: its loan or invoice is open past its due date (NULL: none)';
 
 CREATE VIEW escrow.receivables_due WITH (security_invoker = true) AS
 SELECT r.id AS receivable, r.kind, d.txn_no, r.debtor, r.creditor, d.currency,

@@ -252,20 +252,16 @@ insert_party(const char *party_no, const char *kind, const char *name,
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("party number \"system\" is reserved")));
-	if (login_role && !OidIsValid(get_role_oid(login_role, true)))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("role \"%s\" does not exist", login_role),
-				 errhint("Create the party's login role and grant it escrow_party first.")));
-
 	if (login_role)
 	{
+		ep_check_login_role(login_role);
 		values[0] = DirectFunctionCall1(namein, CStringGetDatum(login_role));
 		if (ep_exec(&role_taken, values, NULL, 1) == 1)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("role \"%s\" is already the login role of party \"%s\"",
-							login_role, ep_text(0, 1))));
+							login_role, ep_text(0, 1)),
+					 errdetail("Each party has a login role of its own.")));
 	}
 	values[0] = CStringGetTextDatum(party_no);
 	if (ep_exec(&exists, values, NULL, 1) == 1)
@@ -295,6 +291,8 @@ insert_party(const char *party_no, const char *kind, const char *name,
 	values[12] = PointerGetDatum(t->repay_within);
 	nulls[12] = t->repay_within ? ' ' : 'n';
 	ep_exec(&insert, values, nulls, 0);
+	/* the account it registers with becomes its own */
+	ep_assign_account_owner(t->account ? t->account : t->settlement_account, party_no);
 }
 
 /*
@@ -836,6 +834,7 @@ escrow_reserve(PG_FUNCTION_ARGS)
 	text	   *result;
 
 	ep_deal_begin(deal_id, "reserve", actor, 0, &d, &step);
+	ep_require_account_use(d.credit_account, d.merchant, true);
 	auth_no = ep_random_digits(10);
 	values[0] = Int64GetDatum(deal_id);
 	values[1] = CStringGetTextDatum(auth_no);
@@ -1368,7 +1367,10 @@ escrow_run_maintenance(PG_FUNCTION_ARGS)
  * escrow.current_party() RETURNS text
  *
  * The party whose login role is calling (through SET ROLE too), or NULL:
- * what the row-level security policies on deals compare against.
+ * what the row-level security policies on deals compare against.  A role
+ * that has become unfit to be a login role since it was registered
+ * (ep_login_role_unfit: made superuser, granted escrow_app, granted to
+ * another role, ...) resolves to NULL.
  */
 PG_FUNCTION_INFO_V1(escrow_current_party);
 
@@ -1384,7 +1386,8 @@ escrow_current_party(PG_FUNCTION_ARGS)
 	SPI_connect();
 	values[0] = DirectFunctionCall1(namein,
 									CStringGetDatum(GetUserNameFromId(GetOuterUserId(), false)));
-	if (ep_exec(&lookup, values, NULL, 1) == 1)
+	/* a role altered since it was registered no longer speaks for the party */
+	if (ep_exec(&lookup, values, NULL, 1) == 1 && ep_login_role_unfit(GetOuterUserId()) == NULL)
 		result = (text *) DatumGetPointer(SPI_datumTransfer(CStringGetTextDatum(ep_text(0, 1)),
 															false, -1));
 	SPI_finish();

@@ -66,8 +66,10 @@ void
 ep_finance_reserve(EpDeal *d, StringInfo payload)
 {
 	json_str(payload, "institution", d->institution);
+	ep_require_account_use(d->institution_account, d->institution, false);
 	if (!is_credit_finance(d))
 		return;
+	ep_require_account_use(d->debit_account, d->buyer, false);
 
 	d->hold_id = ep_place_hold(d->debit_account, d->institution_account, d->amount,
 							   NULL, NULL, d->id);
@@ -326,6 +328,8 @@ pay_receivable(FunctionCallInfo fcinfo, const char *kind, const char *fn)
 	p.debit = from;
 	p.credit = ep_int64(0, 3);
 	p.amount = amount;
+	/* the buyer pays from its own account, or one it may pay from */
+	ep_require_account_use(from, debtor, false);
 	values[1] = Int64GetDatum(paid + amount);
 	ep_exec(&update, values, NULL, 0);
 	ep_post_transfer(&p);

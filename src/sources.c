@@ -152,6 +152,9 @@ ep_sources_reserve(EpDeal *d)
 	EpSource   *s = load_sources(d, &n);
 	int		   *order = account_order(s, n);
 
+	/* the buyer's own accounts, or ones their owners let it pay from */
+	for (i = 0; i < n; i++)
+		ep_require_account_use(s[order[i]].account, d->buyer, false);
 	for (i = 0; i < n; i++)
 		s[order[i]].hold_id = ep_place_hold(s[order[i]].account, d->credit_account,
 											s[order[i]].amount, NULL, NULL, d->id);
@@ -386,6 +389,7 @@ escrow_set_payment_sources(PG_FUNCTION_ARGS)
 					 errmsg("currency mismatch between accounts"),
 					 errdetail("Account %lld is in %s, deal %s in %s.", (long long) accounts[i],
 							   ep_text(0, 2), d.txn_no, d.currency)));
+		ep_require_account_use(accounts[i], d.buyer, false);
 		if (n == 1)
 			method = pstrdup(strcmp(ep_text(0, 1), "credit") == 0 ? "credit" : "balance");
 	}

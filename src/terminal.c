@@ -210,7 +210,8 @@ escrow_register_terminal(PG_FUNCTION_ARGS)
 		"   AND entry_count = 0 AND held = 0 AND shards = 0 "
 		"   AND NOT EXISTS (SELECT 1 FROM escrow.terminals WHERE cash_account = $1) "
 		"   AND NOT EXISTS (SELECT 1 FROM escrow.parties p "
-		"                    WHERE $1 IN (p.account, p.settlement_account, p.fee_account))",
+		"                    WHERE $1 IN (p.account, p.settlement_account, p.fee_account)) "
+		"   AND NOT EXISTS (SELECT 1 FROM escrow.account_owners o WHERE o.account = $1)",
 	1, {INT8OID}};
 	static EpPlan insert = {NULL,
 		"WITH t AS (INSERT INTO escrow.terminals (terminal_no, name, currency, cash_account) "
@@ -248,7 +249,7 @@ escrow_register_terminal(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NO_DATA_FOUND),
 				 errmsg("cash_account %lld is not a new deposit account of its own",
 						(long long) PG_GETARG_INT64(2)),
-				 errdetail("It must be a deposit account with no entries, used by no party or other terminal."),
+				 errdetail("It must be a deposit account with no entries, owned or used by no party or other terminal."),
 				 errhint("Open a new deposit account for each terminal.")));
 	values[2] = CStringGetTextDatum(ep_text(0, 1));
 	values[0] = PG_GETARG_DATUM(0);
@@ -380,6 +381,7 @@ escrow_pay_cash(PG_FUNCTION_ARGS)
 	ep_lock_deal(deal_id, &d);
 	later = d.stage == STAGE_DELIVERED;
 	ep_deal_check(&d, "pay_cash", d.buyer, 0, &step);
+	ep_require_account_use(d.credit_account, d.merchant, true);
 	if (d.split)
 		ereport(ERROR,
 				(errcode(ERRCODE_EP_WRONG_DEAL_STATE),

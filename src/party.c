@@ -1,0 +1,439 @@
+/*-------------------------------------------------------------------------
+ *
+ * party.c
+ *	  What belongs to a party: its login role and its accounts.
+ *
+ *	  Login roles.  A party's login role sees that party's deals through
+ *	  row-level security (escrow.current_party()), so it must be a role of
+ *	  the party's own that sees nothing else: a LOGIN role that is not a
+ *	  superuser, has neither BYPASSRLS nor CREATEROLE, is none of
+ *	  escrowpay's roles, is no member (directly or through other roles) of
+ *	  escrow_app, escrow_admin, escrow_auditor, pg_read_all_data,
+ *	  pg_write_all_data or the owner of escrowpay's tables, and is granted
+ *	  to no other role (whoever could SET ROLE to it would act as the
+ *	  party).  Registration refuses an unfit role (22023); current_party()
+ *	  checks again at every use, from the catalog caches, so a role altered
+ *	  afterwards resolves to no party.
+ *
+ *	  Accounts.  escrow.account_owners gives an account at most one owning
+ *	  party: the party registered with it, or the one escrow.assign_account()
+ *	  names.  A deal takes money only from its buyer's own accounts and pays
+ *	  only into its merchant's (and an institution's money moves only
+ *	  through its own), unless the owner authorised the party to (a shared
+ *	  or company account): escrow.account_authorisations, granted and
+ *	  revoked by the owner, with who and when.  ep_require_account_use()
+ *	  is the check (42501); the authorisation row it relies on is locked
+ *	  FOR SHARE, so a revoke committing meanwhile is either seen or waits.
+ *	  The ledger API (hold, capture, transfer, ...) is the application's
+ *	  own bookkeeping between accounts and is not checked here.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "deal.h"
+
+#include "catalog/namespace.h"
+#include "catalog/pg_auth_members.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_class.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "money.h"
+#include "plan.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/catcache.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+
+PG_FUNCTION_INFO_V1(escrow_assign_account);
+PG_FUNCTION_INFO_V1(escrow_authorise_account_use);
+PG_FUNCTION_INFO_V1(escrow_revoke_account_use);
+
+/* escrowpay's own roles: never a party's login role */
+static const char *const own_roles[] = {
+	"escrow_party", "escrow_app", "escrow_admin", "escrow_auditor"
+};
+
+/* roles that read or act beyond one party's rows: a login role is no member */
+static const char *const broad_roles[] = {
+	"escrow_app", "escrow_admin", "escrow_auditor", "pg_read_all_data", "pg_write_all_data"
+};
+
+/* The owner of escrowpay's tables (escrow.deals), or InvalidOid */
+static Oid
+tables_owner(void)
+{
+	Oid			ns = get_namespace_oid("escrow", true);
+	Oid			rel = OidIsValid(ns) ? get_relname_relid("deals", ns) : InvalidOid;
+	HeapTuple	tup;
+	Oid			owner;
+
+	if (!OidIsValid(rel))
+		return InvalidOid;
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(rel));
+	if (!HeapTupleIsValid(tup))
+		return InvalidOid;
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
+/*
+ * Why role roleid cannot be a party's login role (an errdetail), or NULL
+ * when it can.  Reads only the catalog caches: current_party() calls it on
+ * every use.
+ */
+char *
+ep_login_role_unfit(Oid roleid)
+{
+	HeapTuple	tup;
+	Form_pg_authid role;
+	char	   *name;
+	char	   *why = NULL;
+	CatCList   *members;
+	Oid			owner;
+	int			i;
+
+	tup = SearchSysCache1(AUTHOID, ObjectIdGetDatum(roleid));
+	if (!HeapTupleIsValid(tup))
+		return psprintf("Role %u does not exist.", roleid);
+	role = (Form_pg_authid) GETSTRUCT(tup);
+	name = pstrdup(NameStr(role->rolname));
+	for (i = 0; i < lengthof(own_roles) && why == NULL; i++)
+		if (strcmp(name, own_roles[i]) == 0)
+			why = psprintf("Role \"%s\" is escrowpay's role %s.", name, own_roles[i]);
+	if (why == NULL && !role->rolcanlogin)
+		why = psprintf("Role \"%s\" cannot log in.", name);
+	if (why == NULL && role->rolsuper)
+		why = psprintf("Role \"%s\" is a superuser.", name);
+	if (why == NULL && role->rolbypassrls)
+		why = psprintf("Role \"%s\" has BYPASSRLS: row-level security would not limit it.", name);
+	if (why == NULL && role->rolcreaterole)
+		why = psprintf("Role \"%s\" has CREATEROLE: it could grant itself escrowpay's roles.", name);
+	ReleaseSysCache(tup);
+	if (why)
+		return why;
+
+	for (i = 0; i < lengthof(broad_roles); i++)
+	{
+		Oid			broad = get_role_oid(broad_roles[i], true);
+
+		if (OidIsValid(broad) && is_member_of_role_nosuper(roleid, broad))
+			return psprintf("Role \"%s\" is a member of %s.", name, broad_roles[i]);
+	}
+	owner = tables_owner();
+	if (OidIsValid(owner) && roleid == owner)
+		return psprintf("Role \"%s\" owns escrowpay's tables.", name);
+	if (OidIsValid(owner) && is_member_of_role_nosuper(roleid, owner))
+		return psprintf("Role \"%s\" is a member of %s, the owner of escrowpay's tables.",
+						name, GetUserNameFromId(owner, false));
+
+	members = SearchSysCacheList1(AUTHMEMROLEMEM, ObjectIdGetDatum(roleid));
+	if (members->n_members > 0)
+	{
+		Form_pg_auth_members m = (Form_pg_auth_members) GETSTRUCT(&members->members[0]->tuple);
+
+		why = psprintf("Role \"%s\" is granted to role \"%s\", which could act as the party.",
+					   name, GetUserNameFromId(m->member, false));
+	}
+	ReleaseSysCacheList(members);
+	return why;
+}
+
+/* Refuse (22023) a role that cannot be a party's login role */
+void
+ep_check_login_role(const char *login_role)
+{
+	Oid			roleid = get_role_oid(login_role, true);
+	char	   *why;
+
+	why = OidIsValid(roleid) ? ep_login_role_unfit(roleid) :
+		psprintf("Role \"%s\" does not exist.", login_role);
+	if (why)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("role \"%s\" cannot be a party's login role", login_role),
+				 errdetail_internal("%s", why),
+				 errhint("Use a LOGIN role of the party's own, granted escrow_party and nothing that reaches beyond the party's rows.")));
+}
+
+/* The name of the role calling (outside SECURITY DEFINER), to record */
+static Datum
+caller_name(void)
+{
+	return DirectFunctionCall1(namein, CStringGetDatum(GetUserNameFromId(GetOuterUserId(), false)));
+}
+
+/*
+ * Make party the owner of account (registration, assign_account): refused
+ * (22023) when another party owns it or it is a terminal's cash account;
+ * already the party's is fine.
+ */
+void
+ep_assign_account_owner(int64 account, const char *party)
+{
+	static EpPlan terminal = {NULL,
+		"SELECT terminal_no FROM escrow.terminals WHERE cash_account = $1",
+	1, {INT8OID}};
+	static EpPlan claim = {NULL,
+		"INSERT INTO escrow.account_owners (account, party, assigned_by) VALUES ($1, $2, $3) "
+		"ON CONFLICT (account) DO NOTHING",
+	3, {INT8OID, TEXTOID, NAMEOID}};
+	static EpPlan owner = {NULL,
+		"SELECT party FROM escrow.account_owners WHERE account = $1",
+	1, {INT8OID}};
+	Datum		values[3];
+
+	values[0] = Int64GetDatum(account);
+	if (ep_exec(&terminal, values, NULL, 1) == 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("account %lld is a terminal's cash account", (long long) account),
+				 errdetail("It is the cash account of terminal \"%s\".", ep_text(0, 1)),
+				 errhint("A party's account is a deposit account or credit line of its own.")));
+	values[1] = CStringGetTextDatum(party);
+	values[2] = caller_name();
+	if (ep_exec(&claim, values, NULL, 0) == 1)
+		return;
+	if (ep_exec(&owner, values, NULL, 1) != 1)
+		elog(ERROR, "escrowpay: owner of account %lld vanished", (long long) account);
+	if (strcmp(ep_text(0, 1), party) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("account %lld belongs to another party", (long long) account),
+				 errdetail("Account %lld belongs to party \"%s\".", (long long) account,
+						   ep_text(0, 1)),
+				 errhint("The owner can authorise party \"%s\" to use it with escrow.authorise_account_use().",
+						 party)));
+}
+
+/*
+ * Refuse (42501) unless party owns account or its owner authorised party
+ * to pay from it (pay_into false) or be paid into it (pay_into true).  The
+ * authorisation row is locked FOR SHARE until the end of the transaction.
+ */
+void
+ep_require_account_use(int64 account, const char *party, bool pay_into)
+{
+	static EpPlan owner = {NULL,
+		"SELECT party FROM escrow.account_owners WHERE account = $1",
+	1, {INT8OID}};
+	static EpPlan authorised = {NULL,
+		"SELECT id FROM escrow.account_authorisations "
+		" WHERE account = $1 AND party = $2 AND purpose = $3 AND revoked_at IS NULL "
+		"   FOR SHARE",
+	3, {INT8OID, TEXTOID, TEXTOID}};
+	const char *verb = pay_into ? "be paid into" : "pay from";
+	Datum		values[3];
+	char	   *owned_by;
+
+	values[0] = Int64GetDatum(account);
+	if (ep_exec(&owner, values, NULL, 1) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("party \"%s\" may not %s account %lld", party, verb, (long long) account),
+				 errdetail("Account %lld belongs to no party.", (long long) account),
+				 errhint("Give it to its owner with escrow.assign_account().")));
+	owned_by = ep_text(0, 1);
+	if (strcmp(owned_by, party) == 0)
+		return;
+	values[1] = CStringGetTextDatum(party);
+	values[2] = CStringGetTextDatum(pay_into ? "pay_into" : "pay_from");
+	if (ep_exec(&authorised, values, NULL, 1) == 1)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("party \"%s\" may not %s account %lld", party, verb, (long long) account),
+			 errdetail("Account %lld belongs to party \"%s\", which has not authorised \"%s\" to %s it.",
+					   (long long) account, owned_by, party, verb),
+			 errhint("The owner can authorise it with escrow.authorise_account_use().")));
+}
+
+/* A required text argument of at most 64 bytes (22023) */
+static char *
+short_text_arg(FunctionCallInfo fcinfo, int argno, const char *what)
+{
+	char	   *s;
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not be NULL", what)));
+	s = text_to_cstring(PG_GETARG_TEXT_PP(argno));
+	if (s[0] == '\0' || strlen(s) > 64)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be 1 to 64 bytes long", what)));
+	return s;
+}
+
+/* Refuse (P0002) a party that is not registered */
+static void
+require_party(const char *party)
+{
+	static EpPlan exists = {NULL,
+		"SELECT 1 FROM escrow.parties WHERE party_no = $1",
+	1, {TEXTOID}};
+	Datum		values[1];
+
+	values[0] = CStringGetTextDatum(party);
+	if (ep_exec(&exists, values, NULL, 1) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("party \"%s\" is not registered", party)));
+}
+
+/*
+ * escrow.assign_account(account bigint, party text) RETURNS void
+ *
+ * Make a registered party the owner of a deposit account or credit line
+ * (a member's further wallets and lines, for instance).  Assigning it to
+ * its owner again does nothing; another party's account or a terminal's
+ * cash account is refused (22023).
+ */
+Datum
+escrow_assign_account(PG_FUNCTION_ARGS)
+{
+	static EpPlan kind = {NULL,
+		"SELECT 1 FROM escrow.accounts WHERE id = $1 AND kind IN ('deposit', 'credit')",
+	1, {INT8OID}};
+	int64		account = ep_arg_id(fcinfo, 0, "account");
+	char	   *party = short_text_arg(fcinfo, 1, "party");
+	Datum		values[1];
+
+	SPI_connect();
+	require_party(party);
+	values[0] = Int64GetDatum(account);
+	if (ep_exec(&kind, values, NULL, 1) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("account %lld is not a deposit or credit account", (long long) account)));
+	ep_assign_account_owner(account, party);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/*
+ * Shared checks of authorise_account_use() and revoke_account_use():
+ * arguments, the purpose, and the actor owning the account (42501).
+ */
+static void
+owner_acts(FunctionCallInfo fcinfo, const char *verb, int64 *account, char **party,
+		   char **purpose, char **actor)
+{
+	static EpPlan owner = {NULL,
+		"SELECT o.party FROM escrow.accounts a "
+		"  LEFT JOIN escrow.account_owners o ON o.account = a.id WHERE a.id = $1",
+	1, {INT8OID}};
+	Datum		values[1];
+	bool		isnull;
+
+	*account = ep_arg_id(fcinfo, 0, "account");
+	*party = short_text_arg(fcinfo, 1, "party");
+	*purpose = short_text_arg(fcinfo, 2, "purpose");
+	*actor = short_text_arg(fcinfo, 3, "actor");
+	if (strcmp(*purpose, "pay_from") != 0 && strcmp(*purpose, "pay_into") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown purpose \"%s\"", *purpose),
+				 errhint("Use pay_from (deals take money from the account) or pay_into (deals pay into it).")));
+	values[0] = Int64GetDatum(*account);
+	if (ep_exec(&owner, values, NULL, 1) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("account %lld does not exist", (long long) *account)));
+	(void) ep_datum(0, 1, &isnull);
+	if (isnull || strcmp(ep_text(0, 1), *actor) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("\"%s\" may not %s the use of account %lld", *actor, verb,
+						(long long) *account),
+				 isnull ? errdetail("Account %lld belongs to no party.", (long long) *account) :
+				 errdetail("Only its owner, party \"%s\", may.", ep_text(0, 1))));
+}
+
+/*
+ * escrow.authorise_account_use(account bigint, party text, purpose text,
+ *								actor text) RETURNS bigint
+ *
+ * The account's owner (actor) lets another registered party's deals pay
+ * from it (purpose pay_from) or be paid into it (pay_into).  Returns the
+ * authorisation's id; the same authorisation in force is returned again.
+ */
+Datum
+escrow_authorise_account_use(PG_FUNCTION_ARGS)
+{
+	static EpPlan grant = {NULL,
+		"INSERT INTO escrow.account_authorisations (account, owner, party, purpose, granted_by) "
+		"VALUES ($1, $4, $2, $3, $5) "
+		"ON CONFLICT (account, party, purpose) WHERE revoked_at IS NULL DO NOTHING RETURNING id",
+	5, {INT8OID, TEXTOID, TEXTOID, TEXTOID, NAMEOID}};
+	static EpPlan in_force = {NULL,
+		"SELECT id FROM escrow.account_authorisations "
+		" WHERE account = $1 AND party = $2 AND purpose = $3 AND revoked_at IS NULL",
+	3, {INT8OID, TEXTOID, TEXTOID}};
+	int64		account;
+	char	   *party;
+	char	   *purpose;
+	char	   *actor;
+	Datum		values[5];
+	int64		id;
+
+	SPI_connect();
+	owner_acts(fcinfo, "authorise", &account, &party, &purpose, &actor);
+	require_party(party);
+	if (strcmp(party, actor) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("party \"%s\" owns account %lld: it needs no authorisation", party,
+						(long long) account)));
+	values[0] = Int64GetDatum(account);
+	values[1] = CStringGetTextDatum(party);
+	values[2] = CStringGetTextDatum(purpose);
+	values[3] = CStringGetTextDatum(actor);
+	values[4] = caller_name();
+	if (ep_exec(&grant, values, NULL, 1) != 1 && ep_exec(&in_force, values, NULL, 1) != 1)
+		elog(ERROR, "escrowpay: authorisation of account %lld vanished", (long long) account);
+	id = ep_int64(0, 1);
+	SPI_finish();
+	PG_RETURN_INT64(id);
+}
+
+/*
+ * escrow.revoke_account_use(account bigint, party text, purpose text,
+ *							 actor text) RETURNS bigint
+ *
+ * The owner (actor) withdraws an authorisation in force (P0002 when there
+ * is none); returns its id.  Deals already holding money on the account
+ * keep their holds: only new ones are refused.
+ */
+Datum
+escrow_revoke_account_use(PG_FUNCTION_ARGS)
+{
+	static EpPlan revoke = {NULL,
+		"UPDATE escrow.account_authorisations SET revoked_at = clock_timestamp(), revoked_by = $4 "
+		" WHERE account = $1 AND party = $2 AND purpose = $3 AND revoked_at IS NULL RETURNING id",
+	4, {INT8OID, TEXTOID, TEXTOID, NAMEOID}};
+	int64		account;
+	char	   *party;
+	char	   *purpose;
+	char	   *actor;
+	Datum		values[4];
+	int64		id;
+
+	SPI_connect();
+	owner_acts(fcinfo, "revoke", &account, &party, &purpose, &actor);
+	values[0] = Int64GetDatum(account);
+	values[1] = CStringGetTextDatum(party);
+	values[2] = CStringGetTextDatum(purpose);
+	values[3] = caller_name();
+	if (ep_exec(&revoke, values, NULL, 1) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("party \"%s\" has no authorisation in force to %s account %lld", party,
+						strcmp(purpose, "pay_into") == 0 ? "be paid into" : "pay from",
+						(long long) account)));
+	id = ep_int64(0, 1);
+	SPI_finish();
+	PG_RETURN_INT64(id);
+}

@@ -197,7 +197,8 @@ SELECT account, owner, posted, held, available
 SELECT escrow.open_account('carol', 'USD') AS carol,
        escrow.open_account('carol line', 'USD', 'credit', 10000) AS carol_line \gset
 SELECT escrow.deposit(:carol, 4000) AS t \gset
-SELECT escrow.register_member('M-1002', 'Carol', 'carol@example.com', :carol) AS m \gset
+SELECT escrow.register_member('M-1002', 'Carol', 'carol@example.com', :carol) AS m,
+       escrow.assign_account(:carol_line, 'M-1002') AS a \gset
 SELECT escrow.open_deal('M-1002', 'S-2001', 5000) AS deal3 \gset
 SELECT escrow.set_payment_sources(:deal3, ARRAY[:carol, :carol_line], ARRAY[3000, 2000], 'M-1002') AS s \gset
 SELECT escrow.confirm_identity(:deal3, escrow.issue_identity_code(:deal3)) AS ok \gset
@@ -213,7 +214,8 @@ SELECT escrow.open_account('bank', 'USD') AS bank,
        escrow.open_account('dave', 'USD') AS dave \gset
 SELECT escrow.deposit(:bank, 100000) AS t1, escrow.deposit(:dave, 5000) AS t2 \gset
 SELECT escrow.register_institution('BANK-1', 'First Bank', 'loans@bank.example', :bank, 300) AS i,
-       escrow.register_member('M-1003', 'Dave', 'dave@example.com', :dave_line) AS m \gset
+       escrow.register_member('M-1003', 'Dave', 'dave@example.com', :dave_line) AS m,
+       escrow.assign_account(:dave, 'M-1003') AS a \gset
 SELECT escrow.open_deal('M-1003', 'S-2001', 4000, settlement => 'credit_finance',
                         institution => 'BANK-1') AS deal4 \gset
 SELECT escrow.confirm_identity(:deal4, escrow.issue_identity_code(:deal4)) AS ok \gset

@@ -57,9 +57,9 @@ END $$;
 SELECT escrow.open_account('rf-buyer', 'USD') AS buyer, escrow.open_account('rf-shop', 'USD') AS shop,
        escrow.open_account('rf-fees', 'USD') AS fees, escrow.open_account('rf-poor', 'USD') AS poor,
        escrow.open_account('rf-line', 'USD', 'credit', 1000) AS line, escrow.open_account('rf-euro', 'EUR') AS euro,
-       escrow.open_account('rf-system', 'USD', 'system') AS sys \gset
+       escrow.open_account('rf-system', 'USD', 'system') AS sys, escrow.open_account('rf-stranger', 'USD') AS stranger \gset
 SELECT escrow.deposit(:buyer, 100000) > 0 AND escrow.deposit(:poor, 100) > 0 AS funded;
-SELECT escrow.register_member('B', 'Buyer', 'b@test', :buyer), escrow.register_member('X', 'Stranger', 'x@test', :buyer),
+SELECT escrow.register_member('B', 'Buyer', 'b@test', :buyer), escrow.register_member('X', 'Stranger', 'x@test', :stranger),
        escrow.register_member('P', 'Poor', 'p@test', :poor), escrow.register_member('L', 'Line', 'l@test', :line),
        escrow.register_member('E', 'Euro buyer', 'e@test', :euro),
        escrow.register_merchant('S', 'Shop', 's@test', :shop, fee_bps => 250, fee_account => :fees);

@@ -61,7 +61,7 @@ $$;
 -- The parties of scenario <tag>: a buyer <tag>-CB paying by credit line
 -- <tag>-line (limit 30000, opened by the superuser) who repays from its
 -- deposit account <tag>-wallet (20000), a buyer <tag>-DB paying from that
--- same wallet, a merchant <tag>-S (accounts <tag>-shop, <tag>-fees; fee
+-- same wallet (its owner, which authorises <tag>-CB to pay from it), a merchant <tag>-S (accounts <tag>-shop, <tag>-fees; fee
 -- 250 basis points), a credit institution <tag>-BANK (account <tag>-bank
 -- with 50000; discount 300 basis points, loans due in 30 days) and a
 -- payment agency <tag>-AGY (account <tag>-agency with 50000; invoices due
@@ -77,6 +77,7 @@ BEGIN
   PERFORM escrow.register_member(tag || '-CB', 'Credit buyer ' || tag, tag || '@cb.test',
                                  escrow.open_account(tag || '-line', 'USD', 'credit', 30000));
   PERFORM escrow.register_member(tag || '-DB', 'Deposit buyer ' || tag, tag || '@db.test', wallet);
+  PERFORM escrow.authorise_account_use(wallet, tag || '-CB', 'pay_from', tag || '-DB');
   PERFORM escrow.register_merchant(tag || '-S', 'Shop ' || tag, tag || '@shop.test',
                                    escrow.open_account(tag || '-shop', 'USD'),
                                    fee_bps => 250, fee_account => escrow.open_account(tag || '-fees', 'USD'));
@@ -388,11 +389,17 @@ SELECT merchant, currency, settled, fees, refunds, net FROM escrow.merchant_payo
 SELECT pg_temp.parties('rf');
 SELECT escrow.open_account('rf-small-line', 'USD', 'credit', 5000) AS small_line,
        escrow.open_account('rf-euro', 'EUR') AS euro, escrow.open_account('rf-poor', 'USD') AS poor,
-       escrow.open_account('rf-empty-bank', 'USD') AS empty_bank \gset
+       escrow.open_account('rf-empty-bank', 'USD') AS empty_bank,
+       escrow.open_account('rf-cb-euro', 'EUR') AS cb_euro \gset
 SELECT escrow.deposit(:euro, 50000) > 0 AND escrow.deposit(:poor, 100) > 0 AS funded;
 SELECT escrow.register_member('rf-SB', 'Small line', 'sb@test', :small_line),
        escrow.register_institution('rf-EURO-BANK', 'Euro bank', 'eb@test', :euro),
        escrow.register_institution('rf-EMPTY-BANK', 'Empty bank', 'em@test', :empty_bank, 300);
+-- the poor account and a euro account are rf-CB's, which lets rf-DB pay
+-- from them too (refusals of repay and pay_invoice by the ledger)
+SELECT escrow.assign_account(:poor, 'rf-CB'), escrow.assign_account(:cb_euro, 'rf-CB'),
+       escrow.authorise_account_use(:poor, 'rf-DB', 'pay_from', 'rf-CB') > 0
+       AND escrow.authorise_account_use(:cb_euro, 'rf-DB', 'pay_from', 'rf-CB') > 0 AS authorised;
 
 -- Opening financed deals
 SELECT pg_temp.fingerprint() AS before \gset
@@ -485,9 +492,9 @@ SELECT escrow.repay(999, pg_temp.a('rf-wallet'), 100);
 SELECT escrow.pay_invoice(999, pg_temp.a('rf-wallet'));
 \echo :LAST_ERROR_SQLSTATE
 -- from an account in another currency, from an unknown account
-SELECT escrow.repay(:rf_loan, :euro, 100);
+SELECT escrow.repay(:rf_loan, :cb_euro, 100);
 \echo :LAST_ERROR_SQLSTATE
-SELECT escrow.pay_invoice(:rf_invoice, :euro, 100);
+SELECT escrow.pay_invoice(:rf_invoice, :cb_euro, 100);
 \echo :LAST_ERROR_SQLSTATE
 SELECT escrow.repay(:rf_loan, 999, 100);
 \echo :LAST_ERROR_SQLSTATE

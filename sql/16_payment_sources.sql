@@ -82,6 +82,9 @@ SELECT escrow.open_account('ps-deposit', 'USD') AS dep, escrow.open_account('ps-
 SELECT escrow.deposit(:dep, 10000) > 0 AND escrow.deposit(:small, 1000) > 0 AS funded;
 SELECT escrow.register_member('B', 'Buyer', 'b@buyer.test', :dep),
        escrow.register_merchant('S', 'Shop', 's@shop.test', :shop, fee_bps => 250, fee_account => :fees);
+-- B's credit line and small account are B's too (a deal pays only from its
+-- buyer's own accounts)
+SELECT escrow.assign_account(:line, 'B'), escrow.assign_account(:small, 'B');
 SELECT * FROM pg_temp.bal();
 
 -- =====================================================================
@@ -251,6 +254,7 @@ SELECT * FROM pg_temp.events(:d4);
 -- sixteen accounts of 100 each pay a deal of 1600: sixteen holds
 SELECT array_agg(escrow.open_account('ps-jar-' || n, 'USD') ORDER BY n) AS jars
   FROM generate_series(1, 16) n \gset
+SELECT count(escrow.assign_account(j, 'B')) AS jars_of_b FROM unnest(:'jars'::bigint[]) j;
 SELECT count(escrow.deposit(j, 100)) AS jars_filled FROM unnest(:'jars'::bigint[]) j;
 SELECT escrow.open_deal('B', 'S', 1600) AS d5 \gset
 SELECT escrow.issue_identity_code(:d5) AS code \gset
@@ -276,6 +280,7 @@ SELECT escrow.open_account('ps-euro', 'EUR') AS euro, escrow.open_account('ps-sy
 SELECT id AS funding FROM escrow.accounts WHERE owner = 'escrow:funding' AND currency = 'USD' \gset
 SELECT escrow.set_account_shards(:hot, 2);
 SELECT min(id) AS shard FROM escrow.accounts WHERE parent = :hot \gset
+SELECT escrow.assign_account(:hot, 'B');
 SELECT escrow.register_member('X', 'Stranger', 'x@buyer.test', :other),
        escrow.register_institution('AG', 'Agency', 'ag@agency.test', :agency),
        escrow.register_terminal('T-1', 'Station', :till, '{100,500,1000}');
@@ -346,8 +351,7 @@ SELECT escrow.set_payment_sources(:d6, ARRAY[:dep, :funding]::bigint[], '{600,40
 \echo :LAST_ERROR_SQLSTATE
 SELECT escrow.set_payment_sources(:d6, ARRAY[:dep, :shard]::bigint[], '{600,400}', 'B');
 \echo :LAST_ERROR_SQLSTATE
--- the merchant's own account: accepted as a source, but the hold from it
--- to itself is refused (22023)
+-- the merchant's own account: not the buyer's (42501)
 SELECT escrow.set_payment_sources(:d6, ARRAY[:dep, :shop]::bigint[], '{600,400}', 'B');
 \echo :LAST_ERROR_SQLSTATE
 -- another currency (EP004)

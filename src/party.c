@@ -209,7 +209,9 @@ ep_assign_account_owner(int64 account, const char *party)
 
 /*
  * Refuse (42501) unless party owns account or its owner authorised party
- * to pay from it (pay_into false) or be paid into it (pay_into true).  The
+ * to pay from it (pay_into false) or be paid into it (pay_into true); an
+ * account that does not exist is P0002.  Checked before the ledger looks
+ * at the account, so a refusal tells nothing of another party's balance.  The
  * authorisation row is locked FOR SHARE until the end of the transaction.
  */
 void
@@ -223,17 +225,26 @@ ep_require_account_use(int64 account, const char *party, bool pay_into)
 		" WHERE account = $1 AND party = $2 AND purpose = $3 AND revoked_at IS NULL "
 		"   FOR SHARE",
 	3, {INT8OID, TEXTOID, TEXTOID}};
+	static EpPlan exists = {NULL,
+		"SELECT 1 FROM escrow.accounts WHERE id = $1",
+	1, {INT8OID}};
 	const char *verb = pay_into ? "be paid into" : "pay from";
 	Datum		values[3];
 	char	   *owned_by;
 
 	values[0] = Int64GetDatum(account);
 	if (ep_exec(&owner, values, NULL, 1) != 1)
+	{
+		if (ep_exec(&exists, values, NULL, 1) != 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_NO_DATA_FOUND),
+					 errmsg("account %lld does not exist", (long long) account)));
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("party \"%s\" may not %s account %lld", party, verb, (long long) account),
 				 errdetail("Account %lld belongs to no party.", (long long) account),
 				 errhint("Give it to its owner with escrow.assign_account().")));
+	}
 	owned_by = ep_text(0, 1);
 	if (strcmp(owned_by, party) == 0)
 		return;

@@ -389,9 +389,10 @@ escrow_set_payment_sources(PG_FUNCTION_ARGS)
 					 errmsg("currency mismatch between accounts"),
 					 errdetail("Account %lld is in %s, deal %s in %s.", (long long) accounts[i],
 							   ep_text(0, 2), d.txn_no, d.currency)));
-		ep_require_account_use(accounts[i], d.buyer, false);
 		if (n == 1)
 			method = pstrdup(strcmp(ep_text(0, 1), "credit") == 0 ? "credit" : "balance");
+		/* the buyer's own account, or one its owner lets the buyer pay from */
+		ep_require_account_use(accounts[i], d.buyer, false);
 	}
 
 	/* out with the old holds, in with the new */

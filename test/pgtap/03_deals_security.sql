@@ -92,10 +92,10 @@ SELECT isnt(current_setting('escrowpay.hmac_key', true), 'attacker-key-012345678
 
 ----------------------------------------------------------- parties, deals
 -- login roles of parties (rolled back with everything else)
-CREATE ROLE tap_sec_buyer1 IN ROLE escrow_party;
-CREATE ROLE tap_sec_buyer2 IN ROLE escrow_party;
-CREATE ROLE tap_sec_merchant IN ROLE escrow_party;
-CREATE ROLE tap_sec_stranger IN ROLE escrow_party;    -- no party
+CREATE ROLE tap_sec_buyer1 LOGIN IN ROLE escrow_party;
+CREATE ROLE tap_sec_buyer2 LOGIN IN ROLE escrow_party;
+CREATE ROLE tap_sec_merchant LOGIN IN ROLE escrow_party;
+CREATE ROLE tap_sec_stranger LOGIN IN ROLE escrow_party;    -- no party
 
 SET ROLE escrow_app;
 SELECT escrow.open_account('sec-b1', 'EUR') AS acc_b1 \gset

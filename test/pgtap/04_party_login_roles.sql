@@ -21,7 +21,7 @@
 \set QUIET 1
 SET client_min_messages = warning;
 BEGIN;
-SELECT plan(31);
+SELECT plan(36);
 
 -- SQLSTATE and errdetail of running q ('ok' when it succeeds)
 CREATE FUNCTION pg_temp.refusal(q text) RETURNS text LANGUAGE plpgsql AS $f$
@@ -163,6 +163,32 @@ SELECT is(pg_temp.as_party(), 'LR-B sees LR-B', 'every change undone: the party 
 RESET ROLE;
 SET ROLE tap_lr_ok2;
 SELECT is(pg_temp.as_party(), 'LR-B2 sees LR-B2', 'another party sees only its own deal');
+RESET ROLE;
+
+-------------------------------------------- accounts: owners, authorisations
+-- a party reads the accounts it owns and the authorisations it gave or
+-- was given, nobody else's; it cannot call the functions that change them
+CREATE ROLE tap_lr_third LOGIN IN ROLE escrow_party;
+SET ROLE escrow_app;
+SELECT escrow.register_member('LR-C', 'Third', 'c@example.org',
+                              escrow.open_account('lr-c', 'EUR'), 'tap_lr_third') \gset
+SELECT escrow.authorise_account_use(:acc_b2, 'LR-B', 'pay_from', 'LR-B2') AS auth \gset
+RESET ROLE;
+SET ROLE tap_lr_ok;
+SELECT is((SELECT string_agg(party || ':' || (account = :acc_b), ',') FROM escrow.account_owners),
+  'LR-B:true', 'a party''s login role sees only the accounts it owns');
+SELECT is((SELECT string_agg(owner || '>' || party || ':' || purpose, ',') FROM escrow.account_authorisations),
+  'LR-B2>LR-B:pay_from', 'the party authorised sees the authorisation');
+SELECT is(pg_temp.refusal(format($$SELECT escrow.authorise_account_use(%s, 'LR-C', 'pay_from', 'LR-B')$$, :acc_b)),
+  '42501: ', 'a party''s login role cannot call authorise_account_use itself');
+RESET ROLE;
+SET ROLE tap_lr_ok2;
+SELECT is((SELECT count(*) FROM escrow.account_authorisations WHERE id = :auth), 1::bigint,
+  'the owner who authorised sees it');
+RESET ROLE;
+SET ROLE tap_lr_third;
+SELECT is((SELECT count(*) FROM escrow.account_authorisations), 0::bigint,
+  'a third party sees no authorisation it has no part in');
 RESET ROLE;
 
 -- a 0.1.0 database may hold a login role registered before these checks

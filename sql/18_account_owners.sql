@@ -1,14 +1,14 @@
 -- 18_account_owners: every account a deal touches belongs to a party.
 -- Registering a party makes it the owner of the account it registers
 -- with; escrow.assign_account() gives an account to a party (never one
--- another party owns, nor a terminal's).  A deal takes money only from
--- its buyer's own accounts (reserve, set_payment_sources, credit
--- finance's line, repay and pay_invoice) and pays only into its
--- merchant's (reserve, pay_cash), unless the owner authorised the party
--- (escrow.authorise_account_use, revoked with escrow.revoke_account_use;
--- who and when recorded).  Refusals are 42501 with a detail naming the
--- account and the parties, and change nothing; a revoked authorisation
--- stops new holds but not one already placed.
+-- another party owns, nor a terminal's or a merchant's fee account).  A
+-- deal takes money only from its buyer's own accounts (reserve,
+-- set_payment_sources, credit finance's line, repay and pay_invoice) and
+-- pays only into its merchant's (reserve, pay_cash), unless the owner
+-- authorised the party (escrow.authorise_account_use, revoked with
+-- escrow.revoke_account_use; who and when recorded).  Refusals are 42501
+-- with a detail naming the account and the parties, and change nothing;
+-- a revoked authorisation stops new holds but not one already placed.
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS escrowpay CASCADE;
@@ -232,6 +232,16 @@ SELECT escrow.repay(:loan, :b_wallet, 500);
 SELECT escrow.open_account('k-wallet', 'USD') AS k_wallet \gset
 SELECT escrow.assign_account(:k_wallet, 'K'), escrow.deposit(:k_wallet, 1000) > 0 AS funded;
 SELECT escrow.repay(:loan, :k_wallet, 500) > 0 AS repaid;
+
+-- =====================================================================
+-- A merchant's fee account collects for the platform: no party gets it
+-- =====================================================================
+SELECT escrow.open_account('f-shop', 'USD') AS f_shop, escrow.open_account('fees', 'USD') AS fees \gset
+SELECT escrow.register_merchant('F', 'Shop F', 'f@example.test', :f_shop, fee_bps => 100, fee_account => :fees);
+SELECT pg_temp.fingerprint() AS before \gset
+SELECT escrow.assign_account(:fees, 'A');
+SELECT escrow.register_member('Y', 'Yves', 'y@example.test', :fees);
+SELECT pg_temp.fingerprint() = :'before' AS unchanged;
 
 -- =====================================================================
 -- The ledger API is not deal-scoped: escrow_app moves money between any

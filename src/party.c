@@ -166,14 +166,18 @@ caller_name(void)
 
 /*
  * Make party the owner of account (registration, assign_account): refused
- * (22023) when another party owns it or it is a terminal's cash account;
- * already the party's is fine.
+ * (22023) when another party owns it, or it is a terminal's cash account
+ * or a merchant's fee account (the platform's); already the party's is
+ * fine.
  */
 void
 ep_assign_account_owner(int64 account, const char *party)
 {
 	static EpPlan terminal = {NULL,
 		"SELECT terminal_no FROM escrow.terminals WHERE cash_account = $1",
+	1, {INT8OID}};
+	static EpPlan platform = {NULL,
+		"SELECT party_no FROM escrow.parties WHERE fee_account = $1 LIMIT 1",
 	1, {INT8OID}};
 	static EpPlan claim = {NULL,
 		"INSERT INTO escrow.account_owners (account, party, assigned_by) VALUES ($1, $2, $3) "
@@ -190,6 +194,12 @@ ep_assign_account_owner(int64 account, const char *party)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("account %lld is a terminal's cash account", (long long) account),
 				 errdetail("It is the cash account of terminal \"%s\".", ep_text(0, 1)),
+				 errhint("A party's account is a deposit account or credit line of its own.")));
+	if (ep_exec(&platform, values, NULL, 1) == 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("account %lld collects for the platform", (long long) account),
+				 errdetail("It is the fee account of merchant \"%s\".", ep_text(0, 1)),
 				 errhint("A party's account is a deposit account or credit line of its own.")));
 	values[1] = CStringGetTextDatum(party);
 	values[2] = caller_name();

@@ -1,21 +1,30 @@
 
-# EscrowPay::Model -- a model of escrowpay's money calls that predicts the
-# exact outcome (result or SQLSTATE) of every call a client makes.
+# EscrowPay::Model -- a model of escrowpay that predicts the exact outcome
+# (result or SQLSTATE) of every call a client makes, for every public
+# function of the extension (%FUNCTIONS below; 003_model.pl fails when
+# pg_proc has a public function that is not listed there).
 #
 # Each client ("actor") owns its accounts, holds, transfers, idempotency
-# keys, parties and deals: nobody else touches them, and its calls run one
-# at a time, so the model can predict every result exactly (balances, held
-# amounts, refund limits, and which SQLSTATE each bad call gets, in the
-# order the C code checks things).  Shared accounts are touched by every
-# client: a debit of a shared account may be refused (EP001) or not,
-# depending on the others, so there the model accepts both and learns from
-# the answer; only invariants are checked for the shared accounts.
+# keys, parties, deals, receivables, cash terminal and settlement links:
+# nobody else touches them, and its calls run one at a time, so the model
+# can predict every result exactly (balances, held amounts, refund limits,
+# terminal inventories, settlement positions, and which SQLSTATE each bad
+# call gets, in the order the C code checks things).  Shared accounts are
+# touched by every client: a debit of a shared account may be refused
+# (EP001) or not, depending on the others, so there the model accepts both
+# and learns from the answer; only invariants are checked for the shared
+# accounts.  Deals past a deadline are moved by whichever client's
+# run_maintenance() gets there first: the model knows what maintenance
+# will do to them and learns when it happened (see "Deadlines" below).
 #
-# The simulation mirrors the C code's order of checks (argument checks,
-# idempotency key claim, account/hold/transfer lookups in lock order,
-# funds, overflow) -- when the code changes that order on purpose, update
-# the model.  A prediction is a list of acceptable outcomes, each with a
-# SQLSTATE, a check of the returned rows and an effect on the model.
+# Structure: one predictor per function (gen_<function>), built from
+# shared state transitions that mirror the C code (s_post = a posting,
+# s_hold_place / s_capture / s_release / s_refund = the hold and refund
+# primitives, src_* = a deal's payment sources, fx_* = what a deal step
+# does to the money, fin_* = agency and credit-finance settlement).  When
+# the C code changes a rule, change the one transition that mirrors it.
+# A prediction is a list of acceptable outcomes, each with a SQLSTATE, a
+# check of the returned rows and an effect on the model.
 #
 # The model state of a client can be loaded from the database (at the
 # start, and after a crash), and compared with it (at the end, and after a
@@ -31,10 +40,49 @@ use Storable qw(dclone);
 
 use constant MAXI => 9223372036854775807;
 use constant MINI => -9223372036854775807 - 1;
+use constant I32 => 2147483647;
 
-# The documented SQLSTATEs (README.md, DESIGN.md "Errors")
+# The documented SQLSTATEs (README.md "Errors")
 our @DOCUMENTED = qw(22023 22003 42501 P0002 EP001 EP002 EP003 EP004 EP005
   EP006 EP007 EP008);
+
+# Every public function of schema escrow (EXECUTE granted to escrow_app,
+# escrow_admin, escrow_auditor or escrow_party) and the predictor that
+# calls it.  003_model.pl compares this with pg_proc: a public function
+# missing here fails the test, so a new function cannot be forgotten.
+our %FUNCTIONS = (
+	deposit => 'gen_deposit', withdraw => 'gen_withdraw', transfer => 'gen_transfer',
+	hold => 'gen_hold', capture => 'gen_capture', release => 'gen_release',
+	refund => 'gen_refund', hold_batch => 'gen_hold_batch',
+	capture_batch => 'gen_capture_batch', set_credit_limit => 'gen_set_credit_limit',
+	expire_holds => 'gen_expire_holds', run_maintenance => 'gen_run_maintenance',
+	open_account => 'gen_open_account', set_account_shards => 'gen_set_account_shards',
+	register_member => 'gen_register_member', register_merchant => 'gen_register_merchant',
+	register_institution => 'gen_register_institution',
+	open_deal => 'gen_open_deal', issue_identity_code => 'gen_deal',
+	confirm_identity => 'gen_deal', reserve => 'gen_deal', mark_shipped => 'gen_deal',
+	mark_delivered => 'gen_deal', confirm_inspection => 'gen_deal', cancel_deal => 'gen_deal',
+	reject_delivery => 'gen_deal', request_return => 'gen_deal', confirm_return => 'gen_deal',
+	open_dispute => 'gen_deal', resolve_dispute => 'gen_deal', serve_first => 'gen_deal',
+	pay_cash => 'gen_deal', set_payment_sources => 'gen_deal',
+	pay_invoice => 'gen_pay_receivable', repay => 'gen_pay_receivable',
+	register_terminal => 'gen_register_terminal', load_terminal_cash => 'gen_refill',
+	unload_terminal_cash => 'gen_refill', make_change => 'gen_make_change',
+	link_external_account => 'gen_link_external_account',
+	close_settlement_batch => 'gen_close_settlement_batch',
+	settlement_export => 'gen_settlement_export',
+	verify_ledger => 'gen_verify_ledger', current_party => 'gen_read_only',
+	deal_transitions => 'gen_read_only', state_machine_dot => 'gen_read_only',
+	txn_no_valid => 'gen_txn_no_valid',
+);
+
+# Behaviour switches that other work on escrowpay changes; each names the
+# rule it mirrors, so a change of behaviour is one line here.
+our %RULES = (
+	# escrow.refund() refuses (EP007) payments on receivables (pay_invoice,
+	# repay) as deal transfers; 0: it refunds them like any transfer
+	refund_refuses_receivable_payments => 0,
+);
 
 # ------------------------------------------------------------------ PRNG
 # xorshift32 per client: each client's choices depend only on the seed and
@@ -97,6 +145,17 @@ sub sub_ovf
 	return $a - $b;
 }
 
+sub mul_ovf
+{
+	my ($a, $b) = @_;
+	return 0 if $a == 0 || $b == 0;
+	return undef if abs($a) > MAXI / abs($b);
+	return $a * $b;
+}
+
+sub min { my ($a, $b) = @_; return $a < $b ? $a : $b; }
+sub max { my ($a, $b) = @_; return $a > $b ? $a : $b; }
+
 sub lit
 {
 	my ($v) = @_;
@@ -115,9 +174,10 @@ sub tlit
 
 sub alit
 {
-	my ($list) = @_;
-	return 'NULL::bigint[]' unless defined $list;
-	return "'{" . join(',', map { defined $_ ? $_ : 'NULL' } @$list) . "}'::bigint[]";
+	my ($list, $type) = @_;
+	$type //= 'bigint';
+	return "NULL::${type}[]" unless defined $list;
+	return "'{" . join(',', map { defined $_ ? $_ : 'NULL' } @$list) . "}'::${type}[]";
 }
 
 my %INTERVAL_KEY = (
@@ -137,38 +197,135 @@ sub fee_of
 	return CORE::int($amount / 10000) * $bps + CORE::int(($amount % 10000) * $bps / 10000);
 }
 
+# a deal's transaction number: EP, 10 digits, Luhn check digit
+sub luhn_digit
+{
+	my ($digits) = @_;
+	my $sum = 0;
+	my @d = reverse split //, $digits;
+	for my $i (0 .. $#d)
+	{
+		my $x = $d[$i];
+		if ($i % 2 == 0) { $x *= 2; $x -= 9 if $x > 9; }
+		$sum += $x;
+	}
+	return (10 - $sum % 10) % 10;
+}
+
+sub txn_no { my ($id) = @_; my $d = sprintf('%010d', $id); return "EP$d" . luhn_digit($d); }
+
+# change.c: fewest pieces paying $change from $avail pieces of $denoms
+# (ascending), exactly as the C code chooses among equals (binary bundles,
+# a 0/1 programme over the amount, reconstruction from the last bundle).
+# Returns the pieces used per denomination, undef (no exact change) or
+# '22023' (change out of range).
+sub make_change
+{
+	my ($change, $denoms, $avail) = @_;
+	my @use = (0) x @$denoms;
+	return \@use if $change == 0;
+	return '22023' if $change < 0 || $change > 1_000_000;
+	my @b;
+	for my $i (0 .. $#$denoms)
+	{
+		my $d = $denoms->[$i];
+		next if $d > $change;
+		my $left = min($avail->[$i], CORE::int($change / $d));
+		my $k = 1;
+		while ($left > 0)
+		{
+			my $take = min($k, $left);
+			push @b, [ $i, $d * $take, $take ] if $d * $take <= $change;
+			$left -= $take;
+			$k *= 2;
+		}
+	}
+	my @best = (0, (I32) x $change);
+	my @took = map { '' } @b;
+	for my $bi (0 .. $#b)
+	{
+		my ($i, $val, $p) = @{ $b[$bi] };
+		for (my $v = $change; $v >= $val; $v--)
+		{
+			my $prev = $best[ $v - $val ];
+			if ($prev != I32 && $prev + $p < $best[$v])
+			{
+				$best[$v] = $prev + $p;
+				vec($took[$bi], $v, 1) = 1;
+			}
+		}
+	}
+	return undef if $best[$change] == I32;
+	my $v = $change;
+	for (my $bi = $#b; $bi >= 0 && $v > 0; $bi--)
+	{
+		if (vec($took[$bi], $v, 1))
+		{
+			$use[ $b[$bi][0] ] += $b[$bi][2];
+			$v -= $b[$bi][1];
+		}
+	}
+	return \@use;
+}
+
 # The deal lifecycle as the model knows it (mirrors the table in deal.c;
 # the test compares it with escrow.deal_transitions()).  Actors: B buyer,
-# M merchant, I inspector, A escrow_admin, S system.
+# M merchant, I inspector, A escrow_admin, S system.  Settlement models
+# offering it: E escrow, A agency, C credit_finance ('' all).
 our @TRANSITIONS = (
-	[qw(open_deal start order_received B)],
-	[qw(confirm_identity order_received identity_confirmed B)],
-	[qw(reserve identity_confirmed funds_reserved B)],
-	[qw(mark_shipped funds_reserved shipped M)],
-	[qw(mark_delivered shipped delivered MI)],
-	[qw(confirm_inspection delivered settled BI)],
-	[qw(auto_accept delivered settled S)],
-	[qw(complete settled completed S)],
-	[qw(cancel_deal order_received cancelled BM)],
-	[qw(cancel_deal identity_confirmed cancelled BM)],
-	[qw(cancel_deal funds_reserved cancelled BM)],
-	[qw(expire funds_reserved expired S)],
-	[qw(reject_delivery delivered returned BI)],
-	[qw(request_return settled returned B)],
-	[qw(confirm_return returned refunded M)],
-	[qw(open_dispute shipped disputed BM)],
-	[qw(open_dispute delivered disputed BM)],
-	[qw(open_dispute settled disputed BM)],
-	[qw(open_dispute returned disputed BM)],
-	[qw(resolve_dispute disputed resolved A)],
+	[qw(open_deal start order_received B), ''],
+	[qw(confirm_identity order_received identity_confirmed B), ''],
+	[qw(reserve identity_confirmed funds_reserved B), ''],
+	[qw(pay_cash identity_confirmed funds_reserved B), 'E'],
+	[qw(serve_first identity_confirmed delivered M), 'EA'],
+	[qw(pay_cash delivered settled B), 'E'],
+	[qw(mark_shipped funds_reserved shipped M), ''],
+	[qw(mark_delivered shipped delivered MI), ''],
+	[qw(confirm_inspection delivered settled BI), ''],
+	[qw(auto_accept delivered settled S), ''],
+	[qw(complete settled completed S), ''],
+	[qw(cancel_deal order_received cancelled BM), ''],
+	[qw(cancel_deal identity_confirmed cancelled BM), ''],
+	[qw(cancel_deal funds_reserved cancelled BM), ''],
+	[qw(expire funds_reserved expired S), ''],
+	[qw(reject_delivery delivered returned BI), ''],
+	[qw(request_return settled returned B), ''],
+	[qw(confirm_return returned refunded M), ''],
+	[qw(open_dispute shipped disputed BM), 'E'],
+	[qw(open_dispute delivered disputed BM), 'E'],
+	[qw(open_dispute settled disputed BM), 'E'],
+	[qw(open_dispute returned disputed BM), 'E'],
+	[qw(resolve_dispute disputed resolved A), 'E'],
 );
+
+our %MODEL_LETTER = (escrow => 'E', agency => 'A', credit_finance => 'C');
+our %MODEL_NAME = reverse %MODEL_LETTER;
+
+# deal stages in the order of deal.h (set_payment_sources compares them)
+our %STAGE_NO;
+@STAGE_NO{qw(start order_received identity_confirmed funds_reserved shipped delivered
+  settled completed cancelled expired returned refunded disputed resolved)} = 0 .. 13;
+
+# What run_maintenance() does to a deal past its deadline, by stage
+our %MAINTENANCE = (funds_reserved => 'expire', delivered => 'auto_accept',
+	settled => 'complete');
+
+# a cash terminal's denominations (minor units), ascending; with 3 and 4
+# greedy change-making fails (6 is 3+3, not 4+1+1)
+our @DENOMS = (1, 3, 4, 10, 25, 100, 500, 1000, 2000, 5000);
+our @LOAD   = (60, 40, 40, 50, 40, 40, 20, 10, 4, 2);
 
 # ------------------------------------------------------------------ world
 # The accounts every client may name: shared accounts, funding accounts,
 # balance shards (not accounts: P0002), and ids that exist nowhere.
 #
-# new_world(n_clients) returns the setup SQL's parameters; load_world
-# fills in the ids after the setup SQL ran.
+# Per client c: accounts c<c>-d1, -d2 (deposits), -cr (credit line), -s
+# (settlement, two balance shards), -f (fees, settled with the bank), -j
+# (JPY), -n (the institution's), -t (the terminal's cash); parties m<c>
+# (pays from d1), k<c> (credit line), j<c> (JPY), merchants s<c> and q<c>
+# (q: inspection window and cooling-off of a microsecond, so its deals
+# fall due at once), institution n<c> (agency and credit finance, settles
+# f with the bank); terminal term-c<c>.
 
 sub setup_sql
 {
@@ -191,12 +348,15 @@ BEGIN
     (SELECT id FROM escrow.accounts WHERE owner = 'escrow:funding' AND currency = 'JPY'), 2);
 END $$;
 EOS
+	my $denoms = '{' . join(',', @DENOMS) . '}';
+	my $load   = '{' . join(',', @LOAD) . '}';
 	for my $c (1 .. $n)
 	{
 		my $bps = 100 + 50 * ($c % 5);
+		my $disc = 100 + 25 * ($c % 4);
 		$sql .= <<"EOS";
 DO \$\$
-DECLARE d1 bigint; d2 bigint; cr bigint; s bigint; f bigint; j bigint;
+DECLARE d1 bigint; d2 bigint; cr bigint; s bigint; f bigint; j bigint; n bigint; t bigint;
 BEGIN
   d1 := escrow.open_account('c$c-d1', 'EUR');
   d2 := escrow.open_account('c$c-d2', 'EUR');
@@ -204,16 +364,28 @@ BEGIN
   s  := escrow.open_account('c$c-s', 'EUR');
   f  := escrow.open_account('c$c-f', 'EUR');
   j  := escrow.open_account('c$c-j', 'JPY');
+  n  := escrow.open_account('c$c-n', 'EUR');
+  t  := escrow.open_account('c$c-t', 'EUR');
   PERFORM escrow.set_account_shards(s, 2);
   PERFORM escrow.deposit(d1, 1000000);
   PERFORM escrow.deposit(d2, 200000);
   PERFORM escrow.deposit(s, 50000);
   PERFORM escrow.deposit(j, 5000000);
+  PERFORM escrow.deposit(n, 1000000000000);
   PERFORM escrow.register_member('m$c', 'member $c', 'm$c\@example.org', d1);
   PERFORM escrow.register_member('k$c', 'credit member $c', 'k$c\@example.org', cr);
   PERFORM escrow.register_member('j$c', 'yen member $c', 'j$c\@example.org', j);
   PERFORM escrow.register_merchant('s$c', 'shop $c', 's$c\@example.org', s,
                                    fee_bps => $bps, fee_account => f);
+  PERFORM escrow.register_merchant('q$c', 'quick shop $c', 'q$c\@example.org', s,
+                                   inspection_window => interval '1 microsecond',
+                                   cooling_off => interval '1 microsecond',
+                                   fee_bps => $bps, fee_account => f);
+  PERFORM escrow.register_institution('n$c', 'institution $c', 'n$c\@example.org', n,
+                                      discount_bps => $disc, repay_within => interval '30 days');
+  PERFORM escrow.register_terminal('term-c$c', 'terminal $c', t, '$denoms');
+  PERFORM escrow.load_terminal_cash('term-c$c', '$denoms', '$load');
+  PERFORM escrow.link_external_account(f, 'n$c', 'IBAN-c$c-f');
 END \$\$;
 EOS
 	}
@@ -224,7 +396,7 @@ EOS
 sub load_world
 {
 	my ($q, $n) = @_;
-	my %w = (n => $n, seen_transfer => {}, seen_hold => {}, seen_deal => {});
+	my %w = (n => $n);
 	for my $row (split /\n/,
 		$q->(q{SELECT id, owner, kind, currency, coalesce(parent, 0) FROM escrow.accounts ORDER BY id}))
 	{
@@ -264,6 +436,7 @@ sub new
 		rng   => EscrowPay::Rng->new($a{seed} * 1000 + $a{client}),
 		st    => undef,            # the model state (load_state)
 		nkey  => 0,
+		nobj  => 0,                # names of new accounts, parties, terminals
 		stats => {},
 		failures => [],
 		queue => [],               # calls that must come next
@@ -273,6 +446,9 @@ sub new
 
 sub c { return $_[0]{c}; }
 
+# the client's party numbers: m1, k1, j1, s1, q1, n1 and new ones (p1-3)
+sub party_re { my ($c) = @_; return "^[mkjsqnpvy]$c(-[0-9]+)?\$"; }
+
 # -------------------------------------------------------- state from DB
 # Everything the client owns, as the database has it.  Both the model
 # state and what it is compared with have this shape.
@@ -280,18 +456,32 @@ sub load_state
 {
 	my ($self, $q) = @_;
 	my $c = $self->{c};
+	my $pre = party_re($c);
 	my %st = (acct => {}, role => {}, holds => {}, anon_holds => [],
-		xfers => {}, anon_xfers => [], keys => {}, deals => {});
+		xfers => {}, anon_xfers => [], keys => {}, deals => {}, parties => {},
+		term => {}, linked => {}, clearing => {}, batches => {}, recv => {}, ext => {});
 	for my $row (split /\n/, $q->(qq{
 		SELECT a.id, substr(a.owner, length('c$c-') + 1), a.kind, a.currency,
 		       a.posted + coalesce((SELECT sum(s.posted) FROM escrow.accounts s
 		                             WHERE s.parent = a.id), 0),
-		       a.held, a.credit_limit, a.shards
+		       a.held, a.credit_limit, a.shards,
+		       a.entry_count = 0 AND a.kind = 'deposit'
+		         AND NOT EXISTS (SELECT 1 FROM escrow.terminals t WHERE t.cash_account = a.id)
+		         AND NOT EXISTS (SELECT 1 FROM escrow.parties p
+		                          WHERE a.id IN (p.account, p.settlement_account, p.fee_account)),
+		       coalesce((SELECT sum(e.amount) FROM escrow.entries e
+		                   JOIN escrow.transfers t ON t.id = e.transfer_id
+		                  WHERE e.account IN (SELECT x.id FROM escrow.accounts x
+		                                       WHERE x.id = a.id OR x.parent = a.id)
+		                    AND t.kind NOT IN ('settlement', 'deposit', 'withdraw')), 0)
+		     - coalesce((SELECT sum(l.settled) FROM escrow.settlement_lines l
+		                  WHERE l.account = a.id), 0)
 		  FROM escrow.accounts a WHERE a.owner LIKE 'c$c-%' ORDER BY a.id}))
 	{
-		my ($id, $role, $kind, $cur, $posted, $held, $limit, $shards) = split /\|/, $row;
+		my ($id, $role, $kind, $cur, $posted, $held, $limit, $shards, $fresh, $pos) = split /\|/, $row;
 		$st{acct}{$id} = { id => $id, role => $role, kind => $kind, cur => $cur,
-			posted => $posted, held => $held, limit => $limit, shards => $shards, own => 1 };
+			posted => $posted, held => $held, limit => $limit, shards => $shards,
+			pos => $pos, own => 1, fresh => $fresh eq 't' ? 1 : 0 };
 		$st{role}{$role} = $id;
 	}
 	my $own = '{' . join(',', sort { $a <=> $b } keys %{ $st{acct} }) . '}';
@@ -326,23 +516,88 @@ sub load_state
 		$st{keys}{$key} = { req => $req, result => length($ress) ? $ress : $res };
 	}
 	for my $row (split /\n/, $q->(qq{
+		SELECT party_no, kind, coalesce(account, settlement_account, 0),
+		       coalesce(clearing_account, 0), discount_bps
+		  FROM escrow.parties WHERE party_no ~ '$pre' ORDER BY party_no}))
+	{
+		my ($no, $kind, $acct, $clearing, $disc) = split /\|/, $row;
+		$st{parties}{$no} = { kind => $kind, account => $acct, discount => $disc };
+		if ($clearing)
+		{
+			$st{clearing}{$no} = $clearing;
+			$st{ext}{$clearing} = { kind => 'system', cur => 'EUR', clearing => 1 };
+		}
+	}
+	for my $row (split /\n/, $q->(qq{
 		SELECT d.id, d.buyer, d.merchant, d.amount, d.stage, d.held, d.captured,
 		       d.refunded, d.fee, coalesce(d.hold_id, 0), coalesce(d.capture_transfer, 0),
 		       coalesce(d.fee_transfer, 0), coalesce(d.inspector, ''), d.fee_bps,
 		       d.debit_account, d.credit_account, coalesce(d.fee_account, 0),
 		       (SELECT count(*) FROM escrow.deal_events e WHERE e.deal = d.id),
-		       d.code_hmac IS NOT NULL, d.code_attempts
-		  FROM escrow.deals d WHERE d.merchant = 's$c' ORDER BY d.id}))
+		       d.code_hmac IS NOT NULL, d.code_attempts,
+		       d.settlement, coalesce(d.institution_account, 0), d.discount_bps,
+		       coalesce(d.prepay_transfer, 0), d.payment_method,
+		       coalesce(d.deadline <= clock_timestamp(), false),
+		       d.ship_within < interval '1 second',
+		       coalesce(r.id, 0), coalesce(r.kind, ''), coalesce(r.amount, 0),
+		       coalesce(r.paid, 0), coalesce(r.status, ''),
+		       coalesce((SELECT string_agg(s.account || ':' || s.amount || ':' || coalesce(s.hold_id, 0)
+		                   || ':' || coalesce(s.capture_transfer, 0) || ':' || s.captured || ':'
+		                   || s.refunded, ',' ORDER BY s.position)
+		                  FROM escrow.deal_sources s WHERE s.deal = d.id), '')
+		  FROM escrow.deals d LEFT JOIN escrow.receivables r ON r.deal = d.id
+		 WHERE d.merchant IN ('s$c', 'q$c') ORDER BY d.id}))
 	{
-		my @f = split /\|/, $row;
-		$st{deals}{ $f[0] } = {
+		my @f = split /\|/, $row, -1;
+		my $d = {
 			id => $f[0], buyer => $f[1], merchant => $f[2], amount => $f[3],
 			stage => $f[4], held => $f[5], captured => $f[6], refunded => $f[7],
 			fee => $f[8], hold_id => $f[9], capture_transfer => $f[10],
 			fee_transfer => $f[11], inspector => length($f[12]) ? $f[12] : undef,
 			bps => $f[13], debit => $f[14], credit => $f[15], fee_account => $f[16],
 			events => $f[17], code_pending => $f[18] eq 't' ? 1 : 0,
-			attempts => $f[19], code => undef };
+			attempts => $f[19], code => undef, settlement => $f[20],
+			inst_account => $f[21], discount => $f[22], prepay_transfer => $f[23],
+			method => $f[24], split => $f[24] eq 'split' ? 1 : 0,
+			late => $f[25] eq 't' ? 1 : 0, ship_tiny => $f[26] eq 't' ? 1 : 0,
+			q => $f[2] eq "q$c" ? 1 : 0,
+			rid => $f[27], rkind => $f[28], ramount => $f[29], rpaid => $f[30],
+			rstatus => $f[31], pays => [] };
+		$d->{src} = [ map {
+			my ($a, $m, $h, $t, $cap, $ref) = split /:/;
+			{ account => $a, amount => $m, hold => $h, capture => $t, captured => $cap,
+			  refunded => $ref }
+		} split /,/, $f[32] ] if $d->{split};
+		$st{deals}{ $d->{id} } = $d;
+		$st{recv}{ $d->{rid} } = $d->{id} if $d->{rid};
+	}
+	for my $row (split /\n/, $q->(qq{
+		SELECT t.terminal_no, t.cash_account, c.denomination, c.pieces
+		  FROM escrow.terminals t JOIN escrow.terminal_cash c USING (terminal_no)
+		 WHERE t.terminal_no ~ '^term-c$c(-[0-9]+)?\$' ORDER BY 1, 3}))
+	{
+		my ($no, $acct, $denom, $pieces) = split /\|/, $row;
+		$st{term}{$no}{acct} = $acct;
+		$st{term}{$no}{cash}{$denom} = $pieces;
+	}
+	for my $row (split /\n/, $q->(qq{
+		SELECT account, institution FROM escrow.settlement_links
+		 WHERE institution ~ '$pre' ORDER BY 1}))
+	{
+		my ($acct, $inst) = split /\|/, $row;
+		$st{linked}{$acct} = $inst;
+	}
+	for my $row (split /\n/, $q->(qq{
+		SELECT b.institution, b.id, b.lines, b.paid_out, b.collected,
+		       coalesce((SELECT string_agg(l.account || ':' || l.settled, ' ' ORDER BY l.account)
+		                   FROM escrow.settlement_lines l WHERE l.batch = b.id AND l.settled <> 0), '')
+		  FROM escrow.settlement_batches b WHERE b.institution ~ '$pre' ORDER BY b.id}))
+	{
+		my ($inst, $id, $lines, $out, $in, $settled) = split /\|/, $row, -1;
+		$st{batches}{$inst} = { id => $id, n => ($st{batches}{$inst}{n} // 0) + 1,
+			lines => $lines, paid_out => $out, collected => $in, settled => $settled };
+		$st{batch_lines}{$id} = $settled;
+		$st{batch_inst}{$id} = $inst;
 	}
 	# ids in the order the client learnt them (ascending): the generators
 	# look at the most recent ones only, so a long run stays fast
@@ -372,6 +627,11 @@ sub adopt
 		push @{ $self->{queue} }, [ 'release_tiny', $h->{id} ]
 		  if $h->{tiny} && $h->{status} eq 'open';
 	}
+	# deals past a deadline: wait for maintenance to move them
+	for my $d (sort { $a->{id} <=> $b->{id} } values %{ $st->{deals} })
+	{
+		push @{ $self->{queue} }, [ 'maintain', $d->{id}, 0 ] if is_due($d);
+	}
 }
 
 # Differences between two states (model vs database), as text lines.
@@ -383,12 +643,14 @@ sub diff_states
 	{
 		my ($x, $y) = ($m->{acct}{$id}, $d->{acct}{$id});
 		if (!$x) { push @out, "account $id: not in model"; next; }
-		for my $f (qw(posted held limit))
+		for my $f (qw(posted held limit pos))
 		{
 			push @out, "account $id ($y->{role}) $f: model $x->{$f}, db $y->{$f}"
 			  if $x->{$f} != $y->{$f};
 		}
 	}
+	push @out, "account $_: not in db"
+	  for grep { !$d->{acct}{$_} } sort { $a <=> $b } keys %{ $m->{acct} };
 	push @out, _diff_records('hold', $m->{holds}, $m->{anon_holds}, $d->{holds},
 		[qw(debit credit amount captured released status deal)]);
 	push @out, _diff_records('transfer', $m->{xfers}, $m->{anon_xfers}, $d->{xfers},
@@ -411,17 +673,43 @@ sub diff_states
 	{
 		my ($x, $y) = ($m->{deals}{$id}, $d->{deals}{$id});
 		if (!$y) { push @out, "deal $id: not in db"; next; }
-		for my $f (qw(stage held captured refunded fee events attempts))
+		for my $f (qw(stage held captured refunded fee events attempts settlement method
+			debit discount rkind rpaid rstatus late))
 		{
 			push @out, "deal $id $f: model $x->{$f}, db $y->{$f}" if $x->{$f} ne $y->{$f};
 		}
-		for my $f (qw(hold_id capture_transfer fee_transfer))
+		for my $f (qw(hold_id capture_transfer fee_transfer prepay_transfer rid))
 		{
 			push @out, "deal $id $f: model $x->{$f}, db $y->{$f}"
-			  if $x->{$f} && $x->{$f} ne $y->{$f};
+			  if $x->{$f} && $x->{$f} > 0 && $x->{$f} ne $y->{$f};
 		}
+		my ($ms, $ds) = map { _src_text($_) } $x, $y;
+		push @out, "deal $id sources: model $ms, db $ds" if $ms ne $ds;
 	}
+	for my $what (qw(term linked parties))
+	{
+		my ($a, $b) = map { _flat($_->{$what}) } $m, $d;
+		push @out, "$what: model $a, db $b" if $a ne $b;
+	}
+	my ($mb, $db) = map { my $bs = $_->{batches}; join(' ', map { "$_:$bs->{$_}{n}:$bs->{$_}{id}" } sort keys %$bs) } $m, $d;
+	push @out, "settlement batches: model $mb, db $db" if $mb ne $db;
 	return @out;
+}
+
+sub _src_text
+{
+	my ($x) = @_;
+	return '-' unless $x->{split};
+	return join(',', map { join(':', $_->{account}, $_->{amount}, $_->{captured}, $_->{refunded}) }
+		@{ $x->{src} });
+}
+
+sub _flat
+{
+	my ($v) = @_;
+	return $v // '' unless ref $v;
+	return '{' . join(',', map { "$_=" . _flat($v->{$_}) } sort keys %$v) . '}' if ref $v eq 'HASH';
+	return '[' . join(',', map { _flat($_) } @$v) . ']';
 }
 
 sub _rec_key
@@ -444,7 +732,7 @@ sub _diff_records
 	}
 	# records whose id the model does not know: match as a multiset
 	my %pool;
-	push @{ $pool{ _rec_key($left{$_}, $fields) } }, $_ for keys %left;
+	push @{ $pool{ _rec_key($left{$_}, $fields) } }, $_ for sort { $a <=> $b } keys %left;
 	for my $r (@$anon)
 	{
 		my $k = _rec_key($r, $fields);
@@ -461,8 +749,8 @@ sub _diff_records
 # a refused call leaves the model untouched; commit() writes the overlay
 # into a state (the model's own, or a copy when reconciling after a crash).
 
-sub _sim { return { a => {}, h => {}, t => {}, d => {}, new_h => [], new_t => [],
-		keys => {}, amb => 0 }; }
+sub _sim { return { a => {}, h => {}, t => {}, d => {}, term => {}, new_h => [], new_t => [],
+		new_d => [], keys => {}, amb => 0 }; }
 
 sub s_acct
 {
@@ -470,7 +758,7 @@ sub s_acct
 	return undef unless defined $id;
 	return $s->{a}{$id} if exists $s->{a}{$id};
 	if (my $r = $self->{st}{acct}{$id}) { return $s->{a}{$id} = {%$r}; }
-	return $self->{w}{ext}{$id};    # shared, funding or undef
+	return $self->{w}{ext}{$id} // $self->{st}{ext}{$id};    # shared, funding, clearing or undef
 }
 
 sub s_hold
@@ -496,12 +784,19 @@ sub s_deal
 	my ($self, $s, $id) = @_;
 	return undef unless defined $id;
 	return $s->{d}{$id} if exists $s->{d}{$id};
-	if (my $r = $self->{st}{deals}{$id}) { return $s->{d}{$id} = {%$r}; }
+	if (my $r = $self->{st}{deals}{$id}) { return $s->{d}{$id} = dclone($r); }
 	return undef;
 }
 
-# Write a simulation into state $st.  $ids: ids learnt from the result
-# (new holds / transfers in creation order, may be shorter).
+sub s_term
+{
+	my ($self, $s, $no) = @_;
+	return $s->{term}{$no} if exists $s->{term}{$no};
+	if (my $r = $self->{st}{term}{$no}) { return $s->{term}{$no} = dclone($r); }
+	return undef;
+}
+
+# Write a simulation into state $st.
 sub commit
 {
 	my ($s, $st) = @_;
@@ -511,7 +806,7 @@ sub commit
 		for my $id (keys %{ $s->{$k} })
 		{
 			next unless $st->{$f}{$id};    # shared / funding accounts
-			%{ $st->{$f}{$id} } = %{ $s->{$k}{$id} };
+			$st->{$f}{$id} = $k eq 'd' ? dclone($s->{$k}{$id}) : { %{ $s->{$k}{$id} } };
 		}
 	}
 	for my $h (@{ $s->{new_h} })
@@ -524,10 +819,27 @@ sub commit
 		if (defined $t->{id}) { $st->{xfers}{ $t->{id} } = {%$t}; push @{ $st->{xfer_list} }, $t->{id}; }
 		else { push @{ $st->{anon_xfers} }, {%$t}; }
 	}
-	for my $d (@{ $s->{new_d} // [] })
+	for my $d (@{ $s->{new_d} })
 	{
-		if (defined $d->{id}) { $st->{deals}{ $d->{id} } = {%$d}; push @{ $st->{deal_list} }, $d->{id}; }
-		else { push @{ $st->{anon_deals} }, {%$d}; }
+		if (defined $d->{id}) { $st->{deals}{ $d->{id} } = dclone($d); push @{ $st->{deal_list} }, $d->{id}; }
+		else { push @{ $st->{anon_deals} }, dclone($d); }
+	}
+	for my $a (@{ $s->{new_a} // [] })
+	{
+		next unless defined $a->{id};
+		$st->{acct}{ $a->{id} } = {%$a};
+		$st->{role}{ $a->{role} } = $a->{id};
+	}
+	$st->{term}{$_} = dclone($s->{term}{$_}) for keys %{ $s->{term} };
+	$st->{parties}{$_} = { %{ $s->{parties}{$_} } } for keys %{ $s->{parties} // {} };
+	$st->{linked}{$_} = $s->{linked}{$_} for keys %{ $s->{linked} // {} };
+	for my $i (keys %{ $s->{batches} // {} })
+	{
+		my $b = $s->{batches}{$i};
+		next unless defined $b->{id};
+		$st->{batches}{$i} = {%$b};
+		$st->{batch_lines}{ $b->{id} } = $b->{settled};
+		$st->{batch_inst}{ $b->{id} } = $i;
 	}
 	for my $k (sort keys %{ $s->{keys} })
 	{
@@ -540,7 +852,7 @@ sub commit
 # Post one leg; mirrors post_leg / post_leg_slow.  Returns an error or undef.
 sub _leg
 {
-	my ($self, $s, $id, $delta, $unhold, $cur, $allow_funding) = @_;
+	my ($self, $s, $id, $delta, $unhold, $cur, $allow_funding, $kind) = @_;
 	my $a = $self->s_acct($s, $id) or return 'P0002';
 	return 'EP004' if defined $$cur && $a->{cur} ne $$cur;
 	return '22023' if $a->{funding} && !$allow_funding;
@@ -557,6 +869,8 @@ sub _leg
 		}
 		$a->{posted} = $np;
 		$a->{held}   = $nh;
+		# a settlement batch's position: payments between parties only
+		$a->{pos} += $delta unless $kind =~ /^(deposit|withdraw|settlement)$/;
 	}
 	elsif (abs($delta) > 2**62)
 	{
@@ -585,7 +899,7 @@ sub s_post
 	@legs = reverse @legs if $credit < $debit;
 	for my $l (@legs)
 	{
-		my $e = $self->_leg($s, @$l, \$cur, $funding);
+		my $e = $self->_leg($s, @$l, \$cur, $funding, $kind);
 		return $e if $e;
 	}
 	for my $leg ([ $debit, -$amount ], [ $credit, $amount ])
@@ -596,9 +910,20 @@ sub s_post
 	}
 	my $t = { id => undef, kind => $kind, debit => $debit, credit => $credit,
 		amount => $amount, refunded => 0, hold => $ref{hold} // 0,
-		refund_of => $ref{refund_of} // 0, deal => $ref{deal} // 0 };
+		refund_of => $ref{refund_of} // 0, deal => $ref{deal} // 0, tmp => -(++$self->{tmpid}) };
 	push @{ $s->{new_t} }, $t;
+	$s->{t}{ $t->{tmp} } = $t;
 	return (undef, $t);
+}
+
+# ep_post_funding: money in (deposit) or out (withdraw) of the ledger
+sub s_funding
+{
+	my ($self, $s, $kind, $acct, $amount) = @_;
+	my $a = $self->s_acct($s, $acct) or return 'P0002';
+	my $f = $self->{w}{funding}{ $a->{cur} };
+	return $kind eq 'deposit' ? $self->s_post($s, 'deposit', $f, $acct, $amount, 0)
+	  : $self->s_post($s, 'withdraw', $acct, $f, $amount, 0);
 }
 
 # ep_check_hold_accounts
@@ -640,8 +965,9 @@ sub s_hold_place
 	return $e if $e;
 	my $h = { id => undef, debit => $debit, credit => $credit, amount => $amount,
 		captured => 0, released => 0, status => 'open', deal => $deal // 0,
-		tiny => ($expiry // '') eq '1 microsecond' ? 1 : 0 };
+		tiny => ($expiry // '') eq '1 microsecond' ? 1 : 0, tmp => -(++$self->{tmpid}) };
 	push @{ $s->{new_h} }, $h;
+	$s->{h}{ $h->{tmp} } = $h;    # found by later steps of the same call
 	return (undef, $h);
 }
 
@@ -679,6 +1005,7 @@ sub s_release
 	return (undef, $rest);
 }
 
+# ep_refund_transfer after the key claim (the deal check is the caller's)
 sub s_refund
 {
 	my ($self, $s, $tid, $amount) = @_;
@@ -691,6 +1018,15 @@ sub s_refund
 	$t->{refunded} += $amount;
 	return $self->s_post($s, 'refund', $t->{credit}, $t->{debit}, $amount, 0,
 		refund_of => $tid);
+}
+
+# refuse_deal_transfer() of escrow.refund(): a deal's transfers (and the
+# captures of its holds) are reversed only by the deal
+sub owned_by_deal
+{
+	my ($self, $tid) = @_;
+	my $t = $self->{st}{xfers}{$tid} or return 0;
+	return $t->{deal};
 }
 
 # Idempotency: ('new') | ('replay', result) | ('EP005')
@@ -766,9 +1102,19 @@ sub _ids_array
 	};
 }
 
-# Predict a keyed call: $pre are errors raised before the key claim,
-# $body->($s) runs the simulation after it and returns (error, result
-# check, learn-ids sub).
+# A prediction refused with one SQLSTATE
+sub refuse { my ($op, $sql, $state) = @_; return { op => $op, sql => $sql, outcomes => [ _refused($state) ] }; }
+
+# Predict a call: $body->($s) runs the simulation after the key claim and
+# returns (error) or (undef, result check, learn-ids sub).  $key undef: a
+# call without a key.  A simulation that debited a shared account may also
+# be refused (EP001).
+sub predict
+{
+	my ($self, $op, $sql, $body, %o) = @_;
+	return { op => $op, sql => $sql, outcomes => $self->_keyed($o{key}, $o{req}, $body, %o) };
+}
+
 sub _keyed
 {
 	my ($self, $key, $req, $body, %o) = @_;
@@ -786,7 +1132,7 @@ sub _keyed
 		$rec->{result} = $rows->[0] if defined $key && @$rows;
 		$learn->($rows) if $learn;
 	};
-	my @out = (_ok($check, $s, $learn2));
+	my @out = (_ok($check // \&_is_void, $s, $learn2));
 	push @out, _refused('EP001') if $s->{amb};
 	return \@out;
 }
@@ -804,6 +1150,9 @@ sub available
 }
 
 sub new_key { my ($self) = @_; return sprintf('c%d-k%d', $self->{c}, ++$self->{nkey}); }
+
+# a new name for an account, party or terminal of this client
+sub new_name { my ($self, $prefix) = @_; return sprintf('%s%d-%d', $prefix, $self->{c}, ++$self->{nobj}); }
 
 # a key argument: mostly none, sometimes a fresh key, sometimes bad
 sub pick_key
@@ -902,12 +1251,18 @@ sub next_call
 		return $self->${ \"gen_$what" }(@args);
 	}
 	my $r = $self->{rng};
+	# verify_ledger() reads the whole journal: a few times per client and run
+	if (++$self->{ncalls} % 2500 == 0) { return $self->gen_verify_ledger; }
 	my $op = $r->weighted(
 		tiny_hold => $self->{no_tiny} ? 0 : 2,
 		deposit => 7, withdraw => 6, transfer => 14, hold => 12, capture => 10,
 		release => 5, refund => 9, hold_batch => 5, capture_batch => 5,
-		deal => 22, replay => 4, set_credit_limit => 2,
-		expire_holds => 1, run_maintenance => 1);
+		deal => 30, replay => 4, set_credit_limit => 2,
+		expire_holds => 1, run_maintenance => 1, pay_receivable => 4, refill => 1.5,
+		make_change => 0.7, register => 0.6, open_account => 0.4, register_terminal => 0.2,
+		set_account_shards => 0.2, link_external_account => 0.3,
+		close_settlement_batch => 0.6, settlement_export => 0.3, read_only => 0.5,
+		txn_no_valid => 0.3);
 	return $self->${ \"gen_$op" }();
 }
 
@@ -933,9 +1288,7 @@ sub gen_deposit
 		return undef;
 	}, sub {
 		my ($s) = @_;
-		my $a = $self->s_acct($s, $acct);
-		my $f = $self->{w}{funding}{ $a->{cur} };
-		return $self->s_post($s, 'deposit', $f, $acct, $amount, 0);
+		return $self->s_funding($s, 'deposit', $acct, $amount);
 	}, "deposit(" . ($acct // "NULL") . "," . ($amount // "NULL") . ")");
 }
 
@@ -958,9 +1311,7 @@ sub gen_withdraw
 		return undef;
 	}, sub {
 		my ($s) = @_;
-		my $a = $self->s_acct($s, $acct);
-		my $f = $self->{w}{funding}{ $a->{cur} };
-		return $self->s_post($s, 'withdraw', $acct, $f, $amount, 0);
+		return $self->s_funding($s, 'withdraw', $acct, $amount);
 	}, "withdraw(" . ($acct // "NULL") . "," . ($amount // "NULL") . ")");
 }
 
@@ -1000,24 +1351,19 @@ sub _money_call
 {
 	my ($self, $op, $sql, $accts, $amount, $key, $pre, $body, $req) = @_;
 	my @ids = ref $accts ? @$accts : ($accts);
-	my $pred = { sql => $sql, op => $op };
-	if (grep { !defined } @ids or !defined $amount or $amount <= 0 or bad_key($key))
-	{
-		$pred->{outcomes} = [ _refused('22023') ];
-		return $pred;
-	}
+	return refuse($op, $sql, '22023')
+	  if grep { !defined } @ids or !defined $amount or $amount <= 0 or bad_key($key);
 	if ($pre)
 	{
 		my $e = $pre->(_sim());
-		if ($e) { $pred->{outcomes} = [ _refused($e) ]; return $pred; }
+		return refuse($op, $sql, $e) if $e;
 	}
-	$pred->{outcomes} = $self->_keyed($key, $req, sub {
+	return $self->predict($op, $sql, sub {
 		my ($s) = @_;
 		my ($e, $t) = $body->($s);
 		return $e if $e;
 		return (undef, \&_is_id, sub { $t->{id} = $_[0][0]; });
-	});
-	return $pred;
+	}, key => $key, req => $req);
 }
 
 sub gen_hold
@@ -1039,25 +1385,19 @@ sub gen_hold
 	my $key = exists $o{key} ? $o{key} : $self->pick_key;
 	my $sql = sprintf('SELECT escrow.hold(%s, %s, %s, %s, %s);', lit($d), lit($c),
 		lit($amount), ilit($expiry), tlit($key));
-	my $pred = { sql => $sql, op => 'hold' };
-	if (!defined $d || !defined $c || !defined $amount || $amount <= 0 || bad_key($key))
-	{
-		$pred->{outcomes} = [ _refused('22023') ];
-		return $pred;
-	}
+	return refuse('hold', $sql, '22023')
+	  if !defined $d || !defined $c || !defined $amount || $amount <= 0 || bad_key($key);
 	# holds are only generated with an own (or invalid) debit account
 	if (!$self->{st}{acct}{$d} && !$self->_hold_accounts(_sim(), $d, $c))
 	{
-		$d = $self->own('d2');
 		return $self->gen_hold(%o);
 	}
-	$pred->{outcomes} = $self->_keyed($key, "hold($d,$c,$amount," . ikey($expiry) . ')', sub {
+	return $self->predict('hold', $sql, sub {
 		my ($s) = @_;
 		my ($e, $h) = $self->s_hold_place($s, $d, $c, $amount, $expiry);
 		return $e if $e;
 		return (undef, \&_is_id, sub { $h->{id} = $_[0][0]; });
-	});
-	return $pred;
+	}, key => $key, req => "hold($d,$c,$amount," . ikey($expiry) . ')');
 }
 
 # A hold that expires at once: capture is refused (EP002, expired), and
@@ -1086,8 +1426,7 @@ sub gen_tiny_hold
 sub gen_capture_tiny
 {
 	my ($self, $hid) = @_;
-	return { sql => "SELECT escrow.capture($hid);", op => 'capture',
-		outcomes => [ _refused('EP002') ] };
+	return refuse('capture', "SELECT escrow.capture($hid);", 'EP002');
 }
 
 sub gen_release_tiny
@@ -1130,21 +1469,15 @@ sub gen_capture
 	my $key = $self->pick_key(0.25);
 	my $sql = sprintf('SELECT escrow.capture(%s, %s, %s, %s);', lit($hid), lit($amount),
 		tlit($key), $final);
-	my $pred = { sql => $sql, op => 'capture' };
-	if ((defined $amount && $amount <= 0) || bad_key($key) || $final eq 'NULL')
-	{
-		$pred->{outcomes} = [ _refused('22023') ];
-		return $pred;
-	}
-	my $req = sprintf('capture(%d,%s,%s)', $hid, $amount // 'NULL',
-		$final eq 'true' ? 'final' : 'partial');
-	$pred->{outcomes} = $self->_keyed($key, $req, sub {
+	return refuse('capture', $sql, '22023')
+	  if (defined $amount && $amount <= 0) || bad_key($key) || $final eq 'NULL';
+	return $self->predict('capture', $sql, sub {
 		my ($s) = @_;
 		my ($e, $t) = $self->s_capture($s, $hid, $amount, $final eq 'true');
 		return $e if $e;
 		return (undef, \&_is_id, sub { $t->{id} = $_[0][0]; });
-	});
-	return $pred;
+	}, key => $key, req => sprintf('capture(%d,%s,%s)', $hid, $amount // 'NULL',
+		$final eq 'true' ? 'final' : 'partial'));
 }
 
 sub gen_release
@@ -1153,51 +1486,41 @@ sub gen_release
 	my $hid = $self->pick_hold_id;
 	my $key = $self->pick_key(0.25);
 	my $sql = sprintf('SELECT escrow.release(%s, %s);', lit($hid), tlit($key));
-	my $pred = { sql => $sql, op => 'release' };
-	if (bad_key($key)) { $pred->{outcomes} = [ _refused('22023') ]; return $pred; }
-	$pred->{outcomes} = $self->_keyed($key, "release($hid)", sub {
+	return refuse('release', $sql, '22023') if bad_key($key);
+	return $self->predict('release', $sql, sub {
 		my ($s) = @_;
 		my ($e, $rest) = $self->s_release($s, $hid);
 		return $e if $e;
 		return (undef, _is_value($rest));
-	});
-	return $pred;
+	}, key => $key, req => "release($hid)");
 }
 
 sub gen_refund
 {
-	my ($self) = @_;
+	my ($self, $tid, $amount) = @_;
 	my $r = $self->{rng};
-	my $tid = $self->pick_transfer_id;
+	$tid //= $self->pick_transfer_id;
 	my $t = $self->{st}{xfers}{$tid};
-	my $amount;
-	if ($t && $r->chance(0.85))
+	if (@_ < 3)
 	{
-		my $rest = $t->{amount} - $t->{refunded};
-		$amount = $r->chance(0.25) ? undef : $r->chance(0.08) ? $rest + 1 : 1 + $r->int($rest || 1);
+		if ($t && $r->chance(0.85))
+		{
+			my $rest = $t->{amount} - $t->{refunded};
+			$amount = $r->chance(0.25) ? undef : $r->chance(0.08) ? $rest + 1 : 1 + $r->int($rest || 1);
+		}
+		else { $amount = $self->pick_amount(1000, 0.3); }
 	}
-	else { $amount = $self->pick_amount(1000, 0.3); }
-	my $key = $self->pick_key(0.25);
+	my $key = @_ < 3 ? $self->pick_key(0.25) : undef;
 	my $sql = sprintf('SELECT escrow.refund(%s, %s, %s);', lit($tid), lit($amount), tlit($key));
-	my $pred = { sql => $sql, op => 'refund' };
-	if ((defined $amount && $amount <= 0) || bad_key($key))
-	{
-		$pred->{outcomes} = [ _refused('22023') ];
-		return $pred;
-	}
-	# a deal's transfers are reversed only by the deal's steps
-	if ($t && $t->{deal})
-	{
-		$pred->{outcomes} = [ _refused('EP007') ];
-		return $pred;
-	}
-	$pred->{outcomes} = $self->_keyed($key, sprintf('refund(%d,%s)', $tid, $amount // 'NULL'), sub {
+	return refuse('refund', $sql, '22023') if (defined $amount && $amount <= 0) || bad_key($key);
+	# a deal's transfers are reversed only by the deal's steps (before the key)
+	return refuse('refund', $sql, 'EP007') if $self->owned_by_deal($tid);
+	return $self->predict('refund', $sql, sub {
 		my ($s) = @_;
 		my ($e, $x) = $self->s_refund($s, $tid, $amount);
 		return $e if $e;
 		return (undef, \&_is_id, sub { $x->{id} = $_[0][0]; });
-	});
-	return $pred;
+	}, key => $key, req => sprintf('refund(%d,%s)', $tid, $amount // 'NULL'));
 }
 
 sub gen_hold_batch
@@ -1238,19 +1561,15 @@ sub gen_hold_batch
 	my $key = $self->pick_key(0.3);
 	my $sql = sprintf('SELECT escrow.hold_batch(%s, %s, %s, %s, %s);', alit($da), alit($ca),
 		alit($aa), ilit($expiry), tlit($key));
-	my $pred = { sql => $sql, op => 'hold_batch' };
 	my $bad_array = sub {
 		my ($x) = @_;
 		return !defined $x || !@$x || grep { !defined } @$x;
 	};
-	if ($bad_array->($da) || $bad_array->($ca) || @$ca != @$da || $bad_array->($aa)
-		|| @$aa != @$da || grep { $_ <= 0 } @$aa or bad_key($key))
-	{
-		$pred->{outcomes} = [ _refused('22023') ];
-		return $pred;
-	}
+	return refuse('hold_batch', $sql, '22023')
+	  if $bad_array->($da) || $bad_array->($ca) || @$ca != @$da || $bad_array->($aa)
+	  || @$aa != @$da || grep { $_ <= 0 } @$aa or bad_key($key);
 	my $canon = join('', map { "$d[$_],$c[$_],$a[$_];" } 0 .. $n - 1) . ikey($expiry);
-	$pred->{outcomes} = $self->_keyed($key, 'hold_batch(sha256:' . sha256_hex($canon) . ')', sub {
+	return $self->predict('hold_batch', $sql, sub {
 		my ($s) = @_;
 		for my $i (0 .. $n - 1)
 		{
@@ -1280,8 +1599,8 @@ sub gen_hold_batch
 			my @ids = $_[0][0] =~ /(\d+)/g;
 			$h[$_]{id} = $ids[$_] for 0 .. $#h;
 		});
-	}, replay_check => sub { _is_value($_[0]) });
-	return $pred;
+	}, key => $key, req => 'hold_batch(sha256:' . sha256_hex($canon) . ')',
+		replay_check => sub { _is_value($_[0]) });
 }
 
 sub gen_capture_batch
@@ -1315,19 +1634,15 @@ sub gen_capture_batch
 	my $key = $self->pick_key(0.3);
 	my $sql = sprintf('SELECT escrow.capture_batch(%s, %s, %s, %s);', alit($hids),
 		defined $amounts ? alit($amounts) : 'NULL', tlit($key), $final);
-	my $pred = { sql => $sql, op => 'capture_batch' };
 	my %seen;
-	if (!@$hids || (defined $amounts && (@$amounts != @$hids || grep { defined && $_ <= 0 } @$amounts))
-		|| $final eq 'NULL' || grep({ $seen{$_}++ } @$hids) || bad_key($key))
-	{
-		$pred->{outcomes} = [ _refused('22023') ];
-		return $pred;
-	}
+	return refuse('capture_batch', $sql, '22023')
+	  if !@$hids || (defined $amounts && (@$amounts != @$hids || grep { defined && $_ <= 0 } @$amounts))
+	  || $final eq 'NULL' || grep({ $seen{$_}++ } @$hids) || bad_key($key);
 	my $canon = join('', map {
 		my $a = defined $amounts ? $amounts->[$_] : undef;
 		"$hids->[$_]," . ($a // 'NULL') . ';'
 	} 0 .. $#$hids) . ($final eq 'true' ? 'final' : 'partial');
-	$pred->{outcomes} = $self->_keyed($key, 'capture_batch(sha256:' . sha256_hex($canon) . ')', sub {
+	return $self->predict('capture_batch', $sql, sub {
 		my ($s) = @_;
 		my @t;
 		for my $i (0 .. $#$hids)
@@ -1341,8 +1656,8 @@ sub gen_capture_batch
 			my @x = $_[0][0] =~ /(\d+)/g;
 			$t[$_]{id} = $x[$_] for 0 .. $#t;
 		});
-	}, replay_check => sub { _is_value($_[0]) });
-	return $pred;
+	}, key => $key, req => 'capture_batch(sha256:' . sha256_hex($canon) . ')',
+		replay_check => sub { _is_value($_[0]) });
 }
 
 # the same keyed call once more: the same result, nothing changes
@@ -1371,37 +1686,41 @@ sub gen_set_credit_limit
 	}
 	else { $limit = $r->pick(0, 1000, -1, undef); }
 	my $sql = sprintf('SELECT escrow.set_credit_limit(%s, %s);', lit($acct), lit($limit));
-	my $pred = { sql => $sql, op => 'set_credit_limit' };
-	return { %$pred, outcomes => [ _refused('22023') ] } if !defined $limit || $limit < 0;
-	my $s = _sim();
-	my $x = $self->s_acct($s, $acct);
-	return { %$pred, outcomes => [ _refused('P0002') ] } unless $x;
-	return { %$pred, outcomes => [ _refused('22023') ] } if $x->{kind} ne 'credit';
-	return { %$pred, outcomes => [ _refused('EP001') ] }
-	  if $x->{held} - $x->{posted} > $limit;
-	$x->{limit} = $limit;
-	return { %$pred, outcomes => [ _ok(\&_is_void, $s) ] };
+	return refuse('set_credit_limit', $sql, '22023') if !defined $limit || $limit < 0;
+	return $self->predict('set_credit_limit', $sql, sub {
+		my ($s) = @_;
+		my $x = $self->s_acct($s, $acct) or return 'P0002';
+		return '22023' if $x->{kind} ne 'credit';
+		return 'EP001' if $x->{held} - $x->{posted} > $limit;
+		$x->{limit} = $limit;
+		return (undef, \&_is_void);
+	});
 }
 
 sub gen_expire_holds
 {
 	my ($self) = @_;
 	my $n = $self->{rng}->pick(1, 5, 100, 0);
-	return { sql => "SELECT escrow.expire_holds($n);", op => 'expire_holds',
-		outcomes => [ $n > 0 ? _ok(sub {
-			$_[0][0] =~ /^\d+$/ ? undef : "expected a count, got [@{$_[0]}]" }) : _refused('22023') ] };
+	my $sql = "SELECT escrow.expire_holds($n);";
+	return refuse('expire_holds', $sql, '22023') unless $n > 0;
+	return { sql => $sql, op => 'expire_holds', outcomes => [ _ok(sub {
+		$_[0][0] =~ /^\d+$/ ? undef : "expected a count, got [@{$_[0]}]" }) ] };
 }
 
+# Every client's deals past a deadline are due: which call moves which
+# deal depends on timing, so the counts are not predicted; but no due deal
+# of any client may fail (the model creates only due deals whose step
+# cannot be refused).
 sub gen_run_maintenance
 {
-	my ($self) = @_;
-	my $n = $self->{rng}->pick(10, 100, 0);
-	return { sql => "SELECT action || ':' || deals FROM escrow.run_maintenance($n) ORDER BY 1;",
-		op => 'run_maintenance',
-		outcomes => [ $n > 0 ? _ok(sub {
-			my $got = join(' ', @{ $_[0] });
-			# no deadline of any deal passes during the test
-			(@{ $_[0] } && !grep { !/^\w+:0$/ } @{ $_[0] }) ? undef : "got $got" }) : _refused('22023') ] };
+	my ($self, $n) = @_;
+	$n //= $self->{rng}->pick(10, 100, 0);
+	my $sql = "SELECT action || ':' || deals FROM escrow.run_maintenance($n) ORDER BY 1;";
+	return refuse('run_maintenance', $sql, '22023') unless $n > 0;
+	return { sql => $sql, op => 'run_maintenance', outcomes => [ _ok(sub {
+		my $got = join(' ', @{ $_[0] });
+		$got =~ /^auto_accept:\d+ complete:\d+ expire:\d+ failed:0$/ ? undef
+		  : "expected the counts of auto_accept, complete, expire and failed:0, got $got" }) ] };
 }
 
 # ----------------------------------------------------------------- deals
@@ -1415,15 +1734,406 @@ sub _roles
 	return $r;
 }
 
-# EP007 / 42501 / undef (allowed) for action by actor, and the new stage
+# ep_deal_check: EP007 (no such step from this stage, or not offered for
+# the deal's settlement model) / 42501 / undef (allowed), and the new stage
 sub deal_check
 {
 	my ($d, $action, $actor, $extra) = @_;
 	my ($t) = grep { $_->[0] eq $action && $_->[1] eq $d->{stage} } @TRANSITIONS;
 	return 'EP007' unless $t;
+	return 'EP007' if $t->[4] ne '' && index($t->[4], $MODEL_LETTER{ $d->{settlement} }) < 0;
 	my $roles = _roles($d, $actor) . ($extra // '');
 	return '42501' unless grep { index($t->[3], $_) >= 0 } split //, $roles;
 	return (undef, $t->[2]);
+}
+
+sub financed { return $_[0]{settlement} ne 'escrow'; }
+
+# a deal is due when its deadline passed at a stage run_maintenance() acts on
+sub is_due { my ($d) = @_; return $d->{late} && $MAINTENANCE{ $d->{stage} } ? 1 : 0; }
+
+# ep_deal_commit_step: the stage, an event, and the deadline the step sets
+# (undef keeps it; 'none' clears it; the others pass at once for the
+# model's tiny intervals)
+sub step_commit
+{
+	my ($x, $to, $deadline) = @_;
+	$x->{stage} = $to;
+	$x->{events}++;
+	return unless defined $deadline;
+	$x->{late} = $deadline eq 'ship' ? $x->{ship_tiny}
+	  : $deadline eq 'inspect' || $deadline eq 'return' ? $x->{q} : 0;
+}
+
+# A transfer the deal makes (recorded in deal_transfers)
+sub s_deal_transfer
+{
+	my ($self, $s, $x, $debit, $credit, $amount) = @_;
+	return $self->s_post($s, 'transfer', $debit, $credit, $amount, 0, deal => $x->{id});
+}
+
+# after a step that created holds, transfers or a receivable whose ids the
+# call does not return, read the deal's references (a bookkeeping query)
+sub _follow_up
+{
+	my ($self, $deal, %recs) = @_;
+	my $f = $self->{pending_follow_up} //= [ $deal, {} ];
+	$f->[1]{$_} = $recs{$_} for keys %recs;
+}
+
+sub take_follow_up
+{
+	my ($self, $succeeded) = @_;
+	my $f = delete $self->{pending_follow_up};
+	return unless $f && $succeeded;
+	unshift @{ $self->{queue} }, [ 'deal_refs', @$f ];
+}
+
+# ---------------------------------------------------- payment sources
+# sources.c: a deal's sources (one: the deal row itself), in the buyer's
+# order; holds and captures are touched in ascending account order.
+sub src_list
+{
+	my ($x) = @_;
+	return $x->{src} if $x->{split};
+	return [ { account => $x->{debit}, amount => $x->{amount}, hold => $x->{hold_id},
+		capture => $x->{capture_transfer}, captured => $x->{captured}, refunded => $x->{refunded},
+		single => 1 } ];
+}
+
+sub src_save
+{
+	my ($x, $src) = @_;
+	return if $x->{split};
+	$x->{hold_id} = $src->[0]{hold};
+	$x->{capture_transfer} = $src->[0]{capture};
+}
+
+sub src_order { my ($src) = @_; return sort { $src->[$a]{account} <=> $src->[$b]{account} } 0 .. $#$src; }
+
+sub src_ref { my ($x, $what, $src) = @_; return $x->{split} ? "src_$what:$src->{account}" : $what eq 'hold' ? 'hold' : 'capture'; }
+
+sub src_reserve
+{
+	my ($self, $s, $x) = @_;
+	my $src = src_list($x);
+	for my $i (src_order($src))
+	{
+		my ($e, $h) = $self->s_hold_place($s, $src->[$i]{account}, $x->{credit},
+			$src->[$i]{amount}, undef, $x->{id});
+		return $e if $e;
+		$src->[$i]{hold} = $h->{tmp};
+		$self->_follow_up($x->{id}, src_ref($x, 'hold', $src->[$i]) => $h);
+	}
+	src_save($x, $src);
+	$x->{held} = $x->{amount};
+	return undef;
+}
+
+sub src_capture
+{
+	my ($self, $s, $x, $share) = @_;
+	my $src = src_list($x);
+	my @take = map { 0 } @$src;
+	my $left = $share;
+	for my $i (0 .. $#$src)
+	{
+		next unless $src->[$i]{hold};
+		$take[$i] = min($left, $src->[$i]{amount});
+		$left -= $take[$i];
+	}
+	return 'XX000' if $left != 0;
+	for my $i (src_order($src))
+	{
+		next unless $src->[$i]{hold};
+		if ($take[$i] > 0)
+		{
+			my ($e, $t) = $self->s_capture($s, $src->[$i]{hold}, $take[$i], 1, $x->{id});
+			return $e if $e;
+			$src->[$i]{capture} = $t->{tmp};
+			$src->[$i]{captured} = $take[$i];
+			$self->_follow_up($x->{id}, src_ref($x, 'capture', $src->[$i]) => $t);
+		}
+		else
+		{
+			my ($e) = $self->s_release($s, $src->[$i]{hold}, $x->{id});
+			return $e if $e;
+		}
+	}
+	src_save($x, $src);
+	$x->{captured} = $share;
+	$x->{held} = 0;
+	return undef;
+}
+
+sub src_release
+{
+	my ($self, $s, $x) = @_;
+	return (undef, 0) if $x->{held} == 0;
+	my $src = src_list($x);
+	my $released = 0;
+	for my $i (src_order($src))
+	{
+		next unless $src->[$i]{hold} && $src->[$i]{captured} == 0;
+		my ($e, $r) = $self->s_release($s, $src->[$i]{hold}, $x->{id});
+		return $e if $e;
+		$released += $r;
+	}
+	$x->{held} = 0;
+	return (undef, $released);
+}
+
+sub src_refund
+{
+	my ($self, $s, $x, $share) = @_;
+	my $src = src_list($x);
+	my @take = map { 0 } @$src;
+	my $left = $share;
+	for (my $i = $#$src; $i >= 0 && $left > 0; $i--)
+	{
+		$take[$i] = max(0, min($left, $src->[$i]{captured} - $src->[$i]{refunded}));
+		$left -= $take[$i];
+	}
+	return 'XX000' if $left != 0;
+	for my $i (src_order($src))
+	{
+		next unless $take[$i];
+		my ($e) = $self->s_refund($s, $src->[$i]{capture}, $take[$i]);
+		return $e if $e;
+		$src->[$i]{refunded} += $take[$i];
+	}
+	src_save($x, $src);
+	$x->{refunded} += $share;
+	return undef;
+}
+
+# ------------------------------------------------ what deal steps move
+# reserve: escrow holds the sources; agency freezes nothing; credit
+# finance holds the buyer's line for the institution and pre-pays the
+# merchant less the discount
+sub fx_reserve
+{
+	my ($self, $s, $x) = @_;
+	return $self->src_reserve($s, $x) unless financed($x);
+	return undef if $x->{settlement} eq 'agency';
+	my ($e, $h) = $self->s_hold_place($s, $x->{debit}, $x->{inst_account}, $x->{amount}, undef, $x->{id});
+	return $e if $e;
+	$x->{held} = $x->{amount};
+	$x->{hold_id} = $h->{tmp};
+	my $t;
+	($e, $t) = $self->s_deal_transfer($s, $x, $x->{inst_account}, $x->{credit},
+		$x->{amount} - fee_of($x->{amount}, $x->{discount}));
+	return $e if $e;
+	$x->{prepay_transfer} = $t->{tmp};
+	$self->_follow_up($x->{id}, hold => $h, prepay => $t);
+	return undef;
+}
+
+sub fx_fee
+{
+	my ($self, $s, $x, $fee) = @_;
+	return undef unless $fee > 0;
+	my ($e, $t) = $self->s_deal_transfer($s, $x, $x->{credit}, $x->{fee_account}, $fee);
+	return $e if $e;
+	$x->{fee_transfer} = $t->{tmp};
+	$self->_follow_up($x->{id}, fee => $t);
+	return undef;
+}
+
+sub open_receivable
+{
+	my ($self, $x, $kind) = @_;
+	@$x{qw(rid rkind ramount rpaid rstatus)} = (-1, $kind, $x->{amount}, 0, 'open');
+	$self->_follow_up($x->{id}, recv => 1);
+}
+
+# ep_deal_settle (confirm_inspection, auto_accept, pay_cash later)
+sub fx_settle
+{
+	my ($self, $s, $x) = @_;
+	if ($x->{settlement} eq 'credit_finance')
+	{
+		my ($e, $t) = $self->s_capture($s, $x->{hold_id}, undef, 1, $x->{id});
+		return $e if $e;
+		$x->{capture_transfer} = $t->{tmp};
+		$self->_follow_up($x->{id}, capture => $t);
+		$x->{captured} = $x->{held};
+		$x->{held} = 0;
+		$self->open_receivable($x, 'loan');
+		return undef;
+	}
+	if ($x->{settlement} eq 'agency')
+	{
+		my ($e, $t) = $self->s_deal_transfer($s, $x, $x->{inst_account}, $x->{credit}, $x->{amount});
+		return $e if $e;
+		$x->{capture_transfer} = $t->{tmp};
+		$self->_follow_up($x->{id}, capture => $t);
+		$x->{captured} = $x->{amount};
+		$x->{fee} = fee_of($x->{amount}, $x->{bps});
+		$e = $self->fx_fee($s, $x, $x->{fee});
+		return $e if $e;
+		$self->open_receivable($x, 'invoice');
+		return undef;
+	}
+	return 'EP007' if $x->{held} == 0;    # served first, not paid yet
+	my $e = $self->src_capture($s, $x, $x->{held});
+	return $e if $e;
+	$x->{fee} = fee_of($x->{captured}, $x->{bps});
+	return $self->fx_fee($s, $x, $x->{fee});
+}
+
+# the result of a settling step: the capture (or payout) transfer, NULL
+# for a deal paid from several sources
+sub settle_check { my ($x) = @_; return $x->{split} ? \&_is_void : \&_is_id; }
+
+# cancel_deal / expire
+sub fx_release_step
+{
+	my ($self, $s, $x) = @_;
+	return $self->fin_unwind($s, $x) if financed($x);
+	my ($e) = $self->src_release($s, $x);
+	return $e;
+}
+
+# ep_finance_unwind: undo everything a financed deal moved
+sub fin_unwind
+{
+	my ($self, $s, $x) = @_;
+	my $e;
+	if ($x->{fee_transfer})
+	{
+		($e) = $self->s_refund($s, $x->{fee_transfer}, undef);
+		return $e if $e;
+		$x->{fee} = 0;
+	}
+	if ($x->{captured} > 0 && $x->{settlement} eq 'agency')
+	{
+		($e) = $self->s_refund($s, $x->{capture_transfer}, undef);
+		return $e if $e;
+		$x->{refunded} = $x->{captured};
+	}
+	if ($x->{prepay_transfer})
+	{
+		($e) = $self->s_refund($s, $x->{prepay_transfer}, undef);
+		return $e if $e;
+	}
+	if ($x->{captured} > 0 && $x->{settlement} eq 'credit_finance')
+	{
+		($e) = $self->s_refund($s, $x->{capture_transfer}, undef);
+		return $e if $e;
+		$x->{refunded} = $x->{captured};
+	}
+	if ($x->{held} > 0)
+	{
+		($e) = $self->s_release($s, $x->{hold_id}, $x->{id});
+		return $e if $e;
+		$x->{held} = 0;
+	}
+	# cancel_receivable: what the buyer paid on an invoice goes back
+	if ($x->{rid} && $x->{rstatus} ne 'cancelled')
+	{
+		$x->{rstatus} = 'cancelled';
+		if ($x->{rpaid} > 0 && $x->{rkind} eq 'invoice')
+		{
+			($e) = $self->s_deal_transfer($s, $x, $x->{inst_account}, $x->{debit}, $x->{rpaid});
+			return $e if $e;
+		}
+	}
+	return undef;
+}
+
+# split() in deal_api.c: the buyer gets $bs back, the merchant keeps the
+# rest; the fee follows what the merchant keeps
+sub fx_split
+{
+	my ($self, $s, $x, $bs) = @_;
+	my $ms = $x->{amount} - $bs;
+	my $new_fee = fee_of($ms, $x->{bps});
+	return 'EP007' if $x->{captured} == 0 && $x->{held} == 0 && $ms > 0;
+	if ($x->{captured} == 0)
+	{
+		if ($ms > 0)
+		{
+			my $e = $self->src_capture($s, $x, $ms)
+			  // $self->fx_fee($s, $x, $new_fee);
+			return $e if $e;
+			$x->{fee} = $new_fee;
+		}
+		else
+		{
+			my ($e) = $self->src_release($s, $x);
+			return $e if $e;
+		}
+		return undef;
+	}
+	if ($x->{fee} > $new_fee)
+	{
+		my ($e) = $self->s_refund($s, $x->{fee_transfer}, $x->{fee} - $new_fee);
+		return $e if $e;
+		$x->{fee} = $new_fee;
+	}
+	return $self->src_refund($s, $x, $bs) if $bs > 0;
+	return undef;
+}
+
+sub fx_confirm_return
+{
+	my ($self, $s, $x) = @_;
+	return $self->fin_unwind($s, $x) if financed($x);
+	return $self->fx_split($s, $x, $x->{amount});
+}
+
+# What run_maintenance() does to a due deal
+sub fx_maintain
+{
+	my ($self, $s, $x) = @_;
+	my $action = $MAINTENANCE{ $x->{stage} };
+	my ($err, $to) = deal_check($x, $action, 'system', 'S');
+	return $err if $err;
+	my $e;
+	if ($action eq 'expire') { $e = $self->fx_release_step($s, $x); step_commit($x, $to, 'none') unless $e; }
+	elsif ($action eq 'auto_accept') { $e = $self->fx_settle($s, $x); step_commit($x, $to, 'return') unless $e; }
+	else { step_commit($x, $to, 'none'); }
+	return $e;
+}
+
+# ---------------------------------------------------------- deal steps
+# One lifecycle step: the transition table (EP007, then 42501), then
+# $o{effect}->($s, $x) (error, or undef and a result check), then the
+# stage, an event and the deadline.
+sub deal_step
+{
+	my ($self, $op, $sql, $d, $action, $actor, %o) = @_;
+	my ($err, $to) = deal_check($d, $action, $actor, $o{extra});
+	return refuse($op, $sql, $err) if $err;
+	my $id = $d->{id};
+	my $pred = $self->predict($op, $sql, sub {
+		my ($s) = @_;
+		my $x = $self->s_deal($s, $id);
+		my ($e, $check) = $o{effect} ? $o{effect}->($s, $x) : ();
+		return $e if $e;
+		step_commit($x, $to, $o{deadline});
+		return (undef, $check // $o{check});
+	});
+	return $self->after_step($pred, $id);
+}
+
+# after a successful step: a deal now past its deadline waits for
+# maintenance before anything else happens to it
+sub after_step
+{
+	my ($self, $pred, $id) = @_;
+	for my $o (grep { $_->{state} eq '00000' } @{ $pred->{outcomes} })
+	{
+		my $apply = $o->{apply};
+		$o->{apply} = sub {
+			my ($st, $rows) = @_;
+			$apply->($st, $rows);
+			my $d = $st->{deals}{$id};
+			push @{ $self->{queue} }, [ 'maintain', $id, 0 ] if $d && is_due($d);
+		};
+	}
+	return $pred;
 }
 
 sub pick_actor
@@ -1439,33 +2149,44 @@ sub pick_actor
 	push @cand, $d->{inspector} if $who =~ /I/ && defined $d->{inspector};
 	return $r->pick(@cand) if @cand && $r->chance(0.9);
 	return $r->pick($d->{buyer}, $d->{merchant}, "m$other", "s$other", 'nobody',
-		$d->{inspector} // "i$c", '');
+		$d->{inspector} // "i$c", '', "n$c");
 }
+
+my %WHO = (confirm_identity => 'B', reserve => 'B', mark_shipped => 'M',
+	mark_delivered => 'MI', confirm_inspection => 'BI', cancel_deal => 'BM',
+	reject_delivery => 'BI', request_return => 'B', confirm_return => 'M',
+	open_dispute => 'BM', serve_first => 'M', set_payment_sources => 'B');
 
 sub gen_deal
 {
 	my ($self) = @_;
 	my $r = $self->{rng};
-	my @live = grep { $_->{stage} !~ /^(cancelled|refunded|resolved|completed|expired)$/ }
+	my @live = grep { $_->{stage} !~ /^(cancelled|refunded|resolved|completed|expired)$/ && !is_due($_) }
 	  map { $self->{st}{deals}{$_} } sort { $a <=> $b } recent($self->{st}{deal_list}, 200);
 	@live = grep { $_->{stage} ne 'settled' || $r->chance(0.3) } @live;
-	return $self->gen_open_deal if @live < 3 || $r->chance(0.12);
+	return $self->gen_open_deal if @live < 4 || $r->chance(0.12);
 	my $d = $r->pick(@live);
 	if ($r->chance(0.08))
 	{
 		# any action at all, by anyone: mostly refused with EP007 or 42501
 		my $action = $r->pick(qw(reserve mark_shipped mark_delivered confirm_inspection
 			cancel_deal reject_delivery request_return confirm_return open_dispute
-			resolve_dispute issue_identity_code confirm_identity));
+			resolve_dispute issue_identity_code confirm_identity serve_first pay_cash
+			set_payment_sources));
 		return $self->gen_deal_step($d, $action, $self->pick_actor($d, ''));
 	}
+	my $esc = $d->{settlement} eq 'escrow';
 	my %next = (
-		order_received => [ issue_identity_code => 3, confirm_identity => 6, cancel_deal => 1 ],
-		identity_confirmed => [ reserve => 9, cancel_deal => 1 ],
-		funds_reserved => [ mark_shipped => 8, cancel_deal => 2 ],
-		shipped => [ mark_delivered => 8, open_dispute => 2 ],
-		delivered => [ confirm_inspection => 6, reject_delivery => 2, open_dispute => 2 ],
-		settled => [ request_return => 6, open_dispute => 3, refund_capture => 1 ],
+		order_received => [ issue_identity_code => 3, confirm_identity => 6, cancel_deal => 1,
+			set_payment_sources => 1 ],
+		identity_confirmed => [ reserve => 9, cancel_deal => 1, pay_cash => $esc ? 2 : 0.2,
+			serve_first => 1.5, set_payment_sources => 1 ],
+		funds_reserved => [ mark_shipped => 8, cancel_deal => 2, set_payment_sources => 1 ],
+		shipped => [ mark_delivered => 8, open_dispute => 2, set_payment_sources => 0.5 ],
+		delivered => [ confirm_inspection => 6, reject_delivery => 2, open_dispute => 2,
+			pay_cash => $d->{held} == 0 && $d->{captured} == 0 ? 6 : 0.3, set_payment_sources => 0.5 ],
+		settled => [ request_return => 6, open_dispute => 3, refund_capture => 1,
+			refund_payment => $d->{rid} ? 3 : 0, pay_receivable => $d->{rid} ? 4 : 0 ],
 		returned => [ confirm_return => 8, open_dispute => 2 ],
 		disputed => [ resolve_dispute => 1 ],
 	);
@@ -1477,35 +2198,25 @@ sub gen_deal
 	# a deal locked by wrong codes can only be cancelled
 	$action = $r->chance(0.7) ? 'cancel_deal' : $action
 	  if $d->{stage} eq 'order_received' && $d->{attempts} >= 5;
-	my %who = (confirm_identity => 'B', reserve => 'B', mark_shipped => 'M',
-		mark_delivered => 'MI', confirm_inspection => 'BI', cancel_deal => 'BM',
-		reject_delivery => 'BI', request_return => 'B', confirm_return => 'M',
-		open_dispute => 'BM');
 	if ($action eq 'refund_capture')
 	{
-		# refund part of the deal's capture behind the deal's back: a later
-		# confirm_return must then be refused (EP006), changing nothing
-		return $self->gen_refund unless $d->{capture_transfer};
-		my $amt = 1 + $r->int(CORE::int($d->{amount} / 4) || 1);
-		return $self->_refund_call($d->{capture_transfer}, $amt);
+		# refund part of the deal's capture behind the deal's back: refused
+		# (EP007), the deal's transfers move only through the deal
+		return $self->gen_refund unless $d->{capture_transfer} > 0;
+		return $self->gen_refund($d->{capture_transfer},
+			1 + $r->int(CORE::int($d->{amount} / 4) || 1));
 	}
-	return $self->gen_deal_step($d, $action,
-		$self->pick_actor($d, $who{$action} // ''));
-}
-
-sub _refund_call
-{
-	my ($self, $tid, $amount) = @_;
-	my $pred = { sql => "SELECT escrow.refund($tid, $amount);", op => 'refund' };
-	my $t = $self->{st}{xfers}{$tid};
-	return { %$pred, outcomes => [ _refused('EP007') ] } if $t && $t->{deal};
-	$pred->{outcomes} = $self->_keyed(undef, '', sub {
-		my ($s) = @_;
-		my ($e, $x) = $self->s_refund($s, $tid, $amount);
-		return $e if $e;
-		return (undef, \&_is_id, sub { $x->{id} = $_[0][0]; });
-	});
-	return $pred;
+	if ($action eq 'refund_payment')
+	{
+		# refund a payment the buyer made on its invoice or loan
+		my @p = grep { $self->{st}{xfers}{$_} } @{ $d->{pays} };
+		return $self->gen_pay_receivable($d) unless @p;
+		my $t = $self->{st}{xfers}{ $r->pick(@p) };
+		my $rest = $t->{amount} - $t->{refunded};
+		return $self->gen_refund($t->{id}, $r->chance(0.5) ? undef : 1 + $r->int($rest || 1));
+	}
+	return $self->gen_pay_receivable($d) if $action eq 'pay_receivable';
+	return $self->gen_deal_step($d, $action, $self->pick_actor($d, $WHO{$action} // ''));
 }
 
 sub gen_open_deal
@@ -1513,317 +2224,1008 @@ sub gen_open_deal
 	my ($self) = @_;
 	my $r = $self->{rng};
 	my $c = $self->{c};
-	my $buyer = $r->weighted("m$c" => 60, "k$c" => 30, "j$c" => 3, "s$c" => 2, 'nobody' => 2, '' => 1);
-	my $merchant = $r->weighted("s$c" => 95, "m$c" => 2, 'nobody' => 2, '' => 1);
+	my @members = grep { $self->{st}{parties}{$_}{kind} eq 'member' && /^p/ } sort keys %{ $self->{st}{parties} };
+	my $buyer = $r->weighted("m$c" => 50, "k$c" => 30, "j$c" => 3, "s$c" => 2, 'nobody' => 2, '' => 1,
+		@members ? ($r->pick(@members) => 5) : ());
+	my $merchant = $r->weighted("s$c" => 80, "q$c" => 15, "m$c" => 2, 'nobody' => 2, '' => 1);
+	my $settlement = $r->weighted(escrow => 55, agency => 20, credit_finance => 20,
+		instalments => 1, NULL => 3);
+	$settlement = 'credit_finance' if $buyer eq "k$c" && $r->chance(0.4);
+	my $inst = $settlement =~ /^(agency|credit_finance)$/
+	  ? $r->weighted("n$c" => 94, NULL => 2, nobody => 1, "s$c" => 1, "m$c" => 1, "q$c" => 1)
+	  : $r->weighted(NULL => 97, "n$c" => 3);
+	$inst = undef if $inst eq 'NULL';
+	my $model = $settlement eq 'NULL' ? 'escrow' : $settlement;
 	my $amount = $r->chance(0.95) ? 100 + $r->int(5000) : $r->pick(0, -1, undef);
-	my $inspector = $r->chance(0.4) ? "i$c" : $r->chance(0.03) ? $buyer : undef;
-	my $ship = $r->chance(0.97) ? '7 days' : undef;
+	my $inspector = $r->chance(0.4) ? "i$c" : $r->chance(0.03) ? $buyer : $r->chance(0.01) ? 'SYSTEM' : undef;
+	# deals that fall due for expiry at once (not credit finance: its
+	# expiry claws the pre-payment back, which may fail)
+	my $ship = $r->chance(0.97) ? ($model ne 'credit_finance' && $r->chance(0.08) ? '1 microsecond' : '7 days') : undef;
 	my $key = $r->chance(0.2) ? ($r->chance(0.9) ? $self->new_key : 'setup-key') : undef;
-	my $sql = sprintf("SELECT escrow.open_deal(%s, %s, %s, 'counter 3', %s, NULL, %s, %s, %s);",
-		tlit($buyer), tlit($merchant), lit($amount), $r->chance(0.5) ? "'carrier-$c'" : 'NULL',
-		tlit($inspector), ilit($ship), tlit($key));
-	my $pred = { sql => $sql, op => 'open_deal' };
-	my $refuse = sub { $pred->{outcomes} = [ _refused($_[0]) ]; return $pred; };
+	my $carrier = $r->chance(0.5) ? "carrier-$c" : undef;
+	my $sql = sprintf("SELECT escrow.open_deal(%s, %s, %s, 'counter 3', %s, NULL, %s, %s, %s, %s, %s);",
+		tlit($buyer), tlit($merchant), lit($amount), tlit($carrier), tlit($inspector), ilit($ship),
+		tlit($key), $settlement eq 'NULL' ? 'NULL' : tlit($settlement), tlit($inst));
+	my $refuse = sub { return refuse('open_deal', $sql, $_[0]); };
 	return $refuse->('22023') if $buyer eq '' || $merchant eq '' || !defined $amount
 	  || $amount <= 0 || !defined $ship || bad_key($key);
-	return $refuse->('22023') if $buyer eq $merchant
-	  || (defined $inspector && ($inspector eq $buyer || $inspector eq $merchant));
-	my %kind = ("m$c" => 'member', "k$c" => 'member', "j$c" => 'member', "s$c" => 'merchant');
+	return $refuse->('22023') if $buyer eq $merchant || !$MODEL_LETTER{$model}
+	  || ($model eq 'escrow') != !defined $inst;
+	return $refuse->('22023') if defined $inspector
+	  && (lc $inspector eq 'system' || $inspector eq $buyer || $inspector eq $merchant);
+	my $parties = $self->{st}{parties};
 	for ([ $buyer, 'member' ], [ $merchant, 'merchant' ])
 	{
-		return $refuse->('P0002') unless $kind{ $_->[0] };
-		return $refuse->('22023') if $kind{ $_->[0] } ne $_->[1];
+		my $p = $parties->{ $_->[0] } or return $refuse->('P0002');
+		return $refuse->('22023') if $p->{kind} ne $_->[1];
 	}
 	# free-text arguments are length-prefixed in the request text
 	my $txt = sub { defined $_[0] ? length($_[0]) . ":$_[0]" : 'NULL' };
-	my $req = sprintf('open_deal(%s,%s,%d,%s,%s,NULL,%s,%s,escrow,NULL)', $txt->($buyer),
-		$txt->($merchant), $amount, $txt->('counter 3'),
-		$txt->($sql =~ /'carrier-$c'/ ? "carrier-$c" : undef), $txt->($inspector), ikey($ship));
-	$pred->{outcomes} = $self->_keyed($key, $req, sub {
+	my $req = sprintf('open_deal(%s,%s,%d,%s,%s,NULL,%s,%s,%s,%s)', $txt->($buyer),
+		$txt->($merchant), $amount, $txt->('counter 3'), $txt->($carrier), $txt->($inspector),
+		ikey($ship), $model, $txt->($inst));
+	return $self->predict('open_deal', $sql, sub {
 		my ($s) = @_;
-		return 'EP004' if $buyer eq "j$c";
-		my %acct = ("m$c" => 'd1', "k$c" => 'cr');
+		my $ba = $self->s_acct($s, $parties->{$buyer}{account});
+		my $ma = $self->s_acct($s, $parties->{$merchant}{account});
+		return 'EP004' if $ba->{cur} ne $ma->{cur};
+		return '22023' if $model eq 'credit_finance' && $ba->{kind} ne 'credit';
+		my $i;
+		if (defined $inst)
+		{
+			$i = $parties->{$inst} or return 'P0002';
+			return '22023' if $i->{kind} ne 'institution';
+			return 'EP004' if $self->s_acct($s, $i->{account})->{cur} ne $ba->{cur};
+		}
 		my $d = { id => undef, buyer => $buyer, merchant => $merchant, amount => $amount,
 			stage => 'order_received', held => 0, captured => 0, refunded => 0, fee => 0,
 			hold_id => 0, capture_transfer => 0, fee_transfer => 0, inspector => $inspector,
-			bps => 100 + 50 * ($c % 5), debit => $self->own($acct{$buyer}),
-			credit => $self->own('s'), fee_account => $self->own('f'), events => 1,
-			code_pending => 0, attempts => 0, code => undef };
+			bps => $model eq 'credit_finance' ? 0 : 100 + 50 * ($c % 5),
+			debit => $parties->{$buyer}{account}, credit => $self->own('s'),
+			fee_account => $self->own('f'), events => 1, code_pending => 0, attempts => 0,
+			code => undef, settlement => $model, inst_account => $i ? $i->{account} : 0,
+			discount => $i ? $i->{discount} : 0, prepay_transfer => 0,
+			method => $ba->{kind} eq 'credit' ? 'credit' : 'balance', split => 0,
+			late => 0, ship_tiny => $ship eq '1 microsecond' ? 1 : 0,
+			q => $merchant eq "q$c" ? 1 : 0, rid => 0, rkind => '', ramount => 0, rpaid => 0,
+			rstatus => '', pays => [] };
 		push @{ $s->{new_d} }, $d;
 		return (undef, \&_is_id, sub { $d->{id} = $_[0][0]; });
-	});
-	return $pred;
+	}, key => $key, req => $req);
 }
 
-# One lifecycle step on deal $d.  The model follows deal_api.c: argument
-# checks, lock (P0002), transition table (EP007, then 42501), then money.
+# One lifecycle step on deal $d, following deal_api.c: argument checks,
+# lock (P0002), transition table (EP007, then 42501), then money.
 sub gen_deal_step
 {
 	my ($self, $d, $action, $actor) = @_;
 	my $r = $self->{rng};
 	my $id = $d->{id};
-	my ($sql, $pre_err);
+	# now and then a deal that does not exist
+	if ($r->chance(0.01) && $action ne 'confirm_identity' && $action ne 'resolve_dispute'
+		&& $action ne 'pay_cash' && $action ne 'set_payment_sources')
+	{
+		$d = { %$d, id => unknown_id($self->{w}, $r), missing => 1 };
+		$d->{id} = 999_999_999_999 if $d->{id} <= 0;
+		$id = $d->{id};
+	}
 	my $reason = $r->chance(0.97) ? "'because'" : $r->pick("''", 'NULL');
-	my $bad_reason = $reason ne "'because'";
 	my $act = tlit($actor);
 	my $bad_actor = $actor eq '';
-	if ($action eq 'issue_identity_code')
+	my $sql;
+	return $self->gen_issue_identity_code($d) if $action eq 'issue_identity_code';
+	return $self->gen_confirm_identity($d) if $action eq 'confirm_identity';
+	return $self->gen_resolve_dispute($d) if $action eq 'resolve_dispute';
+	return $self->gen_pay_cash($d) if $action eq 'pay_cash';
+	return $self->gen_set_payment_sources($d, $actor) if $action eq 'set_payment_sources';
+	if ($action eq 'mark_shipped') { $sql = "SELECT escrow.mark_shipped($id, 'carrier', 'TRACK-$id', $act);"; }
+	elsif ($action eq 'serve_first')
 	{
-		$sql = "SELECT escrow.issue_identity_code($id);";
-		$bad_actor = 0;    # no actor: the code goes to the buyer
+		$act = 'NULL' if $r->chance(0.02);
+		$sql = "SELECT escrow.serve_first($id, $act);";
+		$bad_actor = $act eq 'NULL';    # an empty actor is no party (42501)
 	}
-	elsif ($action eq 'confirm_identity')
-	{
-		my $code = $d->{code};
-		if (!defined $code || $r->chance(0.15))
-		{
-			$code = sprintf('%08d', $r->int(100000000));
-			$code = '00000000' if defined $d->{code} && $code eq $d->{code};
-			$code = '' if $r->chance(0.05);
-		}
-		$sql = "SELECT escrow.confirm_identity($id, '$code');";
-		return $self->_confirm_identity($d, $code, $sql);
-	}
-	elsif ($action eq 'reserve') { $sql = "SELECT escrow.reserve($id, $act);"; }
-	elsif ($action eq 'mark_shipped')
-	{
-		$sql = "SELECT escrow.mark_shipped($id, 'carrier', 'TRACK-$id', $act);";
-	}
-	elsif ($action =~ /^(mark_delivered|confirm_inspection|confirm_return)$/)
+	elsif ($action =~ /^(reserve|mark_delivered|confirm_inspection|confirm_return)$/)
 	{
 		$sql = "SELECT escrow.$action($id, $act);";
 	}
 	elsif ($action =~ /^(cancel_deal|reject_delivery|request_return|open_dispute)$/)
 	{
 		$sql = "SELECT escrow.$action($id, $reason, $act);";
-		$bad_actor ||= $bad_reason;
-	}
-	elsif ($action eq 'resolve_dispute')
-	{
-		my $bs = $r->int($d->{amount} + 1);
-		my $ms = $d->{amount} - $bs;
-		my $v = $r->weighted(ok => 85, sum => 8, neg => 4, huge => 3);
-		($bs, $ms) = ($bs, $ms + 1) if $v eq 'sum';
-		($bs, $ms) = (-1, $d->{amount} + 1) if $v eq 'neg';
-		($bs, $ms) = (MAXI, MAXI) if $v eq 'huge';
-		$sql = "SELECT escrow.resolve_dispute($id, " . lit($bs) . ', ' . lit($ms) . ');';
-		return $self->_resolve($d, $bs, $ms, $sql);
+		$bad_actor ||= $reason ne "'because'";
 	}
 	else { die "unknown deal action $action"; }
-	my $pred = { sql => $sql, op => $action };
-	return { %$pred, outcomes => [ _refused('22023') ] } if $bad_actor;
+	return refuse($action, $sql, '22023') if $bad_actor;
+	return refuse($action, $sql, 'P0002') if $d->{missing};
+	my %how = (
+		reserve => { deadline => 'ship', effect => sub { $self->fx_reserve(@_) // (undef,
+			sub { $_[0][0] =~ /^\d{10}$/ ? undef : "expected an auth number, got [@{$_[0]}]" }) } },
+		mark_shipped => { deadline => 'none', effect => sub { $_[1]{late} ? 'EP007' : undef } },
+		mark_delivered => { deadline => 'inspect' },
+		confirm_inspection => { deadline => 'return',
+			effect => sub { $self->fx_settle(@_) // (undef, settle_check($_[1])) } },
+		cancel_deal => { deadline => 'none', effect => sub { $self->fx_release_step(@_) } },
+		reject_delivery => { deadline => 'none', effect => sub { $_[1]{late} ? 'EP007' : undef } },
+		request_return => { deadline => 'none', effect => sub { $_[1]{late} ? 'EP007' : undef } },
+		confirm_return => { deadline => 'none', effect => sub { $self->fx_confirm_return(@_) } },
+		open_dispute => { deadline => 'none' },
+		serve_first => { deadline => 'none' },
+	);
+	return $self->deal_step($action, $sql, $d, $action, $actor, %{ $how{$action} });
+}
 
-	if ($action eq 'issue_identity_code')
-	{
-		return { %$pred, outcomes => [ _refused('EP007') ] } if $d->{stage} ne 'order_received';
-		my $s = _sim();
-		my $x = $self->s_deal($s, $id);
+sub gen_issue_identity_code
+{
+	my ($self, $d) = @_;
+	my $sql = "SELECT escrow.issue_identity_code($d->{id});";
+	return refuse('issue_identity_code', $sql, 'P0002') if $d->{missing};
+	return refuse('issue_identity_code', $sql, 'EP007') if $d->{stage} ne 'order_received';
+	return $self->predict('issue_identity_code', $sql, sub {
+		my ($s) = @_;
+		my $x = $self->s_deal($s, $d->{id});
 		$x->{events}++;
 		$x->{code_pending} = 1;    # the count of wrong attempts does not reset
-		return { %$pred, outcomes => [ _ok(sub {
-			$_[0][0] =~ /^\d{8}$/ ? undef : "expected an 8-digit code, got [@{$_[0]}]" },
-			$s, sub { $x->{code} = $_[0][0]; }) ] };
-	}
-	my ($err, $to) = deal_check($d, $action, $actor);
-	return { %$pred, outcomes => [ _refused($err) ] } if $err;
-	my $s = _sim();
-	my $x = $self->s_deal($s, $id);
-	my ($check, $learn);
-	if ($action eq 'reserve')
+		return (undef, sub { $_[0][0] =~ /^\d{8}$/ ? undef : "expected an 8-digit code, got [@{$_[0]}]" },
+			sub { $x->{code} = $_[0][0]; });
+	});
+}
+
+sub gen_confirm_identity
+{
+	my ($self, $d) = @_;
+	my $r = $self->{rng};
+	my $code = $d->{code};
+	if (!defined $code || $r->chance(0.15))
 	{
-		my ($e, $h) = $self->s_hold_place($s, $x->{debit}, $x->{credit}, $x->{amount}, undef, $id);
-		return { %$pred, outcomes => [ _refused($e) ] } if $e;
-		$x->{held} = $x->{amount};
-		$check = sub { $_[0][0] =~ /^\d{10}$/ ? undef : "expected an auth number, got [@{$_[0]}]" };
-		$self->_follow_up($id, hold => $h);
+		$code = sprintf('%08d', $r->int(100000000));
+		$code = '00000000' if defined $d->{code} && $code eq $d->{code};
+		$code = '' if $r->chance(0.05);
 	}
-	elsif ($action eq 'confirm_inspection')
-	{
-		my ($e, $t) = $self->s_capture($s, $x->{hold_id}, undef, 1, $id);
-		return { %$pred, outcomes => [ _refused($e) ] } if $e;
-		$x->{captured} = $x->{held};
-		$x->{held} = 0;
-		$x->{fee} = fee_of($x->{captured}, $x->{bps});
-		my $ft;
-		if ($x->{fee} > 0)
+	my $sql = "SELECT escrow.confirm_identity($d->{id}, '$code');";
+	return refuse('confirm_identity', $sql, '22023') if $code eq '';
+	my ($err, $to) = deal_check($d, 'confirm_identity', $d->{buyer});
+	return refuse('confirm_identity', $sql, $err) if $err;
+	return refuse('confirm_identity', $sql, 'EP008') if !$d->{code_pending} || $d->{attempts} >= 5;
+	return $self->predict('confirm_identity', $sql, sub {
+		my ($s) = @_;
+		my $x = $self->s_deal($s, $d->{id});
+		if (defined $d->{code} && $code eq $d->{code})
 		{
-			($e, $ft) = $self->s_post($s, 'transfer', $x->{credit}, $x->{fee_account}, $x->{fee}, 0,
-				deal => $id);
-			return { %$pred, outcomes => [ _refused($e) ] } if $e;
+			step_commit($x, $to, undef);
+			$x->{code_pending} = 0;
+			$x->{code} = undef;
+			return (undef, _is_value('t'));
 		}
-		$check = \&_is_id;
-		$learn = sub { $t->{id} = $x->{capture_transfer} = $_[0][0]; };
-		$self->_follow_up($id, fee => $ft) if $ft;
-	}
-	elsif ($action eq 'cancel_deal' && $x->{held} > 0)
-	{
-		my ($e) = $self->s_release($s, $x->{hold_id}, $id);
-		return { %$pred, outcomes => [ _refused($e) ] } if $e;
-		$x->{held} = 0;
-	}
-	elsif ($action eq 'confirm_return')
-	{
-		my $e = $self->_split($s, $x, $x->{amount});
-		return { %$pred, outcomes => [ _refused($e) ] } if $e;
-	}
-	$x->{stage} = $to;
-	$x->{events}++;
-	my @out = (_ok($check, $s, $learn));
-	push @out, _refused('EP001') if $s->{amb};
-	return { %$pred, outcomes => \@out };
+		$x->{events}++;
+		$x->{attempts}++;
+		return (undef, _is_value('f'));
+	});
 }
 
-# after a step that created a hold or transfer whose id the call does not
-# return, read the deal's references (a bookkeeping query, not a money call)
-sub _follow_up
+sub gen_resolve_dispute
 {
-	my ($self, $deal, %recs) = @_;
-	$self->{pending_follow_up} = [ $deal, \%recs ];
+	my ($self, $d) = @_;
+	my $r = $self->{rng};
+	my $bs = $r->int($d->{amount} + 1);
+	my $ms = $d->{amount} - $bs;
+	my $v = $r->weighted(ok => 85, sum => 8, neg => 4, huge => 3);
+	($bs, $ms) = ($bs, $ms + 1) if $v eq 'sum';
+	($bs, $ms) = (-1, $d->{amount} + 1) if $v eq 'neg';
+	($bs, $ms) = (MAXI, MAXI) if $v eq 'huge';
+	my $sql = "SELECT escrow.resolve_dispute($d->{id}, " . lit($bs) . ', ' . lit($ms) . ');';
+	return refuse('resolve_dispute', $sql, '22023') if $bs < 0 || $ms < 0;
+	my ($err, $to) = deal_check($d, 'resolve_dispute', 'postgres', 'A');
+	return refuse('resolve_dispute', $sql, $err) if $err;
+	my $sum = add_ovf($bs, $ms);
+	return refuse('resolve_dispute', $sql, '22003') unless defined $sum;
+	return refuse('resolve_dispute', $sql, '22023') if $sum != $d->{amount};
+	return $self->deal_step('resolve_dispute', $sql, $d, 'resolve_dispute', 'postgres', extra => 'A',
+		deadline => 'none', effect => sub { $self->fx_split($_[0], $_[1], $bs) });
 }
 
-sub take_follow_up
+# set_payment_sources: the buyer pays from these accounts (sources.c)
+sub gen_set_payment_sources
 {
-	my ($self, $succeeded) = @_;
-	my $f = delete $self->{pending_follow_up};
-	return unless $f && $succeeded;
-	my ($deal, $recs) = @$f;
-	unshift @{ $self->{queue} }, [ 'deal_refs', $deal, $recs ];
+	my ($self, $d, $actor) = @_;
+	my $r = $self->{rng};
+	my @pool = map { $self->own($_) } qw(d1 d2 cr f);
+	my $n = $r->weighted(1 => 3, 2 => 4, 3 => 2);
+	my @acc;
+	while (@acc < $n)
+	{
+		my $a = $r->pick(@pool);
+		push @acc, $a unless grep { $_ == $a } @acc;
+	}
+	my @amt;
+	my $left = $d->{amount};
+	for my $i (0 .. $n - 1)
+	{
+		my $m = $i == $n - 1 ? $left : 1 + $r->int(max(1, $left - ($n - 1 - $i)));
+		$m = $left - ($n - 1 - $i) if $m > $left - ($n - 1 - $i);
+		push @amt, $m;
+		$left -= $m;
+	}
+	my $v = $r->weighted(none => 80, odd => 6, sum => 3, zero => 2, dup => 2, nulls => 2,
+		long => 1, short => 2, actor => 2);
+	if ($v eq 'odd')
+	{
+		$acc[ $r->int($n) ] = $r->pick($self->own('j'), $self->{w}{funding}{EUR},
+			$r->pick(@{ $self->{w}{shards} }), unknown_id($self->{w}, $r), $self->own('s'));
+	}
+	elsif ($v eq 'sum') { $amt[-1]++; }
+	elsif ($v eq 'zero') { $amt[ $r->int($n) ] = $r->pick(0, -3); }
+	elsif ($v eq 'dup' && $n > 1) { $acc[1] = $acc[0]; }
+	elsif ($v eq 'long') { @acc = (1 .. 17); @amt = (1) x 17; }
+	elsif ($v eq 'short') { pop @amt; }
+	elsif ($v eq 'actor') { $actor = $self->pick_actor($d, ''); }
+	my ($ad, $md) = (\@acc, \@amt);
+	($ad, $md) = @{ $r->pick([ undef, \@amt ], [ \@acc, undef ], [ [], [] ]) } if $v eq 'nulls';
+	my $act = $r->chance(0.01) ? undef : $actor;
+	my $sql = sprintf('SELECT escrow.set_payment_sources(%d, %s, %s, %s);', $d->{id}, alit($ad),
+		alit($md), tlit($act));
+	my $op = 'set_payment_sources';
+	return refuse($op, $sql, '22023') if !defined $ad || !defined $md || !defined $act;
+	return refuse($op, $sql, '22023') if @$ad != @$md || @$ad < 1 || @$ad > 16;
+	my $total = 0;
+	for my $i (0 .. $#$ad)
+	{
+		return refuse($op, $sql, '22023') if !defined $ad->[$i] || !defined $md->[$i] || $md->[$i] <= 0;
+		return refuse($op, $sql, '22023') if grep { $ad->[$_] == $ad->[$i] } 0 .. $i - 1;
+		$total = add_ovf($total, $md->[$i]) // return refuse($op, $sql, '22003');
+	}
+	return refuse($op, $sql, 'P0002') if $d->{missing};
+	return refuse($op, $sql, 'EP007')
+	  if $STAGE_NO{ $d->{stage} } < $STAGE_NO{order_received} || $STAGE_NO{ $d->{stage} } > $STAGE_NO{delivered};
+	return refuse($op, $sql, '42501') unless _roles($d, $act) =~ /B/;
+	return refuse($op, $sql, 'EP007') if financed($d) || $d->{method} eq 'cash';
+	return refuse($op, $sql, '22023') if $total != $d->{amount};
+	return $self->predict($op, $sql, sub {
+		my ($s) = @_;
+		my @kinds;
+		for my $a (@$ad)
+		{
+			my $x = $self->s_acct($s, $a);
+			my $kind = $x ? $x->{kind} : grep({ $_ == $a } @{ $self->{w}{shards} }) ? 'shard' : undef;
+			return 'P0002' unless $kind;
+			return '22023' if $kind ne 'deposit' && $kind ne 'credit';
+			return 'EP004' if $x->{cur} ne 'EUR';
+			push @kinds, $kind;
+		}
+		my $x = $self->s_deal($s, $d->{id});
+		my $reserved = $x->{held} > 0;
+		my ($e) = $self->src_release($s, $x);
+		return $e if $e;
+		$x->{split} = @$ad > 1 ? 1 : 0;
+		$x->{src} = $x->{split} ? [ map { { account => $ad->[$_], amount => $md->[$_], hold => 0,
+			capture => 0, captured => 0, refunded => 0 } } 0 .. $#$ad ] : undef;
+		$x->{method} = $x->{split} ? 'split' : $kinds[0] eq 'credit' ? 'credit' : 'balance';
+		$x->{debit} = $ad->[0];
+		$x->{hold_id} = 0;
+		if ($reserved)
+		{
+			$e = $self->src_reserve($s, $x);
+			return $e if $e;
+		}
+		$x->{events}++;
+		return undef;
+	});
 }
+
+# pay_cash: cash at the deal's terminal (terminal.c): pay now (reserves)
+# or pay later (settles a deal served first); the change as the terminal
+# makes it
+sub gen_pay_cash
+{
+	my ($self, $d) = @_;
+	my $r = $self->{rng};
+	my $c = $self->{c};
+	my $term = $r->weighted("term-c$c" => 95, 'term-none' => 3, NULL => 2);
+	$term = undef if $term eq 'NULL';
+	my $amount = $d->{amount};
+	my @pieces;
+	my $v = $r->weighted(exact => 30, round => 50, big => 8, short => 5, odd => 3, bad => 2, none => 2);
+	my $target = $v eq 'round' ? $amount + (-$amount % $r->pick(100, 500, 1000)) : $amount;
+	if ($v eq 'big') { push @pieces, 5000 while 5000 * @pieces < $amount; }
+	else
+	{
+		my $left = $target;
+		for my $p (reverse @DENOMS)
+		{
+			while ($left >= $p) { push @pieces, $p; $left -= $p; }
+		}
+	}
+	pop @pieces if $v eq 'short';
+	push @pieces, 7 if $v eq 'odd';
+	$pieces[0] = $r->pick(0, -100) if $v eq 'bad' && @pieces;
+	@pieces = () if $v eq 'none';
+	@pieces = reverse @pieces if $r->chance(0.3);
+	my $sql = sprintf('SELECT denomination || \':\' || pieces FROM escrow.pay_cash(%s, %d, %s);',
+		tlit($term), $d->{id}, $r->chance(0.01) ? 'NULL::bigint[]' : alit(\@pieces));
+	my $op = 'pay_cash';
+	return refuse($op, $sql, '22023') if !defined $term || $sql =~ /NULL::bigint\[\]/ || !@pieces
+	  || grep { $_ <= 0 } @pieces;
+	my $later = $d->{stage} eq 'delivered';
+	my ($err, $to) = deal_check($d, 'pay_cash', $d->{buyer});
+	return refuse($op, $sql, $err) if $err;
+	return refuse($op, $sql, 'EP007') if $d->{split} || ($later && ($d->{held} > 0 || $d->{captured} > 0));
+	my $t = $self->{st}{term}{$term} or return refuse($op, $sql, 'P0002');
+	my @denoms = sort { $a <=> $b } keys %{ $t->{cash} };
+	my %have = %{ $t->{cash} };
+	my $total = 0;
+	for my $p (@pieces)
+	{
+		return refuse($op, $sql, '22023') unless exists $have{$p};
+		$total = add_ovf($total, $p) // return refuse($op, $sql, '22003');
+		return refuse($op, $sql, '22003') if $have{$p} == I32;
+		$have{$p}++;
+	}
+	return refuse($op, $sql, 'EP001') if $total < $amount;
+	my $use = make_change($total - $amount, \@denoms, [ map { $have{$_} } @denoms ]);
+	return refuse($op, $sql, 'EP001') unless defined $use;
+	return refuse($op, $sql, $use) unless ref $use;
+	my @change = map { $use->[$_] ? "$denoms[$_]:$use->[$_]" : () } 0 .. $#denoms;
+	my $pred = $self->predict($op, $sql, sub {
+		my ($s) = @_;
+		my $tt = $self->s_term($s, $term);
+		$tt->{cash}{ $denoms[$_] } = $have{ $denoms[$_] } - $use->[$_] for 0 .. $#denoms;
+		my ($e) = $self->s_funding($s, 'deposit', $tt->{acct}, $amount);
+		return $e if $e;
+		my $x = $self->s_deal($s, $d->{id});
+		$x->{debit} = $tt->{acct};
+		$x->{method} = 'cash';
+		my $h;
+		($e, $h) = $self->s_hold_place($s, $tt->{acct}, $x->{credit}, $amount, undef, $x->{id});
+		return $e if $e;
+		$x->{hold_id} = $h->{tmp};
+		$x->{held} = $amount;
+		$self->_follow_up($x->{id}, hold => $h);
+		if ($later)
+		{
+			$e = $self->fx_settle($s, $x);
+			return $e if $e;
+		}
+		step_commit($x, $to, $later ? 'return' : 'ship');
+		return (undef, sub {
+			my $got = join(' ', @{ $_[0] });
+			$got eq "@change" ? undef : "expected change [@change], got [$got]" });
+	});
+	return $self->after_step($pred, $d->{id});
+}
+
+# ----------------------------------------------------------- follow-ups
+# Read a deal's references after a step created records whose ids the
+# call did not return, and give the model's records their ids.
+my $REFS_SQL = "SELECT d.stage, coalesce(d.hold_id, 0), coalesce(d.capture_transfer, 0), "
+  . "coalesce(d.fee_transfer, 0), coalesce(d.prepay_transfer, 0), "
+  . "coalesce((SELECT r.id FROM escrow.receivables r WHERE r.deal = d.id), 0), "
+  . "coalesce((SELECT string_agg(s.account || ':' || coalesce(s.hold_id, 0) || ':' "
+  . "|| coalesce(s.capture_transfer, 0), ',') FROM escrow.deal_sources s WHERE s.deal = d.id), '') "
+  . "FROM escrow.deals d WHERE d.id = %d FOR UPDATE";
 
 sub gen_deal_refs
 {
 	my ($self, $deal, $recs) = @_;
-	return {
-		sql => "SELECT coalesce(hold_id, 0) || ' ' || coalesce(capture_transfer, 0) || ' ' "
-		  . "|| coalesce(fee_transfer, 0) FROM escrow.deals WHERE id = $deal;",
-		op => 'bookkeeping',
-		outcomes => [ {
-			state => '00000', check => sub { undef },
-			apply => sub {
-				my ($st, $rows) = @_;
-				return unless $rows && @$rows;
-				my ($hold, $cap, $fee) = split / /, $rows->[0];
-				my $d = $st->{deals}{$deal};
-				if ($recs->{hold}) { _name_anon($st, 'holds', 'anon_holds', $recs->{hold}, $hold); $d->{hold_id} = $hold; }
-				if ($recs->{capture}) { _name_anon($st, 'xfers', 'anon_xfers', $recs->{capture}, $cap); $d->{capture_transfer} = $cap; }
-				if ($recs->{fee}) { _name_anon($st, 'xfers', 'anon_xfers', $recs->{fee}, $fee); $d->{fee_transfer} = $fee; }
-			} } ] };
+	return { sql => sprintf($REFS_SQL, $deal) . ';', op => 'bookkeeping', outcomes => [ {
+		state => '00000', check => sub { undef },
+		apply => sub { my ($st, $rows) = @_; name_refs($st, $deal, $recs, $rows) if $rows && @$rows; } } ] };
 }
 
-# give an anonymous record (committed as a copy of $rec) its id
-sub _name_anon
+sub name_refs
 {
-	my ($st, $by_id, $anon, $rec, $id) = @_;
+	my ($st, $deal, $recs, $rows) = @_;
+	my ($stage, $hold, $cap, $fee, $prepay, $rid, $srcs) = split /\|/, $rows->[0], -1;
+	my $d = $st->{deals}{$deal} or return;
+	my %src = map { my ($a, $h, $t) = split /:/; ($a => [ $h, $t ]) } split /,/, $srcs // '';
+	for my $name (sort keys %$recs)
+	{
+		my $rec = $recs->{$name};
+		if ($name eq 'recv') { $d->{rid} = $rid; $st->{recv}{$rid} = $deal; next; }
+		my ($field, $id);
+		if ($name eq 'hold') { ($field, $id) = ('hold_id', $hold); }
+		elsif ($name eq 'capture') { ($field, $id) = ('capture_transfer', $cap); }
+		elsif ($name eq 'fee') { ($field, $id) = ('fee_transfer', $fee); }
+		elsif ($name eq 'prepay') { ($field, $id) = ('prepay_transfer', $prepay); }
+		elsif ($name =~ /^src_(hold|capture):(\d+)$/)
+		{
+			$id = $src{$2} ? $src{$2}[ $1 eq 'hold' ? 0 : 1 ] : 0;
+			my ($s) = grep { $_->{account} == $2 } @{ $d->{src} // [] };
+			$s->{$1} = $id if $s;
+		}
+		$d->{$field} = $id if $field;
+		name_anon($st, $name =~ /hold/ ? 'holds' : 'xfers', $rec->{tmp}, $id) if $id;
+	}
+}
+
+# give the record made with temporary id $tmp its real id
+sub name_anon
+{
+	my ($st, $by_id, $tmp, $id) = @_;
+	my $anon = $by_id eq 'holds' ? 'anon_holds' : 'anon_xfers';
 	for my $i (0 .. $#{ $st->{$anon} })
 	{
 		my $x = $st->{$anon}[$i];
-		next if grep { ($x->{$_} // '') ne ($rec->{$_} // '') }
-		  qw(debit credit amount kind hold refund_of);
+		next unless ($x->{tmp} // 0) == $tmp;
 		splice(@{ $st->{$anon} }, $i, 1);
 		$x->{id} = $id;
 		$st->{$by_id}{$id} = $x;
 		push @{ $st->{ $by_id eq 'holds' ? 'hold_list' : 'xfer_list' } }, $id;
-		return;
+		last;
+	}
+	# captures of a hold named here point at it
+	if ($by_id eq 'holds')
+	{
+		$_->{hold} = $id for grep { $_->{hold} == $tmp } @{ $st->{anon_xfers} }, values %{ $st->{xfers} };
 	}
 }
 
-sub _confirm_identity
+# ------------------------------------------------------------ deadlines
+# A deal past its deadline is moved by whichever client's
+# run_maintenance() takes it first.  Its owner then calls
+# run_maintenance() itself and reads the deal (FOR UPDATE: after any
+# maintenance still running on it); the deal is either where it was or
+# one or more maintenance steps further, each of which the model
+# simulates.  Nothing else is done to a due deal meanwhile, except a step
+# the deadline refuses (EP007 either way).
+sub gen_maintain
 {
-	my ($self, $d, $code, $sql) = @_;
-	my $pred = { sql => $sql, op => 'confirm_identity' };
-	return { %$pred, outcomes => [ _refused('22023') ] } if $code eq '';
-	my ($err, $to) = deal_check($d, 'confirm_identity', $d->{buyer});
-	return { %$pred, outcomes => [ _refused($err) ] } if $err;
-	return { %$pred, outcomes => [ _refused('EP008') ] }
-	  if !$d->{code_pending} || $d->{attempts} >= 5;
-	my $s = _sim();
-	my $x = $self->s_deal($s, $d->{id});
-	$x->{events}++;
-	if (defined $d->{code} && $code eq $d->{code})
+	my ($self, $id, $tries) = @_;
+	my $d = $self->{st}{deals}{$id};
+	return $self->next_call unless $d && is_due($d);
+	my $r = $self->{rng};
+	unshift @{ $self->{queue} }, [ 'resolve_due', $id, $tries ];
+	if (!$tries && $r->chance(0.5))
 	{
-		$x->{stage} = $to;
-		$x->{code_pending} = 0;
-		$x->{code} = undef;
-		return { %$pred, outcomes => [ _ok(_is_value('t'), $s) ] };
-	}
-	$x->{attempts}++;
-	return { %$pred, outcomes => [ _ok(_is_value('f'), $s) ] };
-}
-
-sub _resolve
-{
-	my ($self, $d, $bs, $ms, $sql) = @_;
-	my $pred = { sql => $sql, op => 'resolve_dispute' };
-	return { %$pred, outcomes => [ _refused('22023') ] } if $bs < 0 || $ms < 0;
-	my ($err, $to) = deal_check($d, 'resolve_dispute', 'postgres', 'A');
-	return { %$pred, outcomes => [ _refused($err) ] } if $err;
-	my $sum = add_ovf($bs, $ms);
-	return { %$pred, outcomes => [ _refused('22003') ] } unless defined $sum;
-	return { %$pred, outcomes => [ _refused('22023') ] } if $sum != $d->{amount};
-	my $s = _sim();
-	my $x = $self->s_deal($s, $d->{id});
-	my $e = $self->_split($s, $x, $bs);
-	return { %$pred, outcomes => [ _refused($e) ] } if $e;
-	$x->{stage} = $to;
-	$x->{events}++;
-	my @out = (_ok(\&_is_void, $s));
-	push @out, _refused('EP001') if $s->{amb};
-	return { %$pred, outcomes => \@out };
-}
-
-# split() in deal_api.c
-sub _split
-{
-	my ($self, $s, $x, $bs) = @_;
-	my $ms = $x->{amount} - $bs;
-	my $new_fee = fee_of($ms, $x->{bps});
-	if ($x->{captured} == 0)
-	{
-		if ($ms > 0)
+		# a step the passed deadline refuses, maintained or not
+		my %probe = (funds_reserved => [ 'mark_shipped', $d->{merchant} ],
+			delivered => [ 'reject_delivery', $d->{buyer} ], settled => [ 'request_return', $d->{buyer} ]);
+		my ($action, $actor) = @{ $probe{ $d->{stage} } };
+		my $pred = $self->gen_deal_step($d, $action, $actor);
+		if (!grep { $_->{state} ne 'EP007' } @{ $pred->{outcomes} })
 		{
-			my ($e, $t) = $self->s_capture($s, $x->{hold_id}, $ms, 1, $x->{id});
-			return $e if $e;
-			$x->{captured} = $ms;
-			my $ft;
-			if ($new_fee > 0)
-			{
-				($e, $ft) = $self->s_post($s, 'transfer', $x->{credit}, $x->{fee_account}, $new_fee, 0,
-					deal => $x->{id});
-				return $e if $e;
-			}
-			$x->{fee} = $new_fee;
-			$x->{held} = 0;
-			$self->_follow_up($x->{id}, capture => $t, $ft ? (fee => $ft) : ());
+			unshift @{ $self->{queue} }, [ 'run_maintenance', 100 ];
+			return $pred;
 		}
+	}
+	return $self->gen_run_maintenance(100);
+}
+
+# the simulations of up to $n maintenance steps of deal $id, each on top
+# of the one before: [ overlay, follow-up records ] per step
+sub maintenance_chain
+{
+	my ($self, $id) = @_;
+	my @chain;
+	my %recs;
+	my $s = _sim();
+	while (@chain < 3)
+	{
+		my $x = $self->s_deal($s, $id);
+		last unless is_due($x);
+		my $next = dclone($s);
+		local $self->{pending_follow_up};
+		my $e = $self->fx_maintain($next, $self->s_deal($next, $id));
+		last if $e;
+		%recs = (%recs, %{ ($self->{pending_follow_up} // [ $id, {} ])->[1] });
+		push @chain, [ $next, {%recs} ];
+		$s = $next;
+	}
+	return @chain;
+}
+
+sub gen_resolve_due
+{
+	my ($self, $id, $tries) = @_;
+	my $d = $self->{st}{deals}{$id};
+	return $self->next_call unless $d && is_due($d);
+	my $sql = sprintf($REFS_SQL, $id) . ';';
+	my $stage_is = sub {
+		my ($want, $fail) = @_;
+		return sub {
+			my ($rows) = @_;
+			my ($stage) = split /\|/, $rows->[0] // '';
+			return "deal $id is $stage, expected $want" if ($stage // '') ne $want;
+			return $fail;
+		};
+	};
+	my $requeue = sub {
+		my ($st, $n) = @_;
+		my $x = $st->{deals}{$id};
+		push @{ $self->{queue} }, [ 'maintain', $id, $n ] if $x && is_due($x);
+	};
+	my @outcomes = ({ state => '00000',
+		check => $stage_is->($d->{stage}, $tries >= 30
+			? "deal $id is still $d->{stage} past its deadline after 30 calls of run_maintenance()" : undef),
+		apply => sub { $requeue->($_[0], $tries + 1); } });
+	for my $step ($self->maintenance_chain($id))
+	{
+		my ($s, $recs) = @$step;
+		push @outcomes, { state => '00000', check => $stage_is->($s->{d}{$id}{stage}),
+			apply => sub {
+				my ($st, $rows) = @_;
+				commit($s, $st);
+				name_refs($st, $id, $recs, $rows) if $rows && @$rows;
+				$requeue->($st, 0);
+			} };
+	}
+	return { sql => $sql, op => 'bookkeeping', outcomes => \@outcomes };
+}
+
+# ---------------------------------------------------------- receivables
+# pay_invoice / repay (finance.c): the key claim, the receivable (P0002,
+# kind 22023, status EP007, more than outstanding 22023), then a transfer
+# from the paying account into the institution's account (invoice) or the
+# buyer's credit line (loan).
+sub gen_pay_receivable
+{
+	my ($self, $d) = @_;
+	my $r = $self->{rng};
+	if (!$d)
+	{
+		my @with = grep { $_->{rid} > 0 } map { $self->{st}{deals}{$_} } recent($self->{st}{deal_list}, 200);
+		return $self->gen_deal unless @with;
+		$d = $r->pick(@with);
+	}
+	my $fn = $d->{rkind} eq 'loan' ? 'repay' : 'pay_invoice';
+	$fn = $fn eq 'repay' ? 'pay_invoice' : 'repay' if $r->chance(0.05);
+	my $rid = $r->chance(0.97) ? $d->{rid} : $r->pick(undef, 999_999_999, -1);
+	my $pay_to = $d->{rkind} eq 'loan' ? $d->{debit} : $d->{inst_account};
+	my $from = $r->chance(0.85) ? $r->pick(map { $self->own($_) } qw(d1 d2 cr f)) : $r->weighted(
+		to => 3, jpy => 2, funding => 2, unknown => 2, null => 1);
+	$from = $from eq 'to' ? $pay_to : $from eq 'jpy' ? $self->own('j') : $from eq 'funding'
+	  ? $self->{w}{funding}{EUR} : $from eq 'unknown' ? 999_999_999_999 : $from eq 'null' ? undef : $from;
+	my $out = $d->{ramount} - $d->{rpaid};
+	my $amount = $r->chance(0.35) ? undef : $r->chance(0.05) ? $out + 1 : $r->chance(0.03)
+	  ? $r->pick(0, -1) : 1 + $r->int(max(1, $out));
+	my $key = $self->pick_key(0.4);
+	my $sql = sprintf('SELECT escrow.%s(%s, %s, %s, %s);', $fn, lit($rid), lit($from), lit($amount), tlit($key));
+	return refuse($fn, $sql, '22023') if !defined $rid || !defined $from
+	  || (defined $amount && $amount <= 0) || bad_key($key);
+	return $self->predict($fn, $sql, sub {
+		my ($s) = @_;
+		my $deal = $self->{st}{recv}{$rid} or return 'P0002';
+		my $x = $self->s_deal($s, $deal);
+		return '22023' if $x->{rkind} ne ($fn eq 'repay' ? 'loan' : 'invoice');
+		return 'EP007' if $x->{rstatus} ne 'open';
+		my $outstanding = $x->{ramount} - $x->{rpaid};
+		my $amt = $amount // $outstanding;
+		return '22023' if $amt > $outstanding;
+		my ($e, $t) = $self->s_post($s, 'transfer', $from, $pay_to, $amt, 0,
+			deal => $RULES{refund_refuses_receivable_payments} ? $deal : 0);
+		return $e if $e;
+		$x->{rpaid} += $amt;
+		$x->{rstatus} = 'paid' if $x->{rpaid} == $x->{ramount};
+		$x->{events}++;
+		return (undef, \&_is_id, sub { $t->{id} = $_[0][0]; push @{ $x->{pays} }, $_[0][0]; });
+	}, key => $key, req => sprintf('%s(%s,%s,%s)', $fn, $rid, $from, $amount // 'NULL'));
+}
+
+# ------------------------------------------------------------ terminals
+sub my_terminals { my ($self) = @_; return sort keys %{ $self->{st}{term} }; }
+
+# register_terminal: a new terminal needs a new deposit account of its own
+sub gen_register_terminal
+{
+	my ($self, $acct) = @_;
+	my $r = $self->{rng};
+	my $c = $self->{c};
+	if (!defined $acct && $r->chance(0.4))
+	{
+		# open a new account first, then register a terminal on it
+		my $role = $self->new_name('t');
+		$role =~ s/^t$c-/t/;
+		push @{ $self->{queue} }, [ 'register_terminal', $role ];
+		return $self->gen_open_account(owner => "c$c-$role");
+	}
+	my $no = defined $acct ? $r->weighted(new => 30, taken => 1) : $r->weighted(new => 6, taken => 2, empty => 1, long => 1, null => 1);
+	$no = $no eq 'new' ? sprintf('term-c%d-%d', $c, ++$self->{nobj}) : $no eq 'taken' ? "term-c$c"
+	  : $no eq 'empty' ? '' : $no eq 'long' ? 'x' x 65 : undef;
+	my $account = defined $acct ? $self->own($acct)
+	  : $r->pick($self->own('d1'), $self->own('t'), $self->{w}{funding}{EUR}, 999_999_999_999,
+		$self->own('n'), undef);
+	my $denoms = $r->weighted(ok => defined $acct ? 40 : 8, null => 1, empty => 1, zero => 1, many => 1);
+	my @den = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 1000);
+	my $dsql = $denoms eq 'ok' ? alit(\@den) : $denoms eq 'null' ? 'NULL::bigint[]'
+	  : $denoms eq 'empty' ? "'{}'::bigint[]" : $denoms eq 'zero' ? alit([ 5, 0 ])
+	  : alit([ 1 .. 65 ]);
+	my $name = $r->chance(0.97) ? "'terminal'" : 'NULL';
+	my $sql = sprintf('SELECT escrow.register_terminal(%s, %s, %s, %s);', tlit($no), $name,
+		lit($account), $dsql);
+	my $op = 'register_terminal';
+	return refuse($op, $sql, '22023') if !defined $no || $name eq 'NULL' || $no eq '' || length($no) > 64
+	  || $denoms ne 'ok';
+	return refuse($op, $sql, '22023') if $self->{st}{term}{$no} || $no eq "term-c$c";
+	return refuse($op, $sql, '22023') unless defined $account;
+	my $a = $self->{st}{acct}{$account};
+	my $fresh = $a && $a->{kind} eq 'deposit' && $a->{fresh} && $a->{held} == 0 && $a->{shards} == 0;
+	return refuse($op, $sql, 'P0002') unless $fresh;
+	return $self->predict($op, $sql, sub {
+		my ($s) = @_;
+		$self->s_acct($s, $account)->{fresh} = 0;
+		my %cash = map { $_ => 0 } @den;
+		$s->{term}{$no} = { acct => $account, cash => \%cash };
+		return (undef, _is_value($no));
+	});
+}
+
+# load_terminal_cash / unload_terminal_cash: the pieces, then the money
+# (a deposit of their value; an unload withdraws only the float)
+sub gen_refill
+{
+	my ($self) = @_;
+	my $r = $self->{rng};
+	my $fn = $r->chance(0.5) ? 'load_terminal_cash' : 'unload_terminal_cash';
+	my @terms = $self->my_terminals;
+	my $no = $r->chance(0.95) ? $r->pick(@terms) : $r->pick('term-none', undef);
+	my $t = defined $no ? $self->{st}{term}{$no} : undef;
+	my @denoms = $t ? sort { $a <=> $b } keys %{ $t->{cash} } : (1, 5);
+	my $n = 1 + $r->int(3);
+	my (@d, @k);
+	for (1 .. $n)
+	{
+		my $x = $r->pick(@denoms);
+		push @d, $x;
+		my $have = $t ? $t->{cash}{$x} : 5;
+		push @k, $fn eq 'load_terminal_cash' ? 1 + $r->int(20)
+		  : $r->chance(0.9) ? 1 + $r->int(max(1, CORE::int($have / 3))) : $have + 1;
+	}
+	my $v = $r->weighted(none => 85, odd => 4, nulls => 3, len => 3, zero => 3, huge => 2);
+	push @d, 7 and push @k, 1 if $v eq 'odd';
+	pop @k if $v eq 'len';
+	$k[0] = 0 if $v eq 'zero';
+	$k[0] = I32 if $v eq 'huge' && $fn eq 'load_terminal_cash';
+	my ($dd, $kk) = (\@d, \@k);
+	($dd, $kk) = @{ $r->pick([ undef, \@k ], [ \@d, undef ], [ [], [] ]) } if $v eq 'nulls';
+	my $sql = sprintf('SELECT escrow.%s(%s, %s, %s);', $fn, tlit($no), alit($dd), alit($kk));
+	return refuse($fn, $sql, '22023') unless defined $no;
+	return refuse($fn, $sql, 'P0002') unless $t;
+	my $elems = sub {
+		my ($x, $what) = @_;
+		return '22023' if !defined $x || !@$x || @$x > 10000;
+		return '22023' if $what eq 'denominations' && @$x > 64;
+		return '22023' if grep { !defined || $_ <= 0 } @$x;
+		return undef;
+	};
+	my $e = $elems->($dd, 'denominations') // $elems->($kk, 'counts');
+	return refuse($fn, $sql, $e) if $e;
+	return refuse($fn, $sql, '22023') if @$dd != @$kk;
+	my $sign = $fn eq 'load_terminal_cash' ? 1 : -1;
+	return $self->predict($fn, $sql, sub {
+		my ($s) = @_;
+		my $tt = $self->s_term($s, $no);
+		my $value = 0;
+		for my $i (0 .. $#$dd)
+		{
+			return '22023' unless exists $tt->{cash}{ $dd->[$i] };
+			my $pieces = $tt->{cash}{ $dd->[$i] } + $sign * $kk->[$i];
+			return 'EP001' if $pieces < 0;
+			return '22003' if $pieces > I32;
+			$tt->{cash}{ $dd->[$i] } = $pieces;
+			my $m = mul_ovf($dd->[$i], $kk->[$i]) // return '22003';
+			$value = add_ovf($value, $m) // return '22003';
+		}
+		my $e;
+		if ($sign > 0) { ($e) = $self->s_funding($s, 'deposit', $tt->{acct}, $value); }
 		else
 		{
-			if ($x->{held} > 0)
-			{
-				my ($e) = $self->s_release($s, $x->{hold_id}, $x->{id});
-				return $e if $e;
-			}
-			$x->{held} = 0;
+			my $a = $self->s_acct($s, $tt->{acct});
+			my $float = min($value, max($a->{posted} - $a->{held}, 0));
+			($e) = $self->s_funding($s, 'withdraw', $tt->{acct}, $float) if $float > 0;
 		}
+		return $e if $e;
+		return (undef, _is_value($value));
+	});
+}
+
+# make_change: the same programme as the terminals (immutable, strict)
+sub gen_make_change
+{
+	my ($self) = @_;
+	my $r = $self->{rng};
+	my @d = $r->chance(0.5) ? (1, 3, 4) : (1, 5, 10, 25, 100);
+	my @k = map { $r->int(6) } @d;
+	my $amount = $r->chance(0.9) ? $r->int(40) : $r->pick(-1, 2_000_000, undef);
+	my $v = $r->weighted(none => 85, len => 4, neg => 4, zero => 3, null => 2, many => 2);
+	my ($dd, $kk) = ([@d], [@k]);
+	pop @$kk if $v eq 'len';
+	$kk->[0] = -1 if $v eq 'neg';
+	$dd->[0] = 0 if $v eq 'zero';
+	$kk = undef if $v eq 'null';
+	($dd, $kk) = ([ 1 .. 65 ], [ (1) x 65 ]) if $v eq 'many';
+	my $sql = sprintf('SELECT escrow.make_change(%s, %s, %s);', lit($amount), alit($dd), alit($kk, 'integer'));
+	my $op = 'make_change';
+	return { op => $op, sql => $sql, outcomes => [ _ok(\&_is_void) ] } if !defined $amount || !defined $kk;
+	return refuse($op, $sql, '22023') if @$dd != @$kk || !@$dd || @$dd > 64
+	  || grep({ $dd->[$_] <= 0 || $kk->[$_] < 0 } 0 .. $#$dd);
+	my $use = make_change($amount, $dd, $kk);
+	return refuse($op, $sql, '22023') if defined $use && !ref $use;
+	return { op => $op, sql => $sql, outcomes => [ _ok(defined $use
+		? _is_value('{' . join(',', @$use) . '}') : \&_is_void) ] };
+}
+
+# --------------------------------------------------- settlement batches
+# link_external_account: the institution (locked, its clearing account
+# made on first use), then the account, then the link
+sub gen_link_external_account
+{
+	my ($self) = @_;
+	my $r = $self->{rng};
+	my $c = $self->{c};
+	my $acct = $r->pick(map({ $self->own($_) } qw(d2 f cr d1)), $self->own('j'), $self->{w}{funding}{EUR},
+		999_999_999_999, undef);
+	my $inst = $r->weighted("n$c" => 8, "s$c" => 1, nobody => 1, NULL => 1);
+	$inst = undef if $inst eq 'NULL';
+	my $ref = $r->weighted(ok => 9, empty => 1, null => 1);
+	$ref = $ref eq 'ok' ? "IBAN-c$c-$acct" : $ref eq 'empty' ? '' : undef if defined $acct;
+	$ref = 'IBAN' unless defined $acct;
+	my $sql = sprintf('SELECT escrow.link_external_account(%s, %s, %s);', lit($acct), tlit($inst), tlit($ref));
+	my $op = 'link_external_account';
+	return refuse($op, $sql, '22023') if !defined $acct || !defined $inst || !defined $ref || $ref eq '';
+	my $p = $self->{st}{parties}{$inst} or return refuse($op, $sql, 'P0002');
+	return refuse($op, $sql, '22023') if $p->{kind} ne 'institution';
+	return $self->predict($op, $sql, sub {
+		my ($s) = @_;
+		my $a = $self->s_acct($s, $acct);
+		return 'P0002' unless $a && ($a->{kind} eq 'deposit' || $a->{kind} eq 'credit');
+		return 'EP004' if $a->{cur} ne 'EUR';
+		return '22023' if $self->{st}{linked}{$acct};
+		$s->{linked}{$acct} = $inst;
 		return undef;
-	}
-	if ($x->{fee} > $new_fee)
+	});
+}
+
+# close_settlement_batch: each linked account's position (payments since
+# the last batch) paid out to or collected from its outside account
+sub gen_close_settlement_batch
+{
+	my ($self) = @_;
+	my $r = $self->{rng};
+	my $c = $self->{c};
+	my $inst = $r->weighted("n$c" => 9, "s$c" => 0.5, nobody => 0.5, NULL => 0.3);
+	$inst = undef if $inst eq 'NULL';
+	my $last = defined $inst ? $self->{st}{batches}{$inst} : undef;
+	my $cut = $r->weighted(now => 8, same => $last ? 2 : 0, earlier => $last ? 1 : 0, future => 0.5, null => 0.3);
+	my $cutoff = $cut eq 'now' ? 'now()' : $cut eq 'same'
+	  ? "(SELECT cutoff FROM escrow.settlement_batches WHERE id = $last->{id})"
+	  : $cut eq 'earlier' ? "(SELECT cutoff - interval '1 second' FROM escrow.settlement_batches WHERE id = $last->{id})"
+	  : $cut eq 'future' ? "now() + interval '1 hour'" : 'NULL';
+	my $sql = sprintf('SELECT escrow.close_settlement_batch(%s, %s);', tlit($inst), $cutoff);
+	my $op = 'close_settlement_batch';
+	return refuse($op, $sql, '22023') if !defined $inst || $cut eq 'null' || $cut eq 'future';
+	my $p = $self->{st}{parties}{$inst} or return refuse($op, $sql, 'P0002');
+	return refuse($op, $sql, '22023') if $p->{kind} ne 'institution';
+	return { op => $op, sql => $sql, outcomes => [ _ok(_is_value($last->{id})) ] } if $cut eq 'same';
+	return refuse($op, $sql, '22023') if $cut eq 'earlier';
+	return $self->predict($op, $sql, sub {
+		my ($s) = @_;
+		my $clearing = $self->{st}{clearing}{$inst};
+		my ($out, $in, @lines) = (0, 0);
+		for my $acct (sort { $a <=> $b } grep { $self->{st}{linked}{$_} eq $inst } keys %{ $self->{st}{linked} })
+		{
+			my $ac = $self->s_acct($s, $acct);
+			my $pos = $ac->{pos};
+			my $settled = $pos > 0 ? min($pos, max($ac->{posted} - $ac->{held}, 0)) : $pos;
+			next unless $settled;
+			my ($e) = $settled > 0 ? $self->s_post($s, 'settlement', $acct, $clearing, $settled, 0)
+			  : $self->s_post($s, 'settlement', $clearing, $acct, -$settled, 0);
+			return $e if $e;
+			$ac->{pos} -= $settled;
+			$settled > 0 ? ($out += $settled) : ($in -= $settled);
+			push @lines, "$acct:$settled";
+		}
+		my $nb = { id => undef, n => ($last ? $last->{n} : 0) + 1, paid_out => $out, collected => $in,
+			settled => join(' ', @lines) };
+		$s->{batches}{$inst} = $nb;
+		return (undef, \&_is_id, sub { $nb->{id} = $_[0][0]; });
+	});
+}
+
+# settlement_export: the batch's lines and the clearing line, summing to 0
+sub gen_settlement_export
+{
+	my ($self) = @_;
+	my $r = $self->{rng};
+	my @ids = sort { $a <=> $b } keys %{ $self->{st}{batch_lines} // {} };
+	my $id = @ids && $r->chance(0.9) ? $r->pick(@ids) : $r->pick(999_999_999, undef);
+	my $sql = sprintf("SELECT coalesce(string_agg(line || ':' || account || ':' || amount, ' ' ORDER BY line), '-') "
+		. "FROM escrow.settlement_export(%s);", lit($id));
+	return { op => 'settlement_export', sql => $sql, outcomes => [ _ok(_is_value('-')) ] }
+	  unless defined $id && defined $self->{st}{batch_lines}{$id};
+	my $inst = $self->{st}{batch_inst}{$id};
+	my @lines = map { [ split /:/ ] } grep { length } split / /, $self->{st}{batch_lines}{$id};
+	my $sum = 0;
+	$sum += $_->[1] for @lines;
+	my $want = join(' ', '0:' . $self->{st}{clearing}{$inst} . ':' . (-$sum),
+		map { ($_ + 1) . ":$lines[$_][0]:$lines[$_][1]" } 0 .. $#lines);
+	# the clearing line is only known for the client's own institution
+	return { op => 'settlement_export', sql => $sql, outcomes => [ _ok(_is_value($want)) ] };
+}
+
+# ------------------------------------------------ accounts and parties
+sub gen_open_account
+{
+	my ($self, %o) = @_;
+	my $r = $self->{rng};
+	my $c = $self->{c};
+	my $owner = $o{owner} // "c$c-" . $self->new_name('x') =~ s/^x$c-/x/r;
+	my ($cur, $kind, $limit) = ('EUR', 'deposit', 0);
+	my $v = $o{owner} ? 'ok' : $r->weighted(ok => 6, credit => 2, blank => 0.5, reserved => 0.5,
+		kind => 0.5, neg => 0.5, limit => 0.5, cur => 0.5, null => 0.3);
+	($kind, $limit) = ('credit', 1000 * $r->int(100)) if $v eq 'credit';
+	$owner = ' ' if $v eq 'blank';
+	$owner = 'escrow:mine' if $v eq 'reserved';
+	$kind = 'savings' if $v eq 'kind';
+	($kind, $limit) = ('credit', -1) if $v eq 'neg';
+	$limit = 500 if $v eq 'limit';
+	$cur = 'XXX' if $v eq 'cur';
+	$cur = undef if $v eq 'null';
+	my $sql = sprintf('SELECT escrow.open_account(%s, %s, %s, %s);', tlit($owner), tlit($cur),
+		tlit($kind), lit($limit));
+	my $op = 'open_account';
+	return refuse($op, $sql, '22023') if !defined $cur || $owner =~ /^\s*$/ || $owner =~ /^escrow:/i
+	  || $kind !~ /^(deposit|credit|system)$/ || $limit < 0 || ($limit && $kind ne 'credit') || $cur eq 'XXX';
+	(my $role = $owner) =~ s/^c$c-//;
+	return $self->predict($op, $sql, sub {
+		my ($s) = @_;
+		my $a = { id => undef, role => $role, kind => $kind, cur => $cur, posted => 0, held => 0,
+			limit => $limit, shards => 0, pos => 0, own => 1, fresh => 1 };
+		push @{ $s->{new_a} }, $a;
+		return (undef, \&_is_id, sub { $a->{id} = $_[0][0]; });
+	});
+}
+
+# register_member / register_merchant / register_institution: argument
+# checks, the account (P0002), then the party number and login role
+sub gen_register
+{
+	my ($self) = @_;
+	my $r = $self->{rng};
+	my $c = $self->{c};
+	my $fn = $r->weighted(register_member => 4, register_merchant => 3, register_institution => 3);
+	my $letter = { register_member => 'p', register_merchant => 'v', register_institution => 'y' }->{$fn};
+	my $kind = { register_member => 'member', register_merchant => 'merchant', register_institution => 'institution' }->{$fn};
+	my $no = $r->weighted(new => 7, taken => 2, bad => 0.5, system => 0.3, empty => 0.3, null => 0.2);
+	$no = $no eq 'new' ? $self->new_name($letter) : $no eq 'taken' ? $r->pick("m$c", "s$c", "n$c", "k$c")
+	  : $no eq 'bad' ? $r->pick('-x', 'a b', 'x' x 65, "m$c!") : $no eq 'system' ? 'system'
+	  : $no eq 'empty' ? '' : undef;
+	my $acct = $r->weighted(d2 => 5, cr => 2, f => 1, funding => 1, unknown => 1, jpy => 1, null => 0.3);
+	$acct = $acct eq 'funding' ? $self->{w}{funding}{EUR} : $acct eq 'unknown' ? 999_999_999_999
+	  : $acct eq 'null' ? undef : $acct eq 'jpy' ? $self->own('j') : $self->own($acct);
+	my $role = $r->chance(0.03) ? 'no_such_role_x' : undef;
+	my $name = $r->chance(0.98) ? 'new party' : undef;
+	my %a = (window => '2 days', cooling => '7 days', bps => 100, fee => $self->own('f'),
+		discount => 50, repay => '7 days');
+	my $v = $r->weighted(none => 80, window => 3, bps => 3, feeacct => 3, feecur => 2, feesame => 2,
+		discount => 3, repay => 3);
+	$a{window} = undef if $v eq 'window';
+	$a{bps} = $r->pick(-1, 10001, undef) if $v eq 'bps';
+	$a{fee} = undef if $v eq 'feeacct';
+	$a{fee} = $self->own('j') if $v eq 'feecur';
+	$a{fee} = $acct if $v eq 'feesame';
+	$a{discount} = $r->pick(-1, 10001, undef) if $v eq 'discount';
+	$a{repay} = undef if $v eq 'repay';
+	my $sql;
+	if ($fn eq 'register_member')
 	{
-		my ($e) = $self->s_refund($s, $x->{fee_transfer}, $x->{fee} - $new_fee);
-		return $e if $e;
-		$x->{fee} = $new_fee;
+		$sql = sprintf('SELECT escrow.register_member(%s, %s, %s, %s, %s);', tlit($no), tlit($name),
+			"'x\@example.org'", lit($acct), tlit($role));
 	}
-	if ($bs > 0)
+	elsif ($fn eq 'register_merchant')
 	{
-		my ($e) = $self->s_refund($s, $x->{capture_transfer}, $bs);
-		return $e if $e;
-		$x->{refunded} += $bs;
+		$sql = sprintf('SELECT escrow.register_merchant(%s, %s, %s, %s, %s, %s, %s, %s, %s);', tlit($no),
+			tlit($name), "'x\@example.org'", lit($acct), ilit($a{window}), ilit($a{cooling}),
+			lit($a{bps}), lit($a{fee}), tlit($role));
 	}
-	return undef;
+	else
+	{
+		$sql = sprintf('SELECT escrow.register_institution(%s, %s, %s, %s, %s, %s, %s);', tlit($no),
+			tlit($name), "'x\@example.org'", lit($acct), lit($a{discount}), ilit($a{repay}), tlit($role));
+	}
+	return refuse($fn, $sql, '22023') if !defined $no || $no eq '' || length($no) > 1000 || !defined $name
+	  || !defined $acct;
+	if ($fn eq 'register_merchant')
+	{
+		return refuse($fn, $sql, '22023') if !defined $a{window}
+		  || !defined $a{bps} || $a{bps} < 0 || $a{bps} > 10000 || ($a{bps} > 0 && !defined $a{fee});
+	}
+	if ($fn eq 'register_institution')
+	{
+		return refuse($fn, $sql, '22023') if !defined $a{repay}
+		  || !defined $a{discount} || $a{discount} < 0 || $a{discount} > 10000;
+	}
+	return $self->predict($fn, $sql, sub {
+		my ($s) = @_;
+		my $x = $self->s_acct($s, $acct);
+		return 'P0002' unless $x && ($x->{kind} eq 'deposit' || $x->{kind} eq 'credit');
+		if ($fn eq 'register_merchant')
+		{
+			return '22023' if $x->{kind} ne 'deposit';
+			if (defined $a{fee})
+			{
+				my $f = $self->s_acct($s, $a{fee});
+				return 'P0002' unless $f && ($f->{kind} eq 'deposit' || $f->{kind} eq 'credit');
+				return 'EP004' if $f->{cur} ne $x->{cur};
+				return '22023' if $a{fee} == $acct;
+			}
+		}
+		return '22023' if $fn eq 'register_institution' && $x->{kind} ne 'deposit';
+		return '22023' if $no !~ /^[A-Za-z0-9][A-Za-z0-9_.-]*$/ || length($no) > 64;
+		return '22023' if $no eq 'system';
+		return '22023' if defined $role;
+		return '22023' if $self->{st}{parties}{$no};
+		$s->{parties}{$no} = { kind => $kind, account => $acct,
+			discount => $fn eq 'register_institution' ? $a{discount} : 0 };
+		return (undef, _is_value($no));
+	});
+}
+
+# set_account_shards: balance shards can be added, not removed
+sub gen_set_account_shards
+{
+	my ($self) = @_;
+	my $r = $self->{rng};
+	my $acct = $r->chance(0.9) ? $self->own('s') : $r->pick(999_999_999_999, undef);
+	my $cur = $acct && $self->{st}{acct}{$acct} ? $self->{st}{acct}{$acct}{shards} : 2;
+	my $n = $r->weighted(same => 5, more => $cur < 4 ? 2 : 0, fewer => 1, over => 0.5, null => 0.3);
+	$n = $n eq 'same' ? $cur : $n eq 'more' ? $cur + 1 : $n eq 'fewer' ? $cur - 1 : $n eq 'over' ? 65 : undef;
+	my $sql = sprintf('SELECT escrow.set_account_shards(%s, %s);', lit($acct), lit($n));
+	my $op = 'set_account_shards';
+	return refuse($op, $sql, '22023') if !defined $acct || !defined $n || $n < 0 || $n > 64;
+	return refuse($op, $sql, 'P0002') unless $self->{st}{acct}{$acct};
+	return refuse($op, $sql, '22023') if $n < $cur;
+	return $self->predict($op, $sql, sub {
+		my ($s) = @_;
+		$self->s_acct($s, $acct)->{shards} = $n;
+		return (undef, _is_value($n));
+	});
+}
+
+# --------------------------------------------------------- read-only
+sub gen_verify_ledger
+{
+	return { op => 'verify_ledger', sql => "SELECT count(*) FROM escrow.verify_ledger();",
+		outcomes => [ _ok(_is_value(0)) ] };
+}
+
+sub gen_read_only
+{
+	my ($self) = @_;
+	my $r = $self->{rng};
+	my $v = $r->pick(qw(current_party deal_transitions state_machine_dot));
+	return { op => 'current_party', sql => 'SELECT escrow.current_party();', outcomes => [ _ok(\&_is_void) ] }
+	  if $v eq 'current_party';
+	return { op => 'deal_transitions', sql => "SELECT count(*) FROM escrow.deal_transitions();",
+		outcomes => [ _ok(_is_value(scalar @TRANSITIONS)) ] } if $v eq 'deal_transitions';
+	return { op => 'state_machine_dot',
+		sql => "SELECT escrow.state_machine_dot() LIKE 'digraph escrowpay_deal {%' AND "
+		  . "escrow.state_machine_dot() LIKE '%delivered -> settled [label=\"pay_cash%';",
+		outcomes => [ _ok(_is_value('t')) ] };
+}
+
+sub gen_txn_no_valid
+{
+	my ($self) = @_;
+	my $r = $self->{rng};
+	my @ids = recent($self->{st}{deal_list}, 50);
+	my $no = txn_no(@ids ? $r->pick(@ids) : 1 + $r->int(1000));
+	my $valid = 't';
+	my $v = $r->weighted(ok => 5, digit => 3, short => 1, prefix => 1, null => 0.5);
+	if ($v eq 'digit')
+	{
+		my $i = 2 + $r->int(11);
+		substr($no, $i, 1) = (substr($no, $i, 1) + 1 + $r->int(9)) % 10;
+		$valid = 'f';
+	}
+	($no, $valid) = (substr($no, 0, 12), 'f') if $v eq 'short';
+	($no, $valid) = ('XP' . substr($no, 2), 'f') if $v eq 'prefix';
+	($no, $valid) = (undef, '') if $v eq 'null';
+	return { op => 'txn_no_valid', sql => sprintf('SELECT escrow.txn_no_valid(%s);', tlit($no)),
+		outcomes => [ _ok($valid eq '' ? \&_is_void : _is_value($valid)) ] };
 }
 
 # --------------------------------------------------------------- results
-# Check a result against the prediction and apply it.  Returns undef, or
-# a failure description.
+# Check a result against the prediction and apply it: the first outcome
+# with the SQLSTATE the call got whose check passes.  Returns undef, or a
+# failure description.
 sub observe
 {
 	my ($self, $pred, $res) = @_;
@@ -1841,9 +3243,12 @@ sub observe
 	}
 	else
 	{
-		my $o = $match[0];
-		my $bad = $o->{check}->($res->{rows});
-		$fail = "$pred->{sql}: $bad" if $bad;
+		my ($o) = grep { !defined $_->{check}->($res->{rows}) } @match;
+		if (!$o)
+		{
+			$o = $match[0];
+			$fail = "$pred->{sql}: " . $o->{check}->($res->{rows});
+		}
 		$o->{apply}->($self->{st}, $res->{rows});
 		if ($res->{state} eq '00000' && $pred->{op} ne 'replay'
 			&& $pred->{sql} =~ /, '(c\d+-k\d+)'(?:, (?:true|false|NULL))?\);$/)
@@ -1896,10 +3301,11 @@ sub retry_after_crash
 }
 
 # Variants of a state in which open holds with an expiry in the past were
-# swept by another client's expire_holds().
+# swept by another client's expire_holds(), and deals past a deadline were
+# moved by another client's run_maintenance().
 sub tiny_variants
 {
-	my ($st) = @_;
+	my ($self, $st) = @_;
 	my @out = ($st);
 	for my $h (grep { $_->{tiny} && $_->{status} eq 'open' } values %{ $st->{holds} })
 	{
@@ -1916,6 +3322,21 @@ sub tiny_variants
 		}
 		push @out, @more;
 	}
+	for my $id (sort { $a <=> $b } grep { is_due($st->{deals}{$_}) } keys %{ $st->{deals} })
+	{
+		my @more;
+		for my $v (@out)
+		{
+			local $self->{st} = $v;
+			for my $step ($self->maintenance_chain($id))
+			{
+				my $x = dclone($v);
+				commit($step->[0], $x);
+				push @more, $x;
+			}
+		}
+		push @out, @more;
+	}
 	return @out;
 }
 
@@ -1925,17 +3346,19 @@ sub candidate_states
 {
 	my ($self, $pred) = @_;
 	my @c = ($self->{st});
-	return map { tiny_variants($_) } @c unless $pred;
-	for my $o (@{ $pred->{outcomes} })
+	if ($pred && $pred->{op} ne 'bookkeeping')
 	{
-		next unless $o->{state} eq '00000';
-		my $st = dclone($self->{st});
-		local $self->{queue} = [];
-		local $self->{pending_follow_up};
-		$o->{apply}->($st, undef);
-		push @c, $st;
+		for my $o (@{ $pred->{outcomes} })
+		{
+			next unless $o->{state} eq '00000';
+			my $st = dclone($self->{st});
+			local $self->{queue} = [];
+			local $self->{pending_follow_up};
+			$o->{apply}->($st, undef);
+			push @c, $st;
+		}
 	}
-	return map { tiny_variants($_) } @c;
+	return map { $self->tiny_variants($_) } @c;
 }
 
 1;

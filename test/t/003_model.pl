@@ -1,23 +1,39 @@
 
 # 003_model.pl -- randomised model test: nothing is lost, nothing is made up.
 #
-# Several clients (psql sessions driven concurrently from this script) run
-# a random mix of every money call -- deposit, withdraw, transfer, hold,
-# capture, release, refund, hold_batch, capture_batch, idempotent replays,
-# credit limits, expiry sweeps and the whole deal lifecycle -- with random
-# and adversarial arguments (NULL, zero, negative and extreme amounts,
-# unknown ids, balance shards, funding accounts, other currencies, bad and
-# reused idempotency keys, wrong deal stages and actors, over-captures and
-# over-refunds, bad batch arrays).  For every call the model in
-# EscrowPay/Model.pm predicts the exact result or SQLSTATE; each client owns
-# its accounts, so its results are exactly predictable, while shared
-# accounts touched by all clients are only checked through invariants.
+# Several clients (psql sessions driven concurrently from this script) call
+# every public function of the extension -- money calls (deposit, withdraw,
+# transfer, hold, capture, release, refund, batches, idempotent replays,
+# credit limits, expiry sweeps), the whole deal lifecycle in all three
+# settlement models (escrow, payment agency, credit finance) with payment
+# sources, cash terminals (pay now, pay later, change making, loading and
+# unloading), invoices and loans (pay_invoice, repay, refunds aimed at
+# those payments), disputes, deadlines passed and run_maintenance(),
+# two-stage settlement batches and their export, registrations of
+# accounts, parties and terminals, and the read-only functions -- with
+# random and adversarial arguments (NULL, zero, negative and extreme
+# amounts, unknown ids, balance shards, funding accounts, other
+# currencies, bad and reused idempotency keys, wrong deal stages, actors
+# and settlement models, over-captures and over-refunds, bad arrays).  For
+# every call the model in EscrowPay/Model.pm predicts the exact result or
+# SQLSTATE; each client owns its accounts, so its results are exactly
+# predictable, while shared accounts touched by all clients are only
+# checked through invariants.
+#
+# Before the run: the model's transition table is escrow.deal_transitions()
+# (stages, actors, settlement models), and every public function of schema
+# escrow (EXECUTE granted to an escrow_* role, read from pg_proc) is
+# listed in %EscrowPay::Model::FUNCTIONS -- a new function fails here until
+# the model predicts it.
 #
 # After the run:
-#   - every call got the predicted SQLSTATE and result;
-#   - each client's accounts, holds, transfers, idempotency keys and deals
-#     in the database are exactly the model's: every call that reported
-#     success is visible, every refused call left nothing behind;
+#   - every call got the predicted SQLSTATE and result, and every public
+#     function succeeded at least once;
+#   - each client's accounts (balances, settlement positions), holds,
+#     transfers, idempotency keys, deals (stage, money, sources,
+#     receivable), parties, terminal inventories, settlement links and
+#     batches in the database are exactly the model's: every call that
+#     reported success is visible, every refused call left nothing behind;
 #   - money is conserved: each currency sums to zero, and the shared and
 #     funding accounts moved by exactly what the clients were told;
 #   - verify_ledger() is empty, pg_amcheck finds nothing, no backend
@@ -43,7 +59,7 @@ use EscrowPay::Harness qw(setting new_node model_world drive ledger_checks
 use EscrowPay::Model;
 
 my $seed    = EscrowPay::Harness::seed();
-my $ops     = setting('MODEL_OPS', 15000, 300000);
+my $ops     = setting('MODEL_OPS', 15000, 1000000);
 my $clients = setting('MODEL_CLIENTS', 4, 6);
 diag("003_model: ESCROWPAY_SEED=$seed ESCROWPAY_MODEL_OPS=$ops ESCROWPAY_MODEL_CLIENTS=$clients");
 

@@ -42,7 +42,7 @@ use EscrowPay::Harness qw(setting new_node model_world drive ledger_checks);
 use EscrowPay::Model;
 
 my $seed    = EscrowPay::Harness::seed();
-my $cycles  = setting('CRASH_CYCLES', 5, 40);
+my $cycles  = setting('CRASH_CYCLES', 5, 50);
 my $secs    = setting('CRASH_SECS', 2, 6);
 my $clients = setting('MODEL_CLIENTS', 4, 6);
 diag("004_crash_cycles: ESCROWPAY_SEED=$seed ESCROWPAY_CRASH_CYCLES=$cycles "

@@ -284,6 +284,8 @@ our @TRANSITIONS = (
 	[qw(confirm_inspection delivered settled BI), ''],
 	[qw(auto_accept delivered settled S), ''],
 	[qw(complete settled completed S), ''],
+	[qw(invoice_due settled invoiced S), 'A'],
+	[qw(pay_invoice invoiced completed B), 'A'],
 	[qw(cancel_deal order_received cancelled BM), ''],
 	[qw(cancel_deal identity_confirmed cancelled BM), ''],
 	[qw(cancel_deal funds_reserved cancelled BM), ''],
@@ -304,11 +306,20 @@ our %MODEL_NAME = reverse %MODEL_LETTER;
 # deal stages in the order of deal.h (set_payment_sources compares them)
 our %STAGE_NO;
 @STAGE_NO{qw(start order_received identity_confirmed funds_reserved shipped delivered
-  settled completed cancelled expired returned refunded disputed resolved)} = 0 .. 13;
+  settled invoiced completed cancelled expired returned refunded disputed resolved)} = 0 .. 14;
 
-# What run_maintenance() does to a deal past its deadline, by stage
+# What run_maintenance() does to a deal past its deadline, by stage (a
+# settled payment-agency deal whose invoice is unpaid: invoice_due)
 our %MAINTENANCE = (funds_reserved => 'expire', delivered => 'auto_accept',
 	settled => 'complete');
+
+sub maintenance_action
+{
+	my ($d) = @_;
+	return 'invoice_due' if $d->{stage} eq 'settled' && $d->{settlement} eq 'agency'
+	  && $d->{rkind} eq 'invoice' && $d->{rstatus} eq 'open';
+	return $MAINTENANCE{ $d->{stage} };
+}
 
 # a cash terminal's denominations (minor units), ascending; with 3 and 4
 # greedy change-making fails (6 is 3+3, not 4+1+1)
@@ -733,7 +744,7 @@ sub _diff_records
 	# records whose id the model does not know: match as a multiset
 	my %pool;
 	push @{ $pool{ _rec_key($left{$_}, $fields) } }, $_ for sort { $a <=> $b } keys %left;
-	for my $r (@$anon)
+	for my $r (grep { !defined $_->{id} } @$anon)
 	{
 		my $k = _rec_key($r, $fields);
 		if (@{ $pool{$k} // [] }) { my $id = shift @{ $pool{$k} }; delete $left{$id}; }
@@ -812,12 +823,12 @@ sub commit
 	for my $h (@{ $s->{new_h} })
 	{
 		if (defined $h->{id}) { $st->{holds}{ $h->{id} } = {%$h}; push @{ $st->{hold_list} }, $h->{id}; }
-		else { push @{ $st->{anon_holds} }, {%$h}; }
+		else { push @{ $st->{anon_holds} }, $st->{by_tmp}{ $h->{tmp} } = {%$h}; }
 	}
 	for my $t (@{ $s->{new_t} })
 	{
 		if (defined $t->{id}) { $st->{xfers}{ $t->{id} } = {%$t}; push @{ $st->{xfer_list} }, $t->{id}; }
-		else { push @{ $st->{anon_xfers} }, {%$t}; }
+		else { push @{ $st->{anon_xfers} }, $st->{by_tmp}{ $t->{tmp} } = {%$t}; }
 	}
 	for my $d (@{ $s->{new_d} })
 	{
@@ -1719,8 +1730,8 @@ sub gen_run_maintenance
 	return refuse('run_maintenance', $sql, '22023') unless $n > 0;
 	return { sql => $sql, op => 'run_maintenance', outcomes => [ _ok(sub {
 		my $got = join(' ', @{ $_[0] });
-		$got =~ /^auto_accept:\d+ complete:\d+ expire:\d+ failed:0$/ ? undef
-		  : "expected the counts of auto_accept, complete, expire and failed:0, got $got" }) ] };
+		$got =~ /^auto_accept:\d+ complete:\d+ expire:\d+ failed:0 invoice_due:\d+$/ ? undef
+		  : "expected the counts of auto_accept, complete, expire, invoice_due and failed:0, got $got" }) ] };
 }
 
 # ----------------------------------------------------------------- deals
@@ -2087,7 +2098,7 @@ sub fx_confirm_return
 sub fx_maintain
 {
 	my ($self, $s, $x) = @_;
-	my $action = $MAINTENANCE{ $x->{stage} };
+	my $action = maintenance_action($x);
 	my ($err, $to) = deal_check($x, $action, 'system', 'S');
 	return $err if $err;
 	my $e;
@@ -2187,6 +2198,7 @@ sub gen_deal
 			pay_cash => $d->{held} == 0 && $d->{captured} == 0 ? 6 : 0.3, set_payment_sources => 0.5 ],
 		settled => [ request_return => 6, open_dispute => 3, refund_capture => 1,
 			refund_payment => $d->{rid} ? 3 : 0, pay_receivable => $d->{rid} ? 4 : 0 ],
+		invoiced => [ pay_receivable => 6, refund_payment => 1, request_return => 0.5 ],
 		returned => [ confirm_return => 8, open_dispute => 2 ],
 		disputed => [ resolve_dispute => 1 ],
 	);
@@ -2616,7 +2628,9 @@ sub name_refs
 	my ($stage, $hold, $cap, $fee, $prepay, $rid, $srcs) = split /\|/, $rows->[0], -1;
 	my $d = $st->{deals}{$deal} or return;
 	my %src = map { my ($a, $h, $t) = split /:/; ($a => [ $h, $t ]) } split /,/, $srcs // '';
-	for my $name (sort keys %$recs)
+	my %hold_of;
+	# holds first: captures made in the same call point at them
+	for my $name (sort { ($b =~ /hold/) <=> ($a =~ /hold/) or $a cmp $b } keys %$recs)
 	{
 		my $rec = $recs->{$name};
 		if ($name eq 'recv') { $d->{rid} = $rid; $st->{recv}{$rid} = $deal; next; }
@@ -2632,30 +2646,22 @@ sub name_refs
 			$s->{$1} = $id if $s;
 		}
 		$d->{$field} = $id if $field;
-		name_anon($st, $name =~ /hold/ ? 'holds' : 'xfers', $rec->{tmp}, $id) if $id;
+		next unless $id;
+		my $x = name_anon($st, $name =~ /hold/ ? 'holds' : 'xfers', $rec->{tmp}, $id) or next;
+		if ($name =~ /hold/) { $hold_of{ $rec->{tmp} } = $id; }
+		elsif ($x->{hold} < 0 && $hold_of{ $x->{hold} }) { $x->{hold} = $hold_of{ $x->{hold} }; }
 	}
 }
 
-# give the record made with temporary id $tmp its real id
+# give the record made with temporary id $tmp its real id; returns it
 sub name_anon
 {
 	my ($st, $by_id, $tmp, $id) = @_;
-	my $anon = $by_id eq 'holds' ? 'anon_holds' : 'anon_xfers';
-	for my $i (0 .. $#{ $st->{$anon} })
-	{
-		my $x = $st->{$anon}[$i];
-		next unless ($x->{tmp} // 0) == $tmp;
-		splice(@{ $st->{$anon} }, $i, 1);
-		$x->{id} = $id;
-		$st->{$by_id}{$id} = $x;
-		push @{ $st->{ $by_id eq 'holds' ? 'hold_list' : 'xfer_list' } }, $id;
-		last;
-	}
-	# captures of a hold named here point at it
-	if ($by_id eq 'holds')
-	{
-		$_->{hold} = $id for grep { $_->{hold} == $tmp } @{ $st->{anon_xfers} }, values %{ $st->{xfers} };
-	}
+	my $x = delete $st->{by_tmp}{$tmp} or return undef;
+	$x->{id} = $id;
+	$st->{$by_id}{$id} = $x;
+	push @{ $st->{ $by_id eq 'holds' ? 'hold_list' : 'xfer_list' } }, $id;
+	return $x;
 }
 
 # ------------------------------------------------------------ deadlines
@@ -2794,7 +2800,23 @@ sub gen_pay_receivable
 		return $e if $e;
 		$x->{rpaid} += $amt;
 		$x->{rstatus} = 'paid' if $x->{rpaid} == $x->{ramount};
-		$x->{events}++;
+		if ($amt == $outstanding && $x->{stage} eq 'invoiced')
+		{
+			# the invoice cleared: the payment completes the deal
+			my ($err, $to) = deal_check($x, $fn, $x->{buyer});
+			return $err if $err;
+			step_commit($x, $to, 'none');
+		}
+		else
+		{
+			$x->{events}++;
+			if ($amt == $outstanding && $x->{stage} eq 'settled' && $x->{settlement} eq 'agency'
+				&& $x->{late})
+			{
+				# cooling-off over and now paid: what run_maintenance() would do
+				step_commit($x, 'completed', 'none');
+			}
+		}
 		return (undef, \&_is_id, sub { $t->{id} = $_[0][0]; push @{ $x->{pays} }, $_[0][0]; });
 	}, key => $key, req => sprintf('%s(%s,%s,%s)', $fn, $rid, $from, $amount // 'NULL'));
 }

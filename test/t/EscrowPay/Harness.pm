@@ -107,7 +107,10 @@ sub drive
 	my $feed = sub {
 		for my $cl (@clients)
 		{
-			next if $cl->busy || !$cl->alive || $cl->{cut_off} || $left <= 0;
+			# once the calls are made, an actor still finishes the calls it
+			# queued (reading a deal's new ids, waiting for maintenance)
+			next if $cl->busy || !$cl->alive || $cl->{cut_off}
+			  || ($left <= 0 && !@{ $actor_of{ $cl->name }{queue} });
 			last if $until && Time::HiRes::time() > $until && !$crashed;
 			last if $crashed && Time::HiRes::time() > $crashed + 3;
 			my $a = $actor_of{ $cl->name };

@@ -1262,8 +1262,13 @@ sub next_call
 		return $self->${ \"gen_$what" }(@args);
 	}
 	my $r = $self->{rng};
-	# verify_ledger() reads the whole journal: a few times per client and run
-	if (++$self->{ncalls} % 2500 == 0) { return $self->gen_verify_ledger; }
+	# verify_ledger() reads the whole journal: after 2500, 5000, 10000, ...
+	# calls of each client, so a long run does not spend itself there
+	if (++$self->{ncalls} == ($self->{next_verify} //= 2500))
+	{
+		$self->{next_verify} *= 2;
+		return $self->gen_verify_ledger;
+	}
 	my $op = $r->weighted(
 		tiny_hold => $self->{no_tiny} ? 0 : 2,
 		deposit => 7, withdraw => 6, transfer => 14, hold => 12, capture => 10,

@@ -73,7 +73,8 @@ our %FUNCTIONS = (
 	settlement_export => 'gen_settlement_export',
 	verify_ledger => 'gen_verify_ledger', current_party => 'gen_read_only',
 	deal_transitions => 'gen_read_only', state_machine_dot => 'gen_read_only',
-	txn_no_valid => 'gen_txn_no_valid',
+	txn_no_valid => 'gen_txn_no_valid', assign_account => 'gen_assign_account',
+	authorise_account_use => 'gen_account_use', revoke_account_use => 'gen_account_use',
 );
 
 # Behaviour switches that other work on escrowpay changes; each names the
@@ -332,8 +333,9 @@ our @LOAD   = (60, 40, 40, 50, 40, 40, 20, 10, 4, 2);
 #
 # Per client c: accounts c<c>-d1, -d2 (deposits), -cr (credit line), -s
 # (settlement, two balance shards), -f (fees, settled with the bank), -j
-# (JPY), -n (the institution's), -t (the terminal's cash); parties m<c>
-# (pays from d1), k<c> (credit line), j<c> (JPY), merchants s<c> and q<c>
+# (JPY), -n (the institution's), -t (the terminal's cash), -q (the second
+# merchant's); parties m<c> (pays from d1, owns d2 too, may pay from k's
+# credit line), k<c> (credit line), j<c> (JPY), merchants s<c> and q<c>
 # (q: inspection window and cooling-off of a microsecond, so its deals
 # fall due at once), institution n<c> (agency and credit finance, settles
 # f with the bank); terminal term-c<c>.
@@ -367,7 +369,7 @@ EOS
 		my $disc = 100 + 25 * ($c % 4);
 		$sql .= <<"EOS";
 DO \$\$
-DECLARE d1 bigint; d2 bigint; cr bigint; s bigint; f bigint; j bigint; n bigint; t bigint;
+DECLARE d1 bigint; d2 bigint; cr bigint; s bigint; f bigint; j bigint; n bigint; t bigint; q bigint;
 BEGIN
   d1 := escrow.open_account('c$c-d1', 'EUR');
   d2 := escrow.open_account('c$c-d2', 'EUR');
@@ -377,6 +379,7 @@ BEGIN
   j  := escrow.open_account('c$c-j', 'JPY');
   n  := escrow.open_account('c$c-n', 'EUR');
   t  := escrow.open_account('c$c-t', 'EUR');
+  q  := escrow.open_account('c$c-q', 'EUR');
   PERFORM escrow.set_account_shards(s, 2);
   PERFORM escrow.deposit(d1, 1000000);
   PERFORM escrow.deposit(d2, 200000);
@@ -388,7 +391,7 @@ BEGIN
   PERFORM escrow.register_member('j$c', 'yen member $c', 'j$c\@example.org', j);
   PERFORM escrow.register_merchant('s$c', 'shop $c', 's$c\@example.org', s,
                                    fee_bps => $bps, fee_account => f);
-  PERFORM escrow.register_merchant('q$c', 'quick shop $c', 'q$c\@example.org', s,
+  PERFORM escrow.register_merchant('q$c', 'quick shop $c', 'q$c\@example.org', q,
                                    inspection_window => interval '1 microsecond',
                                    cooling_off => interval '1 microsecond',
                                    fee_bps => $bps, fee_account => f);
@@ -397,6 +400,8 @@ BEGIN
   PERFORM escrow.register_terminal('term-c$c', 'terminal $c', t, '$denoms');
   PERFORM escrow.load_terminal_cash('term-c$c', '$denoms', '$load');
   PERFORM escrow.link_external_account(f, 'n$c', 'IBAN-c$c-f');
+  PERFORM escrow.assign_account(d2, 'm$c');
+  PERFORM escrow.authorise_account_use(cr, 'm$c', 'pay_from', 'k$c');
 END \$\$;
 EOS
 	}
@@ -470,7 +475,8 @@ sub load_state
 	my $pre = party_re($c);
 	my %st = (acct => {}, role => {}, holds => {}, anon_holds => [],
 		xfers => {}, anon_xfers => [], keys => {}, deals => {}, parties => {},
-		term => {}, linked => {}, clearing => {}, batches => {}, recv => {}, ext => {});
+		term => {}, linked => {}, clearing => {}, batches => {}, recv => {}, ext => {},
+		owner => {}, auth => {});
 	for my $row (split /\n/, $q->(qq{
 		SELECT a.id, substr(a.owner, length('c$c-') + 1), a.kind, a.currency,
 		       a.posted + coalesce((SELECT sum(s.posted) FROM escrow.accounts s
@@ -479,7 +485,8 @@ sub load_state
 		       a.entry_count = 0 AND a.kind = 'deposit'
 		         AND NOT EXISTS (SELECT 1 FROM escrow.terminals t WHERE t.cash_account = a.id)
 		         AND NOT EXISTS (SELECT 1 FROM escrow.parties p
-		                          WHERE a.id IN (p.account, p.settlement_account, p.fee_account)),
+		                          WHERE a.id IN (p.account, p.settlement_account, p.fee_account))
+		         AND NOT EXISTS (SELECT 1 FROM escrow.account_owners o WHERE o.account = a.id),
 		       coalesce((SELECT sum(e.amount) FROM escrow.entries e
 		                   JOIN escrow.transfers t ON t.id = e.transfer_id
 		                  WHERE e.account IN (SELECT x.id FROM escrow.accounts x
@@ -547,7 +554,7 @@ sub load_state
 		       (SELECT count(*) FROM escrow.deal_events e WHERE e.deal = d.id),
 		       d.code_hmac IS NOT NULL, d.code_attempts,
 		       d.settlement, coalesce(d.institution_account, 0), d.discount_bps,
-		       coalesce(d.prepay_transfer, 0), d.payment_method,
+		       coalesce(d.prepay_transfer, 0), d.payment_method, coalesce(d.institution, ''),
 		       coalesce(d.deadline <= clock_timestamp(), false),
 		       d.ship_within < interval '1 second',
 		       coalesce(r.id, 0), coalesce(r.kind, ''), coalesce(r.amount, 0),
@@ -569,18 +576,32 @@ sub load_state
 			events => $f[17], code_pending => $f[18] eq 't' ? 1 : 0,
 			attempts => $f[19], code => undef, settlement => $f[20],
 			inst_account => $f[21], discount => $f[22], prepay_transfer => $f[23],
-			method => $f[24], split => $f[24] eq 'split' ? 1 : 0,
-			late => $f[25] eq 't' ? 1 : 0, ship_tiny => $f[26] eq 't' ? 1 : 0,
+			method => $f[24], split => $f[24] eq 'split' ? 1 : 0, inst => $f[25],
+			late => $f[26] eq 't' ? 1 : 0, ship_tiny => $f[27] eq 't' ? 1 : 0,
 			q => $f[2] eq "q$c" ? 1 : 0,
-			rid => $f[27], rkind => $f[28], ramount => $f[29], rpaid => $f[30],
-			rstatus => $f[31], pays => [] };
+			rid => $f[28], rkind => $f[29], ramount => $f[30], rpaid => $f[31],
+			rstatus => $f[32], pays => [] };
 		$d->{src} = [ map {
 			my ($a, $m, $h, $t, $cap, $ref) = split /:/;
 			{ account => $a, amount => $m, hold => $h, capture => $t, captured => $cap,
 			  refunded => $ref }
-		} split /,/, $f[32] ] if $d->{split};
+		} split /,/, $f[33] ] if $d->{split};
 		$st{deals}{ $d->{id} } = $d;
 		$st{recv}{ $d->{rid} } = $d->{id} if $d->{rid};
+	}
+	for my $row (split /\n/, $q->(qq{
+		SELECT o.account, o.party FROM escrow.account_owners o
+		 WHERE o.account = ANY ('$own') ORDER BY 1}))
+	{
+		my ($acct, $party) = split /\|/, $row;
+		$st{owner}{$acct} = $party;
+	}
+	for my $row (split /\n/, $q->(qq{
+		SELECT account, party, purpose, id FROM escrow.account_authorisations
+		 WHERE account = ANY ('$own') AND revoked_at IS NULL ORDER BY 1}))
+	{
+		my ($acct, $party, $purpose, $id) = split /\|/, $row;
+		$st{auth}{$acct}{$party}{$purpose} = $id;
 	}
 	for my $row (split /\n/, $q->(qq{
 		SELECT t.terminal_no, t.cash_account, c.denomination, c.pieces
@@ -697,7 +718,7 @@ sub diff_states
 		my ($ms, $ds) = map { _src_text($_) } $x, $y;
 		push @out, "deal $id sources: model $ms, db $ds" if $ms ne $ds;
 	}
-	for my $what (qw(term linked parties))
+	for my $what (qw(term linked parties owner auth))
 	{
 		my ($a, $b) = map { _flat($_->{$what}) } $m, $d;
 		push @out, "$what: model $a, db $b" if $a ne $b;
@@ -844,6 +865,24 @@ sub commit
 	$st->{term}{$_} = dclone($s->{term}{$_}) for keys %{ $s->{term} };
 	$st->{parties}{$_} = { %{ $s->{parties}{$_} } } for keys %{ $s->{parties} // {} };
 	$st->{linked}{$_} = $s->{linked}{$_} for keys %{ $s->{linked} // {} };
+	$st->{owner}{$_} = $s->{owner}{$_} for keys %{ $s->{owner} // {} };
+	for my $a (keys %{ $s->{auth} // {} })
+	{
+		for my $p (keys %{ $s->{auth}{$a} })
+		{
+			for my $u (keys %{ $s->{auth}{$a}{$p} })
+			{
+				my $v = $s->{auth}{$a}{$p}{$u};
+				if (defined $v) { $st->{auth}{$a}{$p}{$u} = $v; }
+				else
+				{
+					delete $st->{auth}{$a}{$p}{$u};
+					delete $st->{auth}{$a}{$p} unless %{ $st->{auth}{$a}{$p} };
+					delete $st->{auth}{$a} unless %{ $st->{auth}{$a} };
+				}
+			}
+		}
+	}
 	for my $i (keys %{ $s->{batches} // {} })
 	{
 		my $b = $s->{batches}{$i};
@@ -1038,6 +1077,61 @@ sub owned_by_deal
 	my ($self, $tid) = @_;
 	my $t = $self->{st}{xfers}{$tid} or return 0;
 	return $t->{deal};
+}
+
+# ------------------------------------------------ owners of accounts
+sub owner_of
+{
+	my ($self, $s, $acct) = @_;
+	return $s->{owner}{$acct} if exists $s->{owner}{$acct};
+	return $self->{st}{owner}{$acct};
+}
+
+sub auth_of
+{
+	my ($self, $s, $acct, $party, $purpose) = @_;
+	return $s->{auth}{$acct}{$party}{$purpose}
+	  if $s->{auth} && $s->{auth}{$acct} && $s->{auth}{$acct}{$party} && exists $s->{auth}{$acct}{$party}{$purpose};
+	return $self->{st}{auth}{$acct} && $self->{st}{auth}{$acct}{$party} ? $self->{st}{auth}{$acct}{$party}{$purpose} : undef;
+}
+
+sub acct_exists
+{
+	my ($self, $acct) = @_;
+	return defined $acct && ($self->{st}{acct}{$acct} || $self->{w}{ext}{$acct} || $self->{st}{ext}{$acct}
+		|| grep { $_ == $acct } @{ $self->{w}{shards} });
+}
+
+# ep_require_account_use: the party owns the account, or its owner let it
+# pay from it (or be paid into it); 42501, P0002 for no account at all
+sub require_use
+{
+	my ($self, $s, $acct, $party, $into) = @_;
+	my $owner = $self->owner_of($s, $acct);
+	return $self->acct_exists($acct) ? '42501' : 'P0002' unless defined $owner;
+	return undef if $owner eq $party;
+	return undef if $self->auth_of($s, $acct, $party, $into ? 'pay_into' : 'pay_from');
+	return '42501';
+}
+
+sub is_terminal_account
+{
+	my ($self, $s, $acct) = @_;
+	return grep { ($s->{term}{$_} // $self->{st}{term}{$_})->{acct} == $acct }
+	  keys %{ { %{ $self->{st}{term} }, %{ $s->{term} } } };
+}
+
+# ep_assign_account_owner: not a terminal's cash account, not the
+# platform's fee account, not another party's
+sub assign_owner
+{
+	my ($self, $s, $acct, $party) = @_;
+	return '22023' if $self->is_terminal_account($s, $acct);
+	return '22023' if $acct == $self->own('f');
+	my $owner = $self->owner_of($s, $acct);
+	return '22023' if defined $owner && $owner ne $party;
+	$s->{owner}{$acct} = $party;
+	return undef;
 }
 
 # Idempotency: ('new') | ('replay', result) | ('EP005')
@@ -1278,7 +1372,7 @@ sub next_call
 		make_change => 0.7, register => 0.6, open_account => 0.4, register_terminal => 0.2,
 		set_account_shards => 0.2, link_external_account => 0.3,
 		close_settlement_batch => 0.6, settlement_export => 0.3, read_only => 0.5,
-		txn_no_valid => 0.3);
+		txn_no_valid => 0.3, assign_account => 0.3, account_use => 0.6);
 	return $self->${ \"gen_$op" }();
 }
 
@@ -1833,6 +1927,12 @@ sub src_reserve
 {
 	my ($self, $s, $x) = @_;
 	my $src = src_list($x);
+	# the buyer's own accounts, or ones their owners let it pay from
+	for my $i (src_order($src))
+	{
+		my $e = $self->require_use($s, $src->[$i]{account}, $x->{buyer}, 0);
+		return $e if $e;
+	}
 	for my $i (src_order($src))
 	{
 		my ($e, $h) = $self->s_hold_place($s, $src->[$i]{account}, $x->{credit},
@@ -1930,9 +2030,16 @@ sub src_refund
 sub fx_reserve
 {
 	my ($self, $s, $x) = @_;
+	my $e = $self->require_use($s, $x->{credit}, $x->{merchant}, 1);
+	return $e if $e;
 	return $self->src_reserve($s, $x) unless financed($x);
+	$e = $self->require_use($s, $x->{inst_account}, $x->{inst}, 0);
+	return $e if $e;
 	return undef if $x->{settlement} eq 'agency';
-	my ($e, $h) = $self->s_hold_place($s, $x->{debit}, $x->{inst_account}, $x->{amount}, undef, $x->{id});
+	$e = $self->require_use($s, $x->{debit}, $x->{buyer}, 0);
+	return $e if $e;
+	my $h;
+	($e, $h) = $self->s_hold_place($s, $x->{debit}, $x->{inst_account}, $x->{amount}, undef, $x->{id});
 	return $e if $e;
 	$x->{held} = $x->{amount};
 	$x->{hold_id} = $h->{tmp};
@@ -2298,9 +2405,9 @@ sub gen_open_deal
 			stage => 'order_received', held => 0, captured => 0, refunded => 0, fee => 0,
 			hold_id => 0, capture_transfer => 0, fee_transfer => 0, inspector => $inspector,
 			bps => $model eq 'credit_finance' ? 0 : 100 + 50 * ($c % 5),
-			debit => $parties->{$buyer}{account}, credit => $self->own('s'),
+			debit => $parties->{$buyer}{account}, credit => $parties->{$merchant}{account},
 			fee_account => $self->own('f'), events => 1, code_pending => 0, attempts => 0,
-			code => undef, settlement => $model, inst_account => $i ? $i->{account} : 0,
+			code => undef, settlement => $model, inst_account => $i ? $i->{account} : 0, inst => $inst,
 			discount => $i ? $i->{discount} : 0, prepay_transfer => 0,
 			method => $ba->{kind} eq 'credit' ? 'credit' : 'balance', split => 0,
 			late => 0, ship_tiny => $ship eq '1 microsecond' ? 1 : 0,
@@ -2506,6 +2613,8 @@ sub gen_set_payment_sources
 			return 'P0002' unless $kind;
 			return '22023' if $kind ne 'deposit' && $kind ne 'credit';
 			return 'EP004' if $x->{cur} ne 'EUR';
+			my $e = $self->require_use($s, $a, $d->{buyer}, 0);
+			return $e if $e;
 			push @kinds, $kind;
 		}
 		my $x = $self->s_deal($s, $d->{id});
@@ -2563,6 +2672,8 @@ sub gen_pay_cash
 	  || grep { $_ <= 0 } @pieces;
 	my $later = $d->{stage} eq 'delivered';
 	my ($err, $to) = deal_check($d, 'pay_cash', $d->{buyer});
+	return refuse($op, $sql, $err) if $err;
+	$err = $self->require_use(_sim(), $d->{credit}, $d->{merchant}, 1);
 	return refuse($op, $sql, $err) if $err;
 	return refuse($op, $sql, 'EP007') if $d->{split} || ($later && ($d->{held} > 0 || $d->{captured} > 0));
 	my $t = $self->{st}{term}{$term} or return refuse($op, $sql, 'P0002');
@@ -2800,7 +2911,11 @@ sub gen_pay_receivable
 		my $outstanding = $x->{ramount} - $x->{rpaid};
 		my $amt = $amount // $outstanding;
 		return '22023' if $amt > $outstanding;
-		my ($e, $t) = $self->s_post($s, 'transfer', $from, $pay_to, $amt, 0,
+		# the buyer pays from its own account, or one it may pay from
+		my $e = $self->require_use($s, $from, $x->{buyer}, 0);
+		return $e if $e;
+		my $t;
+		($e, $t) = $self->s_post($s, 'transfer', $from, $pay_to, $amt, 0,
 			deal => $RULES{refund_refuses_receivable_payments} ? $deal : 0);
 		return $e if $e;
 		$x->{rpaid} += $amt;
@@ -2863,7 +2978,8 @@ sub gen_register_terminal
 	return refuse($op, $sql, '22023') if $self->{st}{term}{$no} || $no eq "term-c$c";
 	return refuse($op, $sql, '22023') unless defined $account;
 	my $a = $self->{st}{acct}{$account};
-	my $fresh = $a && $a->{kind} eq 'deposit' && $a->{fresh} && $a->{held} == 0 && $a->{shards} == 0;
+	my $fresh = $a && $a->{kind} eq 'deposit' && $a->{fresh} && $a->{held} == 0 && $a->{shards} == 0
+	  && !defined $self->{st}{owner}{$account};
 	return refuse($op, $sql, 'P0002') unless $fresh;
 	return $self->predict($op, $sql, sub {
 		my ($s) = @_;
@@ -3114,8 +3230,18 @@ sub gen_register
 	$no = $no eq 'new' ? $self->new_name($letter) : $no eq 'taken' ? $r->pick("m$c", "s$c", "n$c", "k$c")
 	  : $no eq 'bad' ? $r->pick('-x', 'a b', 'x' x 65, "m$c!") : $no eq 'system' ? 'system'
 	  : $no eq 'empty' ? '' : undef;
-	my $acct = $r->weighted(d2 => 5, cr => 2, f => 1, funding => 1, unknown => 1, jpy => 1, null => 0.3);
-	$acct = $acct eq 'funding' ? $self->{w}{funding}{EUR} : $acct eq 'unknown' ? 999_999_999_999
+	# a party registers with an account of its own: a new one, nobody's yet
+	my @free = grep { $self->{st}{acct}{$_}{role} =~ /^x\d+$/ && !defined $self->{st}{owner}{$_} }
+	  sort { $a <=> $b } keys %{ $self->{st}{acct} };
+	if (!@free && $r->chance(0.5))
+	{
+		push @{ $self->{queue} }, [ 'register' ];
+		return $self->gen_open_account;
+	}
+	my $acct = $r->weighted(new => @free ? 12 : 0, d2 => 1, cr => 1, f => 1, funding => 1, unknown => 1,
+		jpy => 1, t => 0.5, null => 0.3);
+	$acct = $acct eq 'new' ? $r->pick(@free) : $acct eq 'funding' ? $self->{w}{funding}{EUR}
+	  : $acct eq 'unknown' ? 999_999_999_999
 	  : $acct eq 'null' ? undef : $acct eq 'jpy' ? $self->own('j') : $self->own($acct);
 	my $role = $r->chance(0.03) ? 'no_such_role_x' : undef;
 	my $name = $r->chance(0.98) ? 'new party' : undef;
@@ -3179,9 +3305,78 @@ sub gen_register
 		return '22023' if $no eq 'system';
 		return '22023' if defined $role;
 		return '22023' if $self->{st}{parties}{$no};
+		my $e = $self->assign_owner($s, $acct, $no);
+		return $e if $e;
 		$s->{parties}{$no} = { kind => $kind, account => $acct,
 			discount => $fn eq 'register_institution' ? $a{discount} : 0 };
 		return (undef, _is_value($no));
+	});
+}
+
+# assign_account: the party (P0002), the account (deposit or credit line,
+# P0002), then the owner rules (22023)
+sub gen_assign_account
+{
+	my ($self) = @_;
+	my $r = $self->{rng};
+	my $c = $self->{c};
+	my @new = grep { $self->{st}{acct}{$_}{role} =~ /^x\d+$/ } sort { $a <=> $b } keys %{ $self->{st}{acct} };
+	my $acct = $r->weighted(new => @new ? 4 : 0, d2 => 2, d1 => 1, t => 1, f => 1, funding => 0.5,
+		unknown => 0.5, null => 0.2);
+	$acct = $acct eq 'new' ? $r->pick(@new) : $acct eq 'funding' ? $self->{w}{funding}{EUR}
+	  : $acct eq 'unknown' ? 999_999_999_999 : $acct eq 'null' ? undef : $self->own($acct);
+	my $party = $r->weighted("m$c" => 4, "k$c" => 2, "s$c" => 1, nobody => 0.5, '' => 0.2, NULL => 0.2);
+	$party = undef if $party eq 'NULL';
+	my $sql = sprintf('SELECT escrow.assign_account(%s, %s);', lit($acct), tlit($party));
+	my $op = 'assign_account';
+	return refuse($op, $sql, '22023') if !defined $acct || !defined $party || $party eq '';
+	return refuse($op, $sql, 'P0002') unless $self->{st}{parties}{$party};
+	return $self->predict($op, $sql, sub {
+		my ($s) = @_;
+		my $a = $self->s_acct($s, $acct);
+		return 'P0002' unless $a && ($a->{kind} eq 'deposit' || $a->{kind} eq 'credit');
+		return $self->assign_owner($s, $acct, $party);
+	});
+}
+
+# authorise_account_use / revoke_account_use: arguments and purpose
+# (22023), the account (P0002), its owner acting (42501); authorise: the
+# party (P0002), not the owner (22023), the id in force; revoke: P0002
+# when nothing is in force
+sub gen_account_use
+{
+	my ($self) = @_;
+	my $r = $self->{rng};
+	my $c = $self->{c};
+	my $fn = $r->chance(0.6) ? 'authorise_account_use' : 'revoke_account_use';
+	my $acct = $r->weighted(cr => 4, d2 => 2, d1 => 2, s => 1, f => 0.5, unknown => 0.3, null => 0.1);
+	$acct = $acct eq 'unknown' ? 999_999_999_999 : $acct eq 'null' ? undef : $self->own($acct);
+	my $party = $r->weighted("m$c" => 4, "k$c" => 2, "q$c" => 1, nobody => 0.3, '' => 0.1);
+	my $purpose = $r->weighted(pay_from => 6, pay_into => 2, pay_out => 0.3);
+	my $actor = $r->chance(0.85) ? ($self->{st}{owner}{ $acct // 0 } // "k$c") : $r->pick("m$c", "k$c", "s$c");
+	my $sql = sprintf('SELECT escrow.%s(%s, %s, %s, %s);', $fn, lit($acct), tlit($party), tlit($purpose),
+		tlit($actor));
+	return refuse($fn, $sql, '22023') if !defined $acct || $party eq '' || $purpose eq 'pay_out';
+	return refuse($fn, $sql, 'P0002') unless $self->acct_exists($acct);
+	my $owner = $self->{st}{owner}{$acct};
+	return refuse($fn, $sql, '42501') if !defined $owner || $owner ne $actor;
+	if ($fn eq 'authorise_account_use')
+	{
+		return refuse($fn, $sql, 'P0002') unless $self->{st}{parties}{$party};
+		return refuse($fn, $sql, '22023') if $party eq $actor;
+		my $id = $self->auth_of(_sim(), $acct, $party, $purpose);
+		return { op => $fn, sql => $sql, outcomes => [ _ok(_is_value($id)) ] } if $id;
+		return $self->predict($fn, $sql, sub {
+			my ($s) = @_;
+			$s->{auth}{$acct}{$party}{$purpose} = 'new';
+			return (undef, \&_is_id, sub { $s->{auth}{$acct}{$party}{$purpose} = $_[0][0]; });
+		});
+	}
+	my $id = $self->auth_of(_sim(), $acct, $party, $purpose) or return refuse($fn, $sql, 'P0002');
+	return $self->predict($fn, $sql, sub {
+		my ($s) = @_;
+		$s->{auth}{$acct}{$party}{$purpose} = undef;
+		return (undef, _is_value($id));
 	});
 }
 

@@ -165,6 +165,9 @@ sub lit
 	return "$v";
 }
 
+# an integer argument (not bigint: the function takes integer)
+sub nlit { my ($v) = @_; return defined $v ? "($v)::integer" : 'NULL::integer'; }
+
 sub tlit
 {
 	my ($v) = @_;
@@ -3266,12 +3269,12 @@ sub gen_register
 	{
 		$sql = sprintf('SELECT escrow.register_merchant(%s, %s, %s, %s, %s, %s, %s, %s, %s);', tlit($no),
 			tlit($name), "'x\@example.org'", lit($acct), ilit($a{window}), ilit($a{cooling}),
-			lit($a{bps}), lit($a{fee}), tlit($role));
+			nlit($a{bps}), lit($a{fee}), tlit($role));
 	}
 	else
 	{
 		$sql = sprintf('SELECT escrow.register_institution(%s, %s, %s, %s, %s, %s, %s);', tlit($no),
-			tlit($name), "'x\@example.org'", lit($acct), lit($a{discount}), ilit($a{repay}), tlit($role));
+			tlit($name), "'x\@example.org'", lit($acct), nlit($a{discount}), ilit($a{repay}), tlit($role));
 	}
 	return refuse($fn, $sql, '22023') if !defined $no || $no eq '' || length($no) > 1000 || !defined $name
 	  || !defined $acct;

@@ -2,7 +2,10 @@
 # install script of that version is generated here by concatenating
 # src/sql/*.sql in order.  Install scripts of released versions
 # (escrowpay--X.Y.Z.sql) are frozen in the tree as they shipped, beside the
-# upgrade scripts (escrowpay--A--B.sql); all of them are installed.
+# upgrade scripts (escrowpay--A--B.sql); all of them are installed.  The
+# upgrade script from the previous release to this version is generated
+# from the state migration src/upgrade/A--$(EXTVERSION).sql and the code in
+# src/sql (scripts/upgrade_script.pl; docs/operations.md "Upgrading").
 
 EXTENSION   = escrowpay
 EXTVERSION  = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
@@ -10,7 +13,9 @@ EXTVERSION  = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION)
 MODULE_big  = escrowpay
 OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 SQL_SOURCES = $(sort $(wildcard src/sql/*.sql))
-DATA_built  = $(EXTENSION)--$(EXTVERSION).sql
+UPGRADE_STATE = $(wildcard src/upgrade/*--$(EXTVERSION).sql)
+UPGRADE_BUILT = $(patsubst src/upgrade/%,$(EXTENSION)--%,$(UPGRADE_STATE))
+DATA_built  = $(EXTENSION)--$(EXTVERSION).sql $(UPGRADE_BUILT)
 DATA        = $(filter-out $(DATA_built),$(wildcard $(EXTENSION)--*.sql))
 SHLIB_LINK  = -lcrypto
 PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
@@ -34,6 +39,11 @@ $(OBJS): $(wildcard src/*.h)
 
 $(EXTENSION)--$(EXTVERSION).sql: $(SQL_SOURCES) $(EXTENSION).control
 	cat $(SQL_SOURCES) > $@
+
+$(UPGRADE_BUILT): $(EXTENSION)--%--$(EXTVERSION).sql: src/upgrade/%--$(EXTVERSION).sql \
+		$(SQL_SOURCES) scripts/upgrade_script.pl $(EXTENSION).control
+	scripts/upgrade_script.pl $* $(EXTVERSION) $< $(SQL_SOURCES) > $@.tmp
+	mv $@.tmp $@
 
 .PHONY: deps demo test bench soak diagram
 deps:

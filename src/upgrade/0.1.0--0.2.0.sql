@@ -1,0 +1,6 @@
+-- src/upgrade/0.1.0--0.2.0.sql: the state migration from 0.1.0 to 0.2.0,
+-- part 1 of escrowpay--0.1.0--0.2.0.sql (scripts/upgrade_script.pl adds
+-- the code of 0.2.0 from src/sql after it; views and policies are already
+-- dropped when this runs).  Written for a 0.1.0 database with money,
+-- holds, deals and keys in it: every change below says what it does to
+-- existing rows.  Frozen with the rest of the script once 0.2.0 ships.

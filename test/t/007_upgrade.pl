@@ -1,0 +1,346 @@
+
+# 007_upgrade.pl -- a database of every released version upgrades, money
+# and all, to the version being built, and ends exactly like a fresh
+# install of it.
+#
+# The test walks the whole chain: it installs the oldest frozen release
+# (CREATE EXTENSION escrowpay VERSION '<oldest>', with the library being
+# built), and for each version on PostgreSQL's update path to the control
+# file's default_version:
+#
+#   - runs test/t/upgrade/<version>.sql, activity written against that
+#     version's API and frozen with it: with the library being built, on
+#     the old schema -- the state between installing a new package and
+#     ALTER EXTENSION UPDATE.  Every function the version declares must
+#     have been called (pg_stat_user_functions, track_functions = all),
+#     and no backend may crash;
+#   - records balances, every row of every table, and keyed calls to
+#     replay, then runs ALTER EXTENSION escrowpay UPDATE TO the next one;
+#   - checks: verify_ledger() is empty, escrow.balances unchanged, every
+#     old row is still there with its old values (the changes the
+#     migration makes on purpose are listed in %MIGRATED below), old
+#     idempotency keys replay their first result, and the schema equals a
+#     fresh install of that version in a database of its own: a normalised
+#     pg_dump --schema-only of schema escrow (tables, columns, constraints,
+#     indexes, functions with SECURITY DEFINER, search_path, volatility and
+#     strictness, views, triggers, policies, comments, grants), plus the
+#     extension's member objects, its dumped configuration tables, its
+#     initial privileges, and the escrow roles with their memberships.
+#
+# Then new activity: the model clients of Model.pm adopt their state
+# (their accounts, keys and deals were made by 0.1.0's script, as the
+# model's setup made them) and carry on with every result predicted, as
+# 006 does after its restore; the ledger checks of the harness close.
+#
+# Column order is not compared: ALTER TABLE ADD COLUMN appends, a fresh
+# install puts a column where src/sql says, and nothing in escrowpay reads
+# columns by position (docs/operations.md, "Upgrading").
+
+use strict;
+use warnings;
+
+use FindBin;
+use lib $FindBin::RealBin;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+use EscrowPay::Harness qw(setting new_node drive ledger_checks server_crashes);
+use EscrowPay::Model;
+
+my $seed = EscrowPay::Harness::seed();
+my $ops  = setting('UPGRADE_OPS', 1500, 15000);
+diag("007_upgrade: ESCROWPAY_SEED=$seed ESCROWPAY_UPGRADE_OPS=$ops");
+
+# What a migration changes on purpose in existing rows, per step: table =>
+# SQL selecting the rows (old columns) as the old version had them that
+# the step may change.  Everything else must stay as it was.
+my %MIGRATED = ('0.1.0--0.2.0' => {});
+
+# Tables a step replaces: old table => a query over the new schema giving
+# the old table's rows.
+my %REPLACED = ('0.1.0--0.2.0' => {});
+
+my $tmp = PostgreSQL::Test::Utils::tempdir;
+my $control = slurp_file("$FindBin::RealBin/../../escrowpay.control");
+my ($default) = $control =~ /^default_version\s*=\s*'([^']+)'/m;
+ok($default, "the control file names the default version ($default)");
+
+my $node = new_node('upgrade', empty => 1, conf => ['track_functions = all']);
+my $q = sub { $node->safe_psql($_[1] // 'postgres', $_[0]) };
+
+sub vcmp { my @a = split /\./, $_[0]; my @b = split /\./, $_[1];
+	for (0 .. 2) { my $c = ($a[$_] // 0) <=> ($b[$_] // 0); return $c if $c; } return 0; }
+my @versions = sort { vcmp($a, $b) } split /\n/,
+  $q->(q{SELECT version FROM pg_available_extension_versions WHERE name = 'escrowpay'});
+my $oldest = $versions[0];
+note('versions installed: ' . join(' ', @versions));
+for my $v (grep { $_ ne $default } @versions)
+{
+	my $p = $q->("SELECT path FROM pg_extension_update_paths('escrowpay')
+		WHERE source = '$v' AND target = '$default'");
+	ok($p ne '', "release $v has an update path to $default: $p");
+}
+my $path = $q->("SELECT coalesce(path, '$oldest') FROM pg_extension_update_paths('escrowpay')
+	WHERE source = '$oldest' AND target = '$default'") || $oldest;
+my @chain = split /--/, $path;
+is($chain[-1], $default, "the chain from the oldest release ends at $default: @chain");
+
+$q->("CREATE EXTENSION escrowpay VERSION '$oldest'; CREATE EXTENSION amcheck;");
+my $cfuncs = $q->(q{SELECT count(*) FROM pg_proc WHERE pronamespace = 'escrow'::regnamespace
+	AND prolang = (SELECT oid FROM pg_language WHERE lanname = 'c')});
+ok($cfuncs > 0, "CREATE EXTENSION escrowpay VERSION '$oldest' with the library being built: "
+	  . "the library has all its $cfuncs C functions (each loaded when declared)");
+
+my $ext_members = q{
+	SELECT pg_describe_object(classid, objid, objsubid) AS object, classid, objid
+	  FROM pg_depend
+	 WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
+	   AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'escrowpay')};
+
+# replays: [ label, SQL making a keyed call exactly as a version's activity did ]
+my %REPLAYS = (
+	'0.1.0' => [
+		[ 'deposit', q{SELECT escrow.deposit(id, 200000, 'u-key-1') FROM escrow.accounts WHERE owner = 'u-wallet'} ],
+		[ 'withdraw', q{SELECT escrow.withdraw(id, 1000, 'u-key-withdraw') FROM escrow.accounts WHERE owner = 'u-other'} ],
+		[ 'transfer', q{SELECT escrow.transfer(a.id, b.id, 4321, 'u-key-transfer') FROM escrow.accounts a, escrow.accounts b
+			WHERE a.owner = 'u-other' AND b.owner = 'u-wallet'} ],
+		[ 'hold', q{SELECT escrow.hold(a.id, b.id, 321, interval '30 days', 'u-key-hold') FROM escrow.accounts a, escrow.accounts b
+			WHERE a.owner = 'u-other' AND b.owner = 'u-shop'} ],
+		[ 'capture', q{SELECT escrow.capture((SELECT result FROM escrow.idempotency_keys WHERE key = 'c1-v010-5'), 1000, 'c1-v010-6')} ],
+		[ 'release', q{SELECT escrow.release((SELECT min(id) FROM escrow.holds WHERE status = 'released' AND amount = 501), 'c1-v010-7')} ],
+		[ 'refund', q{SELECT escrow.refund((SELECT result FROM escrow.idempotency_keys WHERE key = 'c1-v010-3'), 200, 'c1-v010-4')} ],
+		[ 'hold_batch', q{SELECT escrow.hold_batch(ARRAY[a.id, b.id], ARRAY[s.id, s.id], ARRAY[300, 400], NULL, 'c2-v010-8')
+			FROM escrow.accounts a, escrow.accounts b, escrow.accounts s
+			WHERE a.owner = 'c2-d1' AND b.owner = 'c2-d2' AND s.owner = 'c2-s'} ],
+		[ 'capture_batch', q{SELECT escrow.capture_batch((SELECT results FROM escrow.idempotency_keys WHERE key = 'c2-v010-8'),
+			ARRAY[100, 400]::bigint[], 'c2-v010-9')} ],
+		[ 'open_deal', q{SELECT escrow.open_deal('m3', 's3', 1503, idempotency_key => 'c3-v010-10')} ],
+		[ 'repay', q{SELECT escrow.repay(r.id, a.id, 1500, 'u-key-repay') FROM escrow.receivables r, escrow.accounts a
+			WHERE r.kind = 'loan' AND r.paid = 1500 AND a.owner = 'u-wallet'} ],
+		[ 'pay_invoice', q{SELECT escrow.pay_invoice(r.id, a.id, 2000, 'u-key-invoice') FROM escrow.receivables r, escrow.accounts a
+			WHERE r.kind = 'invoice' AND r.paid = 2000 AND a.owner = 'u-wallet'} ],
+	]);
+
+# Normalised pg_dump --schema-only of schema escrow in database $db, with
+# escrowpay's objects dumped as if they were the DBA's (in a copy of $db
+# whose catalogs forget the extension's membership and initial privileges,
+# so pg_dump writes out every object and every grant).
+sub schema_dump
+{
+	my ($db) = @_;
+	my $copy = "${db}_schema";
+	$q->("CREATE DATABASE $copy TEMPLATE $db");
+	$q->(q{DELETE FROM pg_init_privs WHERE privtype = 'e';
+		DELETE FROM pg_depend WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
+		   AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'escrowpay');}, $copy);
+	my ($out, $err) = run_command([ 'pg_dump', '--schema-only', '--no-owner', '-n', 'escrow',
+		'-h', $node->host, '-p', $node->port, '-d', $copy ]);
+	is($err, '', "pg_dump of $db: no error");
+	$q->("DROP DATABASE $copy");
+	# pg_dump's entries (each after its "-- Name: ..." header), without
+	# comments, SET lines and blank lines; the elements of a CREATE TABLE
+	# sorted (column order is not compared)
+	my @stmts;
+	for my $entry (split /^-- Name: /m, $out)
+	{
+		my $e = join('', map { "$_\n" } grep { !/^--/ && !/^\s*$/ && !/^\\(un)?restrict / && !/^SET / && !/^SELECT pg_catalog\.set_config/ }
+			split /\n/, $entry);
+		next if $e eq '';
+		if ($e =~ /^(CREATE TABLE [^\n]*\(\n)(.*?)(\n\)[^\n]*;\n)(.*)$/s)
+		{
+			my ($head, $body, $tail, $more) = ($1, $2, $3, $4);
+			$e = $head . join(",\n", sort map { s/,$//r } split /\n/, $body) . $tail . $more;
+		}
+		push @stmts, $e;
+	}
+	return join('', sort @stmts);
+}
+
+# What pg_dump does not show: the extension's members, its dumped tables,
+# its initial privileges; the escrow roles and their memberships.
+sub extension_facts
+{
+	my ($db) = @_;
+	return join("\n",
+		'members:', $q->("SELECT object FROM ($ext_members) m ORDER BY 1", $db),
+		'config dumped:', $q->(q{SELECT c::regclass::text || ' ' || coalesce(w, '')
+			FROM pg_extension e, unnest(e.extconfig, e.extcondition) AS x(c, w)
+			WHERE e.extname = 'escrowpay' ORDER BY 1}, $db),
+		'initial privileges:', $q->(q{SELECT pg_describe_object(classoid, objoid, objsubid) || ' ' || privtype::text
+			|| ' ' || (SELECT string_agg(a::text, ',' ORDER BY a::text) FROM unnest(initprivs) a)
+			FROM pg_init_privs WHERE privtype = 'e' AND (classoid, objoid) IN
+			  (SELECT classid, objid FROM pg_depend WHERE refclassid = 'pg_extension'::regclass
+			    AND deptype = 'e' AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'escrowpay'))
+			ORDER BY 1}, $db));
+}
+
+sub roles_facts
+{
+	return $q->(q{SELECT r.rolname || ' login=' || r.rolcanlogin || ' super=' || r.rolsuper
+		|| ' inherit=' || r.rolinherit || ' bypassrls=' || r.rolbypassrls || ' member of '
+		|| coalesce((SELECT string_agg(g.rolname, ',' ORDER BY g.rolname) FROM pg_auth_members m
+		             JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid), '-')
+		FROM pg_roles r WHERE r.rolname LIKE 'escrow\_%' ORDER BY 1});
+}
+
+sub compare_text
+{
+	my ($got, $want, $label) = @_;
+	if ($got eq $want) { pass($label); return; }
+	my ($g, $w) = ("$tmp/got.txt", "$tmp/want.txt");
+	unlink $g, $w;
+	PostgreSQL::Test::Utils::append_to_file($g, $got);
+	PostgreSQL::Test::Utils::append_to_file($w, $want);
+	my ($diff) = run_command([ 'diff', '-u', $w, $g ]);
+	fail($label);
+	diag("fresh install (-) vs upgraded (+):\n" . substr($diff, 0, 12000));
+}
+
+sub uncalled_functions
+{
+	return $q->(q{SELECT string_agg(p.oid::regprocedure::text, ', ' ORDER BY 1)
+		FROM pg_proc p JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+		 AND d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
+		 AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'escrowpay')
+		LEFT JOIN pg_stat_user_functions s ON s.funcid = p.oid
+		WHERE coalesce(s.calls, 0) = 0});
+}
+
+my %kinds;
+for my $i (0 .. $#chain)
+{
+	my $v = $chain[$i];
+	my $script = "$FindBin::RealBin/upgrade/$v.sql";
+	if (-e $script)
+	{
+		$q->('SELECT pg_stat_reset()');
+		my ($rc, $out, $err) = $node->psql('postgres', undef, extra_params => [ '-X', '-f', $script ]);
+		is($rc, 0, "activity of $v (test/t/upgrade/$v.sql) on the $v schema with the library being built")
+		  or diag($err);
+		is(uncalled_functions(), '', "every function $v declares was called through its $v declaration");
+		is(join("\n", server_crashes($node)), '', 'no backend crashed');
+		is($q->('SELECT count(*) FROM escrow.verify_ledger()'), '0', "the $v ledger is sound");
+	}
+	last if $i == $#chain;
+
+	my $next = $chain[ $i + 1 ];
+	my $step = "$v--$next";
+	%kinds = map { split /\|/ } split /\n/, $q->(q{
+		SELECT 'holds ' || status, count(*) FROM escrow.holds GROUP BY 1
+		UNION ALL SELECT 'transfers ' || kind, count(*) FROM escrow.transfers GROUP BY 1
+		UNION ALL SELECT 'deals ' || stage, count(*) FROM escrow.deals GROUP BY 1
+		UNION ALL SELECT 'deals ' || settlement, count(*) FROM escrow.deals GROUP BY 1
+		UNION ALL SELECT 'receivables ' || kind, count(*) FROM escrow.receivables GROUP BY 1
+		UNION ALL SELECT 'keys', count(*) FROM escrow.idempotency_keys});
+	note("$v ledger: " . join(', ', map { "$_ $kinds{$_}" } sort keys %kinds));
+
+	# keyed calls of the old version, made again: their first results
+	my @replays = map { [ $_->[0], $_->[1], $q->($_->[1]) ] } @{ $REPLAYS{$v} // [] };
+
+	# every row of every table, as the old version has it
+	my @tables = split /\n/, $q->(q{SELECT relname FROM pg_class
+		WHERE relnamespace = 'escrow'::regnamespace AND relkind = 'r' ORDER BY 1});
+	my %cols;
+	$q->('DROP SCHEMA IF EXISTS upgrade_snap CASCADE; CREATE SCHEMA upgrade_snap');
+	for my $t (@tables)
+	{
+		$cols{$t} = $q->("SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute
+			WHERE attrelid = 'escrow.$t'::regclass AND attnum > 0 AND NOT attisdropped");
+		$q->("CREATE TABLE upgrade_snap.$t AS SELECT * FROM escrow.$t");
+	}
+	my $bal_cols = 'account, owner, kind, currency, posted, held, credit_limit, available';
+	my $balances = $q->("SELECT $bal_cols FROM escrow.balances ORDER BY account");
+
+	my ($rc, $out, $err) = $node->psql('postgres', "ALTER EXTENSION escrowpay UPDATE TO '$next'");
+	is($rc, 0, "ALTER EXTENSION escrowpay UPDATE TO '$next' from $v") or diag($err);
+	is($q->(q{SELECT extversion FROM pg_extension WHERE extname = 'escrowpay'}), $next, "the extension is at $next");
+	my $roles_after_update = roles_facts();
+
+	is($q->('SELECT problem || \': \' || detail FROM escrow.verify_ledger()'), '',
+		"$step: verify_ledger() is empty");
+	is($q->("SELECT $bal_cols FROM escrow.balances ORDER BY account"), $balances,
+		"$step: escrow.balances unchanged");
+	for my $t (@tables)
+	{
+		my $replaced = $REPLACED{$step}{$t};
+		my $now = $replaced // "SELECT $cols{$t} FROM escrow.$t";
+		if (!$replaced && $q->("SELECT to_regclass('escrow.$t') IS NULL") eq 't')
+		{
+			fail("$step: table escrow.$t is gone and nothing says what replaced it");
+			next;
+		}
+		my $allowed = $MIGRATED{$step}{$t};
+		my $old = "SELECT $cols{$t} FROM upgrade_snap.$t";
+		$old .= " EXCEPT ($allowed)" if $allowed;
+		my $lost = $q->("SELECT count(*) FROM ($old EXCEPT ($now)) x");
+		my $added = $q->("SELECT count(*) FROM (($now) EXCEPT SELECT $cols{$t} FROM upgrade_snap.$t) x");
+		my $changed = $allowed ? $q->("SELECT count(*) FROM ($allowed) x") : 0;
+		my $n = $q->("SELECT count(*) FROM upgrade_snap.$t");
+		is("$lost $added", $allowed ? "0 $changed" : '0 0',
+			"$step: the $n rows of escrow.$t are all there, as they were"
+			  . ($allowed ? " but for the $changed the migration changes" : ''))
+		  or diag($q->("SELECT * FROM ($old EXCEPT ($now)) x LIMIT 5"));
+	}
+	for my $r (@replays)
+	{
+		my ($label, $sql, $first) = @$r;
+		my ($rc2, $again, $err2) = $node->psql('postgres', $sql);
+		is("$rc2 $again", "0 $first", "$step: the idempotency key of a $v $label replays its result ($first)")
+		  or diag($err2);
+	}
+
+	# a fresh install of $next beside it
+	my $fresh = 'fresh_' . ($next =~ s/\W/_/gr);
+	$q->("CREATE DATABASE $fresh");
+	$q->("CREATE EXTENSION escrowpay VERSION '$next'", $fresh);
+	compare_text(extension_facts('postgres'), extension_facts($fresh),
+		"$step: the extension's members, dumped tables and initial privileges are a fresh install's");
+	compare_text($roles_after_update, roles_facts(),
+		"$step: the escrow roles and their memberships are a fresh install's");
+	compare_text(schema_dump('postgres'), schema_dump($fresh),
+		"$step: schema escrow (pg_dump --schema-only, normalised) is a fresh install's");
+	$q->("DROP DATABASE $fresh");
+	$q->('DROP SCHEMA upgrade_snap CASCADE');
+}
+
+ok($kinds{'holds open'} && $kinds{'holds captured'} && $kinds{'holds released'} && $kinds{'holds expired'}
+	  && $kinds{'transfers refund'} && $kinds{'deals completed'} && $kinds{'deals settled'}
+	  && $kinds{'deals agency'} && $kinds{'deals credit_finance'} && $kinds{'receivables invoice'}
+	  && $kinds{'receivables loan'} && $kinds{keys},
+	'the upgraded ledger had holds in every status, refunds, deals settled and completed, agency and '
+	  . 'credit-finance deals, loans, invoices and keys');
+
+# new activity: the model clients adopt their state and carry on
+my $n = $q->(q{SELECT count(*) FROM escrow.parties WHERE party_no ~ '^s[0-9]+$'});
+my $world = EscrowPay::Model::load_world(sub { $q->($_[0]) }, $n);
+my @actors;
+for my $c (1 .. $n)
+{
+	my $a = EscrowPay::Model->new(client => $c, world => $world, seed => $seed);
+	$a->adopt($a->load_state(sub { $q->($_[0]) }));
+	push @actors, $a;
+}
+ok($n > 0 && keys %{ $actors[0]{st}{deals} } && keys %{ $actors[0]{st}{keys} },
+	"$n model clients adopt the accounts, keys and deals $oldest made for them");
+my $run = drive($node, \@actors, ops => $ops);
+is(scalar @{ $run->{failures} }, 0, "the model clients carry on at $default: $run->{calls} calls as predicted")
+  or diag(join("\n", @{ $run->{failures} }[ 0 .. ($#{ $run->{failures} } < 9 ? $#{ $run->{failures} } : 9) ]));
+for my $a (@actors)
+{
+	my @d = EscrowPay::Model::diff_states($a->{st}, $a->load_state(sub { $q->($_[0]) }));
+	is(scalar @d, 0, 'client ' . $a->c . ': the upgraded and continued state is as the model says')
+	  or diag(join("\n", @d[ 0 .. ($#d < 19 ? $#d : 19) ]));
+}
+ledger_checks($node, 'upgraded and continued');
+is(join("\n", server_crashes($node)), '', 'no backend crashed');
+
+diag(sprintf('007_upgrade: %s walked; %d transfers, %d holds, %d deals upgraded; %d model calls predicted after it',
+	join(' -> ', @chain),
+	map({ my $k = $_; my $s = 0; $s += $kinds{$_} for grep { /^$k / } keys %kinds; $s } qw(transfers holds)),
+	(sub { my $s = 0; $s += $kinds{$_} for grep { /^deals (escrow|agency|credit_finance)$/ } keys %kinds; $s })->(),
+	$run->{calls}));
+
+$node->stop;
+done_testing();

@@ -1,10 +1,9 @@
--- test/t/upgrade/0.1.0.sql -- activity on a database at escrowpay 0.1.0,
--- for test/t/007_upgrade.pl.  Written against the 0.1.0 API (the frozen
--- escrowpay--0.1.0.sql) and frozen with it: it runs on the 0.1.0 schema
--- with the library being tested, before ALTER EXTENSION escrowpay UPDATE,
--- so it also proves that library still serves 0.1.0's declarations.
--- It calls every function 0.1.0 declares (the test checks that through
--- pg_stat_user_functions) and leaves money in every shape 0.1.0 keeps:
+-- test/t/upgrade/0.1.0-activity.sql -- activity on a database at escrowpay 0.1.0,
+-- written against the 0.1.0 API (the frozen escrowpay--0.1.0.sql) and
+-- run with the library of release 0.1.0 to make test/t/upgrade/0.1.0-dump.sql,
+-- the database test/t/007_upgrade.pl upgrades.  Frozen with them.
+-- It calls every function 0.1.0 declares and leaves money in every shape
+-- 0.1.0 keeps:
 --
 --   - the model's world for 3 clients (test/t/EscrowPay/Model.pm, as its
 --     setup_sql made it for 0.1.0): shared and sharded accounts, each

@@ -18,6 +18,8 @@ UPGRADE_BUILT = $(patsubst src/upgrade/%,$(EXTENSION)--%,$(UPGRADE_STATE))
 DATA_built  = $(EXTENSION)--$(EXTVERSION).sql $(UPGRADE_BUILT)
 DATA        = $(filter-out $(DATA_built),$(wildcard $(EXTENSION)--*.sql))
 SHLIB_LINK  = -lcrypto
+# the version the library's messages name (an old schema under a new library)
+PG_CPPFLAGS = -DEP_VERSION='"$(EXTVERSION)"'
 PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
               -Wno-missing-field-initializers
 

@@ -14,41 +14,108 @@
 
 #include "catalog/namespace.h"
 #include "commands/sequence.h"
+#include "utils/elog.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 
 /*
+ * The library is newer than the SQL objects: a new escrowpay package was
+ * installed, and ALTER EXTENSION escrowpay UPDATE has not run yet, so a
+ * statement names a column, table or function the old schema does not
+ * have.  Every statement escrowpay runs is fixed, so in a database whose
+ * schema matches the library these errors cannot happen: turn them into a
+ * clean refusal that says what to do (docs/operations.md, "Upgrading").
+ * Called in a PG_CATCH block with the error's data; returns only when the
+ * error is something else, to be re-thrown.
+ */
+static void
+refuse_if_schema_older(MemoryContext cxt)
+{
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	ErrorData  *e = CopyErrorData();
+
+	MemoryContextSwitchTo(old);
+	if (e->sqlerrcode != ERRCODE_UNDEFINED_COLUMN &&
+		e->sqlerrcode != ERRCODE_UNDEFINED_TABLE &&
+		e->sqlerrcode != ERRCODE_UNDEFINED_FUNCTION &&
+		e->sqlerrcode != ERRCODE_UNDEFINED_OBJECT)
+	{
+		FreeErrorData(e);
+		return;
+	}
+	FlushErrorState();
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("escrowpay's SQL objects are older than its library (version %s)", EP_VERSION),
+			 errdetail("%s", e->message),
+			 errhint("Run ALTER EXTENSION escrowpay UPDATE to bring them to the library's version.")));
+}
+
+/*
  * Run a saved statement, preparing it on first use.  Raises on any SPI
  * failure, returns the number of rows processed; the rows are in
- * SPI_tuptable.
+ * SPI_tuptable.  A statement the schema cannot run because it is older
+ * than the library is refused with 55000 (refuse_if_schema_older).
  */
 uint64
 ep_exec(EpPlan *plan, Datum *values, const char *nulls, long max_rows)
 {
-	int			rc;
+	MemoryContext cxt = CurrentMemoryContext;
+	volatile int rc = 0;
 
-	if (plan->plan == NULL)
+	PG_TRY();
 	{
-		/*
-		 * Always a generic plan: the statements are simple keyed lookups,
-		 * and custom plans would be re-planned on every call.
-		 */
-		SPIPlanPtr	p = SPI_prepare_cursor(plan->sql, plan->nargs, plan->argtypes,
-										   CURSOR_OPT_GENERIC_PLAN);
+		if (plan->plan == NULL)
+		{
+			/*
+			 * Always a generic plan: the statements are simple keyed
+			 * lookups, and custom plans would be re-planned on every call.
+			 */
+			SPIPlanPtr	p = SPI_prepare_cursor(plan->sql, plan->nargs, plan->argtypes,
+											   CURSOR_OPT_GENERIC_PLAN);
 
-		if (p == NULL)
-			elog(ERROR, "escrowpay: SPI_prepare failed (%s) for: %s",
-				 SPI_result_code_string(SPI_result), plan->sql);
-		if (SPI_keepplan(p) != 0)
-			elog(ERROR, "escrowpay: SPI_keepplan failed");
-		plan->plan = p;
+			if (p == NULL)
+				elog(ERROR, "escrowpay: SPI_prepare failed (%s) for: %s",
+					 SPI_result_code_string(SPI_result), plan->sql);
+			if (SPI_keepplan(p) != 0)
+				elog(ERROR, "escrowpay: SPI_keepplan failed");
+			plan->plan = p;
+		}
+		rc = SPI_execute_plan(plan->plan, values, nulls, false, max_rows);
 	}
-
-	rc = SPI_execute_plan(plan->plan, values, nulls, false, max_rows);
+	PG_CATCH();
+	{
+		refuse_if_schema_older(cxt);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
 	if (rc < 0)
 		elog(ERROR, "escrowpay: SPI_execute_plan failed (%s) for: %s",
 			 SPI_result_code_string(rc), plan->sql);
 	return SPI_processed;
+}
+
+/*
+ * SPI_execute() of a statement built at run time, with the same refusal
+ * when the schema is older than the library.
+ */
+int
+ep_execute(const char *sql, bool read_only, long max_rows)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	volatile int rc = 0;
+
+	PG_TRY();
+	{
+		rc = SPI_execute(sql, read_only, max_rows);
+	}
+	PG_CATCH();
+	{
+		refuse_if_schema_older(cxt);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	return rc;
 }
 
 /* Column col (1-based) of result row row, as a Datum */

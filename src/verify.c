@@ -362,7 +362,7 @@ escrow_verify_ledger(PG_FUNCTION_ARGS)
 	for (c = 0; c < lengthof(checks); c++)
 	{
 		uint64		i;
-		int			rc = SPI_execute(checks[c], true, 0);
+		int			rc = ep_execute(checks[c], true, 0);
 
 		if (rc != SPI_OK_SELECT)
 			elog(ERROR, "escrowpay: verify query failed: %s", SPI_result_code_string(rc));

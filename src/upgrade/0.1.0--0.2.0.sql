@@ -4,3 +4,92 @@
 -- dropped when this runs).  Written for a 0.1.0 database with money,
 -- holds, deals and keys in it: every change below says what it does to
 -- existing rows.  Frozen with the rest of the script once 0.2.0 ships.
+
+-- ------------------------------------------------------------------
+-- Accounts of parties (87_account_owners.sql).  0.1.0 kept no owners;
+-- 0.2.0 refuses a deal step on an account its party neither owns nor is
+-- authorised to use, so the owners are derived from what 0.1.0 recorded,
+-- keeping every party able to do what it did (docs/operations.md,
+-- "Accounts of parties"):
+--   1. each party owns the deposit account or credit line it registered
+--      with (a member's account, a merchant's settlement account, an
+--      institution's account) -- the first party registered with it, when
+--      several shared one;
+--   2. an account no party registered with, that deals paid from, goes to
+--      their buyer when one buyer alone used it (a second wallet given to
+--      set_payment_sources);
+--   3. every other party that registered with, paid from or was paid into
+--      an account another party owns gets that owner's authorisation
+--      (pay_from, pay_into), granted when it first used it.
+-- Never owned: terminals' cash accounts and merchants' fee accounts (the
+-- platform's).  assigned_by and granted_by name the role that ran the
+-- upgrade.  Review escrow.account_authorisations afterwards.
+
+CREATE TABLE escrow.account_owners (
+    account     bigint PRIMARY KEY,
+    party       text NOT NULL REFERENCES escrow.parties (party_no),
+    assigned_by name NOT NULL,
+    assigned_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX account_owners_party ON escrow.account_owners (party);
+
+CREATE TABLE escrow.account_authorisations (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    account     bigint NOT NULL,
+    owner       text NOT NULL REFERENCES escrow.parties (party_no),
+    party       text NOT NULL REFERENCES escrow.parties (party_no),
+    purpose     text NOT NULL CHECK (purpose IN ('pay_from', 'pay_into')),
+    granted_by  name NOT NULL,
+    granted_at  timestamptz NOT NULL DEFAULT now(),
+    revoked_by  name,
+    revoked_at  timestamptz,
+    CHECK (owner <> party),
+    CHECK ((revoked_at IS NULL) = (revoked_by IS NULL))
+);
+CREATE UNIQUE INDEX account_authorisations_in_force
+    ON escrow.account_authorisations (account, party, purpose) WHERE revoked_at IS NULL;
+
+CREATE TEMPORARY VIEW escrowpay_upgrade_account_uses AS
+SELECT u.account, u.party, u.purpose, u.at
+  FROM (SELECT coalesce(p.account, p.settlement_account) AS account, p.party_no AS party,
+               CASE p.kind WHEN 'member' THEN 'pay_from' WHEN 'merchant' THEN 'pay_into' END AS purpose,
+               p.created_at AS at
+          FROM escrow.parties p
+        UNION ALL
+        SELECT s.account, d.buyer, 'pay_from', d.created_at
+          FROM escrow.deal_sources s JOIN escrow.deals d ON d.id = s.deal
+        UNION ALL
+        SELECT d.debit_account, d.buyer, 'pay_from', d.created_at
+          FROM escrow.deals d WHERE d.payment_method <> 'cash'
+        UNION ALL
+        SELECT d.credit_account, d.merchant, 'pay_into', d.created_at
+          FROM escrow.deals d) u
+  JOIN escrow.accounts a ON a.id = u.account
+ WHERE a.kind IN ('deposit', 'credit')
+   AND u.account NOT IN (SELECT cash_account FROM escrow.terminals)
+   AND u.account NOT IN (SELECT fee_account FROM escrow.parties WHERE fee_account IS NOT NULL);
+
+INSERT INTO escrow.account_owners (account, party, assigned_by, assigned_at)
+SELECT DISTINCT ON (u.account) u.account, u.party, current_user, u.at
+  FROM escrowpay_upgrade_account_uses u
+  JOIN escrow.parties p ON p.party_no = u.party
+ WHERE u.account = coalesce(p.account, p.settlement_account)
+ ORDER BY u.account, p.created_at, p.party_no;
+
+INSERT INTO escrow.account_owners (account, party, assigned_by, assigned_at)
+SELECT u.account, min(u.party), current_user, min(u.at)
+  FROM escrowpay_upgrade_account_uses u
+ WHERE u.purpose = 'pay_from'
+   AND NOT EXISTS (SELECT 1 FROM escrow.account_owners o WHERE o.account = u.account)
+ GROUP BY u.account
+HAVING count(DISTINCT u.party) = 1;
+
+INSERT INTO escrow.account_authorisations (account, owner, party, purpose, granted_by, granted_at)
+SELECT u.account, o.party, u.party, u.purpose, current_user, min(u.at)
+  FROM escrowpay_upgrade_account_uses u
+  JOIN escrow.account_owners o ON o.account = u.account
+ WHERE o.party <> u.party AND u.purpose IS NOT NULL
+ GROUP BY u.account, o.party, u.party, u.purpose
+ ORDER BY min(u.at), u.account, u.party, u.purpose;
+
+DROP VIEW escrowpay_upgrade_account_uses;

@@ -5,11 +5,10 @@
 -- It calls every function 0.1.0 declares and leaves money in every shape
 -- 0.1.0 keeps:
 --
---   - the model's world for 3 clients (test/t/EscrowPay/Model.pm, as its
---     setup_sql made it for 0.1.0): shared and sharded accounts, each
---     client's accounts and parties, activity on them with keys c<n>-v010-*
---     and deals of its merchant, which the model clients adopt after the
---     upgrade;
+--   - a world like the model's (test/t/EscrowPay/Model.pm) for 3 clients,
+--     under names of its own (old-*): shared and sharded accounts, each
+--     client's accounts and parties, activity on them with keys
+--     old-c<n>-key-* and deals of its merchant;
 --   - beside it (owners u-*, parties U-*): holds open, captured, released,
 --     expired; captures, refunds, batches; a custom currency; deals in
 --     every stage of 0.1.0 (a code pending, completed ones, expired,
@@ -24,19 +23,19 @@
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
 
--- ------------------------------------------------------------ the model's world
+-- ------------------------------------------------------------ a world like the model's
 DO $$
 DECLARE a bigint;
 BEGIN
   FOR i IN 1..2 LOOP
-    a := escrow.open_account('shared-' || i, 'EUR');
+    a := escrow.open_account('old-shared-' || i, 'EUR');
     PERFORM escrow.deposit(a, 100000);
   END LOOP;
-  a := escrow.open_account('shared-hot', 'EUR');
+  a := escrow.open_account('old-shared-hot', 'EUR');
   PERFORM escrow.set_account_shards(a, 4);
   PERFORM escrow.deposit(a, 100000);
-  PERFORM escrow.deposit(a, 1, 'setup-key');
-  PERFORM escrow.open_account('shared-jpy', 'JPY');
+  PERFORM escrow.deposit(a, 1, 'old-setup-key');
+  PERFORM escrow.open_account('old-shared-jpy', 'JPY');
   PERFORM escrow.set_account_shards(
     (SELECT id FROM escrow.accounts WHERE owner = 'escrow:funding' AND currency = 'JPY'), 2);
 END $$;
@@ -46,7 +45,7 @@ DECLARE d1 bigint; d2 bigint; cr bigint; s bigint; f bigint; j bigint;
         h bigint; t bigint; d bigint; hs bigint[]; c text;
 BEGIN
   FOR n IN 1..3 LOOP
-    c := 'c' || n;
+    c := 'old-c' || n;
     d1 := escrow.open_account(c || '-d1', 'EUR');
     d2 := escrow.open_account(c || '-d2', 'EUR');
     cr := escrow.open_account(c || '-cr', 'EUR', 'credit', 300000);
@@ -58,39 +57,39 @@ BEGIN
     PERFORM escrow.deposit(d2, 200000);
     PERFORM escrow.deposit(s, 50000);
     PERFORM escrow.deposit(j, 5000000);
-    PERFORM escrow.register_member('m' || n, 'member ' || n, 'm' || n || '@example.org', d1);
-    PERFORM escrow.register_member('k' || n, 'credit member ' || n, 'k' || n || '@example.org', cr);
-    PERFORM escrow.register_member('j' || n, 'yen member ' || n, 'j' || n || '@example.org', j);
-    PERFORM escrow.register_merchant('s' || n, 'shop ' || n, 's' || n || '@example.org', s,
+    PERFORM escrow.register_member('old-m' || n, 'member ' || n, 'old-m' || n || '@example.org', d1);
+    PERFORM escrow.register_member('old-k' || n, 'credit member ' || n, 'old-k' || n || '@example.org', cr);
+    PERFORM escrow.register_member('old-j' || n, 'yen member ' || n, 'old-j' || n || '@example.org', j);
+    PERFORM escrow.register_merchant('old-s' || n, 'shop ' || n, 'old-s' || n || '@example.org', s,
                                      fee_bps => 100 + 50 * (n % 5), fee_account => f);
     -- money calls with keys the model adopts (and may replay)
-    PERFORM escrow.deposit(d1, 5000 + n, c || '-v010-1');
-    PERFORM escrow.withdraw(d2, 100 * n, c || '-v010-2');
-    t := escrow.transfer(d1, d2, 700 + n, c || '-v010-3');
-    PERFORM escrow.refund(t, 200, c || '-v010-4');
-    h := escrow.hold(d1, s, 3000, interval '7 days', c || '-v010-5');
-    t := escrow.capture(h, 1000, c || '-v010-6');
+    PERFORM escrow.deposit(d1, 5000 + n, c || '-key-1');
+    PERFORM escrow.withdraw(d2, 100 * n, c || '-key-2');
+    t := escrow.transfer(d1, d2, 700 + n, c || '-key-3');
+    PERFORM escrow.refund(t, 200, c || '-key-4');
+    h := escrow.hold(d1, s, 3000, interval '7 days', c || '-key-5');
+    t := escrow.capture(h, 1000, c || '-key-6');
     PERFORM escrow.refund(t);
     h := escrow.hold(d2, s, 500 + n);
-    PERFORM escrow.release(h, c || '-v010-7');
-    h := escrow.hold(cr, (SELECT id FROM escrow.accounts WHERE owner = 'shared-1'), 4000);
+    PERFORM escrow.release(h, c || '-key-7');
+    h := escrow.hold(cr, (SELECT id FROM escrow.accounts WHERE owner = 'old-shared-1'), 4000);
     PERFORM escrow.capture(h, NULL, NULL, true);
-    hs := escrow.hold_batch(ARRAY[d1, d2], ARRAY[s, s], ARRAY[300, 400], NULL, c || '-v010-8');
-    PERFORM escrow.capture_batch(hs, ARRAY[100, 400]::bigint[], c || '-v010-9');
-    PERFORM escrow.transfer(d1, (SELECT id FROM escrow.accounts WHERE owner = 'shared-hot'), 999);
+    hs := escrow.hold_batch(ARRAY[d1, d2], ARRAY[s, s], ARRAY[300, 400], NULL, c || '-key-8');
+    PERFORM escrow.capture_batch(hs, ARRAY[100, 400]::bigint[], c || '-key-9');
+    PERFORM escrow.transfer(d1, (SELECT id FROM escrow.accounts WHERE owner = 'old-shared-hot'), 999);
     -- the client's merchant's deals: settled, funds reserved, just opened, cancelled
-    d := escrow.open_deal('m' || n, 's' || n, 1500 + n, idempotency_key => c || '-v010-10');
+    d := escrow.open_deal('old-m' || n, 'old-s' || n, 1500 + n, idempotency_key => c || '-key-10');
     PERFORM escrow.confirm_identity(d, escrow.issue_identity_code(d));
-    PERFORM escrow.reserve(d, 'm' || n);
-    PERFORM escrow.mark_shipped(d, 'DHL', 'v010-' || d, 's' || n);
-    PERFORM escrow.mark_delivered(d, 's' || n);
-    PERFORM escrow.confirm_inspection(d, 'm' || n);
-    d := escrow.open_deal('k' || n, 's' || n, 2500, inspector => 'i' || n);
+    PERFORM escrow.reserve(d, 'old-m' || n);
+    PERFORM escrow.mark_shipped(d, 'DHL', 'v010-' || d, 'old-s' || n);
+    PERFORM escrow.mark_delivered(d, 'old-s' || n);
+    PERFORM escrow.confirm_inspection(d, 'old-m' || n);
+    d := escrow.open_deal('old-k' || n, 'old-s' || n, 2500, inspector => 'old-i' || n);
     PERFORM escrow.confirm_identity(d, escrow.issue_identity_code(d));
-    PERFORM escrow.reserve(d, 'k' || n);
-    d := escrow.open_deal('m' || n, 's' || n, 700);
-    d := escrow.open_deal('m' || n, 's' || n, 900);
-    PERFORM escrow.cancel_deal(d, 'changed my mind', 'm' || n);
+    PERFORM escrow.reserve(d, 'old-k' || n);
+    d := escrow.open_deal('old-m' || n, 'old-s' || n, 700);
+    d := escrow.open_deal('old-m' || n, 'old-s' || n, 900);
+    PERFORM escrow.cancel_deal(d, 'changed my mind', 'old-m' || n);
   END LOOP;
 END $$;
 

@@ -21,8 +21,7 @@
 #   - the model clients carry on against the restored database with every
 #     result predicted, and end in the state the model says.
 #
-# There is no upgrade test: 0.1.0 is the first release, so there is no
-# earlier version to upgrade from (see docs/reliability.md).
+# Upgrades are tested by 007_upgrade.pl.
 
 use strict;
 use warnings;

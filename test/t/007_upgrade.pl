@@ -248,16 +248,21 @@ for my $i (0 .. $#chain)
 			my ($fn, $state, $expect, $msg, $hint) = split /\|/, $row, 5;
 			$called{$fn} = 1;
 			if ($state eq 'EPOK0' || ($expect ne '' && $state eq $expect)) { push @worked, $fn; }
-			elsif ($state eq '55000' && ($hint // '') =~ /ALTER EXTENSION escrowpay UPDATE/) { push @refused, $fn; }
+			elsif ($i < $#chain && $state eq '55000' && ($hint // '') =~ /ALTER EXTENSION escrowpay UPDATE/)
+			{
+				push @refused, $fn;
+			}
 			else { push @bad, "$fn: $state $msg" . ($hint ? " (hint: $hint)" : ''); }
 		}
 		my @missing = grep { !$called{$_} } split /\n/, $q->(q{SELECT DISTINCT p.proname FROM pg_proc p
 			JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
 			 AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'escrowpay') ORDER BY 1});
 		is(join(', ', @missing), '', "test/t/upgrade/$v-calls.sql calls every function $v declares");
-		is(join("\n", @bad), '', "through ${v}'s declarations the library being built works ("
+		is(join("\n", @bad), '', $i < $#chain
+			? "through ${v}'s declarations the library being built works ("
 			  . scalar(@worked) . ' functions) or refuses cleanly, telling to run ALTER EXTENSION escrowpay UPDATE ('
-			  . scalar(@refused) . ')');
+			  . scalar(@refused) . ')'
+			: "upgraded to $v, every function works on the old data (" . scalar(@worked) . ' functions)');
 		note("$v: refused until the update: " . join(', ', @refused)) if @refused;
 		is(join("\n", server_crashes($node)), '', 'no backend crashed');
 	}

@@ -18,9 +18,10 @@
 --   2. an account no party registered with, that deals paid from, goes to
 --      their buyer when one buyer alone used it (a second wallet given to
 --      set_payment_sources);
---   3. every other party that registered with, paid from or was paid into
---      an account another party owns gets that owner's authorisation
---      (pay_from, pay_into), granted when it first used it.
+--   3. every other party that registered with, paid from (a deal, a loan
+--      repaid, an invoice paid) or was paid into an account another party
+--      owns gets that owner's authorisation (pay_from, pay_into), granted
+--      when it first used it.
 -- Never owned: terminals' cash accounts and merchants' fee accounts (the
 -- platform's).  assigned_by and granted_by name the role that ran the
 -- upgrade.  Review escrow.account_authorisations afterwards.
@@ -63,7 +64,17 @@ SELECT u.account, u.party, u.purpose, u.at
           FROM escrow.deals d WHERE d.payment_method <> 'cash'
         UNION ALL
         SELECT d.credit_account, d.merchant, 'pay_into', d.created_at
-          FROM escrow.deals d) u
+          FROM escrow.deals d
+        UNION ALL
+        -- who paid a loan or an invoice from which account: 0.1.0 kept the
+        -- payment only as a transfer to the receivable's pay_to, posted in
+        -- the transaction of the repay / pay_invoice event
+        SELECT t.debit_account, r.debtor, 'pay_from', e.at
+          FROM escrow.deal_events e
+          JOIN escrow.receivables r ON r.deal = e.deal
+          JOIN escrow.transfers t ON t.created_at = e.at AND t.credit_account = r.pay_to
+                                 AND t.kind = 'transfer'
+         WHERE e.action IN ('repay', 'pay_invoice')) u
   JOIN escrow.accounts a ON a.id = u.account
  WHERE a.kind IN ('deposit', 'credit')
    AND u.account NOT IN (SELECT cash_account FROM escrow.terminals)

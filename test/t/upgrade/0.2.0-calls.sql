@@ -49,7 +49,7 @@ SELECT p FROM (VALUES
   (14, pg_temp.probe('capture_batch', NULL, $q$ SELECT escrow.capture_batch(ARRAY[pg_temp.k('u-key-hold')], NULL) $q$)),
   (15, pg_temp.probe('refund', NULL, $q$ SELECT escrow.refund(pg_temp.k('u-key-transfer'), 10) $q$)),
   (16, pg_temp.probe('verify_ledger', NULL, $q$ SELECT count(*) FROM escrow.verify_ledger() $q$)),
-  (17, pg_temp.probe('register_member', NULL, $q$ SELECT escrow.register_member('P-M', 'Probe buyer', 'p@probe.test', pg_temp.a('u-other')) $q$)),
+  (17, pg_temp.probe('register_member', NULL, $q$ SELECT escrow.register_member('P-M', 'Probe buyer', 'p@probe.test', escrow.open_account('u-probe-buyer', 'USD')) $q$)),
   (18, pg_temp.probe('register_merchant', NULL, $q$ SELECT escrow.register_merchant('P-S', 'Probe shop', 'p@probe.test', escrow.open_account('u-probe-shop', 'USD')) $q$)),
   (19, pg_temp.probe('register_institution', NULL, $q$ SELECT escrow.register_institution('P-I', 'Probe bank', 'p@probe.test', escrow.open_account('u-probe-bank', 'USD')) $q$)),
   (20, pg_temp.probe('open_deal', NULL, $q$ SELECT escrow.open_deal('U-M1', 'U-S1', 100) $q$)),

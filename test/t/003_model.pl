@@ -155,6 +155,17 @@ my @not_called = grep { !$called{$_} } @public;
 is(scalar @not_called, 0, 'every public function succeeded at least once in the run')
   or diag('public functions that never succeeded: ' . join(', ', @not_called));
 
+# cross-feature paths the model aimed at, with what they got
+my %paths;
+for my $a (@$actors)
+{
+	for my $path (keys %{ $a->{stats}{by_path} // {} })
+	{
+		$paths{$path}{$_} += $a->{stats}{by_path}{$path}{$_} for keys %{ $a->{stats}{by_path}{$path} };
+	}
+}
+diag('003_model paths: ' . join('; ', map { my $p = $_; "$p: " . join(' ', map { "$_=$paths{$p}{$_}" } sort keys %{ $paths{$p} }) } sort keys %paths));
+
 my %by_op;
 for my $a (@$actors)
 {

@@ -1372,7 +1372,7 @@ sub next_call
 		release => 5, refund => 9, hold_batch => 5, capture_batch => 5,
 		deal => 30, replay => 4, set_credit_limit => 2,
 		expire_holds => 1, run_maintenance => 1, pay_receivable => 4, refill => 1.5,
-		make_change => 0.7, register => 0.6, open_account => 0.4, register_terminal => 0.2,
+		make_change => 0.7, register => 1.5, open_account => 0.4, register_terminal => 0.2,
 		set_account_shards => 0.2, link_external_account => 0.3,
 		close_settlement_batch => 0.6, settlement_export => 0.3, read_only => 0.5,
 		txn_no_valid => 0.3, assign_account => 0.3, account_use => 0.6);
@@ -2330,8 +2330,10 @@ sub gen_deal
 		# refund part of the deal's capture behind the deal's back: refused
 		# (EP007), the deal's transfers move only through the deal
 		return $self->gen_refund unless $d->{capture_transfer} > 0;
-		return $self->gen_refund($d->{capture_transfer},
+		my $pred = $self->gen_refund($d->{capture_transfer},
 			1 + $r->int(CORE::int($d->{amount} / 4) || 1));
+		$pred->{path} = "refund of a $d->{settlement} deal's capture or payout";
+		return $pred;
 	}
 	if ($action eq 'refund_payment')
 	{
@@ -2340,7 +2342,9 @@ sub gen_deal
 		return $self->gen_pay_receivable($d) unless @p;
 		my $t = $self->{st}{xfers}{ $r->pick(@p) };
 		my $rest = $t->{amount} - $t->{refunded};
-		return $self->gen_refund($t->{id}, $r->chance(0.5) ? undef : 1 + $r->int($rest || 1));
+		my $pred = $self->gen_refund($t->{id}, $r->chance(0.5) ? undef : 1 + $r->int($rest || 1));
+		$pred->{path} = "refund of a $d->{settlement} deal's receivable payment";
+		return $pred;
 	}
 	return $self->gen_pay_receivable($d) if $action eq 'pay_receivable';
 	return $self->gen_deal_step($d, $action, $self->pick_actor($d, $WHO{$action} // ''));
@@ -2695,6 +2699,7 @@ sub gen_pay_cash
 	return refuse($op, $sql, 'EP001') unless defined $use;
 	return refuse($op, $sql, $use) unless ref $use;
 	my @change = map { $use->[$_] ? "$denoms[$_]:$use->[$_]" : () } 0 .. $#denoms;
+	my $path = 'pay_cash, ' . ($later ? 'pay later (settles)' : 'pay now (reserves)');
 	my $pred = $self->predict($op, $sql, sub {
 		my ($s) = @_;
 		my $tt = $self->s_term($s, $term);
@@ -2720,6 +2725,7 @@ sub gen_pay_cash
 			my $got = join(' ', @{ $_[0] });
 			$got eq "@change" ? undef : "expected change [@change], got [$got]" });
 	});
+	$pred->{path} = $path;
 	return $self->after_step($pred, $d->{id});
 }
 
@@ -2828,10 +2834,11 @@ sub maintenance_chain
 		last unless is_due($x);
 		my $next = dclone($s);
 		local $self->{pending_follow_up};
+		my $action = maintenance_action($x);
 		my $e = $self->fx_maintain($next, $self->s_deal($next, $id));
 		last if $e;
 		%recs = (%recs, %{ ($self->{pending_follow_up} // [ $id, {} ])->[1] });
-		push @chain, [ $next, {%recs} ];
+		push @chain, [ $next, {%recs}, @chain ? "$chain[-1][2], $action" : $action ];
 		$s = $next;
 	}
 	return @chain;
@@ -2863,10 +2870,12 @@ sub gen_resolve_due
 		apply => sub { $requeue->($_[0], $tries + 1); } });
 	for my $step ($self->maintenance_chain($id))
 	{
-		my ($s, $recs) = @$step;
+		my ($s, $recs, $actions) = @$step;
 		push @outcomes, { state => '00000', check => $stage_is->($s->{d}{$id}{stage}),
 			apply => sub {
 				my ($st, $rows) = @_;
+				$self->{stats}{by_path}{"deal of the $d->{settlement} model moved by run_maintenance: $actions"}{'00000'}++
+				  if $rows;
 				commit($s, $st);
 				name_refs($st, $id, $recs, $rows) if $rows && @$rows;
 				$requeue->($st, 0);
@@ -3457,6 +3466,7 @@ sub observe
 	my $op = $pred->{op};
 	$self->{stats}{calls}++;
 	$self->{stats}{by_op}{$op}{ $res->{state} }++;
+	$self->{stats}{by_path}{ $pred->{path} }{ $res->{state} }++ if $pred->{path};
 	my @match = grep { $_->{state} eq $res->{state} } @{ $pred->{outcomes} };
 	my $fail;
 	if (!@match)

@@ -181,15 +181,15 @@ print <<"EOS";
 -- part 1 may change the columns they read).  A view of the DBA's built on
 -- one of escrowpay's stops the upgrade here ("other objects depend on
 -- it"): drop it first and re-create it afterwards.  Privileges the DBA
--- granted on escrowpay's views to roles of its own are kept and granted
--- again at the end.
+-- granted on escrowpay's views to roles of its own are noted here, and
+-- listed at the end (part 3) as the GRANTs to run again.
 
 DO \$drop\$
 DECLARE
     r record;
     left_over text;
 BEGIN
-    -- the DBA's privileges on the views, kept for part 3
+    -- the DBA's privileges on the views, for part 3
     PERFORM pg_catalog.set_config('escrowpay_upgrade.view_grants', coalesce((
         SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                    'view', c.relname, 'grantee', a.grantee::regrole::text,
@@ -265,18 +265,25 @@ END
 \$reset\$;
 @code
 -- ================================================================ part 3
--- the DBA's own privileges on escrowpay's views, granted again
+-- the DBA's own privileges on escrowpay's views are gone with the old
+-- views: say which, as the statements that grant them again.  (Granting
+-- them here would record them as the extension's own initial privileges,
+-- which pg_dump leaves out.)
 
 DO \$regrant\$
 DECLARE
-    r record;
+    grants text;
 BEGIN
-    FOR r IN SELECT * FROM pg_catalog.jsonb_to_recordset(
-                 pg_catalog.current_setting('escrowpay_upgrade.view_grants')::jsonb)
-                 AS g(view text, grantee text, privilege text, grantable boolean) LOOP
-        EXECUTE pg_catalog.format('GRANT %s ON escrow.%I TO %s%s', r.privilege, r.view, r.grantee,
-                                  CASE WHEN r.grantable THEN ' WITH GRANT OPTION' ELSE '' END);
-    END LOOP;
+    SELECT pg_catalog.string_agg(pg_catalog.format('GRANT %s ON escrow.%I TO %s%s;', g.privilege, g.view,
+                                                   g.grantee, CASE WHEN g.grantable THEN ' WITH GRANT OPTION' ELSE '' END),
+                                 ' ' ORDER BY g.view, g.grantee, g.privilege)
+      INTO grants
+      FROM pg_catalog.jsonb_to_recordset(pg_catalog.current_setting('escrowpay_upgrade.view_grants')::jsonb)
+           AS g(view text, grantee text, privilege text, grantable boolean);
+    IF grants IS NOT NULL THEN
+        RAISE WARNING 'escrowpay''s views were re-created without the privileges you had granted on them to roles of your own'
+            USING HINT = 'Grant them again: ' || grants;
+    END IF;
 END
 \$regrant\$;
 EOS

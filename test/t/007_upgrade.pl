@@ -297,13 +297,28 @@ for my $i (0 .. $#chain)
 	my $bal_cols = 'account, owner, kind, currency, posted, held, credit_limit, available';
 	my $balances = $q->("SELECT $bal_cols FROM escrow.balances ORDER BY account");
 
+	# a DBA's own objects on escrowpay's views: a view reading one stops
+	# the update (it re-creates the views); a grant to a role of its own
+	# is listed to be granted again
+	$q->(q{CREATE ROLE upgrade_reader; GRANT USAGE ON SCHEMA escrow TO upgrade_reader;
+		GRANT SELECT ON escrow.balances TO upgrade_reader;
+		CREATE VIEW public.my_balances AS SELECT account, posted FROM escrow.balances});
+	my ($rcv, $outv, $errv) = $node->psql('postgres', "ALTER EXTENSION escrowpay UPDATE TO '$next'");
+	like($errv, qr/ERROR:  escrowpay's views are read by views of your own: balances \(read by public\.my_balances\)/,
+		"$step: a view of the DBA's reading escrow.balances stops the update, naming both");
+	$q->('DROP VIEW public.my_balances');
+
 	my ($rc, $out, $err) = $node->psql('postgres', "ALTER EXTENSION escrowpay UPDATE TO '$next'");
 	is($rc, 0, "ALTER EXTENSION escrowpay UPDATE TO '$next' from $v") or diag($err);
+	note($err) if $err;
 	is($q->(q{SELECT extversion FROM pg_extension WHERE extname = 'escrowpay'}), $next, "the extension is at $next");
 	my $roles_after_update = roles_facts();
 
 	is($q->('SELECT problem || \': \' || detail FROM escrow.verify_ledger()'), '',
 		"$step: verify_ledger() is empty");
+	like($err, qr/WARNING:  escrowpay's views were re-created without the privileges you had granted.*\nHINT:  Grant them again: GRANT SELECT ON escrow.balances TO upgrade_reader;/s,
+		"$step: the DBA's grant on escrow.balances to a role of its own is listed, to be granted again");
+	$q->(q{REVOKE ALL ON SCHEMA escrow FROM upgrade_reader; DROP ROLE upgrade_reader});
 	is($q->("SELECT $bal_cols FROM escrow.balances ORDER BY account"), $balances,
 		"$step: escrow.balances unchanged");
 	for my $t (@tables)

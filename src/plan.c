@@ -52,6 +52,26 @@ refuse_if_schema_older(MemoryContext cxt)
 }
 
 /*
+ * A C function whose arguments changed since an older release calls this
+ * first with the number of arguments it reads: through the older release's
+ * declaration (a new package installed, ALTER EXTENSION escrowpay UPDATE
+ * not run yet) fewer arrive, and reading past them would read garbage.
+ * Refused cleanly instead, as refuse_if_schema_older does.
+ */
+void
+ep_require_nargs(FunctionCallInfo fcinfo, int nargs)
+{
+	if (PG_NARGS() >= nargs)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("escrowpay's SQL objects are older than its library (version %s)", EP_VERSION),
+			 errdetail("Function %s is declared with %d arguments; the library takes %d.",
+					   get_func_name(fcinfo->flinfo->fn_oid), PG_NARGS(), nargs),
+			 errhint("Run ALTER EXTENSION escrowpay UPDATE to bring them to the library's version.")));
+}
+
+/*
  * Run a saved statement, preparing it on first use.  Raises on any SPI
  * failure, returns the number of rows processed; the rows are in
  * SPI_tuptable.  A statement the schema cannot run because it is older

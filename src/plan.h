@@ -27,6 +27,7 @@ typedef struct EpPlan
 
 extern uint64 ep_exec(EpPlan *plan, Datum *values, const char *nulls, long max_rows);
 extern int	ep_execute(const char *sql, bool read_only, long max_rows);
+extern void ep_require_nargs(FunctionCallInfo fcinfo, int nargs);
 extern bool ep_get_int64(int row, int col, int64 *value);
 extern int64 ep_int64(int row, int col);
 extern char *ep_text(int row, int col);

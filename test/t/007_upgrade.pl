@@ -181,7 +181,7 @@ sub schema_dump
 		my $e = join('', map { "$_\n" } grep { !/^--/ && !/^\s*$/ && !/^\\(un)?restrict / && !/^SET / && !/^SELECT pg_catalog\.set_config/ }
 			split /\n/, $entry);
 		next if $e eq '';
-		if ($e =~ /^(CREATE TABLE [^\n]*\(\n)(.*?)(\n\)[^\n]*;\n)(.*)$/s)
+		if ($e =~ /^(.*?CREATE TABLE [^\n]*\(\n)(.*?)(\n\)[^\n]*;\n)(.*)$/s)
 		{
 			my ($head, $body, $tail, $more) = ($1, $2, $3, $4);
 			$e = $head . join(",\n", sort map { s/,$//r } split /\n/, $body) . $tail . $more;

@@ -61,7 +61,9 @@ use EscrowPay::Model;
 my $seed    = EscrowPay::Harness::seed();
 my $ops     = setting('MODEL_OPS', 15000, 1000000);
 my $clients = setting('MODEL_CLIENTS', 4, 6);
-diag("003_model: ESCROWPAY_SEED=$seed ESCROWPAY_MODEL_OPS=$ops ESCROWPAY_MODEL_CLIENTS=$clients");
+my $limit   = setting('MODEL_SECS', 0, 0);
+diag("003_model: ESCROWPAY_SEED=$seed ESCROWPAY_MODEL_OPS=$ops ESCROWPAY_MODEL_CLIENTS=$clients"
+	  . ($limit ? " ESCROWPAY_MODEL_SECS=$limit" : ''));
 
 my $node = new_node('model');
 my $q = sub { $node->safe_psql('postgres', $_[0]) };
@@ -101,7 +103,7 @@ my %before = map { split /\|/ } split /\n/, $q->(q{
 	 WHERE a.owner = 'escrow:funding' OR a.owner LIKE 'shared-%' GROUP BY 1});
 
 my $t0 = Time::HiRes::time();
-my $run = drive($node, $actors, ops => $ops);
+my $run = drive($node, $actors, ops => $ops, $limit ? (seconds => $limit) : ());
 my $secs = Time::HiRes::time() - $t0;
 
 is(scalar @{ $run->{failures} }, 0,

@@ -79,7 +79,7 @@ sub model_world
 
 # Run the actors' calls through one psql client each, concurrently.
 #   ops      => total calls to make (all clients together), or
-#   seconds  => run until then;
+#   seconds  => run until then (with ops: whichever comes first);
 #   crash    => sub called when the time is up, while the clients are busy;
 #               calls cut off by it are reported as lost (in flight);
 #   stop_after_failures => give up after that many mispredictions.
@@ -111,7 +111,9 @@ sub drive
 			# queued (reading a deal's new ids, waiting for maintenance)
 			next if $cl->busy || !$cl->alive || $cl->{cut_off}
 			  || ($left <= 0 && !@{ $actor_of{ $cl->name }{queue} });
-			last if $until && Time::HiRes::time() > $until && !$crashed;
+			# without a crash to come, time up is as good as every call made
+			$left = 0 if $until && !$o{crash} && Time::HiRes::time() > $until;
+			last if $until && $o{crash} && Time::HiRes::time() > $until && !$crashed;
 			last if $crashed && Time::HiRes::time() > $crashed + 3;
 			my $a = $actor_of{ $cl->name };
 			my $pred = $a->next_call;
@@ -175,7 +177,13 @@ sub drive
 			$crashed = Time::HiRes::time();
 		}
 		# after the crash, clients go on sending until each is cut off
-		$feed->() unless $time_up && !$crashed;
+		$feed->() unless $time_up && $o{crash} && !$crashed;
+		# a long run says how far it got
+		if ($ENV{ESCROWPAY_SOAK} && ($calls // 0) >= ($o{next_report} //= 50000))
+		{
+			diag(sprintf('progress: %d calls, %d mispredictions', $calls, scalar @failures));
+			$o{next_report} += 50000;
+		}
 	}
 	my %pending;
 	for my $cl (@clients)

@@ -105,6 +105,9 @@ my $cfuncs = $q->(q{SELECT count(*) FROM pg_proc WHERE pronamespace = 'escrow'::
 	AND prolang = (SELECT oid FROM pg_language WHERE lanname = 'c')}, 'symbols');
 ok($cfuncs > 0, "CREATE EXTENSION escrowpay VERSION '$oldest' with the library being built: "
 	  . "the library has all its $cfuncs C functions");
+# an empty database upgrades too
+my ($rce, $oute, $erre) = $node->psql('symbols', 'ALTER EXTENSION escrowpay UPDATE');
+is($rce, 0, "a database with nothing in it upgrades from $oldest to $default") or diag($erre);
 $q->("DROP DATABASE symbols");
 
 # the oldest release's database, as that release left it

@@ -164,10 +164,15 @@ SELECT escrow.confirm_inspection(:deal, 'M-1001') AS capture \gset
 \echo '   settled: capture is transfer' :capture
 
 \echo
-\echo '18. escrow.deal_events: the outbox, one row per step (NOTIFY escrow_events'
-\echo '    tells listeners the deal id at commit).'
-SELECT action, from_stage, to_stage, actor
-  FROM escrow.deal_events WHERE deal = :deal ORDER BY id;
+\echo '18. escrow.deal_events: the outbox, one row per step.  Each step also sends'
+\echo '    NOTIFY escrow_events at commit, but that is only a wake-up: anyone may'
+\echo '    NOTIFY the channel with any payload.  A consumer LISTENs and, on every'
+\echo '    notification, reads the events after the last id it processed (here'
+\echo '    none yet) and acts on those rows only.'
+\set last_event 0
+SELECT id, deal, action, from_stage, to_stage, actor
+  FROM escrow.deal_events WHERE id > :last_event ORDER BY id;
+SELECT max(id) AS last_event FROM escrow.deal_events \gset
 
 \echo '19. A second order, $20.00: confirmed and reserved, then shop cancels it'
 \echo '    (out of stock).  Cancelling releases the hold; no money moves.'
@@ -178,6 +183,13 @@ SELECT held AS held_before FROM escrow.balances WHERE account = :alice \gset
 SELECT escrow.cancel_deal(:deal2, 'out of stock', 'S-2001') AS cancelled \gset
 SELECT held AS held_after FROM escrow.balances WHERE account = :alice \gset
 \echo '   alice''s held amount:' :held_before 'after reserve,' :held_after 'after cancel_deal.'
+\echo '   A forged wake-up (any role may send one) changes nothing: the consumer'
+\echo '   reads the outbox after the last event it processed, and finds only the'
+\echo '   second deal''s real steps.'
+NOTIFY escrow_events, '1';
+SELECT id, deal, action, from_stage, to_stage, actor
+  FROM escrow.deal_events WHERE id > :last_event ORDER BY id;
+SELECT max(id) AS last_event FROM escrow.deal_events \gset
 
 \echo
 \echo '20. escrow.deal_progress: one row per deal, with the next expected actions.'

@@ -9,7 +9,9 @@
  *
  * Each transition appends to escrow.deal_events in the same transaction
  * and sends NOTIFY escrow_events with the deal id, which listeners receive
- * only when the transaction commits.
+ * only when the transaction commits.  PostgreSQL lets any role NOTIFY any
+ * channel, so the notification is only a wake-up: consumers read
+ * escrow.deal_events, which only these functions write.
  *
  *-------------------------------------------------------------------------
  */
@@ -421,23 +423,17 @@ ep_deal_event(int64 deal, const char *action, EpStage from, EpStage to,
 }
 
 /*
- * A transfer a deal makes (fee, pre-payment, payout, a buyer's money sent
- * back), recorded in escrow.deal_transfers so that escrow.refund() will
- * not reverse it behind the deal's back.  Returns its id.
+ * A transfer a deal makes (fee, pre-payment, payout), owned by the deal
+ * (escrow.transfer_owners) so that escrow.refund() will not reverse it
+ * behind the deal's back.  Returns its id.
  */
 int64
 ep_deal_transfer(EpDeal *d, int64 debit, int64 credit, int64 amount)
 {
-	static EpPlan record = {NULL,
-		"INSERT INTO escrow.deal_transfers (transfer_id, deal) VALUES ($1, $2)",
-	2, {INT8OID, INT8OID}};
-	Datum		values[2];
-	int64		id = ep_transfer(debit, credit, amount);
+	EpOwner		owner = {0};
 
-	values[0] = Int64GetDatum(id);
-	values[1] = Int64GetDatum(d->id);
-	ep_exec(&record, values, NULL, 0);
-	return id;
+	owner.deal = d->id;
+	return ep_transfer(debit, credit, amount, &owner);
 }
 
 /* An event that changes no stage (payments on receivables, codes issued) */

@@ -133,7 +133,8 @@ ep_finance_settle(EpDeal *d, StringInfo payload)
 
 /*
  * Cancel the deal's receivable, giving the buyer back what it paid on an
- * invoice (a loan's repayments are already on the buyer's line).
+ * invoice (a loan's repayments are already on the buyer's line); the
+ * money sent back belongs to the invoice, as its payments do.
  */
 static void
 cancel_receivable(EpDeal *d, StringInfo payload)
@@ -152,7 +153,10 @@ cancel_receivable(EpDeal *d, StringInfo payload)
 	json_int(payload, "receivable_cancelled", ep_int64(0, 1));
 	if (paid > 0 && strcmp(ep_text(0, 2), "invoice") == 0)
 	{
-		ep_deal_transfer(d, d->institution_account, d->debit_account, paid);
+		EpOwner		owner = {0};
+
+		owner.receivable = ep_int64(0, 1);
+		ep_transfer(d->institution_account, d->debit_account, paid, &owner);
 		json_int(payload, "invoice_payments_returned", paid);
 	}
 }
@@ -328,6 +332,7 @@ pay_receivable(FunctionCallInfo fcinfo, const char *kind, const char *fn)
 	p.debit = from;
 	p.credit = ep_int64(0, 3);
 	p.amount = amount;
+	p.owner.receivable = id;	/* moves only through the deal */
 	/* the buyer pays from its own account, or one it may pay from */
 	ep_require_account_use(from, debtor, false);
 	values[1] = Int64GetDatum(paid + amount);

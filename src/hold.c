@@ -275,6 +275,7 @@ ep_capture_hold(int64 hold_id, bool has_amount, int64 amount, bool final,
 	p.credit = h.credit;
 	p.amount = amount;
 	p.hold_id = hold_id;
+	p.owner.deal = deal;		/* a deal's capture is the deal's */
 	ep_post_transfer(&p);
 	return p.id;
 }

@@ -480,11 +480,38 @@ post_leg(int64 account, int64 delta, int64 unhold, const EpPosting *p,
 		*currency = ep_text(0, 5);
 }
 
+/* Does owner name anybody? */
+bool
+ep_owned(const EpOwner *owner)
+{
+	return owner->deal || owner->receivable || owner->terminal || owner->batch;
+}
+
+/* Record who transfer id belongs to (escrow.transfer_owners) */
+static void
+record_owner(int64 id, const EpOwner *owner)
+{
+	static EpPlan insert = {NULL,
+		"INSERT INTO escrow.transfer_owners (transfer_id, deal, receivable, terminal, batch) "
+		"VALUES ($1, nullif($2, 0), nullif($3, 0), $4, nullif($5, 0))",
+	5, {INT8OID, INT8OID, INT8OID, TEXTOID, INT8OID}};
+	Datum		values[5];
+	char		nulls[5] = {' ', ' ', ' ', owner->terminal ? ' ' : 'n', ' '};
+
+	values[0] = Int64GetDatum(id);
+	values[1] = Int64GetDatum(owner->deal);
+	values[2] = Int64GetDatum(owner->receivable);
+	values[3] = owner->terminal ? CStringGetTextDatum(owner->terminal) : (Datum) 0;
+	values[4] = Int64GetDatum(owner->batch);
+	ep_exec(&insert, values, nulls, 0);
+}
+
 /*
  * Post a transfer: update both accounts in ascending id order, then insert
  * the transfer and its two entries in one statement.  Raises (changing
  * nothing, as the transaction aborts) on any refusal.  Only deposits and
- * withdrawals may touch a funding account.
+ * withdrawals may touch a funding account.  An owned posting also records
+ * its owner (public postings pay nothing for this).
  */
 void
 ep_post_transfer(const EpPosting *p)
@@ -542,6 +569,8 @@ ep_post_transfer(const EpPosting *p)
 	values[13] = Int64GetDatum(c.balance);
 	values[14] = c.hash;
 	ep_exec(&insert, values, nulls, 0);
+	if (ep_owned(&p->owner))
+		record_owner(p->id, &p->owner);
 }
 
 /*
@@ -677,12 +706,14 @@ funding_account_of(int64 account)
  * the transfer id.
  */
 int64
-ep_post_funding(const char *kind, int64 account, int64 amount)
+ep_post_funding(const char *kind, int64 account, int64 amount, const EpOwner *owner)
 {
 	EpPosting	p = {0};
 	int64		funding = funding_account_of(account);
 	bool		in = strcmp(kind, "deposit") == 0;
 
+	if (owner)
+		p.owner = *owner;
 	p.kind = kind;
 	p.id = ep_next_id("transfer_id_seq");
 	p.debit = in ? funding : account;
@@ -692,11 +723,17 @@ ep_post_funding(const char *kind, int64 account, int64 amount)
 	return p.id;
 }
 
-/* A plain posted transfer (no idempotency key); returns its id */
+/*
+ * A plain posted transfer (no idempotency key) belonging to owner (NULL:
+ * nobody); returns its id
+ */
 int64
-ep_transfer(int64 debit, int64 credit, int64 amount)
+ep_transfer(int64 debit, int64 credit, int64 amount, const EpOwner *owner)
 {
 	EpPosting	p = {0};
+
+	if (owner)
+		p.owner = *owner;
 
 	p.kind = "transfer";
 	p.id = ep_next_id("transfer_id_seq");

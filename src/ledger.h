@@ -13,6 +13,20 @@
 
 #define EP_HASH_LEN 32			/* SHA-256 */
 
+/*
+ * Who a transfer belongs to (escrow.transfer_owners): at most one field
+ * set; all zero/NULL for a transfer of the public API, which anyone with
+ * escrow.refund() may reverse.  An owned transfer moves only through its
+ * owner.
+ */
+typedef struct EpOwner
+{
+	int64		deal;			/* 0: none */
+	int64		receivable;		/* 0: none */
+	const char *terminal;		/* NULL: none */
+	int64		batch;			/* settlement batch; 0: none */
+} EpOwner;
+
 /* One posted transfer: two journal entries that sum to zero */
 typedef struct EpPosting
 {
@@ -24,6 +38,7 @@ typedef struct EpPosting
 	int64		debit_unhold;	/* held amount the debit account gives up */
 	int64		hold_id;		/* 0: none */
 	int64		refund_of;		/* 0: none */
+	EpOwner		owner;			/* zero: nobody's */
 } EpPosting;
 
 /* What one journal entry's hash covers (besides the previous hash) */
@@ -46,8 +61,10 @@ extern void ep_reserve_funds(int64 debit, int64 credit, int64 amount);
 extern void ep_check_hold_accounts(int64 debit, int64 credit);
 extern void ep_add_held(int64 debit, int64 amount);
 extern void ep_unhold(int64 account, int64 amount);
-extern int64 ep_transfer(int64 debit, int64 credit, int64 amount);
-extern int64 ep_post_funding(const char *kind, int64 account, int64 amount);
+extern int64 ep_transfer(int64 debit, int64 credit, int64 amount, const EpOwner *owner);
+extern int64 ep_post_funding(const char *kind, int64 account, int64 amount,
+							 const EpOwner *owner);
+extern bool ep_owned(const EpOwner *owner);
 extern bool ep_caller_is_admin(void);
 
 #endif							/* EP_LEDGER_H */

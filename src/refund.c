@@ -5,6 +5,10 @@
  *	  never more than was posted.  A refund is a new transfer in the other
  *	  direction; the original keeps a running `refunded` total, the only
  *	  column of the journal that may change (guard.c enforces that).
+ *	  A transfer that belongs to an owner (escrow.transfer_owners: a deal,
+ *	  a receivable, a cash terminal or a settlement batch) is refunded only
+ *	  by its owner, never through escrow.refund(); the refund belongs to
+ *	  the same owner.
  *
  * Lock order: the original transfer row first, then accounts in ascending
  * id order.
@@ -23,13 +27,91 @@
 
 PG_FUNCTION_INFO_V1(escrow_refund);
 
-int64
-ep_refund_transfer(int64 transfer_id, bool has_amount, int64 amount,
-				   const char *key)
+/*
+ * Refuse (EP007) a refund of a transfer that belongs to an owner: it moves
+ * only through the owner.  The detail names the owner.
+ */
+static void
+refuse_owned(int64 transfer_id, const EpOwner *o, const char *kind)
+{
+	static EpPlan deal = {NULL,
+		"SELECT txn_no, stage FROM escrow.deals WHERE id = $1",
+	1, {INT8OID}};
+	static EpPlan receivable = {NULL,
+		"SELECT r.kind, d.txn_no, r.pay_to FROM escrow.receivables r "
+		"  JOIN escrow.deals d ON d.id = r.deal WHERE r.id = $1",
+	1, {INT8OID}};
+	static EpPlan credit_of = {NULL,
+		"SELECT credit_account FROM escrow.transfers WHERE id = $1",
+	1, {INT8OID}};
+	Datum		values[1];
+	long long	id = (long long) transfer_id;
+
+	if (o->deal)
+	{
+		values[0] = Int64GetDatum(o->deal);
+		ep_exec(&deal, values, NULL, 1);
+		ereport(ERROR,
+				(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
+				 errmsg("transfer %lld belongs to deal %lld", id, (long long) o->deal),
+				 errdetail("Transfer %lld (%s) is part of deal %s, now %s; it moves only through the deal.",
+						   id, kind, ep_text(0, 1), ep_text(0, 2)),
+				 errhint("Use the deal's lifecycle functions (request_return, resolve_dispute, ...).")));
+	}
+	if (o->receivable)
+	{
+		char	   *rkind;
+		char	   *txn_no;
+		int64		pay_to;
+
+		values[0] = Int64GetDatum(o->receivable);
+		ep_exec(&receivable, values, NULL, 1);
+		rkind = ep_text(0, 1);
+		txn_no = ep_text(0, 2);
+		pay_to = ep_int64(0, 3);
+		values[0] = Int64GetDatum(transfer_id);
+		ep_exec(&credit_of, values, NULL, 1);
+		ereport(ERROR,
+				(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
+				 errmsg("transfer %lld belongs to receivable %lld", id, (long long) o->receivable),
+				 errdetail("Transfer %lld %s %s %lld of deal %s; it moves only through the deal.",
+						   id, ep_int64(0, 1) == pay_to ? "pays" : "returns the payments on",
+						   strcmp(rkind, "loan") == 0 ? "loan" : "invoice",
+						   (long long) o->receivable, txn_no),
+				 errhint("A confirmed return of the deal gives back what was paid on an invoice.")));
+	}
+	if (o->terminal)
+		ereport(ERROR,
+				(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
+				 errmsg("transfer %lld belongs to terminal \"%s\"", id, o->terminal),
+				 errdetail("Transfer %lld (%s) moves the cash of terminal \"%s\"; it moves only through the terminal.",
+						   id, kind, o->terminal),
+				 errhint("Cash leaves a terminal with escrow.unload_terminal_cash().")));
+	ereport(ERROR,
+			(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
+			 errmsg("transfer %lld belongs to settlement batch %lld", id, (long long) o->batch),
+			 errdetail("Transfer %lld settles a linked account in batch %lld; it moves only through the settlement batches.",
+					   id, (long long) o->batch),
+			 errhint("Positions are cumulative: the next batch settles any difference.")));
+}
+
+/*
+ * Refund amount (all that remains when !has_amount) of a transfer; the
+ * refund belongs to the transfer's owner.  by_owner: the caller is the
+ * transfer's owner (a deal's step); otherwise an owned transfer is
+ * refused (EP007).  Returns the refund's transfer id.
+ */
+static int64
+refund_transfer(int64 transfer_id, bool has_amount, int64 amount, const char *key,
+				bool by_owner)
 {
 	static EpPlan lock = {NULL,
-		"SELECT kind, debit_account, credit_account, amount, refunded "
-		"  FROM escrow.transfers WHERE id = $1 FOR UPDATE",
+		"SELECT t.kind, t.debit_account, t.credit_account, t.amount, t.refunded, "
+		"       coalesce(o.deal, 0), coalesce(o.receivable, 0), o.terminal, "
+		"       coalesce(o.batch, 0) "
+		"  FROM escrow.transfers t "
+		"  LEFT JOIN escrow.transfer_owners o ON o.transfer_id = t.id "
+		" WHERE t.id = $1 FOR UPDATE OF t",
 	1, {INT8OID}};
 	static EpPlan update = {NULL,
 		"UPDATE escrow.transfers SET refunded = $2 WHERE id = $1",
@@ -62,6 +144,12 @@ ep_refund_transfer(int64 transfer_id, bool has_amount, int64 amount,
 	kind = ep_text(0, 1);
 	posted = ep_int64(0, 4);
 	refunded = ep_int64(0, 5);
+	p.owner.deal = ep_int64(0, 6);
+	p.owner.receivable = ep_int64(0, 7);
+	p.owner.terminal = ep_text(0, 8);
+	p.owner.batch = ep_int64(0, 9);
+	if (!by_owner && ep_owned(&p.owner))
+		refuse_owned(transfer_id, &p.owner, kind);
 	if (strcmp(kind, "capture") != 0 && strcmp(kind, "transfer") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -109,33 +197,22 @@ ep_refund_transfer(int64 transfer_id, bool has_amount, int64 amount,
 }
 
 /*
- * A deal's transfers (captures of its holds, fees, pre-payments, payouts)
- * are reversed only by the deal's own steps: refuse them here (EP007).
+ * A refund by the transfer's owner (a deal's step): any transfer, owned
+ * or not; the refund belongs to the same owner.
  */
-static void
-refuse_deal_transfer(int64 transfer_id)
+int64
+ep_refund_transfer(int64 transfer_id, bool has_amount, int64 amount,
+				   const char *key)
 {
-	static EpPlan owner = {NULL,
-		"SELECT deal FROM escrow.deal_transfers WHERE transfer_id = $1 "
-		"UNION ALL "
-		"SELECT h.deal FROM escrow.transfers t JOIN escrow.holds h ON h.id = t.hold_id "
-		" WHERE t.id = $1 AND h.deal IS NOT NULL "
-		"LIMIT 1",
-	1, {INT8OID}};
-	Datum		values[1];
-
-	values[0] = Int64GetDatum(transfer_id);
-	if (ep_exec(&owner, values, NULL, 1) == 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
-				 errmsg("transfer %lld belongs to deal %lld", (long long) transfer_id,
-						(long long) ep_int64(0, 1)),
-				 errhint("Use the deal's lifecycle functions (request_return, resolve_dispute, ...).")));
+	return refund_transfer(transfer_id, has_amount, amount, key, true);
 }
 
 /*
  * escrow.refund(transfer_id bigint, amount bigint DEFAULT NULL,
  *				 idempotency_key text DEFAULT NULL) RETURNS bigint
+ *
+ * A transfer that belongs to a deal, a receivable, a cash terminal or a
+ * settlement batch is refused (EP007): it moves only through its owner.
  */
 Datum
 escrow_refund(PG_FUNCTION_ARGS)
@@ -147,8 +224,7 @@ escrow_refund(PG_FUNCTION_ARGS)
 	int64		id;
 
 	SPI_connect();
-	refuse_deal_transfer(transfer_id);
-	id = ep_refund_transfer(transfer_id, has_amount, amount, key);
+	id = refund_transfer(transfer_id, has_amount, amount, key, false);
 	SPI_finish();
 	PG_RETURN_INT64(id);
 }

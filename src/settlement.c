@@ -249,6 +249,7 @@ escrow_close_settlement_batch(PG_FUNCTION_ARGS)
 		{
 			p.kind = "settlement";
 			p.id = ep_next_id("transfer_id_seq");
+			p.owner.batch = batch_id;	/* settled only by later batches */
 			p.debit = settled > 0 ? acct[i] : clearing;
 			p.credit = settled > 0 ? clearing : acct[i];
 			p.amount = settled > 0 ? settled : -settled;

@@ -281,6 +281,7 @@ refill(FunctionCallInfo fcinfo, int sign)
 {
 	EpTill		t;
 	int64		value;
+	EpOwner		owner = {0};	/* the terminal's cash moves only through it */
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -290,8 +291,9 @@ refill(FunctionCallInfo fcinfo, int sign)
 	lock_till(text_to_cstring(PG_GETARG_TEXT_PP(0)), &t);
 	value = move_pieces(fcinfo, &t, sign);
 	save_till(&t);
+	owner.terminal = t.terminal;
 	if (sign > 0)
-		ep_post_funding("deposit", t.cash_account, value);
+		ep_post_funding("deposit", t.cash_account, value, &owner);
 	else
 	{
 		/*
@@ -302,7 +304,7 @@ refill(FunctionCallInfo fcinfo, int sign)
 		int64		float_part = Min(value, cash_available(t.cash_account));
 
 		if (float_part > 0)
-			ep_post_funding("withdraw", t.cash_account, float_part);
+			ep_post_funding("withdraw", t.cash_account, float_part, &owner);
 	}
 	SPI_finish();
 	PG_RETURN_INT64(value);
@@ -435,7 +437,12 @@ escrow_pay_cash(PG_FUNCTION_ARGS)
 	save_till(&t);
 
 	/* the ledger moves with the inventory: what stayed in the machine */
-	ep_post_funding("deposit", t.cash_account, d.amount);
+	{
+		EpOwner		owner = {0};
+
+		owner.terminal = t.terminal;
+		ep_post_funding("deposit", t.cash_account, d.amount, &owner);
+	}
 	values[0] = Int64GetDatum(d.id);
 	values[1] = Int64GetDatum(t.cash_account);
 	ep_exec(&set_payer, values, NULL, 0);

@@ -20,7 +20,23 @@
  *	  - a deal's held amount equals what its open holds keep back;
  *	  - refunds never exceed the transfer, and match its refunded total;
  *	  - every account's SHA-256 chain recomputes, balance by balance, to the
- *		head stored on the account.
+ *		head stored on the account;
+ *	  - owned transfers (escrow.transfer_owners): a capture belongs to its
+ *		hold's deal (or nobody), a refund to the owner of what it refunds,
+ *		a settlement to the batch whose line names it; each owner posts
+ *		only its kinds of transfer (a terminal moves its cash account, a
+ *		receivable pays into or back from its account); a deal's capture,
+ *		fee and pre-payment are its own;
+ *	  - receivables: paid equals the payments that belong to it, none of
+ *		them refunded; the status agrees with the amounts (open: something
+ *		outstanding; paid: nothing); a cancelled invoice's payments went
+ *		back to the buyer, nothing went back otherwise; kind, parties,
+ *		amount and account agree with the deal; a financed deal that was
+ *		settled has its receivable, an agency deal is completed only with
+ *		its invoice paid;
+ *	  - a loan and the buyer's credit line agree: what the deal drew on the
+ *		line (its capture, less what was given back) less the repayments
+ *		equals what is outstanding (nothing for a cancelled loan).
  *
  *-------------------------------------------------------------------------
  */
@@ -188,6 +204,133 @@ static const char *const checks[] = {
 	"    OR h.captured + h.released > h.amount "
 	"    OR (h.status <> 'open' AND h.captured + h.released <> h.amount) "
 	"    OR (h.status = 'open' AND h.captured + h.released = h.amount)",
+
+	/* who a transfer belongs to agrees with what it is */
+	"SELECT 'transfer_owner', format('transfer %s (%s): %s', t.id, t.kind, r.why) "
+	"  FROM escrow.transfers t "
+	"  LEFT JOIN escrow.transfer_owners o ON o.transfer_id = t.id "
+	"  LEFT JOIN escrow.holds h ON h.id = t.hold_id "
+	"  LEFT JOIN escrow.transfer_owners ro ON ro.transfer_id = t.refund_of "
+	"  LEFT JOIN escrow.settlement_lines l ON l.transfer_id = t.id "
+	"  LEFT JOIN escrow.terminals tm ON tm.terminal_no = o.terminal "
+	"  LEFT JOIN escrow.receivables rv ON rv.id = o.receivable "
+	"  CROSS JOIN LATERAL (SELECT CASE "
+	"    WHEN t.kind = 'capture' AND o.deal IS DISTINCT FROM h.deal "
+	"      THEN format('captures hold %s of %s but belongs to %s', t.hold_id, "
+	"                  coalesce('deal ' || h.deal, 'nobody'), "
+	"                  coalesce('deal ' || o.deal, 'receivable ' || o.receivable, "
+	"                           'terminal ' || o.terminal, 'batch ' || o.batch, 'nobody')) "
+	"    WHEN t.kind = 'refund' AND (o.deal, o.receivable, o.terminal, o.batch) "
+	"         IS DISTINCT FROM (ro.deal, ro.receivable, ro.terminal, ro.batch) "
+	"      THEN format('refunds transfer %s but does not belong to its owner', t.refund_of) "
+	"    WHEN t.kind = 'settlement' AND (l.batch IS NULL OR o.batch IS DISTINCT FROM l.batch) "
+	"      THEN format('settles in batch %s but belongs to %s', coalesce(l.batch::text, '(none)'), "
+	"                  coalesce('deal ' || o.deal, 'receivable ' || o.receivable, "
+	"                           'terminal ' || o.terminal, 'batch ' || o.batch, 'nobody')) "
+	"    WHEN o.batch IS NOT NULL AND t.kind <> 'settlement' "
+	"      THEN format('belongs to batch %s but is no settlement', o.batch) "
+	"    WHEN o.deal IS NOT NULL AND t.kind NOT IN ('capture', 'transfer', 'refund') "
+	"      THEN format('belongs to deal %s, which posts no %s', o.deal, t.kind) "
+	"    WHEN o.terminal IS NOT NULL AND (t.kind NOT IN ('deposit', 'withdraw', 'refund') "
+	"         OR tm.cash_account NOT IN (t.debit_account, t.credit_account)) "
+	"      THEN format('belongs to terminal %s but does not move its cash account in or out', o.terminal) "
+	"    WHEN o.receivable IS NOT NULL AND (t.kind NOT IN ('transfer', 'refund') "
+	"         OR rv.pay_to NOT IN (t.debit_account, t.credit_account)) "
+	"      THEN format('belongs to receivable %s but does not pay into or back from its account %s', "
+	"                  o.receivable, rv.pay_to) "
+	"    END AS why) r "
+	" WHERE r.why IS NOT NULL",
+
+	/* ownership records of no transfer */
+	"SELECT 'transfer_owner', format('owner record of missing transfer %s', o.transfer_id) "
+	"  FROM escrow.transfer_owners o "
+	" WHERE NOT EXISTS (SELECT 1 FROM escrow.transfers t WHERE t.id = o.transfer_id)",
+
+	/* a deal's own transfers are its own */
+	"SELECT 'transfer_owner', format('deal %s: its %s transfer %s belongs to %s', d.id, x.what, x.id, "
+	"       coalesce('deal ' || o.deal, 'receivable ' || o.receivable, "
+	"                'terminal ' || o.terminal, 'batch ' || o.batch, 'nobody')) "
+	"  FROM escrow.deals d "
+	"  CROSS JOIN LATERAL (VALUES ('capture', d.capture_transfer), ('fee', d.fee_transfer), "
+	"                             ('pre-payment', d.prepay_transfer)) x (what, id) "
+	"  LEFT JOIN escrow.transfer_owners o ON o.transfer_id = x.id "
+	" WHERE x.id IS NOT NULL AND o.deal IS DISTINCT FROM d.id "
+	"UNION ALL "
+	"SELECT 'transfer_owner', format('deal %s: the capture transfer %s of source %s belongs to %s', "
+	"       s.deal, s.capture_transfer, s.account, coalesce('deal ' || o.deal, 'another owner or nobody')) "
+	"  FROM escrow.deal_sources s "
+	"  LEFT JOIN escrow.transfer_owners o ON o.transfer_id = s.capture_transfer "
+	" WHERE s.capture_transfer IS NOT NULL AND o.deal IS DISTINCT FROM s.deal",
+
+	/* receivables against the payments that belong to them */
+	"WITH m AS ("
+	"  SELECT o.receivable, "
+	"         sum(t.amount) FILTER (WHERE t.credit_account = r.pay_to) AS paid_in, "
+	"         sum(t.refunded) FILTER (WHERE t.credit_account = r.pay_to) AS refunded, "
+	"         sum(t.amount) FILTER (WHERE t.debit_account = r.pay_to) AS returned "
+	"    FROM escrow.transfer_owners o "
+	"    JOIN escrow.transfers t ON t.id = o.transfer_id "
+	"    JOIN escrow.receivables r ON r.id = o.receivable "
+	"   WHERE o.receivable IS NOT NULL GROUP BY o.receivable) "
+	"SELECT 'receivable_payments', "
+	"       format('%s %s (deal %s, %s): amount %s, paid %s; its payments sum %s, %s of them refunded; %s sent back', "
+	"              r.kind, r.id, r.deal, r.status, r.amount, r.paid, coalesce(m.paid_in, 0), "
+	"              coalesce(m.refunded, 0), coalesce(m.returned, 0)) "
+	"  FROM escrow.receivables r LEFT JOIN m ON m.receivable = r.id "
+	" WHERE r.paid <> coalesce(m.paid_in, 0) OR coalesce(m.refunded, 0) <> 0 "
+	"    OR (r.status = 'open' AND r.paid >= r.amount) "
+	"    OR (r.status = 'paid' AND r.paid <> r.amount) "
+	"    OR coalesce(m.returned, 0) <> CASE WHEN r.kind = 'invoice' AND r.status = 'cancelled' "
+	"                                       THEN r.paid ELSE 0 END",
+
+	/* receivables against their deals */
+	"SELECT 'receivable_deal', format('%s %s of deal %s (%s, %s): %s', r.kind, r.id, d.id, "
+	"       d.settlement, d.stage, x.why) "
+	"  FROM escrow.receivables r JOIN escrow.deals d ON d.id = r.deal "
+	"  CROSS JOIN LATERAL (SELECT CASE "
+	"    WHEN r.kind IS DISTINCT FROM CASE d.settlement WHEN 'agency' THEN 'invoice' "
+	"                                                    WHEN 'credit_finance' THEN 'loan' END "
+	"      THEN 'the wrong kind of receivable for the deal' "
+	"    WHEN r.debtor <> d.buyer OR r.creditor IS DISTINCT FROM d.institution "
+	"      THEN format('owed by %s to %s, the deal is of buyer %s and institution %s', "
+	"                  r.debtor, r.creditor, d.buyer, d.institution) "
+	"    WHEN r.amount <> d.amount THEN format('amount %s, the deal''s %s', r.amount, d.amount) "
+	"    WHEN r.pay_to IS DISTINCT FROM CASE r.kind WHEN 'loan' THEN d.debit_account "
+	"                                              ELSE d.institution_account END "
+	"      THEN format('paid into account %s, not the deal''s %s', r.pay_to, "
+	"                  CASE r.kind WHEN 'loan' THEN 'credit line' ELSE 'institution''s account' END) "
+	"    WHEN r.status = 'cancelled' AND d.stage IN ('settled', 'invoiced', 'completed') "
+	"      THEN 'cancelled while the deal stands' "
+	"    WHEN r.status <> 'cancelled' AND d.stage = 'refunded' "
+	"      THEN 'still owed although the deal was refunded' "
+	"    WHEN r.kind = 'invoice' AND d.stage = 'completed' AND r.status <> 'paid' "
+	"      THEN format('the deal is completed with the invoice %s', r.status) "
+	"    WHEN d.stage = 'invoiced' AND r.status <> 'open' "
+	"      THEN format('the deal waits for an invoice that is %s', r.status) "
+	"    END AS why) x "
+	" WHERE x.why IS NOT NULL "
+	"UNION ALL "
+	"SELECT 'receivable_deal', format('%s deal %s (%s) has no receivable', d.settlement, d.id, d.stage) "
+	"  FROM escrow.deals d "
+	" WHERE d.settlement <> 'escrow' AND d.stage IN ('settled', 'invoiced', 'completed') "
+	"   AND NOT EXISTS (SELECT 1 FROM escrow.receivables r WHERE r.deal = d.id)",
+
+	/* a loan against what its deal drew on the buyer's credit line */
+	"SELECT 'loan_line', "
+	"       format('loan %s of deal %s (%s): outstanding %s, but the line is drawn %s for it "
+	"(captured %s, given back %s, repaid %s)', r.id, d.id, r.status, "
+	"              CASE WHEN r.status = 'cancelled' THEN 0 ELSE r.amount - r.paid END, "
+	"              coalesce(c.amount - c.refunded, 0) - p.repaid, coalesce(c.amount, 0), "
+	"              coalesce(c.refunded, 0), p.repaid) "
+	"  FROM escrow.receivables r JOIN escrow.deals d ON d.id = r.deal "
+	"  LEFT JOIN escrow.transfers c ON c.id = d.capture_transfer "
+	"  CROSS JOIN LATERAL (SELECT coalesce(sum(t.amount - t.refunded), 0) AS repaid "
+	"                        FROM escrow.transfer_owners o "
+	"                        JOIN escrow.transfers t ON t.id = o.transfer_id "
+	"                       WHERE o.receivable = r.id AND t.credit_account = r.pay_to) p "
+	" WHERE r.kind = 'loan' "
+	"   AND coalesce(c.amount - c.refunded, 0) - p.repaid "
+	"       <> CASE WHEN r.status = 'cancelled' THEN -p.repaid ELSE r.amount - r.paid END",
 
 	/* refunds against the transfers they reverse */
 	"SELECT 'refund_totals', "

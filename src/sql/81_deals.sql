@@ -79,7 +79,7 @@ CREATE TABLE escrow.deal_events (
 );
 CREATE INDEX deal_events_deal ON escrow.deal_events (deal, id);
 COMMENT ON TABLE escrow.deal_events IS
-    'Outbox: one row per deal transition, written in the transition''s transaction; NOTIFY escrow_events carries the deal id at commit';
+    'Outbox: one row per deal transition, written in the transition''s transaction, and the only record to act on; NOTIFY escrow_events (deal id as payload) at commit is only a wake-up, as any role may NOTIFY that channel';
 
 CREATE TABLE escrow.deal_sources (
     deal             bigint NOT NULL REFERENCES escrow.deals (id),
@@ -94,13 +94,6 @@ CREATE TABLE escrow.deal_sources (
 );
 COMMENT ON TABLE escrow.deal_sources IS
     'Sources of a deal paid from several accounts (set_payment_sources), in the buyer''s order (position: captured first, refunded last): amount, hold and capture of each; a deal paid from one account keeps these on its own row';
-
-CREATE TABLE escrow.deal_transfers (
-    transfer_id bigint PRIMARY KEY,
-    deal        bigint NOT NULL REFERENCES escrow.deals (id)
-);
-COMMENT ON TABLE escrow.deal_transfers IS
-    'Transfers a deal made besides its captures (fees, pre-payments, payouts, money sent back): escrow.refund() leaves them to the deal';
 
 CREATE TABLE escrow.receivables (
     id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -124,7 +117,6 @@ COMMENT ON COLUMN escrow.receivables.pay_to IS 'the account payments go to';
 SELECT pg_catalog.pg_extension_config_dump('escrow.deals', '');
 SELECT pg_catalog.pg_extension_config_dump('escrow.receivables', '');
 SELECT pg_catalog.pg_extension_config_dump('escrow.deal_sources', '');
-SELECT pg_catalog.pg_extension_config_dump('escrow.deal_transfers', '');
 SELECT pg_catalog.pg_extension_config_dump('escrow.receivables_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('escrow.deal_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('escrow.deal_events', '');

@@ -520,8 +520,7 @@ sub load_state
 	for my $row (split /\n/, $q->(qq{
 		SELECT t.id, t.kind, t.debit_account, t.credit_account, t.amount, t.refunded,
 		       coalesce(t.hold_id, 0), coalesce(t.refund_of, 0),
-		       coalesce((SELECT dt.deal FROM escrow.deal_transfers dt WHERE dt.transfer_id = t.id),
-		                (SELECT h.deal FROM escrow.holds h WHERE h.id = t.hold_id), 0)
+		       coalesce((SELECT o.deal FROM escrow.transfer_owners o WHERE o.transfer_id = t.id), 0)
 		  FROM escrow.transfers t
 		 WHERE t.debit_account = ANY ('$own') OR t.credit_account = ANY ('$own') ORDER BY t.id}))
 	{
@@ -1069,8 +1068,9 @@ sub s_refund
 	$amount //= $rest;
 	return 'EP006' if $amount > $rest;
 	$t->{refunded} += $amount;
+	# a refund belongs to the owner of what it refunds (a deal's refunds are the deal's)
 	return $self->s_post($s, 'refund', $t->{credit}, $t->{debit}, $amount, 0,
-		refund_of => $tid);
+		refund_of => $tid, deal => $t->{deal});
 }
 
 # refuse_deal_transfer() of escrow.refund(): a deal's transfers (and the

@@ -96,14 +96,14 @@ refuse_owned(int64 transfer_id, const EpOwner *o, const char *kind)
 }
 
 /*
- * Refund amount (all that remains when !has_amount) of a transfer; the
- * refund belongs to the transfer's owner.  by_owner: the caller is the
- * transfer's owner (a deal's step); otherwise an owned transfer is
- * refused (EP007).  Returns the refund's transfer id.
+ * Refund amount (all that remains when !has_amount) of a transfer, for its
+ * owner if it has one (a deal's step: the caller has checked that the
+ * transfer is its own); the refund belongs to the same owner.  Returns the
+ * refund's transfer id.
  */
-static int64
-refund_transfer(int64 transfer_id, bool has_amount, int64 amount, const char *key,
-				bool by_owner)
+int64
+ep_refund_transfer(int64 transfer_id, bool has_amount, int64 amount,
+				   const char *key)
 {
 	static EpPlan lock = {NULL,
 		"SELECT t.kind, t.debit_account, t.credit_account, t.amount, t.refunded, "
@@ -148,8 +148,6 @@ refund_transfer(int64 transfer_id, bool has_amount, int64 amount, const char *ke
 	p.owner.receivable = ep_int64(0, 7);
 	p.owner.terminal = ep_text(0, 8);
 	p.owner.batch = ep_int64(0, 9);
-	if (!by_owner && ep_owned(&p.owner))
-		refuse_owned(transfer_id, &p.owner, kind);
 	if (strcmp(kind, "capture") != 0 && strcmp(kind, "transfer") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -197,14 +195,31 @@ refund_transfer(int64 transfer_id, bool has_amount, int64 amount, const char *ke
 }
 
 /*
- * A refund by the transfer's owner (a deal's step): any transfer, owned
- * or not; the refund belongs to the same owner.
+ * escrow.refund() leaves an owned transfer to its owner: refuse it (EP007)
+ * before anything else (its idempotency key included).  Ownership is
+ * written when a transfer is posted and never changes, so checking before
+ * the transfer row is locked is final.
  */
-int64
-ep_refund_transfer(int64 transfer_id, bool has_amount, int64 amount,
-				   const char *key)
+static void
+refuse_if_owned(int64 transfer_id)
 {
-	return refund_transfer(transfer_id, has_amount, amount, key, true);
+	static EpPlan owner = {NULL,
+		"SELECT coalesce(o.deal, 0), coalesce(o.receivable, 0), o.terminal, "
+		"       coalesce(o.batch, 0), t.kind "
+		"  FROM escrow.transfer_owners o JOIN escrow.transfers t ON t.id = o.transfer_id "
+		" WHERE o.transfer_id = $1",
+	1, {INT8OID}};
+	Datum		values[1];
+	EpOwner		o;
+
+	values[0] = Int64GetDatum(transfer_id);
+	if (ep_exec(&owner, values, NULL, 1) != 1)
+		return;
+	o.deal = ep_int64(0, 1);
+	o.receivable = ep_int64(0, 2);
+	o.terminal = ep_text(0, 3);
+	o.batch = ep_int64(0, 4);
+	refuse_owned(transfer_id, &o, ep_text(0, 5));
 }
 
 /*
@@ -224,7 +239,8 @@ escrow_refund(PG_FUNCTION_ARGS)
 	int64		id;
 
 	SPI_connect();
-	id = refund_transfer(transfer_id, has_amount, amount, key, false);
+	refuse_if_owned(transfer_id);
+	id = ep_refund_transfer(transfer_id, has_amount, amount, key);
 	SPI_finish();
 	PG_RETURN_INT64(id);
 }

@@ -57,20 +57,22 @@ END $$;
 CREATE FUNCTION pg_temp.money() RETURNS TABLE (owner text, posted bigint, held bigint)
 LANGUAGE sql AS $$
   SELECT owner, posted, held FROM escrow.balances
-   WHERE owner IN ('wallet', 'line', 'agency', 'bank', 'shop') ORDER BY owner
+   WHERE owner IN ('wallet', 'cwallet', 'line', 'agency', 'bank', 'shop') ORDER BY owner
 $$;
 
 SELECT escrow.open_account('wallet', 'USD') AS wallet, escrow.open_account('agency', 'USD') AS agency,
        escrow.open_account('bank', 'USD') AS bank, escrow.open_account('line', 'USD', 'credit', 50000) AS line,
-       escrow.open_account('shop', 'USD') AS shop \gset
+       escrow.open_account('shop', 'USD') AS shop, escrow.open_account('cwallet', 'USD') AS cwallet \gset
 SELECT escrow.deposit(:wallet, 100000) > 0 AND escrow.deposit(:agency, 100000) > 0
-       AND escrow.deposit(:bank, 100000) > 0 AS funded;
+       AND escrow.deposit(:bank, 100000) > 0 AND escrow.deposit(:cwallet, 100000) > 0 AS funded;
 SELECT escrow.register_member('DB', 'Deposit buyer', 'db@test', :wallet),
        escrow.register_member('CB', 'Credit buyer', 'cb@test', :line),
        escrow.register_merchant('S', 'Shop', 's@test', :shop,
                                 fee_bps => 250, fee_account => escrow.open_account('fees', 'USD')),
        escrow.register_institution('AGY', 'Agency', 'agy@test', :agency),
        escrow.register_institution('BANK', 'Bank', 'bank@test', :bank, 300);
+-- the credit buyer repays from a deposit account of its own
+SELECT escrow.assign_account(:cwallet, 'CB');
 
 -- =====================================================================
 -- An invoice payment cannot be refunded behind the deal's back: the
@@ -103,7 +105,7 @@ SELECT * FROM escrow.verify_ledger();
 -- =====================================================================
 SELECT pg_temp.settled_deal('CB', 6000, 'credit_finance', 'BANK') AS cf \gset
 SELECT id AS loan FROM escrow.receivables WHERE deal = :cf \gset
-SELECT escrow.repay(:loan, :wallet) AS repay \gset
+SELECT escrow.repay(:loan, :cwallet) AS repay \gset
 SELECT paid, status FROM escrow.receivables WHERE id = :loan;
 SELECT * FROM pg_temp.money();
 SELECT pg_temp.fingerprint() AS before \gset
@@ -163,7 +165,7 @@ SELECT id AS invoice2 FROM escrow.receivables WHERE deal = :ag2 \gset
 SELECT escrow.pay_invoice(:invoice2, :wallet, 2000) AS pay2 \gset
 SELECT pg_temp.settled_deal('CB', 3000, 'credit_finance', 'BANK') AS cf2 \gset
 SELECT id AS loan2 FROM escrow.receivables WHERE deal = :cf2 \gset
-SELECT escrow.repay(:loan2, :wallet, 1000) AS repay2 \gset
+SELECT escrow.repay(:loan2, :cwallet, 1000) AS repay2 \gset
 SELECT * FROM escrow.verify_ledger();
 
 -- the reported reversal, the ownership record lifted for it and put

@@ -82,7 +82,7 @@ our %FUNCTIONS = (
 our %RULES = (
 	# escrow.refund() refuses (EP007) payments on receivables (pay_invoice,
 	# repay) as deal transfers; 0: it refunds them like any transfer
-	refund_refuses_receivable_payments => 0,
+	refund_refuses_receivable_payments => 1,
 );
 
 # ------------------------------------------------------------------ PRNG
@@ -520,13 +520,17 @@ sub load_state
 	for my $row (split /\n/, $q->(qq{
 		SELECT t.id, t.kind, t.debit_account, t.credit_account, t.amount, t.refunded,
 		       coalesce(t.hold_id, 0), coalesce(t.refund_of, 0),
-		       coalesce((SELECT o.deal FROM escrow.transfer_owners o WHERE o.transfer_id = t.id), 0)
+		       coalesce(o.deal, r.deal, 0),
+		       (o.terminal IS NOT NULL OR o.batch IS NOT NULL)::int
 		  FROM escrow.transfers t
+		  LEFT JOIN escrow.transfer_owners o ON o.transfer_id = t.id
+		  LEFT JOIN escrow.receivables r ON r.id = o.receivable
 		 WHERE t.debit_account = ANY ('$own') OR t.credit_account = ANY ('$own') ORDER BY t.id}))
 	{
-		my ($id, $kind, $d, $cr, $amt, $ref, $hold, $rof, $deal) = split /\|/, $row;
+		my ($id, $kind, $d, $cr, $amt, $ref, $hold, $rof, $deal, $owner) = split /\|/, $row;
 		$st{xfers}{$id} = { id => $id, kind => $kind, debit => $d, credit => $cr,
-			amount => $amt, refunded => $ref, hold => $hold, refund_of => $rof, deal => $deal };
+			amount => $amt, refunded => $ref, hold => $hold, refund_of => $rof, deal => $deal,
+			owner => $owner };
 	}
 	for my $row (split /\n/, $q->(qq{
 		SELECT key, request, coalesce(result::text, ''), coalesce(results::text, '')
@@ -962,20 +966,22 @@ sub s_post
 	}
 	my $t = { id => undef, kind => $kind, debit => $debit, credit => $credit,
 		amount => $amount, refunded => 0, hold => $ref{hold} // 0,
-		refund_of => $ref{refund_of} // 0, deal => $ref{deal} // 0, tmp => -(++$self->{tmpid}) };
+		refund_of => $ref{refund_of} // 0, deal => $ref{deal} // 0, owner => $ref{owner} // 0,
+		tmp => -(++$self->{tmpid}) };
 	push @{ $s->{new_t} }, $t;
 	$s->{t}{ $t->{tmp} } = $t;
 	return (undef, $t);
 }
 
-# ep_post_funding: money in (deposit) or out (withdraw) of the ledger
+# ep_post_funding: money in (deposit) or out (withdraw) of the ledger;
+# %ref: owner => 1 for a terminal's (escrow.transfer_owners)
 sub s_funding
 {
-	my ($self, $s, $kind, $acct, $amount) = @_;
+	my ($self, $s, $kind, $acct, $amount, %ref) = @_;
 	my $a = $self->s_acct($s, $acct) or return 'P0002';
 	my $f = $self->{w}{funding}{ $a->{cur} };
-	return $kind eq 'deposit' ? $self->s_post($s, 'deposit', $f, $acct, $amount, 0)
-	  : $self->s_post($s, 'withdraw', $acct, $f, $amount, 0);
+	return $kind eq 'deposit' ? $self->s_post($s, 'deposit', $f, $acct, $amount, 0, %ref)
+	  : $self->s_post($s, 'withdraw', $acct, $f, $amount, 0, %ref);
 }
 
 # ep_check_hold_accounts
@@ -1070,16 +1076,17 @@ sub s_refund
 	$t->{refunded} += $amount;
 	# a refund belongs to the owner of what it refunds (a deal's refunds are the deal's)
 	return $self->s_post($s, 'refund', $t->{credit}, $t->{debit}, $amount, 0,
-		refund_of => $tid, deal => $t->{deal});
+		refund_of => $tid, deal => $t->{deal}, owner => $t->{owner});
 }
 
-# refuse_deal_transfer() of escrow.refund(): a deal's transfers (and the
-# captures of its holds) are reversed only by the deal
+# refuse_if_owned() of escrow.refund(): a transfer that belongs to a deal
+# (its captures, fees, payouts, refunds), a receivable (payments, payments
+# sent back), a cash terminal or a settlement batch is reversed only by it
 sub owned_by_deal
 {
 	my ($self, $tid) = @_;
 	my $t = $self->{st}{xfers}{$tid} or return 0;
-	return $t->{deal};
+	return $t->{deal} || $t->{owner};
 }
 
 # ------------------------------------------------ owners of accounts
@@ -1337,7 +1344,7 @@ sub pick_transfer_id
 	my ($self) = @_;
 	my $r = $self->{rng};
 	my $deals_too = $r->chance(0.03);
-	my @ids = grep { $deals_too || !$self->{st}{xfers}{$_}{deal} }
+	my @ids = grep { $deals_too || !$self->owned_by_deal($_) }
 	  sort { $a <=> $b } recent($self->{st}{xfer_list}, 400);
 	my @refundable = grep {
 		my $t = $self->{st}{xfers}{$_};
@@ -1878,7 +1885,7 @@ sub step_commit
 	  : $deadline eq 'inspect' || $deadline eq 'return' ? $x->{q} : 0;
 }
 
-# A transfer the deal makes (recorded in deal_transfers)
+# A transfer the deal makes (owned by it in transfer_owners)
 sub s_deal_transfer
 {
 	my ($self, $s, $x, $debit, $credit, $amount) = @_;
@@ -2704,7 +2711,7 @@ sub gen_pay_cash
 		my ($s) = @_;
 		my $tt = $self->s_term($s, $term);
 		$tt->{cash}{ $denoms[$_] } = $have{ $denoms[$_] } - $use->[$_] for 0 .. $#denoms;
-		my ($e) = $self->s_funding($s, 'deposit', $tt->{acct}, $amount);
+		my ($e) = $self->s_funding($s, 'deposit', $tt->{acct}, $amount, owner => 1);
 		return $e if $e;
 		my $x = $self->s_deal($s, $d->{id});
 		$x->{debit} = $tt->{acct};
@@ -3059,12 +3066,12 @@ sub gen_refill
 			$value = add_ovf($value, $m) // return '22003';
 		}
 		my $e;
-		if ($sign > 0) { ($e) = $self->s_funding($s, 'deposit', $tt->{acct}, $value); }
+		if ($sign > 0) { ($e) = $self->s_funding($s, 'deposit', $tt->{acct}, $value, owner => 1); }
 		else
 		{
 			my $a = $self->s_acct($s, $tt->{acct});
 			my $float = min($value, max($a->{posted} - $a->{held}, 0));
-			($e) = $self->s_funding($s, 'withdraw', $tt->{acct}, $float) if $float > 0;
+			($e) = $self->s_funding($s, 'withdraw', $tt->{acct}, $float, owner => 1) if $float > 0;
 		}
 		return $e if $e;
 		return (undef, _is_value($value));
@@ -3160,8 +3167,8 @@ sub gen_close_settlement_batch
 			my $pos = $ac->{pos};
 			my $settled = $pos > 0 ? min($pos, max($ac->{posted} - $ac->{held}, 0)) : $pos;
 			next unless $settled;
-			my ($e) = $settled > 0 ? $self->s_post($s, 'settlement', $acct, $clearing, $settled, 0)
-			  : $self->s_post($s, 'settlement', $clearing, $acct, -$settled, 0);
+			my ($e) = $settled > 0 ? $self->s_post($s, 'settlement', $acct, $clearing, $settled, 0, owner => 1)
+			  : $self->s_post($s, 'settlement', $clearing, $acct, -$settled, 0, owner => 1);
 			return $e if $e;
 			$ac->{pos} -= $settled;
 			$settled > 0 ? ($out += $settled) : ($in -= $settled);

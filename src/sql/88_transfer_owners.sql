@@ -1,4 +1,4 @@
--- 87_transfer_owners.sql: who a transfer belongs to.  Every transfer a
+-- 88_transfer_owners.sql: who a transfer belongs to.  Every transfer a
 -- deal (captures of its holds, fees, pre-payments, payouts, the refunds it
 -- makes), a receivable (invoice payments and loan repayments, and invoice
 -- payments sent back), a cash terminal (cash loaded, paid in, unloaded) or

@@ -99,6 +99,27 @@ ep_idem_claim_batch(const char *key, const char *request, Datum *prior)
 }
 
 /* Store the result of a call whose result was not known when it claimed */
+/*
+ * Has key already been used, with exactly this request?  Then *prior gets
+ * its result.  Only reads (a call in flight with the same key is not
+ * seen: ep_idem_claim() waits for it); lets a caller replay a finished
+ * call before checks that a first call must pass.
+ */
+bool
+ep_idem_replay(const char *key, const char *request, int64 *prior)
+{
+	static EpPlan lookup = {NULL,
+		"SELECT result FROM escrow.idempotency_keys WHERE key = $1 AND request = $2",
+	2, {TEXTOID, TEXTOID}};
+	Datum		values[2];
+
+	values[0] = CStringGetTextDatum(key);
+	values[1] = CStringGetTextDatum(request);
+	if (ep_exec(&lookup, values, NULL, 1) != 1)
+		return false;
+	return ep_get_int64(0, 1, prior);
+}
+
 void
 ep_idem_record(const char *key, int64 result)
 {

@@ -12,6 +12,7 @@
 
 extern bool ep_idem_claim(const char *key, const char *request,
 						  bool has_result, int64 result, int64 *prior);
+extern bool ep_idem_replay(const char *key, const char *request, int64 *prior);
 extern void ep_idem_record(const char *key, int64 result);
 extern bool ep_idem_claim_batch(const char *key, const char *request, Datum *prior);
 extern void ep_idem_record_batch(const char *key, Datum results);

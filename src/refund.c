@@ -95,6 +95,15 @@ refuse_owned(int64 transfer_id, const EpOwner *o, const char *kind)
 			 errhint("Positions are cumulative: the next batch settles any difference.")));
 }
 
+/* A refund as its idempotency key records it */
+static char *
+refund_request(int64 transfer_id, bool has_amount, int64 amount)
+{
+	return has_amount ?
+		psprintf("refund(%lld,%lld)", (long long) transfer_id, (long long) amount) :
+		psprintf("refund(%lld,NULL)", (long long) transfer_id);
+}
+
 /*
  * Refund amount (all that remains when !has_amount) of a transfer, for its
  * owner if it has one (a deal's step: the caller has checked that the
@@ -125,16 +134,9 @@ ep_refund_transfer(int64 transfer_id, bool has_amount, int64 amount,
 	int64		prior;
 
 	p.id = ep_next_id("transfer_id_seq");
-	if (key)
-	{
-		char	   *request;
-
-		request = has_amount ?
-			psprintf("refund(%lld,%lld)", (long long) transfer_id, (long long) amount) :
-			psprintf("refund(%lld,NULL)", (long long) transfer_id);
-		if (ep_idem_claim(key, request, true, p.id, &prior))
-			return prior;
-	}
+	if (key && ep_idem_claim(key, refund_request(transfer_id, has_amount, amount),
+							 true, p.id, &prior))
+		return prior;
 
 	values[0] = Int64GetDatum(transfer_id);
 	if (ep_exec(&lock, values, NULL, 1) != 1)
@@ -196,7 +198,8 @@ ep_refund_transfer(int64 transfer_id, bool has_amount, int64 amount,
 
 /*
  * escrow.refund() leaves an owned transfer to its owner: refuse it (EP007)
- * before anything else (its idempotency key included).  Ownership is
+ * before anything else but the replay of a finished call (a key reused
+ * with other arguments included).  Ownership is
  * written when a transfer is posted and never changes, so checking before
  * the transfer row is locked is final.
  */
@@ -239,8 +242,11 @@ escrow_refund(PG_FUNCTION_ARGS)
 	int64		id;
 
 	SPI_connect();
-	refuse_if_owned(transfer_id);
-	id = ep_refund_transfer(transfer_id, has_amount, amount, key);
+	if (!key || !ep_idem_replay(key, refund_request(transfer_id, has_amount, amount), &id))
+	{
+		refuse_if_owned(transfer_id);
+		id = ep_refund_transfer(transfer_id, has_amount, amount, key);
+	}
 	SPI_finish();
 	PG_RETURN_INT64(id);
 }

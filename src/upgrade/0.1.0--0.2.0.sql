@@ -104,3 +104,102 @@ SELECT u.account, o.party, u.party, u.purpose, current_user, min(u.at)
  ORDER BY min(u.at), u.account, u.party, u.purpose;
 
 DROP VIEW escrowpay_upgrade_account_uses;
+
+-- ------------------------------------------------------------------
+-- Owned transfers (88_transfer_owners.sql).  0.1.0 recorded only the
+-- transfers a deal made besides its captures (escrow.deal_transfers) and
+-- let escrow.refund() reverse a receivable's payments, a terminal's cash
+-- and a batch's settlements.  0.2.0 records the owner of every transfer a
+-- deal, a receivable, a cash terminal or a settlement batch posted, and
+-- refund() refuses them (EP007).  The owners of existing transfers are
+-- derived from what 0.1.0 recorded:
+--   1. a capture of a deal's hold: the deal;
+--   2. a row of escrow.deal_transfers: its deal, except the invoice
+--      payments a confirmed return sent back (agency account to the
+--      buyer's account, the amount paid on the cancelled invoice): the
+--      invoice;
+--   3. a payment on a receivable: 0.1.0 kept it only as a transfer into
+--      the receivable's pay_to, posted in the transaction of the repay /
+--      pay_invoice event with the amount in its payload: the receivable;
+--   4. a deposit or withdrawal of a terminal's cash account: the terminal;
+--   5. a settlement named by a batch's line: the batch;
+--   6. a refund of any of these: the same owner.
+-- escrow.deal_transfers is then dropped.  verify_ledger() checks the
+-- result (transfer_owner, receivable_payments, receivable_deal,
+-- loan_line): a payment 0.1.0 let be refunded shows there.
+
+CREATE TABLE escrow.transfer_owners (
+    transfer_id bigint PRIMARY KEY,
+    deal        bigint REFERENCES escrow.deals (id),
+    receivable  bigint REFERENCES escrow.receivables (id),
+    terminal    text REFERENCES escrow.terminals (terminal_no),
+    batch       bigint REFERENCES escrow.settlement_batches (id),
+    CONSTRAINT transfer_owners_one_owner
+        CHECK (num_nonnulls(deal, receivable, terminal, batch) = 1)
+);
+CREATE INDEX transfer_owners_receivable ON escrow.transfer_owners (receivable)
+    WHERE receivable IS NOT NULL;
+
+INSERT INTO escrow.transfer_owners (transfer_id, deal)
+SELECT t.id, h.deal
+  FROM escrow.transfers t JOIN escrow.holds h ON h.id = t.hold_id
+ WHERE t.kind = 'capture' AND h.deal IS NOT NULL;
+
+INSERT INTO escrow.transfer_owners (transfer_id, deal, receivable)
+SELECT dt.transfer_id, CASE WHEN r.id IS NULL THEN dt.deal END, r.id
+  FROM escrow.deal_transfers dt
+  JOIN escrow.transfers t ON t.id = dt.transfer_id
+  JOIN escrow.deals d ON d.id = dt.deal
+  LEFT JOIN escrow.receivables r
+         ON r.deal = d.id AND r.kind = 'invoice' AND r.status = 'cancelled'
+        AND t.debit_account = r.pay_to AND t.credit_account = d.debit_account
+        AND t.amount = r.paid
+ WHERE NOT EXISTS (SELECT 1 FROM escrow.transfer_owners o WHERE o.transfer_id = dt.transfer_id);
+
+INSERT INTO escrow.transfer_owners (transfer_id, receivable)
+SELECT DISTINCT ON (t.id) t.id, r.id
+  FROM escrow.deal_events e
+  JOIN escrow.receivables r ON r.deal = e.deal
+  JOIN escrow.transfers t ON t.created_at = e.at AND t.credit_account = r.pay_to
+                         AND t.kind = 'transfer'
+                         AND t.amount = (e.payload ->> 'paid')::bigint
+ WHERE e.action IN ('repay', 'pay_invoice')
+   AND (e.payload ->> 'receivable')::bigint = r.id
+   AND NOT EXISTS (SELECT 1 FROM escrow.transfer_owners o WHERE o.transfer_id = t.id)
+ ORDER BY t.id, r.id;
+
+INSERT INTO escrow.transfer_owners (transfer_id, terminal)
+SELECT t.id, tm.terminal_no
+  FROM escrow.transfers t
+  JOIN escrow.terminals tm ON tm.cash_account IN (t.debit_account, t.credit_account)
+ WHERE t.kind IN ('deposit', 'withdraw')
+   AND NOT EXISTS (SELECT 1 FROM escrow.transfer_owners o WHERE o.transfer_id = t.id);
+
+INSERT INTO escrow.transfer_owners (transfer_id, batch)
+SELECT l.transfer_id, l.batch
+  FROM escrow.settlement_lines l
+ WHERE l.transfer_id IS NOT NULL
+   AND NOT EXISTS (SELECT 1 FROM escrow.transfer_owners o WHERE o.transfer_id = l.transfer_id);
+
+INSERT INTO escrow.transfer_owners (transfer_id, deal, receivable, terminal, batch)
+SELECT t.id, o.deal, o.receivable, o.terminal, o.batch
+  FROM escrow.transfers t JOIN escrow.transfer_owners o ON o.transfer_id = t.refund_of
+ WHERE t.kind = 'refund'
+   AND NOT EXISTS (SELECT 1 FROM escrow.transfer_owners x WHERE x.transfer_id = t.id);
+
+-- out of the extension first: that also takes it off the dumped tables
+ALTER EXTENSION escrowpay DROP TABLE escrow.deal_transfers;
+DROP TABLE escrow.deal_transfers;
+
+-- ------------------------------------------------------------------
+-- Payment-agency deals complete only once the invoice is paid (new stage
+-- invoiced, src/deal.c).  0.1.0 completed an agency deal after cooling-off
+-- with its invoice open; such a deal goes back to waiting for the buyer's
+-- payment: stage invoiced, no deadline (the payment that clears the
+-- invoice completes it).  Its events are kept as they were (the
+-- complete event stays in its history).
+
+UPDATE escrow.deals d SET stage = 'invoiced', deadline = NULL
+ WHERE d.settlement = 'agency' AND d.stage = 'completed'
+   AND EXISTS (SELECT 1 FROM escrow.receivables r
+                WHERE r.deal = d.id AND r.kind = 'invoice' AND r.status = 'open');

@@ -66,11 +66,21 @@ diag("007_upgrade: ESCROWPAY_SEED=$seed ESCROWPAY_UPGRADE_OPS=$ops");
 # a WHERE clause over the old rows (old columns) picking those the step
 # may change.  The others must be there exactly as they were, and no row
 # may appear or vanish.
-my %MIGRATED = ('0.1.0--0.2.0' => {});
+my %MIGRATED = ('0.1.0--0.2.0' => {
+	# agency deals completed with their invoice open wait as invoiced
+	deals => "settlement = 'agency' AND stage = 'completed' AND EXISTS "
+	  . "(SELECT 1 FROM upgrade_snap.receivables r WHERE r.deal = deals.id "
+	  . "AND r.kind = 'invoice' AND r.status = 'open')",
+});
 
 # Tables a step replaces: old table => a query over the new schema giving
 # (at least) the old table's rows.
-my %REPLACED = ('0.1.0--0.2.0' => {});
+my %REPLACED = ('0.1.0--0.2.0' => {
+	# a deal's transfers are owned by it, invoice payments sent back by the invoice
+	deal_transfers => 'SELECT o.transfer_id, coalesce(o.deal, r.deal) AS deal '
+	  . 'FROM escrow.transfer_owners o LEFT JOIN escrow.receivables r ON r.id = o.receivable '
+	  . 'WHERE o.deal IS NOT NULL OR o.receivable IS NOT NULL',
+});
 
 my $tmp = PostgreSQL::Test::Utils::tempdir;
 my $control = slurp_file("$FindBin::RealBin/../../escrowpay.control");

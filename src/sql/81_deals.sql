@@ -50,6 +50,9 @@ CREATE TABLE escrow.deals (
     code_attempts     integer NOT NULL DEFAULT 0,
     created_at        timestamptz NOT NULL DEFAULT now(),
     updated_at        timestamptz NOT NULL DEFAULT now(),
+    -- added in 0.2.0 (last, as ALTER TABLE ADD COLUMN puts them on upgrade)
+    code_key_id       text,
+    code_issued_at    timestamptz,
     CHECK (buyer <> merchant),
     CHECK ((settlement = 'escrow') = (institution IS NULL)),
     CHECK (held >= 0 AND captured >= 0 AND refunded >= 0 AND fee >= 0)
@@ -65,6 +68,9 @@ COMMENT ON TABLE escrow.deals IS
 COMMENT ON COLUMN escrow.deals.txn_no IS 'transaction number: EP + 10-digit id + Luhn check digit';
 COMMENT ON COLUMN escrow.deals.auth_no IS 'transaction authentication number issued at reserve(), shown to both sides';
 COMMENT ON COLUMN escrow.deals.code_hmac IS 'HMAC-SHA256 of the pending identity code (the code itself is never stored)';
+COMMENT ON COLUMN escrow.deals.code_key_id IS 'id of the key of escrowpay.hmac_key_file under which code_hmac was made';
+COMMENT ON COLUMN escrow.deals.code_issued_at IS 'when the pending identity code was issued (void if before the server last started)';
+COMMENT ON COLUMN escrow.deals.code_attempts IS 'wrong identity codes committed (attempts rolled back are counted in shared memory, and carried here when a code is re-issued)';
 COMMENT ON COLUMN escrow.deals.deadline IS 'ship by (funds_reserved), inspect by (delivered), return by (settled); none once invoiced (an agency deal waits for the invoice''s payment, due at receivables.due_at)';
 
 CREATE TABLE escrow.deal_events (

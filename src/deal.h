@@ -118,6 +118,7 @@ extern void ep_deal_event(int64 deal, const char *action, EpStage from, EpStage 
 
 /* party.c: a party's login role and accounts */
 extern char *ep_login_role_unfit(Oid roleid);
+extern bool ep_login_role_fit(Oid roleid);
 extern void ep_check_login_role(const char *login_role);
 extern void ep_assign_account_owner(int64 account, const char *party);
 extern void ep_require_account_use(int64 account, const char *party, bool pay_into);

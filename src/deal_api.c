@@ -1433,7 +1433,8 @@ escrow_run_maintenance(PG_FUNCTION_ARGS)
  * what the row-level security policies on deals compare against.  A role
  * that has become unfit to be a login role since it was registered
  * (ep_login_role_unfit: made superuser, granted escrow_app, granted to
- * another role, ...) resolves to NULL.
+ * another role, ...) resolves to NULL; the verdict is cached per backend
+ * until the roles or relations change (ep_login_role_fit).
  */
 PG_FUNCTION_INFO_V1(escrow_current_party);
 
@@ -1450,7 +1451,7 @@ escrow_current_party(PG_FUNCTION_ARGS)
 	values[0] = DirectFunctionCall1(namein,
 									CStringGetDatum(GetUserNameFromId(GetOuterUserId(), false)));
 	/* a role altered since it was registered no longer speaks for the party */
-	if (ep_exec(&lookup, values, NULL, 1) == 1 && ep_login_role_unfit(GetOuterUserId()) == NULL)
+	if (ep_exec(&lookup, values, NULL, 1) == 1 && ep_login_role_fit(GetOuterUserId()))
 		result = (text *) DatumGetPointer(SPI_datumTransfer(CStringGetTextDatum(ep_text(0, 1)),
 															false, -1));
 	SPI_finish();

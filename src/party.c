@@ -42,6 +42,7 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/catcache.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
@@ -138,6 +139,43 @@ ep_login_role_unfit(Oid roleid)
 	}
 	ReleaseSysCacheList(members);
 	return why;
+}
+
+/*
+ * Whether roleid may be a party's login role, as ep_login_role_unfit()
+ * says, remembered for the last role asked (current_party() runs once per
+ * row under row-level security).  Any change to roles, role memberships or
+ * relations (ownership of escrowpay's tables) forgets it: the syscache
+ * invalidation callbacks run for this backend's own changes at the next
+ * command and for other backends' at the next transaction.
+ */
+static Oid	fit_role = InvalidOid;
+static bool fit_verdict;
+
+static void
+forget_fit_role(Datum arg, int cacheid, uint32 hashvalue)
+{
+	fit_role = InvalidOid;
+}
+
+bool
+ep_login_role_fit(Oid roleid)
+{
+	static bool callbacks = false;
+
+	if (!callbacks)
+	{
+		CacheRegisterSyscacheCallback(AUTHOID, forget_fit_role, (Datum) 0);
+		CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, forget_fit_role, (Datum) 0);
+		CacheRegisterSyscacheCallback(RELOID, forget_fit_role, (Datum) 0);
+		callbacks = true;
+	}
+	if (roleid != fit_role || !OidIsValid(fit_role))
+	{
+		fit_verdict = ep_login_role_unfit(roleid) == NULL;
+		fit_role = roleid;
+	}
+	return fit_verdict;
 }
 
 /* Refuse (22023) a role that cannot be a party's login role */

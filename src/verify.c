@@ -25,6 +25,7 @@
  *-------------------------------------------------------------------------
  */
 #include "verify.h"
+#include "limits.h"
 
 #include "common/int.h"
 #include "fmgr.h"
@@ -354,6 +355,7 @@ verify_chains(Tuplestorestate *ts, TupleDesc desc)
 Datum
 escrow_verify_ledger(PG_FUNCTION_ARGS)
 {
+	EP_CHECK_ARGS;
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	size_t		c;
 

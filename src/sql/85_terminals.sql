@@ -2,8 +2,8 @@
 -- change.c).  A terminal's cash account moves with its inventory.
 
 CREATE TABLE escrow.terminals (
-    terminal_no  text PRIMARY KEY,
-    name         text NOT NULL,
+    terminal_no  escrow.text_id PRIMARY KEY,
+    name         escrow.text_short NOT NULL,
     currency     text NOT NULL REFERENCES escrow.currencies (code),
     cash_account bigint NOT NULL UNIQUE,
     created_at   timestamptz NOT NULL DEFAULT now()

@@ -53,7 +53,10 @@ PG_FUNCTION_INFO_V1(escrow_resolve_dispute);
 PG_FUNCTION_INFO_V1(escrow_run_maintenance);
 PG_FUNCTION_INFO_V1(escrow_txn_no_valid);
 
-/* A required text argument (22023 when NULL or empty) */
+/*
+ * A required text argument (22023 when NULL or empty; EP_CHECK_ARGS has
+ * refused it already when longer than its limit)
+ */
 static char *
 arg_text(FunctionCallInfo fcinfo, int argno, const char *what)
 {
@@ -64,10 +67,11 @@ arg_text(FunctionCallInfo fcinfo, int argno, const char *what)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s must not be NULL", what)));
 	s = text_to_cstring(PG_GETARG_TEXT_PP(argno));
-	if (s[0] == '\0' || strlen(s) > 1000)
+	if (s[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must be 1 to 1000 bytes long", what)));
+				 errmsg("%s must not be empty", what),
+				 errhint("See escrow.limits() for the longest value it takes.")));
 	return s;
 }
 

@@ -13,8 +13,8 @@ RESET client_min_messages;
 CREATE ROLE plan_buyer LOGIN IN ROLE escrow_party;
 CREATE ROLE plan_shop LOGIN IN ROLE escrow_party;
 
--- 200 members and 200 merchants; 20,000 deals with an event each and
--- 20,000 receivables, written straight into the tables
+-- 200 members and 200 merchants; 20,000 deals with an event, a payment
+-- source and a receivable each, written straight into the tables
 SELECT count(escrow.register_member('M-' || i, 'Member', 'm@plan.test',
                                     escrow.open_account('member ' || i, 'USD'),
                                     CASE WHEN i = 1 THEN 'plan_buyer' END))
@@ -36,12 +36,14 @@ SELECT id, 'open_deal', 'order_received', buyer FROM escrow.deals;
 INSERT INTO escrow.receivables (deal, kind, debtor, creditor, pay_to, amount, due_at)
 SELECT id, 'invoice', buyer, merchant, credit_account, amount, now() + interval '30 days'
   FROM escrow.deals;
-ANALYZE escrow.deals, escrow.deal_events, escrow.receivables, escrow.parties;
+INSERT INTO escrow.deal_sources (deal, account, position, amount)
+SELECT id, debit_account, 1, amount FROM escrow.deals;
+ANALYZE escrow.deals, escrow.deal_events, escrow.deal_sources, escrow.receivables, escrow.parties;
 
 -- what a plan does: current_party() in an InitPlan, or in a per-row
 -- condition (EXPLAIN names the function only where a node evaluates it per
 -- row: an InitPlan's Result shows no expression); the indexes it uses; a
--- full scan of deals or receivables
+-- full scan of a table with row-level security
 CREATE FUNCTION pg_temp.plan_of(q text,
     OUT initplan boolean, OUT per_row_call boolean, OUT indexes text, OUT full_scan text)
 LANGUAGE plpgsql AS $$
@@ -56,7 +58,7 @@ BEGIN
                   FROM jsonb_path_query(j, 'strict $.**."Index Name"') v);
     full_scan := (SELECT string_agg(DISTINCT v #>> '{}', ', ' ORDER BY v #>> '{}')
                     FROM jsonb_path_query(j, 'strict $.** ? (@."Node Type" == "Seq Scan")."Relation Name"') v
-                   WHERE v #>> '{}' IN ('deals', 'receivables'));
+                   WHERE v #>> '{}' IN ('deals', 'deal_events', 'deal_sources', 'receivables'));
 END $$;
 GRANT EXECUTE ON FUNCTION pg_temp.plan_of(text) TO PUBLIC;
 
@@ -69,6 +71,7 @@ INSERT INTO queries VALUES
     (5, 'SELECT count(*) FROM escrow.receivables'),
     (6, 'SELECT * FROM escrow.receivables_due'),
     (7, 'SELECT count(*) FROM escrow.deal_events'),
+    (9, 'SELECT count(*) FROM escrow.deal_sources'),
     (8, 'SELECT * FROM escrow.merchant_payouts');
 GRANT SELECT ON queries TO PUBLIC;
 

@@ -59,6 +59,8 @@ static const EpArgLimit arg_limits[] = {
 	{NULL, "member_no", EP_LEN_ID, false},
 	{NULL, "merchant", EP_LEN_ID, false},
 	{NULL, "merchant_no", EP_LEN_ID, false},
+	{NULL, "party", EP_LEN_ID, false},
+	{NULL, "purpose", EP_LEN_ID, false},
 	{NULL, "settlement", EP_LEN_ID, false},
 	{NULL, "terminal_no", EP_LEN_ID, false},
 	{NULL, "txn_no", EP_LEN_ID, false},

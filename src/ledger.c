@@ -383,10 +383,12 @@ post_to_shard(int64 account, int32 shards, bool system, int64 delta, int64 unhol
 		 */
 		values[LEG_NARGS + 1] = Int64GetDatum(MyProcPid % Max(shards, 1));
 		nulls[LEG_NARGS + 1] = ' ';
-		if (ep_exec(&shard_any, values, nulls, 0) != 1 &&
-			(values[LEG_NARGS + 1] = Int64GetDatum(0),
-			 ep_exec(&shard_any, values, nulls, 0) != 1))
-			return false;
+		if (ep_exec(&shard_any, values, nulls, 0) != 1)
+		{
+			values[LEG_NARGS + 1] = Int64GetDatum(0);
+			if (ep_exec(&shard_any, values, nulls, 0) != 1)
+				return false;	/* no shard can take it */
+		}
 	}
 	leg_result(leg);
 	return true;

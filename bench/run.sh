@@ -16,7 +16,8 @@
 # Knobs (environment): BENCH_SECONDS (per point, default 5), BENCH_REPS (2),
 # BENCH_CLIENTS ("1 8 32"), BENCH_WORKLOADS (all), BENCH_LONG_SECONDS (120,
 # the run whose first and last 10 s are compared), BENCH_PRELOAD (1000000
-# transfers before the grown-ledger run).
+# transfers before the grown-ledger run), BENCH_RLS_DEALS (1000000 deals
+# for the row-level security reads of bench/rls.sh; 0 skips them).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -211,6 +212,10 @@ LAST10=$(sed -n 's/^progress: [0-9.]* s, \([0-9.]*\) tps.*/\1/p' <<<"$LONG_OUT" 
 # verify_ledger() over a million transfers would take most of a minute;
 # the bench database is verified in full, this one by its zero sum
 VERIFY_GROWTH=$(growth_db -c "SELECT count(*) FROM (SELECT currency FROM escrow.balances GROUP BY currency HAVING sum(posted) <> 0) c")
+
+if [ "${BENCH_RLS_DEALS:-1000000}" != 0 ]; then
+  BENCH_IN_CLUSTER=1 bench/rls.sh | tee "$RESULTS/$STAMP-rls.txt"
+fi
 
 # ---- the table -----------------------------------------------------------
 mean() { awk -F, -v w="$1" -v c="$2" -v col="$3" '$2 == w && $3 == c {s += $col; n++} END {if (n) printf "%.1f", s / n}' "$CSV"; }

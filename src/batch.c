@@ -33,7 +33,6 @@ PG_FUNCTION_INFO_V1(escrow_hold_batch);
 PG_FUNCTION_INFO_V1(escrow_capture_batch);
 
 /* Most items one batch call takes */
-#define EP_MAX_BATCH 10000
 
 /*
  * A bigint[] argument as a C array.  NULL elements are refused unless
@@ -101,6 +100,8 @@ require_positive(const int64 *amounts, const bool *nulls, int n)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("amounts must be positive"),
 					 errdetail("Element %d is %lld.", i + 1, (long long) amounts[i])));
+		else if (nulls == NULL || !nulls[i])
+			ep_check_amount(amounts[i], "an element of amounts");
 }
 
 /*
@@ -164,6 +165,7 @@ cmp_pair(const void *a, const void *b)
 Datum
 escrow_hold_batch(PG_FUNCTION_ARGS)
 {
+	EP_CHECK_ARGS;
 	static EpPlan first_bad = {NULL,
 		"SELECT u.d, u.c FROM unnest($1::bigint[], $2::bigint[]) WITH ORDINALITY AS u(d, c, i) "
 		"  LEFT JOIN escrow.accounts da ON da.id = u.d AND da.kind <> 'shard' "
@@ -276,6 +278,7 @@ escrow_hold_batch(PG_FUNCTION_ARGS)
 Datum
 escrow_capture_batch(PG_FUNCTION_ARGS)
 {
+	EP_CHECK_ARGS;
 	static EpPlan lock_holds = {NULL,
 		"SELECT id, debit_account, credit_account FROM escrow.holds "
 		" WHERE id = ANY($1) ORDER BY id FOR UPDATE",

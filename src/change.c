@@ -17,6 +17,7 @@
  *-------------------------------------------------------------------------
  */
 #include "change.h"
+#include "limits.h"
 
 #include "catalog/pg_type.h"
 #include "fmgr.h"
@@ -133,6 +134,7 @@ ep_make_change(int64 change, int n, const int64 *denominations,
 Datum
 escrow_make_change(PG_FUNCTION_ARGS)
 {
+	EP_CHECK_ARGS;
 	ArrayType  *da = PG_GETARG_ARRAYTYPE_P(1);
 	ArrayType  *ca = PG_GETARG_ARRAYTYPE_P(2);
 	int64		amount = PG_GETARG_INT64(0);

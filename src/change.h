@@ -9,12 +9,11 @@
 #define EP_CHANGE_H
 
 #include "escrowpay.h"
+#include "limits.h"
 
 /* Largest change (minor units) computed: bounds the work and memory */
 #define EP_MAX_CHANGE 1000000
 
-/* Most denominations one terminal (or make_change call) takes */
-#define EP_MAX_DENOMINATIONS 64
 
 extern bool ep_make_change(int64 change, int n, const int64 *denominations,
 						   const int32 *available, int32 *use);

@@ -16,6 +16,7 @@
  *-------------------------------------------------------------------------
  */
 #include "deal.h"
+#include "limits.h"
 
 #include "commands/async.h"
 #include "fmgr.h"
@@ -454,6 +455,7 @@ ep_deal_event_at(int64 deal, const char *action, const char *stage,
 Datum
 escrow_deal_transitions(PG_FUNCTION_ARGS)
 {
+	EP_CHECK_ARGS;
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	size_t		i;
 
@@ -482,6 +484,7 @@ escrow_deal_transitions(PG_FUNCTION_ARGS)
 Datum
 escrow_state_machine_dot(PG_FUNCTION_ARGS)
 {
+	EP_CHECK_ARGS;
 	StringInfoData s;
 	size_t		i;
 	int			st;

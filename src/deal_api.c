@@ -54,7 +54,10 @@ PG_FUNCTION_INFO_V1(escrow_resolve_dispute);
 PG_FUNCTION_INFO_V1(escrow_run_maintenance);
 PG_FUNCTION_INFO_V1(escrow_txn_no_valid);
 
-/* A required text argument (22023 when NULL or empty) */
+/*
+ * A required text argument (22023 when NULL or empty; EP_CHECK_ARGS has
+ * refused it already when longer than its limit)
+ */
 static char *
 arg_text(FunctionCallInfo fcinfo, int argno, const char *what)
 {
@@ -65,10 +68,11 @@ arg_text(FunctionCallInfo fcinfo, int argno, const char *what)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s must not be NULL", what)));
 	s = text_to_cstring(PG_GETARG_TEXT_PP(argno));
-	if (s[0] == '\0' || strlen(s) > 1000)
+	if (s[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must be 1 to 1000 bytes long", what)));
+				 errmsg("%s must not be empty", what),
+				 errhint("See escrow.limits() for the longest value it takes.")));
 	return s;
 }
 
@@ -172,6 +176,7 @@ txn_no_of(int64 id)
 Datum
 escrow_txn_no_valid(PG_FUNCTION_ARGS)
 {
+	EP_CHECK_ARGS;
 	char	   *s = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	char	   *digits;
 	size_t		i;
@@ -307,6 +312,7 @@ insert_party(const char *party_no, const char *kind, const char *name,
 Datum
 escrow_register_member(PG_FUNCTION_ARGS)
 {
+	EP_CHECK_ARGS;
 	char	   *member_no = arg_text(fcinfo, 0, "member_no");
 	char	   *name = arg_text(fcinfo, 1, "name");
 	char	   *contact = arg_text(fcinfo, 2, "contact");
@@ -339,6 +345,7 @@ escrow_register_member(PG_FUNCTION_ARGS)
 Datum
 escrow_register_merchant(PG_FUNCTION_ARGS)
 {
+	EP_CHECK_ARGS;
 	char	   *merchant_no = arg_text(fcinfo, 0, "merchant_no");
 	char	   *name = arg_text(fcinfo, 1, "name");
 	char	   *contact = arg_text(fcinfo, 2, "contact");
@@ -409,6 +416,7 @@ escrow_register_merchant(PG_FUNCTION_ARGS)
 Datum
 escrow_register_institution(PG_FUNCTION_ARGS)
 {
+	EP_CHECK_ARGS;
 	char	   *institution_no = arg_text(fcinfo, 0, "institution_no");
 	char	   *name = arg_text(fcinfo, 1, "name");
 	char	   *contact = arg_text(fcinfo, 2, "contact");
@@ -471,6 +479,7 @@ request_text(const char *s)
 Datum
 escrow_open_deal(PG_FUNCTION_ARGS)
 {
+	EP_CHECK_ARGS;
 	static EpPlan parties = {NULL,
 		"SELECT b.kind, b.account, m.kind, m.settlement_account, m.fee_account, m.fee_bps, "
 		"       m.inspection_window, m.cooling_off, ba.kind, ba.currency, ma.currency "
@@ -699,6 +708,7 @@ require_stage(const EpDeal *d, EpStage stage, const char *action)
 Datum
 escrow_issue_identity_code(PG_FUNCTION_ARGS)
 {
+	EP_CHECK_ARGS;
 	static EpPlan created = {NULL,
 		"SELECT created_at FROM escrow.deals WHERE id = $1",
 	1, {INT8OID}};
@@ -762,6 +772,7 @@ escrow_issue_identity_code(PG_FUNCTION_ARGS)
 Datum
 escrow_confirm_identity(PG_FUNCTION_ARGS)
 {
+	EP_CHECK_ARGS;
 	static EpPlan fetch = {NULL,
 		"SELECT code_hmac, code_expires_at <= clock_timestamp(), code_attempts, "
 		"       coalesce(code_key_id, ''), coalesce(code_issued_at < $2, true), created_at, "
@@ -884,6 +895,7 @@ escrow_confirm_identity(PG_FUNCTION_ARGS)
 Datum
 escrow_reserve(PG_FUNCTION_ARGS)
 {
+	EP_CHECK_ARGS;
 	static EpPlan set_auth = {NULL,
 		"UPDATE escrow.deals SET auth_no = $2 WHERE id = $1",
 	2, {INT8OID, TEXTOID}};
@@ -930,6 +942,7 @@ escrow_reserve(PG_FUNCTION_ARGS)
 Datum
 escrow_mark_shipped(PG_FUNCTION_ARGS)
 {
+	EP_CHECK_ARGS;
 	static EpPlan set_tracking = {NULL,
 		"UPDATE escrow.deals SET carrier = coalesce($2, carrier), tracking = $3 WHERE id = $1",
 	3, {INT8OID, TEXTOID, TEXTOID}};
@@ -968,6 +981,7 @@ escrow_mark_shipped(PG_FUNCTION_ARGS)
 Datum
 escrow_mark_delivered(PG_FUNCTION_ARGS)
 {
+	EP_CHECK_ARGS;
 	int64		deal_id = ep_arg_id(fcinfo, 0, "deal");
 	char	   *actor = arg_text(fcinfo, 1, "actor");
 	EpDeal		d;
@@ -1023,6 +1037,7 @@ ep_deal_settle(EpDeal *d, const char *actor, EpStep *step)
 Datum
 escrow_confirm_inspection(PG_FUNCTION_ARGS)
 {
+	EP_CHECK_ARGS;
 	int64		deal_id = ep_arg_id(fcinfo, 0, "deal");
 	char	   *actor = arg_text(fcinfo, 1, "actor");
 	EpDeal		d;
@@ -1069,6 +1084,7 @@ release_step(EpDeal *d, const char *actor, const char *reason, EpStep *step)
 Datum
 escrow_cancel_deal(PG_FUNCTION_ARGS)
 {
+	EP_CHECK_ARGS;
 	int64		deal_id = ep_arg_id(fcinfo, 0, "deal");
 	char	   *reason = arg_text(fcinfo, 1, "reason");
 	char	   *actor = arg_text(fcinfo, 2, "actor");
@@ -1112,6 +1128,7 @@ reason_step(FunctionCallInfo fcinfo, const char *action, const char *window)
 Datum
 escrow_reject_delivery(PG_FUNCTION_ARGS)
 {
+	EP_CHECK_ARGS;
 	reason_step(fcinfo, "reject_delivery", "inspection window");
 	PG_RETURN_VOID();
 }
@@ -1124,6 +1141,7 @@ escrow_reject_delivery(PG_FUNCTION_ARGS)
 Datum
 escrow_request_return(PG_FUNCTION_ARGS)
 {
+	EP_CHECK_ARGS;
 	reason_step(fcinfo, "request_return", "cooling-off period");
 	PG_RETURN_VOID();
 }
@@ -1134,6 +1152,7 @@ escrow_request_return(PG_FUNCTION_ARGS)
 Datum
 escrow_open_dispute(PG_FUNCTION_ARGS)
 {
+	EP_CHECK_ARGS;
 	reason_step(fcinfo, "open_dispute", NULL);
 	PG_RETURN_VOID();
 }
@@ -1204,6 +1223,7 @@ split(EpDeal *d, int64 buyer_share, StringInfo p)
 Datum
 escrow_confirm_return(PG_FUNCTION_ARGS)
 {
+	EP_CHECK_ARGS;
 	int64		deal_id = ep_arg_id(fcinfo, 0, "deal");
 	char	   *actor = arg_text(fcinfo, 1, "actor");
 	EpDeal		d;
@@ -1233,6 +1253,7 @@ escrow_confirm_return(PG_FUNCTION_ARGS)
 Datum
 escrow_resolve_dispute(PG_FUNCTION_ARGS)
 {
+	EP_CHECK_ARGS;
 	int64		deal_id = ep_arg_id(fcinfo, 0, "deal");
 	int64		buyer_share;
 	int64		merchant_share;
@@ -1247,6 +1268,8 @@ escrow_resolve_dispute(PG_FUNCTION_ARGS)
 				 errmsg("buyer_share and merchant_share must be zero or positive")));
 	buyer_share = PG_GETARG_INT64(1);
 	merchant_share = PG_GETARG_INT64(2);
+	ep_check_amount(buyer_share, "buyer_share");
+	ep_check_amount(merchant_share, "merchant_share");
 
 	ep_deal_begin(deal_id, "resolve_dispute", actor, ep_caller_is_admin() ? ACTOR_ADMIN : 0, &d, &step);
 	if (ep_add(buyer_share, merchant_share, "shares") != d.amount)
@@ -1344,6 +1367,7 @@ maintain_deal(int64 id)
 Datum
 escrow_run_maintenance(PG_FUNCTION_ARGS)
 {
+	EP_CHECK_ARGS;
 	static EpPlan due = {NULL,
 		"SELECT id FROM escrow.deals "
 		" WHERE stage IN ('funds_reserved', 'delivered', 'settled') "
@@ -1441,6 +1465,7 @@ PG_FUNCTION_INFO_V1(escrow_current_party);
 Datum
 escrow_current_party(PG_FUNCTION_ARGS)
 {
+	EP_CHECK_ARGS;
 	static EpPlan lookup = {NULL,
 		"SELECT party_no FROM escrow.parties WHERE login_role = $1",
 	1, {NAMEOID}};

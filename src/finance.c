@@ -384,6 +384,7 @@ pay_receivable(FunctionCallInfo fcinfo, const char *kind, const char *fn)
 Datum
 escrow_repay(PG_FUNCTION_ARGS)
 {
+	EP_CHECK_ARGS;
 	PG_RETURN_INT64(pay_receivable(fcinfo, "loan", "repay"));
 }
 
@@ -398,5 +399,6 @@ escrow_repay(PG_FUNCTION_ARGS)
 Datum
 escrow_pay_invoice(PG_FUNCTION_ARGS)
 {
+	EP_CHECK_ARGS;
 	PG_RETURN_INT64(pay_receivable(fcinfo, "invoice", "pay_invoice"));
 }

@@ -312,6 +312,7 @@ ep_release_hold(int64 hold_id, const char *key, int64 deal)
 Datum
 escrow_hold(PG_FUNCTION_ARGS)
 {
+	EP_CHECK_ARGS;
 	int64		debit = ep_arg_id(fcinfo, 0, "debit_account");
 	int64		credit = ep_arg_id(fcinfo, 1, "credit_account");
 	int64		amount = ep_arg_amount(fcinfo, 2, "amount");
@@ -333,6 +334,7 @@ escrow_hold(PG_FUNCTION_ARGS)
 Datum
 escrow_capture(PG_FUNCTION_ARGS)
 {
+	EP_CHECK_ARGS;
 	int64		hold_id = ep_arg_id(fcinfo, 0, "hold_id");
 	bool		has_amount = !PG_ARGISNULL(1);
 	int64		amount = has_amount ? ep_arg_amount(fcinfo, 1, "amount") : 0;
@@ -359,6 +361,7 @@ escrow_capture(PG_FUNCTION_ARGS)
 Datum
 escrow_release(PG_FUNCTION_ARGS)
 {
+	EP_CHECK_ARGS;
 	int64		hold_id = ep_arg_id(fcinfo, 0, "hold_id");
 	char	   *key = ep_arg_key(fcinfo, 1);
 	int64		released;
@@ -389,6 +392,7 @@ cmp_by_account(const void *a, const void *b)
 Datum
 escrow_expire_holds(PG_FUNCTION_ARGS)
 {
+	EP_CHECK_ARGS;
 	static EpPlan claim = {NULL,
 		"WITH due AS ("
 		"  SELECT id, amount - captured - released AS rest FROM escrow.holds "

@@ -60,10 +60,17 @@ PG_FUNCTION_INFO_V1(escrow_set_account_shards);
 	"    entry_count = entry_count + 1, " \
 	"    chain_head = escrow.entry_hash(chain_head, id, entry_count + 1, $4, $5, " \
 	"                                   $6, $2, posted + $2, $7, $8) "
-/* posted + $2 stays within bigint */
-#define LEG_NO_OVERFLOW \
-	" ($2 <= 0 OR posted <= 9223372036854775807 - $2) " \
-	" AND ($2 >= 0 OR posted >= (-9223372036854775807 - 1) - $2) "
+/*
+ * posted + $2 stays within +/-bound, the bound of the balance row
+ * (limits.h); written so that it cannot overflow
+ */
+#define LEG_WITHIN(bound) \
+	" ($2 <= 0 OR posted <= " bound " - $2) " \
+	" AND ($2 >= 0 OR posted >= -" bound " - $2) "
+/* the bound of an account row by its kind */
+#define ROW_BOUND \
+	"(CASE WHEN kind = 'system' THEN " EP_MAX_SYSTEM_BALANCE_SQL \
+	" ELSE " EP_MAX_BALANCE_SQL " END)"
 #define LEG_RETURNING " RETURNING id, posted, entry_count, chain_head"
 #define LEG_NARGS 8
 #define LEG_TYPES INT8OID, INT8OID, INT8OID, INT8OID, TEXTOID, INT8OID, INT8OID, INT8OID
@@ -344,32 +351,44 @@ sharded_remember(const EpAccount *a)
  * queue on one); false when the account has no shard rows.
  */
 static bool
-post_to_shard(int64 account, int32 shards, int64 delta, int64 unhold, const EpPosting *p,
-			  int64 counterparty, EpLeg *leg)
+post_to_shard(int64 account, int32 shards, bool system, int64 delta, int64 unhold,
+			  const EpPosting *p, int64 counterparty, EpLeg *leg)
 {
+	/* the first shard no one holds among those that can take delta */
 	static EpPlan shard_free = {NULL,
 		"UPDATE escrow.accounts " LEG_SET
 		" WHERE id = (SELECT id FROM escrow.accounts WHERE parent = $1 "
+		"               AND " LEG_WITHIN("$9")
 		"              ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) "
-		"   AND " LEG_NO_OVERFLOW LEG_RETURNING,
-	LEG_NARGS, {LEG_TYPES}};
+		"   AND " LEG_WITHIN("$9") LEG_RETURNING,
+	LEG_NARGS + 1, {LEG_TYPES, INT8OID}};
 	static EpPlan shard_any = {NULL,
 		"UPDATE escrow.accounts " LEG_SET
 		" WHERE id = (SELECT id FROM escrow.accounts WHERE parent = $1 "
-		"              ORDER BY id OFFSET $9 LIMIT 1) "
-		"   AND " LEG_NO_OVERFLOW LEG_RETURNING,
-	LEG_NARGS + 1, {LEG_TYPES, INT8OID}};
-	Datum		values[LEG_NARGS + 1];
-	char		nulls[LEG_NARGS + 1];
+		"               AND " LEG_WITHIN("$9")
+		"              ORDER BY id OFFSET $10 LIMIT 1) "
+		"   AND " LEG_WITHIN("$9") LEG_RETURNING,
+	LEG_NARGS + 2, {LEG_TYPES, INT8OID, INT8OID}};
+	Datum		values[LEG_NARGS + 2];
+	char		nulls[LEG_NARGS + 2];
 
 	leg_values(values, nulls, account, delta, unhold, p, counterparty);
+	values[LEG_NARGS] = Int64GetDatum(system ? EP_MAX_SYSTEM_BALANCE : EP_MAX_BALANCE);
+	nulls[LEG_NARGS] = ' ';
 	if (ep_exec(&shard_free, values, nulls, 0) != 1)
 	{
-		/* every shard is busy (or would overflow): queue on one */
-		values[LEG_NARGS] = Int64GetDatum(MyProcPid % Max(shards, 1));
-		nulls[LEG_NARGS] = ' ';
+		/*
+		 * every shard that can take it is busy: queue on one of them (the
+		 * first, if fewer than this offset can take it)
+		 */
+		values[LEG_NARGS + 1] = Int64GetDatum(MyProcPid % Max(shards, 1));
+		nulls[LEG_NARGS + 1] = ' ';
 		if (ep_exec(&shard_any, values, nulls, 0) != 1)
-			return false;
+		{
+			values[LEG_NARGS + 1] = Int64GetDatum(0);
+			if (ep_exec(&shard_any, values, nulls, 0) != 1)
+				return false;	/* no shard can take it */
+		}
 	}
 	leg_result(leg);
 	return true;
@@ -402,12 +421,19 @@ post_leg_slow(int64 account, int64 delta, int64 unhold, const EpPosting *p,
 		sharded_remember(&a);
 	if (a.shards > 0 && (!debit || strcmp(a.kind, "system") == 0))
 	{
-		if (!post_to_shard(account, a.shards, delta, unhold, p, counterparty, leg))
+		if (!post_to_shard(account, a.shards, strcmp(a.kind, "system") == 0, delta, unhold,
+						   p, counterparty, leg))
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("balance shard of account %lld would overflow bigint",
+					 errmsg("the balance shard of account %lld would leave its bound",
 							(long long) account),
-					 errdetail("Posting %lld.", (long long) delta)));
+					 errdetail("Posting %lld; the bound of a %s balance row is +/-%lld.",
+							   (long long) delta,
+							   strcmp(a.kind, "system") == 0 ? "system account's" :
+							   "deposit or credit account's",
+							   (long long) (strcmp(a.kind, "system") == 0 ?
+											EP_MAX_SYSTEM_BALANCE : EP_MAX_BALANCE)),
+					 errhint("Move money out of the account first.")));
 		return;
 	}
 
@@ -419,7 +445,7 @@ post_leg_slow(int64 account, int64 delta, int64 unhold, const EpPosting *p,
 	fetch_account(account, *currency, allow_funding, true, &a);
 	check_funds(&a, ep_add(total_posted(&a), delta, "account balance"),
 				ep_sub(a.held, unhold, "held amount"), -delta);
-	(void) ep_add(a.posted, delta, "account balance");
+	ep_check_balance(account, strcmp(a.kind, "system") == 0, a.posted, delta);
 	leg_values(values, nulls, account, delta, unhold, p, counterparty);
 	ep_exec(&unguarded, values, nulls, 0);
 	leg_result(leg);
@@ -441,7 +467,7 @@ post_leg(int64 account, int64 delta, int64 unhold, const EpPosting *p,
 		"   AND ($9::text IS NULL OR currency = $9) "
 		"   AND ($10 OR owner <> '" EP_FUNDING_OWNER "') "
 		"   AND (shards = 0 OR ($2 < 0 AND kind <> 'system')) "
-		"   AND " LEG_NO_OVERFLOW
+		"   AND " LEG_WITHIN(ROW_BOUND)
 		"   AND (kind = 'system' OR $2 >= 0 OR posted + $2 >= (held - $3) - credit_limit) "
 		"RETURNING id, posted, entry_count, chain_head, currency",
 	LEG_NARGS + 2, {LEG_TYPES, TEXTOID, BOOLOID}};
@@ -454,7 +480,8 @@ post_leg(int64 account, int64 delta, int64 unhold, const EpPosting *p,
 		(*currency == NULL || strcmp(*currency, sharded->currency) == 0) &&
 		(allow_funding || !sharded->funding))
 	{
-		if (post_to_shard(account, sharded->shards, delta, unhold, p, counterparty, leg))
+		if (post_to_shard(account, sharded->shards, sharded->system, delta, unhold, p,
+						  counterparty, leg))
 		{
 			if (*currency == NULL)
 				*currency = pstrdup(sharded->currency);
@@ -606,7 +633,7 @@ ep_add_held(int64 debit, int64 amount)
 		"UPDATE escrow.accounts SET held = held + $2 "
 		" WHERE id = $1 AND kind <> 'shard' AND shards = 0 "
 		"   AND owner <> '" EP_FUNDING_OWNER "' "
-		"   AND held <= 9223372036854775807 - $2 "
+		"   AND held <= " EP_MAX_BALANCE_SQL " - $2 "
 		"   AND (kind = 'system' OR posted >= (held + $2) - credit_limit)",
 	2, {INT8OID, INT8OID}};
 	static EpPlan unguarded = {NULL,
@@ -622,6 +649,7 @@ ep_add_held(int64 debit, int64 amount)
 
 	/* refused, or sharded, or funds arrived since: decide under the row lock */
 	fetch_account(debit, NULL, false, true, &a);
+	ep_check_held(debit, a.held, amount);
 	check_funds(&a, total_posted(&a), ep_add(a.held, amount, "held amount"), amount);
 	ep_exec(&unguarded, values, NULL, 0);
 }
@@ -639,7 +667,7 @@ ep_reserve_funds(int64 debit, int64 credit, int64 amount)
 		" WHERE a.id = $1 AND c.id = $2 AND a.id <> c.id AND c.currency = a.currency "
 		"   AND c.kind <> 'shard' AND c.owner <> '" EP_FUNDING_OWNER "' "
 		"   AND a.owner <> '" EP_FUNDING_OWNER "' AND a.shards = 0 AND a.kind <> 'shard' "
-		"   AND a.held <= 9223372036854775807 - $3 "
+		"   AND a.held <= " EP_MAX_BALANCE_SQL " - $3 "
 		"   AND (a.kind = 'system' OR a.posted >= (a.held + $3) - a.credit_limit)",
 	3, {INT8OID, INT8OID, INT8OID}};
 	Datum		values[3];
@@ -773,6 +801,7 @@ post_with_key(const char *kind, int64 debit, int64 credit, int64 amount,
 Datum
 escrow_open_account(PG_FUNCTION_ARGS)
 {
+	EP_CHECK_ARGS;
 	static EpPlan currency_plan = {NULL,
 		"SELECT code FROM escrow.currencies WHERE code = upper($1)",
 	1, {TEXTOID}};
@@ -819,10 +848,10 @@ escrow_open_account(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown account kind \"%s\"", kind),
 				 errhint("Use deposit, credit or system.")));
-	if (limit < 0)
+	if (limit < 0 || limit > EP_MAX_BALANCE)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("credit_limit must not be negative"),
+				 errmsg("credit_limit must be between 0 and %lld", (long long) EP_MAX_BALANCE),
 				 errdetail("Got %lld.", (long long) limit)));
 	if (limit != 0 && strcmp(kind, "credit") != 0)
 		ereport(ERROR,
@@ -866,6 +895,7 @@ escrow_open_account(PG_FUNCTION_ARGS)
 Datum
 escrow_deposit(PG_FUNCTION_ARGS)
 {
+	EP_CHECK_ARGS;
 	int64		account = ep_arg_id(fcinfo, 0, "account");
 	int64		amount = ep_arg_amount(fcinfo, 1, "amount");
 	char	   *key = ep_arg_key(fcinfo, 2);
@@ -885,6 +915,7 @@ escrow_deposit(PG_FUNCTION_ARGS)
 Datum
 escrow_withdraw(PG_FUNCTION_ARGS)
 {
+	EP_CHECK_ARGS;
 	int64		account = ep_arg_id(fcinfo, 0, "account");
 	int64		amount = ep_arg_amount(fcinfo, 1, "amount");
 	char	   *key = ep_arg_key(fcinfo, 2);
@@ -904,6 +935,7 @@ escrow_withdraw(PG_FUNCTION_ARGS)
 Datum
 escrow_transfer(PG_FUNCTION_ARGS)
 {
+	EP_CHECK_ARGS;
 	int64		debit = ep_arg_id(fcinfo, 0, "debit_account");
 	int64		credit = ep_arg_id(fcinfo, 1, "credit_account");
 	int64		amount = ep_arg_amount(fcinfo, 2, "amount");
@@ -926,6 +958,7 @@ escrow_transfer(PG_FUNCTION_ARGS)
 Datum
 escrow_set_credit_limit(PG_FUNCTION_ARGS)
 {
+	EP_CHECK_ARGS;
 	static EpPlan update = {NULL,
 		"UPDATE escrow.accounts SET credit_limit = $2 "
 		" WHERE id = $1 AND kind = 'credit' AND shards = 0 AND posted >= held - $2",
@@ -942,10 +975,10 @@ escrow_set_credit_limit(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("credit_limit must not be NULL")));
 	limit = PG_GETARG_INT64(1);
-	if (limit < 0)
+	if (limit < 0 || limit > EP_MAX_BALANCE)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("credit_limit must not be negative"),
+				 errmsg("credit_limit must be between 0 and %lld", (long long) EP_MAX_BALANCE),
 				 errdetail("Got %lld.", (long long) limit)));
 
 	SPI_connect();
@@ -990,6 +1023,7 @@ escrow_set_credit_limit(PG_FUNCTION_ARGS)
 Datum
 escrow_set_account_shards(PG_FUNCTION_ARGS)
 {
+	EP_CHECK_ARGS;
 	static EpPlan add = {NULL,
 		"INSERT INTO escrow.accounts (owner, kind, currency, parent) "
 		"SELECT 'escrow:shard', 'shard', $3, $1 FROM generate_series($4 + 1, $2)",

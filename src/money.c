@@ -37,7 +37,20 @@ ep_arg_amount(FunctionCallInfo fcinfo, int argno, const char *what)
 				 errmsg("%s must be positive", what),
 				 errdetail("Got %lld.", (long long) amount),
 				 errhint("Amounts are positive integers in minor units of the currency.")));
+	ep_check_amount(amount, what);
 	return amount;
+}
+
+/* An amount computed or taken from an array: at most EP_MAX_AMOUNT (22023) */
+void
+ep_check_amount(int64 amount, const char *what)
+{
+	if (amount > EP_MAX_AMOUNT)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s exceeds the largest amount escrowpay accepts", what),
+				 errdetail("Got %lld; the limit is %lld minor units.", (long long) amount,
+						   (long long) EP_MAX_AMOUNT)));
 }
 
 /* A non-NULL id argument (account, hold, transfer) */

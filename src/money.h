@@ -10,8 +10,10 @@
 
 #include "escrowpay.h"
 #include "fmgr.h"
+#include "limits.h"
 
 extern int64 ep_arg_amount(FunctionCallInfo fcinfo, int argno, const char *what);
+extern void ep_check_amount(int64 amount, const char *what);
 extern int64 ep_arg_id(FunctionCallInfo fcinfo, int argno, const char *what);
 extern char *ep_arg_key(FunctionCallInfo fcinfo, int argno);
 extern int64 ep_add(int64 a, int64 b, const char *what);

@@ -353,6 +353,7 @@ require_party(const char *party)
 Datum
 escrow_assign_account(PG_FUNCTION_ARGS)
 {
+	EP_CHECK_ARGS;
 	static EpPlan kind = {NULL,
 		"SELECT 1 FROM escrow.accounts WHERE id = $1 AND kind IN ('deposit', 'credit')",
 	1, {INT8OID}};
@@ -422,6 +423,7 @@ owner_acts(FunctionCallInfo fcinfo, const char *verb, int64 *account, char **par
 Datum
 escrow_authorise_account_use(PG_FUNCTION_ARGS)
 {
+	EP_CHECK_ARGS;
 	static EpPlan grant = {NULL,
 		"INSERT INTO escrow.account_authorisations (account, owner, party, purpose, granted_by) "
 		"VALUES ($1, $4, $2, $3, $5) "
@@ -469,6 +471,7 @@ escrow_authorise_account_use(PG_FUNCTION_ARGS)
 Datum
 escrow_revoke_account_use(PG_FUNCTION_ARGS)
 {
+	EP_CHECK_ARGS;
 	static EpPlan revoke = {NULL,
 		"UPDATE escrow.account_authorisations SET revoked_at = clock_timestamp(), revoked_by = $4 "
 		" WHERE account = $1 AND party = $2 AND purpose = $3 AND revoked_at IS NULL RETURNING id",

@@ -235,6 +235,7 @@ refuse_if_owned(int64 transfer_id)
 Datum
 escrow_refund(PG_FUNCTION_ARGS)
 {
+	EP_CHECK_ARGS;
 	int64		transfer_id = ep_arg_id(fcinfo, 0, "transfer_id");
 	bool		has_amount = !PG_ARGISNULL(1);
 	int64		amount = has_amount ? ep_arg_amount(fcinfo, 1, "amount") : 0;

@@ -81,6 +81,7 @@ clearing_account(const char *institution, char **currency)
 Datum
 escrow_link_external_account(PG_FUNCTION_ARGS)
 {
+	EP_CHECK_ARGS;
 	static EpPlan account = {NULL,
 		"SELECT currency FROM escrow.accounts WHERE id = $1 AND kind IN ('deposit', 'credit')",
 	1, {INT8OID}};
@@ -130,27 +131,44 @@ escrow_link_external_account(PG_FUNCTION_ARGS)
 Datum
 escrow_close_settlement_batch(PG_FUNCTION_ARGS)
 {
+	EP_CHECK_ARGS;
 	static EpPlan existing = {NULL,
 		"SELECT id FROM escrow.settlement_batches WHERE institution = $1 AND cutoff = $2",
 	2, {TEXTOID, TIMESTAMPTZOID}};
 	static EpPlan last = {NULL,
 		"SELECT max(cutoff) FROM escrow.settlement_batches WHERE institution = $1",
 	1, {TEXTOID}};
+	/*
+	 * Positions are cumulative, so they are summed as numeric (they have
+	 * no bound); what one line settles is bounded: at most EP_MAX_AMOUNT,
+	 * a payout at most the account's own money (posted less held), a
+	 * collection at most what every balance row of the account can still
+	 * take.  The rest carries to the next batch.
+	 */
 	static EpPlan positions = {NULL,
-		"SELECT l.account, l.external_ref, "
-		"       coalesce((SELECT sum(e.amount) FROM escrow.entries e "
-		"                   JOIN escrow.transfers t ON t.id = e.transfer_id "
-		"                  WHERE e.account IN (SELECT id FROM escrow.accounts "
-		"                                       WHERE id = l.account OR parent = l.account) "
-		"                    AND t.created_at <= $2 "
-		"                    AND t.kind NOT IN ('settlement', 'deposit', 'withdraw')), 0)::bigint "
-		"     - coalesce((SELECT sum(s.settled) FROM escrow.settlement_lines s "
-		"                  WHERE s.account = l.account), 0)::bigint, "
-		"       b.posted - b.held "
-		"  FROM escrow.settlement_links l "
-		"  JOIN escrow.balances b ON b.account = l.account "
-		" WHERE l.institution = $1 ORDER BY l.account",
-	2, {TEXTOID, TIMESTAMPTZOID}};
+		"SELECT account, external_ref, position, "
+		"       (CASE WHEN position > 0 THEN least(position, greatest(avail, 0), $3) "
+		"             ELSE greatest(position, -$3, -greatest(headroom, 0)) END)::bigint "
+		"  FROM (SELECT l.account, l.external_ref, "
+		"               coalesce((SELECT sum(e.amount) FROM escrow.entries e "
+		"                           JOIN escrow.transfers t ON t.id = e.transfer_id "
+		"                          WHERE e.account IN (SELECT id FROM escrow.accounts "
+		"                                               WHERE id = l.account OR parent = l.account) "
+		"                            AND t.created_at <= $2 "
+		"                            AND t.kind NOT IN ('settlement', 'deposit', 'withdraw')), 0) "
+		"             - coalesce((SELECT sum(s.settled) FROM escrow.settlement_lines s "
+		"                          WHERE s.account = l.account), 0) AS position, "
+		"               b.posted - b.held AS avail, "
+		"               (SELECT $4 - max(r.posted) FROM escrow.accounts r "
+		"                 WHERE r.id = l.account OR r.parent = l.account) AS headroom "
+		"          FROM escrow.settlement_links l "
+		"          JOIN escrow.balances b ON b.account = l.account "
+		"         WHERE l.institution = $1) p "
+		" ORDER BY account",
+	4, {TEXTOID, TIMESTAMPTZOID, INT8OID, INT8OID}};
+	static EpPlan clearing_posted = {NULL,
+		"SELECT posted FROM escrow.accounts WHERE id = $1",
+	1, {INT8OID}};
 	static EpPlan lock_linked = {NULL,
 		"SELECT a.id FROM escrow.accounts a "
 		"  JOIN escrow.settlement_links l ON l.account = a.id "
@@ -163,7 +181,7 @@ escrow_close_settlement_batch(PG_FUNCTION_ARGS)
 	static EpPlan line = {NULL,
 		"INSERT INTO escrow.settlement_lines (batch, account, external_ref, position, "
 		"  settled, transfer_id) VALUES ($1, $2, $3, $4, $5, nullif($6, 0))",
-	6, {INT8OID, INT8OID, TEXTOID, INT8OID, INT8OID, INT8OID}};
+	6, {INT8OID, INT8OID, TEXTOID, NUMERICOID, INT8OID, INT8OID}};
 	static EpPlan totals = {NULL,
 		"UPDATE escrow.settlement_batches SET lines = $2, paid_out = $3, collected = $4 "
 		" WHERE id = $1",
@@ -182,8 +200,9 @@ escrow_close_settlement_batch(PG_FUNCTION_ARGS)
 				i;
 	int64	   *acct;
 	char	  **ref;
-	int64	   *pos;
-	int64	   *avail;
+	Datum	   *pos;
+	int64	   *settle;
+	int64		clearing_at;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -222,18 +241,24 @@ escrow_close_settlement_batch(PG_FUNCTION_ARGS)
 	 * posts.
 	 */
 	ep_exec(&lock_linked, values, NULL, 0);
+	values[2] = Int64GetDatum(EP_MAX_AMOUNT);
+	values[3] = Int64GetDatum(EP_MAX_BALANCE);
 	n = ep_exec(&positions, values, NULL, 0);
 	acct = palloc(sizeof(int64) * Max(n, 1));
 	ref = palloc(sizeof(char *) * Max(n, 1));
-	pos = palloc(sizeof(int64) * Max(n, 1));
-	avail = palloc(sizeof(int64) * Max(n, 1));
+	pos = palloc(sizeof(Datum) * Max(n, 1));
+	settle = palloc(sizeof(int64) * Max(n, 1));
 	for (i = 0; i < n; i++)
 	{
 		acct[i] = ep_int64(i, 1);
 		ref[i] = ep_text(i, 2);
-		pos[i] = ep_int64(i, 3);
-		avail[i] = ep_int64(i, 4);
+		pos[i] = SPI_datumTransfer(ep_datum(i, 3, &isnull), false, -1);
+		settle[i] = ep_int64(i, 4);
 	}
+	values[0] = Int64GetDatum(clearing);
+	ep_exec(&clearing_posted, values, NULL, 1);
+	clearing_at = ep_int64(0, 1);
+	values[0] = PG_GETARG_DATUM(0);
 
 	values[2] = Int64GetDatum(clearing);
 	ep_exec(&batch, values, NULL, 1);
@@ -243,7 +268,14 @@ escrow_close_settlement_batch(PG_FUNCTION_ARGS)
 	for (i = 0; i < n; i++)
 	{
 		EpPosting	p = {0};
-		int64		settled = pos[i] > 0 ? Min(pos[i], Max(avail[i], 0)) : pos[i];
+		int64		settled = settle[i];
+
+		/* and within the clearing account's bound (the rest carries) */
+		if (settled > 0)
+			settled = Min(settled, Max(EP_MAX_SYSTEM_BALANCE - clearing_at, 0));
+		else
+			settled = Max(settled, -Max(EP_MAX_SYSTEM_BALANCE + clearing_at, 0));
+		clearing_at += settled;
 
 		if (settled != 0)
 		{
@@ -262,7 +294,7 @@ escrow_close_settlement_batch(PG_FUNCTION_ARGS)
 		values[0] = Int64GetDatum(batch_id);
 		values[1] = Int64GetDatum(acct[i]);
 		values[2] = CStringGetTextDatum(ref[i]);
-		values[3] = Int64GetDatum(pos[i]);
+		values[3] = pos[i];
 		values[4] = Int64GetDatum(settled);
 		values[5] = Int64GetDatum(p.id);
 		ep_exec(&line, values, NULL, 0);

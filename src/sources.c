@@ -282,6 +282,7 @@ ep_sources_refund(EpDeal *d, int64 share)
 Datum
 escrow_set_payment_sources(PG_FUNCTION_ARGS)
 {
+	EP_CHECK_ARGS;
 	static EpPlan clear = {NULL,
 		"DELETE FROM escrow.deal_sources WHERE deal = $1",
 	1, {INT8OID}};
@@ -324,7 +325,7 @@ escrow_set_payment_sources(PG_FUNCTION_ARGS)
 					  &ad, &an, &n);
 	deconstruct_array(PG_GETARG_ARRAYTYPE_P(2), INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
 					  &md, &mn, &m);
-	if (n != m || n < 1 || n > 16)
+	if (n != m || n < 1 || n > EP_MAX_SOURCES)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("accounts and amounts must have the same 1 to 16 elements")));
@@ -339,6 +340,7 @@ escrow_set_payment_sources(PG_FUNCTION_ARGS)
 					 errdetail("Element %d.", i + 1)));
 		accounts[i] = DatumGetInt64(ad[i]);
 		amounts[i] = DatumGetInt64(md[i]);
+		ep_check_amount(amounts[i], "an element of amounts");
 		for (j = 0; j < i; j++)
 			if (accounts[j] == accounts[i])
 				ereport(ERROR,

@@ -133,10 +133,10 @@ int64_elems(FunctionCallInfo fcinfo, int argno, const char *what, int *n)
 				 errmsg("%s must not be NULL", what)));
 	deconstruct_array(PG_GETARG_ARRAYTYPE_P(argno), INT8OID, 8, FLOAT8PASSBYVAL,
 					  TYPALIGN_DOUBLE, &d, &nulls, n);
-	if (*n < 1 || *n > 10000)
+	if (*n < 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must have 1 to 10000 elements", what)));
+				 errmsg("%s must not be empty", what)));
 	if (strcmp(what, "denominations") == 0 && *n > EP_MAX_DENOMINATIONS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -151,8 +151,33 @@ int64_elems(FunctionCallInfo fcinfo, int argno, const char *what, int *n)
 					 errmsg("%s must hold positive values", what),
 					 errdetail("Element %d.", i + 1)));
 		out[i] = DatumGetInt64(d[i]);
+		ep_check_amount(out[i], psprintf("element %d of %s", i + 1, what));
 	}
 	return out;
+}
+
+/*
+ * Refuse (22003) a till whose pieces are worth more than EP_MAX_BALANCE,
+ * so that escrow.terminal_inventory's sums stay within bigint.
+ */
+static void
+check_till_value(const EpTill *t)
+{
+	int64		value = 0;
+	int			i;
+
+	for (i = 0; i < t->n; i++)
+	{
+		if (t->pieces[i] > 0 && t->denom[i] > (EP_MAX_BALANCE - value) / t->pieces[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("terminal \"%s\" would hold more cash than escrowpay counts",
+							t->terminal),
+					 errdetail("%d pieces of %lld on top of %lld; the bound of a terminal's cash is %lld.",
+							   t->pieces[i], (long long) t->denom[i], (long long) value,
+							   (long long) EP_MAX_BALANCE)));
+		value += t->denom[i] * t->pieces[i];
+	}
 }
 
 /*
@@ -192,6 +217,9 @@ move_pieces(FunctionCallInfo fcinfo, EpTill *t, int sign)
 		t->pieces[k] = (int32) pieces;
 		value = ep_add(value, ep_mul(denoms[i], counts[i], "cash value"), "cash value");
 	}
+	ep_check_amount(value, "the cash value moved");
+	if (sign > 0)
+		check_till_value(t);
 	return value;
 }
 
@@ -205,6 +233,7 @@ move_pieces(FunctionCallInfo fcinfo, EpTill *t, int sign)
 Datum
 escrow_register_terminal(PG_FUNCTION_ARGS)
 {
+	EP_CHECK_ARGS;
 	static EpPlan account = {NULL,
 		"SELECT currency FROM escrow.accounts a WHERE id = $1 AND kind = 'deposit' "
 		"   AND entry_count = 0 AND held = 0 AND shards = 0 "
@@ -320,6 +349,7 @@ refill(FunctionCallInfo fcinfo, int sign)
 Datum
 escrow_load_terminal_cash(PG_FUNCTION_ARGS)
 {
+	EP_CHECK_ARGS;
 	return refill(fcinfo, 1);
 }
 
@@ -335,6 +365,7 @@ escrow_load_terminal_cash(PG_FUNCTION_ARGS)
 Datum
 escrow_unload_terminal_cash(PG_FUNCTION_ARGS)
 {
+	EP_CHECK_ARGS;
 	return refill(fcinfo, -1);
 }
 
@@ -351,6 +382,7 @@ escrow_unload_terminal_cash(PG_FUNCTION_ARGS)
 Datum
 escrow_pay_cash(PG_FUNCTION_ARGS)
 {
+	EP_CHECK_ARGS;
 	static EpPlan set_payer = {NULL,
 		"UPDATE escrow.deals SET debit_account = $2, payment_method = 'cash' WHERE id = $1",
 	2, {INT8OID, INT8OID}};
@@ -414,6 +446,7 @@ escrow_pay_cash(PG_FUNCTION_ARGS)
 					 errmsg("terminal \"%s\" cannot hold that many pieces", terminal)));
 		t.pieces[k]++;
 	}
+	check_till_value(&t);
 	if (total < d.amount)
 		ereport(ERROR,
 				(errcode(ERRCODE_EP_INSUFFICIENT_FUNDS),
@@ -492,6 +525,7 @@ escrow_pay_cash(PG_FUNCTION_ARGS)
 Datum
 escrow_serve_first(PG_FUNCTION_ARGS)
 {
+	EP_CHECK_ARGS;
 	int64		deal_id = ep_arg_id(fcinfo, 0, "deal");
 	char	   *actor;
 	EpDeal		d;

@@ -41,6 +41,7 @@
  *-------------------------------------------------------------------------
  */
 #include "verify.h"
+#include "limits.h"
 
 #include "common/int.h"
 #include "fmgr.h"
@@ -497,6 +498,7 @@ verify_chains(Tuplestorestate *ts, TupleDesc desc)
 Datum
 escrow_verify_ledger(PG_FUNCTION_ARGS)
 {
+	EP_CHECK_ARGS;
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	size_t		c;
 

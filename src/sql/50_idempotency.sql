@@ -1,7 +1,7 @@
 -- 50_idempotency.sql: idempotency keys of money-moving calls.
 
 CREATE TABLE escrow.idempotency_keys (
-    key        text PRIMARY KEY,
+    key        escrow.text_short PRIMARY KEY,
     request    text NOT NULL,
     result     bigint,
     results    bigint[],

@@ -1,7 +1,7 @@
 -- 70_views.sql: read-only views for applications, DBAs and auditors.
 
 CREATE VIEW escrow.balances AS
-SELECT a.id AS account, a.owner, a.kind::text AS kind, a.currency,
+SELECT a.id AS account, a.owner::text AS owner, a.kind::text AS kind, a.currency,
        a.posted + coalesce(s.posted, 0) AS posted, a.held, a.credit_limit,
        a.posted + coalesce(s.posted, 0) + a.credit_limit - a.held AS available
   FROM escrow.accounts a

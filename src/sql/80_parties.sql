@@ -4,8 +4,8 @@
 CREATE TABLE escrow.parties (
     party_no           text PRIMARY KEY CHECK (party_no ~ '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$'),
     kind               text NOT NULL CHECK (kind IN ('member', 'merchant', 'institution')),
-    name               text NOT NULL CHECK (name <> ''),
-    contact            text NOT NULL,
+    name               escrow.text_short NOT NULL CHECK (name <> ''),
+    contact            escrow.text_long NOT NULL,
     login_role         name UNIQUE,
     -- members: how they pay by default
     account            bigint,

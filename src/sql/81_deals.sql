@@ -16,11 +16,11 @@ CREATE TABLE escrow.deals (
     credit_account    bigint NOT NULL,
     fee_account       bigint,
     fee_bps           integer NOT NULL,
-    inspection_place  text,
-    carrier           text,
-    provider          text,
-    inspector         text,
-    tracking          text,
+    inspection_place  escrow.text_short,
+    carrier           escrow.text_short,
+    provider          escrow.text_short,
+    inspector         escrow.text_short,
+    tracking          escrow.text_short,
     stage             text NOT NULL,
     -- who pays the merchant: the buyer's frozen funds (escrow), a payment
     -- agency that bills the buyer afterwards (agency), or a credit
@@ -79,7 +79,7 @@ CREATE TABLE escrow.deal_events (
     action     text NOT NULL,
     from_stage text,
     to_stage   text NOT NULL,
-    actor      text NOT NULL,
+    actor      escrow.text_short NOT NULL,
     at         timestamptz NOT NULL DEFAULT now(),
     payload    jsonb NOT NULL DEFAULT '{}'
 );

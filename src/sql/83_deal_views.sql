@@ -11,7 +11,9 @@ SELECT d.id AS deal, d.txn_no, d.buyer, d.merchant, d.amount, d.currency,
        s.shipped_at, s.delivered_at, s.settled_at, s.completed_at, s.ended_at,
        d.held, d.captured, d.refunded, d.fee,
        n.next_actions, d.deadline,
-       d.inspection_place, d.carrier, d.tracking, d.provider, d.inspector,
+       d.inspection_place::text AS inspection_place, d.carrier::text AS carrier,
+       d.tracking::text AS tracking, d.provider::text AS provider,
+       d.inspector::text AS inspector,
        r.status = 'open' AND r.due_at < pg_catalog.clock_timestamp() AS overdue
   FROM escrow.deals d
   LEFT JOIN escrow.receivables r ON r.deal = d.id

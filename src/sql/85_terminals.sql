@@ -2,8 +2,8 @@
 -- change.c).  A terminal's cash account moves with its inventory.
 
 CREATE TABLE escrow.terminals (
-    terminal_no  text PRIMARY KEY,
-    name         text NOT NULL,
+    terminal_no  escrow.text_id PRIMARY KEY,
+    name         escrow.text_short NOT NULL,
     currency     text NOT NULL REFERENCES escrow.currencies (code),
     cash_account bigint NOT NULL UNIQUE,
     created_at   timestamptz NOT NULL DEFAULT now()
@@ -24,7 +24,7 @@ SELECT pg_catalog.pg_extension_config_dump('escrow.terminals', '');
 SELECT pg_catalog.pg_extension_config_dump('escrow.terminal_cash', '');
 
 CREATE VIEW escrow.terminal_inventory AS
-SELECT t.terminal_no, t.name, t.currency, t.cash_account,
+SELECT t.terminal_no::text AS terminal_no, t.name::text AS name, t.currency, t.cash_account,
        coalesce(sum(c.denomination * c.pieces), 0)::bigint AS cash_value,
        b.posted AS account_balance, b.held AS held_for_deals,
        pg_catalog.jsonb_object_agg(c.denomination, c.pieces ORDER BY c.denomination) AS pieces

@@ -6,7 +6,7 @@
 CREATE TABLE escrow.settlement_links (
     account      bigint PRIMARY KEY,
     institution  text NOT NULL REFERENCES escrow.parties (party_no),
-    external_ref text NOT NULL,
+    external_ref escrow.text_short NOT NULL,
     created_at   timestamptz NOT NULL DEFAULT now()
 );
 COMMENT ON TABLE escrow.settlement_links IS
@@ -30,7 +30,7 @@ CREATE TABLE escrow.settlement_lines (
     batch        bigint NOT NULL REFERENCES escrow.settlement_batches (id),
     account      bigint NOT NULL,
     external_ref text NOT NULL,
-    position     bigint NOT NULL,
+    position     numeric NOT NULL,
     settled      bigint NOT NULL,
     transfer_id  bigint,
     PRIMARY KEY (batch, account)

@@ -215,3 +215,64 @@ UPDATE escrow.deals d SET stage = 'invoiced', deadline = NULL
 -- counts.
 ALTER TABLE escrow.deals ADD COLUMN code_key_id text;
 ALTER TABLE escrow.deals ADD COLUMN code_issued_at timestamptz;
+-- Limits (06_limits.sql, docs/reference.md "Limits").  0.2.0 bounds every
+-- text it stores with a domain (the functions refuse longer arguments up
+-- front); 0.1.0 took any length.  A 0.1.0 value over a limit stops the
+-- upgrade here, naming the column and how many rows: shorten those values
+-- (as the extension's owner) and run ALTER EXTENSION escrowpay UPDATE
+-- again.  Balances, held amounts and credit limits beyond 0.2.0's bounds
+-- are left as they are: they stay readable (every view's sum fits), and
+-- 0.2.0 refuses only postings that would take them further out.
+DO $$
+DECLARE
+    c record;
+    n bigint;
+    over text := '';
+BEGIN
+    FOR c IN SELECT * FROM (VALUES
+            ('accounts', 'owner', 200), ('parties', 'name', 200), ('parties', 'contact', 1000),
+            ('deals', 'inspection_place', 200), ('deals', 'carrier', 200),
+            ('deals', 'provider', 200), ('deals', 'inspector', 200), ('deals', 'tracking', 200),
+            ('deal_events', 'actor', 200), ('terminals', 'terminal_no', 64),
+            ('terminals', 'name', 200), ('settlement_links', 'external_ref', 200),
+            ('idempotency_keys', 'key', 200)) AS v (tab, col, max) LOOP
+        EXECUTE format('SELECT count(*) FROM escrow.%I WHERE octet_length(%I) > %s',
+                       c.tab, c.col, c.max) INTO n;
+        IF n > 0 THEN
+            over := over || format('%s.%s: %s rows over %s bytes; ', c.tab, c.col, n, c.max);
+        END IF;
+    END LOOP;
+    IF over <> '' THEN
+        RAISE EXCEPTION 'escrowpay 0.2.0 keeps shorter texts than this database holds'
+            USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = over,
+                  HINT = 'Shorten those values, then run ALTER EXTENSION escrowpay UPDATE again.';
+    END IF;
+END $$;
+
+CREATE DOMAIN escrow.text_id AS text CHECK (octet_length(VALUE) <= 64);
+CREATE DOMAIN escrow.text_short AS text CHECK (octet_length(VALUE) <= 200);
+CREATE DOMAIN escrow.text_long AS text CHECK (octet_length(VALUE) <= 1000);
+ALTER TABLE escrow.accounts ALTER COLUMN owner TYPE escrow.text_short;
+ALTER TABLE escrow.parties ALTER COLUMN name TYPE escrow.text_short,
+                           ALTER COLUMN contact TYPE escrow.text_long;
+ALTER TABLE escrow.deals ALTER COLUMN inspection_place TYPE escrow.text_short,
+                         ALTER COLUMN carrier TYPE escrow.text_short,
+                         ALTER COLUMN provider TYPE escrow.text_short,
+                         ALTER COLUMN inspector TYPE escrow.text_short,
+                         ALTER COLUMN tracking TYPE escrow.text_short;
+ALTER TABLE escrow.deal_events ALTER COLUMN actor TYPE escrow.text_short;
+ALTER TABLE escrow.terminals ALTER COLUMN terminal_no TYPE escrow.text_id,
+                             ALTER COLUMN name TYPE escrow.text_short;
+ALTER TABLE escrow.settlement_links ALTER COLUMN external_ref TYPE escrow.text_short;
+ALTER TABLE escrow.idempotency_keys ALTER COLUMN key TYPE escrow.text_short;
+
+-- Settlement positions are cumulative and have no bound: numeric (the
+-- values stay as they were).
+ALTER TABLE escrow.settlement_lines ALTER COLUMN position TYPE numeric;
+
+-- ------------------------------------------------------------------
+-- Row-level security (84_deal_security.sql): the party policies look the
+-- party up once per query and compare it with these indexed columns.
+CREATE INDEX deals_institution ON escrow.deals (institution) WHERE institution IS NOT NULL;
+CREATE INDEX receivables_debtor ON escrow.receivables (debtor);
+CREATE INDEX receivables_creditor ON escrow.receivables (creditor);

@@ -144,7 +144,7 @@ SELECT is(:app_view_available::bigint, 740::bigint,
 SELECT is(:owner_view_available::bigint, 280::bigint,
   'the balances view read under the hostile path was right for the credit line');
 SELECT results_eq(
-  format('SELECT owner, kind::text, currency, posted, held, credit_limit FROM escrow.accounts '
+  format('SELECT owner::text, kind::text, currency, posted, held, credit_limit FROM escrow.accounts '
          'WHERE id IN (%s, %s, %s) ORDER BY id', :buyer, :seller, :credit),
   $$ VALUES ('sp-buyer', 'deposit', 'EUR', 745::bigint, 0::bigint, 0::bigint),
             ('sp-seller', 'deposit', 'EUR', 365::bigint, 0::bigint, 0::bigint),

@@ -41,6 +41,13 @@ use Storable qw(dclone);
 use constant MAXI => 9223372036854775807;
 use constant MINI => -9223372036854775807 - 1;
 use constant I32 => 2147483647;
+# escrowpay's bounds (escrow.limits(), docs/reference.md "Limits"): an
+# amount argument (22023 above it); |posted| of a deposit or credit
+# account's balance row, its held amount and credit limit; |posted| of a
+# system account's balance row (22003 when a posting or hold would pass it)
+use constant MAX_AMOUNT => 1_000_000_000_000_000;
+use constant MAX_BALANCE => 10_000_000_000_000_000;
+use constant MAX_SYSTEM_BALANCE => 100_000_000_000_000_000;
 
 # The documented SQLSTATEs (README.md "Errors")
 our @DOCUMENTED = qw(22023 22003 42501 P0002 EP001 EP002 EP003 EP004 EP005
@@ -73,7 +80,7 @@ our %FUNCTIONS = (
 	settlement_export => 'gen_settlement_export',
 	verify_ledger => 'gen_verify_ledger', current_party => 'gen_read_only',
 	deal_transitions => 'gen_read_only', state_machine_dot => 'gen_read_only',
-	txn_no_valid => 'gen_txn_no_valid', assign_account => 'gen_assign_account',
+	txn_no_valid => 'gen_txn_no_valid', limits => 'gen_read_only', assign_account => 'gen_assign_account',
 	authorise_account_use => 'gen_account_use', revoke_account_use => 'gen_account_use',
 );
 
@@ -917,27 +924,20 @@ sub _leg
 	$$cur = $a->{cur};
 	if ($a->{own})
 	{
-		my $np = add_ovf($a->{posted}, $delta) // return '22003';
+		# amounts are at most MAX_AMOUNT and balances within their bounds:
+		# no sum here leaves the integers Perl keeps exactly
+		my $np = $a->{posted} + $delta;
 		my $nh = $a->{held} - $unhold;
 		if ($delta < 0 && $a->{kind} ne 'system')
 		{
-			my $avail = add_ovf($np, $a->{limit}) // return '22003';
-			$avail = sub_ovf($avail, $nh) // return '22003';
-			return 'EP001' if $avail < 0;
+			return 'EP001' if $np + $a->{limit} - $nh < 0;
 		}
+		return '22003'
+		  if abs($np) > ($a->{kind} eq 'system' ? MAX_SYSTEM_BALANCE : MAX_BALANCE);
 		$a->{posted} = $np;
 		$a->{held}   = $nh;
 		# a settlement batch's position: payments between parties only
 		$a->{pos} += $delta unless $kind =~ /^(deposit|withdraw|settlement)$/;
-	}
-	elsif (abs($delta) > 2**62)
-	{
-		# balances of shared and funding accounts are far from the limits:
-		# a huge debit of a funding account, or credit of a shared one,
-		# overflows; a huge debit of a shared deposit account is refused
-		return '22003' if $a->{funding} && $delta < 0;
-		return '22003' if $a->{shared} && $delta > 0;
-		return 'EP001' if $a->{shared};
 	}
 	elsif ($a->{shared} && $delta < 0)
 	{
@@ -1007,11 +1007,10 @@ sub _add_held
 	die "model: holds on accounts the client does not own are not generated"
 	  unless $a->{own};
 	my $nh = add_ovf($a->{held}, $amount) // return '22003';
+	return '22003' if $nh > MAX_BALANCE;
 	if ($a->{kind} ne 'system')
 	{
-		my $avail = add_ovf($a->{posted}, $a->{limit}) // return '22003';
-		$avail = sub_ovf($avail, $nh) // return '22003';
-		return 'EP001' if $avail < 0;
+		return 'EP001' if $a->{posted} + $a->{limit} - $nh < 0;
 	}
 	$a->{held} = $nh;
 	return undef;
@@ -1474,7 +1473,8 @@ sub _money_call
 	my ($self, $op, $sql, $accts, $amount, $key, $pre, $body, $req) = @_;
 	my @ids = ref $accts ? @$accts : ($accts);
 	return refuse($op, $sql, '22023')
-	  if grep { !defined } @ids or !defined $amount or $amount <= 0 or bad_key($key);
+	  if grep { !defined } @ids or !defined $amount or $amount <= 0 or $amount > MAX_AMOUNT
+		or bad_key($key);
 	if ($pre)
 	{
 		my $e = $pre->(_sim());
@@ -1508,7 +1508,8 @@ sub gen_hold
 	my $sql = sprintf('SELECT escrow.hold(%s, %s, %s, %s, %s);', lit($d), lit($c),
 		lit($amount), ilit($expiry), tlit($key));
 	return refuse('hold', $sql, '22023')
-	  if !defined $d || !defined $c || !defined $amount || $amount <= 0 || bad_key($key);
+	  if !defined $d || !defined $c || !defined $amount || $amount <= 0 || $amount > MAX_AMOUNT
+		|| bad_key($key);
 	# holds are only generated with an own (or invalid) debit account
 	if (!$self->{st}{acct}{$d} && !$self->_hold_accounts(_sim(), $d, $c))
 	{
@@ -1592,7 +1593,8 @@ sub gen_capture
 	my $sql = sprintf('SELECT escrow.capture(%s, %s, %s, %s);', lit($hid), lit($amount),
 		tlit($key), $final);
 	return refuse('capture', $sql, '22023')
-	  if (defined $amount && $amount <= 0) || bad_key($key) || $final eq 'NULL';
+	  if (defined $amount && ($amount <= 0 || $amount > MAX_AMOUNT)) || bad_key($key)
+		|| $final eq 'NULL';
 	return $self->predict('capture', $sql, sub {
 		my ($s) = @_;
 		my ($e, $t) = $self->s_capture($s, $hid, $amount, $final eq 'true');
@@ -1634,7 +1636,8 @@ sub gen_refund
 	}
 	my $key = @_ < 3 ? $self->pick_key(0.25) : undef;
 	my $sql = sprintf('SELECT escrow.refund(%s, %s, %s);', lit($tid), lit($amount), tlit($key));
-	return refuse('refund', $sql, '22023') if (defined $amount && $amount <= 0) || bad_key($key);
+	return refuse('refund', $sql, '22023')
+	  if (defined $amount && ($amount <= 0 || $amount > MAX_AMOUNT)) || bad_key($key);
 	# a deal's transfers are reversed only by the deal's steps (before the key)
 	return refuse('refund', $sql, 'EP007') if $self->owned_by_deal($tid);
 	return $self->predict('refund', $sql, sub {
@@ -1689,7 +1692,7 @@ sub gen_hold_batch
 	};
 	return refuse('hold_batch', $sql, '22023')
 	  if $bad_array->($da) || $bad_array->($ca) || @$ca != @$da || $bad_array->($aa)
-	  || @$aa != @$da || grep { $_ <= 0 } @$aa or bad_key($key);
+	  || @$aa != @$da || grep { $_ <= 0 || $_ > MAX_AMOUNT } @$aa or bad_key($key);
 	my $canon = join('', map { "$d[$_],$c[$_],$a[$_];" } 0 .. $n - 1) . ikey($expiry);
 	return $self->predict('hold_batch', $sql, sub {
 		my ($s) = @_;
@@ -1758,7 +1761,8 @@ sub gen_capture_batch
 		defined $amounts ? alit($amounts) : 'NULL', tlit($key), $final);
 	my %seen;
 	return refuse('capture_batch', $sql, '22023')
-	  if !@$hids || (defined $amounts && (@$amounts != @$hids || grep { defined && $_ <= 0 } @$amounts))
+	  if !@$hids || (defined $amounts && (@$amounts != @$hids
+			|| grep { defined && ($_ <= 0 || $_ > MAX_AMOUNT) } @$amounts))
 	  || $final eq 'NULL' || grep({ $seen{$_}++ } @$hids) || bad_key($key);
 	my $canon = join('', map {
 		my $a = defined $amounts ? $amounts->[$_] : undef;
@@ -1808,7 +1812,8 @@ sub gen_set_credit_limit
 	}
 	else { $limit = $r->pick(0, 1000, -1, undef); }
 	my $sql = sprintf('SELECT escrow.set_credit_limit(%s, %s);', lit($acct), lit($limit));
-	return refuse('set_credit_limit', $sql, '22023') if !defined $limit || $limit < 0;
+	return refuse('set_credit_limit', $sql, '22023')
+	  if !defined $limit || $limit < 0 || $limit > MAX_BALANCE;
 	return $self->predict('set_credit_limit', $sql, sub {
 		my ($s) = @_;
 		my $x = $self->s_acct($s, $acct) or return 'P0002';
@@ -2388,7 +2393,7 @@ sub gen_open_deal
 		tlit($key), $settlement eq 'NULL' ? 'NULL' : tlit($settlement), tlit($inst));
 	my $refuse = sub { return refuse('open_deal', $sql, $_[0]); };
 	return $refuse->('22023') if $buyer eq '' || $merchant eq '' || !defined $amount
-	  || $amount <= 0 || !defined $ship || bad_key($key);
+	  || $amount <= 0 || $amount > MAX_AMOUNT || !defined $ship || bad_key($key);
 	return $refuse->('22023') if $buyer eq $merchant || !$MODEL_LETTER{$model}
 	  || ($model eq 'escrow') != !defined $inst;
 	return $refuse->('22023') if defined $inspector
@@ -2553,7 +2558,8 @@ sub gen_resolve_dispute
 	($bs, $ms) = (-1, $d->{amount} + 1) if $v eq 'neg';
 	($bs, $ms) = (MAXI, MAXI) if $v eq 'huge';
 	my $sql = "SELECT escrow.resolve_dispute($d->{id}, " . lit($bs) . ', ' . lit($ms) . ');';
-	return refuse('resolve_dispute', $sql, '22023') if $bs < 0 || $ms < 0;
+	return refuse('resolve_dispute', $sql, '22023')
+	  if $bs < 0 || $ms < 0 || $bs > MAX_AMOUNT || $ms > MAX_AMOUNT;
 	my ($err, $to) = deal_check($d, 'resolve_dispute', 'postgres', 'A');
 	return refuse('resolve_dispute', $sql, $err) if $err;
 	my $sum = add_ovf($bs, $ms);
@@ -2609,7 +2615,8 @@ sub gen_set_payment_sources
 	my $total = 0;
 	for my $i (0 .. $#$ad)
 	{
-		return refuse($op, $sql, '22023') if !defined $ad->[$i] || !defined $md->[$i] || $md->[$i] <= 0;
+		return refuse($op, $sql, '22023')
+		  if !defined $ad->[$i] || !defined $md->[$i] || $md->[$i] <= 0 || $md->[$i] > MAX_AMOUNT;
 		return refuse($op, $sql, '22023') if grep { $ad->[$_] == $ad->[$i] } 0 .. $i - 1;
 		$total = add_ovf($total, $md->[$i]) // return refuse($op, $sql, '22003');
 	}
@@ -2685,7 +2692,7 @@ sub gen_pay_cash
 		tlit($term), $d->{id}, $r->chance(0.01) ? 'NULL::bigint[]' : alit(\@pieces));
 	my $op = 'pay_cash';
 	return refuse($op, $sql, '22023') if !defined $term || $sql =~ /NULL::bigint\[\]/ || !@pieces
-	  || grep { $_ <= 0 } @pieces;
+	  || grep { $_ <= 0 || $_ > MAX_AMOUNT } @pieces;
 	my $later = $d->{stage} eq 'delivered';
 	my ($err, $to) = deal_check($d, 'pay_cash', $d->{buyer});
 	return refuse($op, $sql, $err) if $err;
@@ -2703,6 +2710,7 @@ sub gen_pay_cash
 		return refuse($op, $sql, '22003') if $have{$p} == I32;
 		$have{$p}++;
 	}
+	return refuse($op, $sql, '22003') if till_value(\%have) > MAX_BALANCE;
 	return refuse($op, $sql, 'EP001') if $total < $amount;
 	my $use = make_change($total - $amount, \@denoms, [ map { $have{$_} } @denoms ]);
 	return refuse($op, $sql, 'EP001') unless defined $use;
@@ -2922,7 +2930,7 @@ sub gen_pay_receivable
 	my $key = $self->pick_key(0.4);
 	my $sql = sprintf('SELECT escrow.%s(%s, %s, %s, %s);', $fn, lit($rid), lit($from), lit($amount), tlit($key));
 	return refuse($fn, $sql, '22023') if !defined $rid || !defined $from
-	  || (defined $amount && $amount <= 0) || bad_key($key);
+	  || (defined $amount && ($amount <= 0 || $amount > MAX_AMOUNT)) || bad_key($key);
 	return $self->predict($fn, $sql, sub {
 		my ($s) = @_;
 		my $deal = $self->{st}{recv}{$rid} or return 'P0002';
@@ -3044,9 +3052,8 @@ sub gen_refill
 	return refuse($fn, $sql, 'P0002') unless $t;
 	my $elems = sub {
 		my ($x, $what) = @_;
-		return '22023' if !defined $x || !@$x || @$x > 10000;
-		return '22023' if $what eq 'denominations' && @$x > 64;
-		return '22023' if grep { !defined || $_ <= 0 } @$x;
+		return '22023' if !defined $x || !@$x || @$x > 64;
+		return '22023' if grep { !defined || $_ <= 0 || $_ > MAX_AMOUNT } @$x;
 		return undef;
 	};
 	my $e = $elems->($dd, 'denominations') // $elems->($kk, 'counts');
@@ -3067,6 +3074,10 @@ sub gen_refill
 			my $m = mul_ovf($dd->[$i], $kk->[$i]) // return '22003';
 			$value = add_ovf($value, $m) // return '22003';
 		}
+		# one load or unload moves at most an amount; a till holds at most
+		# MAX_BALANCE in cash
+		return '22023' if $value > MAX_AMOUNT;
+		return '22003' if $sign > 0 && till_value($tt->{cash}) > MAX_BALANCE;
 		my $e;
 		if ($sign > 0) { ($e) = $self->s_funding($s, 'deposit', $tt->{acct}, $value, owner => 1); }
 		else
@@ -3078,6 +3089,15 @@ sub gen_refill
 		return $e if $e;
 		return (undef, _is_value($value));
 	});
+}
+
+# what a till's pieces are worth (denomination => pieces)
+sub till_value
+{
+	my ($cash) = @_;
+	my $v = 0;
+	$v += $_ * $cash->{$_} for keys %$cash;
+	return $v;
 }
 
 # make_change: the same programme as the terminals (immutable, strict)
@@ -3433,7 +3453,14 @@ sub gen_read_only
 {
 	my ($self) = @_;
 	my $r = $self->{rng};
-	my $v = $r->pick(qw(current_party deal_transitions state_machine_dot));
+	my $v = $r->pick(qw(current_party deal_transitions state_machine_dot limits));
+	# the money bounds escrowpay reports are the ones modelled here
+	return { op => 'limits',
+		sql => "SELECT string_agg(kind || '=' || maximum, ',' ORDER BY kind) FROM escrow.limits() "
+		  . "WHERE unit = 'minor units';",
+		outcomes => [ _ok(_is_value(sprintf('amount=%s,balance=%s,credit_limit=%s,held=%s,system balance=%s',
+			MAX_AMOUNT, MAX_BALANCE, MAX_BALANCE, MAX_BALANCE, MAX_SYSTEM_BALANCE))) ] }
+	  if $v eq 'limits';
 	return { op => 'current_party', sql => 'SELECT escrow.current_party();', outcomes => [ _ok(\&_is_void) ] }
 	  if $v eq 'current_party';
 	return { op => 'deal_transitions', sql => "SELECT count(*) FROM escrow.deal_transitions();",

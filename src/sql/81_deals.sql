@@ -36,6 +36,9 @@ CREATE TABLE escrow.deals (
     ship_within       interval NOT NULL,
     inspection_window interval NOT NULL,
     cooling_off       interval NOT NULL,
+    deliver_within    interval NOT NULL,
+    refund_within     interval NOT NULL,
+    pay_within        interval NOT NULL,
     deadline          timestamptz,
     hold_id           bigint,
     capture_transfer  bigint,
@@ -54,9 +57,10 @@ CREATE TABLE escrow.deals (
     CHECK ((settlement = 'escrow') = (institution IS NULL)),
     CHECK (held >= 0 AND captured >= 0 AND refunded >= 0 AND fee >= 0)
 );
--- run_maintenance() finds due deals through this small partial index.
+-- run_maintenance() finds due deals through this small partial index
+-- (the stages whose deadline it enforces).
 CREATE INDEX deals_due ON escrow.deals (deadline)
-    WHERE stage IN ('funds_reserved', 'delivered', 'settled');
+    WHERE stage IN ('funds_reserved', 'shipped', 'delivered', 'settled', 'returned');
 CREATE INDEX deals_buyer ON escrow.deals (buyer);
 CREATE INDEX deals_merchant ON escrow.deals (merchant);
 
@@ -65,7 +69,7 @@ COMMENT ON TABLE escrow.deals IS
 COMMENT ON COLUMN escrow.deals.txn_no IS 'transaction number: EP + 10-digit id + Luhn check digit';
 COMMENT ON COLUMN escrow.deals.auth_no IS 'transaction authentication number issued at reserve(), shown to both sides';
 COMMENT ON COLUMN escrow.deals.code_hmac IS 'HMAC-SHA256 of the pending identity code (the code itself is never stored)';
-COMMENT ON COLUMN escrow.deals.deadline IS 'ship by (funds_reserved), inspect by (delivered), return by (settled); none once invoiced (an agency deal waits for the invoice''s payment, due at receivables.due_at)';
+COMMENT ON COLUMN escrow.deals.deadline IS 'ship by (funds_reserved), deliver by (shipped), inspect by (delivered), pay by (delivered, served first), return by (settled), refund by (returned); none at other stages (an invoiced agency deal waits for the invoice''s payment, due at receivables.due_at)';
 
 CREATE TABLE escrow.deal_events (
     id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -113,6 +117,9 @@ CREATE TABLE escrow.receivables (
     paid       bigint NOT NULL DEFAULT 0,
     due_at     timestamptz NOT NULL,
     status     text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'paid', 'cancelled')),
+    -- what a dispute's resolution took off: the deal's amount less the
+    -- merchant's share (amount is what the buyer still owes in all)
+    written_down bigint NOT NULL DEFAULT 0 CHECK (written_down >= 0),
     created_at timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT receivables_paid_within CHECK (paid >= 0 AND paid <= amount)
 );

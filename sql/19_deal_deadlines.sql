@@ -72,7 +72,7 @@ CREATE FUNCTION pg_temp.sweep() RETURNS text LANGUAGE sql AS $$
 $$;
 CREATE VIEW money AS
   SELECT string_agg(format('%s %s/%s', owner, posted, held), ', ' ORDER BY id) AS balances
-    FROM escrow.accounts WHERE owner NOT LIKE 'escrow:%';
+    FROM escrow.accounts WHERE owner NOT LIKE 'escrow:%' AND owner NOT IN ('cb wallet', 'shop 2');
 CREATE FUNCTION pg_temp.deal(d bigint) RETURNS TABLE (stage text, held bigint, captured bigint,
     refunded bigint, fee bigint, deadline_set boolean, next_actions text)
 LANGUAGE sql AS $$
@@ -89,9 +89,10 @@ $$;
 SELECT escrow.open_account('line', 'USD', 'credit', 100000) AS line,
        escrow.open_account('wallet', 'USD') AS wallet, escrow.open_account('shop', 'USD') AS shop,
        escrow.open_account('fees', 'USD') AS fees, escrow.open_account('bank', 'USD') AS bank,
-       escrow.open_account('agency', 'USD') AS agency, escrow.open_account('till', 'USD') AS till \gset
+       escrow.open_account('agency', 'USD') AS agency, escrow.open_account('till', 'USD') AS till,
+       escrow.open_account('cb wallet', 'USD') AS cbwallet, escrow.open_account('shop 2', 'USD') AS shop2 \gset
 SELECT escrow.deposit(:wallet, 100000) > 0, escrow.deposit(:bank, 100000) > 0,
-       escrow.deposit(:agency, 100000) > 0;
+       escrow.deposit(:agency, 100000) > 0, escrow.deposit(:cbwallet, 100000) > 0;
 SELECT escrow.register_member('CB', 'Credit buyer', 'cb@test', :line),
        escrow.register_member('DB', 'Deposit buyer', 'db@test', :wallet),
        escrow.register_merchant('S', 'Shop', 's@test', :shop, fee_bps => 250, fee_account => :fees,
@@ -99,14 +100,15 @@ SELECT escrow.register_member('CB', 'Credit buyer', 'cb@test', :line),
                                 pay_within => '2 days'),
        escrow.register_institution('CF', 'Bank', 'cf@test', :bank, discount_bps => 300),
        escrow.register_institution('AG', 'Agency', 'ag@test', :agency);
+SELECT escrow.assign_account(:cbwallet, 'CB');
 SELECT escrow.register_terminal('T1', 'USD', :till, ARRAY[1000, 5000]);
 SELECT party_no, deliver_within, refund_within, pay_within FROM escrow.parties WHERE kind = 'merchant';
 -- the defaults: 14 days to deliver, 14 days to confirm a return, 7 days to pay
-SELECT escrow.register_merchant('S2', 'Other shop', 's2@test', :shop);
+SELECT escrow.register_merchant('S2', 'Other shop', 's2@test', :shop2);
 SELECT deliver_within, refund_within, pay_within FROM escrow.parties WHERE party_no = 'S2';
-SELECT escrow.register_merchant('S3', 'Bad terms', 's3@test', :shop, deliver_within => '0 days');
+SELECT escrow.register_merchant('S3', 'Bad terms', 's3@test', :shop2, deliver_within => '0 days');
 \echo :LAST_ERROR_SQLSTATE
-SELECT escrow.register_merchant('S3', 'Bad terms', 's3@test', :shop, pay_within => NULL);
+SELECT escrow.register_merchant('S3', 'Bad terms', 's3@test', :shop2, pay_within => NULL);
 \echo :LAST_ERROR_SQLSTATE
 
 -- ======================================================================
@@ -181,7 +183,7 @@ SELECT pg_temp.fingerprint() = :'before' AS unchanged;
 SELECT pg_temp.deal_at('DB', 4000, 'settled', 'agency', 'AG') AS r2 \gset
 SELECT pg_temp.deal_at('CB', 5000, 'settled', 'credit_finance', 'CF') AS r3 \gset
 SELECT escrow.pay_invoice((SELECT id FROM escrow.receivables WHERE deal = :r2), :wallet, 1000) > 0 AS paid,
-       escrow.repay((SELECT id FROM escrow.receivables WHERE deal = :r3), :wallet, 2000) > 0 AS repaid;
+       escrow.repay((SELECT id FROM escrow.receivables WHERE deal = :r3), :cbwallet, 2000) > 0 AS repaid;
 SELECT escrow.request_return(:r2, 'changed my mind', 'DB'), escrow.request_return(:r3, 'too small', 'CB');
 SELECT * FROM money;
 SELECT pg_temp.due(:r2), pg_temp.due(:r3);
@@ -308,7 +310,7 @@ SELECT :'m0' AS before, balances AS after FROM money;
 
 -- credit finance after receipt, part of the loan repaid (less than the share)
 SELECT pg_temp.deal_at('CB', 10000, 'settled', 'credit_finance', 'CF') AS f5 \gset
-SELECT escrow.repay((SELECT id FROM escrow.receivables WHERE deal = :f5), :wallet, 2000) > 0;
+SELECT escrow.repay((SELECT id FROM escrow.receivables WHERE deal = :f5), :cbwallet, 2000) > 0;
 SELECT escrow.open_dispute(:f5, 'stopped working', 'CB');
 SELECT balances AS m0 FROM money \gset
 SELECT escrow.resolve_dispute(:f5, 4000, 6000);
@@ -320,7 +322,7 @@ SELECT :'m0' AS before, balances AS after FROM money;
 -- credit finance after receipt, repaid beyond the share: the excess stays
 -- on the buyer's line, the loan is paid
 SELECT pg_temp.deal_at('CB', 10000, 'settled', 'credit_finance', 'CF') AS f6 \gset
-SELECT escrow.repay((SELECT id FROM escrow.receivables WHERE deal = :f6), :wallet, 7000) > 0;
+SELECT escrow.repay((SELECT id FROM escrow.receivables WHERE deal = :f6), :cbwallet, 7000) > 0;
 SELECT escrow.open_dispute(:f6, 'stopped working', 'CB');
 SELECT escrow.resolve_dispute(:f6, 4000, 6000);
 SELECT payload FROM escrow.deal_events WHERE deal = :f6 ORDER BY id DESC LIMIT 1;

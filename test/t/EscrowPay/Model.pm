@@ -332,6 +332,9 @@ sub maintenance_action
 	my ($d) = @_;
 	return 'invoice_due' if $d->{stage} eq 'settled' && $d->{settlement} eq 'agency'
 	  && $d->{rkind} eq 'invoice' && $d->{rstatus} eq 'open';
+	# an escrow deal served first and not paid by its payment deadline
+	return 'mark_unpaid' if $d->{stage} eq 'delivered' && $d->{settlement} eq 'escrow'
+	  && $d->{held} == 0 && $d->{captured} == 0;
 	return $MAINTENANCE{ $d->{stage} };
 }
 
@@ -407,6 +410,7 @@ BEGIN
   PERFORM escrow.register_merchant('q$c', 'quick shop $c', 'q$c\@example.org', q,
                                    inspection_window => interval '1 microsecond',
                                    cooling_off => interval '1 microsecond',
+                                   pay_within => interval '1 microsecond',
                                    fee_bps => $bps, fee_account => f);
   PERFORM escrow.register_institution('n$c', 'institution $c', 'n$c\@example.org', n,
                                       discount_bps => $disc, repay_within => interval '30 days');
@@ -1877,8 +1881,8 @@ sub is_due { my ($d) = @_; return $d->{late} && $MAINTENANCE{ $d->{stage} } ? 1 
 
 # ep_deal_commit_step: the stage, an event, and the deadline the step sets
 # (undef keeps it; 'none' clears it; ship, inspect and return pass at once
-# for the model's tiny intervals; deliver, refund and pay are the
-# merchants' default 14, 14 and 7 days and never pass in a run)
+# for the model's tiny intervals, pay too at a quick merchant; deliver and
+# refund are the merchants' default 14 days and never pass in a run)
 sub step_commit
 {
 	my ($x, $to, $deadline) = @_;
@@ -1886,7 +1890,7 @@ sub step_commit
 	$x->{events}++;
 	return unless defined $deadline;
 	$x->{late} = $deadline eq 'ship' ? $x->{ship_tiny}
-	  : $deadline eq 'inspect' || $deadline eq 'return' ? $x->{q} : 0;
+	  : $deadline eq 'inspect' || $deadline eq 'return' || $deadline eq 'pay' ? $x->{q} : 0;
 }
 
 # A transfer the deal makes (recorded in deal_transfers)
@@ -2391,7 +2395,7 @@ sub gen_deal
 		my $action = $r->pick(qw(reserve mark_shipped mark_delivered confirm_inspection
 			cancel_deal reject_delivery request_return confirm_return open_dispute
 			resolve_dispute issue_identity_code confirm_identity serve_first pay_cash
-			set_payment_sources write_off));
+			set_payment_sources));
 		return $self->gen_deal_step($d, $action, $self->pick_actor($d, ''));
 	}
 	my $esc = $d->{settlement} eq 'escrow';
@@ -2409,6 +2413,7 @@ sub gen_deal
 		invoiced => [ pay_receivable => 6, refund_payment => 1, request_return => 0.5 ],
 		returned => [ confirm_return => 8, open_dispute => 2 ],
 		disputed => [ resolve_dispute => 1 ],
+		unpaid => [ pay_cash => 4, write_off => 3 ],
 	);
 	my $action = $r->weighted(@{ $next{ $d->{stage} } });
 	if ($action eq 'confirm_identity' && !$d->{code_pending})
@@ -2773,7 +2778,7 @@ sub gen_pay_cash
 	my $op = 'pay_cash';
 	return refuse($op, $sql, '22023') if !defined $term || $sql =~ /NULL::bigint\[\]/ || !@pieces
 	  || grep { $_ <= 0 } @pieces;
-	my $later = $d->{stage} eq 'delivered';
+	my $later = $d->{stage} eq 'delivered' || $d->{stage} eq 'unpaid';
 	my ($err, $to) = deal_check($d, 'pay_cash', $d->{buyer});
 	return refuse($op, $sql, $err) if $err;
 	$err = $self->require_use(_sim(), $d->{credit}, $d->{merchant}, 1);

@@ -407,9 +407,17 @@ escrow_register_merchant(PG_FUNCTION_ARGS)
 	terms.fee_bps = fee_bps;
 	terms.inspection_window = window;
 	terms.cooling_off = cooling;
-	terms.deliver_within = arg_interval(fcinfo, 9, "deliver_within");
-	terms.refund_within = arg_interval(fcinfo, 10, "refund_within");
-	terms.pay_within = arg_interval(fcinfo, 11, "pay_within");
+	/*
+	 * Called through the 0.1.0 declaration (nine arguments) before ALTER
+	 * EXTENSION escrowpay UPDATE: there are no such arguments, and no such
+	 * columns either, so the insert below is refused with 55000.
+	 */
+	if (PG_NARGS() > 11)
+	{
+		terms.deliver_within = arg_interval(fcinfo, 9, "deliver_within");
+		terms.refund_within = arg_interval(fcinfo, 10, "refund_within");
+		terms.pay_within = arg_interval(fcinfo, 11, "pay_within");
+	}
 	insert_party(merchant_no, "merchant", name, contact, login_role, &terms);
 	SPI_finish();
 	PG_RETURN_TEXT_P(cstring_to_text(merchant_no));

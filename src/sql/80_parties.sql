@@ -16,18 +16,19 @@ CREATE TABLE escrow.parties (
     fee_bps            integer NOT NULL DEFAULT 0 CHECK (fee_bps BETWEEN 0 AND 10000),
     inspection_window  interval,
     cooling_off        interval,
-    -- merchants: how long a shipment may take to be delivered, how long the
-    -- merchant has to confirm a return before it is confirmed for it, and
-    -- how long a buyer served first has to pay
-    deliver_within     interval,
-    refund_within      interval,
-    pay_within         interval,
     -- institutions: receivables discount (credit finance) and repayment term
     discount_bps       integer NOT NULL DEFAULT 0 CHECK (discount_bps BETWEEN 0 AND 10000),
     repay_within       interval,
     -- institutions: the system account two-stage settlement posts against
     clearing_account   bigint,
     created_at         timestamptz NOT NULL DEFAULT now(),
+    -- merchants: how long a shipment may take to be delivered, how long the
+    -- merchant has to confirm a return before it is confirmed for it, and
+    -- how long a buyer served first has to pay (last: added by 0.2.0, and
+    -- an upgraded table has them last too)
+    deliver_within     interval,
+    refund_within      interval,
+    pay_within         interval,
     CHECK ((kind = 'member') = (account IS NOT NULL)),
     CHECK (kind = 'member' OR settlement_account IS NOT NULL),
     CHECK (kind <> 'merchant' OR (inspection_window IS NOT NULL AND cooling_off IS NOT NULL

@@ -36,9 +36,6 @@ CREATE TABLE escrow.deals (
     ship_within       interval NOT NULL,
     inspection_window interval NOT NULL,
     cooling_off       interval NOT NULL,
-    deliver_within    interval NOT NULL,
-    refund_within     interval NOT NULL,
-    pay_within        interval NOT NULL,
     deadline          timestamptz,
     hold_id           bigint,
     capture_transfer  bigint,
@@ -53,6 +50,11 @@ CREATE TABLE escrow.deals (
     code_attempts     integer NOT NULL DEFAULT 0,
     created_at        timestamptz NOT NULL DEFAULT now(),
     updated_at        timestamptz NOT NULL DEFAULT now(),
+    -- the merchant's deadline terms, copied at open_deal (last: added by
+    -- 0.2.0, and an upgraded table has them last too)
+    deliver_within    interval NOT NULL,
+    refund_within     interval NOT NULL,
+    pay_within        interval NOT NULL,
     CHECK (buyer <> merchant),
     CHECK ((settlement = 'escrow') = (institution IS NULL)),
     CHECK (held >= 0 AND captured >= 0 AND refunded >= 0 AND fee >= 0)
@@ -117,10 +119,10 @@ CREATE TABLE escrow.receivables (
     paid       bigint NOT NULL DEFAULT 0,
     due_at     timestamptz NOT NULL,
     status     text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'paid', 'cancelled')),
+    created_at timestamptz NOT NULL DEFAULT now(),
     -- what a dispute's resolution took off: the deal's amount less the
     -- merchant's share (amount is what the buyer still owes in all)
     written_down bigint NOT NULL DEFAULT 0 CHECK (written_down >= 0),
-    created_at timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT receivables_paid_within CHECK (paid >= 0 AND paid <= amount)
 );
 CREATE INDEX receivables_open_due ON escrow.receivables (due_at) WHERE status = 'open';

@@ -66,7 +66,10 @@ diag("007_upgrade: ESCROWPAY_SEED=$seed ESCROWPAY_UPGRADE_OPS=$ops");
 # a WHERE clause over the old rows (old columns) picking those the step
 # may change.  The others must be there exactly as they were, and no row
 # may appear or vanish.
-my %MIGRATED = ('0.1.0--0.2.0' => {});
+my %MIGRATED = ('0.1.0--0.2.0' => {
+	# deals left waiting without a deadline get one (src/upgrade/0.1.0--0.2.0.sql)
+	deals => "deadline IS NULL AND (stage IN ('shipped', 'returned') OR stage = 'delivered')",
+});
 
 # Tables a step replaces: old table => a query over the new schema giving
 # (at least) the old table's rows.

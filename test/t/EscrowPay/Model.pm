@@ -2413,7 +2413,7 @@ sub gen_deal
 		invoiced => [ pay_receivable => 6, refund_payment => 1, request_return => 0.5 ],
 		returned => [ confirm_return => 8, open_dispute => 2 ],
 		disputed => [ resolve_dispute => 1 ],
-		unpaid => [ pay_cash => 4, write_off => 3 ],
+		unpaid => [ pay_cash => 1, write_off => 4 ],
 	);
 	my $action = $r->weighted(@{ $next{ $d->{stage} } });
 	if ($action eq 'confirm_identity' && !$d->{code_pending})

@@ -297,13 +297,18 @@ SELECT escrow.open_deal('M-1', 'S-1', 1200) AS d2 \gset
 SELECT escrow.issue_identity_code(:d2) AS code \gset
 SELECT escrow.confirm_identity(:d2, :'code');
 SELECT escrow.serve_first(:d2, 'S-1');
-SELECT stage, held, hold_id IS NULL AS no_hold, deadline IS NULL AS no_deadline FROM escrow.deals WHERE id = :d2;
+-- the payment deadline: now + the merchant's pay_within (7 days by default)
+SELECT stage, held, hold_id IS NULL AS no_hold,
+       deadline BETWEEN now() + pay_within - interval '1 minute' AND clock_timestamp() + pay_within AS pay_by
+  FROM escrow.deals WHERE id = :d2;
 -- nothing can be captured before the buyer pays (EP007), nothing changes
 SELECT pg_temp.fingerprint() AS before \gset
 SELECT escrow.confirm_inspection(:d2, 'M-1');
 \echo :LAST_ERROR_SQLSTATE
 SELECT pg_temp.fingerprint() = :'before' AS unchanged;
--- and maintenance does not auto-accept it (it has no deadline)
+-- and maintenance leaves it alone: its payment deadline has not passed (and
+-- when it has, the deal is marked unpaid, never auto-accepted: see
+-- 19_deal_deadlines)
 SELECT * FROM escrow.run_maintenance();
 SELECT stage FROM escrow.deals WHERE id = :d2;
 -- the buyer pays 1000 + 500 for 1200: 300 change, 3 x 100; the deal is

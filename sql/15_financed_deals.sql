@@ -518,15 +518,16 @@ SELECT escrow.repay(:rf_loan, pg_temp.a('rf-wallet'), 100, '');
 \echo :LAST_ERROR_SQLSTATE
 SELECT pg_temp.fingerprint() = :'before' AS unchanged;
 
--- No disputes for financed deals (EP007), from any stage that allows them
--- for escrow deals
+-- Disputes of financed deals are opened by the buyer or the merchant, as
+-- for escrow deals (their paths and splits are in 19_deal_deadlines); the
+-- institution is no party to the dispute (42501)
 SELECT pg_temp.deal_at('rf-DB', 'rf-S', 500, 'shipped', 'agency', 'rf-AGY') AS rs \gset
 SELECT pg_temp.fingerprint() AS before \gset
-SELECT escrow.open_dispute(:rl, 'broke after a day', 'rf-CB');
+SELECT escrow.open_dispute(:rl, 'broke after a day', 'rf-BANK');
 \echo :LAST_ERROR_SQLSTATE
-SELECT escrow.open_dispute(:ri, 'not as described', 'rf-S');
+SELECT escrow.open_dispute(:ri, 'not as described', 'rf-AGY');
 \echo :LAST_ERROR_SQLSTATE
-SELECT escrow.open_dispute(:rs, 'never arrived', 'rf-DB');
+SELECT escrow.open_dispute(:rs, 'never arrived', 'rf-AGY');
 \echo :LAST_ERROR_SQLSTATE
 SELECT pg_temp.fingerprint() = :'before' AS unchanged;
 

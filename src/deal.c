@@ -47,6 +47,8 @@ static const char *const stage_names[STAGE_COUNT] = {
 	[STAGE_REFUNDED] = "refunded",
 	[STAGE_DISPUTED] = "disputed",
 	[STAGE_RESOLVED] = "resolved",
+	[STAGE_UNPAID] = "unpaid",
+	[STAGE_WRITTEN_OFF] = "written_off",
 };
 
 /* Which settlement models offer a transition (bit set; 0: all of them) */
@@ -64,7 +66,21 @@ typedef struct EpTransition
 	int			models;			/* 0: every settlement model */
 } EpTransition;
 
-/* The lifecycle.  Order matters only for display. */
+/*
+ * The lifecycle.  Order matters only for display.
+ *
+ * Every stage that is not final either waits for the platform itself
+ * (disputed: escrow_admin) or has a deadline that run_maintenance()
+ * enforces (a system step below), or gives the party that waits an exit:
+ * funds_reserved (ship-by: expire), shipped (delivery deadline: escalate
+ * to a dispute), delivered (inspection window: auto_accept; a deal served
+ * first and never paid: payment deadline, mark_unpaid), settled
+ * (cooling-off: complete, or invoice_due), returned (refund deadline:
+ * auto_confirm_return), unpaid (the merchant writes it off, or the buyer
+ * pays late), invoiced (escrowpay holds nothing: the agency has paid and
+ * is owed the invoice, whose due date receivables.due_at tracks).  The
+ * stages before funds_reserved hold no money and either party may cancel.
+ */
 static const EpTransition transitions[] = {
 	{"open_deal", STAGE_START, STAGE_ORDER_RECEIVED, ACTOR_BUYER, "no money moves"},
 	{"confirm_identity", STAGE_ORDER_RECEIVED, STAGE_IDENTITY_CONFIRMED, ACTOR_BUYER,
@@ -74,12 +90,22 @@ static const EpTransition transitions[] = {
 	{"pay_cash", STAGE_IDENTITY_CONFIRMED, STAGE_FUNDS_RESERVED, ACTOR_BUYER,
 	"cash at a terminal, change made, held in the terminal's cash account", MODEL_ESCROW},
 	{"serve_first", STAGE_IDENTITY_CONFIRMED, STAGE_DELIVERED, ACTOR_MERCHANT,
-	"pay later: service first, no money yet", MODEL_ESCROW | MODEL_AGENCY},
+	"pay later: service first, no money yet; escrow: pay by the payment deadline",
+	MODEL_ESCROW | MODEL_AGENCY},
 	{"pay_cash", STAGE_DELIVERED, STAGE_SETTLED, ACTOR_BUYER,
 	"pay later: cash at a terminal settles the deal", MODEL_ESCROW},
-	{"mark_shipped", STAGE_FUNDS_RESERVED, STAGE_SHIPPED, ACTOR_MERCHANT, "no money moves"},
+	{"mark_unpaid", STAGE_DELIVERED, STAGE_UNPAID, ACTOR_SYSTEM,
+	"served first, payment deadline passed: nothing was held, no money moves", MODEL_ESCROW},
+	{"pay_cash", STAGE_UNPAID, STAGE_SETTLED, ACTOR_BUYER,
+	"paid late: cash at a terminal settles the deal", MODEL_ESCROW},
+	{"write_off", STAGE_UNPAID, STAGE_WRITTEN_OFF, ACTOR_MERCHANT,
+	"the merchant gives up the unpaid bill: no money moves", MODEL_ESCROW},
+	{"mark_shipped", STAGE_FUNDS_RESERVED, STAGE_SHIPPED, ACTOR_MERCHANT,
+	"before the ship-by deadline; the delivery deadline starts"},
 	{"mark_delivered", STAGE_SHIPPED, STAGE_DELIVERED, ACTOR_MERCHANT | ACTOR_INSPECTOR,
-	"inspection window starts"},
+	"before the delivery deadline; the inspection window starts"},
+	{"escalate", STAGE_SHIPPED, STAGE_DISPUTED, ACTOR_SYSTEM,
+	"delivery deadline passed: opened as a dispute, money frozen"},
 	{"confirm_inspection", STAGE_DELIVERED, STAGE_SETTLED, ACTOR_BUYER | ACTOR_INSPECTOR,
 	"capture the hold to the merchant, fee to the fee account"},
 	{"auto_accept", STAGE_DELIVERED, STAGE_SETTLED, ACTOR_SYSTEM,
@@ -104,16 +130,15 @@ static const EpTransition transitions[] = {
 	"within cooling-off; refund when the return is confirmed"},
 	{"confirm_return", STAGE_RETURNED, STAGE_REFUNDED, ACTOR_MERCHANT,
 	"release the hold, or refund the capture and the fee"},
-	{"open_dispute", STAGE_SHIPPED, STAGE_DISPUTED, ACTOR_BUYER | ACTOR_MERCHANT, "money frozen",
-	MODEL_ESCROW},
-	{"open_dispute", STAGE_DELIVERED, STAGE_DISPUTED, ACTOR_BUYER | ACTOR_MERCHANT, "money frozen",
-	MODEL_ESCROW},
-	{"open_dispute", STAGE_SETTLED, STAGE_DISPUTED, ACTOR_BUYER | ACTOR_MERCHANT, "money frozen",
-	MODEL_ESCROW},
-	{"open_dispute", STAGE_RETURNED, STAGE_DISPUTED, ACTOR_BUYER | ACTOR_MERCHANT, "money frozen",
-	MODEL_ESCROW},
+	{"auto_confirm_return", STAGE_RETURNED, STAGE_REFUNDED, ACTOR_SYSTEM,
+	"refund deadline passed: as confirm_return"},
+	{"open_dispute", STAGE_SHIPPED, STAGE_DISPUTED, ACTOR_BUYER | ACTOR_MERCHANT, "money frozen"},
+	{"open_dispute", STAGE_DELIVERED, STAGE_DISPUTED, ACTOR_BUYER | ACTOR_MERCHANT, "money frozen"},
+	{"open_dispute", STAGE_SETTLED, STAGE_DISPUTED, ACTOR_BUYER | ACTOR_MERCHANT, "money frozen"},
+	{"open_dispute", STAGE_RETURNED, STAGE_DISPUTED, ACTOR_BUYER | ACTOR_MERCHANT,
+	"before the refund deadline; money frozen"},
 	{"resolve_dispute", STAGE_DISPUTED, STAGE_RESOLVED, ACTOR_ADMIN,
-	"split the amount exactly between buyer and merchant", MODEL_ESCROW},
+	"split the amount exactly between buyer and merchant; financed: advance, fee and receivable follow the merchant's share"},
 };
 
 const char *
@@ -350,8 +375,11 @@ save_deal(EpDeal *d, const char *stage, const char *deadline)
 		"UPDATE escrow.deals SET stage = coalesce($2, stage), "
 		"       deadline = CASE $3 WHEN 'keep' THEN deadline "
 		"                          WHEN 'ship' THEN clock_timestamp() + ship_within "
+		"                          WHEN 'deliver' THEN clock_timestamp() + deliver_within "
 		"                          WHEN 'inspect' THEN clock_timestamp() + inspection_window "
-		"                          WHEN 'return' THEN clock_timestamp() + cooling_off END, "
+		"                          WHEN 'pay' THEN clock_timestamp() + pay_within "
+		"                          WHEN 'return' THEN clock_timestamp() + cooling_off "
+		"                          WHEN 'refund' THEN clock_timestamp() + refund_within END, "
 		"       hold_id = nullif($4, 0), capture_transfer = nullif($5, 0), "
 		"       fee_transfer = nullif($6, 0), held = $7, captured = $8, "
 		"       refunded = $9, fee = $10, prepay_transfer = nullif($11, 0), "

@@ -30,6 +30,8 @@ typedef enum EpStage
 	STAGE_REFUNDED,
 	STAGE_DISPUTED,
 	STAGE_RESOLVED,
+	STAGE_UNPAID,				/* served first, not paid by the deadline */
+	STAGE_WRITTEN_OFF,
 	STAGE_COUNT
 } EpStage;
 
@@ -78,8 +80,9 @@ typedef struct EpStep
 {
 	const char *action;
 	EpStage		to;
-	const char *deadline;		/* NULL: keep; "ship", "inspect", "return": now
-								 * plus that term of the deal; "none": clear */
+	const char *deadline;		/* NULL: keep; "ship", "deliver", "inspect",
+								 * "pay", "return", "refund": now plus that
+								 * term of the deal; "none": clear */
 	char	   *payload;		/* JSON object text, or NULL for {} */
 } EpStep;
 
@@ -92,6 +95,7 @@ extern EpStage ep_deal_check(const EpDeal *deal, const char *action,
 extern void ep_deal_commit_step(EpDeal *deal, const char *actor, EpStep *step);
 extern int	ep_actor_role(const EpDeal *deal, const char *actor);
 extern void ep_deal_settle(EpDeal *deal, const char *actor, EpStep *step);
+extern bool ep_deal_served_unpaid(const EpDeal *deal);
 extern void ep_deal_save_money(EpDeal *deal);
 extern int64 ep_deal_transfer(EpDeal *deal, int64 debit, int64 credit, int64 amount);
 
@@ -110,6 +114,7 @@ extern void ep_finance_settle(EpDeal *deal, StringInfo payload);
 extern void ep_finance_unwind(EpDeal *deal, StringInfo payload);
 extern int64 ep_finance_unpaid(const EpDeal *deal, int64 *invoice);
 extern char *ep_finance_invoice_payload(const EpDeal *deal);
+extern void ep_finance_split(EpDeal *deal, int64 buyer_share, StringInfo payload);
 extern void json_int(StringInfo s, const char *key, int64 v);
 extern void json_str(StringInfo s, const char *key, const char *v);
 extern int64 ep_fee_of(int64 amount, int32 bps);

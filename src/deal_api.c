@@ -51,6 +51,7 @@ PG_FUNCTION_INFO_V1(escrow_request_return);
 PG_FUNCTION_INFO_V1(escrow_confirm_return);
 PG_FUNCTION_INFO_V1(escrow_open_dispute);
 PG_FUNCTION_INFO_V1(escrow_resolve_dispute);
+PG_FUNCTION_INFO_V1(escrow_write_off);
 PG_FUNCTION_INFO_V1(escrow_run_maintenance);
 PG_FUNCTION_INFO_V1(escrow_txn_no_valid);
 
@@ -224,6 +225,9 @@ typedef struct EpPartyTerms
 	int32		fee_bps;		/* merchant */
 	Interval   *inspection_window;	/* merchant */
 	Interval   *cooling_off;	/* merchant */
+	Interval   *deliver_within; /* merchant */
+	Interval   *refund_within;	/* merchant */
+	Interval   *pay_within;		/* merchant */
 	int32		discount_bps;	/* institution */
 	Interval   *repay_within;	/* institution */
 } EpPartyTerms;
@@ -241,12 +245,13 @@ insert_party(const char *party_no, const char *kind, const char *name,
 	static EpPlan insert = {NULL,
 		"INSERT INTO escrow.parties (party_no, kind, name, contact, login_role, "
 		"  account, settlement_account, fee_account, fee_bps, inspection_window, cooling_off, "
-		"  discount_bps, repay_within) "
-		"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-	13, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, NAMEOID, INT8OID, INT8OID, INT8OID,
-		INT4OID, INTERVALOID, INTERVALOID, INT4OID, INTERVALOID}};
-	Datum		values[13];
-	char		nulls[13];
+		"  discount_bps, repay_within, deliver_within, refund_within, pay_within) "
+		"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+	16, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, NAMEOID, INT8OID, INT8OID, INT8OID,
+		INT4OID, INTERVALOID, INTERVALOID, INT4OID, INTERVALOID, INTERVALOID, INTERVALOID,
+	INTERVALOID}};
+	Datum		values[16];
+	char		nulls[16];
 
 	if (strspn(party_no, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") != strlen(party_no) ||
 		strlen(party_no) > 64 || party_no[0] == '.' || party_no[0] == '-' || party_no[0] == '_')
@@ -296,6 +301,12 @@ insert_party(const char *party_no, const char *kind, const char *name,
 	values[11] = Int32GetDatum(t->discount_bps);
 	values[12] = PointerGetDatum(t->repay_within);
 	nulls[12] = t->repay_within ? ' ' : 'n';
+	values[13] = PointerGetDatum(t->deliver_within);
+	nulls[13] = t->deliver_within ? ' ' : 'n';
+	values[14] = PointerGetDatum(t->refund_within);
+	nulls[14] = t->refund_within ? ' ' : 'n';
+	values[15] = PointerGetDatum(t->pay_within);
+	nulls[15] = t->pay_within ? ' ' : 'n';
 	ep_exec(&insert, values, nulls, 0);
 	/* the account it registers with becomes its own */
 	ep_assign_account_owner(t->account ? t->account : t->settlement_account, party_no);
@@ -337,10 +348,17 @@ escrow_register_member(PG_FUNCTION_ARGS)
  *							cooling_off interval DEFAULT '8 days',
  *							fee_bps integer DEFAULT 0,
  *							fee_account bigint DEFAULT NULL,
- *							login_role name DEFAULT NULL) RETURNS text
+ *							login_role name DEFAULT NULL,
+ *							deliver_within interval DEFAULT '14 days',
+ *							refund_within interval DEFAULT '14 days',
+ *							pay_within interval DEFAULT '7 days') RETURNS text
  *
  * A seller under a franchise contract: where settlements go, how long
- * buyers may inspect and return, and the fee in basis points.
+ * buyers may inspect and return, the fee in basis points, and how long a
+ * shipment may take to arrive (then run_maintenance escalates the deal to
+ * a dispute), how long the merchant has to confirm a return (then it is
+ * confirmed for it) and how long a buyer it served first has to pay (then
+ * the deal is marked unpaid).
  */
 Datum
 escrow_register_merchant(PG_FUNCTION_ARGS)
@@ -397,6 +415,17 @@ escrow_register_merchant(PG_FUNCTION_ARGS)
 	terms.fee_bps = fee_bps;
 	terms.inspection_window = window;
 	terms.cooling_off = cooling;
+	/*
+	 * Called through the 0.1.0 declaration (nine arguments) before ALTER
+	 * EXTENSION escrowpay UPDATE: there are no such arguments, and no such
+	 * columns either, so the insert below is refused with 55000.
+	 */
+	if (PG_NARGS() > 11)
+	{
+		terms.deliver_within = arg_interval(fcinfo, 9, "deliver_within");
+		terms.refund_within = arg_interval(fcinfo, 10, "refund_within");
+		terms.pay_within = arg_interval(fcinfo, 11, "pay_within");
+	}
 	insert_party(merchant_no, "merchant", name, contact, login_role, &terms);
 	SPI_finish();
 	PG_RETURN_TEXT_P(cstring_to_text(merchant_no));
@@ -496,11 +525,13 @@ escrow_open_deal(PG_FUNCTION_ARGS)
 		"  payment_method, debit_account, credit_account, fee_account, fee_bps, "
 		"  inspection_place, carrier, provider, inspector, stage, ship_within, "
 		"  inspection_window, cooling_off, settlement, institution, institution_account, "
-		"  discount_bps, repay_within) "
+		"  discount_bps, repay_within, deliver_within, refund_within, pay_within) "
 		"SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
 		"       'order_received', $16, $17, $18, $19, i.party_no, i.settlement_account, "
-		"       coalesce(i.discount_bps, 0), i.repay_within "
-		"  FROM (SELECT 1) one LEFT JOIN escrow.parties i ON i.party_no = $20",
+		"       coalesce(i.discount_bps, 0), i.repay_within, "
+		"       m.deliver_within, m.refund_within, m.pay_within "
+		"  FROM escrow.parties m LEFT JOIN escrow.parties i ON i.party_no = $20 "
+		" WHERE m.party_no = $4",
 	20, {INT8OID, TEXTOID, TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID, INT8OID,
 		INT8OID, INT8OID, INT4OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INTERVALOID,
 		INTERVALOID, INTERVALOID, TEXTOID, TEXTOID}};
@@ -668,10 +699,45 @@ escrow_open_deal(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(id);
 }
 
+/*
+ * A deal served first and not paid yet: an escrow deal at delivered (or
+ * unpaid) with nothing held or captured.  Its deadline is the payment
+ * deadline, not an inspection window.
+ */
+bool
+ep_deal_served_unpaid(const EpDeal *d)
+{
+	return !ep_deal_financed(d) && d->held == 0 && d->captured == 0 &&
+		(d->stage == STAGE_DELIVERED || d->stage == STAGE_UNPAID);
+}
+
+/* What the deadline of the deal's current stage is called */
+static const char *
+deadline_name(const EpDeal *d)
+{
+	switch (d->stage)
+	{
+		case STAGE_FUNDS_RESERVED:
+			return "ship-by deadline";
+		case STAGE_SHIPPED:
+			return "delivery deadline";
+		case STAGE_DELIVERED:
+			return ep_deal_served_unpaid(d) ? "payment deadline" : "inspection window";
+		case STAGE_SETTLED:
+			return "cooling-off period";
+		case STAGE_RETURNED:
+			return "refund deadline";
+		default:
+			return "deadline";
+	}
+}
+
 /* Refuse (EP007) when the deal's current deadline has passed */
 static void
-require_before_deadline(const EpDeal *d, const char *action, const char *window)
+require_before_deadline(const EpDeal *d, const char *action)
 {
+	const char *window = deadline_name(d);
+
 	if (d->has_deadline && d->deadline <= GetCurrentTimestamp())
 		ereport(ERROR,
 				(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
@@ -957,7 +1023,7 @@ escrow_mark_shipped(PG_FUNCTION_ARGS)
 	StringInfoData p;
 
 	ep_deal_begin(deal_id, "mark_shipped", actor, 0, &d, &step);
-	require_before_deadline(&d, "mark_shipped", "ship-by deadline");
+	require_before_deadline(&d, "mark_shipped");
 	values[0] = Int64GetDatum(deal_id);
 	values[1] = carrier ? CStringGetTextDatum(carrier) : (Datum) 0;
 	values[2] = tracking ? CStringGetTextDatum(tracking) : (Datum) 0;
@@ -966,7 +1032,7 @@ escrow_mark_shipped(PG_FUNCTION_ARGS)
 	json_str(&p, "carrier", carrier);
 	json_str(&p, "tracking", tracking);
 	step.payload = json_end(&p);
-	step.deadline = "none";
+	step.deadline = "deliver";
 	ep_deal_commit_step(&d, actor, &step);
 	SPI_finish();
 	PG_RETURN_VOID();
@@ -975,8 +1041,12 @@ escrow_mark_shipped(PG_FUNCTION_ARGS)
 /*
  * escrow.mark_delivered(deal bigint, actor text) RETURNS void
  *
- * Reported by the merchant or by the inspector (e.g. the carrier); starts
- * the inspection window.
+ * Reported by the merchant or by the inspector (e.g. the carrier) before
+ * the delivery deadline; starts the inspection window.  After the
+ * deadline the deal is (or is about to be) escalated to a dispute, so a
+ * late report is refused: whether the goods arrived is then for the
+ * adjudicator to decide, and the outcome does not depend on when
+ * run_maintenance() happened to run.
  */
 Datum
 escrow_mark_delivered(PG_FUNCTION_ARGS)
@@ -988,6 +1058,7 @@ escrow_mark_delivered(PG_FUNCTION_ARGS)
 	EpStep		step;
 
 	ep_deal_begin(deal_id, "mark_delivered", actor, 0, &d, &step);
+	require_before_deadline(&d, "mark_delivered");
 	step.deadline = "inspect";
 	ep_deal_commit_step(&d, actor, &step);
 	SPI_finish();
@@ -1097,25 +1168,38 @@ escrow_cancel_deal(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
-/* A step that records a reason and moves no money (return requests, disputes) */
+/* Commit a checked step that records a reason and moves no money */
 static void
-reason_step(FunctionCallInfo fcinfo, const char *action, const char *window)
+note_step(EpDeal *d, const char *actor, const char *reason, const char *deadline,
+		  EpStep *step)
+{
+	StringInfoData p;
+
+	json_begin(&p);
+	json_str(&p, "reason", reason);
+	step->payload = json_end(&p);
+	step->deadline = deadline;
+	ep_deal_commit_step(d, actor, step);
+}
+
+/*
+ * The body of the steps that record a reason and move no money (return
+ * requests, disputes): refused after the current stage's deadline when
+ * in_time is set; deadline is the one the next stage starts.
+ */
+static void
+reason_step(FunctionCallInfo fcinfo, const char *action, bool in_time, const char *deadline)
 {
 	int64		deal_id = ep_arg_id(fcinfo, 0, "deal");
 	char	   *reason = arg_text(fcinfo, 1, "reason");
 	char	   *actor = arg_text(fcinfo, 2, "actor");
 	EpDeal		d;
 	EpStep		step;
-	StringInfoData p;
 
 	ep_deal_begin(deal_id, action, actor, 0, &d, &step);
-	if (window)
-		require_before_deadline(&d, action, window);
-	json_begin(&p);
-	json_str(&p, "reason", reason);
-	step.payload = json_end(&p);
-	step.deadline = "none";
-	ep_deal_commit_step(&d, actor, &step);
+	if (in_time)
+		require_before_deadline(&d, action);
+	note_step(&d, actor, reason, deadline, &step);
 	SPI_finish();
 }
 
@@ -1123,37 +1207,69 @@ reason_step(FunctionCallInfo fcinfo, const char *action, const char *window)
  * escrow.reject_delivery(deal bigint, reason text, actor text) RETURNS void
  *
  * Within the inspection window (wrong or damaged item): the goods go back;
- * the hold stays until the merchant confirms the return.
+ * the hold stays until the merchant confirms the return, which it must do
+ * by the refund deadline (refund_within).
  */
 Datum
 escrow_reject_delivery(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	reason_step(fcinfo, "reject_delivery", "inspection window");
+	reason_step(fcinfo, "reject_delivery", true, "refund");
 	PG_RETURN_VOID();
 }
 
 /*
  * escrow.request_return(deal bigint, reason text, actor text) RETURNS void
  *
- * Within the cooling-off period after settlement.
+ * Within the cooling-off period after settlement; the merchant must
+ * confirm the return by the refund deadline (refund_within).
  */
 Datum
 escrow_request_return(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	reason_step(fcinfo, "request_return", "cooling-off period");
+	reason_step(fcinfo, "request_return", true, "refund");
 	PG_RETURN_VOID();
 }
 
 /*
  * escrow.open_dispute(deal bigint, reason text, actor text) RETURNS void
+ *
+ * From shipped, delivered, settled or returned, for every settlement
+ * model.  A return can be disputed only before its refund deadline: after
+ * it the merchant's silence has accepted the return (auto_confirm_return).
  */
 Datum
 escrow_open_dispute(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	reason_step(fcinfo, "open_dispute", NULL);
+	int64		deal_id = ep_arg_id(fcinfo, 0, "deal");
+	char	   *reason = arg_text(fcinfo, 1, "reason");
+	char	   *actor = arg_text(fcinfo, 2, "actor");
+	EpDeal		d;
+	EpStep		step;
+
+	ep_deal_begin(deal_id, "open_dispute", actor, 0, &d, &step);
+	if (d.stage == STAGE_RETURNED)
+		require_before_deadline(&d, "open_dispute");
+	note_step(&d, actor, reason, "none", &step);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/*
+ * escrow.write_off(deal bigint, reason text, actor text) RETURNS void
+ *
+ * The merchant gives up a bill the buyer it served first never paid (the
+ * deal is unpaid): the deal ends, written_off.  Nothing was held, so no
+ * money moves; collecting the debt is the merchant's business outside
+ * escrowpay.
+ */
+Datum
+escrow_write_off(PG_FUNCTION_ARGS)
+{
+	EP_CHECK_ARGS;
+	reason_step(fcinfo, "write_off", false, "none");
 	PG_RETURN_VOID();
 }
 
@@ -1215,6 +1331,26 @@ split(EpDeal *d, int64 buyer_share, StringInfo p)
 }
 
 /*
+ * The goods are back: release the hold, or refund the capture and the fee
+ * (financed deals: unwind them).  Shared by confirm_return and
+ * auto_confirm_return.
+ */
+static void
+return_step(EpDeal *d, const char *actor, EpStep *step)
+{
+	StringInfoData p;
+
+	json_begin(&p);
+	if (ep_deal_financed(d))
+		ep_finance_unwind(d, &p);
+	else
+		split(d, d->amount, &p);
+	step->payload = json_end(&p);
+	step->deadline = "none";
+	ep_deal_commit_step(d, actor, step);
+}
+
+/*
  * escrow.confirm_return(deal bigint, actor text) RETURNS void
  *
  * The merchant has the goods back: release the hold, or refund the capture
@@ -1228,17 +1364,9 @@ escrow_confirm_return(PG_FUNCTION_ARGS)
 	char	   *actor = arg_text(fcinfo, 1, "actor");
 	EpDeal		d;
 	EpStep		step;
-	StringInfoData p;
 
 	ep_deal_begin(deal_id, "confirm_return", actor, 0, &d, &step);
-	json_begin(&p);
-	if (ep_deal_financed(&d))
-		ep_finance_unwind(&d, &p);
-	else
-		split(&d, d.amount, &p);
-	step.payload = json_end(&p);
-	step.deadline = "none";
-	ep_deal_commit_step(&d, actor, &step);
+	return_step(&d, actor, &step);
 	SPI_finish();
 	PG_RETURN_VOID();
 }
@@ -1282,7 +1410,10 @@ escrow_resolve_dispute(PG_FUNCTION_ARGS)
 	json_begin(&p);
 	json_int(&p, "buyer_share", buyer_share);
 	json_int(&p, "merchant_share", merchant_share);
-	split(&d, buyer_share, &p);
+	if (ep_deal_financed(&d))
+		ep_finance_split(&d, buyer_share, &p);
+	else
+		split(&d, buyer_share, &p);
 	step.payload = json_end(&p);
 	step.deadline = "none";
 	ep_deal_commit_step(&d, actor, &step);
@@ -1295,60 +1426,94 @@ escrow_resolve_dispute(PG_FUNCTION_ARGS)
  * ---------------------------------------------------------------------
  */
 
-/* What maintenance does to a deal whose deadline passed */
-static const struct
+/*
+ * What maintenance does to a deal whose deadline passed (the order of
+ * run_maintenance()'s rows)
+ */
+typedef enum EpWork
 {
-	EpStage		stage;
-	const char *action;
-}			work[] = {
-	{STAGE_FUNDS_RESERVED, "expire"},
-	{STAGE_DELIVERED, "auto_accept"},
-	{STAGE_SETTLED, "complete"},
-	{STAGE_SETTLED, "invoice_due"},
+	WORK_EXPIRE,				/* funds_reserved: not shipped */
+	WORK_AUTO_ACCEPT,			/* delivered: inspection window passed */
+	WORK_COMPLETE,				/* settled: cooling-off passed */
+	WORK_INVOICE_DUE,			/* settled agency deal, invoice unpaid */
+	WORK_ESCALATE,				/* shipped: not delivered */
+	WORK_MARK_UNPAID,			/* delivered, served first: not paid */
+	WORK_AUTO_CONFIRM_RETURN,	/* returned: not confirmed by the merchant */
+	WORK_COUNT,
+	WORK_NONE = WORK_COUNT		/* not due after all */
+} EpWork;
+
+static const char *const work_actions[WORK_COUNT] = {
+	[WORK_EXPIRE] = "expire",
+	[WORK_AUTO_ACCEPT] = "auto_accept",
+	[WORK_COMPLETE] = "complete",
+	[WORK_INVOICE_DUE] = "invoice_due",
+	[WORK_ESCALATE] = "escalate",
+	[WORK_MARK_UNPAID] = "mark_unpaid",
+	[WORK_AUTO_CONFIRM_RETURN] = "auto_confirm_return",
 };
 
-/*
- * The step maintenance takes on a due deal: its index in work[], or
- * lengthof(work) when there is none.  Cooling-off over, a payment-agency
- * deal whose invoice is unpaid is not complete: it waits as invoiced.
- */
-static size_t
-work_for(const EpDeal *d)
+/* The step a due deal takes, from its stage (and money) */
+static EpWork
+work_of(const EpDeal *d)
 {
-	const char *action = NULL;
-	size_t		w;
-
-	if (d->stage == STAGE_SETTLED)
-		action = ep_finance_unpaid(d, NULL) > 0 ? "invoice_due" : "complete";
-	for (w = 0; w < lengthof(work); w++)
-		if (work[w].stage == d->stage && (action == NULL || strcmp(work[w].action, action) == 0))
-			break;
-	return w;
+	switch (d->stage)
+	{
+		case STAGE_FUNDS_RESERVED:
+			return WORK_EXPIRE;
+		case STAGE_SHIPPED:
+			return WORK_ESCALATE;
+		case STAGE_DELIVERED:
+			return ep_deal_served_unpaid(d) ? WORK_MARK_UNPAID : WORK_AUTO_ACCEPT;
+		case STAGE_SETTLED:
+			/* a payment-agency deal whose invoice is unpaid waits as invoiced */
+			return ep_finance_unpaid(d, NULL) > 0 ? WORK_INVOICE_DUE : WORK_COMPLETE;
+		case STAGE_RETURNED:
+			return WORK_AUTO_CONFIRM_RETURN;
+		default:
+			return WORK_NONE;
+	}
 }
 
-/* Take a due deal's next step; returns its index in work[] */
-static size_t
+/* Take a due deal's next step; returns which */
+static EpWork
 maintain_deal(int64 id)
 {
 	EpDeal		d;
 	EpStep		step;
-	size_t		w;
+	EpWork		w;
 
 	ep_lock_deal(id, &d);
-	w = work_for(&d);
-	if (w == lengthof(work))
+	w = work_of(&d);
+	if (w == WORK_NONE)
 		return w;
-	ep_deal_check(&d, work[w].action, "system", ACTOR_SYSTEM, &step);
-	if (d.stage == STAGE_FUNDS_RESERVED)
-		release_step(&d, "system", "not shipped by the deadline", &step);
-	else if (d.stage == STAGE_DELIVERED)
-		ep_deal_settle(&d, "system", &step);
-	else
+	ep_deal_check(&d, work_actions[w], "system", ACTOR_SYSTEM, &step);
+	switch (w)
 	{
-		if (step.to == STAGE_INVOICED)
+		case WORK_EXPIRE:
+			release_step(&d, "system", "not shipped by the deadline", &step);
+			break;
+		case WORK_ESCALATE:
+			note_step(&d, "system", "not delivered by the deadline", "none", &step);
+			break;
+		case WORK_AUTO_ACCEPT:
+			ep_deal_settle(&d, "system", &step);
+			break;
+		case WORK_MARK_UNPAID:
+			note_step(&d, "system", "not paid by the deadline", "none", &step);
+			break;
+		case WORK_INVOICE_DUE:
 			step.payload = ep_finance_invoice_payload(&d);
-		step.deadline = "none";
-		ep_deal_commit_step(&d, "system", &step);
+			step.deadline = "none";
+			ep_deal_commit_step(&d, "system", &step);
+			break;
+		case WORK_AUTO_CONFIRM_RETURN:
+			return_step(&d, "system", &step);
+			break;
+		default:
+			step.deadline = "none";
+			ep_deal_commit_step(&d, "system", &step);
+			break;
 	}
 	return w;
 }
@@ -1361,8 +1526,12 @@ maintain_deal(int64 id)
  * other transactions hold): reserved deals never shipped expire (hold
  * released), delivered deals past the inspection window are accepted and
  * settled, settled deals past cooling-off complete (a payment-agency deal
- * whose invoice is unpaid becomes invoiced instead).  A deal that fails is
- * reported (WARNING) and counted as failed; the others go on.
+ * whose invoice is unpaid becomes invoiced instead), shipped deals never
+ * delivered are escalated to a dispute (money stays frozen for the
+ * adjudicator), deals served first and never paid are marked unpaid, and
+ * returns the merchant did not confirm in time are confirmed for it
+ * (refunded).  A deal that fails is reported (WARNING) and counted as
+ * failed; the others go on.
  */
 Datum
 escrow_run_maintenance(PG_FUNCTION_ARGS)
@@ -1370,18 +1539,18 @@ escrow_run_maintenance(PG_FUNCTION_ARGS)
 	EP_CHECK_ARGS;
 	static EpPlan due = {NULL,
 		"SELECT id FROM escrow.deals "
-		" WHERE stage IN ('funds_reserved', 'delivered', 'settled') "
+		" WHERE stage IN ('funds_reserved', 'shipped', 'delivered', 'settled', 'returned') "
 		"   AND deadline <= clock_timestamp() "
 		" ORDER BY deadline LIMIT $1 FOR UPDATE SKIP LOCKED",
 	1, {INT4OID}};
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	int			counts[lengthof(work)] = {0};
+	int			counts[WORK_COUNT] = {0};
 	volatile int failed = 0;
 	Datum		values[1];
 	int64	   *ids;
 	uint64		n;
 	uint64		i;
-	size_t		w;
+	int			w;
 
 	if (PG_ARGISNULL(0) || PG_GETARG_INT32(0) <= 0)
 		ereport(ERROR,
@@ -1414,7 +1583,7 @@ escrow_run_maintenance(PG_FUNCTION_ARGS)
 			ReleaseCurrentSubTransaction();
 			MemoryContextSwitchTo(cxt);
 			CurrentResourceOwner = owner;
-			if (w < lengthof(work))
+			if (w < WORK_COUNT)
 				counts[w]++;
 		}
 		PG_CATCH();
@@ -1438,13 +1607,13 @@ escrow_run_maintenance(PG_FUNCTION_ARGS)
 	}
 	SPI_finish();
 
-	for (w = 0; w <= lengthof(work); w++)
+	for (w = 0; w <= WORK_COUNT; w++)
 	{
 		Datum		row[2];
 		bool		nulls[2] = {false, false};
 
-		row[0] = CStringGetTextDatum(w < lengthof(work) ? work[w].action : "failed");
-		row[1] = Int32GetDatum(w < lengthof(work) ? counts[w] : failed);
+		row[0] = CStringGetTextDatum(w < WORK_COUNT ? work_actions[w] : "failed");
+		row[1] = Int32GetDatum(w < WORK_COUNT ? counts[w] : failed);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, row, nulls);
 	}
 	return (Datum) 0;

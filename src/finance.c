@@ -26,8 +26,10 @@
  *	  the whole chain (claw-back of the pre-payment or payout, release or
  *	  refund of the buyer's money, the receivable cancelled and what the
  *	  buyer paid on it returned); the merchant learns of it through the
- *	  event outbox.  Partial splits (disputes) are not offered for these
- *	  deals.
+ *	  event outbox.  A dispute's resolution (ep_finance_split) does the
+ *	  same for the buyer's share only: the merchant keeps its share (less
+ *	  the fee on it, or the discount on it), the buyer owes the institution
+ *	  the merchant's share, and the receivable is written down to it.
  *
  *-------------------------------------------------------------------------
  */
@@ -86,22 +88,75 @@ ep_finance_reserve(EpDeal *d, StringInfo payload)
 	}
 }
 
-/* Open the buyer's receivable for deal d: what it owes, to whom, by when */
+/*
+ * Open the buyer's receivable for deal d: what it owes (amount: the whole
+ * deal at receipt, the merchant's share after a dispute; the rest is
+ * recorded as written down), to whom, by when
+ */
 static int64
-open_receivable(EpDeal *d, const char *kind, int64 pay_to)
+open_receivable(EpDeal *d, const char *kind, int64 pay_to, int64 amount)
 {
 	static EpPlan insert = {NULL,
-		"INSERT INTO escrow.receivables (deal, kind, debtor, creditor, pay_to, amount, due_at) "
-		"SELECT id, $2, buyer, institution, $3, amount, clock_timestamp() + repay_within "
+		"INSERT INTO escrow.receivables (deal, kind, debtor, creditor, pay_to, amount, "
+		"                                written_down, due_at) "
+		"SELECT id, $2, buyer, institution, $3, $4, amount - $4, clock_timestamp() + repay_within "
 		"  FROM escrow.deals WHERE id = $1 RETURNING id",
-	3, {INT8OID, TEXTOID, INT8OID}};
-	Datum		values[3];
+	4, {INT8OID, TEXTOID, INT8OID, INT8OID}};
+	Datum		values[4];
 
 	values[0] = Int64GetDatum(d->id);
 	values[1] = CStringGetTextDatum(kind);
 	values[2] = Int64GetDatum(pay_to);
+	values[3] = Int64GetDatum(amount);
 	ep_exec(&insert, values, NULL, 1);
 	return ep_int64(0, 1);
+}
+
+/* What the institution pre-paid the merchant for `amount` of credit finance */
+static int64
+prepaid_for(const EpDeal *d, int64 amount)
+{
+	return amount - ep_fee_of(amount, d->discount_bps);
+}
+
+/*
+ * Receipt of `share` of the deal (the whole amount at receipt, the
+ * merchant's share when a dispute is resolved before receipt).  Agency:
+ * pay the merchant the share, take the fee on it, invoice the buyer for
+ * it.  Credit finance: capture the share of the line's hold to the
+ * institution (the rest is released) and lend it to the buyer; the
+ * merchant gives back the pre-payment beyond the share less its discount.
+ */
+static void
+finance_receive(EpDeal *d, int64 share, StringInfo payload)
+{
+	if (is_credit_finance(d))
+	{
+		int64		back = d->prepay_transfer ?
+			prepaid_for(d, d->amount) - prepaid_for(d, share) : 0;
+
+		if (back > 0)
+		{
+			ep_refund_transfer(d->prepay_transfer, true, back, NULL);
+			json_int(payload, "refund", back);
+		}
+		d->capture_transfer = ep_capture_hold(d->hold_id, true, share, true, NULL, d->id);
+		if (d->held > share)
+			json_int(payload, "released", d->held - share);
+		d->captured = share;
+		d->held = 0;
+		json_int(payload, "loan", open_receivable(d, "loan", d->debit_account, share));
+		json_int(payload, "capture_transfer", d->capture_transfer);
+		return;
+	}
+	d->capture_transfer = ep_deal_transfer(d, d->institution_account, d->credit_account, share);
+	d->captured = share;
+	d->fee = ep_fee_of(share, d->fee_bps);
+	if (d->fee > 0)
+		d->fee_transfer = ep_deal_transfer(d, d->credit_account, d->fee_account, d->fee);
+	json_int(payload, "invoice", open_receivable(d, "invoice", d->institution_account, share));
+	json_int(payload, "merchant_in", share);
+	json_int(payload, "fee", d->fee);
 }
 
 /*
@@ -112,23 +167,7 @@ open_receivable(EpDeal *d, const char *kind, int64 pay_to)
 void
 ep_finance_settle(EpDeal *d, StringInfo payload)
 {
-	if (is_credit_finance(d))
-	{
-		d->capture_transfer = ep_capture_hold(d->hold_id, false, 0, true, NULL, d->id);
-		d->captured = d->held;
-		d->held = 0;
-		json_int(payload, "loan", open_receivable(d, "loan", d->debit_account));
-		json_int(payload, "capture_transfer", d->capture_transfer);
-		return;
-	}
-	d->capture_transfer = ep_deal_transfer(d, d->institution_account, d->credit_account, d->amount);
-	d->captured = d->amount;
-	d->fee = ep_fee_of(d->amount, d->fee_bps);
-	if (d->fee > 0)
-		d->fee_transfer = ep_deal_transfer(d, d->credit_account, d->fee_account, d->fee);
-	json_int(payload, "invoice", open_receivable(d, "invoice", d->institution_account));
-	json_int(payload, "merchant_in", d->amount);
-	json_int(payload, "fee", d->fee);
+	finance_receive(d, d->amount, payload);
 }
 
 /*
@@ -243,6 +282,125 @@ ep_finance_invoice_payload(const EpDeal *d)
 	json_int(&p, "outstanding", outstanding);
 	appendStringInfoChar(&p, '}');
 	return p.data;
+}
+
+/*
+ * Write the deal's receivable down to what the buyer owes now (the
+ * merchant's share).  What the buyer paid beyond it: an invoice's payments
+ * go back from the agency to the buyer's account; a loan's repayments are
+ * already on the buyer's credit line and stay there.  The receivable is
+ * paid when what was paid covers the new amount.
+ */
+static void
+write_down_receivable(EpDeal *d, int64 owed, StringInfo payload)
+{
+	static EpPlan lock = {NULL,
+		"SELECT id, kind, amount, paid FROM escrow.receivables "
+		" WHERE deal = $1 AND status <> 'cancelled' FOR UPDATE",
+	1, {INT8OID}};
+	static EpPlan update = {NULL,
+		"UPDATE escrow.receivables SET amount = $2, written_down = written_down + amount - $2, "
+		"       paid = least(paid, $2), "
+		"       status = CASE WHEN least(paid, $2) = $2 THEN 'paid' ELSE 'open' END "
+		" WHERE id = $1",
+	2, {INT8OID, INT8OID}};
+	Datum		values[2];
+	int64		id;
+	int64		amount;
+	int64		paid;
+	bool		invoice;
+
+	values[0] = Int64GetDatum(d->id);
+	if (ep_exec(&lock, values, NULL, 1) != 1)
+		elog(ERROR, "escrowpay: deal %lld has no receivable to write down", (long long) d->id);
+	id = ep_int64(0, 1);
+	invoice = strcmp(ep_text(0, 2), "invoice") == 0;
+	amount = ep_int64(0, 3);
+	paid = ep_int64(0, 4);
+	if (owed == amount)
+		return;
+	if (paid > owed && invoice)
+	{
+		ep_deal_transfer(d, d->institution_account, d->debit_account, paid - owed);
+		json_int(payload, "invoice_payments_returned", paid - owed);
+	}
+	else if (paid > owed)
+		json_int(payload, "repaid_beyond_share", paid - owed);
+	values[0] = Int64GetDatum(id);
+	values[1] = Int64GetDatum(owed);
+	ep_exec(&update, values, NULL, 0);
+	json_int(payload, "receivable", id);
+	json_int(payload, "written_down", amount - owed);
+}
+
+/*
+ * resolve_dispute() for an agency or credit-finance deal: the buyer gets
+ * back buyer_share, the merchant keeps the rest (its "share"), and the
+ * buyer owes the institution the share.  From whatever the deal has moved
+ * by the stage the dispute was opened at:
+ *
+ *	  share 0: everything is unwound, as by a confirmed return.
+ *	  before receipt (shipped, delivered, or rejected and returned): the
+ *		share is received as confirm_inspection would receive the whole
+ *		amount (agency: payout and fee on the share, invoice of the share;
+ *		credit finance: the pre-payment beyond the share's is clawed back,
+ *		the share of the hold captured and lent, the rest released).
+ *	  after receipt (settled, or returned after settlement): the merchant
+ *		gives back the fee on the buyer's share, then the buyer's share of
+ *		the payout (agency), or the pre-payment beyond the share's, after
+ *		which the institution gives the buyer's share of the captured line
+ *		back (credit finance); the receivable is written down to the share.
+ *
+ * So the institution ends up having advanced the share and being owed it
+ * (agency), or having paid share less discount and lent share (credit
+ * finance); the merchant has the share less the fee or the discount on it.
+ */
+void
+ep_finance_split(EpDeal *d, int64 buyer_share, StringInfo payload)
+{
+	int64		share = d->amount - buyer_share;
+
+	if (share == 0)
+	{
+		ep_finance_unwind(d, payload);
+		return;
+	}
+	if (d->captured == 0)
+	{
+		finance_receive(d, share, payload);
+		return;
+	}
+	if (buyer_share == 0)
+		return;
+	if (is_credit_finance(d))
+	{
+		int64		back = prepaid_for(d, d->amount) - prepaid_for(d, share);
+
+		/* claw-back first: it may be what lets the institution give the line back */
+		if (back > 0)
+		{
+			ep_refund_transfer(d->prepay_transfer, true, back, NULL);
+			json_int(payload, "refund", back);
+		}
+		ep_refund_transfer(d->capture_transfer, true, buyer_share, NULL);
+		json_int(payload, "loan_reduced", buyer_share);
+	}
+	else
+	{
+		int64		new_fee = ep_fee_of(share, d->fee_bps);
+
+		/* the fee on the buyer's share first: it may be what covers the refund */
+		if (d->fee > new_fee)
+		{
+			ep_refund_transfer(d->fee_transfer, true, d->fee - new_fee, NULL);
+			json_int(payload, "fee", new_fee - d->fee);
+			d->fee = new_fee;
+		}
+		ep_refund_transfer(d->capture_transfer, true, buyer_share, NULL);
+		json_int(payload, "refund", buyer_share);
+	}
+	d->refunded = buyer_share;
+	write_down_receivable(d, share, payload);
 }
 
 /*

@@ -413,7 +413,8 @@ escrow_pay_cash(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	ep_lock_deal(deal_id, &d);
-	later = d.stage == STAGE_DELIVERED;
+	/* pay later: served first, paid on time (delivered) or late (unpaid) */
+	later = d.stage == STAGE_DELIVERED || d.stage == STAGE_UNPAID;
 	ep_deal_check(&d, "pay_cash", d.buyer, 0, &step);
 	ep_require_account_use(d.credit_account, d.merchant, true);
 	if (d.split)
@@ -521,6 +522,11 @@ escrow_pay_cash(PG_FUNCTION_ARGS)
  *
  * Pay later: the merchant provides the service or goods before payment;
  * the buyer pays at a terminal afterwards (pay_cash settles the deal).
+ * Escrow: by the payment deadline (the merchant's pay_within), after which
+ * run_maintenance() marks the deal unpaid (the buyer may still pay; the
+ * merchant may write it off).  Agency: the agency pays the merchant and
+ * invoices the buyer at receipt, so the deal gets the inspection window
+ * and is accepted automatically when it passes, like any delivered deal.
  */
 Datum
 escrow_serve_first(PG_FUNCTION_ARGS)
@@ -537,7 +543,7 @@ escrow_serve_first(PG_FUNCTION_ARGS)
 				 errmsg("actor must not be NULL")));
 	actor = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	ep_deal_begin(deal_id, "serve_first", actor, 0, &d, &step);
-	step.deadline = "none";
+	step.deadline = ep_deal_financed(&d) ? "inspect" : "pay";
 	ep_deal_commit_step(&d, actor, &step);
 	SPI_finish();
 	PG_RETURN_VOID();

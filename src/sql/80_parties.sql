@@ -22,14 +22,23 @@ CREATE TABLE escrow.parties (
     -- institutions: the system account two-stage settlement posts against
     clearing_account   bigint,
     created_at         timestamptz NOT NULL DEFAULT now(),
+    -- merchants: how long a shipment may take to be delivered, how long the
+    -- merchant has to confirm a return before it is confirmed for it, and
+    -- how long a buyer served first has to pay (last: added by 0.2.0, and
+    -- an upgraded table has them last too)
+    deliver_within     interval,
+    refund_within      interval,
+    pay_within         interval,
     CHECK ((kind = 'member') = (account IS NOT NULL)),
     CHECK (kind = 'member' OR settlement_account IS NOT NULL),
-    CHECK (kind <> 'merchant' OR (inspection_window IS NOT NULL AND cooling_off IS NOT NULL)),
+    CHECK (kind <> 'merchant' OR (inspection_window IS NOT NULL AND cooling_off IS NOT NULL
+                                  AND deliver_within IS NOT NULL AND refund_within IS NOT NULL
+                                  AND pay_within IS NOT NULL)),
     CHECK (kind <> 'institution' OR repay_within IS NOT NULL),
     CHECK (fee_bps = 0 OR fee_account IS NOT NULL)
 );
 COMMENT ON TABLE escrow.parties IS
-    'Members (buyers: default payment account), merchants (settlement account, inspection window, cooling-off period, fee in basis points) and institutions (account, receivables discount, repayment term); contact is private';
+    'Members (buyers: default payment account), merchants (settlement account, inspection window, cooling-off period, delivery, refund and payment deadlines, fee in basis points) and institutions (account, receivables discount, repayment term); contact is private';
 COMMENT ON COLUMN escrow.parties.login_role IS
     'database role (member of escrow_party) that sees only this party''s deals';
 

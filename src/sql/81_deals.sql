@@ -53,13 +53,19 @@ CREATE TABLE escrow.deals (
     -- added in 0.2.0 (last, as ALTER TABLE ADD COLUMN puts them on upgrade)
     code_key_id       text,
     code_issued_at    timestamptz,
+    -- the merchant's deadline terms, copied at open_deal (last: added by
+    -- 0.2.0, and an upgraded table has them last too)
+    deliver_within    interval NOT NULL,
+    refund_within     interval NOT NULL,
+    pay_within        interval NOT NULL,
     CHECK (buyer <> merchant),
     CHECK ((settlement = 'escrow') = (institution IS NULL)),
     CHECK (held >= 0 AND captured >= 0 AND refunded >= 0 AND fee >= 0)
 );
--- run_maintenance() finds due deals through this small partial index.
+-- run_maintenance() finds due deals through this small partial index
+-- (the stages whose deadline it enforces).
 CREATE INDEX deals_due ON escrow.deals (deadline)
-    WHERE stage IN ('funds_reserved', 'delivered', 'settled');
+    WHERE stage IN ('funds_reserved', 'shipped', 'delivered', 'settled', 'returned');
 CREATE INDEX deals_buyer ON escrow.deals (buyer);
 CREATE INDEX deals_merchant ON escrow.deals (merchant);
 
@@ -71,7 +77,7 @@ COMMENT ON COLUMN escrow.deals.code_hmac IS 'HMAC-SHA256 of the pending identity
 COMMENT ON COLUMN escrow.deals.code_key_id IS 'id of the key of escrowpay.hmac_key_file under which code_hmac was made';
 COMMENT ON COLUMN escrow.deals.code_issued_at IS 'when the pending identity code was issued (void if before the server last started)';
 COMMENT ON COLUMN escrow.deals.code_attempts IS 'wrong identity codes committed (attempts rolled back are counted in shared memory, and carried here when a code is re-issued)';
-COMMENT ON COLUMN escrow.deals.deadline IS 'ship by (funds_reserved), inspect by (delivered), return by (settled); none once invoiced (an agency deal waits for the invoice''s payment, due at receivables.due_at)';
+COMMENT ON COLUMN escrow.deals.deadline IS 'ship by (funds_reserved), deliver by (shipped), inspect by (delivered), pay by (delivered, served first), return by (settled), refund by (returned); none at other stages (an invoiced agency deal waits for the invoice''s payment, due at receivables.due_at)';
 
 CREATE TABLE escrow.deal_events (
     id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -113,6 +119,9 @@ CREATE TABLE escrow.receivables (
     due_at     timestamptz NOT NULL,
     status     text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'paid', 'cancelled')),
     created_at timestamptz NOT NULL DEFAULT now(),
+    -- what a dispute's resolution took off: the deal's amount less the
+    -- merchant's share (amount is what the buyer still owes in all)
+    written_down bigint NOT NULL DEFAULT 0 CHECK (written_down >= 0),
     CONSTRAINT receivables_paid_within CHECK (paid >= 0 AND paid <= amount)
 );
 CREATE INDEX receivables_open_due ON escrow.receivables (due_at) WHERE status = 'open';

@@ -15,11 +15,14 @@ CREATE FUNCTION escrow.register_merchant(merchant_no text, name text, contact te
                                          cooling_off interval DEFAULT '8 days',
                                          fee_bps integer DEFAULT 0,
                                          fee_account bigint DEFAULT NULL,
-                                         login_role name DEFAULT NULL)
+                                         login_role name DEFAULT NULL,
+                                         deliver_within interval DEFAULT '14 days',
+                                         refund_within interval DEFAULT '14 days',
+                                         pay_within interval DEFAULT '7 days')
     RETURNS text AS 'MODULE_PATHNAME', 'escrow_register_merchant'
     LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION escrow.register_merchant(text, text, text, bigint, interval, interval, integer, bigint, name) IS
-    'Register a merchant (franchise contract): settlement account, inspection window, cooling-off period, fee in basis points to fee_account';
+COMMENT ON FUNCTION escrow.register_merchant(text, text, text, bigint, interval, interval, integer, bigint, name, interval, interval, interval) IS
+    'Register a merchant (franchise contract): settlement account, inspection window, cooling-off period, fee in basis points to fee_account, and the deadlines run_maintenance enforces: delivery after shipping, confirming a return, payment of a deal served first';
 
 CREATE FUNCTION escrow.register_institution(institution_no text, name text, contact text,
                                             account bigint, discount_bps integer DEFAULT 0,
@@ -128,19 +131,25 @@ CREATE FUNCTION escrow.open_dispute(deal bigint, reason text, actor text)
     RETURNS void AS 'MODULE_PATHNAME', 'escrow_open_dispute'
     LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION escrow.open_dispute(bigint, text, text) IS
-    'Buyer or merchant disputes the deal (after shipping); money stays where it is until resolve_dispute';
+    'Buyer or merchant disputes the deal (after shipping, any settlement model; a return only before its refund deadline); money stays where it is until resolve_dispute';
+
+CREATE FUNCTION escrow.write_off(deal bigint, reason text, actor text)
+    RETURNS void AS 'MODULE_PATHNAME', 'escrow_write_off'
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION escrow.write_off(bigint, text, text) IS
+    'The merchant writes off an unpaid deal it served first (payment deadline passed): deal written_off, no money moves';
 
 CREATE FUNCTION escrow.resolve_dispute(deal bigint, buyer_share bigint, merchant_share bigint)
     RETURNS void AS 'MODULE_PATHNAME', 'escrow_resolve_dispute'
     LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION escrow.resolve_dispute(bigint, bigint, bigint) IS
-    'escrow_admin splits the deal amount exactly between buyer and merchant (the fee follows the merchant''s share)';
+    'escrow_admin splits the deal amount exactly between buyer and merchant (the fee follows the merchant''s share; financed deals: the pre-payment, payout, loan or invoice too)';
 
 CREATE FUNCTION escrow.run_maintenance(max_deals integer DEFAULT 100)
     RETURNS TABLE (action text, deals integer) AS 'MODULE_PATHNAME', 'escrow_run_maintenance'
     LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION escrow.run_maintenance(integer) IS
-    'Expire unshipped reserved deals, auto-accept delivered deals past the inspection window, complete settled deals past cooling-off (bounded, SKIP LOCKED)';
+    'Enforce deal deadlines (bounded, SKIP LOCKED): expire unshipped reserved deals, auto-accept delivered deals past the inspection window, complete settled deals past cooling-off, escalate undelivered shipments to a dispute, mark unpaid deals served first, confirm returns the merchant left unconfirmed';
 
 CREATE FUNCTION escrow.deal_transitions()
     RETURNS TABLE (action text, from_stage text, to_stage text, actors text, money text,

@@ -25,7 +25,7 @@ SELECT d.id AS deal, d.txn_no, d.buyer, d.merchant, d.amount, d.currency,
               min(e.at) FILTER (WHERE e.to_stage = 'delivered') AS delivered_at,
               min(e.at) FILTER (WHERE e.to_stage = 'settled') AS settled_at,
               min(e.at) FILTER (WHERE e.to_stage = 'completed') AS completed_at,
-              min(e.at) FILTER (WHERE e.to_stage IN ('cancelled', 'expired', 'refunded', 'resolved')) AS ended_at
+              min(e.at) FILTER (WHERE e.to_stage IN ('cancelled', 'expired', 'refunded', 'resolved', 'written_off')) AS ended_at
          FROM escrow.deal_events e WHERE e.deal = d.id) s ON true
   LEFT JOIN LATERAL (
        SELECT string_agg(t.action || ' (' || t.actors || ')', ', ') AS next_actions
@@ -41,11 +41,12 @@ SELECT r.id AS receivable, r.kind, d.txn_no, r.debtor, r.creditor, d.currency,
        r.amount, r.paid,
        CASE WHEN r.status = 'open' THEN r.amount - r.paid ELSE 0 END AS outstanding,
        r.due_at, r.status,
-       r.status = 'open' AND r.due_at < pg_catalog.clock_timestamp() AS overdue
+       r.status = 'open' AND r.due_at < pg_catalog.clock_timestamp() AS overdue,
+       r.written_down
   FROM escrow.receivables r
   JOIN escrow.deals d ON d.id = r.deal;
 COMMENT ON VIEW escrow.receivables_due IS
-    'Loans (credit finance) and invoices (payment agency) per buyer and institution: amount, paid, outstanding, due date, overdue';
+    'Loans (credit finance) and invoices (payment agency) per buyer and institution: amount, paid, outstanding, due date, overdue, and what a dispute''s resolution wrote down';
 
 CREATE VIEW escrow.overdue_receivables WITH (security_invoker = true) AS
 SELECT * FROM escrow.receivables_due WHERE overdue;

@@ -45,7 +45,7 @@ GRANT SELECT (id, txn_no, buyer, merchant, amount, currency, payment_method,
               prepay_transfer,
               debit_account, credit_account, fee_account, fee_bps, inspection_place,
               carrier, provider, inspector, tracking, stage, ship_within,
-              inspection_window, cooling_off, deadline, hold_id, capture_transfer,
+              inspection_window, cooling_off, deliver_within, refund_within, pay_within, deadline, hold_id, capture_transfer,
               fee_transfer, held, captured, refunded, fee, auth_no, created_at, updated_at)
     ON escrow.deals TO escrow_admin, escrow_app, escrow_auditor, escrow_party;
 ALTER TABLE escrow.deal_sources ENABLE ROW LEVEL SECURITY;
@@ -69,7 +69,8 @@ GRANT EXECUTE ON FUNCTION
 
 GRANT EXECUTE ON FUNCTION
     escrow.register_member(text, text, text, bigint, name),
-    escrow.register_merchant(text, text, text, bigint, interval, interval, integer, bigint, name),
+    escrow.register_merchant(text, text, text, bigint, interval, interval, integer, bigint, name,
+                             interval, interval, interval),
     escrow.register_institution(text, text, text, bigint, integer, interval, name),
     escrow.open_deal(text, text, bigint, text, text, text, text, interval, text, text, text),
     escrow.repay(bigint, bigint, bigint, text),
@@ -85,7 +86,8 @@ GRANT EXECUTE ON FUNCTION
     escrow.reject_delivery(bigint, text, text),
     escrow.request_return(bigint, text, text),
     escrow.confirm_return(bigint, text),
-    escrow.open_dispute(bigint, text, text)
+    escrow.open_dispute(bigint, text, text),
+    escrow.write_off(bigint, text, text)
     TO escrow_app, escrow_admin;
 
 GRANT EXECUTE ON FUNCTION

@@ -276,3 +276,65 @@ ALTER TABLE escrow.settlement_lines ALTER COLUMN position TYPE numeric;
 CREATE INDEX deals_institution ON escrow.deals (institution) WHERE institution IS NOT NULL;
 CREATE INDEX receivables_debtor ON escrow.receivables (debtor);
 CREATE INDEX receivables_creditor ON escrow.receivables (creditor);
+-- Deadlines for every waiting stage, disputes for every settlement model
+-- (80_parties.sql, 81_deals.sql; docs/lifecycle.md "Deadlines and
+-- run_maintenance").  Merchants get the three new terms at their defaults
+-- (14 days for a shipment to be delivered, 14 for the merchant to confirm
+-- a return, 7 for a buyer served first to pay) and every deal copies its
+-- merchant's.  The deals 0.1.0 left waiting without any deadline get one,
+-- counted from the upgrade rather than from when they began to wait, so
+-- that the first run_maintenance() after the upgrade escalates, refunds
+-- or marks unpaid nothing without the parties having had the new term:
+--   shipped: deliver by now + deliver_within;
+--   returned: refund by now + refund_within;
+--   delivered, escrow, served first and not paid (nothing held or
+--     captured): pay by now + pay_within;
+--   delivered, agency, served first: the inspection window, now +
+--     inspection_window (0.1.0 gave it none, so it was never accepted).
+-- Receivables get written_down (0: 0.1.0 had no disputes of financed
+-- deals).  register_merchant takes the three terms as new trailing
+-- arguments: its old declaration is dropped (part 2 creates the new one).
+
+ALTER TABLE escrow.parties
+    ADD COLUMN deliver_within interval,
+    ADD COLUMN refund_within interval,
+    ADD COLUMN pay_within interval;
+UPDATE escrow.parties
+   SET deliver_within = '14 days', refund_within = '14 days', pay_within = '7 days'
+ WHERE kind = 'merchant';
+ALTER TABLE escrow.parties
+    DROP CONSTRAINT parties_check2,
+    ADD CONSTRAINT parties_check2 CHECK (kind <> 'merchant' OR (inspection_window IS NOT NULL AND cooling_off IS NOT NULL
+                                  AND deliver_within IS NOT NULL AND refund_within IS NOT NULL
+                                  AND pay_within IS NOT NULL));
+
+ALTER TABLE escrow.deals
+    ADD COLUMN deliver_within interval,
+    ADD COLUMN refund_within interval,
+    ADD COLUMN pay_within interval;
+UPDATE escrow.deals d
+   SET deliver_within = p.deliver_within, refund_within = p.refund_within, pay_within = p.pay_within
+  FROM escrow.parties p
+ WHERE p.party_no = d.merchant;
+ALTER TABLE escrow.deals
+    ALTER COLUMN deliver_within SET NOT NULL,
+    ALTER COLUMN refund_within SET NOT NULL,
+    ALTER COLUMN pay_within SET NOT NULL;
+UPDATE escrow.deals
+   SET deadline = clock_timestamp() + CASE stage WHEN 'shipped' THEN deliver_within
+                                                 WHEN 'returned' THEN refund_within
+                                                 WHEN 'delivered' THEN CASE settlement WHEN 'escrow' THEN pay_within
+                                                                                        ELSE inspection_window END END
+ WHERE deadline IS NULL
+   AND (stage IN ('shipped', 'returned')
+        OR (stage = 'delivered' AND settlement = 'escrow' AND held = 0 AND captured = 0)
+        OR (stage = 'delivered' AND settlement = 'agency'));
+
+DROP INDEX escrow.deals_due;
+CREATE INDEX deals_due ON escrow.deals (deadline)
+    WHERE stage IN ('funds_reserved', 'shipped', 'delivered', 'settled', 'returned');
+
+ALTER TABLE escrow.receivables
+    ADD COLUMN written_down bigint NOT NULL DEFAULT 0 CHECK (written_down >= 0);
+
+DROP FUNCTION escrow.register_merchant(text, text, text, bigint, interval, interval, integer, bigint, name);

@@ -267,7 +267,7 @@ cmp_ok(scalar @functions, '>=', 30, scalar(@functions) . ' functions in schema e
 
 my %lifecycle = map { $_ => 1 } qw(reserve mark_shipped mark_delivered confirm_inspection
   cancel_deal reject_delivery request_return confirm_return open_dispute resolve_dispute
-  issue_identity_code confirm_identity serve_first pay_cash);
+  issue_identity_code confirm_identity serve_first pay_cash write_off);
 
 sub render
 {

@@ -67,10 +67,12 @@ diag("007_upgrade: ESCROWPAY_SEED=$seed ESCROWPAY_UPGRADE_OPS=$ops");
 # may change.  The others must be there exactly as they were, and no row
 # may appear or vanish.
 my %MIGRATED = ('0.1.0--0.2.0' => {
-	# agency deals completed with their invoice open wait as invoiced
-	deals => "settlement = 'agency' AND stage = 'completed' AND EXISTS "
+	# agency deals completed with their invoice open wait as invoiced;
+	# deals left waiting without a deadline get one (src/upgrade/0.1.0--0.2.0.sql)
+	deals => "(settlement = 'agency' AND stage = 'completed' AND EXISTS "
 	  . "(SELECT 1 FROM upgrade_snap.receivables r WHERE r.deal = deals.id "
-	  . "AND r.kind = 'invoice' AND r.status = 'open')",
+	  . "AND r.kind = 'invoice' AND r.status = 'open')) OR "
+	  . "(deadline IS NULL AND (stage IN ('shipped', 'returned') OR stage = 'delivered'))",
 });
 
 # Tables a step replaces: old table => a query over the new schema giving

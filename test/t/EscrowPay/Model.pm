@@ -71,6 +71,7 @@ our %FUNCTIONS = (
 	mark_delivered => 'gen_deal', confirm_inspection => 'gen_deal', cancel_deal => 'gen_deal',
 	reject_delivery => 'gen_deal', request_return => 'gen_deal', confirm_return => 'gen_deal',
 	open_dispute => 'gen_deal', resolve_dispute => 'gen_deal', serve_first => 'gen_deal',
+	write_off => 'gen_deal',
 	pay_cash => 'gen_deal', set_payment_sources => 'gen_deal',
 	pay_invoice => 'gen_pay_receivable', repay => 'gen_pay_receivable',
 	register_terminal => 'gen_register_terminal', load_terminal_cash => 'gen_refill',
@@ -304,11 +305,19 @@ our @TRANSITIONS = (
 	[qw(reject_delivery delivered returned BI), ''],
 	[qw(request_return settled returned B), ''],
 	[qw(confirm_return returned refunded M), ''],
-	[qw(open_dispute shipped disputed BM), 'E'],
-	[qw(open_dispute delivered disputed BM), 'E'],
-	[qw(open_dispute settled disputed BM), 'E'],
-	[qw(open_dispute returned disputed BM), 'E'],
-	[qw(resolve_dispute disputed resolved A), 'E'],
+	[qw(open_dispute shipped disputed BM), ''],
+	[qw(open_dispute delivered disputed BM), ''],
+	[qw(open_dispute settled disputed BM), ''],
+	[qw(open_dispute returned disputed BM), ''],
+	[qw(resolve_dispute disputed resolved A), ''],
+	# deadlines the model's runs never reach (the merchants' default 14, 14
+	# and 7 days): the deal is escalated, the return confirmed, the deal
+	# served first marked unpaid (then paid late or written off)
+	[qw(escalate shipped disputed S), ''],
+	[qw(auto_confirm_return returned refunded S), ''],
+	[qw(mark_unpaid delivered unpaid S), 'E'],
+	[qw(pay_cash unpaid settled B), 'E'],
+	[qw(write_off unpaid written_off M), 'E'],
 );
 
 our %MODEL_LETTER = (escrow => 'E', agency => 'A', credit_finance => 'C');
@@ -317,7 +326,8 @@ our %MODEL_NAME = reverse %MODEL_LETTER;
 # deal stages in the order of deal.h (set_payment_sources compares them)
 our %STAGE_NO;
 @STAGE_NO{qw(start order_received identity_confirmed funds_reserved shipped delivered
-  settled invoiced completed cancelled expired returned refunded disputed resolved)} = 0 .. 14;
+  settled invoiced completed cancelled expired returned refunded disputed resolved unpaid
+  written_off)} = 0 .. 16;
 
 # What run_maintenance() does to a deal past its deadline, by stage (a
 # settled payment-agency deal whose invoice is unpaid: invoice_due)
@@ -329,6 +339,9 @@ sub maintenance_action
 	my ($d) = @_;
 	return 'invoice_due' if $d->{stage} eq 'settled' && $d->{settlement} eq 'agency'
 	  && $d->{rkind} eq 'invoice' && $d->{rstatus} eq 'open';
+	# an escrow deal served first and not paid by its payment deadline
+	return 'mark_unpaid' if $d->{stage} eq 'delivered' && $d->{settlement} eq 'escrow'
+	  && $d->{held} == 0 && $d->{captured} == 0;
 	return $MAINTENANCE{ $d->{stage} };
 }
 
@@ -404,6 +417,7 @@ BEGIN
   PERFORM escrow.register_merchant('q$c', 'quick shop $c', 'q$c\@example.org', q,
                                    inspection_window => interval '1 microsecond',
                                    cooling_off => interval '1 microsecond',
+                                   pay_within => interval '1 microsecond',
                                    fee_bps => $bps, fee_account => f);
   PERFORM escrow.register_institution('n$c', 'institution $c', 'n$c\@example.org', n,
                                       discount_bps => $disc, repay_within => interval '30 days');
@@ -1846,8 +1860,8 @@ sub gen_run_maintenance
 	return refuse('run_maintenance', $sql, '22023') unless $n > 0;
 	return { sql => $sql, op => 'run_maintenance', outcomes => [ _ok(sub {
 		my $got = join(' ', @{ $_[0] });
-		$got =~ /^auto_accept:\d+ complete:\d+ expire:\d+ failed:0 invoice_due:\d+$/ ? undef
-		  : "expected the counts of auto_accept, complete, expire, invoice_due and failed:0, got $got" }) ] };
+		$got =~ /^auto_accept:\d+ auto_confirm_return:\d+ complete:\d+ escalate:\d+ expire:\d+ failed:0 invoice_due:\d+ mark_unpaid:\d+$/ ? undef
+		  : "expected the counts of auto_accept, auto_confirm_return, complete, escalate, expire, invoice_due, mark_unpaid and failed:0, got $got" }) ] };
 }
 
 # ----------------------------------------------------------------- deals
@@ -1880,8 +1894,9 @@ sub financed { return $_[0]{settlement} ne 'escrow'; }
 sub is_due { my ($d) = @_; return $d->{late} && $MAINTENANCE{ $d->{stage} } ? 1 : 0; }
 
 # ep_deal_commit_step: the stage, an event, and the deadline the step sets
-# (undef keeps it; 'none' clears it; the others pass at once for the
-# model's tiny intervals)
+# (undef keeps it; 'none' clears it; ship, inspect and return pass at once
+# for the model's tiny intervals, pay too at a quick merchant; deliver and
+# refund are the merchants' default 14 days and never pass in a run)
 sub step_commit
 {
 	my ($x, $to, $deadline) = @_;
@@ -1889,7 +1904,7 @@ sub step_commit
 	$x->{events}++;
 	return unless defined $deadline;
 	$x->{late} = $deadline eq 'ship' ? $x->{ship_tiny}
-	  : $deadline eq 'inspect' || $deadline eq 'return' ? $x->{q} : 0;
+	  : $deadline eq 'inspect' || $deadline eq 'return' || $deadline eq 'pay' ? $x->{q} : 0;
 }
 
 # A transfer the deal makes (owned by it in transfer_owners)
@@ -2082,8 +2097,8 @@ sub fx_fee
 
 sub open_receivable
 {
-	my ($self, $x, $kind) = @_;
-	@$x{qw(rid rkind ramount rpaid rstatus)} = (-1, $kind, $x->{amount}, 0, 'open');
+	my ($self, $x, $kind, $amount) = @_;
+	@$x{qw(rid rkind ramount rpaid rstatus)} = (-1, $kind, $amount // $x->{amount}, 0, 'open');
 	$self->_follow_up($x->{id}, recv => 1);
 }
 
@@ -2216,6 +2231,88 @@ sub fx_split
 	return undef;
 }
 
+# ep_finance_split: resolve_dispute of an agency or credit-finance deal.
+# The merchant keeps $share less the fee (agency) or the discount (credit
+# finance) on it; the buyer owes the institution $share.
+sub fin_split
+{
+	my ($self, $s, $x, $bs) = @_;
+	my $share = $x->{amount} - $bs;
+	my $credit = $x->{settlement} eq 'credit_finance';
+	my $prepaid = sub { $_[0] - fee_of($_[0], $x->{discount}) };
+	my ($e, $t);
+	return $self->fin_unwind($s, $x) if $share == 0;
+	if ($x->{captured} == 0)
+	{
+		# before receipt: the share received as confirm_inspection would the amount
+		if ($credit)
+		{
+			my $back = $x->{prepay_transfer} ? $prepaid->($x->{amount}) - $prepaid->($share) : 0;
+			if ($back > 0)
+			{
+				($e) = $self->s_refund($s, $x->{prepay_transfer}, $back);
+				return $e if $e;
+			}
+			($e, $t) = $self->s_capture($s, $x->{hold_id}, $share, 1, $x->{id});
+			return $e if $e;
+			$x->{held} = 0;
+		}
+		else
+		{
+			($e, $t) = $self->s_deal_transfer($s, $x, $x->{inst_account}, $x->{credit}, $share);
+			return $e if $e;
+		}
+		$x->{capture_transfer} = $t->{tmp};
+		$self->_follow_up($x->{id}, capture => $t);
+		$x->{captured} = $share;
+		unless ($credit)
+		{
+			$x->{fee} = fee_of($share, $x->{bps});
+			$e = $self->fx_fee($s, $x, $x->{fee});
+			return $e if $e;
+		}
+		$self->open_receivable($x, $credit ? 'loan' : 'invoice', $share);
+		return undef;
+	}
+	return undef if $bs == 0;
+	if ($credit)
+	{
+		my $back = $prepaid->($x->{amount}) - $prepaid->($share);
+		if ($back > 0)
+		{
+			($e) = $self->s_refund($s, $x->{prepay_transfer}, $back);
+			return $e if $e;
+		}
+	}
+	else
+	{
+		my $new_fee = fee_of($share, $x->{bps});
+		if ($x->{fee} > $new_fee)
+		{
+			($e) = $self->s_refund($s, $x->{fee_transfer}, $x->{fee} - $new_fee);
+			return $e if $e;
+			$x->{fee} = $new_fee;
+		}
+	}
+	($e) = $self->s_refund($s, $x->{capture_transfer}, $bs);
+	return $e if $e;
+	$x->{refunded} = $bs;
+	# the receivable written down to the share; an invoice's payments beyond
+	# it go back to the buyer, a loan's stay on the buyer's line
+	if ($x->{ramount} != $share)
+	{
+		if ($x->{rpaid} > $share && $x->{rkind} eq 'invoice')
+		{
+			($e) = $self->s_deal_transfer($s, $x, $x->{inst_account}, $x->{debit}, $x->{rpaid} - $share);
+			return $e if $e;
+		}
+		$x->{ramount} = $share;
+		$x->{rpaid} = min($x->{rpaid}, $share);
+		$x->{rstatus} = $x->{rpaid} == $share ? 'paid' : 'open';
+	}
+	return undef;
+}
+
 sub fx_confirm_return
 {
 	my ($self, $s, $x) = @_;
@@ -2295,13 +2392,13 @@ sub pick_actor
 my %WHO = (confirm_identity => 'B', reserve => 'B', mark_shipped => 'M',
 	mark_delivered => 'MI', confirm_inspection => 'BI', cancel_deal => 'BM',
 	reject_delivery => 'BI', request_return => 'B', confirm_return => 'M',
-	open_dispute => 'BM', serve_first => 'M', set_payment_sources => 'B');
+	open_dispute => 'BM', write_off => 'M', serve_first => 'M', set_payment_sources => 'B');
 
 sub gen_deal
 {
 	my ($self) = @_;
 	my $r = $self->{rng};
-	my @live = grep { $_->{stage} !~ /^(cancelled|refunded|resolved|completed|expired)$/ && !is_due($_) }
+	my @live = grep { $_->{stage} !~ /^(cancelled|refunded|resolved|completed|expired|written_off)$/ && !is_due($_) }
 	  map { $self->{st}{deals}{$_} } sort { $a <=> $b } recent($self->{st}{deal_list}, 200);
 	@live = grep { $_->{stage} ne 'settled' || $r->chance(0.3) } @live;
 	return $self->gen_open_deal if @live < 4 || $r->chance(0.12);
@@ -2330,6 +2427,7 @@ sub gen_deal
 		invoiced => [ pay_receivable => 6, refund_payment => 1, request_return => 0.5 ],
 		returned => [ confirm_return => 8, open_dispute => 2 ],
 		disputed => [ resolve_dispute => 1 ],
+		unpaid => [ pay_cash => 1, write_off => 4 ],
 	);
 	my $action = $r->weighted(@{ $next{ $d->{stage} } });
 	if ($action eq 'confirm_identity' && !$d->{code_pending})
@@ -2474,7 +2572,7 @@ sub gen_deal_step
 	{
 		$sql = "SELECT escrow.$action($id, $act);";
 	}
-	elsif ($action =~ /^(cancel_deal|reject_delivery|request_return|open_dispute)$/)
+	elsif ($action =~ /^(cancel_deal|reject_delivery|request_return|open_dispute|write_off)$/)
 	{
 		$sql = "SELECT escrow.$action($id, $reason, $act);";
 		$bad_actor ||= $reason ne "'because'";
@@ -2485,16 +2583,18 @@ sub gen_deal_step
 	my %how = (
 		reserve => { deadline => 'ship', effect => sub { $self->fx_reserve(@_) // (undef,
 			sub { $_[0][0] =~ /^\d{10}$/ ? undef : "expected an auth number, got [@{$_[0]}]" }) } },
-		mark_shipped => { deadline => 'none', effect => sub { $_[1]{late} ? 'EP007' : undef } },
+		mark_shipped => { deadline => 'deliver', effect => sub { $_[1]{late} ? 'EP007' : undef } },
 		mark_delivered => { deadline => 'inspect' },
 		confirm_inspection => { deadline => 'return',
 			effect => sub { $self->fx_settle(@_) // (undef, settle_check($_[1])) } },
 		cancel_deal => { deadline => 'none', effect => sub { $self->fx_release_step(@_) } },
-		reject_delivery => { deadline => 'none', effect => sub { $_[1]{late} ? 'EP007' : undef } },
-		request_return => { deadline => 'none', effect => sub { $_[1]{late} ? 'EP007' : undef } },
+		reject_delivery => { deadline => 'refund', effect => sub { $_[1]{late} ? 'EP007' : undef } },
+		request_return => { deadline => 'refund', effect => sub { $_[1]{late} ? 'EP007' : undef } },
 		confirm_return => { deadline => 'none', effect => sub { $self->fx_confirm_return(@_) } },
 		open_dispute => { deadline => 'none' },
-		serve_first => { deadline => 'none' },
+		write_off => { deadline => 'none' },
+		# escrow: the payment deadline; agency: the inspection window
+		serve_first => { deadline => financed($d) ? 'inspect' : 'pay' },
 	);
 	return $self->deal_step($action, $sql, $d, $action, $actor, %{ $how{$action} });
 }
@@ -2566,7 +2666,8 @@ sub gen_resolve_dispute
 	return refuse('resolve_dispute', $sql, '22003') unless defined $sum;
 	return refuse('resolve_dispute', $sql, '22023') if $sum != $d->{amount};
 	return $self->deal_step('resolve_dispute', $sql, $d, 'resolve_dispute', 'postgres', extra => 'A',
-		deadline => 'none', effect => sub { $self->fx_split($_[0], $_[1], $bs) });
+		deadline => 'none', effect => sub {
+			financed($_[1]) ? $self->fin_split($_[0], $_[1], $bs) : $self->fx_split($_[0], $_[1], $bs) });
 }
 
 # set_payment_sources: the buyer pays from these accounts (sources.c)
@@ -2693,7 +2794,7 @@ sub gen_pay_cash
 	my $op = 'pay_cash';
 	return refuse($op, $sql, '22023') if !defined $term || $sql =~ /NULL::bigint\[\]/ || !@pieces
 	  || grep { $_ <= 0 || $_ > MAX_AMOUNT } @pieces;
-	my $later = $d->{stage} eq 'delivered';
+	my $later = $d->{stage} eq 'delivered' || $d->{stage} eq 'unpaid';
 	my ($err, $to) = deal_check($d, 'pay_cash', $d->{buyer});
 	return refuse($op, $sql, $err) if $err;
 	$err = $self->require_use(_sim(), $d->{credit}, $d->{merchant}, 1);

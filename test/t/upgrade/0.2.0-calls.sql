@@ -87,5 +87,7 @@ SELECT p FROM (VALUES
   (50, pg_temp.probe('assign_account', NULL, $q$ SELECT escrow.assign_account(escrow.open_account('u-probe-2', 'USD'), 'U-M1') $q$)),
   (51, pg_temp.probe('authorise_account_use', NULL, $q$ SELECT escrow.authorise_account_use(pg_temp.a('u-wallet'), 'U-M2', 'pay_from', 'U-M1') $q$)),
   (52, pg_temp.probe('revoke_account_use', NULL, $q$ SELECT escrow.revoke_account_use(pg_temp.a('u-line'), 'U-M1', 'pay_from', 'U-K1') $q$)),
-  (53, pg_temp.probe('limits', NULL, $q$ SELECT * FROM escrow.limits() $q$))
+  (53, pg_temp.probe('limits', NULL, $q$ SELECT * FROM escrow.limits() $q$)),
+  -- no old deal is unpaid (the upgrade gave the ones served first a payment deadline from now)
+  (54, pg_temp.probe('write_off', 'EP007', $q$ SELECT escrow.write_off(pg_temp.d('identity_confirmed'), 'probe', 'U-S1') $q$))
 ) AS probes (n, p) ORDER BY n;

@@ -109,7 +109,6 @@ SELECT pg_temp.until_refused('SELECT escrow.transfer(' || :payer || ', ' || :hot
 SELECT posted, available FROM escrow.balances WHERE account = :hot;
 
 -- deals: amounts up to 10^15; the reporting views sum them without overflow
-SET escrowpay.hmac_key = 'bounds-test-key-0123456789';
 SELECT escrow.open_account('bd big buyer', 'CHF', 'credit', 10000000000000000) AS bb \gset
 SELECT escrow.open_account('bd big shop', 'CHF') AS bs \gset
 SELECT escrow.register_member('BD-B', 'Big buyer', 'b@example.com', :bb),

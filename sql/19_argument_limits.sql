@@ -8,7 +8,6 @@
 DROP EXTENSION IF EXISTS escrowpay CASCADE;
 CREATE EXTENSION escrowpay;
 \set SHOW_CONTEXT never
-SET escrowpay.hmac_key = 'argument-limits-key-0123456789';
 
 -- some rows, so that a call that got past its checks would change them
 SELECT escrow.open_account('al buyer', 'USD') AS buyer \gset

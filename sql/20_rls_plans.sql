@@ -25,9 +25,11 @@ SELECT count(escrow.register_merchant('S-' || i, 'Shop', 's@plan.test',
   FROM generate_series(1, 200) i;
 INSERT INTO escrow.deals (id, txn_no, buyer, merchant, amount, currency, payment_method,
                           debit_account, credit_account, fee_bps, stage, ship_within,
-                          inspection_window, cooling_off)
+                          inspection_window, cooling_off, deliver_within, refund_within,
+                          pay_within)
 SELECT i, 'T' || i, b.party_no, m.party_no, 1000, 'USD', 'balance', b.account,
-       m.settlement_account, 0, 'order_received', '7 days', '3 days', '8 days'
+       m.settlement_account, 0, 'order_received', '7 days', '3 days', '8 days',
+       '14 days', '14 days', '7 days'
   FROM generate_series(1, 20000) i
   JOIN escrow.parties b ON b.party_no = 'M-' || (1 + i % 200)
   JOIN escrow.parties m ON m.party_no = 'S-' || (1 + (i * 7) % 200);

@@ -321,7 +321,11 @@ write_down_receivable(EpDeal *d, int64 owed, StringInfo payload)
 		return;
 	if (paid > owed && invoice)
 	{
-		ep_deal_transfer(d, d->institution_account, d->debit_account, paid - owed);
+		/* sent back by the invoice, as its payments were made to it */
+		EpOwner		owner = {0};
+
+		owner.receivable = id;
+		ep_transfer(d->institution_account, d->debit_account, paid - owed, &owner);
 		json_int(payload, "invoice_payments_returned", paid - owed);
 	}
 	else if (paid > owed)

@@ -278,11 +278,20 @@ static const char *const checks[] = {
 	"              r.kind, r.id, r.deal, r.status, r.amount, r.paid, coalesce(m.paid_in, 0), "
 	"              coalesce(m.refunded, 0), coalesce(m.returned, 0)) "
 	"  FROM escrow.receivables r LEFT JOIN m ON m.receivable = r.id "
-	" WHERE r.paid <> coalesce(m.paid_in, 0) OR coalesce(m.refunded, 0) <> 0 "
+	" WHERE coalesce(m.refunded, 0) <> 0 "
 	"    OR (r.status = 'open' AND r.paid >= r.amount) "
 	"    OR (r.status = 'paid' AND r.paid <> r.amount) "
-	"    OR coalesce(m.returned, 0) <> CASE WHEN r.kind = 'invoice' AND r.status = 'cancelled' "
-	"                                       THEN r.paid ELSE 0 END",
+	"    OR CASE WHEN r.kind = 'invoice' AND r.status = 'cancelled' "
+	/* a cancelled invoice: every payment sent back */
+	"            THEN r.paid <> coalesce(m.paid_in, 0) OR coalesce(m.returned, 0) <> r.paid "
+	/* an invoice written down: what it was paid beyond the new amount sent back */
+	"            WHEN r.kind = 'invoice' "
+	"            THEN r.paid <> coalesce(m.paid_in, 0) - coalesce(m.returned, 0) "
+	"                 OR coalesce(m.returned, 0) > r.written_down "
+	/* a loan written down: repayments beyond it stay on the buyer's line */
+	"            ELSE coalesce(m.returned, 0) <> 0 "
+	"                 OR r.paid <> least(coalesce(m.paid_in, 0), r.amount) "
+	"                 OR (r.written_down = 0 AND r.paid <> coalesce(m.paid_in, 0)) END",
 
 	/* receivables against their deals */
 	"SELECT 'receivable_deal', format('%s %s of deal %s (%s, %s): %s', r.kind, r.id, d.id, "
@@ -295,7 +304,9 @@ static const char *const checks[] = {
 	"    WHEN r.debtor <> d.buyer OR r.creditor IS DISTINCT FROM d.institution "
 	"      THEN format('owed by %s to %s, the deal is of buyer %s and institution %s', "
 	"                  r.debtor, r.creditor, d.buyer, d.institution) "
-	"    WHEN r.amount <> d.amount THEN format('amount %s, the deal''s %s', r.amount, d.amount) "
+	"    WHEN r.amount + r.written_down <> d.amount "
+	"      THEN format('amount %s and written down %s, the deal''s %s', "
+	"                  r.amount, r.written_down, d.amount) "
 	"    WHEN r.pay_to IS DISTINCT FROM CASE r.kind WHEN 'loan' THEN d.debit_account "
 	"                                              ELSE d.institution_account END "
 	"      THEN format('paid into account %s, not the deal''s %s', r.pay_to, "
@@ -331,7 +342,7 @@ static const char *const checks[] = {
 	"                       WHERE o.receivable = r.id AND t.credit_account = r.pay_to) p "
 	" WHERE r.kind = 'loan' "
 	"   AND coalesce(c.amount - c.refunded, 0) - p.repaid "
-	"       <> CASE WHEN r.status = 'cancelled' THEN -p.repaid ELSE r.amount - r.paid END",
+	"       <> CASE WHEN r.status = 'cancelled' THEN -p.repaid ELSE r.amount - p.repaid END",
 
 	/* refunds against the transfers they reverse */
 	"SELECT 'refund_totals', "

@@ -20,13 +20,13 @@
 # calling it twice is fine).  One cluster per shell at a time.
 #
 # Optional environment, read by cluster_start:
-#     CLUSTER_PRELOAD     value for shared_preload_libraries (default: none)
+#     CLUSTER_PRELOAD     more shared_preload_libraries, after escrowpay (default: none)
 #     CLUSTER_EXTRA_CONF  extra postgresql.conf lines, appended verbatim
 #     CLUSTER_PORT_BASE   first port to probe (default 54320)
 #     CLUSTER_KEEP=1      do not delete the scratch directory on stop
 # After cluster_start these are set: CLUSTER_DIR (scratch dir), CLUSTER_DATA
-# (data dir), CLUSTER_LOG (server log), PG_BINDIR, and PATH has PG_BINDIR
-# in front.
+# (data dir), CLUSTER_LOG (server log), CLUSTER_KEYFILE (the key file),
+# PG_BINDIR, and PATH has PG_BINDIR in front.
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   echo "scripts/cluster.sh is a library: source it, then call cluster_start / cluster_stop" >&2
@@ -85,6 +85,7 @@ cluster_start() {
   chown postgres: "$CLUSTER_DIR" || return 1
   CLUSTER_DATA="$CLUSTER_DIR/data"
   CLUSTER_LOG="$CLUSTER_DIR/postgres.log"
+  CLUSTER_KEYFILE="$CLUSTER_DIR/escrowpay.keys"
 
   local port
   port="$(_cluster_free_port)" || return 1
@@ -96,6 +97,15 @@ cluster_start() {
     return 1
   fi
 
+  # the key of identity codes: "<key id> <secret>", readable by postgres only
+  if ! (umask 077 &&
+        printf 'test1 %s\n' "$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')" \
+          >"$CLUSTER_KEYFILE" &&
+        chown postgres: "$CLUSTER_KEYFILE"); then
+    echo "cluster.sh: could not write $CLUSTER_KEYFILE" >&2
+    return 1
+  fi
+
   _cluster_as_pg tee -a "$CLUSTER_DATA/postgresql.conf" >/dev/null <<EOF
 
 # --- throwaway test cluster (scripts/cluster.sh) ---
@@ -104,7 +114,8 @@ unix_socket_directories = '$CLUSTER_DIR'
 port = $port
 fsync = off
 max_prepared_transactions = 0
-shared_preload_libraries = '${CLUSTER_PRELOAD:-}'
+shared_preload_libraries = 'escrowpay${CLUSTER_PRELOAD:+,$CLUSTER_PRELOAD}'
+escrowpay.hmac_key_file = '$CLUSTER_KEYFILE'
 ${CLUSTER_EXTRA_CONF:-}
 EOF
 
@@ -116,7 +127,7 @@ EOF
   fi
 
   export PGHOST="$CLUSTER_DIR" PGPORT="$port" PGUSER=postgres
-  export CLUSTER_DIR CLUSTER_DATA CLUSTER_LOG
+  export CLUSTER_DIR CLUSTER_DATA CLUSTER_LOG CLUSTER_KEYFILE
   echo "cluster.sh: started PostgreSQL on socket $PGHOST port $PGPORT"
 }
 

@@ -14,10 +14,10 @@
 \set QUIET on
 \pset footer off
 
--- Identity codes are stored as HMAC-SHA256 under this superuser-only key.
--- The demo runs as a superuser, so it may SET it for its session; a real
--- server sets it in postgresql.conf or with ALTER SYSTEM (docs/operations.md).
-SET escrowpay.hmac_key = 'demo-only-key-0123456789abcdef';
+-- Identity codes are stored as HMAC-SHA256 under the first key of the
+-- server's key file (escrowpay.hmac_key_file): scripts/cluster.sh writes
+-- one with a random key and preloads escrowpay, as a real server must
+-- (docs/operations.md, "Identity-code keys").
 
 \echo
 \echo '== escrowpay demo: one order from deposit to refund (amounts in US cents) =='

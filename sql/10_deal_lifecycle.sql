@@ -8,7 +8,6 @@ SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS escrowpay CASCADE;
 CREATE EXTENSION escrowpay;
 RESET client_min_messages;
-SET escrowpay.hmac_key = 'regress-key-0123456789';
 -- Balances of this file's accounts
 CREATE FUNCTION pg_temp.bal() RETURNS TABLE (owner text, posted bigint, held bigint, available bigint)
 LANGUAGE sql AS $$

@@ -10,7 +10,6 @@ SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS escrowpay CASCADE;
 CREATE EXTENSION escrowpay;
 RESET client_min_messages;
-SET escrowpay.hmac_key = 'regress-key-0123456789';
 -- A buyer <tag>-B (account <tag>-buyer with 20000) and a merchant <tag>-S
 -- (accounts <tag>-shop and <tag>-fees)
 CREATE FUNCTION pg_temp.parties(tag text, inspection interval DEFAULT '3 days',

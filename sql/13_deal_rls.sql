@@ -11,7 +11,6 @@ DROP ROLE IF EXISTS party_s1;
 DROP ROLE IF EXISTS party_x;
 CREATE EXTENSION escrowpay;
 RESET client_min_messages;
-SET escrowpay.hmac_key = 'regress-key-0123456789';
 CREATE ROLE party_m1 LOGIN IN ROLE escrow_party;
 CREATE ROLE party_s1 LOGIN IN ROLE escrow_party;
 CREATE ROLE party_x LOGIN IN ROLE escrow_party;
@@ -122,9 +121,9 @@ SELECT * FROM escrow.run_maintenance();
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM escrow.verify_ledger();
 \echo :LAST_ERROR_SQLSTATE
-SHOW escrowpay.hmac_key;
+SHOW escrowpay.hmac_key_file;
 \echo :LAST_ERROR_SQLSTATE
-SET escrowpay.hmac_key = 'party-chosen-key-0123';
+SET escrowpay.hmac_key_file = '/tmp/party-chosen-keys';
 \echo :LAST_ERROR_SQLSTATE
 UPDATE escrow.deals SET stage = 'completed';
 \echo :LAST_ERROR_SQLSTATE

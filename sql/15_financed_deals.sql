@@ -19,7 +19,6 @@ DROP ROLE IF EXISTS fin_shop;
 DROP ROLE IF EXISTS fin_bank;
 CREATE EXTENSION escrowpay;
 RESET client_min_messages;
-SET escrowpay.hmac_key = 'regress-key-0123456789';
 
 -- Everything a refused call could have touched: accounts, holds, the
 -- journal, idempotency keys, parties, deals, events and receivables.

@@ -4,19 +4,29 @@
  *	  Secret codes for identity confirmation, and transaction numbers.
  *
  * Codes come from OpenSSL's CSPRNG (RAND_bytes) as decimal digits without
- * modulo bias.  Only HMAC-SHA256(escrowpay.hmac_key, deal id || ':' ||
- * code) is stored; the key is a superuser-only setting, so neither the
- * application role nor a reader of the tables can recompute a code.
+ * modulo bias.  Only HMAC-SHA256(key, deal id || ':' || code) is stored,
+ * with the id of the key.  The keys live in the file named by
+ * escrowpay.hmac_key_file (a superuser-only, server-wide setting), which
+ * the server reads at each call and refuses when group or others may
+ * access it; no setting holds a key, so neither the application role nor
+ * a reader of the tables or the catalogs can recompute a code.
  * Comparison is constant-time (CRYPTO_memcmp).
  *
  *-------------------------------------------------------------------------
  */
 #include "codes.h"
 
+#include <ctype.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+
+#include "storage/fd.h"
 
 /* n random decimal digits */
 char *
@@ -42,21 +52,163 @@ ep_random_digits(int n)
 	return out;
 }
 
-/* HMAC-SHA256 of a deal's code under escrowpay.hmac_key */
+/* Largest key file read */
+#define EP_KEY_FILE_MAX (64 * 1024)
+
+/* characters of a key id */
+#define EP_KEY_ID_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
+
+/* Refuse the key file (55000), wiping what was read of it first */
+static void
+pg_attribute_noreturn()
+key_file_error(EpHmacKeys *k, const char *detail)
+{
+	if (k->buf != NULL)
+		explicit_bzero(k->buf, k->len);
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("cannot use escrowpay.hmac_key_file \"%s\"", ep_hmac_key_file),
+			 errdetail_internal("%s", detail),
+			 errhint("The file holds lines \"<key id> <secret>\" (an id of 1 to %d letters, "
+					 "digits, \"_\" or \"-\"; a secret of at least %d characters) and is "
+					 "readable only by the server's operating-system user (mode 0600).",
+					 EP_KEY_ID_MAX, EP_KEY_SECRET_MIN)));
+}
+
+/*
+ * Read and check escrowpay.hmac_key_file: a regular file without group or
+ * world access, of lines "<key id> <secret>" (blank lines and # comments
+ * allowed), at least one key, no id twice.  Read at each call, so a new
+ * file takes effect at once.  55000 when it is not set or not usable.
+ */
+EpHmacKeys *
+ep_hmac_keys_load(void)
+{
+	EpHmacKeys *k = palloc0(sizeof(EpHmacKeys));
+	struct stat st;
+	int			fd;
+	ssize_t		got;
+	char	   *line;
+	char	   *next;
+	int			lineno = 0;
+	int			lines = 1;
+
+	if (ep_hmac_key_file == NULL || ep_hmac_key_file[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("escrowpay.hmac_key_file is not set"),
+				 errdetail("Identity codes are stored only as HMAC-SHA256 under a key of that file."),
+				 errhint("A superuser sets escrowpay.hmac_key_file in postgresql.conf "
+						 "(or with ALTER SYSTEM) and reloads the configuration.")));
+	fd = OpenTransientFile(ep_hmac_key_file, O_RDONLY | PG_BINARY);
+	if (fd < 0)
+		key_file_error(k, psprintf("It could not be opened: %m."));
+	if (fstat(fd, &st) != 0)
+	{
+		char	   *detail = psprintf("It could not be examined: %m.");
+
+		CloseTransientFile(fd);
+		key_file_error(k, detail);
+	}
+	if (!S_ISREG(st.st_mode) || (st.st_mode & (S_IRWXG | S_IRWXO)) ||
+		st.st_size > EP_KEY_FILE_MAX)
+	{
+		CloseTransientFile(fd);
+		if (!S_ISREG(st.st_mode))
+			key_file_error(k, "It is not a regular file.");
+		if (st.st_mode & (S_IRWXG | S_IRWXO))
+			key_file_error(k, psprintf("It has group or world access (mode %04o); "
+									   "only its owner may have access (mode 0600).",
+									   (unsigned) (st.st_mode & 07777)));
+		key_file_error(k, psprintf("It is larger than %d bytes.", EP_KEY_FILE_MAX));
+	}
+	k->len = st.st_size + 1;
+	k->buf = palloc(k->len);
+	got = read(fd, k->buf, st.st_size);
+	CloseTransientFile(fd);
+	if (got != st.st_size)
+		key_file_error(k, "It could not be read whole.");
+	k->buf[got] = '\0';
+	if (strlen(k->buf) != (size_t) got)
+		key_file_error(k, "It holds a NUL byte.");
+
+	for (line = k->buf; *line; line++)
+		lines += (*line == '\n');
+	k->keys = palloc0(sizeof(EpHmacKey) * lines);
+	for (line = k->buf; line != NULL; line = next)
+	{
+		char	   *end;
+		char	   *secret;
+		size_t		idlen;
+
+		lineno++;
+		next = strchr(line, '\n');
+		if (next != NULL)
+			*next++ = '\0';
+		end = line + strlen(line);
+		while (end > line && isspace((unsigned char) end[-1]))
+			*--end = '\0';
+		while (isspace((unsigned char) *line))
+			line++;
+		if (*line == '\0' || *line == '#')
+			continue;
+		idlen = strspn(line, EP_KEY_ID_CHARS);
+		if (idlen == 0 || idlen > EP_KEY_ID_MAX || (line[idlen] != ' ' && line[idlen] != '\t'))
+			key_file_error(k, psprintf("Line %d does not start with a key id of 1 to %d letters, "
+									   "digits, \"_\" or \"-\" followed by a space or tab "
+									   "and the secret.", lineno, EP_KEY_ID_MAX));
+		line[idlen] = '\0';
+		secret = line + idlen + 1;
+		while (*secret == ' ' || *secret == '\t')
+			secret++;
+		if (secret[strcspn(secret, " \t")] != '\0')
+			key_file_error(k, psprintf("Line %d (key \"%s\"): the secret is one word, "
+									   "and nothing follows it.", lineno, line));
+		if (strlen(secret) < EP_KEY_SECRET_MIN)
+			key_file_error(k, psprintf("Line %d (key \"%s\"): the secret is shorter than %d "
+									   "characters.", lineno, line, EP_KEY_SECRET_MIN));
+		if (ep_hmac_key_find(k, line) != NULL)
+			key_file_error(k, psprintf("Line %d: key id \"%s\" appears twice.", lineno, line));
+		strlcpy(k->keys[k->n].id, line, sizeof(k->keys[k->n].id));
+		k->keys[k->n].secret = secret;
+		k->n++;
+	}
+	if (k->n == 0)
+		key_file_error(k, "It holds no key.");
+	return k;
+}
+
+/* The key of an id, or NULL */
+const EpHmacKey *
+ep_hmac_key_find(const EpHmacKeys *keys, const char *id)
+{
+	int			i;
+
+	for (i = 0; i < keys->n; i++)
+		if (strcmp(keys->keys[i].id, id) == 0)
+			return &keys->keys[i];
+	return NULL;
+}
+
+/* Wipe the secrets and free the keys */
 void
-ep_code_hmac(int64 deal, const char *code, uint8 *out)
+ep_hmac_keys_free(EpHmacKeys *keys)
+{
+	explicit_bzero(keys->buf, keys->len);
+	pfree(keys->buf);
+	pfree(keys->keys);
+	pfree(keys);
+}
+
+/* HMAC-SHA256 of a deal's code under a key */
+void
+ep_code_hmac(const EpHmacKey *key, int64 deal, const char *code, uint8 *out)
 {
 	char	   *msg;
 	unsigned int len = EP_HMAC_LEN;
 
-	if (ep_hmac_key == NULL || strlen(ep_hmac_key) < 16)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("escrowpay.hmac_key is not set or shorter than 16 characters"),
-				 errdetail("Identity codes are stored only as HMAC-SHA256 under that key."),
-				 errhint("A superuser sets escrowpay.hmac_key (at least 16 characters) in postgresql.conf or with ALTER SYSTEM.")));
 	msg = psprintf("%lld:%s", (long long) deal, code);
-	if (HMAC(EVP_sha256(), ep_hmac_key, strlen(ep_hmac_key),
+	if (HMAC(EVP_sha256(), key->secret, strlen(key->secret),
 			 (const unsigned char *) msg, strlen(msg), out, &len) == NULL ||
 		len != EP_HMAC_LEN)
 		ereport(ERROR,

@@ -15,6 +15,7 @@
  */
 #include "deal.h"
 
+#include "attempts.h"
 #include "codes.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -687,38 +688,55 @@ require_stage(const EpDeal *d, EpStage stage, const char *action)
  * escrow.issue_identity_code(deal bigint) RETURNS text
  *
  * A one-time 8-digit code for the application to send to the buyer's
- * contact; only its HMAC is kept.  Issuing again replaces the previous
- * code; the count of wrong attempts is per deal and does not reset, so
+ * contact; only its HMAC under the first key of escrowpay.hmac_key_file is
+ * kept, with the key's id.  Issuing again replaces the previous code; the
+ * count of wrong attempts is per deal and does not reset (the attempts
+ * counted in shared memory are carried into code_attempts here), so
  * re-issuing cannot buy more guesses (a locked deal is cancelled and
- * opened again).
+ * opened again).  55000 without escrowpay in shared_preload_libraries or
+ * without a usable key file.
  */
 Datum
 escrow_issue_identity_code(PG_FUNCTION_ARGS)
 {
+	static EpPlan created = {NULL,
+		"SELECT created_at FROM escrow.deals WHERE id = $1",
+	1, {INT8OID}};
 	static EpPlan store = {NULL,
-		"UPDATE escrow.deals SET code_hmac = $2, "
+		"UPDATE escrow.deals SET code_hmac = $2, code_key_id = $4, "
+		"       code_issued_at = clock_timestamp(), "
 		"       code_expires_at = clock_timestamp() + make_interval(secs => $3), "
+		"       code_attempts = greatest(code_attempts, $5), "
 		"       updated_at = now() "
 		" WHERE id = $1",
-	3, {INT8OID, BYTEAOID, INT4OID}};
+	5, {INT8OID, BYTEAOID, INT4OID, TEXTOID, INT4OID}};
 	int64		deal_id = ep_arg_id(fcinfo, 0, "deal");
+	EpHmacKeys *keys;
 	EpDeal		d;
 	char	   *code;
 	bytea	   *mac;
-	Datum		values[3];
+	Datum		values[5];
+	bool		isnull;
 	text	   *result;
 
+	ep_attempts_require();
+	keys = ep_hmac_keys_load();
 	SPI_connect();
 	ep_lock_deal(deal_id, &d);
 	require_stage(&d, STAGE_ORDER_RECEIVED, "issue_identity_code");
 	code = ep_random_digits(8);
 	mac = palloc(VARHDRSZ + EP_HMAC_LEN);
 	SET_VARSIZE(mac, VARHDRSZ + EP_HMAC_LEN);
-	ep_code_hmac(deal_id, code, (uint8 *) VARDATA(mac));
+	ep_code_hmac(&keys->keys[0], deal_id, code, (uint8 *) VARDATA(mac));
 	values[0] = Int64GetDatum(deal_id);
+	ep_exec(&created, values, NULL, 1);
+	values[4] = Int32GetDatum(ep_attempt_count(deal_id,
+											   DatumGetTimestampTz(ep_datum(0, 1, &isnull))));
 	values[1] = PointerGetDatum(mac);
 	values[2] = Int32GetDatum(ep_code_ttl);
+	values[3] = CStringGetTextDatum(keys->keys[0].id);
 	ep_exec(&store, values, NULL, 0);
+	ep_hmac_keys_free(keys);
 	ep_deal_event(deal_id, "issue_identity_code", d.stage, d.stage, d.buyer,
 				  psprintf("{\"valid_seconds\": %d}", ep_code_ttl));
 	/* into the caller's memory: SPI_finish() frees SPI's */
@@ -732,39 +750,56 @@ escrow_issue_identity_code(PG_FUNCTION_ARGS)
  *
  * true: the code is right and the deal moves to identity_confirmed.
  * false: a wrong code, counted (the count must survive, so this is a
- * result and not an error).  EP008 when no code is pending, it expired, or
- * the attempts are used up.
+ * result and not an error).  EP008 when no code is pending, it expired,
+ * it was issued before the server last started, its key is no longer in
+ * escrowpay.hmac_key_file, or the attempts are used up.
+ *
+ * The attempt is counted in shared memory before the code is compared
+ * (attempts.c), where no rollback of the caller can undo it; the deal's
+ * count is the larger of that and code_attempts.  A right code gives its
+ * attempt back.
  */
 Datum
 escrow_confirm_identity(PG_FUNCTION_ARGS)
 {
 	static EpPlan fetch = {NULL,
-		"SELECT code_hmac, code_expires_at <= clock_timestamp(), code_attempts "
+		"SELECT code_hmac, code_expires_at <= clock_timestamp(), code_attempts, "
+		"       coalesce(code_key_id, ''), coalesce(code_issued_at < $2, true), created_at, "
+		"       code_expires_at "
 		"  FROM escrow.deals WHERE id = $1",
-	1, {INT8OID}};
+	2, {INT8OID, TIMESTAMPTZOID}};
 	static EpPlan wrong = {NULL,
-		"UPDATE escrow.deals SET code_attempts = code_attempts + 1, updated_at = now() "
+		"UPDATE escrow.deals SET code_attempts = $2, updated_at = now() "
 		" WHERE id = $1",
-	1, {INT8OID}};
+	2, {INT8OID, INT4OID}};
 	static EpPlan clear = {NULL,
-		"UPDATE escrow.deals SET code_hmac = NULL, code_expires_at = NULL WHERE id = $1",
+		"UPDATE escrow.deals SET code_hmac = NULL, code_key_id = NULL, "
+		"       code_issued_at = NULL, code_expires_at = NULL WHERE id = $1",
 	1, {INT8OID}};
 	int64		deal_id = ep_arg_id(fcinfo, 0, "deal");
 	char	   *code = arg_text(fcinfo, 1, "code");
+	EpHmacKeys *keys;
+	const EpHmacKey *key;
 	EpDeal		d;
 	EpStep		step;
-	Datum		values[1];
+	Datum		values[2];
 	bool		isnull;
 	Datum		stored;
+	char	   *key_id;
+	TimestampTz created;
 	int			attempts;
+	int			counted;
 	uint8		mac[EP_HMAC_LEN];
 	bool		ok;
 
+	ep_attempts_require();
+	keys = ep_hmac_keys_load();
 	/* the buyer acts here, proven by the code: the check needs the deal first */
 	SPI_connect();
 	ep_lock_deal(deal_id, &d);
 	ep_deal_check(&d, "confirm_identity", d.buyer, 0, &step);
 	values[0] = Int64GetDatum(deal_id);
+	values[1] = TimestampTzGetDatum(ep_attempts_epoch());
 	ep_exec(&fetch, values, NULL, 1);
 	stored = ep_datum(0, 1, &isnull);
 	if (isnull)
@@ -779,27 +814,55 @@ escrow_confirm_identity(PG_FUNCTION_ARGS)
 				 errmsg("too many wrong identity codes for deal %s", d.txn_no),
 				 errdetail("%d wrong attempts; the limit is %d.", attempts, ep_max_code_attempts),
 				 errhint("The deal stays locked: cancel it and open a new one.")));
+	if (DatumGetBool(ep_datum(0, 5, &isnull)))
+		ereport(ERROR,
+				(errcode(ERRCODE_EP_BAD_CODE),
+				 errmsg("the identity code for deal %s is void", d.txn_no),
+				 errdetail("It was issued before the server last started (or restarted after "
+						   "a crash), which forgot the attempts counted in shared memory."),
+				 errhint("Issue a new code with escrow.issue_identity_code().")));
 	if (DatumGetBool(ep_datum(0, 2, &isnull)))
 		ereport(ERROR,
 				(errcode(ERRCODE_EP_BAD_CODE),
 				 errmsg("the identity code for deal %s has expired", d.txn_no),
 				 errhint("Issue a new code with escrow.issue_identity_code().")));
+	key_id = TextDatumGetCString(ep_datum(0, 4, &isnull));
+	key = ep_hmac_key_find(keys, key_id);
+	if (key == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_EP_BAD_CODE),
+				 errmsg("the identity code for deal %s is void", d.txn_no),
+				 errdetail("It was issued under key \"%s\", which is no longer in "
+						   "escrowpay.hmac_key_file.", key_id),
+				 errhint("Issue a new code with escrow.issue_identity_code().")));
+	created = DatumGetTimestampTz(ep_datum(0, 6, &isnull));
+	if (!ep_attempt_take(deal_id, created, DatumGetTimestampTz(ep_datum(0, 7, &isnull)),
+						 attempts, ep_max_code_attempts, &counted))
+		ereport(ERROR,
+				(errcode(ERRCODE_EP_BAD_CODE),
+				 errmsg("too many wrong identity codes for deal %s", d.txn_no),
+				 errdetail("%d attempts counted, also those rolled back; the limit is %d.",
+						   counted, ep_max_code_attempts),
+				 errhint("The deal stays locked: cancel it and open a new one.")));
 
-	ep_code_hmac(deal_id, code, mac);
+	ep_code_hmac(key, deal_id, code, mac);
+	ep_hmac_keys_free(keys);
 	ok = VARSIZE_ANY_EXHDR(DatumGetByteaPP(stored)) == EP_HMAC_LEN &&
 		ep_hmac_equal(mac, (const uint8 *) VARDATA_ANY(DatumGetByteaPP(stored)));
 	if (!ok)
 	{
+		values[1] = Int32GetDatum(counted + 1);
 		ep_exec(&wrong, values, NULL, 0);
 		ep_deal_event(deal_id, "wrong_identity_code", d.stage, d.stage, d.buyer,
-					  psprintf("{\"attempt\": %d}", attempts + 1));
+					  psprintf("{\"attempt\": %d}", counted + 1));
 		ereport(NOTICE,
 				(errmsg("wrong identity code for deal %s", d.txn_no),
-				 errdetail("%d of %d attempts left.", ep_max_code_attempts - attempts - 1,
+				 errdetail("%d of %d attempts left.", ep_max_code_attempts - counted - 1,
 						   ep_max_code_attempts)));
 		SPI_finish();
 		PG_RETURN_BOOL(false);
 	}
+	ep_attempt_right(deal_id, created, counted, attempts);
 	ep_exec(&clear, values, NULL, 0);
 	ep_deal_commit_step(&d, d.buyer, &step);
 	SPI_finish();

@@ -3,13 +3,17 @@
  * escrowpay.c
  *	  Module entry point: PG_MODULE_MAGIC and _PG_init, which defines the
  *	  escrowpay.* settings, reserves the prefix so that misspelt settings
- *	  are reported, and registers the maintenance worker when the library
- *	  is in shared_preload_libraries.
+ *	  are reported (and settings that no longer exist, such as the former
+ *	  escrowpay.hmac_key, are discarded with a warning), and, when the
+ *	  library is in shared_preload_libraries, sets up the shared memory
+ *	  that counts attempts at identity codes and registers the maintenance
+ *	  worker.
  *
  *-------------------------------------------------------------------------
  */
 #include "escrowpay.h"
 
+#include "attempts.h"
 #include "codes.h"
 #include "fmgr.h"
 #include "maintenance.h"
@@ -22,10 +26,11 @@ void		_PG_init(void);
 
 /*
  * Settings.  GUC variables are process-global by nature; these are read by
- * codes.c and maintenance.c.
+ * codes.c, attempts.c and maintenance.c.
  */
-char	   *ep_hmac_key = NULL;
+char	   *ep_hmac_key_file = NULL;
 int			ep_max_code_attempts = 5;
+int			ep_code_attempt_slots = 50000;
 int			ep_code_ttl = 900;
 int			ep_maintenance_interval = 0;
 char	   *ep_maintenance_database = NULL;
@@ -33,12 +38,12 @@ char	   *ep_maintenance_database = NULL;
 void
 _PG_init(void)
 {
-	DefineCustomStringVariable("escrowpay.hmac_key",
-							   "Key of the HMAC-SHA256 under which identity codes are stored.",
-							   "Superuser-only; at least 16 characters.",
-							   &ep_hmac_key, NULL, PGC_SUSET,
-							   GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
-							   NULL, NULL, NULL);
+	DefineCustomStringVariable("escrowpay.hmac_key_file",
+							   "File of the keys of the HMAC-SHA256 under which identity codes are stored.",
+							   "Lines \"<key id> <secret>\"; the first key signs new codes. "
+							   "The file must not be accessible to group or others.",
+							   &ep_hmac_key_file, "", PGC_SIGHUP,
+							   GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
 	DefineCustomIntVariable("escrowpay.max_code_attempts",
 							"Wrong identity codes allowed before a deal's code locks.",
 							NULL, &ep_max_code_attempts, 5, 1, 100, PGC_SUSET, 0,
@@ -57,8 +62,18 @@ _PG_init(void)
 							   "The worker reconnects when it changes.",
 							   &ep_maintenance_database, "postgres", PGC_SIGHUP,
 							   0, NULL, NULL, NULL);
+	/* a PGC_POSTMASTER setting can only be defined while preloading */
+	if (process_shared_preload_libraries_in_progress)
+		DefineCustomIntVariable("escrowpay.code_attempt_slots",
+								"Deals whose attempts at identity codes shared memory can count at once.",
+								"Sizes shared memory at server start.",
+								&ep_code_attempt_slots, 50000, 100, 10000000, PGC_POSTMASTER,
+								0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("escrowpay");
 
 	if (process_shared_preload_libraries_in_progress)
+	{
+		ep_attempts_init();
 		ep_register_maintenance_worker();
+	}
 }

@@ -46,6 +46,8 @@ CREATE TABLE escrow.deals (
     fee               bigint NOT NULL DEFAULT 0,
     auth_no           text,
     code_hmac         bytea,
+    code_key_id       text,
+    code_issued_at    timestamptz,
     code_expires_at   timestamptz,
     code_attempts     integer NOT NULL DEFAULT 0,
     created_at        timestamptz NOT NULL DEFAULT now(),
@@ -65,6 +67,9 @@ COMMENT ON TABLE escrow.deals IS
 COMMENT ON COLUMN escrow.deals.txn_no IS 'transaction number: EP + 10-digit id + Luhn check digit';
 COMMENT ON COLUMN escrow.deals.auth_no IS 'transaction authentication number issued at reserve(), shown to both sides';
 COMMENT ON COLUMN escrow.deals.code_hmac IS 'HMAC-SHA256 of the pending identity code (the code itself is never stored)';
+COMMENT ON COLUMN escrow.deals.code_key_id IS 'id of the key of escrowpay.hmac_key_file under which code_hmac was made';
+COMMENT ON COLUMN escrow.deals.code_issued_at IS 'when the pending identity code was issued (void if before the server last started)';
+COMMENT ON COLUMN escrow.deals.code_attempts IS 'wrong identity codes committed (attempts rolled back are counted in shared memory, and carried here when a code is re-issued)';
 COMMENT ON COLUMN escrow.deals.deadline IS 'ship by (funds_reserved), inspect by (delivered), return by (settled); none once invoiced (an agency deal waits for the invoice''s payment, due at receivables.due_at)';
 
 CREATE TABLE escrow.deal_events (

@@ -68,13 +68,13 @@ CREATE FUNCTION escrow.issue_identity_code(deal bigint)
     RETURNS text AS 'MODULE_PATHNAME', 'escrow_issue_identity_code'
     LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION escrow.issue_identity_code(bigint) IS
-    'A one-time 8-digit code (OpenSSL CSPRNG) for the buyer; stored only as HMAC-SHA256 under escrowpay.hmac_key';
+    'A one-time 8-digit code (OpenSSL CSPRNG) for the buyer; stored only as HMAC-SHA256 under the first key of escrowpay.hmac_key_file, with the key id';
 
 CREATE FUNCTION escrow.confirm_identity(deal bigint, code text)
     RETURNS boolean AS 'MODULE_PATHNAME', 'escrow_confirm_identity'
     LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION escrow.confirm_identity(bigint, text) IS
-    'true: code right, deal identity_confirmed; false: wrong code (counted); EP008 when none is pending, it expired or the attempts are used up';
+    'true: code right, deal identity_confirmed; false: wrong code (counted, also if rolled back); EP008 when none is pending, it expired, it is void (issued before the server started, or its key left the key file) or the attempts are used up';
 
 CREATE FUNCTION escrow.reserve(deal bigint, actor text)
     RETURNS text AS 'MODULE_PATHNAME', 'escrow_reserve'

@@ -1,13 +1,16 @@
 -- 03_deals_security.sql: the deal lifecycle's secrets and privileges.
 --
---   * escrowpay.hmac_key is superuser-only: the application role can neither
---     read it (SHOW, current_setting, pg_settings) nor set it, not even as a
---     placeholder before the library is loaded; without a key (or with a
---     short one) no code is issued;
---   * identity codes are stored only as HMAC-SHA256(key, deal || ':' || code):
---     no column of any escrow table holds a code (issued, wrong or right),
---     nor its unkeyed SHA-256; deal_events payloads do not carry it; a code
---     does not verify under another key;
+--   * the keys are in the server's key file (escrowpay.hmac_key_file, a
+--     superuser-only setting of the server configuration): there is no
+--     escrowpay.hmac_key to plant or read, no session (not even a
+--     superuser's) points the file elsewhere, and the application role can
+--     neither read the setting (SHOW, current_setting, pg_settings) nor the
+--     file (pg_read_file);
+--   * identity codes are stored only as HMAC-SHA256(key, deal || ':' || code)
+--     under the file's first key, with its id: no column of any escrow table
+--     holds a code (issued, wrong or right), nor its unkeyed SHA-256;
+--     deal_events payloads do not carry it; a code with a blank added is
+--     wrong;
 --   * wrong codes lock the deal out after escrowpay.max_code_attempts: then
 --     even the right code gets EP008, also a newly issued one (the count is
 --     per deal; the deal is cancelled instead); an expired code gets EP008;
@@ -23,15 +26,15 @@
 --     open_deal / identity codes / reserve / confirm_inspection.
 --
 -- Run by pg_prove as the superuser postgres in a database with pgtap and
--- escrowpay; everything is rolled back (roles created here too).  The first
--- statements must run before anything loads the escrowpay library in this
--- session (the placeholder check).
+-- escrowpay, on a server with escrowpay in shared_preload_libraries and a
+-- key file (scripts/cluster.sh); everything is rolled back (roles created
+-- here too).
 
 \set ON_ERROR_STOP 1
 \set QUIET 1
 SET client_min_messages = warning;
 BEGIN;
-SELECT plan(78);
+SELECT plan(79);
 
 -- SQLSTATE of running q ('ok' when it succeeds)
 CREATE FUNCTION pg_temp.sqlstate_of(q text) RETURNS text LANGUAGE plpgsql AS $f$
@@ -75,20 +78,18 @@ BEGIN
   END LOOP;
 END $f$;
 
-------------------------------------------- the key before the library loads
--- escrow_app tries to plant its own key as a placeholder, before escrowpay
--- defines the (superuser-only) setting; loading the library must drop it.
-SET client_min_messages = error;     -- the "permission denied" WARNING
+------------------------------------------- no key in any setting
+-- escrowpay.hmac_key no longer exists (the prefix is reserved): nobody can
+-- plant a key in it, as a placeholder or otherwise
+SET client_min_messages = error;
 SET ROLE escrow_app;
 SELECT pg_temp.sqlstate_of($$ SET escrowpay.hmac_key = 'attacker-key-0123456789' $$)
-    AS early_set \gset
-SELECT escrow.txn_no_valid('EP00000000018') AS loaded \gset
+    AS app_set \gset
 RESET ROLE;
 SET client_min_messages = warning;
-SELECT ok(:'early_set' IN ('ok', '42501'),
-  'escrow_app''s early SET of escrowpay.hmac_key: a placeholder or refused (' || :'early_set' || ')');
-SELECT isnt(current_setting('escrowpay.hmac_key', true), 'attacker-key-0123456789',
-  'a key planted by escrow_app before the library loaded is discarded when it loads');
+SELECT is(:'app_set'::text, '42602', 'escrow_app cannot SET escrowpay.hmac_key: it does not exist');
+SELECT is(pg_temp.sqlstate_of($$ SET escrowpay.hmac_key = 'superuser-key-0123456789' $$), '42602',
+  'nor can a superuser session');
 
 ----------------------------------------------------------- parties, deals
 -- login roles of parties (rolled back with everything else)
@@ -113,47 +114,41 @@ SELECT escrow.open_deal('SEC-B2', 'SEC-M', 500) AS d2 \gset
 SELECT escrow.open_deal('SEC-B1', 'SEC-M', 300) AS d3 \gset
 RESET ROLE;
 
-------------------------------------------------------- no key, short key
-SET LOCAL escrowpay.hmac_key = '';
-SET ROLE escrow_app;
-SELECT throws_ok(format('SELECT escrow.issue_identity_code(%s)', :d1), '55000',
-  NULL, 'no code is issued without a key');
-RESET ROLE;
-SET LOCAL escrowpay.hmac_key = 'short-key';
-SET ROLE escrow_app;
-SELECT throws_ok(format('SELECT escrow.issue_identity_code(%s)', :d1), '55000',
-  NULL, 'no code is issued with a key under 16 characters');
-RESET ROLE;
+------------------------------------------ the key file is the server's
+-- the first key of the file (read as the superuser): its id and secret
+SELECT m[1] AS key_id, m[2] AS hmac_key
+  FROM regexp_match(pg_read_file(current_setting('escrowpay.hmac_key_file')),
+                    '^([A-Za-z0-9_-]+)[ \t]+([^ \t\n]+)', 'n') m \gset
+SELECT throws_ok($$ SET LOCAL escrowpay.hmac_key_file = '/tmp/session-keys' $$, '55P02', NULL,
+  'not even a superuser session points escrowpay.hmac_key_file elsewhere (SET)');
+SELECT throws_ok($$ SELECT set_config('escrowpay.hmac_key_file', '/tmp/session-keys', true) $$,
+  '55P02', NULL, '... nor with set_config()');
 
-\set hmac_key 'pgtap-hmac-key-0123456789abcdef'
-SET LOCAL escrowpay.hmac_key = :'hmac_key';
-
------------------------------------------- the key is superuser-only (GUC)
 SET ROLE escrow_app;
-SELECT throws_ok('SHOW escrowpay.hmac_key', '42501', NULL,
-  'escrow_app cannot SHOW escrowpay.hmac_key');
-SELECT throws_ok($$ SELECT current_setting('escrowpay.hmac_key') $$, '42501', NULL,
-  'escrow_app cannot read escrowpay.hmac_key with current_setting()');
-SELECT throws_ok($$ SELECT current_setting('escrowpay.hmac_key', true) $$, '42501', NULL,
-  'escrow_app cannot read escrowpay.hmac_key with current_setting(name, missing_ok)');
-SELECT throws_ok($$ SET escrowpay.hmac_key = 'attacker-key-0123456789' $$, '42501', NULL,
-  'escrow_app cannot SET escrowpay.hmac_key');
-SELECT throws_ok($$ SELECT set_config('escrowpay.hmac_key', 'attacker-key-0123456789', true) $$,
-  '42501', NULL, 'escrow_app cannot set_config() escrowpay.hmac_key');
-SELECT throws_ok('RESET escrowpay.hmac_key', '42501', NULL,
-  'escrow_app cannot RESET escrowpay.hmac_key');
-SELECT is_empty($$ SELECT name FROM pg_catalog.pg_settings WHERE name = 'escrowpay.hmac_key' $$,
-  'escrowpay.hmac_key is not in pg_settings for escrow_app');
+SELECT throws_ok('SHOW escrowpay.hmac_key_file', '42501', NULL,
+  'escrow_app cannot SHOW escrowpay.hmac_key_file');
+SELECT throws_ok($$ SELECT current_setting('escrowpay.hmac_key_file') $$, '42501', NULL,
+  'escrow_app cannot read escrowpay.hmac_key_file with current_setting()');
+SELECT throws_ok($$ SELECT current_setting('escrowpay.hmac_key_file', true) $$, '42501', NULL,
+  'escrow_app cannot read escrowpay.hmac_key_file with current_setting(name, missing_ok)');
+SELECT throws_ok($$ SET escrowpay.hmac_key_file = '/tmp/attacker-keys' $$, '55P02', NULL,
+  'escrow_app cannot SET escrowpay.hmac_key_file');
+SELECT throws_ok($$ SELECT set_config('escrowpay.hmac_key_file', '/tmp/attacker-keys', true) $$,
+  '55P02', NULL, 'escrow_app cannot set_config() escrowpay.hmac_key_file');
+SELECT throws_ok('RESET escrowpay.hmac_key_file', '55P02', NULL,
+  'escrow_app cannot RESET escrowpay.hmac_key_file');
+SELECT is_empty($$ SELECT name FROM pg_catalog.pg_settings WHERE name LIKE 'escrowpay.hmac%' $$,
+  'escrowpay.hmac_key_file is not in pg_settings for escrow_app');
 SELECT is_empty(format(
   'SELECT name FROM pg_catalog.pg_settings WHERE strpos(concat_ws(%L, setting, reset_val, boot_val), %L) > 0',
   '|', :'hmac_key'), 'no row of pg_settings shows the key to escrow_app');
+SELECT throws_ok($$ SELECT pg_read_file(current_setting('escrowpay.hmac_key_file', true)) $$,
+  '42501', NULL, 'escrow_app cannot read the key file');
 RESET ROLE;
-SELECT is(current_setting('escrowpay.hmac_key'), :'hmac_key',
-  'the key is unchanged after escrow_app''s attempts');
-SELECT ok(NOT has_parameter_privilege('escrow_app', 'escrowpay.hmac_key', 'SET')
-          AND NOT has_parameter_privilege('public', 'escrowpay.hmac_key', 'SET')
-          AND NOT has_parameter_privilege('escrow_admin', 'escrowpay.hmac_key', 'SET'),
-  'no escrow role (nor PUBLIC) was granted SET on escrowpay.hmac_key');
+SELECT ok(NOT has_parameter_privilege('escrow_app', 'escrowpay.hmac_key_file', 'SET')
+          AND NOT has_parameter_privilege('public', 'escrowpay.hmac_key_file', 'SET')
+          AND NOT has_parameter_privilege('escrow_admin', 'escrowpay.hmac_key_file', 'SET'),
+  'no escrow role (nor PUBLIC) was granted SET on escrowpay.hmac_key_file');
 
 ------------------------------------------------ codes: only an HMAC stored
 SET ROLE escrow_app;
@@ -173,7 +168,7 @@ CREATE SCHEMA tap_crypto;
 CREATE EXTENSION pgcrypto SCHEMA tap_crypto;
 SELECT is((SELECT code_hmac FROM escrow.deals WHERE id = :d1),
           tap_crypto.hmac(:d1 || ':' || :'code1', :'hmac_key', 'sha256'),
-  'code_hmac is HMAC-SHA256(escrowpay.hmac_key, deal || '':'' || code)');
+  'code_hmac is HMAC-SHA256(first key of the key file, deal || '':'' || code)');
 \else
 SELECT skip('pgcrypto is not available to recompute the HMAC', 1);
 \endif
@@ -181,13 +176,14 @@ SELECT is_empty(format('SELECT * FROM pg_temp.columns_containing(%L, ARRAY[sha25
                        :'code1', :'code1', :d1 || ':' || :'code1'),
   'after issue_identity_code no escrow table column holds the code or its SHA-256');
 
--- the code does not verify under another key (counted as a wrong attempt)
-SET LOCAL escrowpay.hmac_key = 'another-key-0123456789abcdef';
+SELECT is((SELECT code_key_id FROM escrow.deals WHERE id = :d1), :'key_id',
+  'code_key_id is the id of the key the code hash was made with');
+
+-- the code with a blank added is wrong (counted as a wrong attempt)
 SET ROLE escrow_app;
-SELECT is(escrow.confirm_identity(:d1, :'code1'), false,
-  'the right code is wrong under another key');
+SELECT is(escrow.confirm_identity(:d1, :'code1' || ' '), false,
+  'the right code with a blank added is wrong');
 RESET ROLE;
-SET LOCAL escrowpay.hmac_key = :'hmac_key';
 
 -- a wrong code (distinct from the right one), then the right one
 SELECT lpad(((:'code1'::bigint + 1) % 100000000)::text, 8, '0') AS wrong1 \gset
@@ -265,9 +261,10 @@ RESET ROLE;
 SELECT is_empty(
   $$ SELECT r, c FROM unnest(ARRAY['public', 'escrow_admin', 'escrow_app', 'escrow_auditor',
                                    'escrow_party']) r,
-                      unnest(ARRAY['code_hmac', 'code_expires_at', 'code_attempts']) c
+                      unnest(ARRAY['code_hmac', 'code_key_id', 'code_issued_at',
+                                   'code_expires_at', 'code_attempts']) c
       WHERE has_column_privilege(r, 'escrow.deals', c, 'SELECT') $$,
-  'no escrow role may read code_hmac, code_expires_at or code_attempts');
+  'no escrow role may read code_hmac, code_key_id, code_issued_at, code_expires_at or code_attempts');
 SET ROLE escrow_app;
 SELECT throws_ok('SELECT code_hmac FROM escrow.deals', '42501', NULL,
   'escrow_app cannot SELECT deals.code_hmac');

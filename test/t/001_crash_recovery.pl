@@ -29,11 +29,16 @@
 use strict;
 use warnings;
 
+use FindBin;
+use lib $FindBin::RealBin;
+
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use IPC::Run;
 use Time::HiRes qw(sleep);
+
+use EscrowPay::Harness qw(escrowpay_conf);
 
 my $CLIENTS    = 4;
 my $STATEMENTS = 40000;    # per client and cycle: far more than 2 s of work
@@ -42,7 +47,7 @@ my $CYCLES     = 3;
 
 my $node = PostgreSQL::Test::Cluster->new('node');
 $node->init;
-$node->append_conf('postgresql.conf', "max_connections = 30\n");
+$node->append_conf('postgresql.conf', escrowpay_conf($node) . "max_connections = 30\n");
 $node->start;
 
 $node->safe_psql('postgres', 'CREATE EXTENSION escrowpay');

@@ -24,18 +24,21 @@
 use strict;
 use warnings;
 
+use FindBin;
+use lib $FindBin::RealBin;
+
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(sleep);
 
+use EscrowPay::Harness qw(escrowpay_conf);
+
 my $node = PostgreSQL::Test::Cluster->new('maintenance');
 $node->init;
-$node->append_conf('postgresql.conf', q{
-shared_preload_libraries = 'escrowpay'
+$node->append_conf('postgresql.conf', escrowpay_conf($node) . q{
 escrowpay.maintenance_interval = 1
 escrowpay.maintenance_database = 'postgres'
-escrowpay.hmac_key = 'tap-maintenance-key-0123456789'
 });
 $node->start;
 

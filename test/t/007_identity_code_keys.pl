@@ -25,7 +25,10 @@
 #     and no more; then the right code is refused (EP008), also after the
 #     code is issued again;
 #   - a restart voids codes issued before it (EP008), and the next code
-#     gets only the attempts the committed count leaves.
+#     gets only the attempts the committed count leaves;
+#   - with escrowpay.code_attempt_slots full of deals whose codes are live,
+#     an attempt is refused (53400) and nothing is tried; slots of expired
+#     codes are reused.
 #
 # A second node without shared_preload_libraries refuses identity codes
 # (55000, with a hint to preload escrowpay).
@@ -260,6 +263,37 @@ my $cx2 = issue($x);
 @answers = $out =~ /^([tf])$/mg;
 is("@answers", 'f f f', 'the new code gets the attempts the 2 committed wrong ones left (3)');
 is(confirm($x, $cx2), 'EP008', 'and then the right code is refused');
+
+# ---------------------------------------------------------------- full table
+# 100 slots, each taken by a deal with a wrong attempt at a live code: the
+# next deal's attempt is refused (53400) rather than counted nowhere; once
+# those codes have expired, their slots are reused
+$node->append_conf('postgresql.conf', "escrowpay.code_attempt_slots = 100\n");
+$node->restart;
+is($node->safe_psql('postgres', 'SHOW escrowpay.code_attempt_slots'), '100',
+	'escrowpay.code_attempt_slots is set at server start');
+$node->safe_psql('postgres', q{
+SET client_min_messages = warning;
+SET escrowpay.code_ttl = 10;
+DO $$
+DECLARE d bigint; c text;
+BEGIN
+  FOR i IN 1..100 LOOP
+    d := escrow.open_deal('B', 'S', 100);
+    c := escrow.issue_identity_code(d);
+    PERFORM escrow.confirm_identity(d, CASE WHEN c = '00000000' THEN '00000001' ELSE '00000000' END);
+  END LOOP;
+END $$;
+});
+my $f = new_deal();
+my $cf = issue($f);
+my (undef, $errf) = run_sql("SELECT escrow.confirm_identity($f, '$cf')");
+like($errf, qr/ERROR:  53400: .*\n(.*\n)*HINT:  .*escrowpay.code_attempt_slots/,
+	'all slots taken by live codes: the attempt is refused (53400), the hint names the setting');
+is($node->safe_psql('postgres', "SELECT stage || ' ' || code_attempts FROM escrow.deals WHERE id = $f"),
+	'order_received 0', '... and the code was not tried');
+sleep(11);
+is(confirm($f, $cf), 't', 'once those codes have expired, their slots are reused');
 
 # ---------------------------------------------------------------- no preload
 my $plain = PostgreSQL::Test::Cluster->new('plain');

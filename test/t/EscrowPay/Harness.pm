@@ -17,7 +17,7 @@ use Time::HiRes ();
 use EscrowPay::Client;
 use EscrowPay::Model;
 
-our @EXPORT_OK = qw(setting new_node model_world drive ledger_checks
+our @EXPORT_OK = qw(setting new_node escrowpay_conf model_world drive ledger_checks
   server_crashes flow_totals table_fingerprints);
 
 # setting(NAME, default, soak default): ESCROWPAY_<NAME> from the
@@ -41,6 +41,25 @@ sub seed
 	return $ENV{ESCROWPAY_SOAK} ? (time() ^ ($$ << 8)) % 1_000_000 : 20261123;
 }
 
+# What every node with escrowpay needs (docs/operations.md): escrowpay in
+# shared_preload_libraries and a key file for identity codes, written here
+# (mode 0600, random secret) beside the node's data directory.  Returns the
+# postgresql.conf lines.
+sub escrowpay_conf
+{
+	my ($node) = @_;
+	my $file = $node->basedir . '/escrowpay.keys';
+	# from /dev/urandom: rand() would disturb the tests' seeded sequences
+	open my $rnd, '<:raw', '/dev/urandom' or die "/dev/urandom: $!";
+	read($rnd, my $bytes, 32) == 32 or die "/dev/urandom: short read";
+	close $rnd;
+	open my $fh, '>', $file or die "$file: $!";
+	print $fh 'tap1 ', unpack('H*', $bytes), "\n";
+	close $fh;
+	chmod(0600, $file) or die "chmod $file: $!";
+	return "shared_preload_libraries = 'escrowpay'\nescrowpay.hmac_key_file = '$file'\n";
+}
+
 # A started node with escrowpay installed (and amcheck for pg_amcheck);
 # empty => 1: without them (a target for pg_restore).
 sub new_node
@@ -48,9 +67,8 @@ sub new_node
 	my ($name, %o) = @_;
 	my $node = PostgreSQL::Test::Cluster->new($name);
 	$node->init;
-	$node->append_conf('postgresql.conf', join("\n",
+	$node->append_conf('postgresql.conf', escrowpay_conf($node) . join("\n",
 		"max_connections = 40",
-		"escrowpay.hmac_key = 'reliability-test-key-0123456789'",
 		"log_min_messages = warning",
 		"log_min_error_statement = panic",
 		@{ $o{conf} // [] }) . "\n");

@@ -558,7 +558,9 @@ sub load_state
 		       coalesce(d.fee_transfer, 0), coalesce(d.inspector, ''), d.fee_bps,
 		       d.debit_account, d.credit_account, coalesce(d.fee_account, 0),
 		       (SELECT count(*) FROM escrow.deal_events e WHERE e.deal = d.id),
-		       d.code_hmac IS NOT NULL, d.code_attempts,
+		       -- a code issued before the server started is void (EP008)
+		       d.code_hmac IS NOT NULL AND d.code_issued_at >= pg_postmaster_start_time(),
+		       d.code_attempts,
 		       d.settlement, coalesce(d.institution_account, 0), d.discount_bps,
 		       coalesce(d.prepay_transfer, 0), d.payment_method, coalesce(d.institution, ''),
 		       coalesce(d.deadline <= clock_timestamp(), false),

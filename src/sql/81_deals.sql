@@ -46,12 +46,13 @@ CREATE TABLE escrow.deals (
     fee               bigint NOT NULL DEFAULT 0,
     auth_no           text,
     code_hmac         bytea,
-    code_key_id       text,
-    code_issued_at    timestamptz,
     code_expires_at   timestamptz,
     code_attempts     integer NOT NULL DEFAULT 0,
     created_at        timestamptz NOT NULL DEFAULT now(),
     updated_at        timestamptz NOT NULL DEFAULT now(),
+    -- added in 0.2.0 (last, as ALTER TABLE ADD COLUMN puts them on upgrade)
+    code_key_id       text,
+    code_issued_at    timestamptz,
     CHECK (buyer <> merchant),
     CHECK ((settlement = 'escrow') = (institution IS NULL)),
     CHECK (held >= 0 AND captured >= 0 AND refunded >= 0 AND fee >= 0)

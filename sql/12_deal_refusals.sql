@@ -276,7 +276,7 @@ RESET escrowpay.code_ttl;
 -- the keys are in the server's key file (escrowpay.hmac_key_file): no
 -- session sets a key or another file, not even a superuser's (the former
 -- setting escrowpay.hmac_key no longer exists); a missing, unusable or
--- unset key file (55000) is tested in test/t/007_identity_code_keys.pl
+-- unset key file (55000) is tested in test/t/008_identity_code_keys.pl
 SELECT pg_temp.deal_at('B', 'S', 1000, 'order_received') AS nk \gset
 SELECT escrow.issue_identity_code(:nk) AS code \gset
 SELECT pg_temp.fingerprint() AS before \gset

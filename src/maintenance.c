@@ -6,8 +6,9 @@
  *	  escrowpay.maintenance_interval seconds in
  *	  escrowpay.maintenance_database (expiry of unshipped deals, auto-accept
  *	  after the inspection window, completion after cooling-off).  With the
- *	  interval at 0 it only sleeps; pg_cron calling run_maintenance() is
- *	  the alternative.
+ *	  interval at 0 it only sleeps (without a database connection until it
+ *	  is first turned on); pg_cron calling run_maintenance() is the
+ *	  alternative.
  *
  *-------------------------------------------------------------------------
  */
@@ -76,6 +77,25 @@ escrowpay_maintenance_main(Datum arg)
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
+
+	/*
+	 * Off (interval 0, the default): wait without connecting until a reload
+	 * turns it on.  escrowpay is preloaded on every server that issues
+	 * identity codes, and a connection would keep the database busy for
+	 * CREATE DATABASE ... TEMPLATE and DROP DATABASE.
+	 */
+	while (ep_maintenance_interval <= 0)
+	{
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_EXIT_ON_PM_DEATH, -1L,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+	}
 	BackgroundWorkerInitializeConnection(ep_maintenance_database, NULL, 0);
 
 	for (;;)

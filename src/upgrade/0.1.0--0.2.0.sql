@@ -203,3 +203,16 @@ UPDATE escrow.deals d SET stage = 'invoiced', deadline = NULL
  WHERE d.settlement = 'agency' AND d.stage = 'completed'
    AND EXISTS (SELECT 1 FROM escrow.receivables r
                 WHERE r.deal = d.id AND r.kind = 'invoice' AND r.status = 'open');
+
+-- ------------------------------------------------------------------
+-- Identity codes (81_deals.sql; docs/operations.md, "Identity-code keys"
+-- and "Counting attempts, and restarts").  0.2.0 keeps with each code hash
+-- the id of the key it was made with (keys now come from the file named by
+-- escrowpay.hmac_key_file, not from the setting escrowpay.hmac_key) and
+-- when it was issued.  Existing rows are left as they are: a code pending
+-- at the upgrade has neither, so confirm_identity refuses it as void
+-- (EP008: issued before the server started counting attempts in shared
+-- memory) and the buyer gets a new code; code_attempts is kept and still
+-- counts.
+ALTER TABLE escrow.deals ADD COLUMN code_key_id text;
+ALTER TABLE escrow.deals ADD COLUMN code_issued_at timestamptz;

@@ -1,5 +1,5 @@
 
-# 007_identity_code_keys.pl -- the key of identity codes stays secret, can
+# 008_identity_code_keys.pl -- the key of identity codes stays secret, can
 # be rotated, and the limit of wrong codes holds whatever the caller does
 # with its transaction.
 #

@@ -13,7 +13,6 @@ SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS escrowpay CASCADE;
 CREATE EXTENSION escrowpay;
 RESET client_min_messages;
-SET escrowpay.hmac_key = 'regress-key-0123456789';
 
 -- Everything a refused call could have touched
 CREATE FUNCTION pg_temp.fingerprint() RETURNS text LANGUAGE sql AS $$

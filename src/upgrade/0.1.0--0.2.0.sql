@@ -204,6 +204,7 @@ UPDATE escrow.deals d SET stage = 'invoiced', deadline = NULL
    AND EXISTS (SELECT 1 FROM escrow.receivables r
                 WHERE r.deal = d.id AND r.kind = 'invoice' AND r.status = 'open');
 
+-- ------------------------------------------------------------------
 -- Identity codes (81_deals.sql; docs/operations.md, "Identity-code keys"
 -- and "Counting attempts, and restarts").  0.2.0 keeps with each code hash
 -- the id of the key it was made with (keys now come from the file named by
@@ -215,6 +216,8 @@ UPDATE escrow.deals d SET stage = 'invoiced', deadline = NULL
 -- counts.
 ALTER TABLE escrow.deals ADD COLUMN code_key_id text;
 ALTER TABLE escrow.deals ADD COLUMN code_issued_at timestamptz;
+
+-- ------------------------------------------------------------------
 -- Limits (06_limits.sql, docs/reference.md "Limits").  0.2.0 bounds every
 -- text it stores with a domain (the functions refuse longer arguments up
 -- front); 0.1.0 took any length.  A 0.1.0 value over a limit stops the

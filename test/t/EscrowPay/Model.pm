@@ -3021,7 +3021,12 @@ sub gen_pay_receivable
 	$fn = $fn eq 'repay' ? 'pay_invoice' : 'repay' if $r->chance(0.05);
 	my $rid = $r->chance(0.97) ? $d->{rid} : $r->pick(undef, 999_999_999, -1);
 	my $pay_to = $d->{rkind} eq 'loan' ? $d->{debit} : $d->{inst_account};
-	my $from = $r->chance(0.85) ? $r->pick(map { $self->own($_) } qw(d1 d2 cr f)) : $r->weighted(
+	# mostly an account of the buyer's own (the one path that can pay),
+	# else one of this client's or a wrong one
+	my $owner = $self->{st}{owner};
+	my @buyers = sort { $a <=> $b } grep { $owner->{$_} eq $d->{buyer} && $_ != $pay_to } keys %$owner;
+	my $from = @buyers && $r->chance(0.6) ? $r->pick(@buyers)
+	  : $r->chance(0.85) ? $r->pick(map { $self->own($_) } qw(d1 d2 cr f)) : $r->weighted(
 		to => 3, jpy => 2, funding => 2, unknown => 2, null => 1);
 	$from = $from eq 'to' ? $pay_to : $from eq 'jpy' ? $self->own('j') : $from eq 'funding'
 	  ? $self->{w}{funding}{EUR} : $from eq 'unknown' ? 999_999_999_999 : $from eq 'null' ? undef : $from;

@@ -8,19 +8,20 @@
 #                 escrow_pgtap (CREATE EXTENSION pgtap, escrowpay)
 #      -- 1 to 3 share one throwaway cluster (scripts/cluster.sh), driven as
 #         root through PGHOST/PGPORT/PGUSER=postgres.
-#   4. package    the Debian package (scripts/deb.sh, DEB_BUILD_OPTIONS=nocheck)
-#                 and its checks: debian/changelog's version is
-#                 escrowpay.control's, the package builds, its Version, its
-#                 contents (dpkg -c: the .so, the control file, every install
-#                 and upgrade script), lintian; then the package is unpacked
-#                 (dpkg-deb -x) into a private relocated copy of PostgreSQL
-#                 and the regress and isolation suites run (make installcheck)
-#                 on a fresh cluster of that copy, so they test the package's
-#                 files, not the build tree's, and the system install is
-#                 never touched.
-#   5. tap        Perl TAP tests (PROVE_TESTS: test/t/*.pl); they start their
+#   4. tap        Perl TAP tests (PROVE_TESTS: test/t/*.pl); they start their
 #                 own clusters, so they run as `postgres` in a postgres-owned
 #                 copy of the tree (scripts/tap-as-postgres.sh).
+#   5. package    the Debian package (scripts/deb.sh, DEB_BUILD_OPTIONS=nocheck)
+#                 and its checks: debian/changelog's version is
+#                 escrowpay.control's; the package builds (as
+#                 NAME_VERSION_ARCH.deb); dpkg -c lists the .so, the control
+#                 file and every install and upgrade script; lintian has no
+#                 errors or warnings.  Then scripts/package-installcheck.sh
+#                 unpacks it (dpkg-deb -x) into a private relocated copy of
+#                 PostgreSQL and runs the regress and isolation suites (make
+#                 installcheck) on a fresh cluster of that copy: they test
+#                 the package's files, not the build tree's, and the system
+#                 install is never touched.
 #
 # Each kind is skipped (counted 0) when it has no test files.  Regress and
 # isolation count tests, pgtap and tap count test files, package counts its
@@ -44,11 +45,9 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 WORK="$(mktemp -d /tmp/escrowpay-test.XXXXXX)"   # logs of this run
-PKGROOT=""                                        # relocated PostgreSQL + package
 cleanup() {
   cluster_stop
   rm -rf "$WORK"
-  [ -z "$PKGROOT" ] || rm -rf "$PKGROOT"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -195,77 +194,24 @@ deb_lists() {
   dpkg -c "$1" | awk '{print $NF}' | grep -qxF "./$2"
 }
 
-# pkg_loads_own SO: in a new database of the running cluster, CREATE
-# EXTENSION makes version EXTVERSION and the backend has SO mapped (the
-# package's library, not one from elsewhere).
-pkg_loads_own() {
-  local out want="CREATE DATABASE|CREATE EXTENSION|$EXTVERSION|t"
-  out="$(psql -X -At -d postgres -c "CREATE DATABASE escrow_pkgcheck" 2>&1 &&
-         psql -X -At -d escrow_pkgcheck \
-           -c "CREATE EXTENSION $EXTENSION" \
-           -c "SELECT extversion FROM pg_extension WHERE extname = '$EXTENSION'" \
-           -c "SELECT position('$1' in pg_read_file('/proc/self/maps')) > 0" 2>&1)"
-  out="$(echo "$out" | paste -sd'|')"
-  [ "$out" = "$want" ] || { echo "got: $out"; echo "want: $want"; return 1; }
-}
-
-# pkg_installcheck DEB MAJOR: unpack DEB into a fresh relocated copy of the
-# system's PostgreSQL MAJOR (PostgreSQL finds its share and lib directories
-# relative to its binaries, so the copy loads extensions from itself; the
-# escrowpay files a `make install` left in the system directories are removed
-# from the copy) and run the regress and isolation suites with make
-# installcheck, from a clean copy of the tree, on a fresh cluster of it.
+# pkg_installcheck DEB MAJOR: scripts/package-installcheck.sh (regress and
+# isolation on a relocated copy of PostgreSQL with DEB unpacked in it),
+# counting its tests and its "ok"/"FAILED" check lines.
 pkg_installcheck() {
-  local deb=$1 v=$2 bin tests="$WORK/package-tests" log="$WORK/package-installcheck.log"
-  local n rc saved_path=$PATH saved_bindir=$PG_BINDIR so
-  PKGROOT="$(mktemp -d /tmp/escrowpay-pkg.XXXXXX)"
-  chmod 755 "$PKGROOT"
-  bin="$PKGROOT/usr/lib/postgresql/$v/bin"
-  so="$PKGROOT/usr/lib/postgresql/$v/lib/$EXTENSION.so"
-  if ! { mkdir -p "$PKGROOT/usr/lib/postgresql" "$PKGROOT/usr/share/postgresql" &&
-         cp -a "/usr/lib/postgresql/$v" "$PKGROOT/usr/lib/postgresql/" &&
-         cp -a "/usr/share/postgresql/$v" "$PKGROOT/usr/share/postgresql/" &&
-         rm -rf "$PKGROOT/usr/lib/postgresql/$v/lib/$EXTENSION".* \
-                "$PKGROOT/usr/lib/postgresql/$v/lib/bitcode/$EXTENSION" \
-                "$PKGROOT/usr/lib/postgresql/$v/lib/bitcode/$EXTENSION".* \
-                "$PKGROOT/usr/share/postgresql/$v/extension/$EXTENSION".* \
-                "$PKGROOT/usr/share/postgresql/$v/extension/$EXTENSION"--* &&
-         dpkg-deb -x "$deb" "$PKGROOT" &&
-         mkdir "$tests" &&
-         tar -C "$REPO" --exclude=./.git --exclude=./results --exclude=./output_iso \
-             --exclude=./tmp_check --exclude=./log --exclude=./debs -cf - . |
-           tar -C "$tests" -xf -; }; then
-    pkg_check "unpack $(basename "$deb") into a copy of PostgreSQL $v" false
-    return
+  local deb=$1 v=$2 log="$WORK/package-installcheck-$2.log" n rc ok bad
+  n=$(( $(make_var REGRESS | wc -w) + $(make_var ISOLATION | wc -w) ))
+  scripts/package-installcheck.sh "$deb" "$v" 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  ok=$(grep -c '^ok      ' "$log")
+  bad=$(grep -c '^FAILED  ' "$log")
+  count_pg_regress "$log" "$n" 0
+  PKG_OK=$((PKG_OK + ok + OK))
+  PKG_BAD=$((PKG_BAD + bad + BAD))
+  [ -z "$NOTE" ] || PKG_NOTE="installcheck of $(basename "$deb"): $NOTE"
+  if [ "$rc" != 0 ] && [ $((bad + BAD)) = 0 ]; then
+    PKG_BAD=$((PKG_BAD + 1))
+    PKG_NOTE="package-installcheck.sh exit status $rc"
   fi
-  PATH="$bin:$PATH"
-  PG_BINDIR="$bin"
-  if ! cluster_start; then
-    trap cleanup EXIT
-    pkg_check "start a cluster of the package's PostgreSQL copy" false
-  else
-    trap cleanup EXIT   # cluster_start replaced our trap
-    n=$(( $(make_var REGRESS | wc -w) + $(make_var ISOLATION | wc -w) ))
-    (cd "$tests" && make --no-print-directory installcheck TAP_TESTS= PROVE_TESTS=) 2>&1 |
-      tee "$log"
-    rc=${PIPESTATUS[0]}
-    count_pg_regress "$log" "$n" "$rc"
-    PKG_OK=$((PKG_OK + OK))
-    PKG_BAD=$((PKG_BAD + BAD))
-    [ -z "$NOTE" ] || PKG_NOTE="installcheck: $NOTE"
-    local d
-    for d in "$tests/regression.diffs" "$tests/output_iso/regression.diffs"; do
-      if [ "$BAD" != 0 ] && [ -s "$d" ]; then
-        banner "package: $d"
-        cat "$d"
-      fi
-    done
-    pkg_check "CREATE EXTENSION gives version $EXTVERSION, with the package's $EXTENSION.so" \
-      pkg_loads_own "$so"
-    cluster_stop
-  fi
-  PATH=$saved_path
-  PG_BINDIR=$saved_bindir
 }
 
 run_package() {

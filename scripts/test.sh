@@ -245,6 +245,8 @@ run_package() {
       case $f in */*) ;; *) f="usr/share/postgresql/$v/extension/$f" ;; esac
       pkg_check "$pkg: dpkg -c lists /$f" deb_lists "$deb" "$f"
     done
+    # initial-upload-closes-no-bugs: the package is not an upload to Debian
+    # (no ITP bug to close)
     pkg_check "$pkg: lintian has no errors or warnings" \
       lintian --fail-on error,warning --suppress-tags initial-upload-closes-no-bugs "$deb"
     pkg_installcheck "$deb" "$v"

@@ -1,6 +1,7 @@
 #!/bin/bash
-# scripts/package-installcheck.sh PACKAGE MAJOR -- run the regress and
-# isolation suites against the files of a built package, as root.
+# scripts/package-installcheck.sh [--regress-only] PACKAGE MAJOR -- run the
+# regress and isolation suites (or regress only) against the files of a
+# built package, as root.
 #
 #   PACKAGE  a .deb (postgresql-15-escrowpay_..._amd64.deb), or the staged
 #            package directory of a build (debian/postgresql-15-escrowpay)
@@ -15,15 +16,18 @@
 # the system directories themselves are only read.  On a fresh cluster of
 # that copy (scripts/cluster.sh) it checks that CREATE EXTENSION gives
 # escrowpay.control's version with the package's own escrowpay.so mapped,
-# and runs `make installcheck TAP_TESTS=` (regress, then isolation) from a
-# clean copy of this tree.  Used by scripts/test.sh (package) and, at build
+# that every older version the package has an upgrade path from installs
+# and updates to it, and runs `make installcheck TAP_TESTS=` (regress, then
+# isolation) from a clean copy of this tree.  Used by scripts/test.sh (package) and, at build
 # time, by debian/rules.
 #
 # Output: pg_regress's, and one "ok      NAME" or "FAILED  NAME" line per
 # other check.  Exit status non-zero iff anything failed.
 set -uo pipefail
 
-[ $# = 2 ] || { echo "usage: scripts/package-installcheck.sh PACKAGE.deb|STAGED_DIR MAJOR" >&2; exit 2; }
+SUITES=(REGRESS ISOLATION)
+if [ "${1:-}" = --regress-only ]; then SUITES=(REGRESS); shift; fi
+[ $# = 2 ] || { echo "usage: scripts/package-installcheck.sh [--regress-only] PACKAGE.deb|STAGED_DIR MAJOR" >&2; exit 2; }
 PACKAGE=$1
 V=$2
 cd "$(dirname "$0")/.." || exit 1
@@ -75,7 +79,9 @@ cluster_start || fail "start a cluster of the package's PostgreSQL copy"
 trap cleanup EXIT   # cluster_start replaced it
 
 rc=0
-(cd "$TESTS" && make --no-print-directory installcheck TAP_TESTS= PROVE_TESTS=) || rc=1
+args=(TAP_TESTS= PROVE_TESTS=)
+[[ " ${SUITES[*]} " = *" ISOLATION "* ]] || args+=(ISOLATION=)
+(cd "$TESTS" && make --no-print-directory installcheck "${args[@]}") || rc=1
 for d in "$TESTS/regression.diffs" "$TESTS/output_iso/regression.diffs"; do
   if [ "$rc" != 0 ] && [ -s "$d" ]; then
     echo "======== $d"
@@ -83,21 +89,39 @@ for d in "$TESTS/regression.diffs" "$TESTS/output_iso/regression.diffs"; do
   fi
 done
 
+# check NAME WANT DB SQL...: the output of psql -At in DB of the SQL
+# commands (one line each, joined by |) is WANT
+check() {
+  local name=$1 want=$2 db=$3 got
+  shift 3
+  got="$(psql -X -At -v ON_ERROR_STOP=1 -d "$db" "${@/#/-c}" 2>&1 | paste -sd'|')"
+  if [ "$got" = "$want" ]; then
+    echo "ok      $name"
+  else
+    echo "got: $got"
+    echo "want: $want"
+    echo "FAILED  $name"
+    rc=1
+  fi
+}
+
 # after the suites, so that they start on a fresh cluster
-want="CREATE DATABASE|CREATE EXTENSION|$EXTVERSION|t"
-got="$({ psql -X -At -d postgres -c "CREATE DATABASE escrow_pkgcheck" &&
-         psql -X -At -d escrow_pkgcheck \
-           -c "CREATE EXTENSION $EXTENSION" \
-           -c "SELECT extversion FROM pg_extension WHERE extname = '$EXTENSION'" \
-           -c "SELECT position('$LIB/$EXTENSION.so' in pg_read_file('/proc/self/maps')) > 0"
-       } 2>&1 | paste -sd'|')"
-name="CREATE EXTENSION gives version $EXTVERSION, with the package's $EXTENSION.so"
-if [ "$got" = "$want" ]; then
-  echo "ok      $name"
-else
-  echo "got: $got"
-  echo "want: $want"
-  echo "FAILED  $name"
-  rc=1
-fi
+psql -X -q -d postgres -c "CREATE DATABASE escrow_pkgcheck"
+check "CREATE EXTENSION gives version $EXTVERSION, with the package's $EXTENSION.so" \
+  "CREATE EXTENSION|$EXTVERSION|t" escrow_pkgcheck \
+  "CREATE EXTENSION $EXTENSION" \
+  "SELECT extversion FROM pg_extension WHERE extname = '$EXTENSION'" \
+  "SELECT position('$LIB/$EXTENSION.so' in pg_read_file('/proc/self/maps')) > 0"
+
+# every upgrade path the package has to its version, from an older one
+for from in $(psql -X -At -d postgres -c "SELECT source FROM pg_extension_update_paths('$EXTENSION')
+                                          WHERE target = '$EXTVERSION' AND path IS NOT NULL
+                                          ORDER BY source"); do
+  db="escrow_pkgcheck_$(echo "$from" | tr -c '0-9a-z\n' _)"
+  psql -X -q -d postgres -c "CREATE DATABASE $db"
+  check "CREATE EXTENSION $EXTENSION VERSION '$from', then ALTER EXTENSION UPDATE to $EXTVERSION" \
+    "CREATE EXTENSION|ALTER EXTENSION|$EXTVERSION" "$db" \
+    "CREATE EXTENSION $EXTENSION VERSION '$from'" "ALTER EXTENSION $EXTENSION UPDATE" \
+    "SELECT extversion FROM pg_extension WHERE extname = '$EXTENSION'"
+done
 exit "$rc"

@@ -36,6 +36,16 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# `make installcheck` runs regress and isolation against the server of
+# PGHOST/PGPORT as PGUSER, then the Perl TAP tests, which start their own
+# clusters.  PostgreSQL refuses to run as root, so as root the TAP tests run
+# as `postgres` in a postgres-owned copy of the tree.
+ifeq ($(shell id -u),0)
+define prove_installcheck
+PROVE_FLAGS='$(PROVE_FLAGS)' '$(CURDIR)/scripts/tap-as-postgres.sh' $(PROVE_TESTS)
+endef
+endif
+
 # every object depends on every header: few enough that this costs nothing
 $(OBJS): $(wildcard src/*.h)
 
@@ -47,15 +57,23 @@ $(UPGRADE_BUILT): $(EXTENSION)--%--$(EXTVERSION).sql: src/upgrade/%--$(EXTVERSIO
 	scripts/upgrade_script.pl $* $(EXTVERSION) $< $(SQL_SOURCES) > $@.tmp
 	mv $@.tmp $@
 
-.PHONY: deps demo test bench soak diagram
+.PHONY: deps deps-package deb demo test bench soak diagram
 deps:
 	scripts/deps.sh
+
+# the Debian packaging tools too (dpkg-buildpackage, pg_buildext, lintian)
+deps-package:
+	scripts/deps.sh --package
+
+# build the Debian package from a copy of the tree into debs/
+deb: deps-package
+	scripts/deb.sh debs
 
 demo: deps
 	$(MAKE) all install
 	scripts/demo.sh
 
-test: deps
+test: deps-package
 	$(MAKE) all install
 	scripts/test.sh
 
@@ -69,6 +87,6 @@ diagram: deps
 
 # the whole suite with long runs of the reliability tests (test/t/003..006,
 # docs/reliability.md); ESCROWPAY_SEED=n makes a run repeatable
-soak: deps
+soak: deps-package
 	$(MAKE) all install
 	ESCROWPAY_SOAK=1 scripts/test.sh

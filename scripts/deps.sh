@@ -1,6 +1,12 @@
 #!/bin/bash
 # scripts/deps.sh -- install the Debian packages the build, tests and demo
-# need (called by `make deps`, which `make test` and `make demo` depend on).
+# need (called by `make deps`, which `make demo` depends on).
+#
+#   scripts/deps.sh             the build, tests and demo
+#   scripts/deps.sh --package   also the Debian packaging tools, for building
+#                               and checking the .deb (`make deps-package`,
+#                               which `make test` and `make deb` depend on)
+#
 # Idempotent: checks each package with dpkg-query and only runs apt-get when
 # something is missing.  Silent when everything is already installed.
 set -euo pipefail
@@ -16,6 +22,21 @@ PACKAGES=(
   make
   gcc
 )
+
+# debian/control's Build-Depends, and what scripts/deb.sh and the package
+# test in scripts/test.sh run
+PACKAGING=(
+  debhelper                         # dh, debhelper-compat (= 13)
+  dpkg-dev                          # dpkg-buildpackage
+  postgresql-server-dev-all         # pg_buildext's dh add-on, dh_pgxs_test
+  lintian                           # checks the built package
+)
+
+case "${1:-}" in
+  "") ;;
+  --package) PACKAGES+=("${PACKAGING[@]}") ;;
+  *) echo "usage: scripts/deps.sh [--package]" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${PACKAGES[@]}"; do

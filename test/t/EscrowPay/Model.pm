@@ -715,7 +715,7 @@ sub diff_states
 	push @out, _diff_records('hold', $m->{holds}, $m->{anon_holds}, $d->{holds},
 		[qw(debit credit amount captured released status deal)]);
 	push @out, _diff_records('transfer', $m->{xfers}, $m->{anon_xfers}, $d->{xfers},
-		[qw(kind debit credit amount refunded hold refund_of deal)]);
+		[qw(kind debit credit amount refunded hold refund_of deal owner)]);
 	push @out, sprintf('keys: model %d, db %d', scalar keys %{ $m->{keys} },
 		scalar keys %{ $d->{keys} })
 	  if keys %{ $m->{keys} } != keys %{ $d->{keys} };
@@ -2423,8 +2423,8 @@ sub gen_deal
 		delivered => [ confirm_inspection => 6, reject_delivery => 2, open_dispute => 2,
 			pay_cash => $d->{held} == 0 && $d->{captured} == 0 ? 6 : 0.3, set_payment_sources => 0.5 ],
 		settled => [ request_return => 6, open_dispute => 3, refund_capture => 1,
-			refund_payment => $d->{rid} ? 3 : 0, pay_receivable => $d->{rid} ? 4 : 0 ],
-		invoiced => [ pay_receivable => 6, refund_payment => 1, request_return => 0.5 ],
+			refund_payment => $d->{rid} ? 6 : 0, pay_receivable => $d->{rid} ? 4 : 0 ],
+		invoiced => [ pay_receivable => 6, refund_payment => 2, request_return => 0.5 ],
 		returned => [ confirm_return => 8, open_dispute => 2 ],
 		disputed => [ resolve_dispute => 1 ],
 		unpaid => [ pay_cash => 1, write_off => 4 ],

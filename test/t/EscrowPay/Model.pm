@@ -703,6 +703,7 @@ sub diff_states
 	for my $id (sort { $a <=> $b } keys %{ $d->{acct} })
 	{
 		my ($x, $y) = ($m->{acct}{$id}, $d->{acct}{$id});
+		($x) = grep { $_->{role} eq $y->{role} } @{ $m->{anon_acct} // [] } unless $x;
 		if (!$x) { push @out, "account $id: not in model"; next; }
 		for my $f (qw(posted held limit pos))
 		{
@@ -749,11 +750,18 @@ sub diff_states
 	}
 	for my $what (qw(term linked parties owner auth))
 	{
-		my ($a, $b) = map { _flat($_->{$what}) } $m, $d;
+		# authorisations: which are in force (a crash may hide a new one's id)
+		my ($a, $b) = map { $what eq 'auth' ? _flat($_->{$what}) =~ s/=[^,{}\[\]]+([,}])/=1$1/gr
+			: _flat($_->{$what}) } $m, $d;
 		push @out, "$what: model $a, db $b" if $a ne $b;
 	}
-	my ($mb, $db) = map { my $bs = $_->{batches}; join(' ', map { "$_:$bs->{$_}{n}:$bs->{$_}{id}" } sort keys %$bs) } $m, $d;
+	my ($mb, $db) = map { my $bs = $_->{batches}; join(' ', map { "$_:$bs->{$_}{n}" } sort keys %$bs) } $m, $d;
 	push @out, "settlement batches: model $mb, db $db" if $mb ne $db;
+	for my $i (sort keys %{ $m->{batches} })
+	{
+		my ($x, $y) = ($m->{batches}{$i}{id}, ($d->{batches}{$i} // {})->{id} // '');
+		push @out, "settlement batch of $i: model $x, db $y" if defined $x && $x ne $y;
+	}
 	return @out;
 }
 
@@ -887,7 +895,8 @@ sub commit
 	}
 	for my $a (@{ $s->{new_a} // [] })
 	{
-		next unless defined $a->{id};
+		# id unknown: a crash cut the call off (matched by its owner name)
+		push @{ $st->{anon_acct} }, {%$a} and next unless defined $a->{id};
 		$st->{acct}{ $a->{id} } = {%$a};
 		$st->{role}{ $a->{role} } = $a->{id};
 	}
@@ -915,8 +924,8 @@ sub commit
 	for my $i (keys %{ $s->{batches} // {} })
 	{
 		my $b = $s->{batches}{$i};
+		$st->{batches}{$i} = {%$b};    # id unknown: a crash cut the call off
 		next unless defined $b->{id};
-		$st->{batches}{$i} = {%$b};
 		$st->{batch_lines}{ $b->{id} } = $b->{settled};
 		$st->{batch_inst}{ $b->{id} } = $i;
 	}

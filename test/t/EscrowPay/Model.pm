@@ -37,6 +37,7 @@ use warnings;
 
 use Digest::SHA qw(sha256_hex);
 use Storable qw(dclone);
+use Time::HiRes ();
 
 use constant MAXI => 9223372036854775807;
 use constant MINI => -9223372036854775807 - 1;
@@ -1403,7 +1404,7 @@ sub next_call
 		release => 5, refund => 9, hold_batch => 5, capture_batch => 5,
 		deal => 30, replay => 4, set_credit_limit => 2,
 		expire_holds => 1, run_maintenance => 1, pay_receivable => 4, refill => 1.5,
-		make_change => 0.7, register => 1.5, open_account => 0.4, register_terminal => 0.2,
+		make_change => 0.7, register => 3, open_account => 0.4, register_terminal => 0.2,
 		set_account_shards => 0.2, link_external_account => 0.3,
 		close_settlement_batch => 0.6, settlement_export => 0.3, read_only => 0.5,
 		txn_no_valid => 0.3, assign_account => 0.3, account_use => 0.6);
@@ -2620,7 +2621,7 @@ sub gen_issue_identity_code
 		$x->{events}++;
 		$x->{code_pending} = 1;    # the count of wrong attempts does not reset
 		return (undef, sub { $_[0][0] =~ /^\d{8}$/ ? undef : "expected an 8-digit code, got [@{$_[0]}]" },
-			sub { $x->{code} = $_[0][0]; });
+			sub { $x->{code} = $_[0][0]; $x->{code_at} = Time::HiRes::time(); $x->{code_expired} = 0; });
 	});
 }
 
@@ -2639,8 +2640,15 @@ sub gen_confirm_identity
 	return refuse('confirm_identity', $sql, '22023') if $code eq '';
 	my ($err, $to) = deal_check($d, 'confirm_identity', $d->{buyer});
 	return refuse('confirm_identity', $sql, $err) if $err;
-	return refuse('confirm_identity', $sql, 'EP008') if !$d->{code_pending} || $d->{attempts} >= 5;
-	return $self->predict('confirm_identity', $sql, sub {
+	return refuse('confirm_identity', $sql, 'EP008') if !$d->{code_pending} || $d->{attempts} >= 5
+	  || $d->{code_expired};
+	# a code lives escrowpay.code_ttl (900 s): in a long run under load the
+	# buyer may come too late (EP008), and the model learns it expired
+	my $age = Time::HiRes::time() - ($d->{code_at} // Time::HiRes::time());
+	my $expired = { state => 'EP008', check => sub { undef },
+		apply => sub { my ($st) = @_; $st->{deals}{ $d->{id} }{code_expired} = 1 if $st->{deals}{ $d->{id} }; } };
+	return { op => 'confirm_identity', sql => $sql, outcomes => [ $expired ] } if $age > 960;
+	my $pred = $self->predict('confirm_identity', $sql, sub {
 		my ($s) = @_;
 		my $x = $self->s_deal($s, $d->{id});
 		if (defined $d->{code} && $code eq $d->{code})
@@ -2654,6 +2662,8 @@ sub gen_confirm_identity
 		$x->{attempts}++;
 		return (undef, _is_value('f'));
 	});
+	push @{ $pred->{outcomes} }, $expired if $age > 840;
+	return $pred;
 }
 
 sub gen_resolve_dispute

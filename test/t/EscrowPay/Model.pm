@@ -1404,7 +1404,7 @@ sub next_call
 		release => 5, refund => 9, hold_batch => 5, capture_batch => 5,
 		deal => 30, replay => 4, set_credit_limit => 2,
 		expire_holds => 1, run_maintenance => 1, pay_receivable => 4, refill => 1.5,
-		make_change => 0.7, register => 3, open_account => 0.4, register_terminal => 0.2,
+		make_change => 0.7, register => 1.5, open_account => 0.4, register_terminal => 0.2,
 		set_account_shards => 0.2, link_external_account => 0.3,
 		close_settlement_batch => 0.6, settlement_export => 0.3, read_only => 0.5,
 		txn_no_valid => 0.3, assign_account => 0.3, account_use => 0.6);

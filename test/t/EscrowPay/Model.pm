@@ -2419,7 +2419,7 @@ sub gen_deal
 		my $action = $r->pick(qw(reserve mark_shipped mark_delivered confirm_inspection
 			cancel_deal reject_delivery request_return confirm_return open_dispute
 			resolve_dispute issue_identity_code confirm_identity serve_first pay_cash
-			set_payment_sources));
+			set_payment_sources write_off));
 		return $self->gen_deal_step($d, $action, $self->pick_actor($d, ''));
 	}
 	my $esc = $d->{settlement} eq 'escrow';

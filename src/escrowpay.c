@@ -53,15 +53,16 @@ _PG_init(void)
 							NULL, &ep_code_ttl, 900, 10, 7 * 24 * 3600, PGC_SUSET,
 							GUC_UNIT_S, NULL, NULL, NULL);
 	DefineCustomIntVariable("escrowpay.maintenance_interval",
-							"Seconds between run_maintenance() calls by the background worker (0: off).",
+							"Seconds between the background worker's rounds of periodic work (0: off).",
 							"Only used when escrowpay is in shared_preload_libraries.",
 							&ep_maintenance_interval, 0, 0, 86400, PGC_SIGHUP,
 							GUC_UNIT_S, NULL, NULL, NULL);
 	DefineCustomStringVariable("escrowpay.maintenance_database",
-							   "Database in which the background worker runs run_maintenance().",
+							   "Database in which the background worker does the periodic work.",
 							   "The worker reconnects when it changes.",
 							   &ep_maintenance_database, "postgres", PGC_SIGHUP,
 							   0, NULL, NULL, NULL);
+	ep_maintenance_define_gucs();
 	/* a PGC_POSTMASTER setting can only be defined while preloading */
 	if (process_shared_preload_libraries_in_progress)
 		DefineCustomIntVariable("escrowpay.code_attempt_slots",

@@ -2,19 +2,34 @@
  *
  * maintenance.c
  *	  A background worker, started when escrowpay is in
- *	  shared_preload_libraries, that calls escrow.run_maintenance() every
- *	  escrowpay.maintenance_interval seconds in
- *	  escrowpay.maintenance_database (expiry of unshipped deals, auto-accept
- *	  after the inspection window, completion after cooling-off).  With the
- *	  interval at 0 it only sleeps (without a database connection until it
- *	  is first turned on); pg_cron calling run_maintenance() is the
- *	  alternative.
+ *	  shared_preload_libraries, that runs all of escrowpay's periodic work
+ *	  in escrowpay.maintenance_database: every
+ *	  escrowpay.maintenance_interval seconds it runs each task of the table
+ *	  below that is due.  With the interval at 0 it only sleeps (without a
+ *	  database connection until it is first turned on); pg_cron calling
+ *	  the same functions is the alternative.
+ *
+ * Each task is one line of `tasks`: a name, one SQL statement that takes
+ * the batch size as $1 and returns one row whose first column counts what
+ * it did, the defaults of its two settings and their description.  Every
+ * task gets the settings escrowpay.<name>_interval (seconds between runs;
+ * 0: every round, -1: never) and escrowpay.<name>_batch ($1), defined by
+ * ep_maintenance_define_gucs() from this table.  A task that did a full
+ * batch runs again at once (more is due).
+ *
+ * Each task runs in a transaction of its own: one that fails is rolled
+ * back, logged as a WARNING and recorded, and the other tasks go on.  The
+ * outcome of every run is kept in escrow.maintenance_runs (last start,
+ * end and success, rows handled, last error, counts) in the task's own
+ * transaction, or, after a failure, in a transaction of its own: what
+ * escrow.metrics reports as the worker's lag.
  *
  *-------------------------------------------------------------------------
  */
 #include "maintenance.h"
 
 #include "access/xact.h"
+#include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -23,8 +38,60 @@
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "tcop/tcopprot.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+typedef struct MaintenanceTask
+{
+	const char *name;			/* also names its settings */
+	const char *sql;			/* $1: the batch; first column: rows handled */
+	int			interval;		/* default, then the setting's value (s) */
+	int			batch;			/* default, then the setting's value */
+	const char *description;
+	TimestampTz next_run;		/* 0: due at the next round */
+} MaintenanceTask;
+
+/*
+ * The periodic work, in the order of a round.  Add a task with one line.
+ */
+static MaintenanceTask tasks[] = {
+	{"deal_deadlines", "SELECT sum(deals) FILTER (WHERE action <> 'failed') FROM escrow.run_maintenance($1)",
+	0, 100, "deal deadlines (escrow.run_maintenance)"},
+	{"expire_holds", "SELECT escrow.expire_holds($1)",
+	0, 1000, "sweeping expired holds (escrow.expire_holds)"},
+};
+
+#define TASK_COUNT lengthof(tasks)
+
+/*
+ * Define escrowpay.<task>_interval and escrowpay.<task>_batch for every
+ * task (called by _PG_init in every process, so SHOW works everywhere).
+ */
+void
+ep_maintenance_define_gucs(void)
+{
+	int			i;
+
+	for (i = 0; i < TASK_COUNT; i++)
+	{
+		MaintenanceTask *t = &tasks[i];
+		char		name[NAMEDATALEN * 2];
+
+		snprintf(name, sizeof(name), "escrowpay.%s_interval", t->name);
+		DefineCustomIntVariable(name,
+								"Seconds between runs of a background worker task (0: every round, -1: never).",
+								t->description, &t->interval, t->interval, -1, 7 * 86400,
+								PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+		snprintf(name, sizeof(name), "escrowpay.%s_batch", t->name);
+		DefineCustomIntVariable(name,
+								"Most rows a background worker task handles per run.",
+								t->description, &t->batch, t->batch, 1, 1000000,
+								PGC_SIGHUP, 0, NULL, NULL, NULL);
+	}
+}
 
 void
 ep_register_maintenance_worker(void)
@@ -42,28 +109,20 @@ ep_register_maintenance_worker(void)
 	RegisterBackgroundWorker(&worker);
 }
 
-/* One round: run_maintenance() if the extension is installed */
+/* Start a transaction with SPI and a snapshot, reporting what runs */
 static void
-maintenance_round(void)
+begin_work(const char *activity)
 {
-	int			rc;
-
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	SPI_connect();
 	PushActiveSnapshot(GetTransactionSnapshot());
-	pgstat_report_activity(STATE_RUNNING, "escrow.run_maintenance()");
+	pgstat_report_activity(STATE_RUNNING, activity);
+}
 
-	rc = SPI_execute("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'escrowpay'",
-					 true, 1);
-	if (rc == SPI_OK_SELECT && SPI_processed == 1)
-	{
-		rc = SPI_execute("SELECT sum(deals) FROM escrow.run_maintenance(100)", false, 0);
-		if (rc != SPI_OK_SELECT)
-			elog(ERROR, "escrowpay maintenance: run_maintenance() failed: %s",
-				 SPI_result_code_string(rc));
-	}
-
+static void
+end_work(void)
+{
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
@@ -71,9 +130,160 @@ maintenance_round(void)
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
 
+/*
+ * Whether this database has the extension, and a schema that records runs
+ * (a database still at 0.1.0, before ALTER EXTENSION UPDATE, has not).
+ */
+static bool
+extension_ready(bool *records)
+{
+	bool		installed;
+
+	begin_work("escrowpay maintenance: checking the extension");
+	installed = SPI_execute("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'escrowpay'",
+							true, 1) == SPI_OK_SELECT && SPI_processed == 1;
+	*records = SPI_execute("SELECT 1 WHERE pg_catalog.to_regclass('escrow.maintenance_runs') IS NOT NULL",
+						   true, 1) == SPI_OK_SELECT && SPI_processed == 1;
+	end_work();
+	return installed;
+}
+
+/* Record a run of task in escrow.maintenance_runs (error NULL: success) */
+static void
+record_run(const MaintenanceTask *t, TimestampTz started, int64 processed, const char *error)
+{
+	Oid			types[4] = {TEXTOID, TIMESTAMPTZOID, INT8OID, TEXTOID};
+	Datum		values[4];
+	char		nulls[4] = {' ', ' ', error ? 'n' : ' ', error ? ' ' : 'n'};
+	int			rc;
+
+	values[0] = CStringGetTextDatum(t->name);
+	values[1] = TimestampTzGetDatum(started);
+	values[2] = Int64GetDatum(processed);
+	values[3] = error ? CStringGetTextDatum(error) : (Datum) 0;
+	rc = SPI_execute_with_args(
+		"INSERT INTO escrow.maintenance_runs AS r "
+		"  (task, last_start, last_end, last_success, last_processed, last_error, runs, failures) "
+		"VALUES ($1, $2, pg_catalog.clock_timestamp(), "
+		"        CASE WHEN $4 IS NULL THEN pg_catalog.clock_timestamp() END, $3, $4, 1, "
+		"        CASE WHEN $4 IS NULL THEN 0 ELSE 1 END) "
+		"ON CONFLICT (task) DO UPDATE SET "
+		"  last_start = EXCLUDED.last_start, last_end = EXCLUDED.last_end, "
+		"  last_success = coalesce(EXCLUDED.last_success, r.last_success), "
+		"  last_processed = coalesce(EXCLUDED.last_processed, r.last_processed), "
+		"  last_error = EXCLUDED.last_error, runs = r.runs + 1, "
+		"  failures = r.failures + EXCLUDED.failures",
+		4, types, values, nulls, false, 0);
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "escrowpay maintenance: recording a run failed: %s",
+			 SPI_result_code_string(rc));
+}
+
+/*
+ * Run one task in a transaction of its own; returns the rows it handled,
+ * or -1 when it failed (rolled back, logged and recorded).
+ */
+static int64
+run_task(MaintenanceTask *t, bool records)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	TimestampTz started = GetCurrentTimestamp();
+	volatile int64 processed = 0;
+	ErrorData  *volatile edata = NULL;
+
+	PG_TRY();
+	{
+		Oid			types[1] = {INT4OID};
+		Datum		values[1] = {Int32GetDatum(t->batch)};
+		char	   *count;
+
+		begin_work(t->sql);
+		if (SPI_execute_with_args(t->sql, 1, types, values, NULL, false, 0) != SPI_OK_SELECT
+			|| SPI_processed != 1)
+			elog(ERROR, "returned no row");
+		count = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		processed = count ? strtoll(count, NULL, 10) : 0;
+		if (records)
+			record_run(t, started, processed, NULL);
+		end_work();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+	}
+	PG_END_TRY();
+	if (edata == NULL)
+		return processed;
+
+	ereport(WARNING,
+			(errmsg("escrowpay maintenance task %s failed: %s", t->name, edata->message),
+			 edata->detail ? errdetail_internal("%s", edata->detail) : 0,
+			 errhint("The other tasks go on; this one is retried at its next run.")));
+	if (records)
+	{
+		PG_TRY();
+		{
+			begin_work("escrowpay maintenance: recording a failure");
+			record_run(t, started, 0, edata->message);
+			end_work();
+		}
+		PG_CATCH();
+		{
+			/* nothing more to do than log it: the next run records again */
+			MemoryContextSwitchTo(cxt);
+			EmitErrorReport();
+			FlushErrorState();
+			AbortCurrentTransaction();
+		}
+		PG_END_TRY();
+	}
+	pgstat_report_activity(STATE_IDLE, NULL);
+	FreeErrorData(edata);
+	return -1;
+}
+
+/*
+ * One round: every task that is due.  Returns true when a task did a full
+ * batch, so that more is due at once.
+ */
+static bool
+maintenance_round(void)
+{
+	bool		records;
+	bool		more = false;
+	int			i;
+
+	if (!extension_ready(&records))
+		return false;
+	for (i = 0; i < TASK_COUNT; i++)
+	{
+		MaintenanceTask *t = &tasks[i];
+		TimestampTz now = GetCurrentTimestamp();
+		int64		processed;
+
+		if (t->interval < 0 || now < t->next_run)
+			continue;
+		CHECK_FOR_INTERRUPTS();
+		processed = run_task(t, records);
+		t->next_run = t->interval > 0 ?
+			TimestampTzPlusMilliseconds(now, t->interval * 1000L) : 0;
+		if (processed >= t->batch)
+		{
+			t->next_run = 0;
+			more = true;
+		}
+	}
+	return more;
+}
+
 void
 escrowpay_maintenance_main(Datum arg)
 {
+	bool		more = false;
+
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
@@ -100,7 +310,8 @@ escrowpay_maintenance_main(Datum arg)
 
 	for (;;)
 	{
-		long		timeout = (ep_maintenance_interval > 0 ? ep_maintenance_interval : 60) * 1000L;
+		long		timeout = more ? 0L :
+			(ep_maintenance_interval > 0 ? ep_maintenance_interval : 60) * 1000L;
 
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 timeout, PG_WAIT_EXTENSION);
@@ -110,14 +321,18 @@ escrowpay_maintenance_main(Datum arg)
 		if (ConfigReloadPending)
 		{
 			char	   *database = pstrdup(ep_maintenance_database);
+			int			i;
 
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 			/* another database: exit, the postmaster restarts us there */
 			if (strcmp(database, ep_maintenance_database) != 0)
 				proc_exit(1);
+			pfree(database);
+			/* intervals may have changed: every task is due again */
+			for (i = 0; i < TASK_COUNT; i++)
+				tasks[i].next_run = 0;
 		}
-		if (ep_maintenance_interval > 0)
-			maintenance_round();
+		more = ep_maintenance_interval > 0 && maintenance_round();
 	}
 }

@@ -341,3 +341,17 @@ ALTER TABLE escrow.receivables
     ADD COLUMN written_down bigint NOT NULL DEFAULT 0 CHECK (written_down >= 0);
 
 DROP FUNCTION escrow.register_merchant(text, text, text, bigint, interval, interval, integer, bigint, name);
+
+-- ------------------------------------------------------------------
+-- The background worker's record of its runs (89_operations.sql): new,
+-- empty until the worker's first round after the upgrade.
+CREATE TABLE escrow.maintenance_runs (
+    task           text PRIMARY KEY,
+    last_start     timestamptz NOT NULL,
+    last_end       timestamptz NOT NULL,
+    last_success   timestamptz,
+    last_processed bigint,
+    last_error     text,
+    runs           bigint NOT NULL DEFAULT 0,
+    failures       bigint NOT NULL DEFAULT 0
+);

@@ -1,6 +1,8 @@
 
-# 002_maintenance_worker.pl -- the background worker runs run_maintenance()
-# on its own.
+# 002_maintenance_worker.pl -- the background worker does the periodic work
+# on its own: deal deadlines (run_maintenance) and hold expiry
+# (expire_holds), each task recorded in escrow.maintenance_runs, a failing
+# task not stopping the others.
 #
 # A node with escrowpay in shared_preload_libraries,
 # escrowpay.maintenance_interval = 1 and maintenance_database = 'postgres'
@@ -14,7 +16,14 @@
 #     hold is released;
 #   - a reserved deal whose deadline is a week away is left alone;
 #   - each transition is one event by actor 'system';
-#   - verify_ledger() finds nothing wrong, and the worker never failed.
+#   - verify_ledger() finds nothing wrong, and the worker never failed;
+#   - a hold placed to expire in 1 second is released by the worker
+#     (status expired), nobody calling expire_holds();
+#   - escrow.maintenance_runs has a row per task, last run successful;
+#   - while run_maintenance() is made to fail (renamed away), its task
+#     fails, logged as a WARNING and recorded (last_error, failures), and
+#     hold expiry goes on: a second expiring hold is released; renamed
+#     back, the task succeeds again and its error is cleared.
 #
 # Then escrowpay.maintenance_interval is set to 0 and the configuration
 # reloaded: the worker keeps running but does nothing, even when woken by
@@ -121,6 +130,60 @@ is( $node->safe_psql(
 	'balances: buyer paid 1000 and holds 200, merchant got 990, fee account 10');
 is($node->safe_psql('postgres', 'SELECT count(*) FROM escrow.verify_ledger()'),
 	'0', 'verify_ledger() finds nothing wrong');
+
+# ------------------------------------------------ hold expiry
+$node->safe_psql('postgres', q{
+SELECT escrow.open_account('holder', 'EUR');
+SELECT escrow.deposit(5, 5000);
+SELECT escrow.hold(5, 3, 700, '1 second');
+});
+ok( $node->poll_query_until(
+		'postgres',
+		"SELECT status = 'expired' AND released = 700 FROM escrow.holds WHERE debit_account = 5"),
+	'the worker released the hold past its expiry');
+is( $node->safe_psql(
+		'postgres',
+		"SELECT posted || ' ' || held FROM escrow.balances WHERE account = 5"),
+	'5000 0', 'the expired hold no longer reduces what is available');
+
+# ------------------------------------------------ the record of runs
+ok( $node->poll_query_until(
+		'postgres',
+		q{SELECT string_agg(task || ' ' || (last_error IS NULL) || ' ' || (runs > 0)
+		                    || ' ' || (last_success IS NOT NULL), ', ' ORDER BY task)
+		   = 'deal_deadlines true true true, expire_holds true true true'
+		   FROM escrow.maintenance_runs}),
+	'maintenance_runs: one row per task, each run successful');
+
+# ------------------------------------------------ one task failing
+$node->safe_psql('postgres',
+	'ALTER FUNCTION escrow.run_maintenance(integer) RENAME TO run_maintenance_away');
+ok( $node->poll_query_until(
+		'postgres',
+		q{SELECT failures > 0 AND last_error LIKE '%run_maintenance%does not exist%'
+		   FROM escrow.maintenance_runs WHERE task = 'deal_deadlines'}),
+	'with run_maintenance() gone, its task fails and the failure is recorded');
+$node->safe_psql('postgres', q{SELECT escrow.hold(5, 3, 400, '1 second')});
+ok( $node->poll_query_until(
+		'postgres',
+		"SELECT count(*) = 2 FROM escrow.holds WHERE debit_account = 5 AND status = 'expired'"),
+	'hold expiry goes on meanwhile');
+is( $node->safe_psql(
+		'postgres',
+		q{SELECT failures || ' ' || (last_error IS NULL) FROM escrow.maintenance_runs
+		   WHERE task = 'expire_holds'}),
+	'0 true', 'the expiry task never failed');
+like(
+	slurp_file($node->logfile),
+	qr/WARNING:  escrowpay maintenance task deal_deadlines failed: function escrow\.run_maintenance\(integer\) does not exist/,
+	'the failure is logged as a warning naming the task');
+$node->safe_psql('postgres',
+	'ALTER FUNCTION escrow.run_maintenance_away(integer) RENAME TO run_maintenance');
+ok( $node->poll_query_until(
+		'postgres',
+		q{SELECT last_error IS NULL AND last_success > last_start - interval '1 second'
+		   FROM escrow.maintenance_runs WHERE task = 'deal_deadlines'}),
+	'renamed back, the task succeeds again and its error is cleared');
 
 # ------------------------------------------------ interval 0: the worker idles
 $node->safe_psql('postgres',

@@ -18,6 +18,7 @@
 #include "fmgr.h"
 #include "maintenance.h"
 #include "miscadmin.h"
+#include "retention.h"
 #include "utils/guc.h"
 
 PG_MODULE_MAGIC;
@@ -63,6 +64,7 @@ _PG_init(void)
 							   &ep_maintenance_database, "postgres", PGC_SIGHUP,
 							   0, NULL, NULL, NULL);
 	ep_maintenance_define_gucs();
+	ep_retention_define_gucs();
 	/* a PGC_POSTMASTER setting can only be defined while preloading */
 	if (process_shared_preload_libraries_in_progress)
 		DefineCustomIntVariable("escrowpay.code_attempt_slots",

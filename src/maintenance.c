@@ -62,6 +62,8 @@ static MaintenanceTask tasks[] = {
 	0, 100, "deal deadlines (escrow.run_maintenance)"},
 	{"expire_holds", "SELECT escrow.expire_holds($1)",
 	0, 1000, "sweeping expired holds (escrow.expire_holds)"},
+	{"retention", "SELECT sum(deleted) FROM escrow.apply_retention($1)",
+	3600, 10000, "retention of idempotency keys and deal events (escrow.apply_retention)"},
 };
 
 #define TASK_COUNT lengthof(tasks)

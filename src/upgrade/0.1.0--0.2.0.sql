@@ -355,3 +355,9 @@ CREATE TABLE escrow.maintenance_runs (
     runs           bigint NOT NULL DEFAULT 0,
     failures       bigint NOT NULL DEFAULT 0
 );
+
+-- Retention (89_operations.sql): indexes on when keys and events were
+-- made, built over the existing rows.  Nothing is deleted until
+-- escrowpay.idempotency_retention / event_retention are set.
+CREATE INDEX idempotency_keys_created ON escrow.idempotency_keys (created_at);
+CREATE INDEX deal_events_at ON escrow.deal_events (at);

@@ -19,6 +19,9 @@
 #   - verify_ledger() finds nothing wrong, and the worker never failed;
 #   - a hold placed to expire in 1 second is released by the worker
 #     (status expired), nobody calling expire_holds();
+#   - retention (1 day for keys and events): a key made 2 days ago is
+#     deleted, a new one kept; the events of the expired deal, made 2 days
+#     ago, are deleted, those of the settled deal (not ended) kept;
 #   - escrow.maintenance_runs has a row per task, last run successful;
 #   - while run_maintenance() is made to fail (renamed away), its task
 #     fails, logged as a WARNING and recorded (last_error, failures), and
@@ -48,6 +51,9 @@ $node->init;
 $node->append_conf('postgresql.conf', escrowpay_conf($node) . q{
 escrowpay.maintenance_interval = 1
 escrowpay.maintenance_database = 'postgres'
+escrowpay.retention_interval = 0
+escrowpay.idempotency_retention = '1d'
+escrowpay.event_retention = '1d'
 });
 $node->start;
 
@@ -146,12 +152,33 @@ is( $node->safe_psql(
 		"SELECT posted || ' ' || held FROM escrow.balances WHERE account = 5"),
 	'5000 0', 'the expired hold no longer reduces what is available');
 
+# ------------------------------------------------ retention
+$node->safe_psql('postgres', q{
+SELECT escrow.deposit(5, 100, 'k-old'), escrow.deposit(5, 100, 'k-new');
+UPDATE escrow.idempotency_keys SET created_at = now() - interval '2 days' WHERE key = 'k-old';
+});
+$node->safe_psql('postgres',
+	"UPDATE escrow.deal_events SET at = at - interval '2 days' WHERE deal IN ($unshipped, $delivered)");
+ok( $node->poll_query_until(
+		'postgres',
+		"SELECT NOT EXISTS (SELECT 1 FROM escrow.deal_events WHERE deal = $unshipped)"),
+	'the worker deleted the events of the deal that ended 2 days ago');
+is( $node->safe_psql(
+		'postgres',
+		"SELECT string_agg(key, ' ' ORDER BY key) FROM escrow.idempotency_keys WHERE key LIKE 'k-%'"),
+	'k-new', 'the key made 2 days ago is deleted, the new one kept');
+is( $node->safe_psql(
+		'postgres',
+		"SELECT string_agg(action, ' ' ORDER BY id) FROM escrow.deal_events WHERE deal = $delivered"),
+	'open_deal issue_identity_code confirm_identity reserve mark_shipped mark_delivered auto_accept',
+	'the settled deal (not ended: returns are still possible) keeps its events');
+
 # ------------------------------------------------ the record of runs
 ok( $node->poll_query_until(
 		'postgres',
 		q{SELECT string_agg(task || ' ' || (last_error IS NULL) || ' ' || (runs > 0)
 		                    || ' ' || (last_success IS NOT NULL), ', ' ORDER BY task)
-		   = 'deal_deadlines true true true, expire_holds true true true'
+		   = 'deal_deadlines true true true, expire_holds true true true, retention true true true'
 		   FROM escrow.maintenance_runs}),
 	'maintenance_runs: one row per task, each run successful');
 

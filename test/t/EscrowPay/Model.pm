@@ -64,6 +64,7 @@ our %FUNCTIONS = (
 	refund => 'gen_refund', hold_batch => 'gen_hold_batch',
 	capture_batch => 'gen_capture_batch', set_credit_limit => 'gen_set_credit_limit',
 	expire_holds => 'gen_expire_holds', run_maintenance => 'gen_run_maintenance',
+	apply_retention => 'gen_apply_retention',
 	open_account => 'gen_open_account', set_account_shards => 'gen_set_account_shards',
 	register_member => 'gen_register_member', register_merchant => 'gen_register_merchant',
 	register_institution => 'gen_register_institution',
@@ -1403,7 +1404,7 @@ sub next_call
 		deposit => 7, withdraw => 6, transfer => 14, hold => 12, capture => 10,
 		release => 5, refund => 9, hold_batch => 5, capture_batch => 5,
 		deal => 30, replay => 4, set_credit_limit => 2,
-		expire_holds => 1, run_maintenance => 1, pay_receivable => 4, refill => 1.5,
+		expire_holds => 1, run_maintenance => 1, apply_retention => 0.3, pay_receivable => 4, refill => 1.5,
 		make_change => 0.7, register => 1.5, open_account => 0.4, register_terminal => 0.2,
 		set_account_shards => 0.2, link_external_account => 0.3,
 		close_settlement_batch => 0.6, settlement_export => 0.3, read_only => 0.5,
@@ -1856,6 +1857,20 @@ sub gen_expire_holds
 	return refuse('expire_holds', $sql, '22023') unless $n > 0;
 	return { sql => $sql, op => 'expire_holds', outcomes => [ _ok(sub {
 		$_[0][0] =~ /^\d+$/ ? undef : "expected a count, got [@{$_[0]}]" }) ] };
+}
+
+# The model's server keeps keys and events forever (escrowpay.*_retention
+# 0): apply_retention() deletes nothing, whatever max_rows
+sub gen_apply_retention
+{
+	my ($self) = @_;
+	my $n = $self->{rng}->pick(1, 100, 10000, 0);
+	my $sql = "SELECT purged || ':' || deleted FROM escrow.apply_retention($n) ORDER BY 1;";
+	return refuse('apply_retention', $sql, '22023') unless $n > 0;
+	return { sql => $sql, op => 'apply_retention', outcomes => [ _ok(sub {
+		my $got = join(' ', @{ $_[0] });
+		$got eq 'deal_events:0 idempotency_keys:0' ? undef
+		  : "expected nothing deleted (retention off), got $got" }) ] };
 }
 
 # Every client's deals past a deadline are due: which call moves which

@@ -89,5 +89,6 @@ SELECT p FROM (VALUES
   (52, pg_temp.probe('revoke_account_use', NULL, $q$ SELECT escrow.revoke_account_use(pg_temp.a('u-line'), 'U-M1', 'pay_from', 'U-K1') $q$)),
   (53, pg_temp.probe('limits', NULL, $q$ SELECT * FROM escrow.limits() $q$)),
   -- no old deal is unpaid (the upgrade gave the ones served first a payment deadline from now)
-  (54, pg_temp.probe('write_off', 'EP007', $q$ SELECT escrow.write_off(pg_temp.d('identity_confirmed'), 'probe', 'U-S1') $q$))
+  (54, pg_temp.probe('write_off', 'EP007', $q$ SELECT escrow.write_off(pg_temp.d('identity_confirmed'), 'probe', 'U-S1') $q$)),
+  (55, pg_temp.probe('apply_retention', NULL, $q$ SELECT * FROM escrow.apply_retention(10) $q$))
 ) AS probes (n, p) ORDER BY n;

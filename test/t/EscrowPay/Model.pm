@@ -3454,7 +3454,9 @@ sub gen_register
 		$sql = sprintf('SELECT escrow.register_institution(%s, %s, %s, %s, %s, %s, %s);', tlit($no),
 			tlit($name), "'x\@example.org'", lit($acct), nlit($a{discount}), ilit($a{repay}), tlit($role));
 	}
-	return refuse($fn, $sql, '22023') if !defined $no || $no eq '' || length($no) > 1000 || !defined $name
+	# the argument limits (a party number is at most 64 bytes) are checked
+	# before anything else, as EP_CHECK_ARGS does
+	return refuse($fn, $sql, '22023') if !defined $no || $no eq '' || length($no) > 64 || !defined $name
 	  || !defined $acct;
 	if ($fn eq 'register_merchant')
 	{
@@ -3482,7 +3484,7 @@ sub gen_register
 			}
 		}
 		return '22023' if $fn eq 'register_institution' && $x->{kind} ne 'deposit';
-		return '22023' if $no !~ /^[A-Za-z0-9][A-Za-z0-9_.-]*$/ || length($no) > 64;
+		return '22023' if $no !~ /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 		return '22023' if $no eq 'system';
 		return '22023' if defined $role;
 		return '22023' if $self->{st}{parties}{$no};

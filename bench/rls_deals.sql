@@ -40,16 +40,17 @@ SET session_replication_role = replica;
 \timing on
 INSERT INTO escrow.deals (id, txn_no, buyer, merchant, amount, currency, payment_method,
                           debit_account, credit_account, fee_bps, stage, ship_within,
-                          inspection_window, cooling_off)
+                          inspection_window, cooling_off, deliver_within, refund_within,
+                          pay_within)
 SELECT i, 'EP' || lpad(i::text, 10, '0') || (10 - (:luhn_sum) % 10) % 10,
        b.party_no, m.party_no, 1000 + i % 5000, 'USD', 'balance', b.account,
        m.settlement_account, 0, 'order_received', interval '7 days', m.inspection_window,
-       m.cooling_off
+       m.cooling_off, m.deliver_within, m.refund_within, m.pay_within
   FROM generate_series(1, :deals) i
   JOIN escrow.parties b ON b.party_no = 'M-' || (1 + i % 1000)
   JOIN escrow.parties m ON m.party_no = 'S-' || (1 + (i * 7) % 1000);
-INSERT INTO escrow.deal_events (deal, action, from_stage, to_stage, actor, payload)
-SELECT id, 'open_deal', NULL, 'order_received', buyer,
+INSERT INTO escrow.deal_events (deal, action, from_stage, to_stage, actor, parties, payload)
+SELECT id, 'open_deal', NULL, 'order_received', buyer, ARRAY[buyer, merchant],
        jsonb_build_object('txn_no', txn_no, 'amount', amount)
   FROM escrow.deals ORDER BY id;
 \timing off

@@ -33,8 +33,8 @@ SELECT i, 'T' || i, b.party_no, m.party_no, 1000, 'USD', 'balance', b.account,
   FROM generate_series(1, 20000) i
   JOIN escrow.parties b ON b.party_no = 'M-' || (1 + i % 200)
   JOIN escrow.parties m ON m.party_no = 'S-' || (1 + (i * 7) % 200);
-INSERT INTO escrow.deal_events (deal, action, to_stage, actor)
-SELECT id, 'open_deal', 'order_received', buyer FROM escrow.deals;
+INSERT INTO escrow.deal_events (deal, action, to_stage, actor, parties)
+SELECT id, 'open_deal', 'order_received', buyer, ARRAY[buyer, merchant] FROM escrow.deals;
 INSERT INTO escrow.receivables (deal, kind, debtor, creditor, pay_to, amount, due_at)
 SELECT id, 'invoice', buyer, merchant, credit_account, amount, now() + interval '30 days'
   FROM escrow.deals;
@@ -47,7 +47,8 @@ ANALYZE escrow.deals, escrow.deal_events, escrow.deal_sources, escrow.receivable
 -- row: an InitPlan's Result shows no expression); the indexes it uses; a
 -- full scan of a table with row-level security
 CREATE FUNCTION pg_temp.plan_of(q text,
-    OUT initplan boolean, OUT per_row_call boolean, OUT indexes text, OUT full_scan text)
+    OUT initplan boolean, OUT per_row_call boolean, OUT indexes text, OUT full_scan text,
+    OUT sorts integer)
 LANGUAGE plpgsql AS $$
 DECLARE
     j jsonb;
@@ -61,6 +62,10 @@ BEGIN
     full_scan := (SELECT string_agg(DISTINCT v #>> '{}', ', ' ORDER BY v #>> '{}')
                     FROM jsonb_path_query(j, 'strict $.** ? (@."Node Type" == "Seq Scan")."Relation Name"') v
                    WHERE v #>> '{}' IN ('deals', 'deal_events', 'deal_sources', 'receivables'));
+    -- the most rows a Sort node expects: a "latest N" that sorts every
+    -- deal shows here
+    sorts := (SELECT max((v ->> 'Plan Rows')::numeric)::integer
+                FROM jsonb_path_query(j, 'strict $.** ? (@."Node Type" == "Sort")') v);
 END $$;
 GRANT EXECUTE ON FUNCTION pg_temp.plan_of(text) TO PUBLIC;
 
@@ -74,7 +79,11 @@ INSERT INTO queries VALUES
     (6, 'SELECT * FROM escrow.receivables_due'),
     (7, 'SELECT count(*) FROM escrow.deal_events'),
     (9, 'SELECT count(*) FROM escrow.deal_sources'),
-    (8, 'SELECT * FROM escrow.merchant_payouts');
+    (8, 'SELECT * FROM escrow.merchant_payouts'),
+    (10, 'SELECT * FROM escrow.deal_progress ORDER BY deal DESC LIMIT 20'),
+    (11, 'SELECT * FROM escrow.deal_progress WHERE txn_no = ''T200'''),
+    (12, 'SELECT * FROM escrow.deal_events WHERE deal = 200'),
+    (13, 'SELECT * FROM escrow.deal_sources WHERE deal = 200');
 GRANT SELECT ON queries TO PUBLIC;
 
 SET ROLE plan_buyer;
@@ -86,6 +95,11 @@ SET ROLE plan_shop;
 SELECT escrow.current_party();
 SELECT n, q, p.* FROM queries, pg_temp.plan_of(q) p ORDER BY n;
 SELECT count(*) AS own_deals FROM escrow.deal_progress;
+RESET ROLE;
+-- the application reads every deal: its "latest 20" walks deals_pkey
+-- backwards (no Sort of all deals)
+SET ROLE escrow_app;
+SELECT n, q, p.* FROM queries, pg_temp.plan_of(q) p WHERE n IN (10, 11) ORDER BY n;
 RESET ROLE;
 SELECT count(*) FILTER (WHERE 'M-1' IN (buyer, merchant)) AS m1_deals,
        count(*) FILTER (WHERE 'S-1' IN (buyer, merchant)) AS s1_deals

@@ -427,15 +427,19 @@ ep_deal_commit_step(EpDeal *d, const char *actor, EpStep *step)
 
 /*
  * Append an event for deal and queue NOTIFY escrow_events with its id.
- * from may be STAGE_START (no previous stage).
+ * from may be STAGE_START (no previous stage).  The event carries the
+ * deal's parties (which never change once the deal is open), so that a
+ * party's row-level security on the outbox is one indexed condition.
  */
 void
 ep_deal_event(int64 deal, const char *action, EpStage from, EpStage to,
 			  const char *actor, const char *payload)
 {
 	static EpPlan insert = {NULL,
-		"INSERT INTO escrow.deal_events (deal, action, from_stage, to_stage, actor, payload) "
-		"VALUES ($1, $2, $3, $4, $5, coalesce($6::jsonb, '{}'))",
+		"INSERT INTO escrow.deal_events (deal, action, from_stage, to_stage, actor, payload, parties) "
+		"SELECT $1, $2, $3, $4, $5, coalesce($6::jsonb, '{}'), "
+		"       pg_catalog.array_remove(ARRAY[d.buyer, d.merchant, d.institution]::text[], NULL) "
+		"  FROM escrow.deals d WHERE d.id = $1",
 	6, {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}};
 	Datum		values[6];
 	char		nulls[6] = {' ', ' ', from == STAGE_START ? 'n' : ' ', ' ', ' ',
@@ -447,7 +451,8 @@ ep_deal_event(int64 deal, const char *action, EpStage from, EpStage to,
 	values[3] = CStringGetTextDatum(ep_stage_name(to));
 	values[4] = CStringGetTextDatum(actor);
 	values[5] = payload ? CStringGetTextDatum(payload) : (Datum) 0;
-	ep_exec(&insert, values, nulls, 0);
+	if (ep_exec(&insert, values, nulls, 0) != 1)
+		elog(ERROR, "escrowpay: no deal %lld to record an event for", (long long) deal);
 	Async_Notify("escrow_events", psprintf("%lld", (long long) deal));
 }
 

@@ -87,11 +87,13 @@ CREATE TABLE escrow.deal_events (
     to_stage   text NOT NULL,
     actor      escrow.text_short NOT NULL,
     at         timestamptz NOT NULL DEFAULT now(),
-    payload    jsonb NOT NULL DEFAULT '{}'
+    payload    jsonb NOT NULL DEFAULT '{}',
+    parties    text[] NOT NULL
 );
 CREATE INDEX deal_events_deal ON escrow.deal_events (deal, id);
 COMMENT ON TABLE escrow.deal_events IS
     'Outbox: one row per deal transition, written in the transition''s transaction, and the only record to act on; NOTIFY escrow_events (deal id as payload) at commit is only a wake-up, as any role may NOTIFY that channel';
+COMMENT ON COLUMN escrow.deal_events.parties IS 'the deal''s buyer, merchant and institution (if any), copied with each event: what row-level security shows a party';
 
 CREATE TABLE escrow.deal_sources (
     deal             bigint NOT NULL REFERENCES escrow.deals (id),

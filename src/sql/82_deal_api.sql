@@ -155,7 +155,7 @@ CREATE FUNCTION escrow.deal_transitions()
     RETURNS TABLE (action text, from_stage text, to_stage text, actors text, money text,
                    settlements text)
     AS 'MODULE_PATHNAME', 'escrow_deal_transitions'
-    LANGUAGE C IMMUTABLE PARALLEL SAFE;
+    LANGUAGE C IMMUTABLE PARALLEL SAFE ROWS 40;
 COMMENT ON FUNCTION escrow.deal_transitions() IS
     'The deal lifecycle''s transition table (the one in deal.c that every check uses)';
 

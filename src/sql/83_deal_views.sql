@@ -3,6 +3,12 @@
 -- deal_events and receivables applies to the reader: a party's login role
 -- sees only its own deals.  hold_aging reads the ledger and is granted to
 -- the platform roles only.  No view shows a party's contact.
+--
+-- "overdue" compares with statement_timestamp(), not clock_timestamp():
+-- a volatile function in its columns would stop PostgreSQL from merging
+-- deal_progress into the query that reads it, so "the latest 20 deals"
+-- would compute every deal's row before sorting instead of walking
+-- deals_pkey backwards (sql/20_rls_plans.sql checks the plan).
 
 CREATE VIEW escrow.deal_progress WITH (security_invoker = true) AS
 SELECT d.id AS deal, d.txn_no, d.buyer, d.merchant, d.amount, d.currency,
@@ -14,7 +20,7 @@ SELECT d.id AS deal, d.txn_no, d.buyer, d.merchant, d.amount, d.currency,
        d.inspection_place::text AS inspection_place, d.carrier::text AS carrier,
        d.tracking::text AS tracking, d.provider::text AS provider,
        d.inspector::text AS inspector,
-       r.status = 'open' AND r.due_at < pg_catalog.clock_timestamp() AS overdue
+       r.status = 'open' AND r.due_at < pg_catalog.statement_timestamp() AS overdue
   FROM escrow.deals d
   LEFT JOIN escrow.receivables r ON r.deal = d.id
   LEFT JOIN LATERAL (
@@ -41,7 +47,7 @@ SELECT r.id AS receivable, r.kind, d.txn_no, r.debtor, r.creditor, d.currency,
        r.amount, r.paid,
        CASE WHEN r.status = 'open' THEN r.amount - r.paid ELSE 0 END AS outstanding,
        r.due_at, r.status,
-       r.status = 'open' AND r.due_at < pg_catalog.clock_timestamp() AS overdue,
+       r.status = 'open' AND r.due_at < pg_catalog.statement_timestamp() AS overdue,
        r.written_down
   FROM escrow.receivables r
   JOIN escrow.deals d ON d.id = r.deal;

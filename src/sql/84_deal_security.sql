@@ -8,15 +8,23 @@
 -- becomes an index condition (deals_buyer, deals_merchant,
 -- deals_institution, receivables_debtor, receivables_creditor), so a
 -- party's query costs about what the application's does (bench/rls.sh).
--- Called bare, it would run once per row, and force a full scan.  The
--- policies of deal_events and deal_sources take the party's deal ids as one
--- array, ARRAY(SELECT id FROM escrow.deals) (row-level security applies to
--- that subquery too), also an InitPlan, and look them up in their deal
--- index; an EXISTS per row would scan every event.
+-- Called bare, it would run once per row, and force a full scan.
+--
+-- An event carries its deal's parties (deal_events.parties, written with
+-- the event; a deal's parties never change), so the outbox's policy is the
+-- same kind of indexed condition (deal_events_parties, GIN): a party's
+-- count of its events reads its events only, and one deal's events cost an
+-- index probe, not the party's whole list of deals.  deal_sources (a few
+-- rows per split-payment deal, rarely read by a party) takes the party's
+-- deal ids as one array, ARRAY(SELECT id FROM escrow.deals) (row-level
+-- security applies to that subquery too), an InitPlan looked up in its
+-- deal index: a query on it costs the party's list of deals, never a full
+-- scan.
 
 CREATE INDEX deals_institution ON escrow.deals (institution) WHERE institution IS NOT NULL;
 CREATE INDEX receivables_debtor ON escrow.receivables (debtor);
 CREATE INDEX receivables_creditor ON escrow.receivables (creditor);
+CREATE INDEX deal_events_parties ON escrow.deal_events USING gin (parties);
 
 ALTER TABLE escrow.deals ENABLE ROW LEVEL SECURITY;
 ALTER TABLE escrow.deal_events ENABLE ROW LEVEL SECURITY;
@@ -37,7 +45,7 @@ CREATE POLICY deals_own ON escrow.deals FOR SELECT
 CREATE POLICY deal_events_platform ON escrow.deal_events FOR SELECT
     TO escrow_admin, escrow_app, escrow_auditor USING (true);
 CREATE POLICY deal_events_own ON escrow.deal_events FOR SELECT
-    TO escrow_party USING (deal = ANY (ARRAY(SELECT d.id FROM escrow.deals d)));
+    TO escrow_party USING (parties @> ARRAY[(SELECT escrow.current_party())]);
 
 -- Every column but the code's HMAC and its bookkeeping.
 GRANT SELECT (id, txn_no, buyer, merchant, amount, currency, payment_method,

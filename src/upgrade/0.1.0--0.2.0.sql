@@ -279,6 +279,15 @@ ALTER TABLE escrow.settlement_lines ALTER COLUMN position TYPE numeric;
 CREATE INDEX deals_institution ON escrow.deals (institution) WHERE institution IS NOT NULL;
 CREATE INDEX receivables_debtor ON escrow.receivables (debtor);
 CREATE INDEX receivables_creditor ON escrow.receivables (creditor);
+-- Each event carries its deal's parties (deal_events.parties), copied from
+-- the deal; the outbox's party policy compares them in a GIN index.
+ALTER TABLE escrow.deal_events ADD COLUMN parties text[];
+UPDATE escrow.deal_events e
+   SET parties = pg_catalog.array_remove(ARRAY[d.buyer, d.merchant, d.institution]::text[], NULL)
+  FROM escrow.deals d
+ WHERE d.id = e.deal;
+ALTER TABLE escrow.deal_events ALTER COLUMN parties SET NOT NULL;
+CREATE INDEX deal_events_parties ON escrow.deal_events USING gin (parties);
 -- Deadlines for every waiting stage, disputes for every settlement model
 -- (80_parties.sql, 81_deals.sql; docs/lifecycle.md "Deadlines and
 -- run_maintenance").  Merchants get the three new terms at their defaults

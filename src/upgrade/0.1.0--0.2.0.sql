@@ -287,7 +287,7 @@ UPDATE escrow.deal_events e
   FROM escrow.deals d
  WHERE d.id = e.deal;
 ALTER TABLE escrow.deal_events ALTER COLUMN parties SET NOT NULL;
-CREATE INDEX deal_events_parties ON escrow.deal_events USING gin (parties);
+CREATE INDEX deal_events_parties ON escrow.deal_events USING gin (parties) WITH (fastupdate = off);
 -- Deadlines for every waiting stage, disputes for every settlement model
 -- (80_parties.sql, 81_deals.sql; docs/lifecycle.md "Deadlines and
 -- run_maintenance").  Merchants get the three new terms at their defaults

@@ -186,6 +186,7 @@ SELECT escrow.reserve(:idc, 'insp');
 \echo :LAST_ERROR_SQLSTATE
 SELECT escrow.mark_delivered(:shp, 'B');
 \echo :LAST_ERROR_SQLSTATE
+-- a name that is neither a party nor the deal's inspector is unknown: P0002
 SELECT escrow.mark_delivered(:shp, 'another-inspector');
 \echo :LAST_ERROR_SQLSTATE
 SELECT escrow.reject_delivery(:dlv, 'mine', 'S');

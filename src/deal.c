@@ -3,7 +3,8 @@
  * deal.c
  *	  The deal state machine.  `transitions` below is the only description
  *	  of the lifecycle: every lifecycle function checks its action against
- *	  it (EP007 for a wrong stage, 42501 for a party that may not act), the
+ *	  it (EP007 for a wrong stage, P0002 for an actor that is no party,
+ *	  42501 for a party that may not act), the
  *	  views read it through escrow.deal_transitions(), and
  *	  escrow.state_machine_dot() draws it.
  *
@@ -340,10 +341,15 @@ ep_deal_check(const EpDeal *d, const char *action, const char *actor, int extra,
 
 	roles = ep_actor_role(d, actor) | extra;
 	if ((roles & t->who) == 0)
+	{
+		/* no part in the deal: an unknown actor is refused as such (P0002) */
+		if (roles == 0 && (t->who & ACTOR_PARTIES) != 0)
+			ep_require_known_actor(actor);
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("\"%s\" may not %s deal %s", actor, action, d->txn_no),
 				 errdetail("Only the deal's %s may.", role_names(t->who))));
+	}
 
 	memset(step, 0, sizeof(*step));
 	step->action = action;

@@ -41,6 +41,7 @@ typedef enum EpStage
 #define ACTOR_INSPECTOR 0x04
 #define ACTOR_SYSTEM	0x08	/* run_maintenance() */
 #define ACTOR_ADMIN		0x10	/* escrow_admin */
+#define ACTOR_PARTIES	(ACTOR_BUYER | ACTOR_MERCHANT | ACTOR_INSPECTOR)
 
 /* A deal row locked FOR UPDATE */
 typedef struct EpDeal
@@ -127,5 +128,6 @@ extern bool ep_login_role_fit(Oid roleid);
 extern void ep_check_login_role(const char *login_role);
 extern void ep_assign_account_owner(int64 account, const char *party);
 extern void ep_require_account_use(int64 account, const char *party, bool pay_into);
+extern void ep_require_known_actor(const char *actor);
 
 #endif							/* EP_DEAL_H */

@@ -7,7 +7,8 @@
  *	  escrowpay.hmac_key, are discarded with a warning), and, when the
  *	  library is in shared_preload_libraries, sets up the shared memory
  *	  that counts attempts at identity codes and registers the maintenance
- *	  worker.
+ *	  worker.  It also installs the hook that adds escrowpay's hint to
+ *	  PostgreSQL's refusal of a role without escrowpay's roles (hints.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -16,6 +17,7 @@
 #include "attempts.h"
 #include "codes.h"
 #include "fmgr.h"
+#include "hints.h"
 #include "maintenance.h"
 #include "miscadmin.h"
 #include "retention.h"
@@ -73,6 +75,7 @@ _PG_init(void)
 								&ep_code_attempt_slots, 50000, 100, 10000000, PGC_POSTMASTER,
 								0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("escrowpay");
+	ep_hints_init();
 
 	if (process_shared_preload_libraries_in_progress)
 	{

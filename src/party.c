@@ -326,9 +326,9 @@ short_text_arg(FunctionCallInfo fcinfo, int argno, const char *what)
 	return s;
 }
 
-/* Refuse (P0002) a party that is not registered */
-static void
-require_party(const char *party)
+/* Whether a party is registered */
+static bool
+party_registered(const char *party)
 {
 	static EpPlan exists = {NULL,
 		"SELECT 1 FROM escrow.parties WHERE party_no = $1",
@@ -336,10 +336,34 @@ require_party(const char *party)
 	Datum		values[1];
 
 	values[0] = CStringGetTextDatum(party);
-	if (ep_exec(&exists, values, NULL, 1) != 1)
+	return ep_exec(&exists, values, NULL, 1) == 1;
+}
+
+/* Refuse (P0002) a party that is not registered */
+static void
+require_party(const char *party)
+{
+	if (!party_registered(party))
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
 				 errmsg("party \"%s\" is not registered", party)));
+}
+
+/*
+ * Refuse (P0002) an actor that is not registered (nor "system", the actor
+ * of run_maintenance()).  Called before refusing an actor that has no part
+ * in what it acts on with 42501, so that an unknown name reads as unknown
+ * rather than as a party without the right.
+ */
+void
+ep_require_known_actor(const char *actor)
+{
+	if (pg_strcasecmp(actor, "system") == 0 || party_registered(actor))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_NO_DATA_FOUND),
+			 errmsg("party \"%s\" is not registered", actor),
+			 errdetail("An actor is a registered party, or the inspector a deal names.")));
 }
 
 /*
@@ -404,12 +428,17 @@ owner_acts(FunctionCallInfo fcinfo, const char *verb, int64 *account, char **par
 				 errmsg("account %lld does not exist", (long long) *account)));
 	(void) ep_datum(0, 1, &isnull);
 	if (isnull || strcmp(ep_text(0, 1), *actor) != 0)
+	{
+		char	   *owner = isnull ? NULL : ep_text(0, 1);
+
+		ep_require_known_actor(*actor);
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("\"%s\" may not %s the use of account %lld", *actor, verb,
 						(long long) *account),
 				 isnull ? errdetail("Account %lld belongs to no party.", (long long) *account) :
-				 errdetail("Only its owner, party \"%s\", may.", ep_text(0, 1))));
+				 errdetail("Only its owner, party \"%s\", may.", owner)));
+	}
 }
 
 /*

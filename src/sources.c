@@ -359,10 +359,14 @@ escrow_set_payment_sources(PG_FUNCTION_ARGS)
 						ep_stage_name(d.stage)),
 				 errdetail("Payment sources change only before settlement.")));
 	if ((ep_actor_role(&d, actor) & ACTOR_BUYER) == 0)
+	{
+		if (ep_actor_role(&d, actor) == 0)
+			ep_require_known_actor(actor);
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("\"%s\" may not set_payment_sources deal %s", actor, d.txn_no),
 				 errdetail("Only the deal's buyer may.")));
+	}
 	if (ep_deal_financed(&d) || strcmp(d.payment_method, "cash") == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_EP_WRONG_DEAL_STATE),

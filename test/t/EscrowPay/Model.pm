@@ -1900,8 +1900,22 @@ sub _roles
 	return $r;
 }
 
+# Whether an actor is known: a registered party (every client's parties of
+# the setup; parties registered later are never picked as actors unless
+# they are the deal's) or "system"
+sub known_actor
+{
+	my ($actor) = @_;
+	return lc($actor) eq 'system' || $actor =~ /^[mkjsqn]\d+$/;
+}
+
+# An actor refused for having no part (ep_require_known_actor): P0002 when
+# unknown, else 42501
+sub no_part { my ($actor) = @_; return known_actor($actor) ? '42501' : 'P0002'; }
+
 # ep_deal_check: EP007 (no such step from this stage, or not offered for
-# the deal's settlement model) / 42501 / undef (allowed), and the new stage
+# the deal's settlement model) / P0002 (an actor with no part in the deal
+# that is no party) / 42501 / undef (allowed), and the new stage
 sub deal_check
 {
 	my ($d, $action, $actor, $extra) = @_;
@@ -1909,7 +1923,11 @@ sub deal_check
 	return 'EP007' unless $t;
 	return 'EP007' if $t->[4] ne '' && index($t->[4], $MODEL_LETTER{ $d->{settlement} }) < 0;
 	my $roles = _roles($d, $actor) . ($extra // '');
-	return '42501' unless grep { index($t->[3], $_) >= 0 } split //, $roles;
+	unless (grep { index($t->[3], $_) >= 0 } split //, $roles)
+	{
+		return no_part($actor) if $roles eq '' && $t->[3] =~ /[BMI]/;
+		return '42501';
+	}
 	return (undef, $t->[2]);
 }
 
@@ -2758,7 +2776,7 @@ sub gen_set_payment_sources
 	return refuse($op, $sql, 'P0002') if $d->{missing};
 	return refuse($op, $sql, 'EP007')
 	  if $STAGE_NO{ $d->{stage} } < $STAGE_NO{order_received} || $STAGE_NO{ $d->{stage} } > $STAGE_NO{delivered};
-	return refuse($op, $sql, '42501') unless _roles($d, $act) =~ /B/;
+	return refuse($op, $sql, _roles($d, $act) eq '' ? no_part($act) : '42501') unless _roles($d, $act) =~ /B/;
 	return refuse($op, $sql, 'EP007') if financed($d) || $d->{method} eq 'cash';
 	return refuse($op, $sql, '22023') if $total != $d->{amount};
 	return $self->predict($op, $sql, sub {
@@ -3542,7 +3560,7 @@ sub gen_account_use
 	return refuse($fn, $sql, '22023') if !defined $acct || $party eq '' || $purpose eq 'pay_out';
 	return refuse($fn, $sql, 'P0002') unless $self->acct_exists($acct);
 	my $owner = $self->{st}{owner}{$acct};
-	return refuse($fn, $sql, '42501') if !defined $owner || $owner ne $actor;
+	return refuse($fn, $sql, no_part($actor)) if !defined $owner || $owner ne $actor;
 	if ($fn eq 'authorise_account_use')
 	{
 		return refuse($fn, $sql, 'P0002') unless $self->{st}{parties}{$party};

@@ -194,9 +194,12 @@ sub alit
 	return "'{" . join(',', map { defined $_ ? $_ : 'NULL' } @$list) . "}'::${type}[]";
 }
 
+# The intervals the model uses: an expiry or deadline either passes at once
+# (a microsecond) or never within a run (days: a soak slowed past an hour by
+# a busy machine once expired one-hour holds that the model kept open).
 my %INTERVAL_KEY = (
 	NULL            => 'NULL',
-	'1 hour'        => '0 months 0 days 3600000000 us',
+	'30 days'       => '0 months 30 days 0 us',
 	'1 microsecond' => '0 months 0 days 1 us',
 	'7 days'        => '0 months 7 days 0 us',
 	'2 days'        => '0 months 2 days 0 us',
@@ -1527,7 +1530,7 @@ sub gen_hold
 		$amount = $self->available($d) + 1 + $r->int(50);
 	}
 	$amount = MAXI if $r->chance(0.01);
-	my $expiry = $o{expiry} // $r->weighted(NULL => 8, '1 hour' => 2);
+	my $expiry = $o{expiry} // $r->weighted(NULL => 8, '30 days' => 2);
 	$expiry = undef if $expiry eq 'NULL';
 	my $key = exists $o{key} ? $o{key} : $self->pick_key;
 	my $sql = sprintf('SELECT escrow.hold(%s, %s, %s, %s, %s);', lit($d), lit($c),
@@ -1707,7 +1710,7 @@ sub gen_hold_batch
 		elsif ($w eq 'nullelem') { $aa = [@a]; $aa->[ $r->int($n) ] = undef; }
 		else { $aa = [@a]; $aa->[ $r->int($n) ] = $r->pick(0, -5); }
 	}
-	my $expiry = $r->chance(0.2) ? '1 hour' : undef;
+	my $expiry = $r->chance(0.2) ? '30 days' : undef;
 	my $key = $self->pick_key(0.3);
 	my $sql = sprintf('SELECT escrow.hold_batch(%s, %s, %s, %s, %s);', alit($da), alit($ca),
 		alit($aa), ilit($expiry), tlit($key));

@@ -69,13 +69,13 @@ deps-package:
 deb: deps-package
 	scripts/deb.sh debs
 
-demo: deps
-	$(MAKE) all install
-	scripts/demo.sh
+# demo and test install what they need, build and install first (one line
+# per step; V=1 shows every command's output, which is also in log/)
+demo:
+	@scripts/demo.sh
 
-test: deps-package
-	$(MAKE) all install
-	scripts/test.sh
+test:
+	@scripts/test.sh
 
 bench: deps
 	$(MAKE) all install
@@ -87,6 +87,5 @@ diagram: deps
 
 # the whole suite with long runs of the reliability tests (test/t/003..006,
 # docs/reliability.md); ESCROWPAY_SEED=n makes a run repeatable
-soak: deps-package
-	$(MAKE) all install
-	ESCROWPAY_SOAK=1 scripts/test.sh
+soak:
+	@ESCROWPAY_SOAK=1 scripts/test.sh

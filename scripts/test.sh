@@ -1,7 +1,8 @@
 #!/bin/bash
-# scripts/test.sh -- run the whole test suite (called by `make test`, after
-# `make all install`).  Must run as root.
+# scripts/test.sh -- build, install and run the whole test suite (called by
+# `make test` and `make soak`).  Must run as root.
 #
+#   0. deps, build  scripts/deps.sh --package, then make all install
 #   1. regress    pg_regress tests (REGRESS in the Makefile: sql/*.sql)
 #   2. isolation  isolation specs (ISOLATION: test/isolation/specs/*.spec)
 #   3. pgtap      pg_prove on test/pgtap/*.sql in a fresh database
@@ -24,6 +25,21 @@
 #                 to this version works: the package's files, not the build
 #                 tree's; the system install is never touched.
 #
+# Output: one line per step, with the time since the start ("[   12s]
+# regress 24/24 ok", "[ 1m40s] tap 3/9 003_model ok (41 s)"; on a terminal
+# the running step's line is kept up to date), then the summary.  Everything
+# the commands print goes to log/make-test.log (scripts/progress.sh); V=1
+# (`make test V=1`) shows it as it comes.  A failure prints its failing
+# part (diffs, the failed test's log tail) and names the log.
+#
+# KINDS="regress tap" in the environment (`make test KINDS="regress tap"`)
+# runs only those kinds, for iterating.
+#
+# Adding a kind: write run_KIND (it calls `record KIND PASSED FAILED
+# [NOTE]` once) and add KIND to CLUSTER_KINDS (it runs against the shared
+# throwaway cluster, PGHOST/PGPORT/PGUSER set) or OWN_KINDS (it starts what
+# it needs itself) at the end of this file.
+#
 # Each kind is skipped (counted 0) when it has no test files.  Regress and
 # isolation count tests, pgtap and tap count test files, package counts its
 # checks and the tests it runs.  A test that was
@@ -36,8 +52,12 @@ set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 REPO="$(pwd)"
 . scripts/cluster.sh
+. scripts/progress.sh
 
 PGTAP_DB=escrow_pgtap
+
+LOG="log/make-test.log"                          # the full output, in the tree
+progress_init "$REPO/$LOG"
 
 if [ "$(id -u)" != 0 ]; then
   echo "test.sh: must run as root" >&2
@@ -58,18 +78,24 @@ TOTAL_PASS=0
 TOTAL_FAIL=0
 SUMMARY=()
 
-# record KIND PASSED FAILED [NOTE]; the seconds since the previous record
-# (or the start) are shown, to keep an eye on the suite's time
+# record KIND PASSED FAILED [NOTE]: the kind's summary line; the seconds
+# since the previous record (or the start) are shown, to keep an eye on the
+# suite's time.  Also prints the kind's step line.
 LAST_RECORD=$SECONDS
 record() {
+  local secs=$((SECONDS - LAST_RECORD)) res="ok"
   TOTAL_PASS=$((TOTAL_PASS + $2))
   TOTAL_FAIL=$((TOTAL_FAIL + $3))
   SUMMARY+=("$(printf '%-10s %3d passed, %3d failed  [%4d s]%s' "$1:" "$2" "$3" \
-                 $((SECONDS - LAST_RECORD)) "${4:+  ($4)}")")
+                 "$secs" "${4:+  ($4)}")")
   LAST_RECORD=$SECONDS
+  [ "$3" = 0 ] || res="$3 FAILED (full output: $LOG)"
+  [ $(($2 + $3)) != 0 ] || res="skipped"
+  progress_say "$(printf '%-9s %s/%s %s%s  (%d s)' "$1" "$2" $(($2 + $3)) "$res" "${4:+, $4}" "$secs")"
 }
 
-banner() { printf '\n======== %s ========\n' "$*"; }
+# banner TEXT: a heading in the log (and before a failure's output)
+banner() { printf '\n======== %s ========\n' "$*" >>"$PROGRESS_LOG"; }
 
 # Value of a variable as the Makefile (plus PGXS and make's command line)
 # defines it.
@@ -115,6 +141,35 @@ count_prove() {
   fi
 }
 
+# Progress of a prove / pg_prove run over STREAM_FILES (in order: prove
+# runs them so): a line per finished file ("tap 3/9 003_model ok (41 s)"),
+# the running one as the live line.
+stream_prove_start() {
+  STREAM_KIND=$1
+  shift
+  STREAM_FILES=("$@") STREAM_DONE=0 STREAM_T=$SECONDS
+  stream_prove_status
+}
+stream_prove_status() {
+  local next=${STREAM_FILES[$STREAM_DONE]:-}
+  next=${next##*/}
+  progress_status "$STREAM_KIND $((STREAM_DONE + 1))/${#STREAM_FILES[@]} ${next%.*}"
+}
+stream_prove() {
+  local f=${STREAM_FILES[$STREAM_DONE]:-} name res
+  [ -n "$f" ] || return 0
+  # "test/t/003_model.pl ....... ok", "... skipped: why", "... Dubious, ..."
+  [[ $1 == "$f "* ]] || [[ $1 == "$f" ]] || return 0
+  name=${f##*/}
+  res=$(printf '%s' "${1#"$f"}" | sed 's/^ *\.* *//')
+  case $res in ok*|skipped*) ;; "") res="FAILED" ;; *) res="FAILED: $res" ;; esac
+  STREAM_DONE=$((STREAM_DONE + 1))
+  progress_say "$(printf '%-9s %d/%d %s %s (%d s)' "$STREAM_KIND" "$STREAM_DONE" \
+                  "${#STREAM_FILES[@]}" "${name%.*}" "$res" $((SECONDS - STREAM_T)))"
+  STREAM_T=$SECONDS
+  [ "$STREAM_DONE" -lt "${#STREAM_FILES[@]}" ] && stream_prove_status
+}
+
 # ---------------------------------------------------------------- regress
 # count_pg_regress LOG N RC -> sets OK, BAD and NOTE from the "test NAME ...
 # ok|FAILED" lines of a make installcheck run that should have run N tests.
@@ -133,6 +188,14 @@ count_pg_regress() {
   fi
 }
 
+# progress of a pg_regress run: "KIND 13/24"
+stream_pg_regress() {
+  if [[ $1 =~ ^(test\ |\ +)?[^\ ]+\ +\.\.\.\  ]]; then
+    STREAM_DONE=$((STREAM_DONE + 1))
+    progress_status "$STREAM_KIND $STREAM_DONE/$STREAM_N"
+  fi
+}
+
 # run_pg_regress KIND VAR DIFFS: runs make installcheck with only VAR's tests
 # enabled (TAP off) and counts "test NAME ... ok|FAILED" lines.
 run_pg_regress() {
@@ -148,12 +211,21 @@ run_pg_regress() {
   local -a args=(TAP_TESTS= PROVE_TESTS=)
   if [ "$var" = REGRESS ]; then args+=(ISOLATION=); else args+=(REGRESS=); fi
   rm -f "$diffs"
-  make --no-print-directory installcheck "${args[@]}" 2>&1 | tee "$log"
+  STREAM_KIND=$kind STREAM_N=$n STREAM_DONE=0
+  progress_status "$kind 0/$n"
+  make --no-print-directory installcheck "${args[@]}" 2>&1 | tee "$log" |
+    progress_stream stream_pg_regress
   rc=${PIPESTATUS[0]}
   count_pg_regress "$log" "$n" "$rc"
-  if [ "$BAD" != 0 ] && [ -s "$diffs" ]; then
-    banner "$kind: $diffs"
-    cat "$diffs"
+  if [ "$BAD" != 0 ]; then
+    progress_show "$kind: failed: $(grep -E '^(test | +)?[^ ]+ +\.\.\. ' "$log" |
+                    grep -vE '\.\.\. ok( |$)' | awk '{print ($1 == "test" ? $2 : $1)}' | xargs)"
+    if [ -s "$diffs" ]; then
+      progress_show "---- $diffs (first 200 lines; all of it stays in $diffs) ----"
+      head -n 200 "$diffs" | tee -a "$PROGRESS_LOG"
+    else
+      progress_fail_tail "$log"
+    fi
   fi
   record "$kind" "$OK" "$BAD" "$NOTE"
 }
@@ -172,13 +244,16 @@ run_pgtap() {
          createdb "$PGTAP_DB" &&
          psql -X -q -v ON_ERROR_STOP=1 -d "$PGTAP_DB" \
               -c 'CREATE EXTENSION pgtap' \
-              -c "CREATE EXTENSION $EXTENSION"; }; then
+              -c "CREATE EXTENSION $EXTENSION"; } >>"$PROGRESS_LOG" 2>&1; then
+    progress_fail_tail "$PROGRESS_LOG" 10
     record pgtap 0 "$n" "could not set up database $PGTAP_DB"
     return
   fi
-  pg_prove -d "$PGTAP_DB" "${files[@]}" 2>&1 | tee "$log"
+  stream_prove_start pgtap "${files[@]}"
+  pg_prove -d "$PGTAP_DB" "${files[@]}" 2>&1 | tee "$log" | progress_stream stream_prove
   rc=${PIPESTATUS[0]}
   count_prove "$log" "$n" "$rc"
+  [ "$F" = 0 ] || progress_fail_tail "$log" 60
   record pgtap "$P" "$F" "$NOTE"
 }
 
@@ -187,10 +262,10 @@ run_pgtap() {
 pkg_check() {
   local name=$1
   shift
-  if "$@"; then
-    PKG_OK=$((PKG_OK + 1)); echo "ok      $name"
+  if "$@" >>"$PROGRESS_LOG" 2>&1; then
+    PKG_OK=$((PKG_OK + 1)); echo "ok      $name" >>"$PROGRESS_LOG"
   else
-    PKG_BAD=$((PKG_BAD + 1)); echo "FAILED  $name"
+    PKG_BAD=$((PKG_BAD + 1)); progress_show "FAILED  $name"
   fi
 }
 
@@ -207,7 +282,9 @@ deb_lists() {
 pkg_installcheck() {
   local deb=$1 v=$2 log="$WORK/package-installcheck-$2.log" n rc ok bad
   n=$(make_var REGRESS | wc -w)
-  scripts/package-installcheck.sh --regress-only "$deb" "$v" 2>&1 | tee "$log"
+  STREAM_KIND="package: installcheck" STREAM_N=$n STREAM_DONE=0
+  scripts/package-installcheck.sh --regress-only "$deb" "$v" 2>&1 | tee "$log" |
+    progress_stream stream_pg_regress
   rc=${PIPESTATUS[0]}
   ok=$(grep -c '^ok      ' "$log")
   bad=$(grep -c '^FAILED  ' "$log")
@@ -218,6 +295,9 @@ pkg_installcheck() {
   if [ "$rc" != 0 ] && [ $((bad + BAD)) = 0 ]; then
     PKG_BAD=$((PKG_BAD + 1))
     PKG_NOTE="package-installcheck.sh exit status $rc"
+  fi
+  if [ $((bad + BAD)) != 0 ] || [ "$rc" != 0 ]; then
+    progress_fail_tail "$log" 60
   fi
 }
 
@@ -231,8 +311,9 @@ run_package() {
   banner "package"
   pkg_check "debian/changelog's version is escrowpay.control's ($EXTVERSION)" \
     debian/rules check-version
-  if ! DEB_BUILD_OPTIONS=nocheck scripts/deb.sh "$WORK/debs" >"$log" 2>&1; then
-    tail -n 60 "$log"
+  progress_status "package: building the .deb"
+  if ! DEB_BUILD_OPTIONS=nocheck scripts/deb.sh "$WORK/debs" 2>&1 | tee "$log" | progress_stream; then
+    progress_fail_tail "$log" 60
     pkg_check "dpkg-buildpackage (log above)" false
     record package "$PKG_OK" "$PKG_BAD" "the package did not build"
     return
@@ -254,6 +335,7 @@ run_package() {
     done
     # initial-upload-closes-no-bugs: the package is not an upload to Debian
     # (no ITP bug to close)
+    progress_status "package: lintian"
     pkg_check "$pkg: lintian has no errors or warnings" \
       lintian --fail-on error,warning --suppress-tags initial-upload-closes-no-bugs "$deb"
     pkg_installcheck "$deb" "$v"
@@ -276,41 +358,85 @@ run_tap() {
     return
   fi
   banner "tap: $n file(s)"
-  scripts/tap-as-postgres.sh "${files[@]}" 2>&1 | tee "$log"
+  stream_prove_start tap "${files[@]}"
+  scripts/tap-as-postgres.sh "${files[@]}" 2>&1 | tee "$log" | progress_stream stream_prove
   rc=${PIPESTATUS[0]}
   count_prove "$log" "$n" "$rc"
-  if [ "$F" != 0 ] && [ -d "$REPO/tmp_check/log" ]; then
-    local t f
+  if [ "$F" != 0 ]; then
+    local t f shown=0
     # failed files, from prove's "Test Summary Report": "test/t/002_x.pl (Wstat: ..."
     # shellcheck disable=SC2013
     for t in $(sed -n 's/^\([^ ]*\.pl\) *(Wstat: .*/\1/p' "$log"); do
+      progress_show "---- $t: what prove said ----"
+      awk -v f="$t" 'index($0, f " ") == 1 {p = 1} p && /^test\/t\/.* \.\./ && index($0, f " ") != 1 {p = 0} p' \
+        "$log" | head -n 60 | tee -a "$PROGRESS_LOG"
       f="$REPO/tmp_check/log/regress_log_$(basename "$t" .pl)"
       [ -e "$f" ] || continue
-      banner "tap: tail of $f"
-      tail -n 40 "$f"
+      progress_fail_tail "$f" 40
+      shown=1
     done
+    [ "$shown" = 1 ] || progress_fail_tail "$log" 60
   fi
   record tap "$P" "$F" "$NOTE"
 }
 
-# ---------------------------------------------------------------- main
-EXTENSION="$(make_var EXTENSION)"
-EXTVERSION="$(make_var EXTVERSION)"
-banner "starting throwaway cluster"
-if cluster_start; then
-  trap cleanup EXIT   # cluster_start replaced our trap
-  run_pg_regress regress REGRESS regression.diffs
-  run_pg_regress isolation ISOLATION output_iso/regression.diffs
-  run_pgtap
-  cluster_stop
-else
-  trap cleanup EXIT
-  record cluster 0 1 "could not start the throwaway cluster"
-fi
-run_tap
-run_package
+# ---------------------------------------------------------------- deps, build
+# run_build: scripts/deps.sh --package, then make all install.  Returns
+# non-zero (after recording the failure) when either fails.
+run_build() {
+  if ! progress_run "deps" scripts/deps.sh --package; then
+    progress_fail_tail "$PROGRESS_LOG" 30
+    record deps 0 1 "scripts/deps.sh --package failed"
+    return 1
+  fi
+  if ! progress_run "build" make --no-print-directory all install; then
+    progress_fail_tail "$PROGRESS_LOG" 40
+    record build 0 1 "make all install failed"
+    return 1
+  fi
+  progress_say "build ok: $(make_var EXTENSION).so and the install scripts installed into $(pg_config --sharedir)"
+  LAST_RECORD=$SECONDS
+}
 
+# ---------------------------------------------------------------- main
+# Kinds run in this order.  CLUSTER_KINDS share one throwaway cluster
+# (started before the first, stopped after the last); OWN_KINDS start
+# their own clusters or need none.
+CLUSTER_KINDS=(regress isolation pgtap)
+OWN_KINDS=(tap package)
+
+run_regress()   { run_pg_regress regress REGRESS regression.diffs; }
+run_isolation() { run_pg_regress isolation ISOLATION output_iso/regression.diffs; }
+
+# KINDS="regress tap" (`make test KINDS=...`) runs only those kinds
+selected() { [ -z "${KINDS:-}" ] || [[ " $KINDS " == *" $1 "* ]]; }
+
+main() {
+  local kind need_cluster=0
+  run_build || return
+  for kind in "${CLUSTER_KINDS[@]}"; do selected "$kind" && need_cluster=1; done
+  EXTENSION="$(make_var EXTENSION)"
+  EXTVERSION="$(make_var EXTVERSION)"
+  if [ "$need_cluster" = 0 ]; then
+    :
+  elif banner "starting throwaway cluster" && progress_status "starting a throwaway cluster" &&
+       cluster_start >>"$PROGRESS_LOG" 2>&1; then
+    trap cleanup EXIT   # cluster_start replaced our trap
+    progress_say "cluster   started: socket $PGHOST port $PGPORT"
+    LAST_RECORD=$SECONDS
+    for kind in "${CLUSTER_KINDS[@]}"; do selected "$kind" && "run_$kind"; done
+    cluster_stop
+  else
+    trap cleanup EXIT
+    progress_fail_tail "$PROGRESS_LOG" 20
+    record cluster 0 1 "could not start the throwaway cluster"
+  fi
+  for kind in "${OWN_KINDS[@]}"; do selected "$kind" && "run_$kind"; done
+}
+
+main
 banner "summary"
-printf '%s\n' "${SUMMARY[@]}"
-echo "$TOTAL_PASS passed, $TOTAL_FAIL failed"
+progress_show "" "summary (full output: $LOG):"
+progress_show "${SUMMARY[@]}"
+progress_show "$TOTAL_PASS passed, $TOTAL_FAIL failed"
 [ "$TOTAL_FAIL" = 0 ]

@@ -17,6 +17,7 @@ PACKAGES=(
   libtap-parser-sourcehandler-pgtap-perl  # pg_prove
   libipc-run-perl                   # Perl TAP tests
   libssl-dev                        # -lcrypto
+  python3-psycopg                   # examples/escrow_service.py
   graphviz                          # diagrams
   gnuplot-nox                       # bench plots
   make

@@ -7,12 +7,18 @@
 #   2. isolation  isolation specs (ISOLATION: test/isolation/specs/*.spec)
 #   3. pgtap      pg_prove on test/pgtap/*.sql in a fresh database
 #                 escrow_pgtap (CREATE EXTENSION pgtap, escrowpay)
-#      -- 1 to 3 share one throwaway cluster (scripts/cluster.sh), driven as
+#   3b. examples  the example application service examples/escrow_service.py,
+#                 its event consumer's backend terminated mid-run
+#                 (scripts/examples-check.sh)
+#      -- 1 to 3b share one throwaway cluster (scripts/cluster.sh), driven as
 #         root through PGHOST/PGPORT/PGUSER=postgres.
-#   4. tap        Perl TAP tests (PROVE_TESTS: test/t/*.pl); they start their
+#   4. readme     the README's tour runs as written and prints what the README
+#                 shows (scripts/readme-check.sh: blocks marked
+#                 <!-- readme-check: run --> / output; its own cluster)
+#   5. tap        Perl TAP tests (PROVE_TESTS: test/t/*.pl); they start their
 #                 own clusters, so they run as `postgres` in a postgres-owned
 #                 copy of the tree (scripts/tap-as-postgres.sh).
-#   5. package    the Debian package (scripts/deb.sh, DEB_BUILD_OPTIONS=nocheck)
+#   6. package    the Debian package (scripts/deb.sh, DEB_BUILD_OPTIONS=nocheck)
 #                 and its checks: debian/changelog's version is
 #                 escrowpay.control's; the package builds (as
 #                 NAME_VERSION_ARCH.deb); dpkg -c lists the .so, the control
@@ -380,6 +386,36 @@ run_tap() {
   record tap "$P" "$F" "$NOTE"
 }
 
+# ---------------------------------------------------------------- check scripts
+# run_checks KIND CMD...: a script that prints one "ok      WHAT" or
+# "FAILED  WHAT" line per check (and what failed after them); counts them.
+run_checks() {
+  local kind=$1 log="$WORK/$1.log" rc ok bad note=""
+  shift
+  banner "$kind: $*"
+  progress_status "$kind"
+  "$@" 2>&1 | tee "$log" | progress_stream
+  rc=${PIPESTATUS[0]}
+  ok=$(grep -c '^ok      ' "$log")
+  bad=$(grep -c '^FAILED  ' "$log")
+  if [ "$rc" != 0 ] && [ "$bad" = 0 ]; then
+    bad=1; note="$1 exit status $rc"
+  fi
+  if [ "$bad" != 0 ]; then
+    progress_show "---- $kind: $* ----"
+    grep -v '^ok      ' "$log" | head -n 120 | tee -a "$PROGRESS_LOG"
+  fi
+  record "$kind" "$ok" "$bad" "$note"
+}
+
+# the README's tour, as written (scripts/readme-check.sh: it starts its own
+# throwaway cluster, as the README says)
+run_readme() { run_checks readme scripts/readme-check.sh README.md; }
+
+# the example application service (scripts/examples-check.sh: on the shared
+# cluster, with its backend terminated mid-run)
+run_examples() { run_checks examples scripts/examples-check.sh; }
+
 # ---------------------------------------------------------------- deps, build
 # run_build: scripts/deps.sh --package, then make all install.  Returns
 # non-zero (after recording the failure) when either fails.
@@ -402,8 +438,8 @@ run_build() {
 # Kinds run in this order.  CLUSTER_KINDS share one throwaway cluster
 # (started before the first, stopped after the last); OWN_KINDS start
 # their own clusters or need none.
-CLUSTER_KINDS=(regress isolation pgtap)
-OWN_KINDS=(tap package)
+CLUSTER_KINDS=(regress isolation pgtap examples)
+OWN_KINDS=(readme tap package)
 
 run_regress()   { run_pg_regress regress REGRESS regression.diffs; }
 run_isolation() { run_pg_regress isolation ISOLATION output_iso/regression.diffs; }

@@ -38,7 +38,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes ();
 
-use EscrowPay::Harness qw(setting new_node model_world drive ledger_checks);
+use EscrowPay::Harness qw(setting new_node model_world drive ledger_checks after_outage);
 use EscrowPay::Model;
 
 my $seed    = EscrowPay::Harness::seed();
@@ -71,32 +71,11 @@ for my $cycle (1 .. $cycles)
 	$node->start;
 	ledger_checks($node, "cycle $cycle");
 
-	my (@bad, $acked_transfers);
-	for my $a (@$actors)
-	{
-		my $db = $a->load_state($q);
-		my @cand = $a->candidate_states($a->{lost});
-		my ($match, $best);
-		for my $i (0 .. $#cand)
-		{
-			my @d = EscrowPay::Model::diff_states($cand[$i], $db);
-			if (!@d) { $match = $i; last; }
-			$best = \@d if !$best || @d < @$best;
-		}
-		if (!defined $match)
-		{
-			push @bad, 'client ' . $a->c . ($a->{lost} ? " (in flight: $a->{lost}{sql})" : '')
-			  . ":\n  " . join("\n  ", @$best[ 0 .. ($#$best < 14 ? $#$best : 14) ]);
-		}
-		elsif ($match > 0 && $a->{lost})
-		{
-			$committed_in_flight++;
-		}
-		$acked_transfers += grep { defined } keys %{ $a->{st}{xfers} };
-		my $old = $a->{st};
-		$a->adopt($db);
-		$retried++ if $a->retry_after_crash($a->{lost}, defined $match && $match == 0, $old);
-	}
+	my $r = after_outage($node, $actors);
+	my @bad = @{ $r->{bad} };
+	my $acked_transfers = $r->{acked_transfers};
+	$committed_in_flight += $r->{committed_in_flight};
+	$retried += $r->{retried};
 	is(scalar @bad, 0,
 		"cycle $cycle: every client's accounts, holds, transfers ($acked_transfers acknowledged), "
 		  . 'keys and deals are as acknowledged (plus at most the call in flight)')

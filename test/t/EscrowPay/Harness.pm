@@ -18,7 +18,7 @@ use EscrowPay::Client;
 use EscrowPay::Model;
 
 our @EXPORT_OK = qw(setting new_node escrowpay_conf model_world drive ledger_checks
-  server_crashes flow_totals table_fingerprints);
+  server_crashes flow_totals table_fingerprints after_outage);
 
 # setting(NAME, default, soak default): ESCROWPAY_<NAME> from the
 # environment, else the soak default when ESCROWPAY_SOAK is set (make
@@ -61,12 +61,13 @@ sub escrowpay_conf
 }
 
 # A started node with escrowpay installed (and amcheck for pg_amcheck);
-# empty => 1: without them (a target for pg_restore).
+# empty => 1: without them (a target for pg_restore); init => { ... }:
+# options of PostgreSQL::Test::Cluster::init (allows_streaming => 1, ...).
 sub new_node
 {
 	my ($name, %o) = @_;
 	my $node = PostgreSQL::Test::Cluster->new($name);
-	$node->init;
+	$node->init(%{ $o{init} // {} });
 	$node->append_conf('postgresql.conf', escrowpay_conf($node) . join("\n",
 		"max_connections = 40",
 		"log_min_messages = warning",
@@ -211,6 +212,48 @@ sub drive
 	}
 	$_->quit for @clients;
 	return { calls => $calls, failures => \@failures, pending => \%pending };
+}
+
+# After an outage that cut the clients off (a crash, a failover): per
+# actor, the state on $node must be exactly the model's state after the
+# calls the client saw acknowledged -- or that state plus the one call that
+# was in flight ($actor->{lost}: it may or may not have committed, nothing
+# in between).  Then each actor adopts the state found and queues a retry of
+# its in-flight call if it had an idempotency key (a committed one replays
+# its first result, a lost one runs again).  Returns
+#   { bad => [ "client N: differences", ... ], acked_transfers => n,
+#     committed_in_flight => n, retried => n }
+sub after_outage
+{
+	my ($node, $actors) = @_;
+	my $q = sub { $node->safe_psql('postgres', $_[0]) };
+	my %r = (bad => [], acked_transfers => 0, committed_in_flight => 0, retried => 0);
+	for my $a (@$actors)
+	{
+		my $db = $a->load_state($q);
+		my @cand = $a->candidate_states($a->{lost});
+		my ($match, $best);
+		for my $i (0 .. $#cand)
+		{
+			my @d = EscrowPay::Model::diff_states($cand[$i], $db);
+			if (!@d) { $match = $i; last; }
+			$best = \@d if !$best || @d < @$best;
+		}
+		if (!defined $match)
+		{
+			push @{ $r{bad} }, 'client ' . $a->c . ($a->{lost} ? " (in flight: $a->{lost}{sql})" : '')
+			  . ":\n  " . join("\n  ", @$best[ 0 .. ($#$best < 14 ? $#$best : 14) ]);
+		}
+		elsif ($match > 0 && $a->{lost})
+		{
+			$r{committed_in_flight}++;
+		}
+		$r{acked_transfers} += grep { defined } keys %{ $a->{st}{xfers} };
+		my $old = $a->{st};
+		$a->adopt($db);
+		$r{retried}++ if $a->retry_after_crash($a->{lost}, defined $match && $match == 0, $old);
+	}
+	return \%r;
 }
 
 # ESCROWPAY_TRACE=file: every call and its result, for debugging the model

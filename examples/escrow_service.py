@@ -14,11 +14,13 @@ Beside that, it consumes the deal events the documented way
 
   - a second connection LISTENs on escrow_events; a notification is only a
     wake-up, its payload is never trusted;
-  - on every wake-up (and after each order even without one) it reads
-    escrow.deal_events from a margin below the last id it processed, in id
-    order, and skips the ids it has already processed: event ids are taken
-    when the step runs, not when it commits, so a later-committing step may
-    carry a smaller id than one already read;
+  - it reads escrow.deal_events from a margin below the last id it
+    processed, in id order, and skips the ids it has already processed:
+    event ids are taken when the step runs, not when it commits, so a
+    later-committing step may carry a smaller id than one already read.
+    A consumer on its own waits in wait_and_read(timeout) for a wake-up or
+    the timeout (a poll), then reads; here it reads between two deal steps
+    (--step-delay seconds apart), whether woken or not;
   - when the connection is lost it reconnects, LISTENs first and then
     catches up from the table, so nothing is lost or processed twice.
 
@@ -26,7 +28,7 @@ Every event it processes is printed as one line
 
     event <id> deal <deal> <action> <from_stage> -> <to_stage> by <actor>
 
-and a summary at the end.  examples/check.sh runs it against a throwaway
+and a summary at the end.  scripts/examples-check.sh runs it against a throwaway
 cluster (the `examples` kind of `make test`), terminates its listening
 backend with pg_terminate_backend() mid-run, and checks that every event
 of escrow.deal_events was printed exactly once.
@@ -100,7 +102,7 @@ class EventConsumer:
         # the application's work for an event goes here (mail the buyer,
         # update the order page, ...)
         self.processed += 1
-        log(f"event {eid} deal {deal} {action} {from_stage} -> {to_stage} by {actor}")
+        log(f"event {eid} deal {deal} {action} {from_stage or '-'} -> {to_stage} by {actor}")
 
     def wait_and_read(self, timeout):
         """Wait up to timeout seconds for a wake-up, then read the table.
@@ -134,10 +136,11 @@ class EventConsumer:
 class Shop:
     """The application's calls: one deal driven through its lifecycle."""
 
-    def __init__(self, conninfo, step_delay):
+    def __init__(self, conninfo, step_delay, after_step):
         self.conn = psycopg.connect(conninfo, autocommit=True,
                                     application_name="escrow-service")
         self.step_delay = step_delay
+        self.after_step = after_step
 
     def one(self, sql, *args):
         return self.conn.execute(sql, args).fetchone()[0]
@@ -156,6 +159,7 @@ class Shop:
     def step(self, sql, *args):
         v = self.one(sql, *args)
         time.sleep(self.step_delay)
+        self.after_step(0)
         return v
 
     def order(self, buyer, merchant, amount, key):
@@ -179,7 +183,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--deals", type=int, default=3)
     ap.add_argument("--step-delay", type=float, default=0.0,
-                    help="seconds to wait after each deal step")
+                    help="seconds between two deal steps")
     ap.add_argument("--user", default=os.environ.get("PGUSER", "shop_backend"))
     ap.add_argument("--tag", default=str(os.getpid()),
                     help="suffix of the parties' numbers and the idempotency keys")
@@ -188,11 +192,11 @@ def main():
 
     events = EventConsumer(conninfo)
     events.wait_and_read(0)
-    shop = Shop(conninfo, a.step_delay)
+    # between two steps, the service reads the events that have come
+    shop = Shop(conninfo, a.step_delay, events.wait_and_read)
     buyer, merchant = shop.setup(a.tag)
     for i in range(a.deals):
         shop.order(buyer, merchant, 1000 + i, f"order-{a.tag}-{i}")
-        events.wait_and_read(0.5)
     # every step has committed: one more read takes the last events
     events.wait_and_read(0)
     log(f"summary: {a.deals} deals, {events.processed} events processed, "

@@ -42,5 +42,9 @@ step "CREATE EXTENSION escrowpay" psql -X -q -v ON_ERROR_STOP=1 -d escrow_demo -
 progress_say "cluster started, database escrow_demo has the extension"
 psql -X -v ON_ERROR_STOP=1 -d escrow_demo -f scripts/demo.sql
 rc=$?
-progress_say "demo $([ "$rc" = 0 ] && echo done || echo "FAILED (psql exit status $rc)")"
+if [ "$rc" = 0 ]; then
+  progress_say "demo finished"
+else
+  progress_say "demo FAILED (psql exit status $rc)"
+fi
 exit "$rc"

@@ -123,7 +123,7 @@ progress_run() {
   local status=$1 rc
   shift
   progress_status "$status"
-  "$@" 2>&1 | progress_stream
+  "$@" 2>&1 | progress_stream :
   rc=${PIPESTATUS[0]}
   return "$rc"
 }

@@ -15,7 +15,8 @@ RESET client_min_messages;
 SELECT metric, labels, value FROM escrow.metrics ORDER BY metric, labels::text;
 
 SELECT escrow.open_account('mt-buyer', 'USD') AS buyer, escrow.open_account('mt-shop', 'USD') AS shop,
-       escrow.open_account('mt-eur', 'EUR') AS eur, escrow.open_account('mt-eshop', 'EUR') AS eshop \gset
+       escrow.open_account('mt-eur', 'EUR') AS eur, escrow.open_account('mt-eshop', 'EUR') AS eshop,
+       escrow.open_account('mt-agency', 'USD') AS other \gset
 SELECT escrow.deposit(:buyer, 100000) > 0 AND escrow.deposit(:eur, 5000) > 0 AS funded;
 -- holds: one without expiry, one expiring in 30 minutes, one in 2 hours,
 -- one expired (made so by moving its expiry back)
@@ -24,14 +25,24 @@ SELECT escrow.hold(:buyer, :shop, 100) AS h1, escrow.hold(:buyer, :shop, 200, '3
 UPDATE escrow.holds SET expires_at = now() - interval '1 minute' WHERE id = :h4;
 SELECT escrow.capture(:h1, 40);
 
--- deals: one reserved and past its ship-by deadline, one opened
+-- deals: one reserved and past its ship-by deadline, three opened
 SELECT escrow.register_member('MT-B', 'Buyer', 'b@example.org', :buyer);
 SELECT escrow.register_merchant('MT-S', 'Shop', 's@example.org', :shop);
-SELECT escrow.open_deal('MT-B', 'MT-S', 500) AS late, escrow.open_deal('MT-B', 'MT-S', 600) AS fresh \gset
+SELECT escrow.open_deal('MT-B', 'MT-S', 500) AS late, escrow.open_deal('MT-B', 'MT-S', 600) AS fresh,
+       escrow.open_deal('MT-B', 'MT-S', 700) AS d3, escrow.open_deal('MT-B', 'MT-S', 800) AS d4 \gset
 SELECT escrow.confirm_identity(:late, escrow.issue_identity_code(:late));
 SELECT escrow.reserve(:late, 'MT-B') IS NOT NULL AS reserved;
 UPDATE escrow.deals SET deadline = now() - interval '1 hour' WHERE id = :late;
 
+-- receivables (written here by hand: the financed flows are in
+-- 15_financed_deals): an invoice overdue, a loan overdue, a loan not due
+-- yet, a paid invoice past its date
+SELECT escrow.register_institution('MT-AG', 'Agency', 'ag@example.org', :other) AS inst \gset
+INSERT INTO escrow.receivables (deal, kind, debtor, creditor, pay_to, amount, paid, due_at, status)
+VALUES (:late, 'invoice', 'MT-B', 'MT-AG', :other, 500, 120, now() - interval '1 day', 'open'),
+       (:fresh, 'loan', 'MT-B', 'MT-AG', :other, 600, 0, now() - interval '1 hour', 'open'),
+       (:d3, 'loan', 'MT-B', 'MT-AG', :other, 700, 0, now() + interval '1 day', 'open'),
+       (:d4, 'invoice', 'MT-B', 'MT-AG', :other, 800, 800, now() - interval '1 day', 'paid');
 -- the worker's record (written here by hand: no worker in this test)
 INSERT INTO escrow.maintenance_runs (task, last_start, last_end, last_success, last_processed, last_error, runs, failures)
 VALUES ('deal_deadlines', now() - interval '2 minutes', now() - interval '2 minutes', now() - interval '10 minutes', 3, 'lock timeout', 7, 2),

@@ -20,8 +20,12 @@
  * code_attempts when it issues the next one); if none has, the attempt is
  * refused (53400) rather than counted nowhere.
  *
- * Shared memory is lost when the server stops or restarts after a crash:
- * codes issued before the table was set up (ep_attempts_epoch) are void.
+ * Shared memory is lost when the server stops or restarts after a crash,
+ * and a standby's is not the primary's: counting starts with the first
+ * identity-code call a server answers (ep_attempts_require), which on a
+ * promoted standby comes after the promotion (a standby cannot issue or
+ * confirm a code), and codes issued before that (ep_attempts_epoch) are
+ * void.  So neither a restart nor a failover hands out fresh guesses.
  * Only a library in shared_preload_libraries can have the table; without
  * it, identity codes are refused (ep_attempts_require).
  *
@@ -29,6 +33,7 @@
  */
 #include "attempts.h"
 
+#include "access/xlog.h"
 #include "miscadmin.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
@@ -53,7 +58,8 @@ typedef struct EpAttemptEntry
 typedef struct EpAttemptState
 {
 	LWLock	   *lock;
-	TimestampTz epoch;			/* when this shared memory was set up */
+	TimestampTz epoch;			/* when counting started: the first call
+								 * after start-up; 0 until then */
 } EpAttemptState;
 
 /* set in the postmaster by the startup hook, inherited by every backend */
@@ -88,7 +94,7 @@ ep_attempts_shmem_startup(void)
 	if (!found)
 	{
 		ep_state->lock = &(GetNamedLWLockTranche("escrowpay"))->lock;
-		ep_state->epoch = GetCurrentTimestamp();
+		ep_state->epoch = 0;
 	}
 	memset(&info, 0, sizeof(info));
 	info.keysize = sizeof(EpAttemptKey);
@@ -109,7 +115,11 @@ ep_attempts_init(void)
 	shmem_startup_hook = ep_attempts_shmem_startup;
 }
 
-/* Refuse (55000) unless the table exists: the library was preloaded */
+/*
+ * Refuse (55000) unless the table exists: the library was preloaded.  The
+ * first call since the server started starts the epoch; a standby refuses
+ * (25006), so on a promoted standby the epoch starts after the promotion.
+ */
 void
 ep_attempts_require(void)
 {
@@ -121,9 +131,22 @@ ep_attempts_require(void)
 						   "which only a preloaded library can set up."),
 				 errhint("Add escrowpay to shared_preload_libraries in postgresql.conf "
 						 "and restart the server.")));
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("identity codes cannot be issued or confirmed on a standby"),
+				 errdetail("The server is in recovery; attempts are counted on the primary."),
+				 errhint("Call the primary.")));
+	if (ep_state->epoch == 0)
+	{
+		LWLockAcquire(ep_state->lock, LW_EXCLUSIVE);
+		if (ep_state->epoch == 0)
+			ep_state->epoch = GetCurrentTimestamp();
+		LWLockRelease(ep_state->lock);
+	}
 }
 
-/* When counting started: codes issued before are void */
+/* When counting started (see ep_attempts_require): codes issued before are void */
 TimestampTz
 ep_attempts_epoch(void)
 {

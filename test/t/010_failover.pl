@@ -25,11 +25,9 @@
 #   - the maintenance worker did not run on the standby while it was one
 #     (it starts when recovery ends) and runs on the promoted node;
 #   - identity codes: attempts counted only in the primary's shared memory
-#     (wrong attempts rolled back, not yet written to the deal row by a
-#     committed one) are not on the promoted node, which counts from the
-#     committed count, and a code issued on the primary is still valid
-#     there; one restart of the promoted node voids every code issued
-#     before it.
+#     (wrong attempts rolled back) are not on the standby, so a standby
+#     refuses codes (25006) and the promoted node voids every code issued
+#     before its promotion (EP008); a restart voids earlier codes too.
 #
 # Settings: ESCROWPAY_SEED, ESCROWPAY_FAILOVER_SECS (seconds of load, 3),
 # ESCROWPAY_MODEL_CLIENTS.
@@ -118,6 +116,9 @@ is($standby->safe_psql('postgres', 'SELECT count(*) FROM escrow.verify_ledger()'
 	'verify_ledger() runs on the standby');
 ($rc, $out, $err) = $standby->psql('codes', "${verbose}SELECT escrow.deposit(2, 100)");
 like($err, qr/25006/, 'a call that writes is refused on the standby (25006 read_only_sql_transaction)');
+($rc, $out, $err) = $standby->psql('codes', "${verbose}SELECT escrow.confirm_identity(1, '$wrong{1}')");
+like($err, qr/25006.*identity codes cannot be issued or confirmed on a standby/s,
+	'an identity code cannot be tried on the standby (25006): nothing is counted there');
 
 # load; then the stream to the standby is cut (its primary_conninfo set to
 # nowhere: the WAL receiver restarts and finds no primary) and the load
@@ -147,6 +148,10 @@ $standby->promote;
 $standby->poll_query_until('postgres', 'SELECT NOT pg_is_in_recovery()')
   or die 'the standby did not finish its promotion';
 pass('the standby is promoted');
+# the promoted node counts identity-code attempts from its promotion on:
+# codes issued before (on the old primary) are void there
+my $promoted_at = $standby->safe_psql('postgres', 'SELECT clock_timestamp()');
+$EscrowPay::Model::CODES_COUNTED_FROM = "'$promoted_at'::timestamptz";
 
 my $r = after_outage($standby, $actors);
 is(scalar @{ $r->{bad} }, 0,
@@ -168,18 +173,23 @@ for my $a (@$actors)
 }
 ledger_checks($standby, 'promoted node, after more calls');
 
-# identity codes: the promoted node counts from the committed attempts
-($rc, $out, $err) = $standby->psql('codes', "SELECT escrow.confirm_identity(1, '$wrong{1}')");
-ok($rc == 0 && $out eq 'f' && $err =~ /4 of 5 attempts left/,
-	'on the promoted node deal 1 counts from the committed attempts: 4 left after a wrong one '
-	  . '(the rolled-back ones were counted in the old primary\'s shared memory)')
+# identity codes: the rolled-back attempts were counted in the old
+# primary's memory only, so the promoted node voids every code issued
+# before its promotion rather than give those guesses back
+($rc, $out, $err) = $standby->psql('codes', "${verbose}SELECT escrow.confirm_identity(1, '$wrong{1}')");
+like($err, qr/EP008.*is void/s,
+	'on the promoted node, a wrong try of a code issued on the old primary: EP008 void, not a fresh guess')
   or diag("rc $rc, out '$out', err '$err'");
+($rc, $out, $err) = $standby->psql('codes', "${verbose}SELECT escrow.confirm_identity(1, '$code{1}')");
+like($err, qr/EP008.*is void/s, '... and the right one is void too: the buyer asks for a new code');
+$code{1} = $standby->safe_psql('codes', 'SELECT escrow.issue_identity_code(1)');
 is($standby->safe_psql('codes', "SELECT escrow.confirm_identity(1, '$code{1}')"), 't',
-	'a code issued on the primary is valid on the promoted node (same key file)');
+	'a code issued on the promoted node is confirmed there');
+$code{2} = $standby->safe_psql('codes', 'SELECT escrow.issue_identity_code(2)');
 $standby->restart;
 ($rc, $out, $err) = $standby->psql('codes', "${verbose}SELECT escrow.confirm_identity(2, '$code{2}')");
-like($err, qr/EP008.*issued before the server last started/s,
-	'after one restart of the promoted node, a code issued before it is void');
+like($err, qr/EP008.*is void/s,
+	'after a restart of the promoted node, a code issued before it is void');
 
 # the maintenance worker runs on the promoted node
 $standby->append_conf('postgresql.conf', "escrowpay.maintenance_interval = 1\n");

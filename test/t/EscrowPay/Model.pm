@@ -194,6 +194,11 @@ sub alit
 	return "'{" . join(',', map { defined $_ ? $_ : 'NULL' } @$list) . "}'::${type}[]";
 }
 
+# Since when the server counts identity-code attempts (SQL): codes issued
+# before are void.  A promoted standby counts from its promotion, which a
+# test that promotes one sets here (a timestamp taken after the promotion).
+our $CODES_COUNTED_FROM = 'pg_postmaster_start_time()';
+
 # The intervals the model uses: an expiry or deadline either passes at once
 # (a microsecond) or never within a run (days: a soak slowed past an hour by
 # a busy machine once expired one-hour holds that the model kept open).
@@ -584,8 +589,9 @@ sub load_state
 		       coalesce(d.fee_transfer, 0), coalesce(d.inspector, ''), d.fee_bps,
 		       d.debit_account, d.credit_account, coalesce(d.fee_account, 0),
 		       (SELECT count(*) FROM escrow.deal_events e WHERE e.deal = d.id),
-		       -- a code issued before the server started is void (EP008)
-		       d.code_hmac IS NOT NULL AND d.code_issued_at >= pg_postmaster_start_time(),
+		       -- a code issued before the server started counting (its
+		       -- start, or a standby's promotion) is void (EP008)
+		       d.code_hmac IS NOT NULL AND d.code_issued_at >= $CODES_COUNTED_FROM,
 		       d.code_attempts,
 		       d.settlement, coalesce(d.institution_account, 0), d.discount_bps,
 		       coalesce(d.prepay_transfer, 0), d.payment_method, coalesce(d.institution, ''),

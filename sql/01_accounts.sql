@@ -128,9 +128,20 @@ SELECT escrow.hold(:alice, :bob, 1000) > 0 AS held;
 SELECT escrow.transfer(:clearing, :bob, 300) > 0 AS clearing_paid;
 SELECT owner, kind, currency, posted, held, credit_limit, available
   FROM escrow.balances WHERE owner LIKE 'acc-%' ORDER BY owner, currency;
-SELECT b.posted = a.posted AND b.held = a.held AND b.credit_limit = a.credit_limit
-       AND b.available = a.posted + a.credit_limit - a.held AS view_matches_table
+-- the view is the folded row plus the legs waiting unfolded that the row
+-- has not seen; once folded, the row alone
+SELECT b.posted = a.posted + coalesce(u.amount, 0) AND b.held = a.held
+       AND b.credit_limit = a.credit_limit
+       AND b.available = a.posted + coalesce(u.amount, 0) + a.credit_limit - a.held AS view_matches_table
   FROM escrow.balances b JOIN escrow.accounts a ON a.id = b.account
+  LEFT JOIN (SELECT account, sum(amount) AS amount FROM escrow.unfolded
+              WHERE NOT applied GROUP BY account) u ON u.account = a.id
  GROUP BY 1;
+SELECT count(*) > 0 AS credits_waiting FROM escrow.unfolded WHERE NOT applied;
+SELECT escrow.fold_journal() > 0 AS folded;
+SELECT count(*) AS waiting FROM escrow.unfolded;
+SELECT bool_and(b.posted = a.posted AND b.available = a.posted + a.credit_limit - a.held)
+       AS folded_view_is_table
+  FROM escrow.balances b JOIN escrow.accounts a ON a.id = b.account;
 
 SELECT * FROM escrow.verify_ledger();

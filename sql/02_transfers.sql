@@ -38,7 +38,9 @@ SELECT kind, debit_account = :funding AS from_funding, credit_account = :funding
   FROM escrow.transfers ORDER BY id;
 
 -- journal: two entries per transfer summing to zero, per-account sequence
--- numbers and running balances, the counterparty of each leg
+-- numbers and running balances once folded, the counterparty of each leg
+SELECT count(*) FILTER (WHERE seq IS NULL) > 0 AS some_unfolded FROM escrow.journal;
+SELECT escrow.fold_journal() > 0 AS folded;
 SELECT j.transfer - :t1 + 1 AS n, j.kind, a.owner, j.seq, j.amount, j.balance,
        j.currency, c.owner AS counterparty, j.hold, j.refund_of, length(j.hash) AS hash_hex_len
   FROM escrow.journal j

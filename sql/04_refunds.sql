@@ -39,6 +39,7 @@ SELECT status, captured, released FROM escrow.holds WHERE id = :h;
 SELECT owner, posted, held, available FROM escrow.balances
  WHERE account IN (:buyer, :shop) ORDER BY owner;
 -- in the journal a refund names the transfer it reverses
+SELECT escrow.fold_journal() > 0 AS folded;
 SELECT a.owner, j.amount, j.balance, j.refund_of = :cap AS refund_of_capture
   FROM escrow.journal j JOIN escrow.accounts a ON a.id = j.account
  WHERE j.transfer = :r3 ORDER BY j.amount;
@@ -91,7 +92,7 @@ SELECT amount, refunded FROM escrow.transfers WHERE id = :tr;
 -- The merchant lacks the funds: the refund is refused (EP001), nothing moves.
 SELECT escrow.hold(:buyer, :shop, 4000) AS h2 \gset
 SELECT escrow.capture(:h2) AS cap2 \gset
-SELECT posted AS shop_posted FROM escrow.accounts WHERE id = :shop \gset
+SELECT posted AS shop_posted FROM escrow.balances WHERE account = :shop \gset
 SELECT escrow.withdraw(:shop, :shop_posted - 1000) > 0 AS paid_out;
 SELECT pg_temp.fingerprint() AS before \gset
 SELECT escrow.refund(:cap2);

@@ -56,6 +56,8 @@ ROLLBACK;
 
 -- relabelling a transfer is caught, even with the guard triggers off
 SELECT escrow.refund(escrow.transfer(:buyer, :shop, 700), 200) AS ref \gset
+-- (folded: the hash chains carry each entry's transfer kind)
+SELECT escrow.fold_journal() > 0 AS folded;
 BEGIN;
 ALTER TABLE escrow.entries DISABLE TRIGGER USER;
 ALTER TABLE escrow.transfers DISABLE TRIGGER USER;

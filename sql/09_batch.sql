@@ -118,7 +118,7 @@ SELECT escrow.capture_batch(:'hb3'::bigint[]);
 \echo :LAST_ERROR_SQLSTATE
 \set VERBOSITY default
 
--- batches credit a sharded merchant and debit a sharded buyer exactly
+-- batches credit a merchant (the credits wait unfolded) and debit a buyer exactly
 SELECT escrow.set_account_shards(:s1, 3), escrow.set_account_shards(:b1, 2);
 SELECT escrow.capture_batch(escrow.hold_batch(ARRAY[:b2, :b2, :b1], ARRAY[:s1, :s1, :s1], ARRAY[1, 2, 3])) IS NOT NULL AS done;
 SELECT owner, posted, held, available FROM escrow.balances WHERE account IN (:b1, :b2, :s1) ORDER BY account;

@@ -278,7 +278,6 @@ SELECT escrow.open_account('ps-euro', 'EUR') AS euro, escrow.open_account('ps-sy
        escrow.open_account('ps-other', 'USD') AS other, escrow.open_account('ps-till', 'USD') AS till \gset
 SELECT id AS funding FROM escrow.accounts WHERE owner = 'escrow:funding' AND currency = 'USD' \gset
 SELECT escrow.set_account_shards(:hot, 2);
-SELECT min(id) AS shard FROM escrow.accounts WHERE parent = :hot \gset
 SELECT escrow.assign_account(:hot, 'B');
 SELECT escrow.register_member('X', 'Stranger', 'x@buyer.test', :other),
        escrow.register_institution('AG', 'Agency', 'ag@agency.test', :agency),
@@ -343,12 +342,10 @@ SELECT escrow.set_payment_sources(:d6, ARRAY[:dep, 999999]::bigint[], '{600,400}
 SELECT escrow.set_payment_sources(999999, ARRAY[:dep]::bigint[], '{1000}', 'B');
 \echo :LAST_ERROR_SQLSTATE
 -- accounts a deal cannot be paid from (22023): a system account, the
--- funding account, a balance shard
+-- funding account
 SELECT escrow.set_payment_sources(:d6, ARRAY[:dep, :sys]::bigint[], '{600,400}', 'B');
 \echo :LAST_ERROR_SQLSTATE
 SELECT escrow.set_payment_sources(:d6, ARRAY[:dep, :funding]::bigint[], '{600,400}', 'B');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.set_payment_sources(:d6, ARRAY[:dep, :shard]::bigint[], '{600,400}', 'B');
 \echo :LAST_ERROR_SQLSTATE
 -- the merchant's own account: not the buyer's (42501)
 SELECT escrow.set_payment_sources(:d6, ARRAY[:dep, :shop]::bigint[], '{600,400}', 'B');
@@ -375,8 +372,8 @@ SELECT pg_temp.fingerprint() = :'before' AS unchanged;
 -- d6 still holds its two sources
 SELECT * FROM pg_temp.src(:d6);
 
--- A sharded deposit account can be a source: the deposit went to one of
--- its shards, the hold and the capture count them
+-- An account whose deposit has not been folded yet can be a source: the
+-- deposit did not touch its row, the hold folds it and counts it
 SELECT escrow.deposit(:hot, 700) > 0 AS hot_funded;
 SELECT escrow.set_payment_sources(:d6, ARRAY[:hot, :line]::bigint[], '{700,300}', 'B');
 SELECT * FROM pg_temp.src(:d6);

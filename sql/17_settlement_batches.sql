@@ -60,8 +60,8 @@ LANGUAGE sql AS $$
    WHERE b.id = $1
 $$;
 -- Per linked account: its net payments so far (journal entries of
--- transfers other than deposits, withdrawals and settlements, shards
--- included) and what all batches settled; equal once nothing is carried
+-- transfers other than deposits, withdrawals and settlements, folded or
+-- not) and what all batches settled; equal once nothing is carried
 CREATE FUNCTION pg_temp.cumulative() RETURNS TABLE (owner text, payments bigint, settled bigint,
     carried bigint)
 LANGUAGE sql AS $$
@@ -69,9 +69,8 @@ LANGUAGE sql AS $$
     FROM escrow.settlement_links l
     JOIN escrow.accounts a ON a.id = l.account
     CROSS JOIN LATERAL (SELECT coalesce(sum(e.amount), 0)::bigint AS total
-                          FROM escrow.entries e JOIN escrow.transfers t ON t.id = e.transfer_id
-                          JOIN escrow.accounts c ON c.id = e.account
-                         WHERE (c.id = l.account OR c.parent = l.account)
+                          FROM escrow.journal e JOIN escrow.transfers t ON t.id = e.transfer
+                         WHERE e.account = l.account
                            AND t.kind NOT IN ('deposit', 'withdraw', 'settlement')) p
     CROSS JOIN LATERAL (SELECT coalesce(sum(x.settled), 0)::bigint AS total
                           FROM escrow.settlement_lines x WHERE x.account = l.account) s
@@ -80,14 +79,12 @@ $$;
 
 -- The bank BANK (its own account sb-bank), and parties that bank there:
 -- alice, bob (deposit accounts), carol (a credit line of 5000), erin and
--- hot (a sharded account).  dave and the fee account do not.
+-- hot (an account whose credits are not folded yet).  dave and the fee account do not.
 SELECT escrow.open_account('sb-bank', 'USD') AS bank, escrow.open_account('sb-alice', 'USD') AS alice,
        escrow.open_account('sb-bob', 'USD') AS bob, escrow.open_account('sb-carol', 'USD', 'credit', 5000) AS carol,
        escrow.open_account('sb-dave', 'USD') AS dave, escrow.open_account('sb-erin', 'USD') AS erin,
        escrow.open_account('sb-hot', 'USD') AS hot, escrow.open_account('sb-fees', 'USD') AS fees,
        escrow.open_account('sb-euro', 'EUR') AS euro, escrow.open_account('sb-system', 'USD', 'system') AS sys \gset
-SELECT escrow.set_account_shards(:hot, 2);
-SELECT min(id) AS shard FROM escrow.accounts WHERE parent = :hot \gset
 SELECT escrow.register_institution('BANK', 'First Bank', 'ops@bank.test', :bank);
 -- a buyer and a merchant for one escrow deal: bob buys from alice, the
 -- fee (100 basis points) goes to sb-fees
@@ -133,16 +130,16 @@ SELECT escrow.reserve(:deal, 'MB') IS NOT NULL AS reserved;
 SELECT escrow.mark_shipped(:deal, 'DHL', 'T-1', 'MS');
 SELECT escrow.mark_delivered(:deal, 'MS');
 SELECT escrow.confirm_inspection(:deal, 'MB') IS NOT NULL AS settled;
--- the sharded account receives 600 (into its shards) and pays bob 100
+-- hot receives 600 (waiting unfolded; paying bob 100 folds it) and pays bob 100
 SELECT escrow.transfer(:dave, :hot, 600) > 0 AS dave_to_hot, escrow.transfer(:hot, :bob, 100) > 0 AS hot_to_bob;
-SELECT a.owner, a.kind, a.posted FROM escrow.accounts a WHERE a.id = :hot OR a.parent = :hot ORDER BY a.id;
+SELECT a.owner, a.kind, a.posted FROM escrow.accounts a WHERE a.id = :hot;
 SELECT * FROM pg_temp.bal();
 SELECT now() AS cut1 \gset
 SELECT escrow.close_settlement_batch('BANK', :'cut1') AS b1 \gset
 -- alice: -3000 + 4000 - 500 + 2000 - 20 = +2480, paid out;
 -- bob: +3000 - 1000 - 2000 + 100 = +100, paid out;
 -- carol: +1000 - 4000 = -3000, collected; erin: nothing;
--- hot: +600 - 100 = +500 (its shards counted), paid out
+-- hot: +600 - 100 = +500, paid out
 SELECT * FROM pg_temp.lines(:b1);
 SELECT * FROM pg_temp.batch(:b1);
 -- for the bank: pay the positive lines, collect the negative ones; line 0
@@ -246,14 +243,12 @@ SELECT escrow.link_external_account(:euro, 'EUBANK', 'EU00-Y');
 SELECT escrow.link_external_account(:spare, 'EUBANK', 'EU00-SPARE');
 \echo :LAST_ERROR_SQLSTATE
 -- not a deposit account or credit line (P0002): a system account, the
--- clearing account, the funding account, a balance shard, no account
+-- clearing account, the funding account, no account
 SELECT escrow.link_external_account(:sys, 'BANK', 'US00-SYS');
 \echo :LAST_ERROR_SQLSTATE
 SELECT escrow.link_external_account(:clearing, 'BANK', 'US00-CLEARING');
 \echo :LAST_ERROR_SQLSTATE
 SELECT escrow.link_external_account(:funding, 'BANK', 'US00-FUNDING');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.link_external_account(:shard, 'BANK', 'US00-SHARD');
 \echo :LAST_ERROR_SQLSTATE
 SELECT escrow.link_external_account(999999, 'BANK', 'US00-NONE');
 \echo :LAST_ERROR_SQLSTATE

@@ -85,23 +85,24 @@ SELECT count(*), sum(remaining) FROM escrow.open_holds;
 SELECT count(*) > 0 AS journal FROM escrow.journal;
 RESET ROLE;
 
--- the funding account of a currency: its balance rows stop at -10^17, a
--- capacity that withdrawals free again and balance shards multiply; the
--- views add its shards up within bigint
+-- the funding account of a currency: its balance stops at -10^17, a
+-- capacity that withdrawals free again (set_account_shards changes nothing
+-- since 0.2.0); deposits of 10^15 are posted under the lock, so the bound
+-- is checked against the exact balance
 SELECT escrow.open_account('bd gbp', 'GBP') AS g \gset
 SELECT id AS gbp_funding FROM escrow.accounts WHERE owner = 'escrow:funding' AND currency = 'GBP' \gset
 SELECT escrow.set_account_shards(:gbp_funding, 2);
 SELECT count(escrow.open_account('bd gbp ' || i, 'GBP')) FROM generate_series(0, 30) i;
 SELECT pg_temp.until_refused('SELECT escrow.deposit((SELECT id FROM escrow.accounts WHERE owner = ''bd gbp '' || $n / 10), 1000000000000000)');
 SELECT posted FROM escrow.balances WHERE account = :gbp_funding;
-SELECT posted FROM escrow.accounts WHERE parent = :gbp_funding OR id = :gbp_funding ORDER BY id;
+SELECT posted FROM escrow.accounts WHERE id = :gbp_funding;
 SELECT id AS g0 FROM escrow.accounts WHERE owner = 'bd gbp 0' \gset
 SELECT escrow.deposit(:g0, 1);
 SELECT escrow.withdraw(:g0, 1000000000000000) > 0 AS withdrawn;
 SELECT escrow.deposit(:g0, 1000000000000000) > 0 AS deposited_again;
 SELECT count(*), sum(posted), sum(available) FROM escrow.balances WHERE currency = 'GBP';
 
--- a sharded deposit account: credits fill each balance row up to 10^16
+-- a deposit account: credits fill it up to 10^16
 SELECT escrow.open_account('bd hot', 'JPY') AS hot \gset
 SELECT escrow.open_account('bd payer', 'JPY', 'system') AS payer \gset
 SELECT escrow.set_account_shards(:hot, 1);

@@ -70,8 +70,8 @@ CREATE FUNCTION pg_temp.sweep() RETURNS text LANGUAGE sql AS $$
     FROM escrow.run_maintenance()
 $$;
 CREATE VIEW money AS
-  SELECT string_agg(format('%s %s/%s', owner, posted, held), ', ' ORDER BY id) AS balances
-    FROM escrow.accounts WHERE owner NOT LIKE 'escrow:%' AND owner NOT IN ('cb wallet', 'shop 2');
+  SELECT string_agg(format('%s %s/%s', owner, posted, held), ', ' ORDER BY account) AS balances
+    FROM escrow.balances WHERE owner NOT LIKE 'escrow:%' AND owner NOT IN ('cb wallet', 'shop 2');
 CREATE FUNCTION pg_temp.deal(d bigint) RETURNS TABLE (stage text, held bigint, captured bigint,
     refunded bigint, fee bigint, deadline_set boolean, next_actions text)
 LANGUAGE sql AS $$
@@ -357,7 +357,7 @@ SELECT escrow.resolve_dispute(:f10, -1, 1001);
 \echo :LAST_ERROR_SQLSTATE
 SELECT pg_temp.fingerprint() = :'before' AS unchanged;
 -- a merchant who withdrew its pre-payment cannot give its part back: EP001, nothing changes
-SELECT escrow.withdraw(:shop, (SELECT posted FROM escrow.accounts WHERE id = :shop)) > 0 AS emptied;
+SELECT escrow.withdraw(:shop, (SELECT posted FROM escrow.balances WHERE account = :shop)) > 0 AS emptied;
 SELECT pg_temp.fingerprint() AS before \gset
 SELECT escrow.resolve_dispute(:f10, 600, 400);
 \echo :LAST_ERROR_SQLSTATE
@@ -366,11 +366,11 @@ SELECT pg_temp.fingerprint() = :'before' AS unchanged;
 -- every institution's position: the credit institution is up by exactly the
 -- discounts on what it lent, less what it pre-paid on the two deals still
 -- in dispute; the agency is out exactly what its invoices still claim
-SELECT (SELECT posted FROM escrow.accounts WHERE owner = 'bank') - 100000 AS bank_gain,
+SELECT (SELECT posted FROM escrow.balances WHERE owner = 'bank') - 100000 AS bank_gain,
        (SELECT sum(r.amount / 10000 * 300 + r.amount % 10000 * 300 / 10000)
           FROM escrow.receivables r WHERE r.kind = 'loan' AND r.status <> 'cancelled')
        - (SELECT sum(amount - amount * 300 / 10000) FROM escrow.deals
            WHERE settlement = 'credit_finance' AND stage = 'disputed') AS expected,
-       100000 - (SELECT posted FROM escrow.accounts WHERE owner = 'agency') AS agency_out,
+       100000 - (SELECT posted FROM escrow.balances WHERE owner = 'agency') AS agency_out,
        (SELECT sum(amount - paid) FROM escrow.receivables WHERE kind = 'invoice' AND status <> 'cancelled') AS invoices_outstanding;
 SELECT * FROM escrow.verify_ledger();

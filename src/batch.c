@@ -8,9 +8,9 @@
  * A batch locks rows in a fixed order so that concurrent batches never
  * deadlock: hold_batch adds to each debit account's held amount once, in
  * ascending account id order; capture_batch locks its holds in ascending
- * id order, then every account it will debit or credit (except the
- * balance-sharded ones it only credits) in ascending id order, and only
- * then posts the captures.
+ * id order, then every account it will debit in ascending id order (a
+ * credit locks no account row: ledger.c), and only then posts the
+ * captures.
  *
  *-------------------------------------------------------------------------
  */
@@ -168,8 +168,8 @@ escrow_hold_batch(PG_FUNCTION_ARGS)
 	EP_CHECK_ARGS;
 	static EpPlan first_bad = {NULL,
 		"SELECT u.d, u.c FROM unnest($1::bigint[], $2::bigint[]) WITH ORDINALITY AS u(d, c, i) "
-		"  LEFT JOIN escrow.accounts da ON da.id = u.d AND da.kind <> 'shard' "
-		"  LEFT JOIN escrow.accounts ca ON ca.id = u.c AND ca.kind <> 'shard' "
+		"  LEFT JOIN escrow.accounts da ON da.id = u.d "
+		"  LEFT JOIN escrow.accounts ca ON ca.id = u.c "
 		" WHERE da.id IS NULL OR ca.id IS NULL OR da.currency <> ca.currency OR u.d = u.c "
 		"    OR da.owner = '" EP_FUNDING_OWNER "' OR ca.owner = '" EP_FUNDING_OWNER "' "
 		" ORDER BY u.i LIMIT 1",
@@ -285,8 +285,8 @@ escrow_capture_batch(PG_FUNCTION_ARGS)
 	1, {INT8ARRAYOID}};
 	static EpPlan lock_accounts = {NULL,
 		"SELECT id FROM escrow.accounts "
-		" WHERE id = ANY($1) AND (shards = 0 OR id = ANY($2)) ORDER BY id FOR UPDATE",
-	2, {INT8ARRAYOID, INT8ARRAYOID}};
+		" WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+	1, {INT8ARRAYOID}};
 	int			n,
 				k;
 	int64	   *hold = arg_int64_array(fcinfo, 0, "hold_ids", &n, NULL);
@@ -297,7 +297,6 @@ escrow_capture_batch(PG_FUNCTION_ARGS)
 	int64	   *sorted;
 	int64	   *ids;
 	int64	   *debits;
-	int64	   *touched;
 	Datum		values[2];
 	Datum		result;
 	uint64		locked;
@@ -352,17 +351,11 @@ escrow_capture_batch(PG_FUNCTION_ARGS)
 	values[0] = int64_array(sorted, n);
 	locked = ep_exec(&lock_holds, values, NULL, 0);
 	debits = palloc(sizeof(int64) * Max(locked, 1));
-	touched = palloc(sizeof(int64) * 2 * Max(locked, 1));
 	for (i = 0; i < (int) locked; i++)
-	{
 		debits[i] = ep_int64(i, 2);
-		touched[2 * i] = debits[i];
-		touched[2 * i + 1] = ep_int64(i, 3);
-	}
 	if (locked > 0)
 	{
-		values[0] = int64_array(touched, 2 * locked);
-		values[1] = int64_array(debits, locked);
+		values[0] = int64_array(debits, locked);
 		ep_exec(&lock_accounts, values, NULL, 0);
 	}
 

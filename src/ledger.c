@@ -3,22 +3,30 @@
  * ledger.c
  *	  The double-entry core: accounts, posted transfers and the journal.
  *
- * A transfer posts exactly two entries (debit -amount, credit +amount).
- * Each account's entries are numbered 1, 2, ... and chained with SHA-256
- * over the previous hash and the entry's account, seq, transfer, kind,
- * counterparty, amount, balance, hold and refunded transfer (see
- * ep_entry_hash), with 32 zero bytes before the first entry.  The account
- * row keeps the head of its chain, so appending needs only the row that is
- * updated anyway, and no lock wider than the two accounts involved.
+ * A transfer posts exactly two legs (debit -amount, credit +amount).  A leg
+ * that needs a funds check (the debit of a deposit or credit account) is
+ * applied to the account row when it is posted, with the check in the
+ * UPDATE's WHERE clause; every other leg (every credit, a system account's
+ * debit) touches no account row: it waits in escrow.unfolded, so that
+ * credits to a busy account (a merchant, a fee or funding account) never
+ * queue on its row.  Posting is one statement (ep_post_transfer).
  *
- * A hot account can have balance shards (set_account_shards): rows of
- * kind 'shard', each with its own chain, that take its credits so that
- * concurrent credits do not queue on one row.
+ * Folding (fold_account: the maintenance worker through
+ * escrow.fold_journal(), and any call that needs an account's exact folded
+ * figure, under the row lock) moves an account's waiting legs in transfer
+ * order into escrow.entries, numbering them 1, 2, ... with the running
+ * balance after each and chaining them with SHA-256 over the previous hash
+ * and the entry's account, seq, transfer, kind, counterparty, amount,
+ * balance, hold and refunded transfer (ep_entry_hash), 32 zero bytes before
+ * the first; the account row keeps the head of its chain.  The hash and the
+ * chain head are therefore off the posting path.
  *
- * Accounts are updated with guarded single statements (the WHERE clause
- * carries the funds check) in ascending id order, so concurrent transfers
- * never deadlock; when the guard refuses, post_leg_slow() reads the row once
- * more to say precisely why, or takes the sharded path.
+ * accounts.posted counts folded money and applied legs only, so a funds
+ * check is never fooled by a credit that could still roll back; when the
+ * check refuses, post_slow() locks the accounts, folds them and decides
+ * again before refusing.  escrow.balances and every view add the waiting
+ * legs, so what they show is exact at any moment.  Accounts are locked in
+ * ascending id order, so concurrent postings never deadlock.
  *
  *-------------------------------------------------------------------------
  */
@@ -47,33 +55,10 @@ PG_FUNCTION_INFO_V1(escrow_withdraw);
 PG_FUNCTION_INFO_V1(escrow_transfer);
 PG_FUNCTION_INFO_V1(escrow_set_credit_limit);
 PG_FUNCTION_INFO_V1(escrow_set_account_shards);
+PG_FUNCTION_INFO_V1(escrow_fold_journal);
 
-/* Most balance shards one account may have */
+/* Most balance shards 0.1.0 allowed (set_account_shards checks it still) */
 #define EP_MAX_SHARDS 64
-
-/*
- * The SET list of a posting: parameters $2 delta, $3 held given up,
- * $4 transfer, $5 kind, $6 counterparty, $7 hold id, $8 refund of.
- */
-#define LEG_SET \
-	"SET posted = posted + $2, held = held - $3, " \
-	"    entry_count = entry_count + 1, " \
-	"    chain_head = escrow.entry_hash(chain_head, id, entry_count + 1, $4, $5, " \
-	"                                   $6, $2, posted + $2, $7, $8) "
-/*
- * posted + $2 stays within +/-bound, the bound of the balance row
- * (limits.h); written so that it cannot overflow
- */
-#define LEG_WITHIN(bound) \
-	" ($2 <= 0 OR posted <= " bound " - $2) " \
-	" AND ($2 >= 0 OR posted >= -" bound " - $2) "
-/* the bound of an account row by its kind */
-#define ROW_BOUND \
-	"(CASE WHEN kind = 'system' THEN " EP_MAX_SYSTEM_BALANCE_SQL \
-	" ELSE " EP_MAX_BALANCE_SQL " END)"
-#define LEG_RETURNING " RETURNING id, posted, entry_count, chain_head"
-#define LEG_NARGS 8
-#define LEG_TYPES INT8OID, INT8OID, INT8OID, INT8OID, TEXTOID, INT8OID, INT8OID, INT8OID
 
 static void
 hash_int64(pg_cryptohash_ctx *ctx, int64 v)
@@ -153,10 +138,9 @@ typedef struct EpAccount
 	int64		id;
 	char	   *kind;
 	char	   *currency;
-	int64		posted;			/* of the row itself */
+	int64		posted;			/* folded balance (accounts.posted) */
 	int64		held;
 	int64		limit;
-	int32		shards;
 	bool		funding;
 } EpAccount;
 
@@ -170,14 +154,14 @@ fetch_account(int64 id, const char *currency, bool allow_funding, bool lock,
 			  EpAccount *a)
 {
 	static EpPlan fetch = {NULL,
-		"SELECT kind, currency, posted, held, credit_limit, shards, "
+		"SELECT kind, currency, posted, held, credit_limit, "
 		"       owner = '" EP_FUNDING_OWNER "' "
-		"  FROM escrow.accounts WHERE id = $1 AND kind <> 'shard'",
+		"  FROM escrow.accounts WHERE id = $1",
 	1, {INT8OID}};
 	static EpPlan fetch_locked = {NULL,
-		"SELECT kind, currency, posted, held, credit_limit, shards, "
+		"SELECT kind, currency, posted, held, credit_limit, "
 		"       owner = '" EP_FUNDING_OWNER "' "
-		"  FROM escrow.accounts WHERE id = $1 AND kind <> 'shard' FOR UPDATE",
+		"  FROM escrow.accounts WHERE id = $1 FOR UPDATE",
 	1, {INT8OID}};
 	Datum		values[1];
 	bool		isnull;
@@ -193,8 +177,7 @@ fetch_account(int64 id, const char *currency, bool allow_funding, bool lock,
 	a->posted = ep_int64(0, 3);
 	a->held = ep_int64(0, 4);
 	a->limit = ep_int64(0, 5);
-	a->shards = DatumGetInt16(ep_datum(0, 6, &isnull));
-	a->funding = DatumGetBool(ep_datum(0, 7, &isnull));
+	a->funding = DatumGetBool(ep_datum(0, 6, &isnull));
 
 	if (currency != NULL && strcmp(currency, a->currency) != 0)
 		ereport(ERROR,
@@ -210,26 +193,10 @@ fetch_account(int64 id, const char *currency, bool allow_funding, bool lock,
 				 errhint("Use escrow.deposit() or escrow.withdraw().")));
 }
 
-/* posted + balance shards of an account whose row the caller has locked */
-static int64
-total_posted(const EpAccount *a)
-{
-	static EpPlan shard_sum = {NULL,
-		"SELECT coalesce(sum(posted), 0)::bigint FROM escrow.accounts WHERE parent = $1",
-	1, {INT8OID}};
-	Datum		values[1];
-
-	if (a->shards == 0)
-		return a->posted;
-	values[0] = Int64GetDatum(a->id);
-	ep_exec(&shard_sum, values, NULL, 1);
-	return ep_add(a->posted, ep_int64(0, 1), "account balance");
-}
-
 /*
- * Refuse unless account a (locked, or not sharded) can give up `requested`
- * more than it gives now: available = posted (+ shards) + limit - held.
- * held_after is its held amount after the change.
+ * Refuse unless account a (locked and folded) can give up `requested` more
+ * than it gives now: available = posted + limit - held.  held_after is its
+ * held amount after the change.
  */
 static void
 check_funds(const EpAccount *a, int64 posted_after, int64 held_after, int64 requested)
@@ -255,256 +222,246 @@ check_funds(const EpAccount *a, int64 posted_after, int64 held_after, int64 requ
 			 errhint("Deposit funds or release holds first.")));
 }
 
-/* Fill a posting statement's parameters $1..$8 */
-static void
-leg_values(Datum *values, char *nulls, int64 row, int64 delta, int64 unhold,
-		   const EpPosting *p, int64 counterparty)
+/* An int8[] or bytea[] of n datums */
+static Datum
+datum_array(Datum *items, int n, Oid type)
 {
-	values[0] = Int64GetDatum(row);
-	values[1] = Int64GetDatum(delta);
-	values[2] = Int64GetDatum(unhold);
-	values[3] = Int64GetDatum(p->id);
-	values[4] = CStringGetTextDatum(p->kind);
-	values[5] = Int64GetDatum(counterparty);
-	values[6] = Int64GetDatum(p->hold_id);
-	values[7] = Int64GetDatum(p->refund_of);
-	memset(nulls, ' ', LEG_NARGS);
+	if (type == INT8OID)
+		return PointerGetDatum(construct_array(items, n, INT8OID, sizeof(int64),
+											   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	return PointerGetDatum(construct_array(items, n, type, -1, false, TYPALIGN_INT));
 }
 
-/* One posted leg's result: the row written, its balance, seq and hash */
-typedef struct EpLeg
+/*
+ * Fold account a: move its legs waiting in escrow.unfolded, in transfer
+ * order, into escrow.entries (seq, running balance, hash chain) and add the
+ * ones the row has not seen to posted.  The caller holds the row's lock
+ * (FOR UPDATE), so no transaction in flight has applied a leg to it: every
+ * applied leg is committed (or the caller's own) and visible here, and
+ * posted less those legs is the balance after the last folded entry.  Legs
+ * of transactions still in flight stay for a later fold.  Sets a->posted to
+ * the folded balance; returns the number of legs folded.
+ */
+static int64
+fold_account(EpAccount *a)
 {
-	int64		row;
-	int64		balance;
-	int64		seq;
-	Datum		hash;
-} EpLeg;
-
-static void
-leg_result(EpLeg *leg)
-{
+	static EpPlan take = {NULL,
+		"WITH d AS (DELETE FROM escrow.unfolded WHERE account = $1 "
+		"           RETURNING transfer_id, amount, applied) "
+		"SELECT d.transfer_id, d.amount, d.applied, t.kind, "
+		"       CASE WHEN d.amount < 0 THEN t.credit_account ELSE t.debit_account END, "
+		"       coalesce(t.hold_id, 0), coalesce(t.refund_of, 0) "
+		"  FROM d LEFT JOIN escrow.transfers t ON t.id = d.transfer_id "
+		" ORDER BY d.transfer_id",
+	1, {INT8OID}};
+	static EpPlan head = {NULL,
+		"SELECT posted, entry_count, chain_head FROM escrow.accounts WHERE id = $1",
+	1, {INT8OID}};
+	static EpPlan insert = {NULL,
+		"INSERT INTO escrow.entries (account, seq, transfer_id, amount, balance, hash) "
+		"SELECT $1, u.s, u.x, u.a, u.b, u.h "
+		"  FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bytea[]) "
+		"       AS u(s, x, a, b, h)",
+	6, {INT8OID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, BYTEAARRAYOID}};
+	static EpPlan update = {NULL,
+		"UPDATE escrow.accounts SET posted = posted + $2, entry_count = $3, chain_head = $4 "
+		" WHERE id = $1",
+	4, {INT8OID, INT8OID, INT8OID, BYTEAOID}};
+	Datum		values[6];
+	Datum	   *seqs,
+			   *transfers,
+			   *amounts,
+			   *balances,
+			   *hashes;
+	EpEntry	   *legs;
+	bool	   *applied;
+	uint64		n,
+				i;
+	int64		balance,
+				unseen = 0,
+				count;
+	uint8		hash[EP_HASH_LEN];
+	bytea	   *stored;
 	bool		isnull;
 
-	leg->row = ep_int64(0, 1);
-	leg->balance = ep_int64(0, 2);
-	leg->seq = ep_int64(0, 3);
-	leg->hash = ep_datum(0, 4, &isnull);
-}
+	values[0] = Int64GetDatum(a->id);
+	n = ep_exec(&take, values, NULL, 0);
+	if (n == 0)
+		return 0;
 
-/*
- * Accounts known to have balance shards, so that their credits go straight
- * to a shard instead of first failing the plain guarded update.  Per
- * backend by nature (a cache of catalog-like facts); safe because shards
- * are never removed and an account's kind, owner and currency never
- * change.  It is emptied when escrow.accounts is a different table (the
- * extension was dropped and created again in this session), and an entry
- * whose shards cannot be found is dropped and the normal path taken.
- */
-typedef struct EpShardedAccount
-{
-	int64		account;		/* hash key */
-	int32		shards;
-	bool		system;
-	bool		funding;
-	char		currency[4];
-} EpShardedAccount;
-
-static HTAB *sharded_accounts = NULL;
-static Oid	sharded_accounts_table = InvalidOid;
-
-static EpShardedAccount *
-sharded_lookup(int64 account, bool create)
-{
-	Oid			table = get_relname_relid("accounts", get_namespace_oid(EP_SCHEMA, false));
-	bool		found;
-
-	if (sharded_accounts == NULL || table != sharded_accounts_table)
+	/* copy the legs out before the next statement replaces the result */
+	legs = palloc(sizeof(EpEntry) * n);
+	applied = palloc(sizeof(bool) * n);
+	for (i = 0; i < n; i++)
 	{
-		HASHCTL		ctl;
-
-		if (sharded_accounts != NULL)
-			hash_destroy(sharded_accounts);
-		memset(&ctl, 0, sizeof(ctl));
-		ctl.keysize = sizeof(int64);
-		ctl.entrysize = sizeof(EpShardedAccount);
-		ctl.hcxt = TopMemoryContext;
-		sharded_accounts = hash_create("escrowpay sharded accounts", 64, &ctl,
-									   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-		sharded_accounts_table = table;
-	}
-	return hash_search(sharded_accounts, &account, create ? HASH_ENTER : HASH_FIND, &found);
-}
-
-static void
-sharded_remember(const EpAccount *a)
-{
-	EpShardedAccount *e = sharded_lookup(a->id, true);
-
-	e->shards = a->shards;
-	e->system = strcmp(a->kind, "system") == 0;
-	e->funding = a->funding;
-	strlcpy(e->currency, a->currency, sizeof(e->currency));
-}
-
-/*
- * Post a leg to a free balance shard of account (or, when all are busy,
- * queue on one); false when the account has no shard rows.
- */
-static bool
-post_to_shard(int64 account, int32 shards, bool system, int64 delta, int64 unhold,
-			  const EpPosting *p, int64 counterparty, EpLeg *leg)
-{
-	/* the first shard no one holds among those that can take delta */
-	static EpPlan shard_free = {NULL,
-		"UPDATE escrow.accounts " LEG_SET
-		" WHERE id = (SELECT id FROM escrow.accounts WHERE parent = $1 "
-		"               AND " LEG_WITHIN("$9")
-		"              ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) "
-		"   AND " LEG_WITHIN("$9") LEG_RETURNING,
-	LEG_NARGS + 1, {LEG_TYPES, INT8OID}};
-	static EpPlan shard_any = {NULL,
-		"UPDATE escrow.accounts " LEG_SET
-		" WHERE id = (SELECT id FROM escrow.accounts WHERE parent = $1 "
-		"               AND " LEG_WITHIN("$9")
-		"              ORDER BY id OFFSET $10 LIMIT 1) "
-		"   AND " LEG_WITHIN("$9") LEG_RETURNING,
-	LEG_NARGS + 2, {LEG_TYPES, INT8OID, INT8OID}};
-	Datum		values[LEG_NARGS + 2];
-	char		nulls[LEG_NARGS + 2];
-
-	leg_values(values, nulls, account, delta, unhold, p, counterparty);
-	values[LEG_NARGS] = Int64GetDatum(system ? EP_MAX_SYSTEM_BALANCE : EP_MAX_BALANCE);
-	nulls[LEG_NARGS] = ' ';
-	if (ep_exec(&shard_free, values, nulls, 0) != 1)
-	{
-		/*
-		 * every shard that can take it is busy: queue on one of them (the
-		 * first, if fewer than this offset can take it)
-		 */
-		values[LEG_NARGS + 1] = Int64GetDatum(MyProcPid % Max(shards, 1));
-		nulls[LEG_NARGS + 1] = ' ';
-		if (ep_exec(&shard_any, values, nulls, 0) != 1)
-		{
-			values[LEG_NARGS + 1] = Int64GetDatum(0);
-			if (ep_exec(&shard_any, values, nulls, 0) != 1)
-				return false;	/* no shard can take it */
-		}
-	}
-	leg_result(leg);
-	return true;
-}
-
-/*
- * The slow path of a leg: the guarded update touched no row.  Either say
- * why (missing account, currency, funding account, overflow, funds), or
- * post anyway: credits to a sharded account (and any leg of a sharded
- * system account) go to a balance shard that no other transaction holds;
- * other legs lock the account row and check funds (over all its shards)
- * under that lock, since funds may have arrived after the guard looked.
- */
-static void
-post_leg_slow(int64 account, int64 delta, int64 unhold, const EpPosting *p,
-			  int64 counterparty, char **currency, bool allow_funding, EpLeg *leg)
-{
-	static EpPlan unguarded = {NULL,
-		"UPDATE escrow.accounts " LEG_SET " WHERE id = $1 " LEG_RETURNING,
-	LEG_NARGS, {LEG_TYPES}};
-	EpAccount	a;
-	Datum		values[LEG_NARGS + 1];
-	char		nulls[LEG_NARGS + 1];
-	bool		debit = delta < 0;
-
-	fetch_account(account, *currency, allow_funding, false, &a);
-	*currency = a.currency;
-
-	if (a.shards > 0)
-		sharded_remember(&a);
-	if (a.shards > 0 && (!debit || strcmp(a.kind, "system") == 0))
-	{
-		if (!post_to_shard(account, a.shards, strcmp(a.kind, "system") == 0, delta, unhold,
-						   p, counterparty, leg))
+		legs[i].account = a->id;
+		legs[i].transfer = ep_int64(i, 1);
+		legs[i].amount = ep_int64(i, 2);
+		applied[i] = DatumGetBool(ep_datum(i, 3, &isnull));
+		legs[i].kind = ep_text(i, 4);
+		if (legs[i].kind == NULL)
 			ereport(ERROR,
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("the balance shard of account %lld would leave its bound",
-							(long long) account),
-					 errdetail("Posting %lld; the bound of a %s balance row is +/-%lld.",
-							   (long long) delta,
-							   strcmp(a.kind, "system") == 0 ? "system account's" :
-							   "deposit or credit account's",
-							   (long long) (strcmp(a.kind, "system") == 0 ?
-											EP_MAX_SYSTEM_BALANCE : EP_MAX_BALANCE)),
-					 errhint("Move money out of the account first.")));
-		return;
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("unfolded leg of account %lld names missing transfer %lld",
+							(long long) a->id, (long long) legs[i].transfer),
+					 errhint("Run escrow.verify_ledger().")));
+		legs[i].counterparty = ep_int64(i, 5);
+		legs[i].hold_id = ep_int64(i, 6);
+		legs[i].refund_of = ep_int64(i, 7);
 	}
 
-	/*
-	 * A debit the guard refused (or a sharded account's debit): decide
-	 * under the row lock.  Funds may have arrived since the guarded update
-	 * looked, so this is not necessarily a refusal.
-	 */
-	fetch_account(account, *currency, allow_funding, true, &a);
-	check_funds(&a, ep_add(total_posted(&a), delta, "account balance"),
-				ep_sub(a.held, unhold, "held amount"), -delta);
-	ep_check_balance(account, strcmp(a.kind, "system") == 0, a.posted, delta);
-	leg_values(values, nulls, account, delta, unhold, p, counterparty);
-	ep_exec(&unguarded, values, nulls, 0);
-	leg_result(leg);
+	ep_exec(&head, values, NULL, 1);
+	balance = ep_int64(0, 1);
+	count = ep_int64(0, 2);
+	stored = DatumGetByteaPP(ep_datum(0, 3, &isnull));
+	if (VARSIZE_ANY_EXHDR(stored) != EP_HASH_LEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("chain head of account %lld is not %d bytes",
+						(long long) a->id, EP_HASH_LEN)));
+	memcpy(hash, VARDATA_ANY(stored), EP_HASH_LEN);
+	for (i = 0; i < n; i++)
+		if (applied[i])
+			balance = ep_sub(balance, legs[i].amount, "account balance");
+
+	seqs = palloc(sizeof(Datum) * n);
+	transfers = palloc(sizeof(Datum) * n);
+	amounts = palloc(sizeof(Datum) * n);
+	balances = palloc(sizeof(Datum) * n);
+	hashes = palloc(sizeof(Datum) * n);
+	for (i = 0; i < n; i++)
+	{
+		bytea	   *h = palloc(VARHDRSZ + EP_HASH_LEN);
+
+		balance = ep_add(balance, legs[i].amount, "account balance");
+		if (!applied[i])
+			unseen = ep_add(unseen, legs[i].amount, "account balance");
+		legs[i].seq = ++count;
+		legs[i].balance = balance;
+		ep_entry_hash(hash, &legs[i], hash);
+		SET_VARSIZE(h, VARHDRSZ + EP_HASH_LEN);
+		memcpy(VARDATA(h), hash, EP_HASH_LEN);
+		seqs[i] = Int64GetDatum(legs[i].seq);
+		transfers[i] = Int64GetDatum(legs[i].transfer);
+		amounts[i] = Int64GetDatum(legs[i].amount);
+		balances[i] = Int64GetDatum(balance);
+		hashes[i] = PointerGetDatum(h);
+	}
+	values[1] = datum_array(seqs, n, INT8OID);
+	values[2] = datum_array(transfers, n, INT8OID);
+	values[3] = datum_array(amounts, n, INT8OID);
+	values[4] = datum_array(balances, n, INT8OID);
+	values[5] = datum_array(hashes, n, BYTEAOID);
+	ep_exec(&insert, values, NULL, 0);
+
+	values[1] = Int64GetDatum(unseen);
+	values[2] = Int64GetDatum(count);
+	values[3] = hashes[n - 1];
+	ep_exec(&update, values, NULL, 0);
+	a->posted = ep_add(a->posted, unseen, "account balance");
+	return (int64) n;
 }
 
 /*
- * Post one leg: change an account's posted balance by delta and its held
- * amount by -unhold, append to its hash chain.  The guarded update covers
- * plain accounts; anything it refuses goes to post_leg_slow().  Sets
- * *currency to the account's when NULL, or requires it.
+ * Fold up to max_accounts accounts with legs waiting, lowest ids first,
+ * skipping an account whose row another transaction holds (it is folded
+ * next time); returns the number of legs folded.
+ */
+static int64
+fold_journal(int32 max_accounts)
+{
+	static EpPlan waiting = {NULL,
+		"SELECT DISTINCT account FROM escrow.unfolded ORDER BY account LIMIT $1",
+	1, {INT4OID}};
+	static EpPlan lock = {NULL,
+		"SELECT posted FROM escrow.accounts WHERE id = $1 FOR UPDATE SKIP LOCKED",
+	1, {INT8OID}};
+	Datum		values[1];
+	int64	   *ids;
+	uint64		n,
+				i;
+	int64		folded = 0;
+
+	values[0] = Int32GetDatum(max_accounts);
+	n = ep_exec(&waiting, values, NULL, 0);
+	ids = palloc(sizeof(int64) * Max(n, 1));
+	for (i = 0; i < n; i++)
+		ids[i] = ep_int64(i, 1);
+	for (i = 0; i < n; i++)
+	{
+		EpAccount	a = {0};
+
+		values[0] = Int64GetDatum(ids[i]);
+		if (ep_exec(&lock, values, NULL, 1) != 1)
+			continue;
+		a.id = ids[i];
+		a.posted = ep_int64(0, 1);
+		folded += fold_account(&a);
+	}
+	return folded;
+}
+
+/*
+ * The slow path of a posting, taken when the one-statement posting did
+ * not post: lock both accounts in ascending id order, and for each say
+ * precisely why it cannot take its leg (missing, currency, funding account,
+ * funds, bound) or fold it, so that the decision counts every credit that
+ * has arrived, and check again.  Both legs are then applied to their rows
+ * under the locks.
  */
 static void
-post_leg(int64 account, int64 delta, int64 unhold, const EpPosting *p,
-		 int64 counterparty, char **currency, bool allow_funding, EpLeg *leg)
+post_slow(const EpPosting *p, bool funding)
 {
-	static EpPlan update = {NULL,
-		"UPDATE escrow.accounts " LEG_SET
-		" WHERE id = $1 AND kind <> 'shard' "
-		"   AND ($9::text IS NULL OR currency = $9) "
-		"   AND ($10 OR owner <> '" EP_FUNDING_OWNER "') "
-		"   AND (shards = 0 OR ($2 < 0 AND kind <> 'system')) "
-		"   AND " LEG_WITHIN(ROW_BOUND)
-		"   AND (kind = 'system' OR $2 >= 0 OR posted + $2 >= (held - $3) - credit_limit) "
-		"RETURNING id, posted, entry_count, chain_head, currency",
-	LEG_NARGS + 2, {LEG_TYPES, TEXTOID, BOOLOID}};
-	Datum		values[LEG_NARGS + 2];
-	char		nulls[LEG_NARGS + 2];
-	EpShardedAccount *sharded = sharded_lookup(account, false);
+	static EpPlan apply = {NULL,
+		"UPDATE escrow.accounts SET posted = posted + $2, held = held - $3 WHERE id = $1",
+	3, {INT8OID, INT8OID, INT8OID}};
+	static EpPlan insert = {NULL,
+		"WITH t AS ("
+		"  INSERT INTO escrow.transfers "
+		"    (id, kind, debit_account, credit_account, amount, hold_id, refund_of) "
+		"  VALUES ($1, $2, $3, $4, $5, $6, $7)) "
+		"INSERT INTO escrow.unfolded (account, transfer_id, amount, applied) "
+		"VALUES ($3, $1, -$5, true), ($4, $1, $5, true)",
+	7, {INT8OID, TEXTOID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID}};
+	int64		order[2];
+	char	   *currency = NULL;
+	Datum		values[7];
+	char		nulls[7];
+	int			i;
 
-	/* a known hot account taking a credit: straight to a shard */
-	if (sharded && (delta > 0 || sharded->system) &&
-		(*currency == NULL || strcmp(*currency, sharded->currency) == 0) &&
-		(allow_funding || !sharded->funding))
+	order[0] = Min(p->debit, p->credit);
+	order[1] = Max(p->debit, p->credit);
+	for (i = 0; i < 2; i++)
 	{
-		if (post_to_shard(account, sharded->shards, sharded->system, delta, unhold, p,
-						  counterparty, leg))
-		{
-			if (*currency == NULL)
-				*currency = pstrdup(sharded->currency);
-			return;
-		}
-		/* stale or overflowing: forget it and take the normal path */
-		hash_search(sharded_accounts, &account, HASH_REMOVE, NULL);
+		EpAccount	a;
+		bool		debit = order[i] == p->debit;
+		int64		delta = debit ? -p->amount : p->amount;
+		int64		unhold = debit ? p->debit_unhold : 0;
+
+		fetch_account(order[i], currency, funding, true, &a);
+		currency = a.currency;
+		fold_account(&a);
+		if (debit)
+			check_funds(&a, ep_sub(a.posted, p->amount, "account balance"),
+						ep_sub(a.held, unhold, "held amount"), p->amount);
+		ep_check_balance(a.id, strcmp(a.kind, "system") == 0, a.posted, delta);
+		values[0] = Int64GetDatum(a.id);
+		values[1] = Int64GetDatum(delta);
+		values[2] = Int64GetDatum(unhold);
+		ep_exec(&apply, values, NULL, 0);
 	}
 
-	leg_values(values, nulls, account, delta, unhold, p, counterparty);
-	values[LEG_NARGS] = *currency ? CStringGetTextDatum(*currency) : (Datum) 0;
-	nulls[LEG_NARGS] = *currency ? ' ' : 'n';
-	values[LEG_NARGS + 1] = BoolGetDatum(allow_funding);
-	nulls[LEG_NARGS + 1] = ' ';
-	if (ep_exec(&update, values, nulls, 0) != 1)
-	{
-		post_leg_slow(account, delta, unhold, p, counterparty, currency,
-					  allow_funding, leg);
-		return;
-	}
-	leg_result(leg);
-	if (*currency == NULL)
-		*currency = ep_text(0, 5);
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = Int64GetDatum(p->id);
+	values[1] = CStringGetTextDatum(p->kind);
+	values[2] = Int64GetDatum(p->debit);
+	values[3] = Int64GetDatum(p->credit);
+	values[4] = Int64GetDatum(p->amount);
+	values[5] = Int64GetDatum(p->hold_id);
+	nulls[5] = p->hold_id ? ' ' : 'n';
+	values[6] = Int64GetDatum(p->refund_of);
+	nulls[6] = p->refund_of ? ' ' : 'n';
+	ep_exec(&insert, values, nulls, 0);
 }
 
 /* Does owner name anybody? */
@@ -534,48 +491,59 @@ record_owner(int64 id, const EpOwner *owner)
 }
 
 /*
- * Post a transfer: update both accounts in ascending id order, then insert
- * the transfer and its two entries in one statement.  Raises (changing
- * nothing, as the transaction aborts) on any refusal.  Only deposits and
- * withdrawals may touch a funding account.  An owned posting also records
- * its owner (public postings pay nothing for this).
+ * Post a transfer in one statement: check both accounts (they exist, share
+ * a currency, a funding account only for deposits and withdrawals), apply
+ * the debit to its row when it needs a funds check (the check is in the
+ * UPDATE's WHERE clause), and append the transfer and its two legs to the
+ * journal.  The credit, and a system account's debit, touch no account
+ * row: they wait in escrow.unfolded until folded, so credits to a busy
+ * account never queue.  Anything the statement does not post (refused
+ * funds, a bound within reach, an amount too large for an unchecked leg,
+ * bad accounts) goes to post_slow(), which folds, decides under the locks
+ * and says precisely why.  Raises (changing nothing, as the transaction
+ * aborts) on any refusal.  An owned posting also records its owner.
  */
 void
 ep_post_transfer(const EpPosting *p)
 {
-	static EpPlan insert = {NULL,
-		"WITH t AS ("
-		"  INSERT INTO escrow.transfers "
-		"    (id, kind, debit_account, credit_account, amount, hold_id, refund_of) "
-		"  VALUES ($1, $2, $3, $4, $5, $6, $7)) "
-		"INSERT INTO escrow.entries (account, seq, transfer_id, amount, balance, hash) "
-		"VALUES ($8, $9, $1, -$5, $10, $11), ($12, $13, $1, $5, $14, $15)",
-	15, {INT8OID, TEXTOID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID,
-		INT8OID, INT8OID, INT8OID, BYTEAOID, INT8OID, INT8OID, INT8OID, BYTEAOID}};
-	char	   *currency = NULL;
+	static EpPlan post = {NULL,
+		"WITH d AS (SELECT id, currency, kind, posted FROM escrow.accounts "
+		"            WHERE id = $3 AND ($9 OR owner <> '" EP_FUNDING_OWNER "')), "
+		"c AS (SELECT currency, kind, posted FROM escrow.accounts "
+		"       WHERE id = $4 AND ($9 OR owner <> '" EP_FUNDING_OWNER "')), "
+		/* d_free: a system account's debit that gives up no hold, far from its bound */
+		"p AS (SELECT d.id, d.kind = 'system' AND $8 = 0 "
+		"                   AND d.posted >= -" EP_MAX_SYSTEM_BALANCE_SQL " / 2 AS d_free "
+		"        FROM d, c "
+		"       WHERE c.currency = d.currency AND $5 <= " EP_UNCHECKED_MAX_SQL
+		"         AND c.posted <= (CASE WHEN c.kind = 'system' THEN " EP_MAX_SYSTEM_BALANCE_SQL
+		"                          ELSE " EP_MAX_BALANCE_SQL " END) / 2), "
+		"du AS (UPDATE escrow.accounts a SET posted = a.posted - $5, held = a.held - $8 "
+		"         FROM p "
+		"        WHERE a.id = p.id AND NOT p.d_free "
+		"          AND a.posted >= $5 - (CASE WHEN a.kind = 'system' THEN "
+		EP_MAX_SYSTEM_BALANCE_SQL " ELSE " EP_MAX_BALANCE_SQL " END) "
+		"          AND (a.kind = 'system' OR a.posted - $5 >= (a.held - $8) - a.credit_limit) "
+		"       RETURNING a.id), "
+		"ok AS (SELECT NOT p.d_free AS applied FROM p "
+		"        WHERE p.d_free OR EXISTS (SELECT 1 FROM du)), "
+		"t AS (INSERT INTO escrow.transfers "
+		"        (id, kind, debit_account, credit_account, amount, hold_id, refund_of) "
+		"      SELECT $1, $2, $3, $4, $5, $6, $7 FROM ok RETURNING id) "
+		"INSERT INTO escrow.unfolded (account, transfer_id, amount, applied) "
+		"SELECT $3, t.id, -$5, ok.applied FROM t, ok "
+		"UNION ALL SELECT $4, t.id, $5, false FROM t",
+	9, {INT8OID, TEXTOID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, BOOLOID}};
 	bool		funding = strcmp(p->kind, "deposit") == 0 ||
 		strcmp(p->kind, "withdraw") == 0;
-	EpLeg		d,
-				c;
-	Datum		values[15];
-	char		nulls[15];
+	Datum		values[9];
+	char		nulls[9];
 
 	if (p->debit == p->credit)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("debit and credit account must differ"),
 				 errdetail("Both are account %lld.", (long long) p->debit)));
-
-	if (p->debit < p->credit)
-	{
-		post_leg(p->debit, -p->amount, p->debit_unhold, p, p->credit, &currency, funding, &d);
-		post_leg(p->credit, p->amount, 0, p, p->debit, &currency, funding, &c);
-	}
-	else
-	{
-		post_leg(p->credit, p->amount, 0, p, p->debit, &currency, funding, &c);
-		post_leg(p->debit, -p->amount, p->debit_unhold, p, p->credit, &currency, funding, &d);
-	}
 
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = Int64GetDatum(p->id);
@@ -587,22 +555,17 @@ ep_post_transfer(const EpPosting *p)
 	nulls[5] = p->hold_id ? ' ' : 'n';
 	values[6] = Int64GetDatum(p->refund_of);
 	nulls[6] = p->refund_of ? ' ' : 'n';
-	values[7] = Int64GetDatum(d.row);
-	values[8] = Int64GetDatum(d.seq);
-	values[9] = Int64GetDatum(d.balance);
-	values[10] = d.hash;
-	values[11] = Int64GetDatum(c.row);
-	values[12] = Int64GetDatum(c.seq);
-	values[13] = Int64GetDatum(c.balance);
-	values[14] = c.hash;
-	ep_exec(&insert, values, nulls, 0);
+	values[7] = Int64GetDatum(p->debit_unhold);
+	values[8] = BoolGetDatum(funding);
+	if (ep_exec(&post, values, nulls, 0) != 2)
+		post_slow(p, funding);
 	if (ep_owned(&p->owner))
 		record_owner(p->id, &p->owner);
 }
 
 /*
  * Raise the precise error for a hold from debit to credit whose accounts
- * are unusable: the same account, missing, a shard, a funding account, or
+ * are unusable: the same account, missing, a funding account, or
  * in different currencies.  Returns when they are fine.
  */
 void
@@ -622,8 +585,8 @@ ep_check_hold_accounts(int64 debit, int64 credit)
 
 /*
  * held += amount on debit, refused unless available covers it.  The
- * guarded update covers plain accounts; otherwise the decision is taken
- * under the row lock, over all shards.  The caller has checked the
+ * guarded update covers the funds already folded; otherwise the decision
+ * is taken under the row lock after folding.  The caller has checked the
  * accounts (ep_check_hold_accounts).
  */
 void
@@ -631,8 +594,7 @@ ep_add_held(int64 debit, int64 amount)
 {
 	static EpPlan guarded = {NULL,
 		"UPDATE escrow.accounts SET held = held + $2 "
-		" WHERE id = $1 AND kind <> 'shard' AND shards = 0 "
-		"   AND owner <> '" EP_FUNDING_OWNER "' "
+		" WHERE id = $1 AND owner <> '" EP_FUNDING_OWNER "' "
 		"   AND held <= " EP_MAX_BALANCE_SQL " - $2 "
 		"   AND (kind = 'system' OR posted >= (held + $2) - credit_limit)",
 	2, {INT8OID, INT8OID}};
@@ -647,16 +609,17 @@ ep_add_held(int64 debit, int64 amount)
 	if (ep_exec(&guarded, values, NULL, 0) == 1)
 		return;
 
-	/* refused, or sharded, or funds arrived since: decide under the row lock */
+	/* refused, or credits not folded yet: decide under the row lock */
 	fetch_account(debit, NULL, false, true, &a);
+	fold_account(&a);
 	ep_check_held(debit, a.held, amount);
-	check_funds(&a, total_posted(&a), ep_add(a.held, amount, "held amount"), amount);
+	check_funds(&a, a.posted, ep_add(a.held, amount, "held amount"), amount);
 	ep_exec(&unguarded, values, NULL, 0);
 }
 
 /*
  * Reserve amount on debit for a hold to credit, in one statement when the
- * accounts are plain and the funds are there.
+ * accounts are fine and the folded funds are there.
  */
 void
 ep_reserve_funds(int64 debit, int64 credit, int64 amount)
@@ -665,8 +628,7 @@ ep_reserve_funds(int64 debit, int64 credit, int64 amount)
 		"UPDATE escrow.accounts a SET held = a.held + $3 "
 		"  FROM escrow.accounts c "
 		" WHERE a.id = $1 AND c.id = $2 AND a.id <> c.id AND c.currency = a.currency "
-		"   AND c.kind <> 'shard' AND c.owner <> '" EP_FUNDING_OWNER "' "
-		"   AND a.owner <> '" EP_FUNDING_OWNER "' AND a.shards = 0 AND a.kind <> 'shard' "
+		"   AND c.owner <> '" EP_FUNDING_OWNER "' AND a.owner <> '" EP_FUNDING_OWNER "' "
 		"   AND a.held <= " EP_MAX_BALANCE_SQL " - $3 "
 		"   AND (a.kind = 'system' OR a.posted >= (a.held + $3) - a.credit_limit)",
 	3, {INT8OID, INT8OID, INT8OID}};
@@ -716,7 +678,7 @@ funding_account_of(int64 account)
 		"SELECT f.id FROM escrow.accounts a "
 		"  JOIN escrow.accounts f ON f.currency = a.currency "
 		"   AND f.kind = 'system' AND f.owner = '" EP_FUNDING_OWNER "' "
-		" WHERE a.id = $1 AND a.kind <> 'shard'",
+		" WHERE a.id = $1",
 	1, {INT8OID}};
 	Datum		values[1];
 
@@ -961,7 +923,7 @@ escrow_set_credit_limit(PG_FUNCTION_ARGS)
 	EP_CHECK_ARGS;
 	static EpPlan update = {NULL,
 		"UPDATE escrow.accounts SET credit_limit = $2 "
-		" WHERE id = $1 AND kind = 'credit' AND shards = 0 AND posted >= held - $2",
+		" WHERE id = $1 AND kind = 'credit' AND posted >= held - $2",
 	2, {INT8OID, INT8OID}};
 	static EpPlan set_limit = {NULL,
 		"UPDATE escrow.accounts SET credit_limit = $2 WHERE id = $1",
@@ -989,14 +951,15 @@ escrow_set_credit_limit(PG_FUNCTION_ARGS)
 		EpAccount	a;
 		int64		used;
 
-		/* refused, or sharded: decide under the account's lock */
+		/* refused, or credits not folded yet: decide under the account's lock */
 		fetch_account(account, NULL, true, true, &a);
+		fold_account(&a);
 		if (strcmp(a.kind, "credit") != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("account %lld is not a credit account", (long long) account),
 					 errdetail("Its kind is %s.", a.kind)));
-		used = ep_sub(a.held, total_posted(&a), "used and held credit");
+		used = ep_sub(a.held, a.posted, "used and held credit");
 		if (used > limit)
 			ereport(ERROR,
 					(errcode(ERRCODE_EP_INSUFFICIENT_FUNDS),
@@ -1013,52 +976,51 @@ escrow_set_credit_limit(PG_FUNCTION_ARGS)
 /*
  * escrow.set_account_shards(account bigint, shards integer) RETURNS integer
  *
- * Marks an account hot: credits to it (and, for a system account, debits
- * too) then go to one of `shards` balance shards that no other transaction
- * holds, instead of queueing on the account row.  Reads stay exact (the
- * views and verify_ledger() add the shards up); debits lock the account
- * row and check funds over all shards.  Shards can be added, not removed.
- * Returns the number of shards.
+ * Kept so that 0.1.0 callers keep working; changes nothing.  0.1.0 spread
+ * a hot account's credits over balance shards; since 0.2.0 no credit
+ * touches its account's row (they are folded later), so every account is
+ * as fast as a sharded one was, without configuration, and there are no
+ * shards.  Checks its arguments as before (P0002 for a missing account,
+ * 22023 outside 0..64) and returns 0, the number of shards the account has.
  */
 Datum
 escrow_set_account_shards(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	static EpPlan add = {NULL,
-		"INSERT INTO escrow.accounts (owner, kind, currency, parent) "
-		"SELECT 'escrow:shard', 'shard', $3, $1 FROM generate_series($4 + 1, $2)",
-	4, {INT8OID, INT4OID, TEXTOID, INT4OID}};
-	static EpPlan mark = {NULL,
-		"UPDATE escrow.accounts SET shards = $2 WHERE id = $1",
-	2, {INT8OID, INT4OID}};
 	int64		account = ep_arg_id(fcinfo, 0, "account");
-	int32		shards;
 	EpAccount	a;
-	Datum		values[4];
 
 	if (PG_ARGISNULL(1) || PG_GETARG_INT32(1) < 0 || PG_GETARG_INT32(1) > EP_MAX_SHARDS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("shards must be between 0 and %d", EP_MAX_SHARDS)));
-	shards = PG_GETARG_INT32(1);
-
 	SPI_connect();
-	fetch_account(account, NULL, true, true, &a);
-	if (shards < a.shards)
+	fetch_account(account, NULL, true, false, &a);
+	SPI_finish();
+	PG_RETURN_INT32(0);
+}
+
+/*
+ * escrow.fold_journal(max_accounts integer DEFAULT 1000) RETURNS bigint
+ *
+ * Folds the waiting legs of up to max_accounts accounts (lowest ids first,
+ * skipping accounts another transaction holds); returns the number of legs
+ * folded.  Balances never depend on it: it only moves legs from
+ * escrow.unfolded into the hash-chained entries.
+ */
+Datum
+escrow_fold_journal(PG_FUNCTION_ARGS)
+{
+	EP_CHECK_ARGS;
+	int64		folded;
+
+	if (PG_ARGISNULL(0) || PG_GETARG_INT32(0) < 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("account %lld has %d balance shards; they cannot be removed",
-						(long long) account, a.shards),
-				 errdetail("Requested %d.", shards)));
-	if (shards > a.shards)
-	{
-		values[0] = Int64GetDatum(account);
-		values[1] = Int32GetDatum(shards);
-		values[2] = CStringGetTextDatum(a.currency);
-		values[3] = Int32GetDatum(a.shards);
-		ep_exec(&add, values, NULL, 0);
-		ep_exec(&mark, values, NULL, 0);
-	}
+				 errmsg("max_accounts must be at least 1"),
+				 errdetail("Got %s.", PG_ARGISNULL(0) ? "NULL" : psprintf("%d", PG_GETARG_INT32(0)))));
+	SPI_connect();
+	folded = fold_journal(PG_GETARG_INT32(0));
 	SPI_finish();
-	PG_RETURN_INT32(shards);
+	PG_RETURN_INT64(folded);
 }

@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * ledger.h
- *	  Accounts, posted transfers, the journal and its hash chains, and
- *	  balance shards for hot accounts.
+ *	  Accounts, posted transfers, the journal, folding and its hash
+ *	  chains.
  *
  *-------------------------------------------------------------------------
  */
@@ -44,13 +44,13 @@ typedef struct EpPosting
 /* What one journal entry's hash covers (besides the previous hash) */
 typedef struct EpEntry
 {
-	int64		account;		/* the row whose chain it extends (account or shard) */
+	int64		account;		/* the account whose chain it extends */
 	int64		seq;
 	int64		transfer;
 	const char *kind;
 	int64		counterparty;	/* the transfer's other account */
 	int64		amount;			/* signed: credit +, debit - */
-	int64		balance;		/* the row's posted balance after it */
+	int64		balance;		/* the account's balance after it (running balance) */
 	int64		hold_id;		/* 0: none */
 	int64		refund_of;		/* 0: none */
 } EpEntry;

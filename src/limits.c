@@ -266,7 +266,7 @@ ep_check_balance(int64 account, bool system, int64 posted, int64 delta)
 						   (long long) posted, (long long) delta,
 						   system ? "system account's" : "deposit or credit account's",
 						   (long long) bound),
-				 errhint("Move money out of the account first, or give it balance shards.")));
+				 errhint("Move money out of the account first.")));
 }
 
 /* 22003 unless held + amount stays within EP_MAX_BALANCE */

@@ -18,19 +18,23 @@
 /* One amount argument (deposit, hold, deal amount, share, denomination, ...): 10^15 */
 #define EP_MAX_AMOUNT		INT64CONST(1000000000000000)
 
-/*
- * |posted| of one balance row of a deposit or credit account (the account
- * row, and each of its balance shards), an account's held amount and its
- * credit limit: 10^16.
- */
+/* |balance| of a deposit or credit account, its held amount and credit limit: 10^16 */
 #define EP_MAX_BALANCE		INT64CONST(10000000000000000)
 
-/*
- * |posted| of one balance row of a system account (funding, clearing and
- * other system accounts, and each of their shards): 10^17.  With at most
- * 64 shards an account's balance stays within 65 * 10^17 = 6.5 * 10^18.
- */
+/* |balance| of a system account (funding, clearing and other system accounts): 10^17 */
 #define EP_MAX_SYSTEM_BALANCE INT64CONST(100000000000000000)
+
+/*
+ * A leg that touches no account row when posted (a credit, a system
+ * account's debit: ledger.c) is checked against the bound only through the
+ * folded balance: it posts that way only when it is at most 10^12 and the
+ * folded balance is within half the bound; otherwise it is posted under the
+ * account's lock after folding, against the exact balance.  The legs
+ * waiting between two folds would have to add up to half the bound
+ * (5 * 10^15: five thousand of the largest such legs, on one account) to
+ * carry a balance past it.
+ */
+#define EP_UNCHECKED_MAX_SQL "1000000000000"
 
 /* Elements of array arguments */
 #define EP_MAX_BATCH		10000	/* hold_batch, capture_batch */
@@ -38,7 +42,7 @@
 #define EP_MAX_DENOMINATIONS 64		/* a terminal's denominations, and counts */
 #define EP_MAX_TENDERED		10000	/* pieces tendered in one pay_cash */
 
-/* The same bounds as SQL literals, for the guarded statements */
+/* The same bounds as SQL literals, for the one-statement postings */
 #define EP_MAX_BALANCE_SQL "10000000000000000"
 #define EP_MAX_SYSTEM_BALANCE_SQL "100000000000000000"
 

@@ -7,7 +7,7 @@
  *
  *	  escrow.close_settlement_batch(institution, cutoff) takes every account
  *	  linked to the institution, computes its position: the sum of its
- *	  journal entries (balance shards included) from payments between
+ *	  journal entries (folded or not) from payments between
  *	  parties made up to the cutoff (money entering or leaving the ledger,
  *	  and earlier settlements, excluded), less what earlier batches
  *	  settled; and posts it against the institution's clearing account (a
@@ -142,25 +142,26 @@ escrow_close_settlement_batch(PG_FUNCTION_ARGS)
 	 * Positions are cumulative, so they are summed as numeric (they have
 	 * no bound); what one line settles is bounded: at most EP_MAX_AMOUNT,
 	 * a payout at most the account's own money (posted less held), a
-	 * collection at most what every balance row of the account can still
-	 * take.  The rest carries to the next batch.
+	 * collection at most what the account's balance can still take.  The rest carries to the next batch.
 	 */
 	static EpPlan positions = {NULL,
 		"SELECT account, external_ref, position, "
 		"       (CASE WHEN position > 0 THEN least(position, greatest(avail, 0), $3) "
 		"             ELSE greatest(position, -$3, -greatest(headroom, 0)) END)::bigint "
 		"  FROM (SELECT l.account, l.external_ref, "
-		"               coalesce((SELECT sum(e.amount) FROM escrow.entries e "
+		"               coalesce((SELECT sum(e.amount) "
+		"                           FROM (SELECT transfer_id, amount FROM escrow.entries "
+		"                                  WHERE account = l.account "
+		"                                 UNION ALL "
+		"                                 SELECT transfer_id, amount FROM escrow.unfolded "
+		"                                  WHERE account = l.account) e "
 		"                           JOIN escrow.transfers t ON t.id = e.transfer_id "
-		"                          WHERE e.account IN (SELECT id FROM escrow.accounts "
-		"                                               WHERE id = l.account OR parent = l.account) "
-		"                            AND t.created_at <= $2 "
+		"                          WHERE t.created_at <= $2 "
 		"                            AND t.kind NOT IN ('settlement', 'deposit', 'withdraw')), 0) "
 		"             - coalesce((SELECT sum(s.settled) FROM escrow.settlement_lines s "
 		"                          WHERE s.account = l.account), 0) AS position, "
 		"               b.posted - b.held AS avail, "
-		"               (SELECT $4 - max(r.posted) FROM escrow.accounts r "
-		"                 WHERE r.id = l.account OR r.parent = l.account) AS headroom "
+		"               $4 - b.posted AS headroom "
 		"          FROM escrow.settlement_links l "
 		"          JOIN escrow.balances b ON b.account = l.account "
 		"         WHERE l.institution = $1) p "

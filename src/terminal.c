@@ -236,7 +236,8 @@ escrow_register_terminal(PG_FUNCTION_ARGS)
 	EP_CHECK_ARGS;
 	static EpPlan account = {NULL,
 		"SELECT currency FROM escrow.accounts a WHERE id = $1 AND kind = 'deposit' "
-		"   AND entry_count = 0 AND held = 0 AND shards = 0 "
+		"   AND entry_count = 0 AND held = 0 "
+		"   AND NOT EXISTS (SELECT 1 FROM escrow.unfolded u WHERE u.account = $1) "
 		"   AND NOT EXISTS (SELECT 1 FROM escrow.terminals WHERE cash_account = $1) "
 		"   AND NOT EXISTS (SELECT 1 FROM escrow.parties p "
 		"                    WHERE $1 IN (p.account, p.settlement_account, p.fee_account)) "

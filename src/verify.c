@@ -5,14 +5,14 @@
  *	  journal and reports each violation as a (problem, detail) row; no rows
  *	  means the ledger is sound:
  *
- *	  - entries sum to zero per currency;
- *	  - every transfer has exactly its two entries (-amount on the debit
- *		account, +amount on the credit account or one of their balance
- *		shards, same currency), and its hold, refund and funding references
- *		agree with its kind;
- *	  - balance shards match their account's declaration;
- *	  - each account's posted balance and entry count equal its entries,
- *		and its held amount equals the remainder of its open holds;
+ *	  - entries (folded or not) sum to zero per currency;
+ *	  - every transfer has exactly its two entries, folded or not
+ *		(-amount on the debit account, +amount on the credit account, same
+ *		currency), and its hold, refund and funding references agree with
+ *		its kind;
+ *	  - each account's posted balance equals its folded entries plus its
+ *		unfolded legs applied to the row, its entry count its folded
+ *		entries, and its held amount the remainder of its open holds;
  *	  - deposit accounts never below zero, credit lines within their limit,
  *		both including holds;
  *	  - holds: captured + released <= amount, captured equals their
@@ -60,13 +60,17 @@ static const char *const checks[] = {
 	/* entries sum to zero per currency */
 	"SELECT 'currency_unbalanced', "
 	"       format('entries in %s sum to %s', a.currency, sum(e.amount)) "
-	"  FROM escrow.entries e JOIN escrow.accounts a ON a.id = e.account "
+	"  FROM (SELECT account, amount FROM escrow.entries "
+	"        UNION ALL SELECT account, amount FROM escrow.unfolded) e "
+	"  JOIN escrow.accounts a ON a.id = e.account "
 	" GROUP BY a.currency HAVING sum(e.amount) <> 0",
 
-	/* each transfer: exactly its two entries (on the account or its shards) */
+	/* each transfer: exactly its two entries, folded or not */
 	"WITH e AS ("
-	"  SELECT e.transfer_id, e.amount, coalesce(a.parent, a.id) AS logical, a.currency "
-	"    FROM escrow.entries e JOIN escrow.accounts a ON a.id = e.account), "
+	"  SELECT e.transfer_id, e.amount, a.id AS logical, a.currency "
+	"    FROM (SELECT account, transfer_id, amount FROM escrow.entries "
+	"          UNION ALL SELECT account, transfer_id, amount FROM escrow.unfolded) e "
+	"    JOIN escrow.accounts a ON a.id = e.account), "
 	"g AS ("
 	"  SELECT t.id, count(e.transfer_id) AS n, "
 	"         count(*) FILTER (WHERE e.logical = t.debit_account AND e.amount = -t.amount) AS d, "
@@ -89,8 +93,8 @@ static const char *const checks[] = {
 	"  LEFT JOIN escrow.accounts d ON d.id = t.debit_account "
 	"  LEFT JOIN escrow.accounts c ON c.id = t.credit_account "
 	"  CROSS JOIN LATERAL (SELECT CASE "
-	"    WHEN d.id IS NULL OR c.id IS NULL OR d.kind = 'shard' OR c.kind = 'shard' "
-	"      THEN 'names a missing account or a shard' "
+	"    WHEN d.id IS NULL OR c.id IS NULL "
+	"      THEN 'names a missing account' "
 	"    WHEN t.debit_account = t.credit_account "
 	"      THEN 'debits and credits the same account' "
 	"    WHEN t.refunded < 0 OR t.refunded > t.amount "
@@ -116,62 +120,51 @@ static const char *const checks[] = {
 
 	/* entries of no transfer */
 	"SELECT 'orphan_entry', format('entry %s/%s names missing transfer %s', "
-	"       e.account, e.seq, e.transfer_id) "
-	"  FROM escrow.entries e "
+	"       e.account, coalesce(e.seq::text, 'unfolded'), e.transfer_id) "
+	"  FROM (SELECT account, seq, transfer_id FROM escrow.entries "
+	"        UNION ALL SELECT account, NULL, transfer_id FROM escrow.unfolded) e "
 	" WHERE NOT EXISTS (SELECT 1 FROM escrow.transfers t WHERE t.id = e.transfer_id)",
 
 	/* stored posted / entry_count / held against the journal and holds */
 	"SELECT 'account_totals', "
-	"       format('account %s: posted %s vs entries %s, entry_count %s vs %s, held %s vs open holds %s', "
+	"       format('account %s: posted %s vs entries and applied legs %s, entry_count %s vs %s, "
+	"held %s vs open holds %s', "
 	"              a.id, a.posted, coalesce(e.total, 0), a.entry_count, coalesce(e.n, 0), "
 	"              a.held, coalesce(h.total, 0)) "
 	"  FROM escrow.accounts a "
-	"  LEFT JOIN (SELECT account, sum(amount) AS total, count(*) AS n "
-	"               FROM escrow.entries GROUP BY account) e ON e.account = a.id "
+	"  LEFT JOIN (SELECT account, sum(amount) AS total, count(seq) AS n "
+	"               FROM (SELECT account, seq, amount FROM escrow.entries "
+	"                     UNION ALL SELECT account, NULL, amount FROM escrow.unfolded "
+	"                                WHERE applied) x "
+	"              GROUP BY account) e ON e.account = a.id "
 	"  LEFT JOIN (SELECT debit_account, sum(amount - captured - released) AS total "
 	"               FROM escrow.holds WHERE status = 'open' GROUP BY debit_account) h "
 	"         ON h.debit_account = a.id "
 	" WHERE a.posted <> coalesce(e.total, 0) OR a.entry_count <> coalesce(e.n, 0) "
 	"    OR a.held <> coalesce(h.total, 0)",
 
-	/* no deposit account below zero, no credit line beyond its limit */
+	/* no deposit account below zero, no credit line beyond its limit (folded money) */
 	"SELECT 'overdrawn', "
-	"       format('%s account %s: posted %s (shards included), held %s, credit_limit %s', "
-	"              a.kind, a.id, a.posted + coalesce(s.total, 0), a.held, a.credit_limit) "
+	"       format('%s account %s: posted %s, held %s, credit_limit %s', "
+	"              a.kind, a.id, a.posted, a.held, a.credit_limit) "
 	"  FROM escrow.accounts a "
-	"  LEFT JOIN (SELECT parent, sum(posted) AS total FROM escrow.accounts "
-	"              WHERE parent IS NOT NULL GROUP BY parent) s ON s.parent = a.id "
 	" WHERE a.kind IN ('deposit', 'credit') "
-	"   AND (a.posted::numeric + coalesce(s.total, 0) + a.credit_limit - a.held < 0 "
+	"   AND (a.posted::numeric + a.credit_limit - a.held < 0 "
 	"        OR (a.kind = 'deposit' AND a.credit_limit <> 0))",
 
-	/* balance shards: a shard row per declared shard, same currency, no holds */
-	"SELECT 'shards', format('account %s: %s shards declared, %s found%s', "
-	"       a.id, a.shards, count(s.id), "
-	"       CASE WHEN bool_or(s.currency <> a.currency OR s.held <> 0 OR s.credit_limit <> 0) "
-	"            THEN ', a shard differs in currency or holds' ELSE '' END) "
-	"  FROM escrow.accounts a "
-	"  LEFT JOIN escrow.accounts s ON s.parent = a.id "
-	" WHERE a.kind <> 'shard' "
-	" GROUP BY a.id "
-	"HAVING count(s.id) <> a.shards "
-	"    OR bool_or(s.currency <> a.currency OR s.held <> 0 OR s.credit_limit <> 0 "
-	"               OR s.kind <> 'shard')",
-
-	"SELECT 'shards', format('account %s is a shard without a parent', a.id) "
-	"  FROM escrow.accounts a "
-	" WHERE (a.kind = 'shard') <> (a.parent IS NOT NULL) "
-	"    OR (a.parent IS NOT NULL AND NOT EXISTS "
-	"        (SELECT 1 FROM escrow.accounts p WHERE p.id = a.parent AND p.kind <> 'shard'))",
+	/* an account has at most one leg of a transfer waiting */
+	"SELECT 'unfolded', format('account %s has %s unfolded legs of transfer %s', "
+	"       account, count(*), transfer_id) "
+	"  FROM escrow.unfolded GROUP BY account, transfer_id HAVING count(*) > 1",
 
 	/* holds name two existing accounts of one currency */
-	"SELECT 'hold_reference', format('hold %s: accounts %s and %s are missing, shards or in different currencies', "
+	"SELECT 'hold_reference', format('hold %s: accounts %s and %s are missing or in different currencies', "
 	"       h.id, h.debit_account, h.credit_account) "
 	"  FROM escrow.holds h "
 	"  LEFT JOIN escrow.accounts d ON d.id = h.debit_account "
 	"  LEFT JOIN escrow.accounts c ON c.id = h.credit_account "
 	" WHERE d.id IS NULL OR c.id IS NULL OR d.currency <> c.currency "
-	"    OR d.kind = 'shard' OR c.kind = 'shard' OR h.debit_account = h.credit_account",
+	"    OR h.debit_account = h.credit_account",
 
 	/* a deal holds exactly what its open holds keep back */
 	"SELECT 'deal_holds', format('deal %s (%s): held %s, its open holds keep %s', "
@@ -189,7 +182,7 @@ static const char *const checks[] = {
 	"    WHEN btrim(a.owner) = '' THEN 'blank owner' "
 	"    WHEN a.credit_limit < 0 THEN 'negative credit limit' "
 	"    WHEN a.kind <> 'credit' AND a.credit_limit <> 0 THEN 'credit limit on a non-credit account' "
-	"    WHEN a.shards < 0 THEN 'negative shard count' "
+	"    WHEN a.kind = 'shard' THEN 'a balance shard, which no longer exists' "
 	"    WHEN a.held < 0 THEN 'negative held amount' "
 	"    END AS why) r "
 	" WHERE r.why IS NOT NULL",

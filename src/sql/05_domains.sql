@@ -10,7 +10,7 @@ COMMENT ON DOMAIN escrow.amount IS 'a positive amount in minor units of a curren
 CREATE DOMAIN escrow.account_kind AS text
     CHECK (VALUE IN ('deposit', 'credit', 'system', 'shard'));
 COMMENT ON DOMAIN escrow.account_kind IS
-    'deposit (balance >= 0), credit (credit line), system (may go negative), shard (balance shard of a hot account)';
+    'deposit (balance >= 0), credit (credit line), system (may go negative); shard was a 0.1.0 balance shard, none exist since 0.2.0';
 
 CREATE DOMAIN escrow.transfer_kind AS text
     CHECK (VALUE IN ('deposit', 'withdraw', 'transfer', 'capture', 'refund', 'settlement'));

@@ -1,7 +1,11 @@
 -- 30_journal.sql: the append-only journal.  A transfer posts exactly two
--- entries that sum to zero; each account's entries are numbered and hash-
--- chained.  No foreign keys: the C functions check ids under row locks, and
--- verify_ledger() checks every reference.
+-- legs that sum to zero.  A posting appends the transfer and its two legs
+-- to escrow.unfolded; folding (ledger.c: the maintenance worker, or a call
+-- that needs an account's exact folded figure) moves an account's legs, in
+-- transfer order, into escrow.entries, where each account's entries are
+-- numbered, carry the running balance and are hash-chained.  No foreign
+-- keys: the C functions check ids, and verify_ledger() checks every
+-- reference.
 
 CREATE SEQUENCE escrow.transfer_id_seq;
 
@@ -32,9 +36,28 @@ CREATE TABLE escrow.entries (
     PRIMARY KEY (account, seq)
 );
 COMMENT ON TABLE escrow.entries IS
-    'Journal entries (append-only): one per account per transfer, signed amount (credit +, debit -), balance after it, SHA-256 chained per account';
+    'Folded journal entries (append-only): one per account per transfer, signed amount (credit +, debit -), the account''s balance after it, SHA-256 chained per account in seq order';
+COMMENT ON COLUMN escrow.entries.seq IS
+    'position in the account''s chain: 1, 2, ... in the order the entries were folded (transfer order, except a transfer that committed after a later one of the account was folded)';
+COMMENT ON COLUMN escrow.entries.balance IS
+    'running balance: the account''s balance after this entry, summing its entries of seq 1..this one (exact once folded)';
 COMMENT ON COLUMN escrow.entries.hash IS
     'SHA-256(previous hash || account || seq || transfer_id || kind || NUL || counterparty || amount || balance || hold_id || refund_of), integers 8-byte big-endian, NULL references as 0';
+
+-- Legs not folded yet: at most one per account per transfer.  applied: the
+-- leg already changed accounts.posted when it was posted (a debit checked
+-- against funds, or a leg posted under the account's lock); otherwise the
+-- account row has not seen it and escrow.balances adds it.  Folding deletes
+-- the rows it moves into escrow.entries.
+CREATE TABLE escrow.unfolded (
+    account     bigint NOT NULL,
+    transfer_id bigint NOT NULL,
+    amount      bigint NOT NULL,
+    applied     boolean NOT NULL
+);
+CREATE INDEX unfolded_account ON escrow.unfolded (account, transfer_id);
+COMMENT ON TABLE escrow.unfolded IS
+    'Journal legs not folded into escrow.entries yet: signed amount (credit +, debit -); applied when already counted in accounts.posted';
 
 CREATE FUNCTION escrow.entry_hash(prev bytea, account bigint, seq bigint,
                                   transfer bigint, kind text, counterparty bigint,
@@ -69,4 +92,5 @@ ALTER TABLE escrow.transfers ENABLE ALWAYS TRIGGER transfers_no_truncate;
 
 SELECT pg_catalog.pg_extension_config_dump('escrow.transfers', '');
 SELECT pg_catalog.pg_extension_config_dump('escrow.entries', '');
+SELECT pg_catalog.pg_extension_config_dump('escrow.unfolded', '');
 SELECT pg_catalog.pg_extension_config_dump('escrow.transfer_id_seq', '');

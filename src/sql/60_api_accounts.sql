@@ -47,4 +47,11 @@ CREATE FUNCTION escrow.set_account_shards(account bigint, shards integer)
     AS 'MODULE_PATHNAME', 'escrow_set_account_shards'
     LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION escrow.set_account_shards(bigint, integer) IS
-    'Mark a hot account: credits spread over this many balance shards (0-64, never fewer than now); returns the number of shards';
+    'Kept for 0.1.0 callers, changes nothing: every account takes credits without waiting since 0.2.0 (no balance shards); checks its arguments, returns 0';
+
+CREATE FUNCTION escrow.fold_journal(max_accounts integer DEFAULT 1000)
+    RETURNS bigint
+    AS 'MODULE_PATHNAME', 'escrow_fold_journal'
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION escrow.fold_journal(integer) IS
+    'Fold the legs waiting in escrow.unfolded into the entries and balances of up to max_accounts accounts (lowest ids first); returns the number of legs folded.  The maintenance worker runs it; balances never depend on it';

@@ -2,14 +2,13 @@
 
 CREATE VIEW escrow.balances AS
 SELECT a.id AS account, a.owner::text AS owner, a.kind::text AS kind, a.currency,
-       a.posted + coalesce(s.posted, 0) AS posted, a.held, a.credit_limit,
-       a.posted + coalesce(s.posted, 0) + a.credit_limit - a.held AS available
+       a.posted + coalesce(u.amount, 0) AS posted, a.held, a.credit_limit,
+       a.posted + coalesce(u.amount, 0) + a.credit_limit - a.held AS available
   FROM escrow.accounts a
-  LEFT JOIN LATERAL (SELECT sum(posted)::bigint AS posted FROM escrow.accounts
-                      WHERE parent = a.id AND a.shards > 0) s ON true
- WHERE a.kind <> 'shard';
+  LEFT JOIN LATERAL (SELECT sum(amount)::bigint AS amount FROM escrow.unfolded
+                      WHERE account = a.id AND NOT applied) u ON true;
 COMMENT ON VIEW escrow.balances IS
-    'Per account: posted balance (balance shards included), held amount, credit limit and available = posted + credit_limit - held (minor units)';
+    'Per account: posted balance (folded and not yet folded legs), held amount, credit limit and available = posted + credit_limit - held (minor units)';
 
 CREATE VIEW escrow.open_holds AS
 SELECT h.id AS hold, h.debit_account, h.credit_account, a.currency, h.amount::bigint AS amount,
@@ -23,13 +22,15 @@ COMMENT ON VIEW escrow.open_holds IS
     'Holds not yet ended, with what remains; expired is true once past expires_at (not capturable, awaiting expire_holds)';
 
 CREATE VIEW escrow.journal AS
-SELECT e.transfer_id AS transfer, t.kind::text AS kind, coalesce(a.parent, e.account) AS account,
-       e.account AS chain, e.seq, e.amount, e.balance, a.currency,
+SELECT e.transfer_id AS transfer, t.kind::text AS kind, e.account,
+       e.seq, e.amount, e.balance, a.currency,
        CASE WHEN e.amount < 0 THEN t.credit_account ELSE t.debit_account END AS counterparty,
        t.hold_id AS hold, t.refund_of, t.created_at,
        pg_catalog.encode(e.hash, 'hex') AS hash
-  FROM escrow.entries e
+  FROM (SELECT account, seq, transfer_id, amount, balance, hash FROM escrow.entries
+        UNION ALL
+        SELECT account, NULL, transfer_id, amount, NULL, NULL FROM escrow.unfolded) e
   JOIN escrow.transfers t ON t.id = e.transfer_id
   JOIN escrow.accounts a ON a.id = e.account;
 COMMENT ON VIEW escrow.journal IS
-    'Journal entries with their transfer: signed amount (credit +, debit -); chain is the row whose hash chain the entry extends (the account, or one of its balance shards), seq and balance count within that chain';
+    'Journal entries with their transfer: signed amount (credit +, debit -); seq, balance (the account''s balance after the entry) and hash are set once the entry is folded, NULL before';

@@ -31,6 +31,7 @@ GRANT EXECUTE ON FUNCTION
 GRANT EXECUTE ON FUNCTION
     escrow.set_credit_limit(bigint, bigint),
     escrow.set_account_shards(bigint, integer),
+    escrow.fold_journal(integer),
     escrow.expire_holds(integer)
     TO escrow_admin;
 

@@ -370,3 +370,38 @@ CREATE TABLE escrow.maintenance_runs (
 -- escrowpay.idempotency_retention / event_retention are set.
 CREATE INDEX idempotency_keys_created ON escrow.idempotency_keys (created_at);
 CREATE INDEX deal_events_at ON escrow.deal_events (at);
+
+-- ------------------------------------------------------------------
+-- Folding replaces balance shards (30_journal.sql, ledger.c).  In 0.2.0 a
+-- credit touches no account row: it waits in escrow.unfolded until it is
+-- folded into the entries and the row, so no account needs shards.  Each
+-- 0.1.0 balance shard's entries become legs of the account it belonged to
+-- (applied: the shard's money is added to the account's row now, as the
+-- C code kept the account's row plus its shards within the funds check),
+-- and fold into the account's own hash chain at the next fold; then the
+-- shard rows and the shards/parent columns go.  set_account_shards stays,
+-- changing nothing (docs/reference.md).
+CREATE TABLE escrow.unfolded (
+    account     bigint NOT NULL,
+    transfer_id bigint NOT NULL,
+    amount      bigint NOT NULL,
+    applied     boolean NOT NULL
+);
+CREATE INDEX unfolded_account ON escrow.unfolded (account, transfer_id);
+
+INSERT INTO escrow.unfolded (account, transfer_id, amount, applied)
+SELECT s.parent, e.transfer_id, e.amount, true
+  FROM escrow.entries e JOIN escrow.accounts s ON s.id = e.account
+ WHERE s.kind = 'shard';
+UPDATE escrow.accounts a SET posted = a.posted + s.total
+  FROM (SELECT parent, sum(posted) AS total FROM escrow.accounts
+         WHERE kind = 'shard' GROUP BY parent) s
+ WHERE a.id = s.parent;
+ALTER TABLE escrow.entries DISABLE TRIGGER entries_append_only;
+DELETE FROM escrow.entries e USING escrow.accounts s WHERE s.id = e.account AND s.kind = 'shard';
+ALTER TABLE escrow.entries ENABLE ALWAYS TRIGGER entries_append_only;
+DELETE FROM escrow.accounts WHERE kind = 'shard';
+ALTER TABLE escrow.accounts DROP CONSTRAINT accounts_not_overdrawn;
+ALTER TABLE escrow.accounts DROP COLUMN shards, DROP COLUMN parent;
+ALTER TABLE escrow.accounts ADD CONSTRAINT accounts_not_overdrawn
+    CHECK (held >= 0 AND (kind = 'system' OR posted >= held - credit_limit));

@@ -12,7 +12,7 @@
 # two-stage settlement batches and their export, registrations of
 # accounts, parties and terminals, and the read-only functions -- with
 # random and adversarial arguments (NULL, zero, negative and extreme
-# amounts, unknown ids, balance shards, funding accounts, other
+# amounts, unknown ids, funding accounts, other
 # currencies, bad and reused idempotency keys, wrong deal stages, actors
 # and settlement models, over-captures and over-refunds, bad arrays).  For
 # every call the model in EscrowPay/Model.pm predicts the exact result or
@@ -98,8 +98,8 @@ is(scalar @missing, 0, scalar(@public) . ' public functions of schema escrow, ea
 my ($world, $actors) = model_world($node, $clients, $seed);
 my %before = map { split /\|/ } split /\n/, $q->(q{
 	SELECT CASE WHEN a.owner = 'escrow:funding' THEN 'funding:' ELSE 'shared:' END || a.currency,
-	       sum(a.posted + coalesce((SELECT sum(s.posted) FROM escrow.accounts s WHERE s.parent = a.id), 0))
-	  FROM escrow.accounts a
+	       sum(a.posted)
+	  FROM escrow.balances a
 	 WHERE a.owner = 'escrow:funding' OR a.owner LIKE 'shared-%' GROUP BY 1});
 
 my $t0 = Time::HiRes::time();
@@ -123,8 +123,8 @@ for my $a (@$actors)
 my $flow = flow_totals($actors);
 my %after = map { split /\|/ } split /\n/, $q->(q{
 	SELECT CASE WHEN a.owner = 'escrow:funding' THEN 'funding:' ELSE 'shared:' END || a.currency,
-	       sum(a.posted + coalesce((SELECT sum(s.posted) FROM escrow.accounts s WHERE s.parent = a.id), 0))
-	  FROM escrow.accounts a
+	       sum(a.posted)
+	  FROM escrow.balances a
 	 WHERE a.owner = 'escrow:funding' OR a.owner LIKE 'shared-%' GROUP BY 1});
 for my $k (sort keys %after)
 {

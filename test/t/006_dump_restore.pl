@@ -1,9 +1,8 @@
 
 # 006_dump_restore.pl -- a ledger survives pg_dump / pg_restore whole.
 #
-# A ledger with every kind of object: accounts of all kinds, balance shards
-# (a hot shared account, a merchant's settlement account, a currency's
-# funding account), holds open, captured, released and expired, captures,
+# A ledger with every kind of object: accounts of all kinds, journal legs
+# folded and waiting to be folded, holds open, captured, released and expired, captures,
 # refunds, hold and capture batches, idempotency keys, parties, deals in
 # every stage the model drives, an institution, a cash terminal, and a
 # currency added by the administrator -- built by the model clients of
@@ -46,7 +45,7 @@ my $q = sub { $src->safe_psql('postgres', $_[0]) };
 my ($world, $actors) = model_world($src, 3, $seed);
 
 # beyond the model: an administrator's currency, an institution, a
-# terminal, an expired hold, a sharded funding account in use
+# terminal, an expired hold, legs folded and legs waiting
 for my $sql (
 	q{INSERT INTO escrow.currencies (code, exponent, name) VALUES ('XTS', 2, 'Testing currency')},
 	q{SELECT escrow.deposit(escrow.open_account('xts-1', 'XTS'), 12345)},
@@ -71,13 +70,15 @@ my %kinds = map { split /\|/ } split /\n/, $q->(q{
 	SELECT 'holds ' || status, count(*) FROM escrow.holds GROUP BY 1
 	UNION ALL SELECT 'transfers ' || kind, count(*) FROM escrow.transfers GROUP BY 1
 	UNION ALL SELECT 'deals ' || stage, count(*) FROM escrow.deals GROUP BY 1
-	UNION ALL SELECT 'shards', count(*) FROM escrow.accounts WHERE kind = 'shard'
+	UNION ALL SELECT 'folded', count(*) FROM escrow.entries
+	UNION ALL SELECT 'unfolded', count(*) FROM escrow.unfolded
 	UNION ALL SELECT 'keys', count(*) FROM escrow.idempotency_keys});
 note('source ledger: ' . join(', ', map { "$_ $kinds{$_}" } sort keys %kinds));
 ok($kinds{'holds open'} && $kinds{'holds captured'} && $kinds{'holds released'}
-	  && $kinds{'transfers refund'} && $kinds{'transfers capture'} && $kinds{shards}
+	  && $kinds{'transfers refund'} && $kinds{'transfers capture'} && $kinds{folded}
+	  && $kinds{unfolded}
 	  && $kinds{keys} && $kinds{'deals settled'},
-	'the source has open, captured and released holds, captures, refunds, shards, keys and settled deals');
+	'the source has open, captured and released holds, captures, refunds, folded and unfolded legs, keys and settled deals');
 
 my %before = %{ table_fingerprints($src) };
 my $balances = $q->('SELECT * FROM escrow.balances ORDER BY account');

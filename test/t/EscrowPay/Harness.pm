@@ -284,14 +284,16 @@ sub ledger_checks
 	my $problems = $q->('SELECT problem || \': \' || detail FROM escrow.verify_ledger()');
 	is($problems, '', "$label: verify_ledger() finds no problem") or $bad++;
 	is($q->(q{SELECT string_agg(currency || ' ' || s, ', ') FROM
-		(SELECT currency, sum(posted) s FROM escrow.accounts GROUP BY currency
+		(SELECT currency, sum(posted) s FROM escrow.balances GROUP BY currency
 		 HAVING sum(posted) <> 0) x}),
 		'', "$label: the balances of every currency sum to zero") or $bad++;
 	is($q->(q{SELECT count(*) FROM escrow.transfers t
-		LEFT JOIN (SELECT transfer_id, count(*) AS n FROM escrow.entries GROUP BY 1) e
+		LEFT JOIN (SELECT transfer_id, count(*) AS n
+		             FROM (SELECT transfer_id FROM escrow.entries
+		                   UNION ALL SELECT transfer_id FROM escrow.unfolded) x GROUP BY 1) e
 		       ON e.transfer_id = t.id
 		WHERE coalesce(e.n, 0) <> 2}),
-		'0', "$label: every transfer has its two journal entries") or $bad++;
+		'0', "$label: every transfer has its two journal entries, folded or not") or $bad++;
 	my ($rc, $out, $err) = $node->psql('postgres',
 		q{SELECT count(*) FROM pg_class c WHERE relnamespace = 'escrow'::regnamespace});
 	my @cmd = ('pg_amcheck', '-h', $node->host, '-p', $node->port, '--schema', 'escrow',

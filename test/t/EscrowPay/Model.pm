@@ -81,7 +81,8 @@ our %FUNCTIONS = (
 	link_external_account => 'gen_link_external_account',
 	close_settlement_batch => 'gen_close_settlement_batch',
 	settlement_export => 'gen_settlement_export',
-	verify_ledger => 'gen_verify_ledger', current_party => 'gen_read_only',
+	verify_ledger => 'gen_verify_ledger', fold_journal => 'gen_fold_journal',
+	current_party => 'gen_read_only',
 	deal_transitions => 'gen_read_only', state_machine_dot => 'gen_read_only',
 	txn_no_valid => 'gen_txn_no_valid', limits => 'gen_read_only', assign_account => 'gen_assign_account',
 	authorise_account_use => 'gen_account_use', revoke_account_use => 'gen_account_use',
@@ -362,10 +363,11 @@ our @LOAD   = (60, 40, 40, 50, 40, 40, 20, 10, 4, 2);
 
 # ------------------------------------------------------------------ world
 # The accounts every client may name: shared accounts, funding accounts,
-# balance shards (not accounts: P0002), and ids that exist nowhere.
+# and ids that exist nowhere.  (setup calls set_account_shards as 0.1.0
+# callers do: it changes nothing since folding replaced balance shards.)
 #
 # Per client c: accounts c<c>-d1, -d2 (deposits), -cr (credit line), -s
-# (settlement, two balance shards), -f (fees, settled with the bank), -j
+# (settlement), -f (fees, settled with the bank), -j
 # (JPY), -n (the institution's), -t (the terminal's cash), -q (the second
 # merchant's); parties m<c> (pays from d1, owns d2 too, may pay from k's
 # credit line), k<c> (credit line), j<c> (JPY), merchants s<c> and q<c>
@@ -448,19 +450,17 @@ sub load_world
 	my ($q, $n) = @_;
 	my %w = (n => $n);
 	for my $row (split /\n/,
-		$q->(q{SELECT id, owner, kind, currency, coalesce(parent, 0) FROM escrow.accounts ORDER BY id}))
+		$q->(q{SELECT id, owner, kind, currency FROM escrow.accounts ORDER BY id}))
 	{
-		my ($id, $owner, $kind, $cur, $parent) = split /\|/, $row;
-		if ($kind eq 'shard') { push @{ $w{shards} }, $id; }
-		elsif ($owner eq 'escrow:funding')
+		my ($id, $owner, $kind, $cur) = split /\|/, $row;
+		if ($owner eq 'escrow:funding')
 		{
 			$w{funding}{$cur} = $id;
 			$w{ext}{$id} = { kind => 'system', cur => $cur, funding => 1 };
 		}
 		elsif ($owner =~ /^shared-/)
 		{
-			$w{ext}{$id} = { kind => 'deposit', cur => $cur, shared => 1,
-				hot => $owner eq 'shared-hot' ? 1 : 0 };
+			$w{ext}{$id} = { kind => 'deposit', cur => $cur, shared => 1 };
 			push @{ $w{shared}{$cur} }, $id;
 		}
 	}
@@ -513,22 +513,20 @@ sub load_state
 		owner => {}, auth => {});
 	for my $row (split /\n/, $q->(qq{
 		SELECT a.id, substr(a.owner, length('c$c-') + 1), a.kind, a.currency,
-		       a.posted + coalesce((SELECT sum(s.posted) FROM escrow.accounts s
-		                             WHERE s.parent = a.id), 0),
-		       a.held, a.credit_limit, a.shards,
+		       b.posted, a.held, a.credit_limit, 0,
 		       a.entry_count = 0 AND a.kind = 'deposit'
+		         AND NOT EXISTS (SELECT 1 FROM escrow.unfolded u WHERE u.account = a.id)
 		         AND NOT EXISTS (SELECT 1 FROM escrow.terminals t WHERE t.cash_account = a.id)
 		         AND NOT EXISTS (SELECT 1 FROM escrow.parties p
 		                          WHERE a.id IN (p.account, p.settlement_account, p.fee_account))
 		         AND NOT EXISTS (SELECT 1 FROM escrow.account_owners o WHERE o.account = a.id),
-		       coalesce((SELECT sum(e.amount) FROM escrow.entries e
-		                   JOIN escrow.transfers t ON t.id = e.transfer_id
-		                  WHERE e.account IN (SELECT x.id FROM escrow.accounts x
-		                                       WHERE x.id = a.id OR x.parent = a.id)
-		                    AND t.kind NOT IN ('settlement', 'deposit', 'withdraw')), 0)
+		       coalesce((SELECT sum(e.amount) FROM escrow.journal e
+		                  WHERE e.account = a.id
+		                    AND e.kind NOT IN ('settlement', 'deposit', 'withdraw')), 0)
 		     - coalesce((SELECT sum(l.settled) FROM escrow.settlement_lines l
 		                  WHERE l.account = a.id), 0)
-		  FROM escrow.accounts a WHERE a.owner LIKE 'c$c-%' ORDER BY a.id}))
+		  FROM escrow.accounts a JOIN escrow.balances b ON b.account = a.id
+		 WHERE a.owner LIKE 'c$c-%' ORDER BY a.id}))
 	{
 		my ($id, $role, $kind, $cur, $posted, $held, $limit, $shards, $fresh, $pos) = split /\|/, $row;
 		$st{acct}{$id} = { id => $id, role => $role, kind => $kind, cur => $cur,
@@ -1143,8 +1141,7 @@ sub auth_of
 sub acct_exists
 {
 	my ($self, $acct) = @_;
-	return defined $acct && ($self->{st}{acct}{$acct} || $self->{w}{ext}{$acct} || $self->{st}{ext}{$acct}
-		|| grep { $_ == $acct } @{ $self->{w}{shards} });
+	return defined $acct && ($self->{st}{acct}{$acct} || $self->{w}{ext}{$acct} || $self->{st}{ext}{$acct});
 }
 
 # ep_require_account_use: the party owns the account, or its owner let it
@@ -1329,27 +1326,18 @@ sub pick_amount
 }
 
 # a debit/credit account: own EUR mostly; sometimes shared, JPY, funding,
-# a shard, or an id that does not exist
+# or an id that does not exist
 sub pick_account
 {
 	my ($self, $p_odd) = @_;
 	my $r = $self->{rng};
 	my $w = $self->{w};
 	return $r->pick($self->eur_accounts) unless $r->chance($p_odd // 0.1);
-	my $v = $r->weighted(jpy => 3, funding => 2, shard => 2, unknown => 2, jfunding => 1);
+	my $v = $r->weighted(jpy => 3, funding => 2, unknown => 4, jfunding => 1);
 	return $self->own('j') if $v eq 'jpy';
 	return $w->{funding}{EUR} if $v eq 'funding';
 	return $w->{funding}{JPY} if $v eq 'jfunding';
-	return $r->pick(@{ $w->{shards} }) if $v eq 'shard';
 	return unknown_id($w, $r);
-}
-
-sub sharded
-{
-	my ($self, $id) = @_;
-	return 0 unless defined $id;
-	my $a = $self->{st}{acct}{$id} // $self->{w}{ext}{$id} // return 0;
-	return $a->{own} ? $a->{shards} > 0 : $a->{hot} || 0;
 }
 
 sub shared_eur { my ($self) = @_; return $self->{rng}->pick(@{ $self->{w}{shared}{EUR} }); }
@@ -1415,7 +1403,7 @@ sub next_call
 		deal => 30, replay => 4, set_credit_limit => 2,
 		expire_holds => 1, run_maintenance => 1, apply_retention => 0.3, pay_receivable => 4, refill => 1.5,
 		make_change => 0.7, register => 1.5, open_account => 0.4, register_terminal => 0.2,
-		set_account_shards => 0.2, link_external_account => 0.3,
+		set_account_shards => 0.2, fold_journal => 1, link_external_account => 0.3,
 		close_settlement_batch => 0.6, settlement_export => 0.3, read_only => 0.5,
 		txn_no_valid => 0.3, assign_account => 0.3, account_use => 0.6);
 	return $self->${ \"gen_$op" }();
@@ -1481,12 +1469,6 @@ sub gen_transfer
 	elsif ($v eq 'from_shared') { ($d, $c) = ($self->shared_eur, $r->pick($self->eur_accounts)); }
 	else { ($d, $c) = ($self->pick_account(0.5), $self->pick_account(0.5)); }
 	my $amount = $v eq 'from_shared' ? 1 + $r->int(3000) : $self->pick_amount(20000);
-	if (defined $amount && $amount > 2**62 && $self->sharded($c))
-	{
-		# which balance shard a huge credit lands on (and whether it
-		# overflows there) depends on the other clients: not predictable
-		$c = $d == $self->own('d2') ? $self->own('d1') : $self->own('d2');
-	}
 	if ($self->{st}{acct}{$d} && $r->chance(0.08))
 	{
 		$amount = $self->available($d) + 1 + $r->int(100);
@@ -2758,7 +2740,7 @@ sub gen_set_payment_sources
 	if ($v eq 'odd')
 	{
 		$acc[ $r->int($n) ] = $r->pick($self->own('j'), $self->{w}{funding}{EUR},
-			$r->pick(@{ $self->{w}{shards} }), unknown_id($self->{w}, $r), $self->own('s'));
+			unknown_id($self->{w}, $r), $self->own('s'));
 	}
 	elsif ($v eq 'sum') { $amt[-1]++; }
 	elsif ($v eq 'zero') { $amt[ $r->int($n) ] = $r->pick(0, -3); }
@@ -2794,7 +2776,7 @@ sub gen_set_payment_sources
 		for my $a (@$ad)
 		{
 			my $x = $self->s_acct($s, $a);
-			my $kind = $x ? $x->{kind} : grep({ $_ == $a } @{ $self->{w}{shards} }) ? 'shard' : undef;
+			my $kind = $x ? $x->{kind} : undef;
 			return 'P0002' unless $kind;
 			return '22023' if $kind ne 'deposit' && $kind ne 'credit';
 			return 'EP004' if $x->{cur} ne 'EUR';
@@ -3590,25 +3572,36 @@ sub gen_account_use
 	});
 }
 
-# set_account_shards: balance shards can be added, not removed
+# set_account_shards: kept for 0.1.0 callers, changes nothing and returns
+# 0 (folding replaced balance shards); its arguments are still checked
 sub gen_set_account_shards
 {
 	my ($self) = @_;
 	my $r = $self->{rng};
 	my $acct = $r->chance(0.9) ? $self->own('s') : $r->pick(999_999_999_999, undef);
-	my $cur = $acct && $self->{st}{acct}{$acct} ? $self->{st}{acct}{$acct}{shards} : 2;
-	my $n = $r->weighted(same => 5, more => $cur < 4 ? 2 : 0, fewer => 1, over => 0.5, null => 0.3);
-	$n = $n eq 'same' ? $cur : $n eq 'more' ? $cur + 1 : $n eq 'fewer' ? $cur - 1 : $n eq 'over' ? 65 : undef;
+	my $n = $r->weighted(some => 5, zero => 1, over => 0.5, null => 0.3);
+	$n = $n eq 'some' ? 1 + $r->int(64) : $n eq 'zero' ? 0 : $n eq 'over' ? 65 : undef;
 	my $sql = sprintf('SELECT escrow.set_account_shards(%s, %s);', lit($acct), lit($n));
 	my $op = 'set_account_shards';
 	return refuse($op, $sql, '22023') if !defined $acct || !defined $n || $n < 0 || $n > 64;
 	return refuse($op, $sql, 'P0002') unless $self->{st}{acct}{$acct};
-	return refuse($op, $sql, '22023') if $n < $cur;
 	return $self->predict($op, $sql, sub {
-		my ($s) = @_;
-		$self->s_acct($s, $acct)->{shards} = $n;
-		return (undef, _is_value($n));
+		return (undef, _is_value(0));
 	});
+}
+
+# fold_journal: moves the legs waiting in escrow.unfolded into the hash-
+# chained entries; no balance, held amount or result of any call changes,
+# and it never waits (it skips accounts other transactions hold)
+sub gen_fold_journal
+{
+	my ($self) = @_;
+	my $r = $self->{rng};
+	my $n = $r->weighted(some => 8, zero => 1, null => 0.5);
+	$n = $n eq 'some' ? 1 + $r->int(2000) : $n eq 'zero' ? $r->pick(0, -1) : undef;
+	my $sql = sprintf('SELECT escrow.fold_journal(%s) >= 0;', lit($n));
+	return refuse('fold_journal', $sql, '22023') if !defined $n || $n < 1;
+	return { op => 'fold_journal', sql => $sql, outcomes => [ _ok(_is_value('t')) ] };
 }
 
 # --------------------------------------------------------- read-only

@@ -255,7 +255,7 @@ for my $cycle (1 .. $CYCLES)
 
 	is($node->safe_psql('postgres',
 			q{SELECT string_agg(currency || ' ' || s, ', ') FROM
-			  (SELECT currency, sum(posted) s FROM escrow.accounts GROUP BY currency
+			  (SELECT currency, sum(posted) s FROM escrow.balances GROUP BY currency
 			   HAVING sum(posted) <> 0) x}),
 		'', "cycle $cycle: posted sums to zero per currency");
 

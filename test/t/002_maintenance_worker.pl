@@ -22,7 +22,8 @@
 #   - retention (1 day for keys and events): a key made 2 days ago is
 #     deleted, a new one kept; the events of the expired deal, made 2 days
 #     ago, are deleted, those of the settled deal (not ended) kept;
-#   - escrow.maintenance_runs has a row per task, last run successful;
+#   - escrow.maintenance_runs has a row per task (folding included), last
+#     run successful;
 #   - while run_maintenance() is made to fail (renamed away), its task
 #     fails, logged as a WARNING and recorded (last_error, failures), and
 #     hold expiry goes on: a second expiring hold is released; renamed
@@ -178,7 +179,7 @@ ok( $node->poll_query_until(
 		'postgres',
 		q{SELECT string_agg(task || ' ' || (last_error IS NULL) || ' ' || (runs > 0)
 		                    || ' ' || (last_success IS NOT NULL), ', ' ORDER BY task)
-		   = 'deal_deadlines true true true, expire_holds true true true, retention true true true'
+		   = 'deal_deadlines true true true, expire_holds true true true, fold true true true, retention true true true'
 		   FROM escrow.maintenance_runs}),
 	'maintenance_runs: one row per task, each run successful');
 

@@ -3599,7 +3599,7 @@ sub gen_fold_journal
 	my $r = $self->{rng};
 	my $n = $r->weighted(some => 8, zero => 1, null => 0.5);
 	$n = $n eq 'some' ? 1 + $r->int(2000) : $n eq 'zero' ? $r->pick(0, -1) : undef;
-	my $sql = sprintf('SELECT escrow.fold_journal(%s) >= 0;', lit($n));
+	my $sql = sprintf('SELECT escrow.fold_journal(%s) >= 0;', $n // 'NULL');
 	return refuse('fold_journal', $sql, '22023') if !defined $n || $n < 1;
 	return { op => 'fold_journal', sql => $sql, outcomes => [ _ok(_is_value('t')) ] };
 }

@@ -90,5 +90,6 @@ SELECT p FROM (VALUES
   (53, pg_temp.probe('limits', NULL, $q$ SELECT * FROM escrow.limits() $q$)),
   -- no old deal is unpaid (the upgrade gave the ones served first a payment deadline from now)
   (54, pg_temp.probe('write_off', 'EP007', $q$ SELECT escrow.write_off(pg_temp.d('identity_confirmed'), 'probe', 'U-S1') $q$)),
-  (55, pg_temp.probe('apply_retention', NULL, $q$ SELECT * FROM escrow.apply_retention(10) $q$))
+  (55, pg_temp.probe('apply_retention', NULL, $q$ SELECT * FROM escrow.apply_retention(10) $q$)),
+  (56, pg_temp.probe('fold_journal', NULL, $q$ SELECT escrow.fold_journal(1000) $q$))
 ) AS probes (n, p) ORDER BY n;

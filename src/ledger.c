@@ -57,6 +57,9 @@ PG_FUNCTION_INFO_V1(escrow_set_credit_limit);
 PG_FUNCTION_INFO_V1(escrow_set_account_shards);
 PG_FUNCTION_INFO_V1(escrow_fold_journal);
 
+/* Most accounts one fold_journal() call folds (a larger request folds these) */
+#define EP_FOLD_MAX_ACCOUNTS 100000
+
 /* Most balance shards 0.1.0 allowed (set_account_shards checks it still) */
 #define EP_MAX_SHARDS 64
 
@@ -363,30 +366,62 @@ fold_account(EpAccount *a)
 }
 
 /*
- * Fold up to max_accounts accounts with legs waiting, lowest ids first,
- * skipping an account whose row another transaction holds (it is folded
- * next time); returns the number of legs folded.
+ * Where the last fold_journal() of this backend stopped: the next one
+ * starts after it and wraps around, so that under a steady stream of
+ * postings every account gets folded, not only the lowest ids.
+ */
+static int64 fold_cursor = 0;
+
+/*
+ * Fold up to max_accounts accounts with legs waiting, in id order from the
+ * cursor (wrapping around), each account's row taken with SKIP LOCKED (an
+ * account another transaction holds is folded next time, so this never
+ * waits); returns the number of legs folded.
  */
 static int64
 fold_journal(int32 max_accounts)
 {
+	/* the distinct accounts after $2, one index probe each */
 	static EpPlan waiting = {NULL,
-		"SELECT DISTINCT account FROM escrow.unfolded ORDER BY account LIMIT $1",
-	1, {INT4OID}};
+		"WITH RECURSIVE a(account) AS ("
+		"  (SELECT account FROM escrow.unfolded WHERE account > $2 ORDER BY account LIMIT 1) "
+		"  UNION ALL "
+		"  SELECT (SELECT u.account FROM escrow.unfolded u WHERE u.account > a.account "
+		"           ORDER BY u.account LIMIT 1) "
+		"    FROM a WHERE a.account IS NOT NULL) "
+		"SELECT account FROM a WHERE account IS NOT NULL LIMIT $1",
+	2, {INT4OID, INT8OID}};
 	static EpPlan lock = {NULL,
 		"SELECT posted FROM escrow.accounts WHERE id = $1 FOR UPDATE SKIP LOCKED",
 	1, {INT8OID}};
-	Datum		values[1];
+	Datum		values[2];
 	int64	   *ids;
-	uint64		n,
+	int			n = 0,
+				pass,
 				i;
+	int64		start = fold_cursor;
 	int64		folded = 0;
 
-	values[0] = Int32GetDatum(max_accounts);
-	n = ep_exec(&waiting, values, NULL, 0);
-	ids = palloc(sizeof(int64) * Max(n, 1));
-	for (i = 0; i < n; i++)
-		ids[i] = ep_int64(i, 1);
+	max_accounts = Min(max_accounts, EP_FOLD_MAX_ACCOUNTS);
+	ids = palloc(sizeof(int64) * max_accounts);
+	for (pass = 0; pass < 2 && n < max_accounts; pass++)
+	{
+		uint64		got;
+
+		if (pass == 1 && start == 0)
+			break;				/* the first pass started at the beginning */
+		values[0] = Int32GetDatum(max_accounts - n);
+		values[1] = Int64GetDatum(pass == 0 ? start : 0);
+		got = ep_exec(&waiting, values, NULL, 0);
+		for (i = 0; i < (int) got; i++)
+		{
+			int64		id = ep_int64(i, 1);
+
+			if (pass == 1 && id > start)
+				break;			/* taken in the first pass */
+			ids[n++] = id;
+		}
+	}
 	for (i = 0; i < n; i++)
 	{
 		EpAccount	a = {0};
@@ -398,6 +433,7 @@ fold_journal(int32 max_accounts)
 		a.posted = ep_int64(0, 1);
 		folded += fold_account(&a);
 	}
+	fold_cursor = n > 0 ? ids[n - 1] : 0;
 	return folded;
 }
 
@@ -1003,7 +1039,8 @@ escrow_set_account_shards(PG_FUNCTION_ARGS)
 /*
  * escrow.fold_journal(max_accounts integer DEFAULT 1000) RETURNS bigint
  *
- * Folds the waiting legs of up to max_accounts accounts (lowest ids first,
+ * Folds the waiting legs of up to max_accounts accounts (in id order from
+ * where this backend's previous call stopped, wrapping around;
  * skipping accounts another transaction holds); returns the number of legs
  * folded.  Balances never depend on it: it only moves legs from
  * escrow.unfolded into the hash-chained entries.

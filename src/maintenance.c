@@ -65,7 +65,7 @@ static MaintenanceTask tasks[] = {
 	{"retention", "SELECT sum(deleted) FROM escrow.apply_retention($1)",
 	3600, 10000, "retention of idempotency keys and deal events (escrow.apply_retention)"},
 	{"fold", "SELECT escrow.fold_journal($1)",
-	0, 1000, "folding the journal legs waiting in escrow.unfolded into the entries and balances of up to this many accounts (escrow.fold_journal)"},
+	0, 50, "folding the journal legs waiting in escrow.unfolded into the entries and balances of up to this many accounts (escrow.fold_journal)"},
 };
 
 #define TASK_COUNT lengthof(tasks)

@@ -370,3 +370,28 @@ CREATE TABLE escrow.maintenance_runs (
 -- escrowpay.idempotency_retention / event_retention are set.
 CREATE INDEX idempotency_keys_created ON escrow.idempotency_keys (created_at);
 CREATE INDEX deal_events_at ON escrow.deal_events (at);
+
+-- ------------------------------------------------------------------
+-- Signed checkpoints (64_checkpoints.sql): new and empty.  The first
+-- escrow.checkpoint() after the upgrade seals every transfer 0.1.0
+-- posted, so proofs cover them too.
+
+CREATE TABLE escrow.checkpoints (
+    seq            bigint PRIMARY KEY,
+    first_transfer bigint NOT NULL,
+    last_transfer  bigint NOT NULL,
+    tree_size      bigint NOT NULL,
+    root           bytea NOT NULL,
+    signature      bytea NOT NULL,
+    key_id         text NOT NULL,
+    public_key     bytea NOT NULL,
+    created_at     timestamptz NOT NULL
+);
+
+CREATE TABLE escrow.checkpoint_chunks (
+    chunk          bigint PRIMARY KEY,
+    first_transfer bigint NOT NULL,
+    last_transfer  bigint NOT NULL,
+    hash           bytea NOT NULL
+);
+CREATE UNIQUE INDEX checkpoint_chunks_last_transfer ON escrow.checkpoint_chunks (last_transfer);

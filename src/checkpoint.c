@@ -849,6 +849,8 @@ escrow_inclusion_proof(PG_FUNCTION_ARGS)
 	ListCell   *lc;
 	StringInfoData j;
 	bool		isnull;
+	MemoryContext caller;
+	MemoryContext old;
 	static EpPlan latest = {NULL,
 		"SELECT seq, tree_size, last_transfer, root, signature, key_id, public_key, created_at "
 		"  FROM escrow.checkpoints ORDER BY seq DESC LIMIT 1", 0, {0}};
@@ -865,6 +867,7 @@ escrow_inclusion_proof(PG_FUNCTION_ARGS)
 				 errmsg("transfer_id must not be NULL")));
 	transfer = PG_GETARG_INT64(0);
 
+	caller = CurrentMemoryContext;
 	SPI_connect();
 	if (ep_exec(&latest, NULL, NULL, 1) != 1)
 		ereport(ERROR,
@@ -947,7 +950,10 @@ escrow_inclusion_proof(PG_FUNCTION_ARGS)
 				 errhint("Run escrow.verify_ledger().")));
 	audit_path(&t, index, 0, size, &path);
 
+	/* the result outlives SPI's memory (StringInfo grows in its context) */
+	old = MemoryContextSwitchTo(caller);
 	initStringInfo(&j);
+	MemoryContextSwitchTo(old);
 	appendStringInfo(&j, "{\"version\": 1, \"leaf_index\": " INT64_FORMAT ", \"leaf_hash\": \"%s\", "
 					 "\"transfer\": ", index, hex_of(leaf, EP_SHA256_LEN));
 	json_leaf(&j, &l);

@@ -21,6 +21,9 @@
  *	  - refunds never exceed the transfer, and match its refunded total;
  *	  - every account's SHA-256 chain recomputes, balance by balance, to the
  *		head stored on the account;
+ *	  - signed checkpoints (checkpoint.c): numbered in order, each signature
+ *		verifying under its public key, each stored chunk and each root
+ *		recomputing from the transfers it sealed, none missing or added;
  *	  - owned transfers (escrow.transfer_owners): a capture belongs to its
  *		hold's deal (or nobody), a refund to the owner of what it refunds,
  *		a settlement to the batch whose line names it; each owner posts

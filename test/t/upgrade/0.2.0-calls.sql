@@ -90,5 +90,10 @@ SELECT p FROM (VALUES
   (53, pg_temp.probe('limits', NULL, $q$ SELECT * FROM escrow.limits() $q$)),
   -- no old deal is unpaid (the upgrade gave the ones served first a payment deadline from now)
   (54, pg_temp.probe('write_off', 'EP007', $q$ SELECT escrow.write_off(pg_temp.d('identity_confirmed'), 'probe', 'U-S1') $q$)),
-  (55, pg_temp.probe('apply_retention', NULL, $q$ SELECT * FROM escrow.apply_retention(10) $q$))
+  (55, pg_temp.probe('apply_retention', NULL, $q$ SELECT * FROM escrow.apply_retention(10) $q$)),
+  -- the first checkpoint seals every transfer 0.1.0 posted; a proof of the first one
+  (56, pg_temp.probe('checkpoint', NULL, $q$ SELECT escrow.checkpoint() $q$)),
+  (57, pg_temp.probe('inclusion_proof', NULL, $q$ WITH c AS (SELECT escrow.checkpoint() AS seq)
+         SELECT escrow.inclusion_proof((SELECT min(id) FROM escrow.transfers)) FROM c $q$)),
+  (58, pg_temp.probe('checkpoint_public_key', NULL, $q$ SELECT * FROM escrow.checkpoint_public_key() $q$))
 ) AS probes (n, p) ORDER BY n;

@@ -87,7 +87,7 @@ our %FUNCTIONS = (
 	txn_no_valid => 'gen_txn_no_valid', limits => 'gen_read_only', assign_account => 'gen_assign_account',
 	authorise_account_use => 'gen_account_use', revoke_account_use => 'gen_account_use',
 	checkpoint => 'gen_checkpoint', inclusion_proof => 'gen_inclusion_proof',
-	checkpoint_public_key => 'gen_read_only',
+	checkpoint_public_key => 'gen_checkpoint_public_key',
 );
 
 # Behaviour switches that other work on escrowpay changes; each names the
@@ -1421,7 +1421,7 @@ sub next_call
 		set_account_shards => 0.2, link_external_account => 0.3,
 		close_settlement_batch => 0.6, settlement_export => 0.3, read_only => 0.5,
 		txn_no_valid => 0.3, assign_account => 0.3, account_use => 0.6,
-		checkpoint => 0.3, inclusion_proof => 0.6);
+		checkpoint => 0.3, inclusion_proof => 0.6, checkpoint_public_key => 0.2);
 	return $self->${ \"gen_$op" }();
 }
 
@@ -3631,6 +3631,18 @@ sub gen_checkpoint
 			return undef; }), _refused('55P03') ] };
 }
 
+# the key of escrowpay.checkpoint_key_file (the test nodes have one)
+sub gen_checkpoint_public_key
+{
+	return { op => 'checkpoint_public_key',
+		sql => "SELECT key_id || ':' || (public_key LIKE '-----BEGIN PUBLIC KEY-----%') "
+		  . "FROM escrow.checkpoint_public_key();",
+		outcomes => [ _ok(sub {
+			return "expected <key id>:true, got [@{ $_[0] }]"
+			  unless @{ $_[0] } == 1 && $_[0][0] =~ /^[0-9a-f]{16}:true$/;
+			return undef; }) ] };
+}
+
 sub _canonical_transfer
 {
 	my ($t) = @_;
@@ -3719,14 +3731,7 @@ sub gen_read_only
 {
 	my ($self) = @_;
 	my $r = $self->{rng};
-	my $v = $r->pick(qw(current_party deal_transitions state_machine_dot limits checkpoint_public_key));
-	# the key of escrowpay.checkpoint_key_file (the test nodes have one)
-	return { op => 'checkpoint_public_key',
-		sql => "SELECT key_id || ':' || (public_key LIKE '-----BEGIN PUBLIC KEY-----%') "
-		  . "FROM escrow.checkpoint_public_key();",
-		outcomes => [ _ok(sub {
-			return "expected <key id>:true, got [@{ $_[0] }]" unless @{ $_[0] } == 1 && $_[0][0] =~ /^[0-9a-f]{16}:true$/;
-			return undef; }) ] } if $v eq 'checkpoint_public_key';
+	my $v = $r->pick(qw(current_party deal_transitions state_machine_dot limits));
 	# the money bounds escrowpay reports are the ones modelled here
 	return { op => 'limits',
 		sql => "SELECT string_agg(kind || '=' || maximum, ',' ORDER BY kind) FROM escrow.limits() "

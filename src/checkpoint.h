@@ -16,7 +16,6 @@
 
 /* GUCs, defined in escrowpay.c */
 extern char *ep_checkpoint_key_file;
-extern int	ep_checkpoint_interval;
 
 /* Leaves per stored subtree (escrow.checkpoint_chunks): a power of two */
 #define EP_CHUNK_LEAVES 1024

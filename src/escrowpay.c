@@ -39,7 +39,6 @@ int			ep_code_ttl = 900;
 int			ep_maintenance_interval = 0;
 char	   *ep_maintenance_database = NULL;
 char	   *ep_checkpoint_key_file = NULL;
-int			ep_checkpoint_interval = 0;
 
 void
 _PG_init(void)
@@ -55,11 +54,6 @@ _PG_init(void)
 							   "The file must not be accessible to group or others.",
 							   &ep_checkpoint_key_file, "", PGC_SIGHUP,
 							   GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
-	DefineCustomIntVariable("escrowpay.checkpoint_interval",
-							"Seconds between checkpoint() calls by the background worker (0: off).",
-							"Only used when escrowpay is in shared_preload_libraries.",
-							&ep_checkpoint_interval, 0, 0, 86400, PGC_SIGHUP,
-							GUC_UNIT_S, NULL, NULL, NULL);
 	DefineCustomIntVariable("escrowpay.max_code_attempts",
 							"Wrong identity codes allowed before a deal's code locks.",
 							NULL, &ep_max_code_attempts, 5, 1, 100, PGC_SUSET, 0,

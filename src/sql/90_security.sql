@@ -45,3 +45,9 @@ GRANT EXECUTE ON FUNCTION
     escrow.checkpoint_public_key()
     TO escrow_admin, escrow_app, escrow_auditor;
 GRANT SELECT ON escrow.checkpoints TO escrow_admin, escrow_app, escrow_auditor;
+
+-- Balances as of any time: for every role that reads balances.
+GRANT EXECUTE ON FUNCTION
+    escrow.balance_at(bigint, timestamptz),
+    escrow.statement(bigint, timestamptz, timestamptz)
+    TO escrow_admin, escrow_app, escrow_auditor;

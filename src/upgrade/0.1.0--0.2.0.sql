@@ -395,3 +395,9 @@ CREATE TABLE escrow.checkpoint_chunks (
     hash           bytea NOT NULL
 );
 CREATE UNIQUE INDEX checkpoint_chunks_last_transfer ON escrow.checkpoint_chunks (last_transfer);
+
+-- ------------------------------------------------------------------
+-- Balances as of any time (65_balance_history.sql): the indexes that
+-- balance_at() and statement() read, built over the existing transfers.
+CREATE INDEX transfers_debit_time ON escrow.transfers (debit_account, created_at) INCLUDE (amount);
+CREATE INDEX transfers_credit_time ON escrow.transfers (credit_account, created_at) INCLUDE (amount);

@@ -88,6 +88,7 @@ our %FUNCTIONS = (
 	authorise_account_use => 'gen_account_use', revoke_account_use => 'gen_account_use',
 	checkpoint => 'gen_checkpoint', inclusion_proof => 'gen_inclusion_proof',
 	checkpoint_public_key => 'gen_checkpoint_public_key',
+	balance_at => 'gen_balance_history', statement => 'gen_balance_history',
 );
 
 # Behaviour switches that other work on escrowpay changes; each names the
@@ -1419,9 +1420,10 @@ sub next_call
 		expire_holds => 1, run_maintenance => 1, apply_retention => 0.3, pay_receivable => 4, refill => 1.5,
 		make_change => 0.7, register => 1.5, open_account => 0.4, register_terminal => 0.2,
 		set_account_shards => 0.2, link_external_account => 0.3,
-		close_settlement_batch => 0.6, settlement_export => 0.3, read_only => 0.5,
+		close_settlement_batch => 0.6, settlement_export => 0.3, read_only => 1,
 		txn_no_valid => 0.3, assign_account => 0.3, account_use => 0.6,
-		checkpoint => 0.3, inclusion_proof => 0.6, checkpoint_public_key => 0.2);
+		checkpoint => 0.3, inclusion_proof => 0.6, checkpoint_public_key => 0.2,
+		balance_history => 0.6);
 	return $self->${ \"gen_$op" }();
 }
 
@@ -3718,6 +3720,37 @@ sub gen_inclusion_proof
 	return refuse('inclusion_proof', $sql, '22023') unless defined $id;
 	# no checkpoint yet (55000) comes before looking the transfer up
 	return { op => 'inclusion_proof', sql => $sql, outcomes => [ _refused('P0002'), _refused('55000') ] };
+}
+
+# --------------------------------------------------------- balance history
+# The client's own accounts change only through its calls: as of now
+# ('infinity') balance_at is the model's balance, before every transfer
+# ('-infinity') 0, and the statement of all time sums to the balance and
+# ends at it.  Unknown accounts and shards: P0002; NULL: 22023; a period
+# ending before it starts: 22023.
+sub gen_balance_history
+{
+	my ($self) = @_;
+	my $r = $self->{rng};
+	my $acct = $r->chance(0.9) ? $r->pick($self->eur_accounts, $self->own('j'))
+	  : $r->chance(0.8) ? unknown_id($self->{w}, $r) : undef;
+	my $a = $self->{st}{acct}{$acct // ''};
+	if ($r->chance(0.5))
+	{
+		my $at = $r->pick(("'infinity'") x 4, "'-infinity'", 'NULL');
+		my $sql = sprintf('SELECT escrow.balance_at(%s, %s);', lit($acct), $at);
+		return refuse('balance_at', $sql, '22023') if !defined $acct || $at eq 'NULL';
+		return refuse('balance_at', $sql, 'P0002') unless $a;
+		return { op => 'balance_at', sql => $sql,
+			outcomes => [ _ok(_is_value($at eq "'-infinity'" ? 0 : $a->{posted})) ] };
+	}
+	my ($from, $to) = $r->chance(0.9) ? ("'-infinity'", "'infinity'") : ("'infinity'", "'-infinity'");
+	my $sql = sprintf("SELECT coalesce(sum(amount), 0) || ':' || coalesce((array_agg(balance ORDER BY created_at DESC, "
+		. "transfer DESC))[1], 0) FROM escrow.statement(%s, %s, %s);", lit($acct), $from, $to);
+	return refuse('statement', $sql, '22023') unless defined $acct;
+	return refuse('statement', $sql, 'P0002') unless $a;
+	return refuse('statement', $sql, '22023') if $from eq "'infinity'";
+	return { op => 'statement', sql => $sql, outcomes => [ _ok(_is_value("$a->{posted}:$a->{posted}")) ] };
 }
 
 # --------------------------------------------------------- read-only

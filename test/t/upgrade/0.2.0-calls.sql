@@ -95,5 +95,10 @@ SELECT p FROM (VALUES
   (56, pg_temp.probe('checkpoint', NULL, $q$ SELECT escrow.checkpoint() $q$)),
   (57, pg_temp.probe('inclusion_proof', NULL, $q$ WITH c AS (SELECT escrow.checkpoint() AS seq)
          SELECT escrow.inclusion_proof((SELECT min(id) FROM escrow.transfers)) FROM c $q$)),
-  (58, pg_temp.probe('checkpoint_public_key', NULL, $q$ SELECT * FROM escrow.checkpoint_public_key() $q$))
+  (58, pg_temp.probe('checkpoint_public_key', NULL, $q$ SELECT * FROM escrow.checkpoint_public_key() $q$)),
+  -- balances of the old accounts as of any time, over the old transfers
+  (59, pg_temp.probe('balance_at', NULL, $q$ SELECT escrow.balance_at(pg_temp.a('u-other'), now() - interval '1 hour') $q$)),
+  (60, pg_temp.probe('statement', NULL, $q$ SELECT count(*) FROM escrow.statement(pg_temp.a('u-other'), '-infinity', now()) $q$)),
+  (61, pg_temp.probe('account_legs', NULL, $q$ SELECT count(*) FROM escrow.account_legs(pg_temp.a('u-other'), '-infinity', 'infinity') $q$)),
+  (62, pg_temp.probe('require_account', NULL, $q$ SELECT escrow.require_account(pg_temp.a('u-other'), now()) $q$))
 ) AS probes (n, p) ORDER BY n;

@@ -26,6 +26,7 @@
 #     CLUSTER_KEEP=1      do not delete the scratch directory on stop
 # After cluster_start these are set: CLUSTER_DIR (scratch dir), CLUSTER_DATA
 # (data dir), CLUSTER_LOG (server log), CLUSTER_KEYFILE (the key file),
+# CLUSTER_CHECKPOINT_KEY (the Ed25519 key that signs checkpoints),
 # PG_BINDIR, and PATH has PG_BINDIR in front.
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
@@ -86,6 +87,7 @@ cluster_start() {
   CLUSTER_DATA="$CLUSTER_DIR/data"
   CLUSTER_LOG="$CLUSTER_DIR/postgres.log"
   CLUSTER_KEYFILE="$CLUSTER_DIR/escrowpay.keys"
+  CLUSTER_CHECKPOINT_KEY="$CLUSTER_DIR/checkpoint.pem"
 
   local port
   port="$(_cluster_free_port)" || return 1
@@ -106,6 +108,14 @@ cluster_start() {
     return 1
   fi
 
+  # the key that signs checkpoints: an Ed25519 private key, postgres only
+  if ! (umask 077 &&
+        openssl genpkey -algorithm ed25519 -out "$CLUSTER_CHECKPOINT_KEY" 2>/dev/null &&
+        chown postgres: "$CLUSTER_CHECKPOINT_KEY"); then
+    echo "cluster.sh: could not write $CLUSTER_CHECKPOINT_KEY (openssl genpkey)" >&2
+    return 1
+  fi
+
   _cluster_as_pg tee -a "$CLUSTER_DATA/postgresql.conf" >/dev/null <<EOF
 
 # --- throwaway test cluster (scripts/cluster.sh) ---
@@ -116,6 +126,7 @@ fsync = off
 max_prepared_transactions = 0
 shared_preload_libraries = 'escrowpay${CLUSTER_PRELOAD:+,$CLUSTER_PRELOAD}'
 escrowpay.hmac_key_file = '$CLUSTER_KEYFILE'
+escrowpay.checkpoint_key_file = '$CLUSTER_CHECKPOINT_KEY'
 ${CLUSTER_EXTRA_CONF:-}
 EOF
 
@@ -127,7 +138,7 @@ EOF
   fi
 
   export PGHOST="$CLUSTER_DIR" PGPORT="$port" PGUSER=postgres
-  export CLUSTER_DIR CLUSTER_DATA CLUSTER_LOG CLUSTER_KEYFILE
+  export CLUSTER_DIR CLUSTER_DATA CLUSTER_LOG CLUSTER_KEYFILE CLUSTER_CHECKPOINT_KEY
   echo "cluster.sh: started PostgreSQL on socket $PGHOST port $PGPORT"
 }
 

@@ -18,6 +18,8 @@ PACKAGES=(
   libipc-run-perl                   # Perl TAP tests
   libssl-dev                        # -lcrypto
   python3-psycopg                   # examples/escrow_service.py
+  openssl                           # checkpoint keys (openssl genpkey) in the test clusters
+  python3-cryptography              # scripts/escrowpay-verify (Ed25519)
   graphviz                          # diagrams
   gnuplot-nox                       # bench plots
   make

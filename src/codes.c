@@ -15,18 +15,14 @@
  *-------------------------------------------------------------------------
  */
 #include "codes.h"
+#include "keyfile.h"
 
 #include <ctype.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
-
-#include "storage/fd.h"
 
 /* n random decimal digits */
 char *
@@ -52,90 +48,47 @@ ep_random_digits(int n)
 	return out;
 }
 
-/* Largest key file read */
-#define EP_KEY_FILE_MAX (64 * 1024)
-
 /* characters of a key id */
 #define EP_KEY_ID_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
 
-/* Refuse the key file (55000), wiping what was read of it first */
-static void
-pg_attribute_noreturn()
-key_file_error(EpHmacKeys *k, const char *detail)
+/* escrowpay.hmac_key_file, for keyfile.c's messages */
+static EpKeyFileKind
+hmac_key_file_kind(void)
 {
-	if (k->buf != NULL)
-		explicit_bzero(k->buf, k->len);
-	ereport(ERROR,
-			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-			 errmsg("cannot use escrowpay.hmac_key_file \"%s\"", ep_hmac_key_file),
-			 errdetail_internal("%s", detail),
-			 errhint("The file holds lines \"<key id> <secret>\" (an id of 1 to %d letters, "
-					 "digits, \"_\" or \"-\"; a secret of at least %d characters) and is "
-					 "readable only by the server's operating-system user (mode 0600).",
-					 EP_KEY_ID_MAX, EP_KEY_SECRET_MIN)));
+	EpKeyFileKind kind;
+
+	kind.setting = "escrowpay.hmac_key_file";
+	kind.path = ep_hmac_key_file;
+	kind.purpose = "Identity codes are stored only as HMAC-SHA256 under a key of that file.";
+	kind.hint = psprintf("The file holds lines \"<key id> <secret>\" (an id of 1 to %d letters, "
+						 "digits, \"_\" or \"-\"; a secret of at least %d characters) and is "
+						 "readable only by the server's operating-system user (mode 0600).",
+						 EP_KEY_ID_MAX, EP_KEY_SECRET_MIN);
+	return kind;
 }
 
 /*
- * Read and check escrowpay.hmac_key_file: a regular file without group or
- * world access, of lines "<key id> <secret>" (blank lines and # comments
- * allowed), at least one key, no id twice.  Read at each call, so a new
- * file takes effect at once.  55000 when it is not set or not usable.
+ * Read and check escrowpay.hmac_key_file (keyfile.c: set, a regular file
+ * without group or world access), of lines "<key id> <secret>" (blank
+ * lines and # comments allowed), at least one key, no id twice.  Read at
+ * each call, so a new file takes effect at once.  55000 when it is not
+ * set or not usable.
  */
 EpHmacKeys *
 ep_hmac_keys_load(void)
 {
 	EpHmacKeys *k = palloc0(sizeof(EpHmacKeys));
-	struct stat st;
-	int			fd;
-	ssize_t		got;
+	EpKeyFileKind kind = hmac_key_file_kind();
 	char	   *line;
 	char	   *next;
 	int			lineno = 0;
 	int			lines = 1;
 
-	if (ep_hmac_key_file == NULL || ep_hmac_key_file[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("escrowpay.hmac_key_file is not set"),
-				 errdetail("Identity codes are stored only as HMAC-SHA256 under a key of that file."),
-				 errhint("A superuser sets escrowpay.hmac_key_file in postgresql.conf "
-						 "(or with ALTER SYSTEM) and reloads the configuration.")));
-	fd = OpenTransientFile(ep_hmac_key_file, O_RDONLY | PG_BINARY);
-	if (fd < 0)
-		key_file_error(k, psprintf("It could not be opened: %m."));
-	if (fstat(fd, &st) != 0)
-	{
-		char	   *detail = psprintf("It could not be examined: %m.");
-
-		CloseTransientFile(fd);
-		key_file_error(k, detail);
-	}
-	if (!S_ISREG(st.st_mode) || (st.st_mode & (S_IRWXG | S_IRWXO)) ||
-		st.st_size > EP_KEY_FILE_MAX)
-	{
-		CloseTransientFile(fd);
-		if (!S_ISREG(st.st_mode))
-			key_file_error(k, "It is not a regular file.");
-		if (st.st_mode & (S_IRWXG | S_IRWXO))
-			key_file_error(k, psprintf("It has group or world access (mode %04o); "
-									   "only its owner may have access (mode 0600).",
-									   (unsigned) (st.st_mode & 07777)));
-		key_file_error(k, psprintf("It is larger than %d bytes.", EP_KEY_FILE_MAX));
-	}
-	k->len = st.st_size + 1;
-	k->buf = palloc(k->len);
-	got = read(fd, k->buf, st.st_size);
-	CloseTransientFile(fd);
-	if (got != st.st_size)
-		key_file_error(k, "It could not be read whole.");
-	k->buf[got] = '\0';
-	if (strlen(k->buf) != (size_t) got)
-		key_file_error(k, "It holds a NUL byte.");
-
-	for (line = k->buf; *line; line++)
+	ep_key_file_read(&kind, &k->file);
+	for (line = k->file.buf; *line; line++)
 		lines += (*line == '\n');
 	k->keys = palloc0(sizeof(EpHmacKey) * lines);
-	for (line = k->buf; line != NULL; line = next)
+	for (line = k->file.buf; line != NULL; line = next)
 	{
 		char	   *end;
 		char	   *secret;
@@ -154,7 +107,7 @@ ep_hmac_keys_load(void)
 			continue;
 		idlen = strspn(line, EP_KEY_ID_CHARS);
 		if (idlen == 0 || idlen > EP_KEY_ID_MAX || (line[idlen] != ' ' && line[idlen] != '\t'))
-			key_file_error(k, psprintf("Line %d does not start with a key id of 1 to %d letters, "
+			ep_key_file_error(&kind, &k->file, psprintf("Line %d does not start with a key id of 1 to %d letters, "
 									   "digits, \"_\" or \"-\" followed by a space or tab "
 									   "and the secret.", lineno, EP_KEY_ID_MAX));
 		line[idlen] = '\0';
@@ -162,19 +115,19 @@ ep_hmac_keys_load(void)
 		while (*secret == ' ' || *secret == '\t')
 			secret++;
 		if (secret[strcspn(secret, " \t")] != '\0')
-			key_file_error(k, psprintf("Line %d (key \"%s\"): the secret is one word, "
+			ep_key_file_error(&kind, &k->file, psprintf("Line %d (key \"%s\"): the secret is one word, "
 									   "and nothing follows it.", lineno, line));
 		if (strlen(secret) < EP_KEY_SECRET_MIN)
-			key_file_error(k, psprintf("Line %d (key \"%s\"): the secret is shorter than %d "
+			ep_key_file_error(&kind, &k->file, psprintf("Line %d (key \"%s\"): the secret is shorter than %d "
 									   "characters.", lineno, line, EP_KEY_SECRET_MIN));
 		if (ep_hmac_key_find(k, line) != NULL)
-			key_file_error(k, psprintf("Line %d: key id \"%s\" appears twice.", lineno, line));
+			ep_key_file_error(&kind, &k->file, psprintf("Line %d: key id \"%s\" appears twice.", lineno, line));
 		strlcpy(k->keys[k->n].id, line, sizeof(k->keys[k->n].id));
 		k->keys[k->n].secret = secret;
 		k->n++;
 	}
 	if (k->n == 0)
-		key_file_error(k, "It holds no key.");
+		ep_key_file_error(&kind, &k->file, "It holds no key.");
 	return k;
 }
 
@@ -194,8 +147,7 @@ ep_hmac_key_find(const EpHmacKeys *keys, const char *id)
 void
 ep_hmac_keys_free(EpHmacKeys *keys)
 {
-	explicit_bzero(keys->buf, keys->len);
-	pfree(keys->buf);
+	ep_key_file_free(&keys->file);
 	pfree(keys->keys);
 	pfree(keys);
 }

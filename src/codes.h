@@ -9,6 +9,7 @@
 #define EP_CODES_H
 
 #include "escrowpay.h"
+#include "keyfile.h"
 
 #define EP_HMAC_LEN 32
 #define EP_KEY_ID_MAX 16		/* characters of a key id */
@@ -23,7 +24,7 @@ extern int	ep_code_ttl;
 typedef struct EpHmacKey
 {
 	char		id[EP_KEY_ID_MAX + 1];
-	const char *secret;			/* points into EpHmacKeys.buf */
+	const char *secret;			/* points into EpHmacKeys.file */
 } EpHmacKey;
 
 /* The keys of the file, in its order: the first signs new codes */
@@ -31,8 +32,7 @@ typedef struct EpHmacKeys
 {
 	int			n;
 	EpHmacKey  *keys;
-	char	   *buf;			/* the file's text, wiped by ep_hmac_keys_free */
-	size_t		len;
+	EpKeyFile	file;			/* the file's text, wiped by ep_hmac_keys_free */
 } EpHmacKeys;
 
 extern char *ep_random_digits(int n);

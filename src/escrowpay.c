@@ -15,6 +15,7 @@
 #include "escrowpay.h"
 
 #include "attempts.h"
+#include "checkpoint.h"
 #include "codes.h"
 #include "fmgr.h"
 #include "hints.h"
@@ -29,7 +30,7 @@ void		_PG_init(void);
 
 /*
  * Settings.  GUC variables are process-global by nature; these are read by
- * codes.c, attempts.c and maintenance.c.
+ * codes.c, attempts.c, checkpoint.c and maintenance.c.
  */
 char	   *ep_hmac_key_file = NULL;
 int			ep_max_code_attempts = 5;
@@ -37,6 +38,7 @@ int			ep_code_attempt_slots = 50000;
 int			ep_code_ttl = 900;
 int			ep_maintenance_interval = 0;
 char	   *ep_maintenance_database = NULL;
+char	   *ep_checkpoint_key_file = NULL;
 
 void
 _PG_init(void)
@@ -46,6 +48,11 @@ _PG_init(void)
 							   "Lines \"<key id> <secret>\"; the first key signs new codes. "
 							   "The file must not be accessible to group or others.",
 							   &ep_hmac_key_file, "", PGC_SIGHUP,
+							   GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
+	DefineCustomStringVariable("escrowpay.checkpoint_key_file",
+							   "File of the Ed25519 private key (PEM) that signs checkpoints of the journal.",
+							   "The file must not be accessible to group or others.",
+							   &ep_checkpoint_key_file, "", PGC_SIGHUP,
 							   GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
 	DefineCustomIntVariable("escrowpay.max_code_attempts",
 							"Wrong identity codes allowed before a deal's code locks.",

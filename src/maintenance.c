@@ -66,6 +66,13 @@ static MaintenanceTask tasks[] = {
 	3600, 10000, "retention of idempotency keys and deal events (escrow.apply_retention)"},
 	{"fold", "SELECT escrow.fold_journal($1)",
 	0, 50, "folding the journal legs waiting in escrow.unfolded into the entries and balances of up to this many accounts (escrow.fold_journal)"},
+	/* nothing without a key; else the transfers sealed ($1 only gates) */
+	{"checkpoint", "WITH c AS (SELECT escrow.checkpoint() AS seq WHERE $1 > 0 AND "
+		"           pg_catalog.current_setting('escrowpay.checkpoint_key_file') <> '') "
+		"SELECT coalesce((SELECT n.tree_size - coalesce(p.tree_size, 0) FROM c "
+		"                   JOIN escrow.checkpoints n ON n.seq = c.seq "
+		"                   LEFT JOIN escrow.checkpoints p ON p.seq = c.seq - 1), 0)",
+	60, 1000000, "signed checkpoints of the journal (escrow.checkpoint)"},
 };
 
 #define TASK_COUNT lengthof(tasks)

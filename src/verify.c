@@ -21,6 +21,9 @@
  *	  - refunds never exceed the transfer, and match its refunded total;
  *	  - every account's SHA-256 chain recomputes, balance by balance, to the
  *		head stored on the account;
+ *	  - signed checkpoints (checkpoint.c): numbered in order, each signature
+ *		verifying under its public key, each stored chunk and each root
+ *		recomputing from the transfers it sealed, none missing or added;
  *	  - owned transfers (escrow.transfer_owners): a capture belongs to its
  *		hold's deal (or nobody), a refund to the owner of what it refunds,
  *		a settlement to the batch whose line names it; each owner posts
@@ -41,6 +44,7 @@
  *-------------------------------------------------------------------------
  */
 #include "verify.h"
+#include "checkpoint.h"
 #include "limits.h"
 
 #include "common/int.h"
@@ -347,8 +351,9 @@ static const char *const checks[] = {
 	" WHERE t.refunded <> coalesce(r.total, 0) OR t.refunded > t.amount",
 };
 
-static void
-emit(Tuplestorestate *ts, TupleDesc desc, const char *problem, const char *detail)
+/* One (problem, detail) row of verify_ledger() */
+void
+ep_verify_emit(Tuplestorestate *ts, TupleDesc desc, const char *problem, const char *detail)
 {
 	Datum		values[2];
 	bool		nulls[2] = {false, false};
@@ -391,7 +396,7 @@ verify_chains(Tuplestorestate *ts, TupleDesc desc)
 #define CLOSE_ACCOUNT() \
 	do { \
 		if (have_account && !broken && memcmp(hash, head, EP_HASH_LEN) != 0) \
-			emit(ts, desc, "chain_head", \
+			ep_verify_emit(ts, desc, "chain_head", \
 				 psprintf("account %lld: head does not match its %lld entries", \
 						  (long long) account, (long long) expect_seq - 1)); \
 	} while (0)
@@ -423,7 +428,7 @@ verify_chains(Tuplestorestate *ts, TupleDesc desc)
 				h = DatumGetByteaPP(ep_datum(i, 2, &isnull));
 				if (VARSIZE_ANY_EXHDR(h) != EP_HASH_LEN)
 				{
-					emit(ts, desc, "chain_head",
+					ep_verify_emit(ts, desc, "chain_head",
 						 psprintf("account %lld: head is not %d bytes",
 								  (long long) account, EP_HASH_LEN));
 					broken = true;
@@ -457,7 +462,7 @@ verify_chains(Tuplestorestate *ts, TupleDesc desc)
 
 				if (seq != expect_seq)
 				{
-					emit(ts, desc, "chain_gap",
+					ep_verify_emit(ts, desc, "chain_gap",
 						 psprintf("account %lld: entry %lld found where %lld was expected",
 								  (long long) account, (long long) seq,
 								  (long long) expect_seq));
@@ -467,7 +472,7 @@ verify_chains(Tuplestorestate *ts, TupleDesc desc)
 				if (pg_add_s64_overflow(balance, e.amount, &balance) ||
 					balance != stored_balance)
 				{
-					emit(ts, desc, "entry_balance",
+					ep_verify_emit(ts, desc, "entry_balance",
 						 psprintf("account %lld entry %lld: stored balance %lld, recomputed %lld",
 								  (long long) account, (long long) seq,
 								  (long long) stored_balance, (long long) balance));
@@ -478,7 +483,7 @@ verify_chains(Tuplestorestate *ts, TupleDesc desc)
 				if (VARSIZE_ANY_EXHDR(stored) != EP_HASH_LEN ||
 					memcmp(VARDATA_ANY(stored), hash, EP_HASH_LEN) != 0)
 				{
-					emit(ts, desc, "chain_hash",
+					ep_verify_emit(ts, desc, "chain_hash",
 						 psprintf("account %lld entry %lld (transfer %lld): hash does not match",
 								  (long long) account, (long long) seq,
 								  (long long) e.transfer));
@@ -516,9 +521,10 @@ escrow_verify_ledger(PG_FUNCTION_ARGS)
 		if (rc != SPI_OK_SELECT)
 			elog(ERROR, "escrowpay: verify query failed: %s", SPI_result_code_string(rc));
 		for (i = 0; i < SPI_processed; i++)
-			emit(rsinfo->setResult, rsinfo->setDesc, ep_text(i, 1), ep_text(i, 2));
+			ep_verify_emit(rsinfo->setResult, rsinfo->setDesc, ep_text(i, 1), ep_text(i, 2));
 	}
 	verify_chains(rsinfo->setResult, rsinfo->setDesc);
+	ep_verify_checkpoints(rsinfo->setResult, rsinfo->setDesc);
 	SPI_finish();
 	return (Datum) 0;
 }

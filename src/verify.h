@@ -9,5 +9,11 @@
 #define EP_VERIFY_H
 
 #include "escrowpay.h"
+#include "access/tupdesc.h"
+#include "utils/tuplestore.h"
+
+/* One (problem, detail) row of verify_ledger()'s result */
+extern void ep_verify_emit(Tuplestorestate *ts, TupleDesc desc, const char *problem,
+						   const char *detail);
 
 #endif							/* EP_VERIFY_H */

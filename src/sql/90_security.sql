@@ -37,3 +37,18 @@ GRANT EXECUTE ON FUNCTION
 
 -- Audit.
 GRANT EXECUTE ON FUNCTION escrow.verify_ledger() TO escrow_admin, escrow_auditor;
+
+-- Signed checkpoints: the administration (and the maintenance worker) makes
+-- them; proofs and the public key for everyone who reads the journal.
+GRANT EXECUTE ON FUNCTION escrow.checkpoint() TO escrow_admin;
+GRANT EXECUTE ON FUNCTION
+    escrow.inclusion_proof(bigint),
+    escrow.checkpoint_public_key()
+    TO escrow_admin, escrow_app, escrow_auditor;
+GRANT SELECT ON escrow.checkpoints TO escrow_admin, escrow_app, escrow_auditor;
+
+-- Balances as of any time: for every role that reads balances.
+GRANT EXECUTE ON FUNCTION
+    escrow.balance_at(bigint, timestamptz),
+    escrow.statement(bigint, timestamptz, timestamptz)
+    TO escrow_admin, escrow_app, escrow_auditor;

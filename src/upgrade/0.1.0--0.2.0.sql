@@ -372,6 +372,37 @@ CREATE INDEX idempotency_keys_created ON escrow.idempotency_keys (created_at);
 CREATE INDEX deal_events_at ON escrow.deal_events (at);
 
 -- ------------------------------------------------------------------
+-- Signed checkpoints (64_checkpoints.sql): new and empty.  The first
+-- escrow.checkpoint() after the upgrade seals every transfer 0.1.0
+-- posted, so proofs cover them too.
+
+CREATE TABLE escrow.checkpoints (
+    seq            bigint PRIMARY KEY,
+    first_transfer bigint NOT NULL,
+    last_transfer  bigint NOT NULL,
+    tree_size      bigint NOT NULL,
+    root           bytea NOT NULL,
+    signature      bytea NOT NULL,
+    key_id         text NOT NULL,
+    public_key     bytea NOT NULL,
+    created_at     timestamptz NOT NULL
+);
+
+CREATE TABLE escrow.checkpoint_chunks (
+    chunk          bigint PRIMARY KEY,
+    first_transfer bigint NOT NULL,
+    last_transfer  bigint NOT NULL,
+    hash           bytea NOT NULL
+);
+CREATE UNIQUE INDEX checkpoint_chunks_last_transfer ON escrow.checkpoint_chunks (last_transfer);
+
+-- ------------------------------------------------------------------
+-- Balances as of any time (65_balance_history.sql): the indexes that
+-- balance_at() and statement() read, built over the existing transfers.
+CREATE INDEX transfers_debit_time ON escrow.transfers (debit_account, created_at) INCLUDE (amount);
+CREATE INDEX transfers_credit_time ON escrow.transfers (credit_account, created_at) INCLUDE (amount);
+
+-- ------------------------------------------------------------------
 -- Folding replaces balance shards (30_journal.sql, ledger.c).  In 0.2.0 a
 -- credit touches no account row: it waits in escrow.unfolded until it is
 -- folded into the entries and the row, so no account needs shards.  Each

@@ -179,7 +179,8 @@ ok( $node->poll_query_until(
 		'postgres',
 		q{SELECT string_agg(task || ' ' || (last_error IS NULL) || ' ' || (runs > 0)
 		                    || ' ' || (last_success IS NOT NULL), ', ' ORDER BY task)
-		   = 'deal_deadlines true true true, expire_holds true true true, fold true true true, retention true true true'
+		   = 'checkpoint true true true, deal_deadlines true true true, expire_holds true true true, '
+		     || 'fold true true true, retention true true true'
 		   FROM escrow.maintenance_runs}),
 	'maintenance_runs: one row per task, each run successful');
 

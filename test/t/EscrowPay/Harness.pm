@@ -17,7 +17,7 @@ use Time::HiRes ();
 use EscrowPay::Client;
 use EscrowPay::Model;
 
-our @EXPORT_OK = qw(setting new_node escrowpay_conf model_world drive ledger_checks
+our @EXPORT_OK = qw(setting new_node escrowpay_conf checkpoint_key model_world drive ledger_checks
   server_crashes flow_totals table_fingerprints after_outage);
 
 # setting(NAME, default, soak default): ESCROWPAY_<NAME> from the
@@ -42,9 +42,10 @@ sub seed
 }
 
 # What every node with escrowpay needs (docs/operations.md): escrowpay in
-# shared_preload_libraries and a key file for identity codes, written here
-# (mode 0600, random secret) beside the node's data directory.  Returns the
-# postgresql.conf lines.
+# shared_preload_libraries, a key file for identity codes (mode 0600,
+# random secret) and an Ed25519 key that signs checkpoints (openssl
+# genpkey, mode 0600), written here beside the node's data directory.
+# Returns the postgresql.conf lines.
 sub escrowpay_conf
 {
 	my ($node) = @_;
@@ -57,7 +58,20 @@ sub escrowpay_conf
 	print $fh 'tap1 ', unpack('H*', $bytes), "\n";
 	close $fh;
 	chmod(0600, $file) or die "chmod $file: $!";
-	return "shared_preload_libraries = 'escrowpay'\nescrowpay.hmac_key_file = '$file'\n";
+	my $ckey = checkpoint_key($node->basedir . '/checkpoint.pem');
+	return "shared_preload_libraries = 'escrowpay'\nescrowpay.hmac_key_file = '$file'\n"
+	  . "escrowpay.checkpoint_key_file = '$ckey'\n";
+}
+
+# Write a new Ed25519 private key (PEM, mode 0600) to $file; returns $file.
+sub checkpoint_key
+{
+	my ($file) = @_;
+	unlink $file;
+	system('openssl', 'genpkey', '-algorithm', 'ed25519', '-out', $file) == 0
+	  or die "openssl genpkey -algorithm ed25519 -out $file failed";
+	chmod(0600, $file) or die "chmod $file: $!";
+	return $file;
 }
 
 # A started node with escrowpay installed (and amcheck for pg_amcheck);

@@ -36,6 +36,7 @@ use strict;
 use warnings;
 
 use Digest::SHA qw(sha256_hex);
+use JSON::PP ();
 use Storable qw(dclone);
 use Time::HiRes ();
 
@@ -86,6 +87,9 @@ our %FUNCTIONS = (
 	deal_transitions => 'gen_read_only', state_machine_dot => 'gen_read_only',
 	txn_no_valid => 'gen_txn_no_valid', limits => 'gen_read_only', assign_account => 'gen_assign_account',
 	authorise_account_use => 'gen_account_use', revoke_account_use => 'gen_account_use',
+	checkpoint => 'gen_checkpoint', inclusion_proof => 'gen_inclusion_proof',
+	checkpoint_public_key => 'gen_checkpoint_public_key',
+	balance_at => 'gen_balance_history', statement => 'gen_balance_history',
 );
 
 # Behaviour switches that other work on escrowpay changes; each names the
@@ -1404,8 +1408,10 @@ sub next_call
 		expire_holds => 1, run_maintenance => 1, apply_retention => 0.3, pay_receivable => 4, refill => 1.5,
 		make_change => 0.7, register => 1.5, open_account => 0.4, register_terminal => 0.2,
 		set_account_shards => 0.2, fold_journal => 1, link_external_account => 0.3,
-		close_settlement_batch => 0.6, settlement_export => 0.3, read_only => 0.5,
-		txn_no_valid => 0.3, assign_account => 0.3, account_use => 0.6);
+		close_settlement_batch => 0.6, settlement_export => 0.3, read_only => 1,
+		txn_no_valid => 0.3, assign_account => 0.3, account_use => 0.6,
+		checkpoint => 0.3, inclusion_proof => 0.6, checkpoint_public_key => 0.2,
+		balance_history => 0.6);
 	return $self->${ \"gen_$op" }();
 }
 
@@ -3602,6 +3608,140 @@ sub gen_fold_journal
 	my $sql = sprintf('SELECT escrow.fold_journal(%s) >= 0;', $n // 'NULL');
 	return refuse('fold_journal', $sql, '22023') if !defined $n || $n < 1;
 	return { op => 'fold_journal', sql => $sql, outcomes => [ _ok(_is_value('t')) ] };
+# --------------------------------------------------------- checkpoints
+# Checkpoints are global: another client's checkpoint may be under way
+# (55P03), or may already have sealed everything (NULL); whether a
+# transfer is sealed yet depends on them too (55000).  What is exact is
+# the proof itself: the transfer in it is the model's, its leaf hash is
+# the canonical encoding of its fields, and its audit path leads to the
+# checkpoint's root (RFC 6962 / 9162, recomputed here).
+sub gen_checkpoint
+{
+	return { op => 'checkpoint', sql => "SELECT coalesce(escrow.checkpoint()::text, 'none');",
+		outcomes => [ _ok(sub {
+			return "expected a checkpoint number or none, got [@{ $_[0] }]"
+			  unless @{ $_[0] } == 1 && $_[0][0] =~ /^([1-9]\d*|none)$/;
+			return undef; }), _refused('55P03') ] };
+}
+
+# the key of escrowpay.checkpoint_key_file (the test nodes have one)
+sub gen_checkpoint_public_key
+{
+	return { op => 'checkpoint_public_key',
+		sql => "SELECT key_id || ':' || (public_key LIKE '-----BEGIN PUBLIC KEY-----%') "
+		  . "FROM escrow.checkpoint_public_key();",
+		outcomes => [ _ok(sub {
+			return "expected <key id>:true, got [@{ $_[0] }]"
+			  unless @{ $_[0] } == 1 && $_[0][0] =~ /^[0-9a-f]{16}:true$/;
+			return undef; }) ] };
+}
+
+sub _canonical_transfer
+{
+	my ($t) = @_;
+	my $text = sub { my $b = $_[0]; utf8::encode($b); return pack('C', length $b) . $b; };
+	return pack('q>', $t->{id}) . $text->($t->{kind})
+	  . pack('q>q>q>', $t->{debit_account}, $t->{credit_account}, $t->{amount})
+	  . $text->($t->{currency}) . pack('q>q>q>', $t->{hold_id}, $t->{refund_of}, $t->{created_at_us});
+}
+
+# RFC 9162 2.1.3.2: the root an audit path leads to, or undef
+sub _path_root
+{
+	my ($index, $size, $leaf, @path) = @_;
+	return undef if $index < 0 || $index >= $size;
+	my ($fn, $sn, $r) = ($index, $size - 1, $leaf);
+	for my $p (@path)
+	{
+		return undef if $sn == 0;
+		if (($fn & 1) || $fn == $sn)
+		{
+			$r = Digest::SHA::sha256("\x01" . $p . $r);
+			($fn, $sn) = ($fn >> 1, $sn >> 1) while !($fn & 1) && $fn != 0;
+		}
+		else
+		{
+			$r = Digest::SHA::sha256("\x01" . $r . $p);
+		}
+		($fn, $sn) = ($fn >> 1, $sn >> 1);
+	}
+	return $sn == 0 ? $r : undef;
+}
+
+sub _proof_check
+{
+	my ($t) = @_;
+	return sub {
+		my ($rows) = @_;
+		return "expected one proof, got [@$rows]" unless @$rows == 1;
+		my $p = eval { JSON::PP::decode_json($rows->[0]) };
+		return "not JSON: $rows->[0]" unless $p;
+		my $x = $p->{transfer};
+		for my $f ([ id => 'id' ], [ kind => 'kind' ], [ amount => 'amount' ],
+			[ debit_account => 'debit' ], [ credit_account => 'credit' ])
+		{
+			return "proof of transfer $t->{id}: $f->[0] $x->{$f->[0]}, the model's $t->{$f->[1]}"
+			  unless $x->{ $f->[0] } eq $t->{ $f->[1] };
+		}
+		my $leaf = Digest::SHA::sha256("\x00" . _canonical_transfer($x));
+		return "proof of transfer $t->{id}: leaf hash $p->{leaf_hash} is not its fields'"
+		  unless unpack('H*', $leaf) eq $p->{leaf_hash};
+		my $root = _path_root($p->{leaf_index}, $p->{checkpoint}{tree_size}, $leaf,
+			map { pack('H*', $_) } @{ $p->{audit_path} });
+		return "proof of transfer $t->{id}: the audit path does not lead to the root"
+		  unless defined $root && unpack('H*', $root) eq $p->{checkpoint}{root};
+		return undef;
+	};
+}
+
+sub gen_inclusion_proof
+{
+	my ($self) = @_;
+	my $r = $self->{rng};
+	my @ids = recent($self->{st}{xfer_list}, 400);
+	if (@ids && $r->chance(0.9))
+	{
+		my $t = $self->{st}{xfers}{ $r->pick(@ids) };
+		return { op => 'inclusion_proof',
+			sql => sprintf('SELECT escrow.inclusion_proof(%s)::text;', lit($t->{id})),
+			outcomes => [ _ok(_proof_check($t)), _refused('55000') ] };
+	}
+	my $id = $r->chance(0.2) ? undef : unknown_id($self->{w}, $r);
+	my $sql = sprintf('SELECT escrow.inclusion_proof(%s)::text;', lit($id));
+	return refuse('inclusion_proof', $sql, '22023') unless defined $id;
+	# no checkpoint yet (55000) comes before looking the transfer up
+	return { op => 'inclusion_proof', sql => $sql, outcomes => [ _refused('P0002'), _refused('55000') ] };
+}
+
+# --------------------------------------------------------- balance history
+# The client's own accounts change only through its calls: as of now
+# ('infinity') balance_at is the model's balance, before every transfer
+# ('-infinity') 0, and the statement of all time sums to the balance and
+# ends at it.  Unknown accounts and shards: P0002; NULL: 22023; a period
+# ending before it starts: 22023.
+sub gen_balance_history
+{
+	my ($self) = @_;
+	my $r = $self->{rng};
+	my $acct = $r->chance(0.9) ? $r->pick($self->eur_accounts, $self->own('j'))
+	  : $r->chance(0.8) ? unknown_id($self->{w}, $r) : undef;
+	my $a = $self->{st}{acct}{$acct // ''};
+	if ($r->chance(0.5))
+	{
+		my $at = $r->pick(("'infinity'") x 4, "'-infinity'", 'NULL');
+		my $sql = sprintf('SELECT escrow.balance_at(%s, %s);', lit($acct), $at);
+		return refuse('balance_at', $sql, '22023') if !defined $acct || $at eq 'NULL';
+		return refuse('balance_at', $sql, 'P0002') unless $a;
+		return { op => 'balance_at', sql => $sql,
+			outcomes => [ _ok(_is_value($at eq "'-infinity'" ? 0 : $a->{posted})) ] };
+	}
+	my ($from, $to) = $r->chance(0.9) ? ("'-infinity'", "'infinity'") : ("'infinity'", "'-infinity'");
+	my $sql = sprintf("SELECT coalesce(sum(amount), 0) || ':' || coalesce((array_agg(balance ORDER BY created_at DESC, "
+		. "transfer DESC))[1], 0) FROM escrow.statement(%s, %s, %s);", lit($acct), $from, $to);
+	return refuse('statement', $sql, '22023') unless defined $acct;
+	return refuse('statement', $sql, 'P0002') unless $a;
+	return refuse('statement', $sql, '22023') if $from eq "'infinity'";
+	return { op => 'statement', sql => $sql, outcomes => [ _ok(_is_value("$a->{posted}:$a->{posted}")) ] };
 }
 
 # --------------------------------------------------------- read-only

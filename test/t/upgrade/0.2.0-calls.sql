@@ -91,5 +91,15 @@ SELECT p FROM (VALUES
   -- no old deal is unpaid (the upgrade gave the ones served first a payment deadline from now)
   (54, pg_temp.probe('write_off', 'EP007', $q$ SELECT escrow.write_off(pg_temp.d('identity_confirmed'), 'probe', 'U-S1') $q$)),
   (55, pg_temp.probe('apply_retention', NULL, $q$ SELECT * FROM escrow.apply_retention(10) $q$)),
-  (56, pg_temp.probe('fold_journal', NULL, $q$ SELECT escrow.fold_journal(1000) $q$))
+  -- the first checkpoint seals every transfer 0.1.0 posted; a proof of the first one
+  (56, pg_temp.probe('checkpoint', NULL, $q$ SELECT escrow.checkpoint() $q$)),
+  (57, pg_temp.probe('inclusion_proof', NULL, $q$ WITH c AS (SELECT escrow.checkpoint() AS seq)
+         SELECT escrow.inclusion_proof((SELECT min(id) FROM escrow.transfers)) FROM c $q$)),
+  (58, pg_temp.probe('checkpoint_public_key', NULL, $q$ SELECT * FROM escrow.checkpoint_public_key() $q$)),
+  -- balances of the old accounts as of any time, over the old transfers
+  (59, pg_temp.probe('balance_at', NULL, $q$ SELECT escrow.balance_at(pg_temp.a('u-other'), now() - interval '1 hour') $q$)),
+  (60, pg_temp.probe('statement', NULL, $q$ SELECT count(*) FROM escrow.statement(pg_temp.a('u-other'), '-infinity', now()) $q$)),
+  (61, pg_temp.probe('account_legs', NULL, $q$ SELECT count(*) FROM escrow.account_legs(pg_temp.a('u-other'), '-infinity', 'infinity') $q$)),
+  (62, pg_temp.probe('require_account', NULL, $q$ SELECT escrow.require_account(pg_temp.a('u-other'), now()) $q$)),
+  (63, pg_temp.probe('fold_journal', NULL, $q$ SELECT escrow.fold_journal(1000) $q$))
 ) AS probes (n, p) ORDER BY n;

@@ -1,5 +1,5 @@
 
-# 011_fold_crash.pl -- folding interrupted by a crash loses and creates
+# 012_fold_crash.pl -- folding interrupted by a crash loses and creates
 # nothing.
 #
 # Credits and a system account's debits wait in escrow.unfolded until they

@@ -1,0 +1,35 @@
+#!/bin/bash
+# bench/balance_history.sh -- balances as of any time at scale: loads
+# BENCH_HISTORY_TRANSFERS transfers (default 10,000,000) spread over a year
+# between 10,000 accounts, one merchant taking 10% of them (1,000,000
+# credits), straight into escrow.transfers (bench/balance_history.sql:
+# the journal tables are what balance_at and statement read), then times
+# escrow.balance_at() at random moments of random accounts and of the hot
+# merchant, and escrow.statement() of a day and of a month, against a
+# plain sum over the account's transfers (what a hand-rolled ledger without
+# the indexes does).  Standalone it starts its own throwaway cluster; with
+# BENCH_IN_CLUSTER=1 (bench/run.sh) it uses the cluster in PGHOST/PGPORT.
+# Must run as root after `make install`.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+N=${BENCH_HISTORY_TRANSFERS:-10000000}
+if [ -z "${BENCH_IN_CLUSTER:-}" ]; then
+  . scripts/cluster.sh
+  CLUSTER_EXTRA_CONF="shared_buffers = 1GB
+max_wal_size = 8GB
+maintenance_work_mem = 512MB"
+  export CLUSTER_EXTRA_CONF
+  cluster_start
+fi
+bh() { psql -X -q -v ON_ERROR_STOP=1 -d bench_history "$@"; }
+
+echo "== balance history: loading $N transfers"
+dropdb --if-exists bench_history
+createdb bench_history
+bh -c "CREATE EXTENSION escrowpay"
+start=$(date +%s)
+PGOPTIONS='-c synchronous_commit=off' bh -v transfers="$N" -f bench/balance_history.sql
+echo "   loaded in $(( $(date +%s) - start )) s"
+echo "== balance history: mean ms per call (after one warm-up pass)"
+bh -v transfers="$N" -f bench/balance_history_measure.sql

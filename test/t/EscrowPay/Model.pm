@@ -3608,6 +3608,8 @@ sub gen_fold_journal
 	my $sql = sprintf('SELECT escrow.fold_journal(%s) >= 0;', $n // 'NULL');
 	return refuse('fold_journal', $sql, '22023') if !defined $n || $n < 1;
 	return { op => 'fold_journal', sql => $sql, outcomes => [ _ok(_is_value('t')) ] };
+}
+
 # --------------------------------------------------------- checkpoints
 # Checkpoints are global: another client's checkpoint may be under way
 # (55P03), or may already have sealed everything (NULL); whether a

@@ -127,8 +127,13 @@ SELECT 'escrowpay_idempotency_keys_expired', '{}'::jsonb,
                    WHERE k.created_at < pg_catalog.now()
                                         - pg_catalog.make_interval(secs => st.idempotency_retention))
             ELSE 0 END
-  FROM settings st;
+  FROM settings st
+UNION ALL
+SELECT 'escrowpay_checkpoint_age_seconds', '{}'::jsonb,
+       round(extract(epoch FROM pg_catalog.clock_timestamp() - max(c.created_at)), 3)
+  FROM escrow.checkpoints c
+HAVING max(c.created_at) IS NOT NULL;
 COMMENT ON VIEW escrow.metrics IS
-    'Operational metrics as (metric, labels, value) rows for postgres_exporter: open, expiring and expired holds, deals per stage and past their deadline, overdue invoices and loans, the background worker''s lag and failures per task, idempotency keys past their retention';
+    'Operational metrics as (metric, labels, value) rows for postgres_exporter: open, expiring and expired holds, deals per stage and past their deadline, overdue invoices and loans, the background worker''s lag and failures per task, idempotency keys past their retention, the age of the last signed checkpoint';
 
 GRANT SELECT ON escrow.metrics TO escrow_admin, escrow_auditor;

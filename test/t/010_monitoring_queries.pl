@@ -76,7 +76,9 @@ for my $q (@order)
 	my ($header, @rows) = split /\n/, $out;
 	is($header // '', join('|', map { $_->[0] } @cols), "$q returns the columns the file declares");
 	# nothing is overdue here: that query alone may return no row
-	ok(@rows > 0 || $q eq 'escrowpay_receivables_overdue', "$q returns rows");
+	# nothing is overdue here, and no checkpoint key is set: those may
+	# return no row
+	ok(@rows > 0 || $q =~ /^escrowpay_(receivables_overdue|checkpoint)$/, "$q returns rows");
 	my @value_idx = grep { $cols[$_][1] ne 'LABEL' } 0 .. $#cols;
 	my @bad = grep {
 		my @f = split /\|/, $_, -1;
@@ -86,8 +88,10 @@ for my $q (@order)
 	$exported{"${q}_$_->[0]"} = 1 for grep { $_->[1] ne 'LABEL' } @cols;
 }
 
+# the metrics that have no row here are named by the view's definition
 my @unexported = grep { !$exported{$_} } split /\n/,
-  $node->safe_psql('postgres', 'SELECT DISTINCT metric FROM escrow.metrics ORDER BY 1');
+  $node->safe_psql('postgres', q{SELECT DISTINCT m[1] FROM pg_catalog.regexp_matches(
+	pg_catalog.pg_get_viewdef('escrow.metrics'::regclass), '''(escrowpay_\w+)''', 'g') m ORDER BY 1});
 is(join(', ', @unexported), '', 'every metric of escrow.metrics is exported by queries.yaml');
 
 $node->stop;

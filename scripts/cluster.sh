@@ -68,6 +68,52 @@ _cluster_free_port() {
   return 1
 }
 
+# _cluster_write_keyfile FILE: the key of identity codes, "<key id>
+# <secret>", readable by postgres only.
+_cluster_write_keyfile() {
+  if ! (umask 077 &&
+        printf 'test1 %s\n' "$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')" >"$1" &&
+        chown postgres: "$1"); then
+    echo "cluster.sh: could not write $1" >&2
+    return 1
+  fi
+}
+
+# _cluster_node_start DATA LOG PORT LISTEN PRELOAD PREPARED: initdb a node
+# in DATA (trust authentication) and start it on PORT, with its unix socket
+# in CLUSTER_DIR, listening on TCP at LISTEN ('' for none), preloading
+# PRELOAD (then CLUSTER_PRELOAD), with PREPARED max_prepared_transactions,
+# using CLUSTER_KEYFILE.  Also used by scripts/citus-cluster.sh.
+_cluster_node_start() {
+  local data=$1 log=$2 port=$3 listen=$4 preload=$5 prepared=$6
+  if ! _cluster_as_pg "$PG_BINDIR/initdb" -D "$data" -U postgres \
+         --auth=trust -E UTF8 --locale=C.UTF-8 >"$data.initdb.log" 2>&1; then
+    echo "cluster.sh: initdb failed:" >&2
+    cat "$data.initdb.log" >&2
+    return 1
+  fi
+
+  _cluster_as_pg tee -a "$data/postgresql.conf" >/dev/null <<EOF
+
+# --- throwaway test cluster (scripts/cluster.sh) ---
+listen_addresses = '$listen'
+unix_socket_directories = '$CLUSTER_DIR'
+port = $port
+fsync = off
+max_prepared_transactions = $prepared
+shared_preload_libraries = '$preload${CLUSTER_PRELOAD:+,$CLUSTER_PRELOAD}'
+escrowpay.hmac_key_file = '$CLUSTER_KEYFILE'
+${CLUSTER_EXTRA_CONF:-}
+EOF
+
+  if ! _cluster_as_pg "$PG_BINDIR/pg_ctl" -D "$data" -l "$log" \
+         -w -t 60 start >/dev/null; then
+    echo "cluster.sh: pg_ctl start failed; server log:" >&2
+    cat "$log" >&2
+    return 1
+  fi
+}
+
 cluster_start() {
   if [ -n "$CLUSTER_DIR" ]; then
     echo "cluster.sh: a cluster is already running in $CLUSTER_DIR" >&2

@@ -222,10 +222,17 @@ escrow_hold_batch(PG_FUNCTION_ARGS)
 		}
 	}
 
-	/* every pair usable?  the first one that is not gets its precise error */
+	/*
+	 * every pair usable?  the first one that is not gets its precise error
+	 * (on a Citus cluster pair by pair: one statement cannot join accounts
+	 * living on different workers)
+	 */
 	values[0] = int64_array(debit, n);
 	values[1] = int64_array(credit, n);
-	if (ep_exec(&first_bad, values, NULL, 1) == 1)
+	if (ep_distributed())
+		for (i = 0; i < n; i++)
+			ep_check_hold_accounts(debit[i], credit[i]);
+	else if (ep_exec(&first_bad, values, NULL, 1) == 1)
 	{
 		ep_check_hold_accounts(ep_int64(0, 1), ep_int64(0, 2));
 		elog(ERROR, "escrowpay: hold_batch refused a pair for no known reason");
@@ -265,6 +272,50 @@ escrow_hold_batch(PG_FUNCTION_ARGS)
 	result = SPI_datumTransfer(result, false, -1);
 	SPI_finish();
 	PG_RETURN_DATUM(result);
+}
+
+/*
+ * capture_batch's locks on a Citus cluster, which refuses one statement
+ * locking rows of several shards: the holds of sorted (ascending, distinct),
+ * then the accounts they touch (a sharded account only as a debit), one
+ * statement each, in the same ascending order as on one server.
+ */
+static void
+lock_each(const int64 *sorted, int n)
+{
+	static EpPlan lock_hold = {NULL,
+		"SELECT debit_account, credit_account FROM escrow.holds WHERE id = $1 FOR UPDATE",
+	1, {INT8OID}};
+	static EpPlan lock_account = {NULL,
+		"SELECT id FROM escrow.accounts WHERE id = $1 AND (shards = 0 OR $2) FOR UPDATE",
+	2, {INT8OID, BOOLOID}};
+	int64	   *debits = palloc(sizeof(int64) * Max(n, 1));
+	int64	   *touched = palloc(sizeof(int64) * 2 * Max(n, 1));
+	int			locked = 0;
+	int			i;
+	Datum		values[2];
+
+	for (i = 0; i < n; i++)
+	{
+		values[0] = Int64GetDatum(sorted[i]);
+		if (ep_exec(&lock_hold, values, NULL, 1) != 1)
+			continue;			/* reported by ep_capture_hold() in input order */
+		debits[locked] = ep_int64(0, 1);
+		touched[2 * locked] = debits[locked];
+		touched[2 * locked + 1] = ep_int64(0, 2);
+		locked++;
+	}
+	qsort(debits, locked, sizeof(int64), cmp_int64);
+	qsort(touched, 2 * locked, sizeof(int64), cmp_int64);
+	for (i = 0; i < 2 * locked; i++)
+	{
+		if (i > 0 && touched[i] == touched[i - 1])
+			continue;
+		values[0] = Int64GetDatum(touched[i]);
+		values[1] = BoolGetDatum(bsearch(&touched[i], debits, locked, sizeof(int64),
+										 cmp_int64) != NULL);
+		ep_exec(&lock_account, values, NULL, 0);
+	}
 }
 
 /*
@@ -349,7 +400,9 @@ escrow_capture_batch(PG_FUNCTION_ARGS)
 
 	/* lock the holds, then the accounts, each in ascending id order */
 	values[0] = int64_array(sorted, n);
-	locked = ep_exec(&lock_holds, values, NULL, 0);
+	locked = ep_distributed() ? 0 : ep_exec(&lock_holds, values, NULL, 0);
+	if (ep_distributed())
+		lock_each(sorted, n);
 	debits = palloc(sizeof(int64) * Max(locked, 1));
 	for (i = 0; i < (int) locked; i++)
 		debits[i] = ep_int64(i, 2);

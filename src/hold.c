@@ -14,6 +14,8 @@
  */
 #include "hold.h"
 
+#include "access/xact.h"
+
 #include "fmgr.h"
 #include "idempotency.h"
 #include "ledger.h"
@@ -111,15 +113,17 @@ update_hold(const EpHold *h, const char *status)
 {
 	static EpPlan update = {NULL,
 		"UPDATE escrow.holds SET captured = $2, released = $3, status = $4, "
-		"       ended_at = CASE WHEN $4 = 'open' THEN NULL ELSE now() END "
+		"       ended_at = CASE WHEN $4 = 'open' THEN NULL ELSE $5 END "
 		" WHERE id = $1",
-	4, {INT8OID, INT8OID, INT8OID, TEXTOID}};
-	Datum		values[4];
+	5, {INT8OID, INT8OID, INT8OID, TEXTOID, TIMESTAMPTZOID}};
+	Datum		values[5];
 
 	values[0] = Int64GetDatum(h->id);
 	values[1] = Int64GetDatum(h->captured);
 	values[2] = Int64GetDatum(h->released);
 	values[3] = CStringGetTextDatum(status);
+	/* now(), passed in: Citus refuses a volatile call inside CASE */
+	values[4] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
 	ep_exec(&update, values, NULL, 0);
 }
 
@@ -383,6 +387,51 @@ cmp_by_account(const void *a, const void *b)
 }
 
 /*
+ * expire_holds' claim on a Citus cluster, which refuses one statement
+ * locking rows of several shards: the due holds found first, then each
+ * locked (skipped if another transaction holds it, or no longer due) and
+ * ended by its own statements.  values: $1 max_holds, $2 now.  Returns
+ * how many it ended, with (debit account, amount given back) pairs.
+ */
+static uint64
+claim_each(Datum *values, int64 **pairs)
+{
+	static EpPlan due = {NULL,
+		"SELECT id FROM escrow.holds WHERE status = 'open' AND expires_at <= $2 "
+		" ORDER BY expires_at LIMIT $1",
+	2, {INT4OID, TIMESTAMPTZOID}};
+	static EpPlan lock = {NULL,
+		"SELECT debit_account, amount - captured - released FROM escrow.holds "
+		" WHERE id = $1 AND status = 'open' AND expires_at <= $2 FOR UPDATE SKIP LOCKED",
+	2, {INT8OID, TIMESTAMPTZOID}};
+	static EpPlan end = {NULL,
+		"UPDATE escrow.holds SET released = amount - captured, status = 'expired', "
+		"       ended_at = now() WHERE id = $1",
+	1, {INT8OID}};
+	uint64		found = ep_exec(&due, values, NULL, 0);
+	int64	   *ids = palloc(sizeof(int64) * Max(found, 1));
+	uint64		n = 0;
+	uint64		i;
+	Datum		args[2];
+
+	for (i = 0; i < found; i++)
+		ids[i] = ep_int64(i, 1);
+	*pairs = palloc(sizeof(int64) * 2 * Max(found, 1));
+	args[1] = values[1];
+	for (i = 0; i < found; i++)
+	{
+		args[0] = Int64GetDatum(ids[i]);
+		if (ep_exec(&lock, args, NULL, 1) != 1)
+			continue;
+		(*pairs)[2 * n] = ep_int64(0, 1);
+		(*pairs)[2 * n + 1] = ep_int64(0, 2);
+		ep_exec(&end, args, NULL, 0);
+		n++;
+	}
+	return n;
+}
+
+/*
  * escrow.expire_holds(max_holds integer DEFAULT 1000) RETURNS integer
  *
  * Ends up to max_holds open holds whose expiry has passed, skipping holds
@@ -418,13 +467,17 @@ escrow_expire_holds(PG_FUNCTION_ARGS)
 	SPI_connect();
 	values[0] = Int32GetDatum(max_holds);
 	values[1] = TimestampTzGetDatum(GetCurrentTimestamp());
-	n = ep_exec(&claim, values, NULL, 0);
-
-	pairs = palloc(sizeof(int64) * 2 * Max(n, 1));
-	for (i = 0; i < n; i++)
+	if (ep_distributed())
+		n = claim_each(values, &pairs);
+	else
 	{
-		pairs[2 * i] = ep_int64(i, 1);
-		pairs[2 * i + 1] = ep_int64(i, 2);
+		n = ep_exec(&claim, values, NULL, 0);
+		pairs = palloc(sizeof(int64) * 2 * Max(n, 1));
+		for (i = 0; i < n; i++)
+		{
+			pairs[2 * i] = ep_int64(i, 1);
+			pairs[2 * i + 1] = ep_int64(i, 2);
+		}
 	}
 	qsort(pairs, n, sizeof(int64) * 2, cmp_by_account);
 	for (i = 0; i < n;)

@@ -39,6 +39,7 @@
 #include "plan.h"
 #include "port/pg_bswap.h"
 #include "miscadmin.h"
+#include "storage/proc.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
@@ -673,7 +674,8 @@ ep_reserve_funds(int64 debit, int64 credit, int64 amount)
 	values[0] = Int64GetDatum(debit);
 	values[1] = Int64GetDatum(credit);
 	values[2] = Int64GetDatum(amount);
-	if (ep_exec(&reserve, values, NULL, 0) == 1)
+	/* one statement over two accounts: not on a Citus cluster */
+	if (!ep_distributed() && ep_exec(&reserve, values, NULL, 0) == 1)
 		return;
 	ep_check_hold_accounts(debit, credit);
 	ep_add_held(debit, amount);
@@ -706,10 +708,112 @@ ep_caller_is_admin(void)
 		(OidIsValid(admin) && has_privs_of_role(GetOuterUserId(), admin));
 }
 
+/*
+ * The funding account of each currency, on a Citus cluster, where finding
+ * it is a query over every shard: per backend, like sharded_accounts, and
+ * safe for the same reasons (a funding account is never replaced; the
+ * cache is emptied when escrow.accounts is a different table).
+ */
+typedef struct EpFunding
+{
+	char		currency[4];	/* hash key */
+	int64		account;
+} EpFunding;
+
+static HTAB *funding_accounts = NULL;
+static Oid	funding_accounts_table = InvalidOid;
+
+/*
+ * A funding account this transaction created is not remembered until the
+ * transaction is over: it may still roll back
+ */
+static LocalTransactionId funding_created_lxid = InvalidLocalTransactionId;
+static char funding_created_currency[4];
+
+/*
+ * The funding account of currency on a Citus cluster, 0 when it has none
+ * yet
+ */
+static int64
+funding_of_currency(const char *currency)
+{
+	static EpPlan lookup = {NULL,
+		"SELECT id FROM escrow.accounts "
+		" WHERE currency = $1 AND kind = 'system' AND owner = '" EP_FUNDING_OWNER "'",
+	1, {TEXTOID}};
+	Oid			table = get_relname_relid("accounts", get_namespace_oid(EP_SCHEMA, false));
+	char		key[4] = {0};
+	EpFunding  *e;
+	bool		found;
+	Datum		values[1];
+
+	if (funding_accounts == NULL || table != funding_accounts_table)
+	{
+		HASHCTL		ctl;
+
+		if (funding_accounts != NULL)
+			hash_destroy(funding_accounts);
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(key);
+		ctl.entrysize = sizeof(EpFunding);
+		ctl.hcxt = TopMemoryContext;
+		funding_accounts = hash_create("escrowpay funding accounts", 16, &ctl,
+									   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		funding_accounts_table = table;
+	}
+	strlcpy(key, currency, sizeof(key));
+	e = hash_search(funding_accounts, key, HASH_FIND, &found);
+	if (found)
+		return e->account;
+	values[0] = CStringGetTextDatum(currency);
+	if (ep_exec(&lookup, values, NULL, 1) != 1)
+		return 0;
+	if (funding_created_lxid == MyProc->lxid && strcmp(funding_created_currency, key) == 0)
+		return ep_int64(0, 1);
+	e = hash_search(funding_accounts, key, HASH_ENTER, &found);
+	e->account = ep_int64(0, 1);
+	return e->account;
+}
+
+/*
+ * Make sure currency has its funding account on a Citus cluster, where no
+ * unique index can say so (escrow.distribute() drops
+ * accounts_funding_per_currency): the first use of a currency creates it
+ * under a transaction-level advisory lock of the coordinator, through
+ * which every call goes.
+ */
+static void
+ensure_funding_distributed(Datum currency)
+{
+	static EpPlan lock = {NULL,
+		"SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('escrowpay funding ' || $1))",
+	1, {TEXTOID}};
+	static EpPlan insert = {NULL,
+		"INSERT INTO escrow.accounts (owner, kind, currency) "
+		"VALUES ('" EP_FUNDING_OWNER "', 'system', $1)",
+	1, {TEXTOID}};
+	char	   *code = TextDatumGetCString(currency);
+	Datum		values[1];
+
+	if (funding_of_currency(code) != 0)
+		return;
+	values[0] = currency;
+	ep_exec(&lock, values, NULL, 0);
+	if (funding_of_currency(code) == 0)
+	{
+		ep_exec(&insert, values, NULL, 0);
+		funding_created_lxid = MyProc->lxid;
+		strlcpy(funding_created_currency, code, sizeof(funding_created_currency));
+	}
+}
+
 /* The funding system account of account's currency (P0002 if no account) */
 static int64
 funding_account_of(int64 account)
 {
+	static EpPlan currency_of = {NULL,
+		"SELECT currency FROM escrow.accounts WHERE id = $1 AND kind <> 'shard'",
+	1, {INT8OID}};
 	static EpPlan lookup = {NULL,
 		"SELECT f.id FROM escrow.accounts a "
 		"  JOIN escrow.accounts f ON f.currency = a.currency "
@@ -719,10 +823,13 @@ funding_account_of(int64 account)
 	Datum		values[1];
 
 	values[0] = Int64GetDatum(account);
-	if (ep_exec(&lookup, values, NULL, 1) != 1)
+	/* on a Citus cluster the two accounts may live on different workers */
+	if (ep_exec(ep_distributed() ? &currency_of : &lookup, values, NULL, 1) != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
 				 errmsg("account %lld does not exist", (long long) account)));
+	if (ep_distributed())
+		return funding_of_currency(ep_text(0, 1));
 	return ep_int64(0, 1);
 }
 
@@ -874,7 +981,10 @@ escrow_open_account(PG_FUNCTION_ARGS)
 	currency = CStringGetTextDatum(ep_text(0, 1));
 
 	values[0] = currency;
-	ep_exec(&funding, values, NULL, 0);
+	if (ep_distributed())
+		ensure_funding_distributed(currency);
+	else
+		ep_exec(&funding, values, NULL, 0);
 
 	values[0] = CStringGetTextDatum(owner);
 	values[1] = CStringGetTextDatum(kind);

@@ -13,10 +13,64 @@
 #include "plan.h"
 
 #include "catalog/namespace.h"
+#include "catalog/pg_namespace.h"
 #include "commands/sequence.h"
 #include "utils/elog.h"
 #include "utils/builtins.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
+
+/*
+ * Whether the ledger is spread over a Citus cluster (escrow.accounts is a
+ * Citus table; escrow.distribute(), docs/scale-out.md): -1 unknown, 0 no,
+ * 1 yes.  Per backend, forgotten on every relcache invalidation (Citus
+ * invalidates a table's entry when it converts it), so a backend notices
+ * distribute() having run in another.
+ */
+static int	ledger_distributed = -1;
+static bool distributed_callback = false;
+
+static void
+forget_distributed(Datum arg, Oid relid)
+{
+	ledger_distributed = -1;
+}
+
+/*
+ * Is escrow.accounts a Citus table?  Statements then take custom plans
+ * (Citus routes a statement by the values of its parameters, and plans a
+ * join of distributed tables only with them known), and the functions take
+ * the paths that touch one account per statement.
+ */
+bool
+ep_distributed(void)
+{
+	if (!distributed_callback)
+	{
+		CacheRegisterRelcacheCallback(forget_distributed, (Datum) 0);
+		distributed_callback = true;
+	}
+	if (ledger_distributed < 0)
+	{
+		Oid			catalog = get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE);
+		Oid			accounts = get_relname_relid("accounts",
+												 get_namespace_oid(EP_SCHEMA, false));
+
+		ledger_distributed = 0;
+		if (OidIsValid(catalog) && OidIsValid(accounts))
+		{
+			char		sql[200];
+
+			snprintf(sql, sizeof(sql),
+					 "SELECT 1 FROM pg_catalog.pg_dist_partition WHERE logicalrelid = %u",
+					 accounts);
+			if (SPI_execute(sql, true, 1) != SPI_OK_SELECT)
+				elog(ERROR, "escrowpay: could not read pg_dist_partition");
+			ledger_distributed = SPI_processed > 0;
+		}
+	}
+	return ledger_distributed == 1;
+}
 
 /*
  * The library is newer than the SQL objects: a new escrowpay package was
@@ -83,16 +137,25 @@ ep_exec(EpPlan *plan, Datum *values, const char *nulls, long max_rows)
 	MemoryContext cxt = CurrentMemoryContext;
 	volatile int rc = 0;
 
+	/*
+	 * A generic plan on one server: the statements are simple keyed
+	 * lookups, and custom plans would be re-planned on every call.  On a
+	 * Citus cluster a custom plan, which Citus routes by the parameters'
+	 * values; a plan kept from before distribute() is prepared anew.
+	 */
+	int			options = ep_distributed() ? CURSOR_OPT_CUSTOM_PLAN : CURSOR_OPT_GENERIC_PLAN;
+
+	if (plan->plan != NULL && plan->cursor_options != options)
+	{
+		SPI_freeplan(plan->plan);
+		plan->plan = NULL;
+	}
 	PG_TRY();
 	{
 		if (plan->plan == NULL)
 		{
-			/*
-			 * Always a generic plan: the statements are simple keyed
-			 * lookups, and custom plans would be re-planned on every call.
-			 */
 			SPIPlanPtr	p = SPI_prepare_cursor(plan->sql, plan->nargs, plan->argtypes,
-											   CURSOR_OPT_GENERIC_PLAN);
+											   options);
 
 			if (p == NULL)
 				elog(ERROR, "escrowpay: SPI_prepare failed (%s) for: %s",
@@ -100,6 +163,7 @@ ep_exec(EpPlan *plan, Datum *values, const char *nulls, long max_rows)
 			if (SPI_keepplan(p) != 0)
 				elog(ERROR, "escrowpay: SPI_keepplan failed");
 			plan->plan = p;
+			plan->cursor_options = options;
 		}
 		rc = SPI_execute_plan(plan->plan, values, nulls, false, max_rows);
 	}

@@ -23,6 +23,7 @@ typedef struct EpPlan
 	const char *sql;
 	int			nargs;
 	Oid			argtypes[20];
+	int			cursor_options; /* how plan was prepared (set by ep_exec) */
 } EpPlan;
 
 extern uint64 ep_exec(EpPlan *plan, Datum *values, const char *nulls, long max_rows);
@@ -33,5 +34,6 @@ extern int64 ep_int64(int row, int col);
 extern char *ep_text(int row, int col);
 extern Datum ep_datum(int row, int col, bool *isnull);
 extern int64 ep_next_id(const char *sequence);
+extern bool ep_distributed(void);
 
 #endif							/* EP_PLAN_H */

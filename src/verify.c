@@ -52,6 +52,7 @@
 #include "funcapi.h"
 #include "ledger.h"
 #include "plan.h"
+#include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/tuplestore.h"
 
@@ -364,6 +365,104 @@ ep_verify_emit(Tuplestorestate *ts, TupleDesc desc, const char *problem, const c
 }
 
 /*
+ * The hash-distributed tables of a Citus cluster (escrow.distribute()),
+ * copied for verification: NULL-terminated names, or NULL on one server.
+ */
+static char **distributed_tables = NULL;
+
+/*
+ * On a Citus cluster, the checks join tables that live on different
+ * workers, which Citus cannot plan, and a cluster has no snapshot common
+ * to its nodes.  So verification first stops the ledger: a SHARE lock on
+ * every table it reads, on the coordinator (all writes come through it),
+ * then on every shard of the distributed ones (their own short
+ * transactions, which wait for a two-phase commit still completing on a
+ * worker); then it copies each distributed table into a temporary table of
+ * the same name, and every check reads the copies.  Writers wait meanwhile
+ * (docs/scale-out.md).
+ */
+static void
+copy_distributed(void)
+{
+	int			rc;
+	uint64		i,
+				n;
+
+	rc = ep_execute("SELECT c.relname::text FROM pg_catalog.pg_dist_partition p "
+					"  JOIN pg_catalog.pg_class c ON c.oid = p.logicalrelid "
+					" WHERE c.relnamespace = 'escrow'::regnamespace AND p.partmethod = 'h' "
+					" ORDER BY 1", true, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "escrowpay: could not list the distributed tables");
+	n = SPI_processed;
+	distributed_tables = palloc0(sizeof(char *) * (n + 1));
+	for (i = 0; i < n; i++)
+		distributed_tables[i] = pstrdup(ep_text(i, 1));
+	if (ep_execute("LOCK TABLE escrow.accounts, escrow.entries, escrow.transfers, "
+				   "  escrow.transfer_owners, escrow.holds, escrow.deals, escrow.deal_sources, "
+				   "  escrow.receivables, escrow.settlement_lines IN SHARE MODE",
+				   false, 0) < 0)
+		elog(ERROR, "escrowpay: could not lock the ledger");
+	for (i = 0; i < n; i++)
+	{
+		const char *t = distributed_tables[i];
+
+		bool		isnull = true;
+
+		/* a copy made by an earlier call in this transaction goes first */
+		if (ep_execute(psprintf("SELECT pg_catalog.to_regclass('pg_temp.%s')", t), true, 1) ==
+			SPI_OK_SELECT)
+			(void) ep_datum(0, 1, &isnull);
+		/* with the primary key, on which the checks' GROUP BY rely */
+		if (ep_execute(psprintf("SELECT pg_catalog.run_command_on_shards('escrow.%s', "
+								"'LOCK TABLE %%s IN SHARE MODE')", t), false, 0) < 0 ||
+			(!isnull && ep_execute(psprintf("DROP TABLE pg_temp.%s", t), false, 0) < 0) ||
+			ep_execute(psprintf("CREATE TEMP TABLE %s (LIKE escrow.%s INCLUDING INDEXES) "
+								"ON COMMIT DROP", t, t), false, 0) < 0 ||
+			ep_execute(psprintf("INSERT INTO pg_temp.%s SELECT * FROM escrow.%s", t, t),
+					   false, 0) < 0)
+			elog(ERROR, "escrowpay: could not copy escrow.%s for verification", t);
+	}
+}
+
+/*
+ * sql with every distributed table escrow.T read from its copy pg_temp.T;
+ * sql itself on one server
+ */
+static const char *
+localise(const char *sql)
+{
+	StringInfoData out;
+	const char *p = sql;
+
+	if (distributed_tables == NULL)
+		return sql;
+	initStringInfo(&out);
+	while (*p)
+	{
+		char	  **t;
+		bool		done = false;
+
+		if (strncmp(p, "escrow.", 7) == 0)
+			for (t = distributed_tables; *t && !done; t++)
+			{
+				size_t		len = strlen(*t);
+
+				if (strncmp(p + 7, *t, len) == 0 &&
+					!(isalnum((unsigned char) p[7 + len]) || p[7 + len] == '_'))
+				{
+					appendStringInfo(&out, "pg_temp.%s", *t);
+					p += 7 + len;
+					done = true;
+				}
+			}
+		if (!done)
+			appendStringInfoChar(&out, *p++);
+	}
+	return out.data;
+}
+
+/*
  * Walk every account's entries in order, recomputing hashes and running
  * balances, and compare the end of each chain with the account's head.
  */
@@ -380,7 +479,7 @@ verify_chains(Tuplestorestate *ts, TupleDesc desc)
 	bool		have_account = false;
 	bool		broken = false;
 
-	plan = SPI_prepare("SELECT a.id, a.chain_head, e.seq, e.transfer_id, e.amount, "
+	plan = SPI_prepare(localise("SELECT a.id, a.chain_head, e.seq, e.transfer_id, e.amount, "
 					   "       e.balance, e.hash, t.kind, "
 					   "       CASE WHEN e.amount < 0 THEN t.credit_account "
 					   "            ELSE t.debit_account END, "
@@ -388,10 +487,10 @@ verify_chains(Tuplestorestate *ts, TupleDesc desc)
 					   "  FROM escrow.accounts a "
 					   "  LEFT JOIN escrow.entries e ON e.account = a.id "
 					   "  LEFT JOIN escrow.transfers t ON t.id = e.transfer_id "
-					   " ORDER BY a.id, e.seq", 0, NULL);
+					   " ORDER BY a.id, e.seq"), 0, NULL);
 	if (plan == NULL)
 		elog(ERROR, "escrowpay: SPI_prepare failed for the chain walk");
-	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
+	portal = SPI_cursor_open(NULL, plan, NULL, NULL, distributed_tables == NULL);
 
 #define CLOSE_ACCOUNT() \
 	do { \
@@ -513,10 +612,15 @@ escrow_verify_ledger(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 	SPI_connect();
+	distributed_tables = NULL;
+	if (ep_distributed())
+		copy_distributed();
 	for (c = 0; c < lengthof(checks); c++)
 	{
 		uint64		i;
-		int			rc = ep_execute(checks[c], true, 0);
+
+		/* the copies are newer than this call's snapshot: not read-only then */
+		int			rc = ep_execute(localise(checks[c]), distributed_tables == NULL, 0);
 
 		if (rc != SPI_OK_SELECT)
 			elog(ERROR, "escrowpay: verify query failed: %s", SPI_result_code_string(rc));
@@ -525,6 +629,7 @@ escrow_verify_ledger(PG_FUNCTION_ARGS)
 	}
 	verify_chains(rsinfo->setResult, rsinfo->setDesc);
 	ep_verify_checkpoints(rsinfo->setResult, rsinfo->setDesc);
+	distributed_tables = NULL;
 	SPI_finish();
 	return (Datum) 0;
 }

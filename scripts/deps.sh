@@ -41,6 +41,19 @@ case "${1:-}" in
   *) echo "usage: scripts/deps.sh [--package]" >&2; exit 2 ;;
 esac
 
+# Citus, for the tests of kind citus (scripts/test.sh): not packaged in
+# Debian 12, so CI uses the prebuilt copy in ../shared/citus when the
+# checkout has one beside it (nothing at run time depends on it).
+citus_dir="$(cd "$(dirname "$0")/.." && pwd)/../shared/citus"
+if [ -f "$citus_dir/install.sh" ] && command -v pg_config >/dev/null &&
+   [ ! -f "$(pg_config --sharedir)/extension/citus.control" ]; then
+  if [ "$(id -u)" = 0 ]; then
+    sh "$citus_dir/install.sh"
+  else
+    echo "deps.sh: not root: Citus from $citus_dir not installed (the citus tests will be skipped)"
+  fi
+fi
+
 missing=()
 for p in "${PACKAGES[@]}"; do
   status="$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)"

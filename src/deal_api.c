@@ -492,6 +492,60 @@ request_text(const char *s)
  */
 
 /*
+ * open_deal's look-up of its parties and their accounts on a Citus
+ * cluster, where one statement cannot join the buyer's and the merchant's
+ * accounts (on different workers): the accounts read one statement each,
+ * then the same row as on one server (none when an account is missing).
+ */
+static uint64
+deal_parties_each(Datum *values)
+{
+	static EpPlan ids = {NULL,
+		"SELECT coalesce(b.account, b.settlement_account), "
+		"       coalesce(m.settlement_account, m.account) "
+		"  FROM escrow.parties b, escrow.parties m WHERE b.party_no = $1 AND m.party_no = $2",
+	2, {TEXTOID, TEXTOID}};
+	static EpPlan account = {NULL,
+		"SELECT kind, currency FROM escrow.accounts WHERE id = $1",
+	1, {INT8OID}};
+	static EpPlan row = {NULL,
+		"SELECT b.kind, b.account, m.kind, m.settlement_account, m.fee_account, m.fee_bps, "
+		"       m.inspection_window, m.cooling_off, $3, $4, $5 "
+		"  FROM escrow.parties b, escrow.parties m "
+		" WHERE b.party_no = $1 AND m.party_no = $2 AND $3 IS NOT NULL AND $5 IS NOT NULL",
+	5, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}};
+	Datum		args[5] = {values[0], values[1], 0, 0, 0};
+	char		nulls[5] = {' ', ' ', 'n', 'n', 'n'};
+	int64		acct[2] = {0, 0};
+	int			i;
+
+	if (ep_exec(&ids, args, NULL, 1) == 1)
+	{
+		(void) ep_get_int64(0, 1, &acct[0]);
+		(void) ep_get_int64(0, 2, &acct[1]);
+	}
+	for (i = 0; i < 2; i++)
+	{
+		Datum		id = Int64GetDatum(acct[i]);
+
+		if (acct[i] == 0 || ep_exec(&account, &id, NULL, 1) != 1)
+			continue;
+		if (i == 0)
+		{
+			args[2] = CStringGetTextDatum(ep_text(0, 1));
+			args[3] = CStringGetTextDatum(ep_text(0, 2));
+			nulls[2] = nulls[3] = ' ';
+		}
+		else
+		{
+			args[4] = CStringGetTextDatum(ep_text(0, 2));
+			nulls[4] = ' ';
+		}
+	}
+	return ep_exec(&row, args, nulls, 1);
+}
+
+/*
  * escrow.open_deal(buyer text, merchant text, amount bigint,
  *					inspection_place text DEFAULT NULL, carrier text DEFAULT NULL,
  *					provider text DEFAULT NULL, inspector text DEFAULT NULL,
@@ -615,7 +669,7 @@ escrow_open_deal(PG_FUNCTION_ARGS)
 
 	values[0] = CStringGetTextDatum(buyer);
 	values[1] = CStringGetTextDatum(merchant);
-	if (ep_exec(&parties, values, NULL, 1) != 1)
+	if ((ep_distributed() ? deal_parties_each(values) : ep_exec(&parties, values, NULL, 1)) != 1)
 		elog(ERROR, "escrowpay: accounts of parties %s and %s are missing", buyer, merchant);
 	if (strcmp(ep_text(0, 10), ep_text(0, 11)) != 0)
 		ereport(ERROR,

@@ -18,7 +18,7 @@ CREATE FUNCTION escrow.distribution()
     AS $$
     VALUES
         -- small, read by every node
-        ('escrow.currencies',             'reference',   NULL,          NULL),
+        ('escrow.currencies',             'local',       NULL,          NULL),
         -- the ledger: an account and its journal on one worker; transfers,
         -- their owners and holds by their ids (looked up and locked by them)
         ('escrow.accounts',               'distributed', 'id',          NULL),
@@ -66,6 +66,8 @@ COMMENT ON FUNCTION escrow.distribution() IS
 CREATE FUNCTION escrow.distribute()
     RETURNS TABLE ("table" text, how text, "column" text)
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    -- its report says what it did; Citus's notices (copying data, ...) would only repeat it
+    SET client_min_messages = warning
     AS $$
 DECLARE
     t record;
@@ -76,7 +78,6 @@ DECLARE
     fks jsonb := '[]';
     ddl text[] := '{}';
     cmd text;
-    w record;
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'citus') THEN
         RAISE EXCEPTION 'escrow.distribute() needs Citus'
@@ -172,14 +173,8 @@ BEGIN
         RETURN NEXT;
     END LOOP;
 
-    -- on the coordinator and on the workers, whose copies of the tables
-    -- (made by CREATE EXTENSION) Citus uses as the shells of the new ones
     FOREACH cmd IN ARRAY ddl LOOP
         EXECUTE cmd;
-        FOR w IN SELECT * FROM run_command_on_workers(cmd) r WHERE NOT r.success LOOP
-            RAISE EXCEPTION 'escrow.distribute(): % failed on %:%', cmd, w.nodename, w.nodeport
-                USING ERRCODE = 'external_routine_exception', DETAIL = w.result;
-        END LOOP;
     END LOOP;
 
     FOR t IN SELECT l.* FROM escrow.distribution() l WHERE l.how <> 'local' LOOP
@@ -195,6 +190,18 @@ BEGIN
             how := t.how;
         END IF;
         RETURN NEXT;
+    END LOOP;
+
+    -- the workers' copies of the converted tables (made by CREATE
+    -- EXTENSION, and now the shells of Citus tables) still have what was
+    -- dropped on the coordinator: the same statements again, which Citus
+    -- now carries to them (a unique index dropped stays on the shells,
+    -- which hold no rows)
+    FOREACH cmd IN ARRAY ddl LOOP
+        IF cmd LIKE 'ALTER TABLE % DROP %' AND pg_catalog.split_part(cmd, ' ', 3)::regclass IN
+               (SELECT p.logicalrelid FROM pg_catalog.pg_dist_partition p) THEN
+            EXECUTE cmd;
+        END IF;
     END LOOP;
 
     -- the views join tables that are not co-located (a journal entry and

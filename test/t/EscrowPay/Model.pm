@@ -86,6 +86,7 @@ our %FUNCTIONS = (
 	current_party => 'gen_read_only',
 	deal_transitions => 'gen_read_only', state_machine_dot => 'gen_read_only',
 	txn_no_valid => 'gen_txn_no_valid', limits => 'gen_read_only', assign_account => 'gen_assign_account',
+	distribute => 'gen_read_only',
 	authorise_account_use => 'gen_account_use', revoke_account_use => 'gen_account_use',
 	checkpoint => 'gen_checkpoint', inclusion_proof => 'gen_inclusion_proof',
 	checkpoint_public_key => 'gen_checkpoint_public_key',
@@ -3757,7 +3758,10 @@ sub gen_read_only
 {
 	my ($self) = @_;
 	my $r = $self->{rng};
-	my $v = $r->pick(qw(current_party deal_transitions state_machine_dot limits));
+	my $v = $r->pick(qw(current_party deal_transitions state_machine_dot limits distribute));
+	# a single server has no Citus: distribute() refuses, changing nothing
+	return { op => 'distribute', sql => 'SELECT count(*) FROM escrow.distribute();',
+		outcomes => [ _refused('0A000') ] } if $v eq 'distribute';
 	# the money bounds escrowpay reports are the ones modelled here
 	return { op => 'limits',
 		sql => "SELECT string_agg(kind || '=' || maximum, ',' ORDER BY kind) FROM escrow.limits() "

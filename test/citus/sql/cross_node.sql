@@ -1,0 +1,123 @@
+-- cross_node: escrowpay on a Citus cluster (a coordinator and two workers,
+-- scripts/citus-cluster.sh), run by scripts/test.sh (kind citus).  Money
+-- moves between accounts that live on different workers: each call is one
+-- transaction over both, committed with two-phase commit, and a call or a
+-- transaction that fails half-way leaves nothing on either worker.
+-- scripts/test.sh has created escrowpay and run escrow.distribute() once
+\set SHOW_CONTEXT never
+
+-- distribute() again: everything is already in place, nothing changes
+SELECT * FROM escrow.distribute();
+SELECT logicalrelid::text, partmethod, colocationid > 0 AS colocated
+  FROM pg_dist_partition WHERE logicalrelid::text LIKE 'escrow.%' ORDER BY 1;
+
+-- the worker holding an account's row and journal (called on the
+-- coordinator only: on rows of a local table)
+CREATE FUNCTION pg_temp.node(account bigint) RETURNS int LANGUAGE sql AS $$
+  SELECT p.nodeport FROM pg_dist_shard_placement p
+   WHERE p.shardid = get_shard_id_for_distribution_column('escrow.accounts', account)
+$$;
+
+-- accounts until two live on different workers; a (lower id) and b
+SELECT count(escrow.open_account('cn-' || i, 'EUR')) FROM generate_series(1, 8) i;
+CREATE TEMP TABLE cn AS SELECT id FROM escrow.accounts WHERE owner LIKE 'cn-%';
+SELECT min(id) AS a FROM cn \gset
+SELECT min(id) AS b FROM cn WHERE pg_temp.node(id) <> pg_temp.node(:a) \gset
+SELECT pg_temp.node(:a) <> pg_temp.node(:b) AS different_workers, :a < :b AS a_first;
+SELECT escrow.deposit(:a, 10000) IS NOT NULL AS deposited;
+\set bal 'SELECT account = ' :a ' AS is_a, posted, held FROM escrow.balances WHERE account IN (' :a ',' :b ') ORDER BY account;'
+
+-- a transfer, hold, capture, release and refund between the two workers
+SELECT escrow.transfer(:a, :b, 1000) AS t1 \gset
+SELECT escrow.hold(:a, :b, 500) AS h1 \gset
+:bal
+SELECT escrow.capture(:h1, 200) AS c1 \gset
+SELECT escrow.release(:h1);
+SELECT escrow.refund(:t1, 300) IS NOT NULL AS refunded;
+:bal
+SELECT kind, account = :a AS on_a, amount FROM escrow.journal
+ WHERE transfer IN (:t1, :c1) ORDER BY transfer, amount;
+
+-- idempotency keys: the same call twice is one transfer
+SELECT escrow.transfer(:a, :b, 10, 'cn-key') = escrow.transfer(:a, :b, 10, 'cn-key') AS same;
+SELECT escrow.transfer(:a, :b, 11, 'cn-key');
+\echo :LAST_ERROR_SQLSTATE
+
+-- a call refused half-way: legs are posted in ascending account order, so
+-- the credit to a (the lower id) is written on its worker first, then the
+-- debit of b on the other worker refuses; nothing stays on either
+SELECT escrow.transfer(:b, :a, 999999);
+\echo :LAST_ERROR_SQLSTATE
+:bal
+
+-- a transaction over both workers rolled back after its writes succeeded
+BEGIN;
+SELECT escrow.transfer(:a, :b, 2000) IS NOT NULL AS moved;
+SELECT escrow.hold(:b, :a, 100) IS NOT NULL AS held;
+:bal
+ROLLBACK;
+:bal
+
+-- the same, failing in its second call
+BEGIN;
+SELECT escrow.transfer(:a, :b, 2000) IS NOT NULL AS moved;
+SELECT escrow.transfer(:b, :a, 999999);
+ROLLBACK;
+:bal
+
+-- batches over both workers, and expiry
+SELECT array_length(escrow.hold_batch(ARRAY[:a, :b], ARRAY[:b, :a], ARRAY[5, 6]), 1) AS holds;
+SELECT array_length(escrow.capture_batch(ARRAY(SELECT id FROM escrow.holds
+                                               WHERE status = 'open' ORDER BY id)), 1) AS captures;
+SELECT escrow.hold(:a, :b, 7, '1 millisecond') IS NOT NULL AS short_hold;
+SELECT pg_sleep(0.01);
+SELECT escrow.expire_holds();
+:bal
+
+-- a hot account's balance shards spread over the workers
+SELECT escrow.set_account_shards(:b, 4);
+CREATE TEMP TABLE cn_shards AS SELECT id FROM escrow.accounts WHERE parent = :b;
+SELECT count(DISTINCT pg_temp.node(id)) AS workers FROM cn_shards;
+SELECT count(*) FROM (SELECT escrow.transfer(:a, :b, 1) FROM generate_series(1, 8)) t;
+:bal
+
+-- a deal whose buyer and merchant accounts live on different workers
+SELECT escrow.register_member('cn-buyer', 'Buyer', 'b@example.org', :a);
+SELECT escrow.register_merchant('cn-shop', 'Shop', 's@example.org', :b);
+SELECT escrow.open_deal('cn-buyer', 'cn-shop', 1500) AS deal \gset
+SELECT escrow.issue_identity_code(:deal) AS code \gset
+SELECT escrow.confirm_identity(:deal, :'code');
+SELECT length(escrow.reserve(:deal, 'cn-buyer')) > 0 AS reserved;
+SELECT escrow.mark_shipped(:deal, 'DHL', 'T1', 'cn-shop');
+SELECT escrow.mark_delivered(:deal, 'cn-shop');
+SELECT escrow.confirm_inspection(:deal, 'cn-buyer') IS NOT NULL AS settled;
+SELECT stage, held, captured FROM escrow.deal_progress WHERE deal = :deal;
+:bal
+
+-- every view answers from the coordinator
+SELECT count(*) > 0 AS journal FROM escrow.journal;
+SELECT count(*) AS open_holds FROM escrow.open_holds;
+SELECT count(*) AS hold_aging FROM escrow.hold_aging;
+SELECT count(*) AS terminal_inventory FROM escrow.terminal_inventory;
+SELECT count(*) AS funnel FROM escrow.stage_funnel;
+SELECT count(*) AS payouts FROM escrow.merchant_payouts;
+SELECT count(*) AS receivables FROM escrow.receivables_due;
+
+-- verify_ledger() checks the distributed ledger, and sees tampering on a worker
+SELECT * FROM escrow.verify_ledger();
+UPDATE escrow.accounts SET posted = posted + 1 WHERE id = :b;
+SELECT problem FROM escrow.verify_ledger();
+UPDATE escrow.accounts SET posted = posted - 1 WHERE id = :b;
+SELECT * FROM escrow.verify_ledger();
+
+-- the journal stays append-only on the workers' shards (terse: the
+-- detail names the shard)
+\set VERBOSITY terse
+UPDATE escrow.entries SET amount = amount WHERE account = :a;
+\echo :LAST_ERROR_SQLSTATE
+UPDATE escrow.transfers SET kind = 'deposit' WHERE id = :t1;
+\echo :LAST_ERROR_SQLSTATE
+UPDATE escrow.transfers SET refunded = 0 WHERE id = :t1;
+\echo :LAST_ERROR_SQLSTATE
+DELETE FROM escrow.entries WHERE account = :a;
+\echo :LAST_ERROR_SQLSTATE

@@ -44,7 +44,9 @@ CREATE FUNCTION escrow.distribution()
         ('escrow.terminal_cash',          'local',       NULL,          NULL),
         ('escrow.settlement_links',       'local',       NULL,          NULL),
         ('escrow.settlement_batches',     'local',       NULL,          NULL),
-        ('escrow.settlement_lines',       'local',       NULL,          NULL)
+        ('escrow.settlement_lines',       'local',       NULL,          NULL),
+        -- the maintenance worker's bookkeeping, on the coordinator it runs on
+        ('escrow.maintenance_runs',       'local',       NULL,          NULL)
     $$;
 COMMENT ON FUNCTION escrow.distribution() IS
     'How escrow.distribute() lays the tables out on a Citus cluster: reference or distributed, by which column, co-located with which table';

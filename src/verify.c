@@ -375,9 +375,9 @@ static char **distributed_tables = NULL;
  * workers, which Citus cannot plan, and a cluster has no snapshot common
  * to its nodes.  So verification first stops the ledger: a SHARE lock on
  * every table it reads, on the coordinator (all writes come through it),
- * then on every shard of the distributed ones (their own short
- * transactions, which wait for a two-phase commit still completing on a
- * worker); then it copies each distributed table into a temporary table of
+ * then on every shard of the distributed ones (one statement per worker in
+ * its own short transaction, which waits for a two-phase commit still
+ * completing there); then it copies each distributed table into a temporary table of
  * the same name, and every check reads the copies.  Writers wait meanwhile
  * (docs/scale-out.md).
  */
@@ -403,10 +403,29 @@ copy_distributed(void)
 				   "  escrow.receivables, escrow.settlement_lines IN SHARE MODE",
 				   false, 0) < 0)
 		elog(ERROR, "escrowpay: could not lock the ledger");
+	/*
+	 * the barrier: on each worker, in one statement, a SHARE lock on every
+	 * shard of a distributed table there (a worker holds only some)
+	 */
+	{
+		StringInfoData names;
+
+		initStringInfo(&names);
+		for (i = 0; i < n; i++)
+			appendStringInfo(&names, "%s%s", i ? "|" : "", distributed_tables[i]);
+		if (n > 0 &&
+			ep_execute(psprintf("SELECT pg_catalog.run_command_on_workers($c$DO $d$ "
+								"DECLARE r record; BEGIN FOR r IN "
+								"SELECT c.oid::regclass AS t FROM pg_catalog.pg_class c "
+								" WHERE c.relnamespace = 'escrow'::regnamespace "
+								"   AND c.relkind = 'r' AND c.relname ~ '^(%s)_[0-9]+$' LOOP "
+								"EXECUTE pg_catalog.format('LOCK TABLE %%s IN SHARE MODE', r.t); "
+								"END LOOP; END $d$$c$)", names.data), false, 0) < 0)
+			elog(ERROR, "escrowpay: could not wait for the workers' commits");
+	}
 	for (i = 0; i < n; i++)
 	{
 		const char *t = distributed_tables[i];
-
 		bool		isnull = true;
 
 		/* a copy made by an earlier call in this transaction goes first */
@@ -414,9 +433,7 @@ copy_distributed(void)
 			SPI_OK_SELECT)
 			(void) ep_datum(0, 1, &isnull);
 		/* with the primary key, on which the checks' GROUP BY rely */
-		if (ep_execute(psprintf("SELECT pg_catalog.run_command_on_shards('escrow.%s', "
-								"'LOCK TABLE %%s IN SHARE MODE')", t), false, 0) < 0 ||
-			(!isnull && ep_execute(psprintf("DROP TABLE pg_temp.%s", t), false, 0) < 0) ||
+		if ((!isnull && ep_execute(psprintf("DROP TABLE pg_temp.%s", t), false, 0) < 0) ||
 			ep_execute(psprintf("CREATE TEMP TABLE %s (LIKE escrow.%s INCLUDING INDEXES) "
 								"ON COMMIT DROP", t, t), false, 0) < 0 ||
 			ep_execute(psprintf("INSERT INTO pg_temp.%s SELECT * FROM escrow.%s", t, t),

@@ -5,7 +5,7 @@
 #   transfer      escrow.transfer() between two random accounts of 1,000
 #   hold_capture  escrow.capture(escrow.hold(...)) in one statement
 # at BENCH_CLIENTS clients (default 8) for BENCH_SECONDS each (default 10),
-# pgbench -M prepared.  Prints one line per setup and workload: TPS and
+# pgbench in simple query mode.  Prints one line per setup and workload: TPS and
 # mean latency.  All nodes share this machine's cores: on 2 cores the
 # cluster cannot be faster, and is not expected to be.
 set -euo pipefail
@@ -42,7 +42,7 @@ setup() {
 measure() {
   local setup=$1 w
   for w in transfer hold_capture; do
-    pgbench -n -M prepared -c "$CLIENTS" -j 2 -T "$SECS" -D lo="$LO" -f "$TMP/$w.sql" \
+    pgbench -n -c "$CLIENTS" -j 2 -T "$SECS" -D lo="$LO" -f "$TMP/$w.sql" \
       >"$TMP/out" 2>&1 || { cat "$TMP/out"; return 1; }
     printf '%-28s %-13s %8.0f TPS  %7.2f ms\n' "$setup" "$w" \
       "$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$TMP/out")" \

@@ -46,7 +46,10 @@ CREATE FUNCTION escrow.distribution()
         ('escrow.settlement_batches',     'local',       NULL,          NULL),
         ('escrow.settlement_lines',       'local',       NULL,          NULL),
         -- the maintenance worker's bookkeeping, on the coordinator it runs on
-        ('escrow.maintenance_runs',       'local',       NULL,          NULL)
+        ('escrow.maintenance_runs',       'local',       NULL,          NULL),
+        -- signed checkpoints of the journal, made on the coordinator
+        ('escrow.checkpoints',            'local',       NULL,          NULL),
+        ('escrow.checkpoint_chunks',      'local',       NULL,          NULL)
     $$;
 COMMENT ON FUNCTION escrow.distribution() IS
     'How escrow.distribute() lays the tables out on a Citus cluster: reference or distributed, by which column, co-located with which table';

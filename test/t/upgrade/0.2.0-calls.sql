@@ -101,5 +101,8 @@ SELECT p FROM (VALUES
   (60, pg_temp.probe('statement', NULL, $q$ SELECT count(*) FROM escrow.statement(pg_temp.a('u-other'), '-infinity', now()) $q$)),
   (61, pg_temp.probe('account_legs', NULL, $q$ SELECT count(*) FROM escrow.account_legs(pg_temp.a('u-other'), '-infinity', 'infinity') $q$)),
   (62, pg_temp.probe('require_account', NULL, $q$ SELECT escrow.require_account(pg_temp.a('u-other'), now()) $q$)),
-  (63, pg_temp.probe('fold_journal', NULL, $q$ SELECT escrow.fold_journal(1000) $q$))
+  (63, pg_temp.probe('fold_journal', NULL, $q$ SELECT escrow.fold_journal(1000) $q$)),
+  -- one server: no Citus to distribute over (refused cleanly); the layout it would apply
+  (64, pg_temp.probe('distribute', '0A000', $q$ SELECT * FROM escrow.distribute() $q$)),
+  (65, pg_temp.probe('distribution', NULL, $q$ SELECT count(*) FROM escrow.distribution() $q$))
 ) AS probes (n, p) ORDER BY n;

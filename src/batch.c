@@ -277,8 +277,8 @@ escrow_hold_batch(PG_FUNCTION_ARGS)
 /*
  * capture_batch's locks on a Citus cluster, which refuses one statement
  * locking rows of several shards: the holds of sorted (ascending, distinct),
- * then the accounts they touch (a sharded account only as a debit), one
- * statement each, in the same ascending order as on one server.
+ * then the accounts they touch, one statement each, in the same ascending
+ * order as on one server.
  */
 static void
 lock_each(const int64 *sorted, int n)
@@ -287,33 +287,28 @@ lock_each(const int64 *sorted, int n)
 		"SELECT debit_account, credit_account FROM escrow.holds WHERE id = $1 FOR UPDATE",
 	1, {INT8OID}};
 	static EpPlan lock_account = {NULL,
-		"SELECT id FROM escrow.accounts WHERE id = $1 AND (shards = 0 OR $2) FOR UPDATE",
-	2, {INT8OID, BOOLOID}};
-	int64	   *debits = palloc(sizeof(int64) * Max(n, 1));
+		"SELECT id FROM escrow.accounts WHERE id = $1 FOR UPDATE",
+	1, {INT8OID}};
 	int64	   *touched = palloc(sizeof(int64) * 2 * Max(n, 1));
 	int			locked = 0;
 	int			i;
-	Datum		values[2];
+	Datum		values[1];
 
 	for (i = 0; i < n; i++)
 	{
 		values[0] = Int64GetDatum(sorted[i]);
 		if (ep_exec(&lock_hold, values, NULL, 1) != 1)
 			continue;			/* reported by ep_capture_hold() in input order */
-		debits[locked] = ep_int64(0, 1);
-		touched[2 * locked] = debits[locked];
+		touched[2 * locked] = ep_int64(0, 1);
 		touched[2 * locked + 1] = ep_int64(0, 2);
 		locked++;
 	}
-	qsort(debits, locked, sizeof(int64), cmp_int64);
 	qsort(touched, 2 * locked, sizeof(int64), cmp_int64);
 	for (i = 0; i < 2 * locked; i++)
 	{
 		if (i > 0 && touched[i] == touched[i - 1])
 			continue;
 		values[0] = Int64GetDatum(touched[i]);
-		values[1] = BoolGetDatum(bsearch(&touched[i], debits, locked, sizeof(int64),
-										 cmp_int64) != NULL);
 		ep_exec(&lock_account, values, NULL, 0);
 	}
 }

@@ -22,15 +22,23 @@ COMMENT ON VIEW escrow.open_holds IS
     'Holds not yet ended, with what remains; expired is true once past expires_at (not capturable, awaiting expire_holds)';
 
 CREATE VIEW escrow.journal AS
+-- one join per kind of leg, then their union (the same rows as joining the
+-- union): on a Citus cluster, Citus 13.2 returns only the first branch's
+-- rows when a UNION ALL subquery is joined by repartitioning
 SELECT e.transfer_id AS transfer, t.kind::text AS kind, e.account,
        e.seq, e.amount, e.balance, a.currency,
        CASE WHEN e.amount < 0 THEN t.credit_account ELSE t.debit_account END AS counterparty,
        t.hold_id AS hold, t.refund_of, t.created_at,
        pg_catalog.encode(e.hash, 'hex') AS hash
-  FROM (SELECT account, seq, transfer_id, amount, balance, hash FROM escrow.entries
-        UNION ALL
-        SELECT account, NULL, transfer_id, amount, NULL, NULL FROM escrow.unfolded) e
+  FROM escrow.entries e
   JOIN escrow.transfers t ON t.id = e.transfer_id
-  JOIN escrow.accounts a ON a.id = e.account;
+  JOIN escrow.accounts a ON a.id = e.account
+UNION ALL
+SELECT u.transfer_id, t.kind::text, u.account, NULL::bigint, u.amount, NULL::bigint, a.currency,
+       CASE WHEN u.amount < 0 THEN t.credit_account ELSE t.debit_account END,
+       t.hold_id, t.refund_of, t.created_at, NULL::text
+  FROM escrow.unfolded u
+  JOIN escrow.transfers t ON t.id = u.transfer_id
+  JOIN escrow.accounts a ON a.id = u.account;
 COMMENT ON VIEW escrow.journal IS
     'Journal entries with their transfer: signed amount (credit +, debit -); seq, balance (the account''s balance after the entry) and hash are set once the entry is folded, NULL before';

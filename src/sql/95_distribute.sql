@@ -50,9 +50,8 @@ CREATE FUNCTION escrow.distribution()
         -- signed checkpoints of the journal, made on the coordinator
         ('escrow.checkpoints',            'local',       NULL,          NULL),
         ('escrow.checkpoint_chunks',      'local',       NULL,          NULL),
-        -- credits not yet folded into their account (not yet tried on a
-        -- cluster: docs/scale-out.md)
-        ('escrow.unfolded',               'local',       NULL,          NULL)
+        -- journal legs not yet folded into their account's entries
+        ('escrow.unfolded',               'distributed', 'account',     'escrow.accounts')
     $$;
 COMMENT ON FUNCTION escrow.distribution() IS
     'How escrow.distribute() lays the tables out on a Citus cluster: reference or distributed, by which column, co-located with which table';

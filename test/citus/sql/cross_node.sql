@@ -74,13 +74,6 @@ SELECT pg_sleep(0.01);
 SELECT escrow.expire_holds();
 :bal
 
--- a hot account's balance shards spread over the workers
-SELECT escrow.set_account_shards(:b, 4);
-CREATE TEMP TABLE cn_shards AS SELECT id FROM escrow.accounts WHERE parent = :b;
-SELECT count(DISTINCT pg_temp.node(id)) AS workers FROM cn_shards;
-SELECT count(*) FROM (SELECT escrow.transfer(:a, :b, 1) FROM generate_series(1, 8)) t;
-:bal
-
 -- a deal whose buyer and merchant accounts live on different workers
 SELECT escrow.register_member('cn-buyer', 'Buyer', 'b@example.org', :a);
 SELECT escrow.register_merchant('cn-shop', 'Shop', 's@example.org', :b);

@@ -24,6 +24,12 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include "fmgr.h"
+#include "limits.h"
+#include "utils/builtins.h"
+
+PG_FUNCTION_INFO_V1(escrow_txn_no_valid);
+
 /* n random decimal digits */
 char *
 ep_random_digits(int n)
@@ -175,3 +181,64 @@ ep_hmac_equal(const uint8 *a, const uint8 *b)
 {
 	return CRYPTO_memcmp(a, b, EP_HMAC_LEN) == 0;
 }
+
+/* ---------------------------------------------------------------------
+ * Transaction numbers
+ * ---------------------------------------------------------------------
+ */
+
+/* Luhn check digit of a string of digits */
+static int
+luhn_digit(const char *digits)
+{
+	int			sum = 0;
+	int			len = strlen(digits);
+	int			i;
+
+	for (i = 0; i < len; i++)
+	{
+		int			d = digits[len - 1 - i] - '0';
+
+		if (i % 2 == 0)
+		{
+			d *= 2;
+			if (d > 9)
+				d -= 9;
+		}
+		sum += d;
+	}
+	return (10 - sum % 10) % 10;
+}
+
+/* Transaction number of deal id: EP, 10 digits, Luhn check digit */
+char *
+ep_txn_no_of(int64 id)
+{
+	char	   *digits = psprintf("%010lld", (long long) id);
+
+	return psprintf("EP%s%d", digits, luhn_digit(digits));
+}
+
+/*
+ * escrow.txn_no_valid(txn_no text) RETURNS boolean
+ *
+ * Whether a transaction number is well formed and its check digit right
+ * (catches a mistyped digit or two swapped neighbours).
+ */
+Datum
+escrow_txn_no_valid(PG_FUNCTION_ARGS)
+{
+	EP_CHECK_ARGS;
+	char	   *s = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *digits;
+	size_t		i;
+
+	if (strlen(s) != 13 || strncmp(s, "EP", 2) != 0)
+		PG_RETURN_BOOL(false);
+	for (i = 2; i < 13; i++)
+		if (s[i] < '0' || s[i] > '9')
+			PG_RETURN_BOOL(false);
+	digits = pnstrdup(s + 2, 10);
+	PG_RETURN_BOOL(luhn_digit(digits) == s[12] - '0');
+}
+

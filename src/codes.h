@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * codes.h
- *	  Secret codes (OpenSSL CSPRNG) and their HMAC-SHA256.
+ *	  Secret codes (OpenSSL CSPRNG) and their HMAC-SHA256; transaction
+ *	  numbers (EP, 10 digits, a Luhn check digit).
  *
  *-------------------------------------------------------------------------
  */
@@ -41,5 +42,6 @@ extern const EpHmacKey *ep_hmac_key_find(const EpHmacKeys *keys, const char *id)
 extern void ep_hmac_keys_free(EpHmacKeys *keys);
 extern void ep_code_hmac(const EpHmacKey *key, int64 deal, const char *code, uint8 *out);
 extern bool ep_hmac_equal(const uint8 *a, const uint8 *b);
+extern char *ep_txn_no_of(int64 id);
 
 #endif							/* EP_CODES_H */

@@ -17,6 +17,8 @@
  *-------------------------------------------------------------------------
  */
 #include "deal.h"
+
+#include "finance.h"
 #include "limits.h"
 
 #include "commands/async.h"
@@ -24,6 +26,7 @@
 #include "ledger.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
+#include "party.h"
 #include "plan.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
@@ -484,6 +487,66 @@ ep_deal_event_at(int64 deal, const char *action, const char *stage,
 	EpStage		s = stage_from_name(stage);
 
 	ep_deal_event(deal, action, s, s, actor, payload);
+}
+
+/*
+ * A deal served first and not paid yet: an escrow deal at delivered (or
+ * unpaid) with nothing held or captured.  Its deadline is the payment
+ * deadline, not an inspection window.
+ */
+bool
+ep_deal_served_unpaid(const EpDeal *d)
+{
+	return !ep_deal_financed(d) && d->held == 0 && d->captured == 0 &&
+		(d->stage == STAGE_DELIVERED || d->stage == STAGE_UNPAID);
+}
+
+/* What the deadline of the deal's current stage is called */
+static const char *
+deadline_name(const EpDeal *d)
+{
+	switch (d->stage)
+	{
+		case STAGE_FUNDS_RESERVED:
+			return "ship-by deadline";
+		case STAGE_SHIPPED:
+			return "delivery deadline";
+		case STAGE_DELIVERED:
+			return ep_deal_served_unpaid(d) ? "payment deadline" : "inspection window";
+		case STAGE_SETTLED:
+			return "cooling-off period";
+		case STAGE_RETURNED:
+			return "refund deadline";
+		default:
+			return "deadline";
+	}
+}
+
+/* Refuse (EP007) when the deal's current deadline has passed */
+void
+ep_deal_require_before_deadline(const EpDeal *d, const char *action)
+{
+	const char *window = deadline_name(d);
+
+	if (d->has_deadline && d->deadline <= GetCurrentTimestamp())
+		ereport(ERROR,
+				(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
+				 errmsg("deal %s: the %s closed at %s", d->txn_no, window,
+						timestamptz_to_str(d->deadline)),
+				 errdetail("%s is allowed only within the %s.", action, window)));
+}
+
+/* Refuse unless deal is at stage (EP007), for steps outside the table */
+void
+ep_deal_require_stage(const EpDeal *d, EpStage stage, const char *action)
+{
+	if (d->stage != stage)
+		ereport(ERROR,
+				(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
+				 errmsg("deal %s is %s: %s is not allowed", d->txn_no,
+						ep_stage_name(d->stage), action),
+				 errdetail("%s is allowed only while the deal is %s.", action,
+						   ep_stage_name(stage))));
 }
 
 /*

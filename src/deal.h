@@ -10,6 +10,7 @@
 #define EP_DEAL_H
 
 #include "escrowpay.h"
+#include "fmgr.h"
 #include "datatype/timestamp.h"
 #include "lib/stringinfo.h"
 
@@ -87,6 +88,7 @@ typedef struct EpStep
 	char	   *payload;		/* JSON object text, or NULL for {} */
 } EpStep;
 
+/* deal.c: the state machine, the deal row and its events */
 extern const char *ep_stage_name(EpStage stage);
 extern void ep_lock_deal(int64 id, EpDeal *deal);
 extern void ep_deal_begin(int64 deal_id, const char *action, const char *actor,
@@ -95,39 +97,18 @@ extern EpStage ep_deal_check(const EpDeal *deal, const char *action,
 							 const char *actor, int allowed_extra, EpStep *step);
 extern void ep_deal_commit_step(EpDeal *deal, const char *actor, EpStep *step);
 extern int	ep_actor_role(const EpDeal *deal, const char *actor);
-extern void ep_deal_settle(EpDeal *deal, const char *actor, EpStep *step);
 extern bool ep_deal_served_unpaid(const EpDeal *deal);
+extern void ep_deal_require_before_deadline(const EpDeal *deal, const char *action);
+extern void ep_deal_require_stage(const EpDeal *deal, EpStage stage, const char *action);
 extern void ep_deal_save_money(EpDeal *deal);
 extern int64 ep_deal_transfer(EpDeal *deal, int64 debit, int64 credit, int64 amount);
-
-/* sources.c: where an escrow deal's money comes from */
-extern void ep_sources_reserve(EpDeal *deal);
-extern int64 ep_sources_capture(EpDeal *deal, int64 share);
-extern int64 ep_sources_release(EpDeal *deal);
-extern void ep_sources_refund(EpDeal *deal, int64 share);
-
-/* finance.c: deals paid by a payment agency or a credit institution */
-extern bool ep_deal_financed(const EpDeal *deal);
-extern void ep_deal_event_at(int64 deal, const char *action, const char *stage,
-							 const char *actor, const char *payload);
-extern void ep_finance_reserve(EpDeal *deal, StringInfo payload);
-extern void ep_finance_settle(EpDeal *deal, StringInfo payload);
-extern void ep_finance_unwind(EpDeal *deal, StringInfo payload);
-extern int64 ep_finance_unpaid(const EpDeal *deal, int64 *invoice);
-extern char *ep_finance_invoice_payload(const EpDeal *deal);
-extern void ep_finance_split(EpDeal *deal, int64 buyer_share, StringInfo payload);
-extern void json_int(StringInfo s, const char *key, int64 v);
-extern void json_str(StringInfo s, const char *key, const char *v);
-extern int64 ep_fee_of(int64 amount, int32 bps);
 extern void ep_deal_event(int64 deal, const char *action, EpStage from, EpStage to,
 						  const char *actor, const char *payload);
+extern void ep_deal_event_at(int64 deal, const char *action, const char *stage,
+							 const char *actor, const char *payload);
 
-/* party.c: a party's login role and accounts */
-extern char *ep_login_role_unfit(Oid roleid);
-extern bool ep_login_role_fit(Oid roleid);
-extern void ep_check_login_role(const char *login_role);
-extern void ep_assign_account_owner(int64 account, const char *party);
-extern void ep_require_account_use(int64 account, const char *party, bool pay_into);
-extern void ep_require_known_actor(const char *actor);
+/* SQL-callable */
+extern Datum escrow_deal_transitions(PG_FUNCTION_ARGS);
+extern Datum escrow_state_machine_dot(PG_FUNCTION_ARGS);
 
 #endif							/* EP_DEAL_H */

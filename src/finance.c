@@ -33,7 +33,10 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "deal.h"
+#include "finance.h"
+
+#include "party.h"
+#include "payload.h"
 
 #include "fmgr.h"
 #include "hold.h"
@@ -67,7 +70,7 @@ is_credit_finance(const EpDeal *d)
 void
 ep_finance_reserve(EpDeal *d, StringInfo payload)
 {
-	json_str(payload, "institution", d->institution);
+	ep_json_str(payload, "institution", d->institution);
 	ep_require_account_use(d->institution_account, d->institution, false);
 	if (!is_credit_finance(d))
 		return;
@@ -81,10 +84,10 @@ ep_finance_reserve(EpDeal *d, StringInfo payload)
 
 		d->prepay_transfer = ep_deal_transfer(d, d->institution_account, d->credit_account,
 										 d->amount - discount);
-		json_int(payload, "hold", d->hold_id);
-		json_int(payload, "held", d->amount);
-		json_int(payload, "discount", discount);
-		json_int(payload, "merchant_in", d->amount - discount);
+		ep_json_int(payload, "hold", d->hold_id);
+		ep_json_int(payload, "held", d->amount);
+		ep_json_int(payload, "discount", discount);
+		ep_json_int(payload, "merchant_in", d->amount - discount);
 	}
 }
 
@@ -138,15 +141,15 @@ finance_receive(EpDeal *d, int64 share, StringInfo payload)
 		if (back > 0)
 		{
 			ep_refund_transfer(d->prepay_transfer, true, back, NULL);
-			json_int(payload, "refund", back);
+			ep_json_int(payload, "refund", back);
 		}
 		d->capture_transfer = ep_capture_hold(d->hold_id, true, share, true, NULL, d->id);
 		if (d->held > share)
-			json_int(payload, "released", d->held - share);
+			ep_json_int(payload, "released", d->held - share);
 		d->captured = share;
 		d->held = 0;
-		json_int(payload, "loan", open_receivable(d, "loan", d->debit_account, share));
-		json_int(payload, "capture_transfer", d->capture_transfer);
+		ep_json_int(payload, "loan", open_receivable(d, "loan", d->debit_account, share));
+		ep_json_int(payload, "capture_transfer", d->capture_transfer);
 		return;
 	}
 	d->capture_transfer = ep_deal_transfer(d, d->institution_account, d->credit_account, share);
@@ -154,9 +157,9 @@ finance_receive(EpDeal *d, int64 share, StringInfo payload)
 	d->fee = ep_fee_of(share, d->fee_bps);
 	if (d->fee > 0)
 		d->fee_transfer = ep_deal_transfer(d, d->credit_account, d->fee_account, d->fee);
-	json_int(payload, "invoice", open_receivable(d, "invoice", d->institution_account, share));
-	json_int(payload, "merchant_in", share);
-	json_int(payload, "fee", d->fee);
+	ep_json_int(payload, "invoice", open_receivable(d, "invoice", d->institution_account, share));
+	ep_json_int(payload, "merchant_in", share);
+	ep_json_int(payload, "fee", d->fee);
 }
 
 /*
@@ -189,14 +192,14 @@ cancel_receivable(EpDeal *d, StringInfo payload)
 	if (ep_exec(&cancel, values, NULL, 1) != 1)
 		return;
 	paid = ep_int64(0, 3);
-	json_int(payload, "receivable_cancelled", ep_int64(0, 1));
+	ep_json_int(payload, "receivable_cancelled", ep_int64(0, 1));
 	if (paid > 0 && strcmp(ep_text(0, 2), "invoice") == 0)
 	{
 		EpOwner		owner = {0};
 
 		owner.receivable = ep_int64(0, 1);
 		ep_transfer(d->institution_account, d->debit_account, paid, &owner);
-		json_int(payload, "invoice_payments_returned", paid);
+		ep_json_int(payload, "invoice_payments_returned", paid);
 	}
 }
 
@@ -210,14 +213,14 @@ ep_finance_unwind(EpDeal *d, StringInfo payload)
 	if (d->fee_transfer)
 	{
 		ep_refund_transfer(d->fee_transfer, false, 0, NULL);
-		json_int(payload, "fee", -d->fee);
+		ep_json_int(payload, "fee", -d->fee);
 		d->fee = 0;
 	}
 	if (d->captured > 0 && !is_credit_finance(d))
 	{
 		/* the agency takes its payout back */
 		ep_refund_transfer(d->capture_transfer, false, 0, NULL);
-		json_int(payload, "refund", d->captured);
+		ep_json_int(payload, "refund", d->captured);
 		d->refunded = d->captured;
 	}
 	/* claw-back first: it may be what lets the institution reverse the loan */
@@ -227,7 +230,7 @@ ep_finance_unwind(EpDeal *d, StringInfo payload)
 		int64		prepaid = d->amount - ep_fee_of(d->amount, d->discount_bps);
 
 		ep_refund_transfer(d->prepay_transfer, false, 0, NULL);
-		json_int(payload, "refund", prepaid);
+		ep_json_int(payload, "refund", prepaid);
 	}
 	if (d->captured > 0 && is_credit_finance(d))
 	{
@@ -237,7 +240,7 @@ ep_finance_unwind(EpDeal *d, StringInfo payload)
 	}
 	if (d->held > 0)
 	{
-		json_int(payload, "released", ep_release_hold(d->hold_id, NULL, d->id));
+		ep_json_int(payload, "released", ep_release_hold(d->hold_id, NULL, d->id));
 		d->held = 0;
 	}
 	cancel_receivable(d, payload);
@@ -278,8 +281,8 @@ ep_finance_invoice_payload(const EpDeal *d)
 
 	initStringInfo(&p);
 	appendStringInfoChar(&p, '{');
-	json_int(&p, "invoice", invoice);
-	json_int(&p, "outstanding", outstanding);
+	ep_json_int(&p, "invoice", invoice);
+	ep_json_int(&p, "outstanding", outstanding);
 	appendStringInfoChar(&p, '}');
 	return p.data;
 }
@@ -326,15 +329,15 @@ write_down_receivable(EpDeal *d, int64 owed, StringInfo payload)
 
 		owner.receivable = id;
 		ep_transfer(d->institution_account, d->debit_account, paid - owed, &owner);
-		json_int(payload, "invoice_payments_returned", paid - owed);
+		ep_json_int(payload, "invoice_payments_returned", paid - owed);
 	}
 	else if (paid > owed)
-		json_int(payload, "repaid_beyond_share", paid - owed);
+		ep_json_int(payload, "repaid_beyond_share", paid - owed);
 	values[0] = Int64GetDatum(id);
 	values[1] = Int64GetDatum(owed);
 	ep_exec(&update, values, NULL, 0);
-	json_int(payload, "receivable", id);
-	json_int(payload, "written_down", amount - owed);
+	ep_json_int(payload, "receivable", id);
+	ep_json_int(payload, "written_down", amount - owed);
 }
 
 /*
@@ -384,10 +387,10 @@ ep_finance_split(EpDeal *d, int64 buyer_share, StringInfo payload)
 		if (back > 0)
 		{
 			ep_refund_transfer(d->prepay_transfer, true, back, NULL);
-			json_int(payload, "refund", back);
+			ep_json_int(payload, "refund", back);
 		}
 		ep_refund_transfer(d->capture_transfer, true, buyer_share, NULL);
-		json_int(payload, "loan_reduced", buyer_share);
+		ep_json_int(payload, "loan_reduced", buyer_share);
 	}
 	else
 	{
@@ -397,11 +400,11 @@ ep_finance_split(EpDeal *d, int64 buyer_share, StringInfo payload)
 		if (d->fee > new_fee)
 		{
 			ep_refund_transfer(d->fee_transfer, true, d->fee - new_fee, NULL);
-			json_int(payload, "fee", new_fee - d->fee);
+			ep_json_int(payload, "fee", new_fee - d->fee);
 			d->fee = new_fee;
 		}
 		ep_refund_transfer(d->capture_transfer, true, buyer_share, NULL);
-		json_int(payload, "refund", buyer_share);
+		ep_json_int(payload, "refund", buyer_share);
 	}
 	d->refunded = buyer_share;
 	write_down_receivable(d, share, payload);
@@ -503,9 +506,9 @@ pay_receivable(FunctionCallInfo fcinfo, const char *kind, const char *fn)
 
 	initStringInfo(&payload);
 	appendStringInfoChar(&payload, '{');
-	json_int(&payload, "receivable", id);
-	json_int(&payload, "paid", amount);
-	json_int(&payload, "outstanding", outstanding - amount);
+	ep_json_int(&payload, "receivable", id);
+	ep_json_int(&payload, "paid", amount);
+	ep_json_int(&payload, "outstanding", outstanding - amount);
 	appendStringInfoChar(&payload, '}');
 	if (amount == outstanding && d.stage == STAGE_INVOICED)
 	{

@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * party.c
- *	  What belongs to a party: its login role and its accounts.
+ *	  What belongs to a party: its login role and its accounts, and which
+ *	  party is calling (escrow.current_party()).
  *
  *	  Login roles.  A party's login role sees that party's deals through
  *	  row-level security (escrow.current_party()), so it must be a role of
@@ -29,7 +30,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "deal.h"
+#include "party.h"
 
 #include "catalog/namespace.h"
 #include "catalog/pg_auth_members.h"
@@ -49,6 +50,7 @@
 PG_FUNCTION_INFO_V1(escrow_assign_account);
 PG_FUNCTION_INFO_V1(escrow_authorise_account_use);
 PG_FUNCTION_INFO_V1(escrow_revoke_account_use);
+PG_FUNCTION_INFO_V1(escrow_current_party);
 
 /* escrowpay's own roles: never a party's login role */
 static const char *const own_roles[] = {
@@ -527,4 +529,37 @@ escrow_revoke_account_use(PG_FUNCTION_ARGS)
 	id = ep_int64(0, 1);
 	SPI_finish();
 	PG_RETURN_INT64(id);
+}
+
+/*
+ * escrow.current_party() RETURNS text
+ *
+ * The party whose login role is calling (through SET ROLE too), or NULL:
+ * what the row-level security policies on deals compare against.  A role
+ * that has become unfit to be a login role since it was registered
+ * (ep_login_role_unfit: made superuser, granted escrow_app, granted to
+ * another role, ...) resolves to NULL; the verdict is cached per backend
+ * until the roles or relations change (ep_login_role_fit).
+ */
+Datum
+escrow_current_party(PG_FUNCTION_ARGS)
+{
+	EP_CHECK_ARGS;
+	static EpPlan lookup = {NULL,
+		"SELECT party_no FROM escrow.parties WHERE login_role = $1",
+	1, {NAMEOID}};
+	Datum		values[1];
+	text	   *result = NULL;
+
+	SPI_connect();
+	values[0] = DirectFunctionCall1(namein,
+									CStringGetDatum(GetUserNameFromId(GetOuterUserId(), false)));
+	/* a role altered since it was registered no longer speaks for the party */
+	if (ep_exec(&lookup, values, NULL, 1) == 1 && ep_login_role_fit(GetOuterUserId()))
+		result = (text *) DatumGetPointer(SPI_datumTransfer(CStringGetTextDatum(ep_text(0, 1)),
+															false, -1));
+	SPI_finish();
+	if (result == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(result);
 }

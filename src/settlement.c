@@ -24,7 +24,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "escrowpay.h"
+#include "settlement.h"
 
 #include "fmgr.h"
 #include "ledger.h"

@@ -28,7 +28,11 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "deal.h"
+#include "sources.h"
+
+#include "finance.h"
+#include "party.h"
+#include "payload.h"
 
 #include "fmgr.h"
 #include "hold.h"
@@ -429,8 +433,8 @@ escrow_set_payment_sources(PG_FUNCTION_ARGS)
 
 		initStringInfo(&p);
 		appendStringInfoChar(&p, '{');
-		json_int(&p, "sources", n);
-		json_int(&p, "held", d.held);
+		ep_json_int(&p, "sources", n);
+		ep_json_int(&p, "held", d.held);
 		appendStringInfoChar(&p, '}');
 		ep_deal_event_at(d.id, "set_payment_sources", ep_stage_name(d.stage), actor, p.data);
 	}

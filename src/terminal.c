@@ -17,9 +17,14 @@
  *
  *-------------------------------------------------------------------------
  */
+#include "terminal.h"
+
 #include "change.h"
 
 #include "deal.h"
+#include "deal_steps.h"
+#include "finance.h"
+#include "party.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "hold.h"

@@ -15,5 +15,9 @@
 /* One (problem, detail) row of verify_ledger()'s result */
 extern void ep_verify_emit(Tuplestorestate *ts, TupleDesc desc, const char *problem,
 						   const char *detail);
+#include "fmgr.h"
+
+/* SQL-callable */
+extern Datum escrow_verify_ledger(PG_FUNCTION_ARGS);
 
 #endif							/* EP_VERIFY_H */

@@ -1,0 +1,218 @@
+/*-------------------------------------------------------------------------
+ *
+ * deal_maintenance.c
+ *	  escrow.run_maintenance(): the system steps of deals whose deadline
+ *	  passed (expire, escalate, auto_accept, mark_unpaid, complete,
+ *	  invoice_due, auto_confirm_return), each deal in a subtransaction of
+ *	  its own.  The background worker (maintenance.c) calls it.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "deal_maintenance.h"
+
+#include "access/xact.h"
+#include "deal.h"
+#include "deal_steps.h"
+#include "finance.h"
+#include "funcapi.h"
+#include "limits.h"
+#include "plan.h"
+#include "utils/builtins.h"
+#include "utils/resowner.h"
+#include "utils/tuplestore.h"
+
+PG_FUNCTION_INFO_V1(escrow_run_maintenance);
+
+/*
+ * What maintenance does to a deal whose deadline passed (the order of
+ * run_maintenance()'s rows)
+ */
+typedef enum EpWork
+{
+	WORK_EXPIRE,				/* funds_reserved: not shipped */
+	WORK_AUTO_ACCEPT,			/* delivered: inspection window passed */
+	WORK_COMPLETE,				/* settled: cooling-off passed */
+	WORK_INVOICE_DUE,			/* settled agency deal, invoice unpaid */
+	WORK_ESCALATE,				/* shipped: not delivered */
+	WORK_MARK_UNPAID,			/* delivered, served first: not paid */
+	WORK_AUTO_CONFIRM_RETURN,	/* returned: not confirmed by the merchant */
+	WORK_COUNT,
+	WORK_NONE = WORK_COUNT		/* not due after all */
+} EpWork;
+
+static const char *const work_actions[WORK_COUNT] = {
+	[WORK_EXPIRE] = "expire",
+	[WORK_AUTO_ACCEPT] = "auto_accept",
+	[WORK_COMPLETE] = "complete",
+	[WORK_INVOICE_DUE] = "invoice_due",
+	[WORK_ESCALATE] = "escalate",
+	[WORK_MARK_UNPAID] = "mark_unpaid",
+	[WORK_AUTO_CONFIRM_RETURN] = "auto_confirm_return",
+};
+
+/* The step a due deal takes, from its stage (and money) */
+static EpWork
+work_of(const EpDeal *d)
+{
+	switch (d->stage)
+	{
+		case STAGE_FUNDS_RESERVED:
+			return WORK_EXPIRE;
+		case STAGE_SHIPPED:
+			return WORK_ESCALATE;
+		case STAGE_DELIVERED:
+			return ep_deal_served_unpaid(d) ? WORK_MARK_UNPAID : WORK_AUTO_ACCEPT;
+		case STAGE_SETTLED:
+			/* a payment-agency deal whose invoice is unpaid waits as invoiced */
+			return ep_finance_unpaid(d, NULL) > 0 ? WORK_INVOICE_DUE : WORK_COMPLETE;
+		case STAGE_RETURNED:
+			return WORK_AUTO_CONFIRM_RETURN;
+		default:
+			return WORK_NONE;
+	}
+}
+
+/* Take a due deal's next step; returns which */
+static EpWork
+maintain_deal(int64 id)
+{
+	EpDeal		d;
+	EpStep		step;
+	EpWork		w;
+
+	ep_lock_deal(id, &d);
+	w = work_of(&d);
+	if (w == WORK_NONE)
+		return w;
+	ep_deal_check(&d, work_actions[w], "system", ACTOR_SYSTEM, &step);
+	switch (w)
+	{
+		case WORK_EXPIRE:
+			ep_deal_release_step(&d, "system", "not shipped by the deadline", &step);
+			break;
+		case WORK_ESCALATE:
+			ep_deal_note_step(&d, "system", "not delivered by the deadline", "none", &step);
+			break;
+		case WORK_AUTO_ACCEPT:
+			ep_deal_settle(&d, "system", &step);
+			break;
+		case WORK_MARK_UNPAID:
+			ep_deal_note_step(&d, "system", "not paid by the deadline", "none", &step);
+			break;
+		case WORK_INVOICE_DUE:
+			step.payload = ep_finance_invoice_payload(&d);
+			step.deadline = "none";
+			ep_deal_commit_step(&d, "system", &step);
+			break;
+		case WORK_AUTO_CONFIRM_RETURN:
+			ep_deal_return_step(&d, "system", &step);
+			break;
+		default:
+			step.deadline = "none";
+			ep_deal_commit_step(&d, "system", &step);
+			break;
+	}
+	return w;
+}
+
+/*
+ * escrow.run_maintenance(max_deals integer DEFAULT 100)
+ *	 RETURNS TABLE(action text, deals integer)
+ *
+ * Takes up to max_deals deals whose deadline has passed (skipping deals
+ * other transactions hold): reserved deals never shipped expire (hold
+ * released), delivered deals past the inspection window are accepted and
+ * settled, settled deals past cooling-off complete (a payment-agency deal
+ * whose invoice is unpaid becomes invoiced instead), shipped deals never
+ * delivered are escalated to a dispute (money stays frozen for the
+ * adjudicator), deals served first and never paid are marked unpaid, and
+ * returns the merchant did not confirm in time are confirmed for it
+ * (refunded).  A deal that fails is reported (WARNING) and counted as
+ * failed; the others go on.
+ */
+Datum
+escrow_run_maintenance(PG_FUNCTION_ARGS)
+{
+	EP_CHECK_ARGS;
+	static EpPlan due = {NULL,
+		"SELECT id FROM escrow.deals "
+		" WHERE stage IN ('funds_reserved', 'shipped', 'delivered', 'settled', 'returned') "
+		"   AND deadline <= clock_timestamp() "
+		" ORDER BY deadline LIMIT $1 FOR UPDATE SKIP LOCKED",
+	1, {INT4OID}};
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int			counts[WORK_COUNT] = {0};
+	volatile int failed = 0;
+	Datum		values[1];
+	int64	   *ids;
+	uint64		n;
+	uint64		i;
+	int			w;
+
+	if (PG_ARGISNULL(0) || PG_GETARG_INT32(0) <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max_deals must be a positive integer")));
+	InitMaterializedSRF(fcinfo, 0);
+
+	SPI_connect();
+	values[0] = Int32GetDatum(PG_GETARG_INT32(0));
+	n = ep_exec(&due, values, NULL, 0);
+	ids = palloc(sizeof(int64) * Max(n, 1));
+	for (i = 0; i < n; i++)
+		ids[i] = ep_int64(i, 1);
+
+	for (i = 0; i < n; i++)
+	{
+		MemoryContext cxt = CurrentMemoryContext;
+		ResourceOwner owner = CurrentResourceOwner;
+
+		/*
+		 * Each deal in its own subtransaction: one deal that cannot move
+		 * (say its merchant cannot pay back a fee) is reported and skipped
+		 * instead of holding up every other due deal.
+		 */
+		BeginInternalSubTransaction(NULL);
+		MemoryContextSwitchTo(cxt);
+		PG_TRY();
+		{
+			w = maintain_deal(ids[i]);
+			ReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(cxt);
+			CurrentResourceOwner = owner;
+			if (w < WORK_COUNT)
+				counts[w]++;
+		}
+		PG_CATCH();
+		{
+			ErrorData  *edata;
+
+			MemoryContextSwitchTo(cxt);
+			edata = CopyErrorData();
+			FlushErrorState();
+			RollbackAndReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(cxt);
+			CurrentResourceOwner = owner;
+			ereport(WARNING,
+					(errmsg("escrowpay maintenance skipped deal %lld: %s",
+							(long long) ids[i], edata->message),
+					 edata->detail ? errdetail_internal("%s", edata->detail) : 0));
+			FreeErrorData(edata);
+			failed++;
+		}
+		PG_END_TRY();
+	}
+	SPI_finish();
+
+	for (w = 0; w <= WORK_COUNT; w++)
+	{
+		Datum		row[2];
+		bool		nulls[2] = {false, false};
+
+		row[0] = CStringGetTextDatum(w < WORK_COUNT ? work_actions[w] : "failed");
+		row[1] = Int32GetDatum(w < WORK_COUNT ? counts[w] : failed);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, row, nulls);
+	}
+	return (Datum) 0;
+}
+

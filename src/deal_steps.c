@@ -1,0 +1,506 @@
+/*-------------------------------------------------------------------------
+ *
+ * deal_steps.c
+ *	  The SQL-callable lifecycle steps after the buyer is confirmed:
+ *	  reserve, shipping, delivery, inspection, cancel/reject/return,
+ *	  disputes and write-off.  Each locks the deal, asks deal.c whether the
+ *	  step is allowed now and for this actor, lets the deal's settlement
+ *	  model move the money, and commits the step.  The step bodies
+ *	  (settle, release, return, note) are shared with run_maintenance()
+ *	  (deal_maintenance.c) and pay_cash (terminal.c).
+ *
+ * The application calls these on behalf of a party: `actor` is the
+ * party number (member or merchant) or the deal's designated inspector,
+ * and is recorded in escrow.deal_events.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "deal_steps.h"
+
+#include "codes.h"
+#include "finance.h"
+#include "ledger.h"
+#include "money.h"
+#include "party.h"
+#include "payload.h"
+#include "limits.h"
+#include "plan.h"
+#include "refund.h"
+#include "sources.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+
+PG_FUNCTION_INFO_V1(escrow_reserve);
+PG_FUNCTION_INFO_V1(escrow_mark_shipped);
+PG_FUNCTION_INFO_V1(escrow_mark_delivered);
+PG_FUNCTION_INFO_V1(escrow_confirm_inspection);
+PG_FUNCTION_INFO_V1(escrow_cancel_deal);
+PG_FUNCTION_INFO_V1(escrow_reject_delivery);
+PG_FUNCTION_INFO_V1(escrow_request_return);
+PG_FUNCTION_INFO_V1(escrow_confirm_return);
+PG_FUNCTION_INFO_V1(escrow_open_dispute);
+PG_FUNCTION_INFO_V1(escrow_resolve_dispute);
+PG_FUNCTION_INFO_V1(escrow_write_off);
+
+/*
+ * escrow.reserve(deal bigint, actor text) RETURNS text
+ *
+ * Freeze the amount on the buyer's balance or credit line (EP001 when it
+ * does not cover it; the deal stays where it was) and return the
+ * transaction authentication number shown to both sides.
+ */
+Datum
+escrow_reserve(PG_FUNCTION_ARGS)
+{
+	EP_CHECK_ARGS;
+	static EpPlan set_auth = {NULL,
+		"UPDATE escrow.deals SET auth_no = $2 WHERE id = $1",
+	2, {INT8OID, TEXTOID}};
+	int64		deal_id = ep_arg_id(fcinfo, 0, "deal");
+	char	   *actor = ep_arg_text(fcinfo, 1, "actor");
+	EpDeal		d;
+	EpStep		step;
+	char	   *auth_no;
+	Datum		values[2];
+	StringInfoData p;
+	text	   *result;
+
+	ep_deal_begin(deal_id, "reserve", actor, 0, &d, &step);
+	ep_require_account_use(d.credit_account, d.merchant, true);
+	auth_no = ep_random_digits(10);
+	values[0] = Int64GetDatum(deal_id);
+	values[1] = CStringGetTextDatum(auth_no);
+	ep_exec(&set_auth, values, NULL, 0);
+
+	ep_json_begin(&p);
+	ep_json_str(&p, "auth_no", auth_no);
+	if (ep_deal_financed(&d))
+		ep_finance_reserve(&d, &p);
+	else
+	{
+		ep_sources_reserve(&d);
+		if (d.hold_id)
+			ep_json_int(&p, "hold", d.hold_id);
+		ep_json_int(&p, "held", d.amount);
+	}
+	step.payload = ep_json_end(&p);
+	step.deadline = "ship";
+	ep_deal_commit_step(&d, actor, &step);
+	/* into the caller's memory: SPI_finish() frees SPI's */
+	result = (text *) DatumGetPointer(SPI_datumTransfer(CStringGetTextDatum(auth_no), false, -1));
+	SPI_finish();
+	PG_RETURN_TEXT_P(result);
+}
+
+/*
+ * escrow.mark_shipped(deal bigint, carrier text, tracking text, actor text)
+ *	 RETURNS void
+ */
+Datum
+escrow_mark_shipped(PG_FUNCTION_ARGS)
+{
+	EP_CHECK_ARGS;
+	static EpPlan set_tracking = {NULL,
+		"UPDATE escrow.deals SET carrier = coalesce($2, carrier), tracking = $3 WHERE id = $1",
+	3, {INT8OID, TEXTOID, TEXTOID}};
+	int64		deal_id = ep_arg_id(fcinfo, 0, "deal");
+	char	   *carrier = ep_arg_opt_text(fcinfo, 1);
+	char	   *tracking = ep_arg_opt_text(fcinfo, 2);
+	char	   *actor = ep_arg_text(fcinfo, 3, "actor");
+	EpDeal		d;
+	EpStep		step;
+	Datum		values[3];
+	char		nulls[3] = {' ', carrier ? ' ' : 'n', tracking ? ' ' : 'n'};
+	StringInfoData p;
+
+	ep_deal_begin(deal_id, "mark_shipped", actor, 0, &d, &step);
+	ep_deal_require_before_deadline(&d, "mark_shipped");
+	values[0] = Int64GetDatum(deal_id);
+	values[1] = carrier ? CStringGetTextDatum(carrier) : (Datum) 0;
+	values[2] = tracking ? CStringGetTextDatum(tracking) : (Datum) 0;
+	ep_exec(&set_tracking, values, nulls, 0);
+	ep_json_begin(&p);
+	ep_json_str(&p, "carrier", carrier);
+	ep_json_str(&p, "tracking", tracking);
+	step.payload = ep_json_end(&p);
+	step.deadline = "deliver";
+	ep_deal_commit_step(&d, actor, &step);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/*
+ * escrow.mark_delivered(deal bigint, actor text) RETURNS void
+ *
+ * Reported by the merchant or by the inspector (e.g. the carrier) before
+ * the delivery deadline; starts the inspection window.  After the
+ * deadline the deal is (or is about to be) escalated to a dispute, so a
+ * late report is refused: whether the goods arrived is then for the
+ * adjudicator to decide, and the outcome does not depend on when
+ * run_maintenance() happened to run.
+ */
+Datum
+escrow_mark_delivered(PG_FUNCTION_ARGS)
+{
+	EP_CHECK_ARGS;
+	int64		deal_id = ep_arg_id(fcinfo, 0, "deal");
+	char	   *actor = ep_arg_text(fcinfo, 1, "actor");
+	EpDeal		d;
+	EpStep		step;
+
+	ep_deal_begin(deal_id, "mark_delivered", actor, 0, &d, &step);
+	ep_deal_require_before_deadline(&d, "mark_delivered");
+	step.deadline = "inspect";
+	ep_deal_commit_step(&d, actor, &step);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/*
+ * Settle: capture the whole hold to the merchant and move the fee to the
+ * fee account.  Shared by confirm_inspection and auto_accept.
+ */
+void
+ep_deal_settle(EpDeal *d, const char *actor, EpStep *step)
+{
+	StringInfoData p;
+
+	ep_json_begin(&p);
+	if (ep_deal_financed(d))
+		ep_finance_settle(d, &p);
+	else
+	{
+		if (d->held == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
+					 errmsg("deal %s has not been paid", d->txn_no),
+					 errdetail("It was served first; the buyer pays at a terminal (escrow.pay_cash)."),
+					 errhint("Nothing can be captured before then.")));
+		d->capture_transfer = ep_sources_capture(d, d->held);
+		d->fee = ep_fee_of(d->captured, d->fee_bps);
+		if (d->fee > 0)
+			d->fee_transfer = ep_deal_transfer(d, d->credit_account, d->fee_account, d->fee);
+		if (d->capture_transfer)
+			ep_json_int(&p, "capture_transfer", d->capture_transfer);
+		ep_json_int(&p, "merchant_in", d->captured);
+		ep_json_int(&p, "fee", d->fee);
+	}
+	step->payload = ep_json_end(&p);
+	step->deadline = "return";
+	ep_deal_commit_step(d, actor, step);
+}
+
+/*
+ * escrow.confirm_inspection(deal bigint, actor text) RETURNS bigint
+ *
+ * The buyer or the designated inspector confirms receipt: the hold is
+ * captured to the merchant (less the fee).  Returns the capture transfer.
+ */
+Datum
+escrow_confirm_inspection(PG_FUNCTION_ARGS)
+{
+	EP_CHECK_ARGS;
+	int64		deal_id = ep_arg_id(fcinfo, 0, "deal");
+	char	   *actor = ep_arg_text(fcinfo, 1, "actor");
+	EpDeal		d;
+	EpStep		step;
+
+	ep_deal_begin(deal_id, "confirm_inspection", actor, 0, &d, &step);
+	ep_deal_settle(&d, actor, &step);
+	SPI_finish();
+	/* a deal paid from several sources has one capture per source */
+	if (d.capture_transfer == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_INT64(d.capture_transfer);
+}
+
+/* A step whose only money effect is releasing the hold (cancel, expire) */
+void
+ep_deal_release_step(EpDeal *d, const char *actor, const char *reason, EpStep *step)
+{
+	StringInfoData p;
+
+	ep_json_begin(&p);
+	ep_json_str(&p, "reason", reason);
+	if (ep_deal_financed(d))
+		ep_finance_unwind(d, &p);
+	else
+		ep_json_int(&p, "released", ep_sources_release(d));
+	step->payload = ep_json_end(&p);
+	step->deadline = "none";
+	ep_deal_commit_step(d, actor, step);
+}
+
+/*
+ * escrow.cancel_deal(deal bigint, reason text, actor text) RETURNS void
+ *
+ * Before shipping: the hold (if any) is released; no money moves.
+ */
+Datum
+escrow_cancel_deal(PG_FUNCTION_ARGS)
+{
+	EP_CHECK_ARGS;
+	int64		deal_id = ep_arg_id(fcinfo, 0, "deal");
+	char	   *reason = ep_arg_text(fcinfo, 1, "reason");
+	char	   *actor = ep_arg_text(fcinfo, 2, "actor");
+	EpDeal		d;
+	EpStep		step;
+
+	ep_deal_begin(deal_id, "cancel_deal", actor, 0, &d, &step);
+	ep_deal_release_step(&d, actor, reason, &step);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/* Commit a checked step that records a reason and moves no money */
+void
+ep_deal_note_step(EpDeal *d, const char *actor, const char *reason, const char *deadline,
+		  EpStep *step)
+{
+	StringInfoData p;
+
+	ep_json_begin(&p);
+	ep_json_str(&p, "reason", reason);
+	step->payload = ep_json_end(&p);
+	step->deadline = deadline;
+	ep_deal_commit_step(d, actor, step);
+}
+
+/*
+ * The body of the steps that record a reason and move no money (return
+ * requests, disputes): refused after the current stage's deadline when
+ * in_time is set; deadline is the one the next stage starts.
+ */
+static void
+reason_step(FunctionCallInfo fcinfo, const char *action, bool in_time, const char *deadline)
+{
+	int64		deal_id = ep_arg_id(fcinfo, 0, "deal");
+	char	   *reason = ep_arg_text(fcinfo, 1, "reason");
+	char	   *actor = ep_arg_text(fcinfo, 2, "actor");
+	EpDeal		d;
+	EpStep		step;
+
+	ep_deal_begin(deal_id, action, actor, 0, &d, &step);
+	if (in_time)
+		ep_deal_require_before_deadline(&d, action);
+	ep_deal_note_step(&d, actor, reason, deadline, &step);
+	SPI_finish();
+}
+
+/*
+ * escrow.reject_delivery(deal bigint, reason text, actor text) RETURNS void
+ *
+ * Within the inspection window (wrong or damaged item): the goods go back;
+ * the hold stays until the merchant confirms the return, which it must do
+ * by the refund deadline (refund_within).
+ */
+Datum
+escrow_reject_delivery(PG_FUNCTION_ARGS)
+{
+	EP_CHECK_ARGS;
+	reason_step(fcinfo, "reject_delivery", true, "refund");
+	PG_RETURN_VOID();
+}
+
+/*
+ * escrow.request_return(deal bigint, reason text, actor text) RETURNS void
+ *
+ * Within the cooling-off period after settlement; the merchant must
+ * confirm the return by the refund deadline (refund_within).
+ */
+Datum
+escrow_request_return(PG_FUNCTION_ARGS)
+{
+	EP_CHECK_ARGS;
+	reason_step(fcinfo, "request_return", true, "refund");
+	PG_RETURN_VOID();
+}
+
+/*
+ * escrow.open_dispute(deal bigint, reason text, actor text) RETURNS void
+ *
+ * From shipped, delivered, settled or returned, for every settlement
+ * model.  A return can be disputed only before its refund deadline: after
+ * it the merchant's silence has accepted the return (auto_confirm_return).
+ */
+Datum
+escrow_open_dispute(PG_FUNCTION_ARGS)
+{
+	EP_CHECK_ARGS;
+	int64		deal_id = ep_arg_id(fcinfo, 0, "deal");
+	char	   *reason = ep_arg_text(fcinfo, 1, "reason");
+	char	   *actor = ep_arg_text(fcinfo, 2, "actor");
+	EpDeal		d;
+	EpStep		step;
+
+	ep_deal_begin(deal_id, "open_dispute", actor, 0, &d, &step);
+	if (d.stage == STAGE_RETURNED)
+		ep_deal_require_before_deadline(&d, "open_dispute");
+	ep_deal_note_step(&d, actor, reason, "none", &step);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/*
+ * escrow.write_off(deal bigint, reason text, actor text) RETURNS void
+ *
+ * The merchant gives up a bill the buyer it served first never paid (the
+ * deal is unpaid): the deal ends, written_off.  Nothing was held, so no
+ * money moves; collecting the debt is the merchant's business outside
+ * escrowpay.
+ */
+Datum
+escrow_write_off(PG_FUNCTION_ARGS)
+{
+	EP_CHECK_ARGS;
+	reason_step(fcinfo, "write_off", false, "none");
+	PG_RETURN_VOID();
+}
+
+/*
+ * Give the buyer back `buyer_share` and let the merchant keep the rest,
+ * whether the hold is still open or was captured; the fee follows what
+ * the merchant keeps.  Records the amounts in the step's payload.
+ */
+static void
+split(EpDeal *d, int64 buyer_share, StringInfo p)
+{
+	int64		merchant_share = d->amount - buyer_share;
+	int64		new_fee = ep_fee_of(merchant_share, d->fee_bps);
+	int64		refund = 0;
+	int64		fee_change = 0;
+	int64		merchant_in = 0;
+
+	if (d->captured == 0 && d->held == 0 && merchant_share > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
+				 errmsg("deal %s has not been paid", d->txn_no),
+				 errdetail("Nothing is held or captured, so the merchant's share must be 0.")));
+	if (d->captured == 0)
+	{
+		/* the hold is still open: capture the merchant's share, release the rest */
+		if (merchant_share > 0)
+		{
+			d->capture_transfer = ep_sources_capture(d, merchant_share);
+			merchant_in = merchant_share;
+			if (new_fee > 0)
+				d->fee_transfer = ep_deal_transfer(d, d->credit_account, d->fee_account, new_fee);
+			fee_change = new_fee;
+			d->fee = new_fee;
+		}
+		else
+			ep_json_int(p, "released", ep_sources_release(d));
+	}
+	else
+	{
+		/*
+		 * captured: give the merchant back the fee on the buyer's share
+		 * first (it may be what covers the refund), then refund the buyer
+		 */
+		if (d->fee > new_fee)
+		{
+			ep_refund_transfer(d->fee_transfer, true, d->fee - new_fee, NULL);
+			fee_change = new_fee - d->fee;
+			d->fee = new_fee;
+		}
+		if (buyer_share > 0)
+		{
+			ep_sources_refund(d, buyer_share);
+			refund = buyer_share;
+		}
+	}
+	ep_json_int(p, "merchant_in", merchant_in);
+	ep_json_int(p, "refund", refund);
+	ep_json_int(p, "fee", fee_change);
+}
+
+/*
+ * The goods are back: release the hold, or refund the capture and the fee
+ * (financed deals: unwind them).  Shared by confirm_return and
+ * auto_confirm_return.
+ */
+void
+ep_deal_return_step(EpDeal *d, const char *actor, EpStep *step)
+{
+	StringInfoData p;
+
+	ep_json_begin(&p);
+	if (ep_deal_financed(d))
+		ep_finance_unwind(d, &p);
+	else
+		split(d, d->amount, &p);
+	step->payload = ep_json_end(&p);
+	step->deadline = "none";
+	ep_deal_commit_step(d, actor, step);
+}
+
+/*
+ * escrow.confirm_return(deal bigint, actor text) RETURNS void
+ *
+ * The merchant has the goods back: release the hold, or refund the capture
+ * and the fee.
+ */
+Datum
+escrow_confirm_return(PG_FUNCTION_ARGS)
+{
+	EP_CHECK_ARGS;
+	int64		deal_id = ep_arg_id(fcinfo, 0, "deal");
+	char	   *actor = ep_arg_text(fcinfo, 1, "actor");
+	EpDeal		d;
+	EpStep		step;
+
+	ep_deal_begin(deal_id, "confirm_return", actor, 0, &d, &step);
+	ep_deal_return_step(&d, actor, &step);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/*
+ * escrow.resolve_dispute(deal bigint, buyer_share bigint,
+ *						  merchant_share bigint) RETURNS void
+ *
+ * escrow_admin splits the amount exactly: buyer_share + merchant_share
+ * must equal it.
+ */
+Datum
+escrow_resolve_dispute(PG_FUNCTION_ARGS)
+{
+	EP_CHECK_ARGS;
+	int64		deal_id = ep_arg_id(fcinfo, 0, "deal");
+	int64		buyer_share;
+	int64		merchant_share;
+	EpDeal		d;
+	EpStep		step;
+	StringInfoData p;
+	char	   *actor = GetUserNameFromId(GetOuterUserId(), false);
+
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_GETARG_INT64(1) < 0 || PG_GETARG_INT64(2) < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("buyer_share and merchant_share must be zero or positive")));
+	buyer_share = PG_GETARG_INT64(1);
+	merchant_share = PG_GETARG_INT64(2);
+	ep_check_amount(buyer_share, "buyer_share");
+	ep_check_amount(merchant_share, "merchant_share");
+
+	ep_deal_begin(deal_id, "resolve_dispute", actor, ep_caller_is_admin() ? ACTOR_ADMIN : 0, &d, &step);
+	if (ep_add(buyer_share, merchant_share, "shares") != d.amount)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the shares must add up to the deal amount exactly"),
+				 errdetail("buyer_share %lld + merchant_share %lld, amount %lld.",
+						   (long long) buyer_share, (long long) merchant_share,
+						   (long long) d.amount)));
+	ep_json_begin(&p);
+	ep_json_int(&p, "buyer_share", buyer_share);
+	ep_json_int(&p, "merchant_share", merchant_share);
+	if (ep_deal_financed(&d))
+		ep_finance_split(&d, buyer_share, &p);
+	else
+		split(&d, buyer_share, &p);
+	step.payload = ep_json_end(&p);
+	step.deadline = "none";
+	ep_deal_commit_step(&d, actor, &step);
+	SPI_finish();
+	PG_RETURN_VOID();
+}

@@ -18,8 +18,8 @@
  */
 #include "deal.h"
 
-#include "finance.h"
 #include "limits.h"
+#include "model.h"
 
 #include "commands/async.h"
 #include "fmgr.h"
@@ -55,10 +55,8 @@ static const char *const stage_names[STAGE_COUNT] = {
 	[STAGE_WRITTEN_OFF] = "written_off",
 };
 
-/* Which settlement models offer a transition (bit set; 0: all of them) */
-#define MODEL_ESCROW	0x01
-#define MODEL_AGENCY	0x02
-#define MODEL_CREDIT	0x04
+/* OPTIONAL: offered only by the settlement models that list the step (model.h) */
+#define OPTIONAL	true
 
 typedef struct EpTransition
 {
@@ -67,7 +65,7 @@ typedef struct EpTransition
 	EpStage		to;
 	int			who;
 	const char *what;			/* what happens to the money */
-	int			models;			/* 0: every settlement model */
+	bool		optional;		/* false: every settlement model offers it */
 } EpTransition;
 
 /*
@@ -92,18 +90,18 @@ static const EpTransition transitions[] = {
 	{"reserve", STAGE_IDENTITY_CONFIRMED, STAGE_FUNDS_RESERVED, ACTOR_BUYER,
 	"hold the amount on the buyer's balance or credit line"},
 	{"pay_cash", STAGE_IDENTITY_CONFIRMED, STAGE_FUNDS_RESERVED, ACTOR_BUYER,
-	"cash at a terminal, change made, held in the terminal's cash account", MODEL_ESCROW},
+	"cash at a terminal, change made, held in the terminal's cash account", OPTIONAL},
 	{"serve_first", STAGE_IDENTITY_CONFIRMED, STAGE_DELIVERED, ACTOR_MERCHANT,
 	"pay later: service first, no money yet; escrow: pay by the payment deadline",
-	MODEL_ESCROW | MODEL_AGENCY},
+	OPTIONAL},
 	{"pay_cash", STAGE_DELIVERED, STAGE_SETTLED, ACTOR_BUYER,
-	"pay later: cash at a terminal settles the deal", MODEL_ESCROW},
+	"pay later: cash at a terminal settles the deal", OPTIONAL},
 	{"mark_unpaid", STAGE_DELIVERED, STAGE_UNPAID, ACTOR_SYSTEM,
-	"served first, payment deadline passed: nothing was held, no money moves", MODEL_ESCROW},
+	"served first, payment deadline passed: nothing was held, no money moves", OPTIONAL},
 	{"pay_cash", STAGE_UNPAID, STAGE_SETTLED, ACTOR_BUYER,
-	"paid late: cash at a terminal settles the deal", MODEL_ESCROW},
+	"paid late: cash at a terminal settles the deal", OPTIONAL},
 	{"write_off", STAGE_UNPAID, STAGE_WRITTEN_OFF, ACTOR_MERCHANT,
-	"the merchant gives up the unpaid bill: no money moves", MODEL_ESCROW},
+	"the merchant gives up the unpaid bill: no money moves", OPTIONAL},
 	{"mark_shipped", STAGE_FUNDS_RESERVED, STAGE_SHIPPED, ACTOR_MERCHANT,
 	"before the ship-by deadline; the delivery deadline starts"},
 	{"mark_delivered", STAGE_SHIPPED, STAGE_DELIVERED, ACTOR_MERCHANT | ACTOR_INSPECTOR,
@@ -117,9 +115,9 @@ static const EpTransition transitions[] = {
 	{"complete", STAGE_SETTLED, STAGE_COMPLETED, ACTOR_SYSTEM,
 	"cooling-off passed (agency: and the invoice paid)"},
 	{"invoice_due", STAGE_SETTLED, STAGE_INVOICED, ACTOR_SYSTEM,
-	"cooling-off passed, the invoice unpaid: the buyer owes the agency", MODEL_AGENCY},
+	"cooling-off passed, the invoice unpaid: the buyer owes the agency", OPTIONAL},
 	{"pay_invoice", STAGE_INVOICED, STAGE_COMPLETED, ACTOR_BUYER,
-	"the invoice paid in full", MODEL_AGENCY},
+	"the invoice paid in full", OPTIONAL},
 	{"cancel_deal", STAGE_ORDER_RECEIVED, STAGE_CANCELLED, ACTOR_BUYER | ACTOR_MERCHANT,
 	"no money moves"},
 	{"cancel_deal", STAGE_IDENTITY_CONFIRMED, STAGE_CANCELLED, ACTOR_BUYER | ACTOR_MERCHANT,
@@ -186,44 +184,22 @@ role_names(int who)
 	return s.data;
 }
 
-/* The settlement model of a deal as a MODEL_ bit */
-static int
-model_of(const EpDeal *d)
-{
-	if (strcmp(d->settlement, "agency") == 0)
-		return MODEL_AGENCY;
-	if (strcmp(d->settlement, "credit_finance") == 0)
-		return MODEL_CREDIT;
-	return MODEL_ESCROW;
-}
-
 static bool
-offered(const EpTransition *t, int model)
+offered(const EpTransition *t, const EpModel *model)
 {
-	return t->models == 0 || (t->models & model) != 0;
+	return !t->optional || ep_model_offers(model, t->action);
 }
 
 /* "escrow, agency", or "all" */
 static char *
-model_names(int models)
+model_names(const EpTransition *t)
 {
-	StringInfoData s;
-
-	if (models == 0)
-		return "all";
-	initStringInfo(&s);
-	if (models & MODEL_ESCROW)
-		appendStringInfoString(&s, "escrow");
-	if (models & MODEL_AGENCY)
-		appendStringInfo(&s, "%sagency", s.len ? ", " : "");
-	if (models & MODEL_CREDIT)
-		appendStringInfo(&s, "%scredit_finance", s.len ? ", " : "");
-	return s.data;
+	return t->optional ? ep_model_list(t->action, ", ") : "all";
 }
 
 /* The actions a deal of this model may take from a stage, with who may */
 static char *
-allowed_actions(EpStage from, int model)
+allowed_actions(EpStage from, const EpModel *model)
 {
 	StringInfoData s;
 	size_t		i;
@@ -294,6 +270,7 @@ ep_lock_deal(int64 id, EpDeal *d)
 	 * change of the sources.
 	 */
 	d->split = strcmp(d->payment_method, "split") == 0;
+	d->model = ep_model_of(d);
 }
 
 /* The roles actor plays in deal (possibly several, possibly none) */
@@ -333,14 +310,14 @@ ep_deal_check(const EpDeal *d, const char *action, const char *actor, int extra,
 				(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
 				 errmsg("deal %s is %s: %s is not allowed", d->txn_no,
 						ep_stage_name(d->stage), action),
-				 errdetail("Allowed now: %s.", allowed_actions(d->stage, model_of(d)))));
-	if (!offered(t, model_of(d)))
+				 errdetail("Allowed now: %s.", allowed_actions(d->stage, d->model))));
+	if (!offered(t, d->model))
 		ereport(ERROR,
 				(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
 				 errmsg("deal %s is settled by %s: %s is not offered for %s deals", d->txn_no,
 						d->settlement, action, d->settlement),
 				 errdetail("%s is offered for %s deals; allowed now: %s.", action,
-						   model_names(t->models), allowed_actions(d->stage, model_of(d)))));
+						   model_names(t), allowed_actions(d->stage, d->model))));
 
 	roles = ep_actor_role(d, actor) | extra;
 	if ((roles & t->who) == 0)
@@ -490,14 +467,14 @@ ep_deal_event_at(int64 deal, const char *action, const char *stage,
 }
 
 /*
- * A deal served first and not paid yet: an escrow deal at delivered (or
- * unpaid) with nothing held or captured.  Its deadline is the payment
+ * A deal served first and not paid yet: a deal its buyer pays (escrow) at
+ * delivered (or unpaid) with nothing held or captured.  Its deadline is the payment
  * deadline, not an inspection window.
  */
 bool
 ep_deal_served_unpaid(const EpDeal *d)
 {
-	return !ep_deal_financed(d) && d->held == 0 && d->captured == 0 &&
+	return d->model->buyer_pays && d->held == 0 && d->captured == 0 &&
 		(d->stage == STAGE_DELIVERED || d->stage == STAGE_UNPAID);
 }
 
@@ -572,7 +549,7 @@ escrow_deal_transitions(PG_FUNCTION_ARGS)
 		values[2] = CStringGetTextDatum(ep_stage_name(transitions[i].to));
 		values[3] = CStringGetTextDatum(role_names(transitions[i].who));
 		values[4] = CStringGetTextDatum(transitions[i].what);
-		values[5] = CStringGetTextDatum(model_names(transitions[i].models));
+		values[5] = CStringGetTextDatum(model_names(&transitions[i]));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
@@ -613,9 +590,9 @@ escrow_state_machine_dot(PG_FUNCTION_ARGS)
 						 ep_stage_name(transitions[i].from),
 						 ep_stage_name(transitions[i].to),
 						 transitions[i].action, role_names(transitions[i].who),
-						 transitions[i].models ? "\\n[" : "",
-						 transitions[i].models ? model_names(transitions[i].models) : "",
-						 transitions[i].models ? "]" : "");
+						 transitions[i].optional ? "\\n[" : "",
+						 transitions[i].optional ? model_names(&transitions[i]) : "",
+						 transitions[i].optional ? "]" : "");
 	appendStringInfoString(&s, "}\n");
 	PG_RETURN_TEXT_P(cstring_to_text(s.data));
 }

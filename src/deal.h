@@ -68,13 +68,14 @@ typedef struct EpDeal
 	int64		captured;
 	int64		refunded;
 	int64		fee;
-	char	   *settlement;		/* escrow, agency, credit_finance */
+	char	   *settlement;		/* the name of its settlement model */
 	char	   *institution;	/* NULL for escrow */
 	int64		institution_account;	/* 0: none */
 	int32		discount_bps;
 	int64		prepay_transfer;	/* 0: none */
 	char	   *payment_method;	/* balance, credit, split, cash */
 	bool		split;			/* paid from escrow.deal_sources */
+	const struct EpModel *model;	/* its settlement model (model.h) */
 } EpDeal;
 
 /* What a transition changes besides the stage; the caller fills it in */

@@ -13,7 +13,8 @@
 #include "access/xact.h"
 #include "deal.h"
 #include "deal_steps.h"
-#include "finance.h"
+#include "model.h"
+#include "payload.h"
 #include "funcapi.h"
 #include "limits.h"
 #include "plan.h"
@@ -50,6 +51,29 @@ static const char *const work_actions[WORK_COUNT] = {
 	[WORK_AUTO_CONFIRM_RETURN] = "auto_confirm_return",
 };
 
+/* What the buyer still owes before the deal may complete (its model's owed) */
+static int64
+buyer_owes(const EpDeal *d, int64 *receivable)
+{
+	int64		ignored;
+
+	return d->model->owed ? d->model->owed(d, receivable ? receivable : &ignored) : 0;
+}
+
+/* The payload of invoice_due: which invoice, and what is outstanding */
+static char *
+invoice_payload(const EpDeal *d)
+{
+	StringInfoData p;
+	int64		invoice;
+	int64		outstanding = buyer_owes(d, &invoice);
+
+	ep_json_begin(&p);
+	ep_json_int(&p, "invoice", invoice);
+	ep_json_int(&p, "outstanding", outstanding);
+	return ep_json_end(&p);
+}
+
 /* The step a due deal takes, from its stage (and money) */
 static EpWork
 work_of(const EpDeal *d)
@@ -64,7 +88,7 @@ work_of(const EpDeal *d)
 			return ep_deal_served_unpaid(d) ? WORK_MARK_UNPAID : WORK_AUTO_ACCEPT;
 		case STAGE_SETTLED:
 			/* a payment-agency deal whose invoice is unpaid waits as invoiced */
-			return ep_finance_unpaid(d, NULL) > 0 ? WORK_INVOICE_DUE : WORK_COMPLETE;
+			return buyer_owes(d, NULL) > 0 ? WORK_INVOICE_DUE : WORK_COMPLETE;
 		case STAGE_RETURNED:
 			return WORK_AUTO_CONFIRM_RETURN;
 		default:
@@ -100,7 +124,7 @@ maintain_deal(int64 id)
 			ep_deal_note_step(&d, "system", "not paid by the deadline", "none", &step);
 			break;
 		case WORK_INVOICE_DUE:
-			step.payload = ep_finance_invoice_payload(&d);
+			step.payload = invoice_payload(&d);
 			step.deadline = "none";
 			ep_deal_commit_step(&d, "system", &step);
 			break;

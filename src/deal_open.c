@@ -18,6 +18,7 @@
 #include "deal.h"
 #include "hold.h"
 #include "idempotency.h"
+#include "model.h"
 #include "money.h"
 #include "payload.h"
 #include "limits.h"
@@ -93,8 +94,9 @@ deal_parties_each(Datum *values)
  *					institution text DEFAULT NULL) RETURNS bigint
  *
  * A provisional agreement: the deal starts at order_received; the buyer's
- * default account decides the payment method.  settlement 'agency' or
- * 'credit_finance' names the institution that pays the merchant.  Returns
+ * default account decides the payment method.  settlement names the
+ * deal's settlement model (model.c); 'agency' and 'credit_finance' name
+ * the institution that pays the merchant.  Returns
  * the deal id.
  */
 Datum
@@ -140,13 +142,14 @@ escrow_open_deal(PG_FUNCTION_ARGS)
 	char	   *inspector = ep_arg_opt_text(fcinfo, 6);
 	Interval   *ship_within = ep_arg_interval(fcinfo, 7, "ship_within");
 	char	   *key = ep_arg_key(fcinfo, 8);
-	char	   *settlement = PG_ARGISNULL(9) ? "escrow" : text_to_cstring(PG_GETARG_TEXT_PP(9));
+	const char *settlement = PG_ARGISNULL(9) ? ep_model_escrow.name : text_to_cstring(PG_GETARG_TEXT_PP(9));
 	char	   *institution = ep_arg_opt_text(fcinfo, 10);
 	Datum		values[20];
 	char		nulls[20];
 	bool		isnull;
 	int64		id;
 	int64		prior;
+	const EpModel *model;
 	const char *who[2] = {buyer, merchant};
 	const char *kinds[2] = {"member", "merchant"};
 	int			i;
@@ -155,13 +158,13 @@ escrow_open_deal(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("buyer and merchant must differ")));
-	if (strcmp(settlement, "escrow") != 0 && strcmp(settlement, "agency") != 0 &&
-		strcmp(settlement, "credit_finance") != 0)
+	model = ep_model_by_name(settlement);
+	if (model == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown settlement \"%s\"", settlement),
-				 errhint("Use escrow, agency or credit_finance.")));
-	if ((strcmp(settlement, "escrow") == 0) != (institution == NULL))
+				 errhint("Use %s.", ep_model_list(NULL, " or "))));
+	if (model->institution != (institution != NULL))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("settlement %s %s", settlement,
@@ -216,10 +219,10 @@ escrow_open_deal(PG_FUNCTION_ARGS)
 				 errdetail("The buyer pays in %s, the merchant settles in %s.",
 						   ep_text(0, 10), ep_text(0, 11))));
 
-	if (strcmp(settlement, "credit_finance") == 0 && strcmp(ep_text(0, 9), "credit") != 0)
+	if (model->credit_line_only && strcmp(ep_text(0, 9), "credit") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("credit finance needs a buyer paying by credit line"),
+				 errmsg("%s needs a buyer paying by credit line", model->concept),
 				 errdetail("Member %s pays from a %s account.", buyer, ep_text(0, 9))));
 	if (institution)
 	{
@@ -274,8 +277,8 @@ escrow_open_deal(PG_FUNCTION_ARGS)
 	values[18] = CStringGetTextDatum(settlement);
 	values[19] = institution ? CStringGetTextDatum(institution) : (Datum) 0;
 	nulls[19] = institution ? ' ' : 'n';
-	/* a credit institution's cost to the merchant is its discount, not a fee */
-	if (strcmp(settlement, "credit_finance") == 0)
+	/* e.g. a credit institution's cost to the merchant is its discount, not a fee */
+	if (!model->merchant_fee)
 		values[10] = Int32GetDatum(0);
 	ep_exec(&insert, values, nulls, 0);
 

@@ -18,15 +18,13 @@
 #include "deal_steps.h"
 
 #include "codes.h"
-#include "finance.h"
+#include "model.h"
 #include "ledger.h"
 #include "money.h"
 #include "party.h"
 #include "payload.h"
 #include "limits.h"
 #include "plan.h"
-#include "refund.h"
-#include "sources.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 
@@ -74,15 +72,7 @@ escrow_reserve(PG_FUNCTION_ARGS)
 
 	ep_json_begin(&p);
 	ep_json_str(&p, "auth_no", auth_no);
-	if (ep_deal_financed(&d))
-		ep_finance_reserve(&d, &p);
-	else
-	{
-		ep_sources_reserve(&d);
-		if (d.hold_id)
-			ep_json_int(&p, "hold", d.hold_id);
-		ep_json_int(&p, "held", d.amount);
-	}
+	d.model->reserve(&d, &p);
 	step.payload = ep_json_end(&p);
 	step.deadline = "ship";
 	ep_deal_commit_step(&d, actor, &step);
@@ -157,8 +147,9 @@ escrow_mark_delivered(PG_FUNCTION_ARGS)
 }
 
 /*
- * Settle: capture the whole hold to the merchant and move the fee to the
- * fee account.  Shared by confirm_inspection and auto_accept.
+ * Settle: receipt confirmed; the deal's model pays the merchant (escrow:
+ * capture the hold, the fee to the fee account).  Shared by
+ * confirm_inspection, auto_accept and pay later (pay_cash).
  */
 void
 ep_deal_settle(EpDeal *d, const char *actor, EpStep *step)
@@ -166,25 +157,7 @@ ep_deal_settle(EpDeal *d, const char *actor, EpStep *step)
 	StringInfoData p;
 
 	ep_json_begin(&p);
-	if (ep_deal_financed(d))
-		ep_finance_settle(d, &p);
-	else
-	{
-		if (d->held == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
-					 errmsg("deal %s has not been paid", d->txn_no),
-					 errdetail("It was served first; the buyer pays at a terminal (escrow.pay_cash)."),
-					 errhint("Nothing can be captured before then.")));
-		d->capture_transfer = ep_sources_capture(d, d->held);
-		d->fee = ep_fee_of(d->captured, d->fee_bps);
-		if (d->fee > 0)
-			d->fee_transfer = ep_deal_transfer(d, d->credit_account, d->fee_account, d->fee);
-		if (d->capture_transfer)
-			ep_json_int(&p, "capture_transfer", d->capture_transfer);
-		ep_json_int(&p, "merchant_in", d->captured);
-		ep_json_int(&p, "fee", d->fee);
-	}
+	d->model->settle(d, &p);
 	step->payload = ep_json_end(&p);
 	step->deadline = "return";
 	ep_deal_commit_step(d, actor, step);
@@ -214,7 +187,10 @@ escrow_confirm_inspection(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(d.capture_transfer);
 }
 
-/* A step whose only money effect is releasing the hold (cancel, expire) */
+/*
+ * Before receipt (cancel, expire): the deal's model gives back what backs
+ * the deal (escrow: the hold released)
+ */
 void
 ep_deal_release_step(EpDeal *d, const char *actor, const char *reason, EpStep *step)
 {
@@ -222,10 +198,7 @@ ep_deal_release_step(EpDeal *d, const char *actor, const char *reason, EpStep *s
 
 	ep_json_begin(&p);
 	ep_json_str(&p, "reason", reason);
-	if (ep_deal_financed(d))
-		ep_finance_unwind(d, &p);
-	else
-		ep_json_int(&p, "released", ep_sources_release(d));
+	d->model->cancel(d, &p);
 	step->payload = ep_json_end(&p);
 	step->deadline = "none";
 	ep_deal_commit_step(d, actor, step);
@@ -358,66 +331,9 @@ escrow_write_off(PG_FUNCTION_ARGS)
 }
 
 /*
- * Give the buyer back `buyer_share` and let the merchant keep the rest,
- * whether the hold is still open or was captured; the fee follows what
- * the merchant keeps.  Records the amounts in the step's payload.
- */
-static void
-split(EpDeal *d, int64 buyer_share, StringInfo p)
-{
-	int64		merchant_share = d->amount - buyer_share;
-	int64		new_fee = ep_fee_of(merchant_share, d->fee_bps);
-	int64		refund = 0;
-	int64		fee_change = 0;
-	int64		merchant_in = 0;
-
-	if (d->captured == 0 && d->held == 0 && merchant_share > 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
-				 errmsg("deal %s has not been paid", d->txn_no),
-				 errdetail("Nothing is held or captured, so the merchant's share must be 0.")));
-	if (d->captured == 0)
-	{
-		/* the hold is still open: capture the merchant's share, release the rest */
-		if (merchant_share > 0)
-		{
-			d->capture_transfer = ep_sources_capture(d, merchant_share);
-			merchant_in = merchant_share;
-			if (new_fee > 0)
-				d->fee_transfer = ep_deal_transfer(d, d->credit_account, d->fee_account, new_fee);
-			fee_change = new_fee;
-			d->fee = new_fee;
-		}
-		else
-			ep_json_int(p, "released", ep_sources_release(d));
-	}
-	else
-	{
-		/*
-		 * captured: give the merchant back the fee on the buyer's share
-		 * first (it may be what covers the refund), then refund the buyer
-		 */
-		if (d->fee > new_fee)
-		{
-			ep_refund_transfer(d->fee_transfer, true, d->fee - new_fee, NULL);
-			fee_change = new_fee - d->fee;
-			d->fee = new_fee;
-		}
-		if (buyer_share > 0)
-		{
-			ep_sources_refund(d, buyer_share);
-			refund = buyer_share;
-		}
-	}
-	ep_json_int(p, "merchant_in", merchant_in);
-	ep_json_int(p, "refund", refund);
-	ep_json_int(p, "fee", fee_change);
-}
-
-/*
- * The goods are back: release the hold, or refund the capture and the fee
- * (financed deals: unwind them).  Shared by confirm_return and
- * auto_confirm_return.
+ * The goods are back: the deal's model undoes everything (escrow: release
+ * the hold, or refund the capture and the fee).  Shared by confirm_return
+ * and auto_confirm_return.
  */
 void
 ep_deal_return_step(EpDeal *d, const char *actor, EpStep *step)
@@ -425,10 +341,7 @@ ep_deal_return_step(EpDeal *d, const char *actor, EpStep *step)
 	StringInfoData p;
 
 	ep_json_begin(&p);
-	if (ep_deal_financed(d))
-		ep_finance_unwind(d, &p);
-	else
-		split(d, d->amount, &p);
+	d->model->unwind(d, &p);
 	step->payload = ep_json_end(&p);
 	step->deadline = "none";
 	ep_deal_commit_step(d, actor, step);
@@ -494,10 +407,7 @@ escrow_resolve_dispute(PG_FUNCTION_ARGS)
 	ep_json_begin(&p);
 	ep_json_int(&p, "buyer_share", buyer_share);
 	ep_json_int(&p, "merchant_share", merchant_share);
-	if (ep_deal_financed(&d))
-		ep_finance_split(&d, buyer_share, &p);
-	else
-		split(&d, buyer_share, &p);
+	d.model->refund(&d, buyer_share, &p);
 	step.payload = ep_json_end(&p);
 	step.deadline = "none";
 	ep_deal_commit_step(&d, actor, &step);

@@ -1,39 +1,26 @@
 /*-------------------------------------------------------------------------
  *
  * finance.c
- *	  Deals paid by a third party: a payment agency or a credit
- *	  institution.  The lifecycle is the same state machine as
- *	  escrow deals (deal.c); what differs is who pays the merchant and
- *	  when, and what the buyer owes afterwards (escrow.receivables):
+ *	  The layer under the settlement models in which an institution pays
+ *	  the merchant (model_agency.c: payment agency; model_credit.c: credit
+ *	  finance): the buyer's receivable (escrow.receivables: a loan or an
+ *	  invoice) opened at receipt, cancelled when the deal is unwound,
+ *	  written down when a dispute gives the buyer a share back, and paid
+ *	  with escrow.repay() / escrow.pay_invoice(); and what such models do
+ *	  alike (the institution's account at reserve, the shape of a
+ *	  dispute's resolution).
  *
- *	  agency: reserve() issues the transaction authentication number and
- *		freezes nothing; at receipt (confirm_inspection / auto_accept) the
- *		agency pays the merchant (less the merchant's fee) and invoices
- *		the buyer, who pays with escrow.pay_invoice().
- *	  credit_finance: reserve() is the loan approval: the buyer's credit
- *		line is held for the institution and the institution pre-pays the
- *		merchant the amount less its receivables discount; at receipt the
- *		hold is captured to the institution and the loan becomes a
- *		receivable the buyer repays into the line (escrow.repay()).
- *
- *	  An agency deal is complete only once the buyer has paid the invoice:
- *	  cooling-off over with the invoice unpaid, run_maintenance() moves it
- *	  to invoiced (invoice_due), and the payment that clears the invoice
- *	  completes it (pay_invoice; or complete, when cooling-off is over but
- *	  run_maintenance() has not come by yet).
- *
- *	  Cancelling before receipt, or a confirmed return after it, unwinds
- *	  the whole chain (claw-back of the pre-payment or payout, release or
- *	  refund of the buyer's money, the receivable cancelled and what the
- *	  buyer paid on it returned); the merchant learns of it through the
- *	  event outbox.  A dispute's resolution (ep_finance_split) does the
- *	  same for the buyer's share only: the merchant keeps its share (less
- *	  the fee on it, or the discount on it), the buyer owes the institution
- *	  the merchant's share, and the receivable is written down to it.
+ *	  An agency deal is complete only once the buyer has paid the invoice
+ *	  (its model's `owed`): cooling-off over with the invoice unpaid,
+ *	  run_maintenance() moves it to invoiced (invoice_due), and the payment
+ *	  that clears the invoice completes it (pay_invoice; or complete, when
+ *	  cooling-off is over but run_maintenance() has not come by yet).
  *
  *-------------------------------------------------------------------------
  */
 #include "finance.h"
+
+#include "model.h"
 
 #include "party.h"
 #include "payload.h"
@@ -51,53 +38,13 @@
 PG_FUNCTION_INFO_V1(escrow_repay);
 PG_FUNCTION_INFO_V1(escrow_pay_invoice);
 
-bool
-ep_deal_financed(const EpDeal *d)
-{
-	return strcmp(d->settlement, "escrow") != 0;
-}
-
-static bool
-is_credit_finance(const EpDeal *d)
-{
-	return strcmp(d->settlement, "credit_finance") == 0;
-}
-
-/*
- * reserve() for an agency or credit-finance deal.  Credit finance: hold
- * the buyer's line for the institution and pre-pay the merchant.
- */
-void
-ep_finance_reserve(EpDeal *d, StringInfo payload)
-{
-	ep_json_str(payload, "institution", d->institution);
-	ep_require_account_use(d->institution_account, d->institution, false);
-	if (!is_credit_finance(d))
-		return;
-	ep_require_account_use(d->debit_account, d->buyer, false);
-
-	d->hold_id = ep_place_hold(d->debit_account, d->institution_account, d->amount,
-							   NULL, NULL, d->id);
-	d->held = d->amount;
-	{
-		int64		discount = ep_fee_of(d->amount, d->discount_bps);
-
-		d->prepay_transfer = ep_deal_transfer(d, d->institution_account, d->credit_account,
-										 d->amount - discount);
-		ep_json_int(payload, "hold", d->hold_id);
-		ep_json_int(payload, "held", d->amount);
-		ep_json_int(payload, "discount", discount);
-		ep_json_int(payload, "merchant_in", d->amount - discount);
-	}
-}
-
 /*
  * Open the buyer's receivable for deal d: what it owes (amount: the whole
  * deal at receipt, the merchant's share after a dispute; the rest is
  * recorded as written down), to whom, by when
  */
-static int64
-open_receivable(EpDeal *d, const char *kind, int64 pay_to, int64 amount)
+int64
+ep_receivable_open(EpDeal *d, const char *kind, int64 pay_to, int64 amount)
 {
 	static EpPlan insert = {NULL,
 		"INSERT INTO escrow.receivables (deal, kind, debtor, creditor, pay_to, amount, "
@@ -115,71 +62,13 @@ open_receivable(EpDeal *d, const char *kind, int64 pay_to, int64 amount)
 	return ep_int64(0, 1);
 }
 
-/* What the institution pre-paid the merchant for `amount` of credit finance */
-static int64
-prepaid_for(const EpDeal *d, int64 amount)
-{
-	return amount - ep_fee_of(amount, d->discount_bps);
-}
-
-/*
- * Receipt of `share` of the deal (the whole amount at receipt, the
- * merchant's share when a dispute is resolved before receipt).  Agency:
- * pay the merchant the share, take the fee on it, invoice the buyer for
- * it.  Credit finance: capture the share of the line's hold to the
- * institution (the rest is released) and lend it to the buyer; the
- * merchant gives back the pre-payment beyond the share less its discount.
- */
-static void
-finance_receive(EpDeal *d, int64 share, StringInfo payload)
-{
-	if (is_credit_finance(d))
-	{
-		int64		back = d->prepay_transfer ?
-			prepaid_for(d, d->amount) - prepaid_for(d, share) : 0;
-
-		if (back > 0)
-		{
-			ep_refund_transfer(d->prepay_transfer, true, back, NULL);
-			ep_json_int(payload, "refund", back);
-		}
-		d->capture_transfer = ep_capture_hold(d->hold_id, true, share, true, NULL, d->id);
-		if (d->held > share)
-			ep_json_int(payload, "released", d->held - share);
-		d->captured = share;
-		d->held = 0;
-		ep_json_int(payload, "loan", open_receivable(d, "loan", d->debit_account, share));
-		ep_json_int(payload, "capture_transfer", d->capture_transfer);
-		return;
-	}
-	d->capture_transfer = ep_deal_transfer(d, d->institution_account, d->credit_account, share);
-	d->captured = share;
-	d->fee = ep_fee_of(share, d->fee_bps);
-	if (d->fee > 0)
-		d->fee_transfer = ep_deal_transfer(d, d->credit_account, d->fee_account, d->fee);
-	ep_json_int(payload, "invoice", open_receivable(d, "invoice", d->institution_account, share));
-	ep_json_int(payload, "merchant_in", share);
-	ep_json_int(payload, "fee", d->fee);
-}
-
-/*
- * Receipt confirmed.  Agency: pay the merchant, take the fee, invoice the
- * buyer.  Credit finance: capture the line's hold to the institution and
- * open the loan.
- */
-void
-ep_finance_settle(EpDeal *d, StringInfo payload)
-{
-	finance_receive(d, d->amount, payload);
-}
-
 /*
  * Cancel the deal's receivable, giving the buyer back what it paid on an
  * invoice (a loan's repayments are already on the buyer's line); the
  * money sent back belongs to the invoice, as its payments do.
  */
-static void
-cancel_receivable(EpDeal *d, StringInfo payload)
+void
+ep_receivable_cancel(EpDeal *d, StringInfo payload)
 {
 	static EpPlan cancel = {NULL,
 		"UPDATE escrow.receivables SET status = 'cancelled' "
@@ -204,87 +93,25 @@ cancel_receivable(EpDeal *d, StringInfo payload)
 }
 
 /*
- * Undo everything a financed deal has moved: before receipt (cancel,
- * expiry, a rejected delivery) or after it (a confirmed return).
- */
-void
-ep_finance_unwind(EpDeal *d, StringInfo payload)
-{
-	if (d->fee_transfer)
-	{
-		ep_refund_transfer(d->fee_transfer, false, 0, NULL);
-		ep_json_int(payload, "fee", -d->fee);
-		d->fee = 0;
-	}
-	if (d->captured > 0 && !is_credit_finance(d))
-	{
-		/* the agency takes its payout back */
-		ep_refund_transfer(d->capture_transfer, false, 0, NULL);
-		ep_json_int(payload, "refund", d->captured);
-		d->refunded = d->captured;
-	}
-	/* claw-back first: it may be what lets the institution reverse the loan */
-	if (d->prepay_transfer)
-	{
-		/* the institution claws its pre-payment back from the merchant */
-		int64		prepaid = d->amount - ep_fee_of(d->amount, d->discount_bps);
-
-		ep_refund_transfer(d->prepay_transfer, false, 0, NULL);
-		ep_json_int(payload, "refund", prepaid);
-	}
-	if (d->captured > 0 && is_credit_finance(d))
-	{
-		/* the loan reversed: the institution gives the line back */
-		ep_refund_transfer(d->capture_transfer, false, 0, NULL);
-		d->refunded = d->captured;
-	}
-	if (d->held > 0)
-	{
-		ep_json_int(payload, "released", ep_release_hold(d->hold_id, NULL, d->id));
-		d->held = 0;
-	}
-	cancel_receivable(d, payload);
-}
-
-/*
- * What the buyer still owes on an agency deal's open invoice (0 for a paid
- * or cancelled one, and for other deals); *invoice gets its id.
+ * What the buyer still owes on the deal's open receivable of a kind (0 when
+ * it has none open); *receivable gets its id (0: none).
  */
 int64
-ep_finance_unpaid(const EpDeal *d, int64 *invoice)
+ep_receivable_unpaid(const EpDeal *d, const char *kind, int64 *receivable)
 {
 	static EpPlan fetch = {NULL,
 		"SELECT id, amount - paid FROM escrow.receivables "
-		" WHERE deal = $1 AND kind = 'invoice' AND status = 'open'",
-	1, {INT8OID}};
-	Datum		values[1];
+		" WHERE deal = $1 AND kind = $2 AND status = 'open'",
+	2, {INT8OID, TEXTOID}};
+	Datum		values[2];
 
-	if (invoice)
-		*invoice = 0;
-	if (strcmp(d->settlement, "agency") != 0)
-		return 0;
+	*receivable = 0;
 	values[0] = Int64GetDatum(d->id);
+	values[1] = CStringGetTextDatum(kind);
 	if (ep_exec(&fetch, values, NULL, 1) != 1)
 		return 0;
-	if (invoice)
-		*invoice = ep_int64(0, 1);
+	*receivable = ep_int64(0, 1);
 	return ep_int64(0, 2);
-}
-
-/* The payload of invoice_due: which invoice, and what is outstanding */
-char *
-ep_finance_invoice_payload(const EpDeal *d)
-{
-	StringInfoData p;
-	int64		invoice;
-	int64		outstanding = ep_finance_unpaid(d, &invoice);
-
-	initStringInfo(&p);
-	appendStringInfoChar(&p, '{');
-	ep_json_int(&p, "invoice", invoice);
-	ep_json_int(&p, "outstanding", outstanding);
-	appendStringInfoChar(&p, '}');
-	return p.data;
 }
 
 /*
@@ -295,7 +122,7 @@ ep_finance_invoice_payload(const EpDeal *d)
  * paid when what was paid covers the new amount.
  */
 static void
-write_down_receivable(EpDeal *d, int64 owed, StringInfo payload)
+receivable_write_down(EpDeal *d, int64 owed, StringInfo payload)
 {
 	static EpPlan lock = {NULL,
 		"SELECT id, kind, amount, paid FROM escrow.receivables "
@@ -341,7 +168,18 @@ write_down_receivable(EpDeal *d, int64 owed, StringInfo payload)
 }
 
 /*
- * resolve_dispute() for an agency or credit-finance deal: the buyer gets
+ * At reserve, for every model an institution pays: the institution's
+ * money moves only through its own account.
+ */
+void
+ep_institution_reserve(EpDeal *d, StringInfo payload)
+{
+	ep_json_str(payload, "institution", d->institution);
+	ep_require_account_use(d->institution_account, d->institution, false);
+}
+
+/*
+ * resolve_dispute() for a model an institution pays: the buyer gets
  * back buyer_share, the merchant keeps the rest (its "share"), and the
  * buyer owes the institution the share.  From whatever the deal has moved
  * by the stage the dispute was opened at:
@@ -349,65 +187,36 @@ write_down_receivable(EpDeal *d, int64 owed, StringInfo payload)
  *	  share 0: everything is unwound, as by a confirmed return.
  *	  before receipt (shipped, delivered, or rejected and returned): the
  *		share is received as confirm_inspection would receive the whole
- *		amount (agency: payout and fee on the share, invoice of the share;
- *		credit finance: the pre-payment beyond the share's is clawed back,
- *		the share of the hold captured and lent, the rest released).
- *	  after receipt (settled, or returned after settlement): the merchant
- *		gives back the fee on the buyer's share, then the buyer's share of
- *		the payout (agency), or the pre-payment beyond the share's, after
- *		which the institution gives the buyer's share of the captured line
- *		back (credit finance); the receivable is written down to the share.
+ *		amount (the model's receive).
+ *	  after receipt (settled, or returned after settlement): the model
+ *		gives the buyer's share back (give_back); the receivable is
+ *		written down to the share.
  *
  * So the institution ends up having advanced the share and being owed it
  * (agency), or having paid share less discount and lent share (credit
  * finance); the merchant has the share less the fee or the discount on it.
  */
 void
-ep_finance_split(EpDeal *d, int64 buyer_share, StringInfo payload)
+ep_financed_refund(EpDeal *d, int64 buyer_share, StringInfo payload,
+				   const EpFinancedOps *ops)
 {
 	int64		share = d->amount - buyer_share;
 
 	if (share == 0)
 	{
-		ep_finance_unwind(d, payload);
+		ops->unwind(d, payload);
 		return;
 	}
 	if (d->captured == 0)
 	{
-		finance_receive(d, share, payload);
+		ops->receive(d, share, payload);
 		return;
 	}
 	if (buyer_share == 0)
 		return;
-	if (is_credit_finance(d))
-	{
-		int64		back = prepaid_for(d, d->amount) - prepaid_for(d, share);
-
-		/* claw-back first: it may be what lets the institution give the line back */
-		if (back > 0)
-		{
-			ep_refund_transfer(d->prepay_transfer, true, back, NULL);
-			ep_json_int(payload, "refund", back);
-		}
-		ep_refund_transfer(d->capture_transfer, true, buyer_share, NULL);
-		ep_json_int(payload, "loan_reduced", buyer_share);
-	}
-	else
-	{
-		int64		new_fee = ep_fee_of(share, d->fee_bps);
-
-		/* the fee on the buyer's share first: it may be what covers the refund */
-		if (d->fee > new_fee)
-		{
-			ep_refund_transfer(d->fee_transfer, true, d->fee - new_fee, NULL);
-			ep_json_int(payload, "fee", new_fee - d->fee);
-			d->fee = new_fee;
-		}
-		ep_refund_transfer(d->capture_transfer, true, buyer_share, NULL);
-		ep_json_int(payload, "refund", buyer_share);
-	}
+	ops->give_back(d, buyer_share, share, payload);
 	d->refunded = buyer_share;
-	write_down_receivable(d, share, payload);
+	receivable_write_down(d, share, payload);
 }
 
 /*
@@ -524,7 +333,7 @@ pay_receivable(FunctionCallInfo fcinfo, const char *kind, const char *fn)
 	{
 		ep_deal_event_at(d.id, fn, ep_stage_name(d.stage), debtor, payload.data);
 		if (amount == outstanding && d.stage == STAGE_SETTLED &&
-			strcmp(d.settlement, "agency") == 0 &&
+			d.model->owed != NULL &&
 			d.has_deadline && d.deadline <= GetCurrentTimestamp())
 		{
 			/* cooling-off over and now paid: what run_maintenance() would do */

@@ -9,8 +9,8 @@
  *	  deal paid from the buyer's default account has one source, kept on
  *	  the deal row itself (debit_account, hold_id, capture_transfer); a
  *	  split deal lists its sources in escrow.deal_sources.  Every money
- *	  step of deal_api.c goes through the functions here, so one code path
- *	  serves both:
+ *	  step of the escrow model (model_escrow.c) goes through the functions
+ *	  here, so one code path serves both:
  *
  *	  reserve: one hold per source, placed in ascending account order so
  *		that concurrent calls lock alike (all or nothing: a refused hold
@@ -30,7 +30,7 @@
  */
 #include "sources.h"
 
-#include "finance.h"
+#include "model.h"
 #include "party.h"
 #include "payload.h"
 
@@ -371,11 +371,11 @@ escrow_set_payment_sources(PG_FUNCTION_ARGS)
 				 errmsg("\"%s\" may not set_payment_sources deal %s", actor, d.txn_no),
 				 errdetail("Only the deal's buyer may.")));
 	}
-	if (ep_deal_financed(&d) || strcmp(d.payment_method, "cash") == 0)
+	if (!d.model->buyer_pays || strcmp(d.payment_method, "cash") == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
 				 errmsg("deal %s is paid by %s: its payment sources cannot change", d.txn_no,
-						ep_deal_financed(&d) ? d.settlement : d.payment_method)));
+						!d.model->buyer_pays ? d.settlement : d.payment_method)));
 	if (total != d.amount)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -23,7 +23,7 @@
 
 #include "deal.h"
 #include "deal_steps.h"
-#include "finance.h"
+#include "model.h"
 #include "party.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -549,7 +549,8 @@ escrow_serve_first(PG_FUNCTION_ARGS)
 				 errmsg("actor must not be NULL")));
 	actor = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	ep_deal_begin(deal_id, "serve_first", actor, 0, &d, &step);
-	step.deadline = ep_deal_financed(&d) ? "inspect" : "pay";
+	/* the buyer pays by the payment deadline, or the institution at receipt */
+	step.deadline = d.model->buyer_pays ? "pay" : "inspect";
 	ep_deal_commit_step(&d, actor, &step);
 	SPI_finish();
 	PG_RETURN_VOID();

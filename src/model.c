@@ -1,0 +1,86 @@
+/*-------------------------------------------------------------------------
+ *
+ * model.c
+ *	  The table of settlement models: the one place a model is registered.
+ *	  escrow.deals.settlement names one of them; the SQL CHECK on that
+ *	  column is verified against this table by the regress suite
+ *	  (sql/21_single_sources.sql), as are the models docs/reference.md
+ *	  lists.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "model.h"
+
+#include "utils/builtins.h"
+
+/* Every settlement model, in the order messages list them */
+static const EpModel *const ep_models[] = {
+	&ep_model_escrow,			/* payment reservation (model_escrow.c) */
+	&ep_model_agency,			/* payment agency (model_agency.c) */
+	&ep_model_credit_finance,	/* credit finance (model_credit.c) */
+};
+
+/* The model called name, or NULL */
+const EpModel *
+ep_model_by_name(const char *name)
+{
+	size_t		i;
+
+	for (i = 0; i < lengthof(ep_models); i++)
+		if (strcmp(ep_models[i]->name, name) == 0)
+			return ep_models[i];
+	return NULL;
+}
+
+/* The model of a deal read from its row (the CHECK allows no other) */
+const EpModel *
+ep_model_of(const EpDeal *d)
+{
+	const EpModel *m = ep_model_by_name(d->settlement);
+
+	if (m == NULL)
+		elog(ERROR, "escrowpay: deal %s has unknown settlement \"%s\"", d->txn_no,
+			 d->settlement);
+	return m;
+}
+
+/* Whether model offers an optional step of the transition table */
+bool
+ep_model_offers(const EpModel *model, const char *action)
+{
+	const char *const *s;
+
+	for (s = model->steps; s && *s; s++)
+		if (strcmp(*s, action) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The names of the models offering action ("escrow, agency"), or of all
+ * models when action is NULL ("escrow, agency or credit_finance" with
+ * last_sep " or ").
+ */
+char *
+ep_model_list(const char *action, const char *last_sep)
+{
+	StringInfoData s;
+	size_t		i;
+	size_t		n = 0;
+	size_t		total = 0;
+
+	for (i = 0; i < lengthof(ep_models); i++)
+		if (action == NULL || ep_model_offers(ep_models[i], action))
+			total++;
+	initStringInfo(&s);
+	for (i = 0; i < lengthof(ep_models); i++)
+	{
+		if (action != NULL && !ep_model_offers(ep_models[i], action))
+			continue;
+		if (n > 0)
+			appendStringInfoString(&s, n + 1 == total ? last_sep : ", ");
+		appendStringInfoString(&s, ep_models[i]->name);
+		n++;
+	}
+	return s.data;
+}

@@ -1,4 +1,5 @@
--- 15_financed_deals: deals paid by a third party (src/finance.c).
+-- 15_financed_deals: deals paid by a third party (src/model_agency.c,
+-- src/model_credit.c, src/finance.c).
 -- Credit finance (seed 001): reserve is the loan approval (the buyer's
 -- credit line held for the institution, the merchant pre-paid the amount
 -- less the institution's discount), receipt turns the hold into a loan the

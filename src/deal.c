@@ -1,12 +1,11 @@
 /*-------------------------------------------------------------------------
  *
  * deal.c
- *	  The deal state machine.  `transitions` below is the only description
- *	  of the lifecycle: every lifecycle function checks its action against
- *	  it (EP007 for a wrong stage, P0002 for an actor that is no party,
- *	  42501 for a party that may not act), the
- *	  views read it through escrow.deal_transitions(), and
- *	  escrow.state_machine_dot() draws it.
+ *	  A deal as the lifecycle steps see it: its row locked FOR UPDATE
+ *	  (EpDeal), the check of a step against the transition table of
+ *	  lifecycle.c (EP007 for a wrong stage or settlement model, P0002 for
+ *	  an actor that is no party, 42501 for a party that may not act), and the commit of a step: the row's
+ *	  stage, deadline and money columns, an event, a notification.
  *
  * Each transition appends to escrow.deal_events in the same transaction
  * and sends NOTIFY escrow_events with the deal id, which listeners receive
@@ -18,201 +17,14 @@
  */
 #include "deal.h"
 
-#include "limits.h"
-#include "model.h"
-
 #include "commands/async.h"
-#include "fmgr.h"
 #include "ledger.h"
-#include "funcapi.h"
-#include "lib/stringinfo.h"
-#include "party.h"
+#include "lifecycle.h"
+#include "model.h"
 #include "plan.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
-#include "utils/tuplestore.h"
-
-PG_FUNCTION_INFO_V1(escrow_deal_transitions);
-PG_FUNCTION_INFO_V1(escrow_state_machine_dot);
-
-static const char *const stage_names[STAGE_COUNT] = {
-	[STAGE_START] = "start",
-	[STAGE_ORDER_RECEIVED] = "order_received",
-	[STAGE_IDENTITY_CONFIRMED] = "identity_confirmed",
-	[STAGE_FUNDS_RESERVED] = "funds_reserved",
-	[STAGE_SHIPPED] = "shipped",
-	[STAGE_DELIVERED] = "delivered",
-	[STAGE_SETTLED] = "settled",
-	[STAGE_INVOICED] = "invoiced",
-	[STAGE_COMPLETED] = "completed",
-	[STAGE_CANCELLED] = "cancelled",
-	[STAGE_EXPIRED] = "expired",
-	[STAGE_RETURNED] = "returned",
-	[STAGE_REFUNDED] = "refunded",
-	[STAGE_DISPUTED] = "disputed",
-	[STAGE_RESOLVED] = "resolved",
-	[STAGE_UNPAID] = "unpaid",
-	[STAGE_WRITTEN_OFF] = "written_off",
-};
-
-/* OPTIONAL: offered only by the settlement models that list the step (model.h) */
-#define OPTIONAL	true
-
-typedef struct EpTransition
-{
-	const char *action;
-	EpStage		from;
-	EpStage		to;
-	int			who;
-	const char *what;			/* what happens to the money */
-	bool		optional;		/* false: every settlement model offers it */
-} EpTransition;
-
-/*
- * The lifecycle.  Order matters only for display.
- *
- * Every stage that is not final either waits for the platform itself
- * (disputed: escrow_admin) or has a deadline that run_maintenance()
- * enforces (a system step below), or gives the party that waits an exit:
- * funds_reserved (ship-by: expire), shipped (delivery deadline: escalate
- * to a dispute), delivered (inspection window: auto_accept; a deal served
- * first and never paid: payment deadline, mark_unpaid), settled
- * (cooling-off: complete, or invoice_due), returned (refund deadline:
- * auto_confirm_return), unpaid (the merchant writes it off, or the buyer
- * pays late), invoiced (escrowpay holds nothing: the agency has paid and
- * is owed the invoice, whose due date receivables.due_at tracks).  The
- * stages before funds_reserved hold no money and either party may cancel.
- */
-static const EpTransition transitions[] = {
-	{"open_deal", STAGE_START, STAGE_ORDER_RECEIVED, ACTOR_BUYER, "no money moves"},
-	{"confirm_identity", STAGE_ORDER_RECEIVED, STAGE_IDENTITY_CONFIRMED, ACTOR_BUYER,
-	"no money moves"},
-	{"reserve", STAGE_IDENTITY_CONFIRMED, STAGE_FUNDS_RESERVED, ACTOR_BUYER,
-	"hold the amount on the buyer's balance or credit line"},
-	{"pay_cash", STAGE_IDENTITY_CONFIRMED, STAGE_FUNDS_RESERVED, ACTOR_BUYER,
-	"cash at a terminal, change made, held in the terminal's cash account", OPTIONAL},
-	{"serve_first", STAGE_IDENTITY_CONFIRMED, STAGE_DELIVERED, ACTOR_MERCHANT,
-	"pay later: service first, no money yet; escrow: pay by the payment deadline",
-	OPTIONAL},
-	{"pay_cash", STAGE_DELIVERED, STAGE_SETTLED, ACTOR_BUYER,
-	"pay later: cash at a terminal settles the deal", OPTIONAL},
-	{"mark_unpaid", STAGE_DELIVERED, STAGE_UNPAID, ACTOR_SYSTEM,
-	"served first, payment deadline passed: nothing was held, no money moves", OPTIONAL},
-	{"pay_cash", STAGE_UNPAID, STAGE_SETTLED, ACTOR_BUYER,
-	"paid late: cash at a terminal settles the deal", OPTIONAL},
-	{"write_off", STAGE_UNPAID, STAGE_WRITTEN_OFF, ACTOR_MERCHANT,
-	"the merchant gives up the unpaid bill: no money moves", OPTIONAL},
-	{"mark_shipped", STAGE_FUNDS_RESERVED, STAGE_SHIPPED, ACTOR_MERCHANT,
-	"before the ship-by deadline; the delivery deadline starts"},
-	{"mark_delivered", STAGE_SHIPPED, STAGE_DELIVERED, ACTOR_MERCHANT | ACTOR_INSPECTOR,
-	"before the delivery deadline; the inspection window starts"},
-	{"escalate", STAGE_SHIPPED, STAGE_DISPUTED, ACTOR_SYSTEM,
-	"delivery deadline passed: opened as a dispute, money frozen"},
-	{"confirm_inspection", STAGE_DELIVERED, STAGE_SETTLED, ACTOR_BUYER | ACTOR_INSPECTOR,
-	"capture the hold to the merchant, fee to the fee account"},
-	{"auto_accept", STAGE_DELIVERED, STAGE_SETTLED, ACTOR_SYSTEM,
-	"inspection window passed: capture as confirm_inspection"},
-	{"complete", STAGE_SETTLED, STAGE_COMPLETED, ACTOR_SYSTEM,
-	"cooling-off passed (agency: and the invoice paid)"},
-	{"invoice_due", STAGE_SETTLED, STAGE_INVOICED, ACTOR_SYSTEM,
-	"cooling-off passed, the invoice unpaid: the buyer owes the agency", OPTIONAL},
-	{"pay_invoice", STAGE_INVOICED, STAGE_COMPLETED, ACTOR_BUYER,
-	"the invoice paid in full", OPTIONAL},
-	{"cancel_deal", STAGE_ORDER_RECEIVED, STAGE_CANCELLED, ACTOR_BUYER | ACTOR_MERCHANT,
-	"no money moves"},
-	{"cancel_deal", STAGE_IDENTITY_CONFIRMED, STAGE_CANCELLED, ACTOR_BUYER | ACTOR_MERCHANT,
-	"no money moves"},
-	{"cancel_deal", STAGE_FUNDS_RESERVED, STAGE_CANCELLED, ACTOR_BUYER | ACTOR_MERCHANT,
-	"release the hold"},
-	{"expire", STAGE_FUNDS_RESERVED, STAGE_EXPIRED, ACTOR_SYSTEM,
-	"not shipped in time: release the hold"},
-	{"reject_delivery", STAGE_DELIVERED, STAGE_RETURNED, ACTOR_BUYER | ACTOR_INSPECTOR,
-	"within the inspection window; the hold stays until the return is confirmed"},
-	{"request_return", STAGE_SETTLED, STAGE_RETURNED, ACTOR_BUYER,
-	"within cooling-off; refund when the return is confirmed"},
-	{"confirm_return", STAGE_RETURNED, STAGE_REFUNDED, ACTOR_MERCHANT,
-	"release the hold, or refund the capture and the fee"},
-	{"auto_confirm_return", STAGE_RETURNED, STAGE_REFUNDED, ACTOR_SYSTEM,
-	"refund deadline passed: as confirm_return"},
-	{"open_dispute", STAGE_SHIPPED, STAGE_DISPUTED, ACTOR_BUYER | ACTOR_MERCHANT, "money frozen"},
-	{"open_dispute", STAGE_DELIVERED, STAGE_DISPUTED, ACTOR_BUYER | ACTOR_MERCHANT, "money frozen"},
-	{"open_dispute", STAGE_SETTLED, STAGE_DISPUTED, ACTOR_BUYER | ACTOR_MERCHANT, "money frozen"},
-	{"open_dispute", STAGE_RETURNED, STAGE_DISPUTED, ACTOR_BUYER | ACTOR_MERCHANT,
-	"before the refund deadline; money frozen"},
-	{"resolve_dispute", STAGE_DISPUTED, STAGE_RESOLVED, ACTOR_ADMIN,
-	"split the amount exactly between buyer and merchant; financed: advance, fee and receivable follow the merchant's share"},
-};
-
-const char *
-ep_stage_name(EpStage stage)
-{
-	return stage_names[stage];
-}
-
-static EpStage
-stage_from_name(const char *name)
-{
-	int			s;
-
-	for (s = 0; s < STAGE_COUNT; s++)
-		if (strcmp(stage_names[s], name) == 0)
-			return (EpStage) s;
-	elog(ERROR, "escrowpay: unknown deal stage \"%s\"", name);
-	pg_unreachable();
-}
-
-/* "buyer or inspector" */
-static char *
-role_names(int who)
-{
-	StringInfoData s;
-	static const struct
-	{
-		int			bit;
-		const char *name;
-	}			roles[] = {
-		{ACTOR_BUYER, "buyer"}, {ACTOR_MERCHANT, "merchant"},
-		{ACTOR_INSPECTOR, "inspector"}, {ACTOR_SYSTEM, "system"},
-		{ACTOR_ADMIN, "escrow_admin"},
-	};
-	size_t		i;
-
-	initStringInfo(&s);
-	for (i = 0; i < lengthof(roles); i++)
-		if (who & roles[i].bit)
-			appendStringInfo(&s, "%s%s", s.len ? " or " : "", roles[i].name);
-	return s.data;
-}
-
-static bool
-offered(const EpTransition *t, const EpModel *model)
-{
-	return !t->optional || ep_model_offers(model, t->action);
-}
-
-/* "escrow, agency", or "all" */
-static char *
-model_names(const EpTransition *t)
-{
-	return t->optional ? ep_model_list(t->action, ", ") : "all";
-}
-
-/* The actions a deal of this model may take from a stage, with who may */
-static char *
-allowed_actions(EpStage from, const EpModel *model)
-{
-	StringInfoData s;
-	size_t		i;
-
-	initStringInfo(&s);
-	for (i = 0; i < lengthof(transitions); i++)
-		if (transitions[i].from == from && offered(&transitions[i], model))
-			appendStringInfo(&s, "%s%s (%s)", s.len ? ", " : "",
-							 transitions[i].action, role_names(transitions[i].who));
-	if (s.len == 0)
-		appendStringInfoString(&s, "none (final stage)");
-	return s.data;
-}
 
 /* Lock deal id FOR UPDATE (P0002 when it does not exist) */
 void
@@ -246,7 +58,7 @@ ep_lock_deal(int64 id, EpDeal *d)
 	d->fee_account = ep_int64(0, 7);
 	d->fee_bps = DatumGetInt32(ep_datum(0, 8, &isnull));
 	d->inspector = ep_text(0, 9);
-	d->stage = stage_from_name(ep_text(0, 10));
+	d->stage = ep_stage_from_name(ep_text(0, 10));
 	v = ep_datum(0, 11, &isnull);
 	d->has_deadline = !isnull;
 	d->deadline = isnull ? 0 : DatumGetTimestampTz(v);
@@ -289,55 +101,6 @@ ep_actor_role(const EpDeal *d, const char *actor)
 }
 
 /*
- * Check that action may be taken now on deal by actor: refuse with EP007
- * naming the stage and the allowed actions when the stage does not allow
- * it, and with 42501 when actor (plus the caller's own roles, `extra`) may
- * not take it.  Fills in step->action and step->to.
- */
-EpStage
-ep_deal_check(const EpDeal *d, const char *action, const char *actor, int extra,
-			  EpStep *step)
-{
-	const EpTransition *t = NULL;
-	size_t		i;
-	int			roles;
-
-	for (i = 0; i < lengthof(transitions); i++)
-		if (transitions[i].from == d->stage && strcmp(transitions[i].action, action) == 0)
-			t = &transitions[i];
-	if (t == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
-				 errmsg("deal %s is %s: %s is not allowed", d->txn_no,
-						ep_stage_name(d->stage), action),
-				 errdetail("Allowed now: %s.", allowed_actions(d->stage, d->model))));
-	if (!offered(t, d->model))
-		ereport(ERROR,
-				(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
-				 errmsg("deal %s is settled by %s: %s is not offered for %s deals", d->txn_no,
-						d->settlement, action, d->settlement),
-				 errdetail("%s is offered for %s deals; allowed now: %s.", action,
-						   model_names(t), allowed_actions(d->stage, d->model))));
-
-	roles = ep_actor_role(d, actor) | extra;
-	if ((roles & t->who) == 0)
-	{
-		/* no part in the deal: an unknown actor is refused as such (P0002) */
-		if (roles == 0 && (t->who & ACTOR_PARTIES) != 0)
-			ep_require_known_actor(actor);
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("\"%s\" may not %s deal %s", actor, action, d->txn_no),
-				 errdetail("Only the deal's %s may.", role_names(t->who))));
-	}
-
-	memset(step, 0, sizeof(*step));
-	step->action = action;
-	step->to = t->to;
-	return t->to;
-}
-
-/*
  * The start of every lifecycle call: connect SPI, lock the deal and check
  * that actor may take action now.  The caller ends with SPI_finish().
  */
@@ -351,31 +114,28 @@ ep_deal_begin(int64 deal_id, const char *action, const char *actor, int extra,
 }
 
 /*
- * Write the deal's stage (unchanged when stage is NULL), deadline and
- * money columns.
+ * Write the deal's stage (unchanged when stage is NULL), deadline (a term
+ * of lifecycle.c's deadline table, "keep" or "none") and money columns.
  */
 static void
 save_deal(EpDeal *d, const char *stage, const char *deadline)
 {
 	static EpPlan update = {NULL,
-		"UPDATE escrow.deals SET stage = coalesce($2, stage), "
-		"       deadline = CASE $3 WHEN 'keep' THEN deadline "
-		"                          WHEN 'ship' THEN clock_timestamp() + ship_within "
-		"                          WHEN 'deliver' THEN clock_timestamp() + deliver_within "
-		"                          WHEN 'inspect' THEN clock_timestamp() + inspection_window "
-		"                          WHEN 'pay' THEN clock_timestamp() + pay_within "
-		"                          WHEN 'return' THEN clock_timestamp() + cooling_off "
-		"                          WHEN 'refund' THEN clock_timestamp() + refund_within END, "
-		"       hold_id = nullif($4, 0), capture_transfer = nullif($5, 0), "
-		"       fee_transfer = nullif($6, 0), held = $7, captured = $8, "
-		"       refunded = $9, fee = $10, prepay_transfer = nullif($11, 0), "
-		"       updated_at = now() "
-		" WHERE id = $1",
+		NULL,					/* below: the deadline from lifecycle.c's table */
 	11, {INT8OID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID,
 		INT8OID, INT8OID, INT8OID, INT8OID, INT8OID}};
 	Datum		values[11];
 	char		nulls[11];
 
+	if (update.sql == NULL)
+		update.sql = MemoryContextStrdup(TopMemoryContext,
+										 psprintf("UPDATE escrow.deals SET stage = coalesce($2, stage), "
+												  "       deadline = %s, "
+												  "       hold_id = nullif($4, 0), capture_transfer = nullif($5, 0), "
+												  "       fee_transfer = nullif($6, 0), held = $7, captured = $8, "
+												  "       refunded = $9, fee = $10, prepay_transfer = nullif($11, 0), "
+												  "       updated_at = now() "
+												  " WHERE id = $1", ep_deadline_sql()));
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = Int64GetDatum(d->id);
 	values[1] = stage ? CStringGetTextDatum(stage) : (Datum) 0;
@@ -461,7 +221,7 @@ void
 ep_deal_event_at(int64 deal, const char *action, const char *stage,
 				 const char *actor, const char *payload)
 {
-	EpStage		s = stage_from_name(stage);
+	EpStage		s = ep_stage_from_name(stage);
 
 	ep_deal_event(deal, action, s, s, actor, payload);
 }
@@ -478,32 +238,11 @@ ep_deal_served_unpaid(const EpDeal *d)
 		(d->stage == STAGE_DELIVERED || d->stage == STAGE_UNPAID);
 }
 
-/* What the deadline of the deal's current stage is called */
-static const char *
-deadline_name(const EpDeal *d)
-{
-	switch (d->stage)
-	{
-		case STAGE_FUNDS_RESERVED:
-			return "ship-by deadline";
-		case STAGE_SHIPPED:
-			return "delivery deadline";
-		case STAGE_DELIVERED:
-			return ep_deal_served_unpaid(d) ? "payment deadline" : "inspection window";
-		case STAGE_SETTLED:
-			return "cooling-off period";
-		case STAGE_RETURNED:
-			return "refund deadline";
-		default:
-			return "deadline";
-	}
-}
-
 /* Refuse (EP007) when the deal's current deadline has passed */
 void
 ep_deal_require_before_deadline(const EpDeal *d, const char *action)
 {
-	const char *window = deadline_name(d);
+	const char *window = ep_deadline_name(d);
 
 	if (d->has_deadline && d->deadline <= GetCurrentTimestamp())
 		ereport(ERROR,
@@ -526,73 +265,3 @@ ep_deal_require_stage(const EpDeal *d, EpStage stage, const char *action)
 						   ep_stage_name(stage))));
 }
 
-/*
- * escrow.deal_transitions()
- *	 RETURNS TABLE(action text, from_stage text, to_stage text,
- *				   actors text, money text, settlements text)
- */
-Datum
-escrow_deal_transitions(PG_FUNCTION_ARGS)
-{
-	EP_CHECK_ARGS;
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	size_t		i;
-
-	InitMaterializedSRF(fcinfo, 0);
-	for (i = 0; i < lengthof(transitions); i++)
-	{
-		Datum		values[6];
-		bool		nulls[6] = {false, false, false, false, false, false};
-
-		values[0] = CStringGetTextDatum(transitions[i].action);
-		values[1] = CStringGetTextDatum(ep_stage_name(transitions[i].from));
-		values[2] = CStringGetTextDatum(ep_stage_name(transitions[i].to));
-		values[3] = CStringGetTextDatum(role_names(transitions[i].who));
-		values[4] = CStringGetTextDatum(transitions[i].what);
-		values[5] = CStringGetTextDatum(model_names(&transitions[i]));
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	}
-	return (Datum) 0;
-}
-
-/*
- * escrow.state_machine_dot() RETURNS text
- *
- * The lifecycle as a Graphviz digraph, generated from the transition table.
- */
-Datum
-escrow_state_machine_dot(PG_FUNCTION_ARGS)
-{
-	EP_CHECK_ARGS;
-	StringInfoData s;
-	size_t		i;
-	int			st;
-
-	initStringInfo(&s);
-	appendStringInfoString(&s,
-						   "digraph escrowpay_deal {\n"
-						   "  rankdir=LR;\n"
-						   "  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n"
-						   "  edge [fontname=\"Helvetica\", fontsize=10];\n"
-						   "  start [shape=point];\n");
-	for (st = STAGE_COMPLETED; st < STAGE_COUNT; st++)
-	{
-		bool		final = true;
-
-		for (i = 0; i < lengthof(transitions); i++)
-			if (transitions[i].from == st)
-				final = false;
-		if (final)
-			appendStringInfo(&s, "  %s [peripheries=2];\n", ep_stage_name(st));
-	}
-	for (i = 0; i < lengthof(transitions); i++)
-		appendStringInfo(&s, "  %s -> %s [label=\"%s\\n(%s)%s%s%s\"];\n",
-						 ep_stage_name(transitions[i].from),
-						 ep_stage_name(transitions[i].to),
-						 transitions[i].action, role_names(transitions[i].who),
-						 transitions[i].optional ? "\\n[" : "",
-						 transitions[i].optional ? model_names(&transitions[i]) : "",
-						 transitions[i].optional ? "]" : "");
-	appendStringInfoString(&s, "}\n");
-	PG_RETURN_TEXT_P(cstring_to_text(s.data));
-}

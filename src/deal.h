@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * deal.h
- *	  The deal lifecycle: one transition table drives the checks, the stage
- *	  names in the views and the generated diagram.
+ *	  A deal as the lifecycle steps see it: its stages, its row, a step.
+ *	  The lifecycle itself (transitions, deadlines) is lifecycle.h.
  *
  *-------------------------------------------------------------------------
  */
@@ -83,19 +83,16 @@ typedef struct EpStep
 {
 	const char *action;
 	EpStage		to;
-	const char *deadline;		/* NULL: keep; "ship", "deliver", "inspect",
-								 * "pay", "return", "refund": now plus that
-								 * term of the deal; "none": clear */
+	const char *deadline;		/* NULL: keep; a term of the deadline table
+								 * (lifecycle.c: "ship", "deliver", ...): now
+								 * plus that term of the deal; "none": clear */
 	char	   *payload;		/* JSON object text, or NULL for {} */
 } EpStep;
 
-/* deal.c: the state machine, the deal row and its events */
-extern const char *ep_stage_name(EpStage stage);
+/* deal.c: the deal row, the start and commit of a step, events */
 extern void ep_lock_deal(int64 id, EpDeal *deal);
 extern void ep_deal_begin(int64 deal_id, const char *action, const char *actor,
 						  int extra, EpDeal *deal, EpStep *step);
-extern EpStage ep_deal_check(const EpDeal *deal, const char *action,
-							 const char *actor, int allowed_extra, EpStep *step);
 extern void ep_deal_commit_step(EpDeal *deal, const char *actor, EpStep *step);
 extern int	ep_actor_role(const EpDeal *deal, const char *actor);
 extern bool ep_deal_served_unpaid(const EpDeal *deal);
@@ -107,9 +104,5 @@ extern void ep_deal_event(int64 deal, const char *action, EpStage from, EpStage 
 						  const char *actor, const char *payload);
 extern void ep_deal_event_at(int64 deal, const char *action, const char *stage,
 							 const char *actor, const char *payload);
-
-/* SQL-callable */
-extern Datum escrow_deal_transitions(PG_FUNCTION_ARGS);
-extern Datum escrow_state_machine_dot(PG_FUNCTION_ARGS);
 
 #endif							/* EP_DEAL_H */

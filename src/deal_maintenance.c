@@ -16,9 +16,11 @@
 #include "model.h"
 #include "payload.h"
 #include "funcapi.h"
+#include "lifecycle.h"
 #include "limits.h"
 #include "plan.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 #include "utils/resowner.h"
 #include "utils/tuplestore.h"
 
@@ -74,26 +76,27 @@ invoice_payload(const EpDeal *d)
 	return ep_json_end(&p);
 }
 
-/* The step a due deal takes, from its stage (and money) */
+/*
+ * The step a due deal takes: the system step of the deadline its stage
+ * runs (lifecycle.c), or the alternative while the buyer still owes
+ */
 static EpWork
-work_of(const EpDeal *d)
+work_of(const EpDeal *d, const char **reason)
 {
-	switch (d->stage)
-	{
-		case STAGE_FUNDS_RESERVED:
-			return WORK_EXPIRE;
-		case STAGE_SHIPPED:
-			return WORK_ESCALATE;
-		case STAGE_DELIVERED:
-			return ep_deal_served_unpaid(d) ? WORK_MARK_UNPAID : WORK_AUTO_ACCEPT;
-		case STAGE_SETTLED:
-			/* a payment-agency deal whose invoice is unpaid waits as invoiced */
-			return buyer_owes(d, NULL) > 0 ? WORK_INVOICE_DUE : WORK_COMPLETE;
-		case STAGE_RETURNED:
-			return WORK_AUTO_CONFIRM_RETURN;
-		default:
-			return WORK_NONE;
-	}
+	const EpDeadline *dl = ep_deadline_of(d);
+	const char *action;
+	int			w;
+
+	if (dl == NULL)
+		return WORK_NONE;
+	/* e.g. a payment-agency deal whose invoice is unpaid waits as invoiced */
+	action = dl->on_expiry_owed && buyer_owes(d, NULL) > 0 ? dl->on_expiry_owed : dl->on_expiry;
+	*reason = dl->reason;
+	for (w = 0; w < WORK_COUNT; w++)
+		if (strcmp(work_actions[w], action) == 0)
+			return (EpWork) w;
+	elog(ERROR, "escrowpay: system step \"%s\" is not one run_maintenance() takes", action);
+	pg_unreachable();
 }
 
 /* Take a due deal's next step; returns which */
@@ -103,25 +106,24 @@ maintain_deal(int64 id)
 	EpDeal		d;
 	EpStep		step;
 	EpWork		w;
+	const char *reason = NULL;
 
 	ep_lock_deal(id, &d);
-	w = work_of(&d);
+	w = work_of(&d, &reason);
 	if (w == WORK_NONE)
 		return w;
 	ep_deal_check(&d, work_actions[w], "system", ACTOR_SYSTEM, &step);
 	switch (w)
 	{
 		case WORK_EXPIRE:
-			ep_deal_release_step(&d, "system", "not shipped by the deadline", &step);
+			ep_deal_release_step(&d, "system", reason, &step);
 			break;
 		case WORK_ESCALATE:
-			ep_deal_note_step(&d, "system", "not delivered by the deadline", "none", &step);
+		case WORK_MARK_UNPAID:
+			ep_deal_note_step(&d, "system", reason, "none", &step);
 			break;
 		case WORK_AUTO_ACCEPT:
 			ep_deal_settle(&d, "system", &step);
-			break;
-		case WORK_MARK_UNPAID:
-			ep_deal_note_step(&d, "system", "not paid by the deadline", "none", &step);
 			break;
 		case WORK_INVOICE_DUE:
 			step.payload = invoice_payload(&d);
@@ -158,12 +160,8 @@ Datum
 escrow_run_maintenance(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	static EpPlan due = {NULL,
-		"SELECT id FROM escrow.deals "
-		" WHERE stage IN ('funds_reserved', 'shipped', 'delivered', 'settled', 'returned') "
-		"   AND deadline <= clock_timestamp() "
-		" ORDER BY deadline LIMIT $1 FOR UPDATE SKIP LOCKED",
-	1, {INT4OID}};
+	/* the stages of lifecycle.c's deadline table: the partial index deals_due */
+	static EpPlan due = {NULL, NULL, 1, {INT4OID}};
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	int			counts[WORK_COUNT] = {0};
 	volatile int failed = 0;
@@ -178,6 +176,13 @@ escrow_run_maintenance(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("max_deals must be a positive integer")));
 	InitMaterializedSRF(fcinfo, 0);
+	if (due.sql == NULL)
+		due.sql = MemoryContextStrdup(TopMemoryContext,
+									  psprintf("SELECT id FROM escrow.deals "
+											   " WHERE stage IN (%s) "
+											   "   AND deadline <= clock_timestamp() "
+											   " ORDER BY deadline LIMIT $1 FOR UPDATE SKIP LOCKED",
+											   ep_due_stages_sql()));
 
 	SPI_connect();
 	values[0] = Int32GetDatum(PG_GETARG_INT32(0));

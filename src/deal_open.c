@@ -18,6 +18,7 @@
 #include "deal.h"
 #include "hold.h"
 #include "idempotency.h"
+#include "lifecycle.h"
 #include "model.h"
 #include "money.h"
 #include "payload.h"

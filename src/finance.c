@@ -20,6 +20,7 @@
  */
 #include "finance.h"
 
+#include "lifecycle.h"
 #include "model.h"
 
 #include "party.h"

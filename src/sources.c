@@ -30,6 +30,7 @@
  */
 #include "sources.h"
 
+#include "lifecycle.h"
 #include "model.h"
 #include "party.h"
 #include "payload.h"
@@ -356,7 +357,7 @@ escrow_set_payment_sources(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	ep_lock_deal(deal_id, &d);
-	if (d.stage < STAGE_ORDER_RECEIVED || d.stage > STAGE_DELIVERED)
+	if (!ep_stage_before_receipt(d.stage))
 		ereport(ERROR,
 				(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
 				 errmsg("deal %s is %s: set_payment_sources is not allowed", d.txn_no,

@@ -23,6 +23,7 @@
 
 #include "deal.h"
 #include "deal_steps.h"
+#include "lifecycle.h"
 #include "model.h"
 #include "party.h"
 #include "fmgr.h"
@@ -419,9 +420,11 @@ escrow_pay_cash(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	ep_lock_deal(deal_id, &d);
-	/* pay later: served first, paid on time (delivered) or late (unpaid) */
-	later = d.stage == STAGE_DELIVERED || d.stage == STAGE_UNPAID;
-	ep_deal_check(&d, "pay_cash", d.buyer, 0, &step);
+	/*
+	 * pay now reserves; pay later (served first, paid on time or late)
+	 * settles: the transition table says which
+	 */
+	later = ep_deal_check(&d, "pay_cash", d.buyer, 0, &step) == STAGE_SETTLED;
 	ep_require_account_use(d.credit_account, d.merchant, true);
 	if (d.split)
 		ereport(ERROR,

@@ -1,5 +1,5 @@
 -- 81_deals.sql: deals held in escrow and their event outbox.  The stage
--- column follows the transition table in src/deal.c; money moves only
+-- column follows the transition table in src/lifecycle.c; money moves only
 -- through the ledger (hold, capture, release, refund, transfer).
 
 CREATE SEQUENCE escrow.deal_id_seq;

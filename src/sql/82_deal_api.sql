@@ -1,5 +1,6 @@
--- 82_deal_api.sql: the deal lifecycle (deal.c, deal_api.c, maintenance.c).
--- Stage checks come from the transition table in deal.c; see
+-- 82_deal_api.sql: the deal lifecycle (lifecycle.c, deal.c, deal_open.c,
+-- deal_steps.c, deal_maintenance.c, the model_*.c, maintenance.c).
+-- Stage checks come from the transition table in lifecycle.c; see
 -- escrow.deal_transitions() and escrow.state_machine_dot().
 
 CREATE FUNCTION escrow.register_member(member_no text, name text, contact text,
@@ -157,7 +158,7 @@ CREATE FUNCTION escrow.deal_transitions()
     AS 'MODULE_PATHNAME', 'escrow_deal_transitions'
     LANGUAGE C IMMUTABLE PARALLEL SAFE ROWS 40;
 COMMENT ON FUNCTION escrow.deal_transitions() IS
-    'The deal lifecycle''s transition table (the one in deal.c that every check uses)';
+    'The deal lifecycle''s transition table (the one in lifecycle.c that every check uses)';
 
 CREATE FUNCTION escrow.state_machine_dot()
     RETURNS text AS 'MODULE_PATHNAME', 'escrow_state_machine_dot'

@@ -296,7 +296,7 @@ sub make_change
 	return \@use;
 }
 
-# The deal lifecycle as the model knows it (mirrors the table in deal.c;
+# The deal lifecycle as the model knows it (mirrors the table in lifecycle.c;
 # the test compares it with escrow.deal_transitions()).  Actors: B buyer,
 # M merchant, I inspector, A escrow_admin, S system.  Settlement models
 # offering it: E escrow, A agency, C credit_finance ('' all).
@@ -2238,7 +2238,7 @@ sub fin_unwind
 	return undef;
 }
 
-# split() in deal_api.c: the buyer gets $bs back, the merchant keeps the
+# escrow_split() in model_escrow.c: the buyer gets $bs back, the merchant keeps the
 # rest; the fee follows what the merchant keeps
 sub fx_split
 {
@@ -2578,7 +2578,7 @@ sub gen_open_deal
 	}, key => $key, req => $req);
 }
 
-# One lifecycle step on deal $d, following deal_api.c: argument checks,
+# One lifecycle step on deal $d, following deal_steps.c: argument checks,
 # lock (P0002), transition table (EP007, then 42501), then money.
 sub gen_deal_step
 {

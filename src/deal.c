@@ -22,9 +22,20 @@
 #include "lifecycle.h"
 #include "model.h"
 #include "plan.h"
+#include "row.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
+
+/* The columns of a locked deal row, read by name (row.h) */
+enum
+{
+	DC_TXN_NO, DC_BUYER, DC_MERCHANT, DC_AMOUNT, DC_DEBIT_ACCOUNT, DC_CREDIT_ACCOUNT,
+	DC_FEE_ACCOUNT, DC_FEE_BPS, DC_INSPECTOR, DC_STAGE, DC_DEADLINE, DC_HOLD_ID,
+	DC_CAPTURE_TRANSFER, DC_FEE_TRANSFER, DC_HELD, DC_CAPTURED, DC_REFUNDED, DC_FEE,
+	DC_CURRENCY, DC_SETTLEMENT, DC_INSTITUTION, DC_INSTITUTION_ACCOUNT, DC_DISCOUNT_BPS,
+	DC_PREPAY_TRANSFER, DC_PAYMENT_METHOD, DC_COUNT
+};
 
 /* Lock deal id FOR UPDATE (P0002 when it does not exist) */
 void
@@ -32,50 +43,62 @@ ep_lock_deal(int64 id, EpDeal *d)
 {
 	static EpPlan lock = {NULL,
 		"SELECT txn_no, buyer, merchant, amount, debit_account, credit_account, "
-		"       coalesce(fee_account, 0), fee_bps, inspector, stage, deadline, "
-		"       coalesce(hold_id, 0), coalesce(capture_transfer, 0), "
-		"       coalesce(fee_transfer, 0), held, captured, refunded, fee, currency, "
-		"       settlement, institution, coalesce(institution_account, 0), discount_bps, "
-		"       coalesce(prepay_transfer, 0), payment_method "
+		"       fee_account, fee_bps, inspector, stage, deadline, hold_id, capture_transfer, "
+		"       fee_transfer, held, captured, refunded, fee, currency, settlement, "
+		"       institution, institution_account, discount_bps, prepay_transfer, payment_method "
 		"  FROM escrow.deals WHERE id = $1 FOR UPDATE",
 	1, {INT8OID}};
+	static EpColumns cols = {DC_COUNT, {
+			[DC_TXN_NO] = "txn_no", [DC_BUYER] = "buyer", [DC_MERCHANT] = "merchant",
+			[DC_AMOUNT] = "amount", [DC_DEBIT_ACCOUNT] = "debit_account",
+			[DC_CREDIT_ACCOUNT] = "credit_account", [DC_FEE_ACCOUNT] = "fee_account",
+			[DC_FEE_BPS] = "fee_bps", [DC_INSPECTOR] = "inspector", [DC_STAGE] = "stage",
+			[DC_DEADLINE] = "deadline", [DC_HOLD_ID] = "hold_id",
+			[DC_CAPTURE_TRANSFER] = "capture_transfer", [DC_FEE_TRANSFER] = "fee_transfer",
+			[DC_HELD] = "held", [DC_CAPTURED] = "captured", [DC_REFUNDED] = "refunded",
+			[DC_FEE] = "fee", [DC_CURRENCY] = "currency", [DC_SETTLEMENT] = "settlement",
+			[DC_INSTITUTION] = "institution", [DC_INSTITUTION_ACCOUNT] = "institution_account",
+			[DC_DISCOUNT_BPS] = "discount_bps", [DC_PREPAY_TRANSFER] = "prepay_transfer",
+	[DC_PAYMENT_METHOD] = "payment_method"}};
 	Datum		values[1];
 	Datum		v;
 	bool		isnull;
+	EpRows		r;
 
 	values[0] = Int64GetDatum(id);
 	if (ep_exec(&lock, values, NULL, 1) != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
 				 errmsg("deal %lld does not exist", (long long) id)));
+	r = ep_rows(&cols, 1);
 	d->id = id;
-	d->txn_no = ep_text(0, 1);
-	d->buyer = ep_text(0, 2);
-	d->merchant = ep_text(0, 3);
-	d->amount = ep_int64(0, 4);
-	d->debit_account = ep_int64(0, 5);
-	d->credit_account = ep_int64(0, 6);
-	d->fee_account = ep_int64(0, 7);
-	d->fee_bps = DatumGetInt32(ep_datum(0, 8, &isnull));
-	d->inspector = ep_text(0, 9);
-	d->stage = ep_stage_from_name(ep_text(0, 10));
-	v = ep_datum(0, 11, &isnull);
+	d->txn_no = ep_row_text(&r, 0, DC_TXN_NO);
+	d->buyer = ep_row_text(&r, 0, DC_BUYER);
+	d->merchant = ep_row_text(&r, 0, DC_MERCHANT);
+	d->amount = ep_row_int64(&r, 0, DC_AMOUNT);
+	d->debit_account = ep_row_int64(&r, 0, DC_DEBIT_ACCOUNT);
+	d->credit_account = ep_row_int64(&r, 0, DC_CREDIT_ACCOUNT);
+	d->fee_account = ep_row_int64(&r, 0, DC_FEE_ACCOUNT);
+	d->fee_bps = ep_row_int32(&r, 0, DC_FEE_BPS);
+	d->inspector = ep_row_text(&r, 0, DC_INSPECTOR);
+	d->stage = ep_stage_from_name(ep_row_text(&r, 0, DC_STAGE));
+	v = ep_row_datum(&r, 0, DC_DEADLINE, &isnull);
 	d->has_deadline = !isnull;
 	d->deadline = isnull ? 0 : DatumGetTimestampTz(v);
-	d->hold_id = ep_int64(0, 12);
-	d->capture_transfer = ep_int64(0, 13);
-	d->fee_transfer = ep_int64(0, 14);
-	d->held = ep_int64(0, 15);
-	d->captured = ep_int64(0, 16);
-	d->refunded = ep_int64(0, 17);
-	d->fee = ep_int64(0, 18);
-	d->currency = ep_text(0, 19);
-	d->settlement = ep_text(0, 20);
-	d->institution = ep_text(0, 21);
-	d->institution_account = ep_int64(0, 22);
-	d->discount_bps = DatumGetInt32(ep_datum(0, 23, &isnull));
-	d->prepay_transfer = ep_int64(0, 24);
-	d->payment_method = ep_text(0, 25);
+	d->hold_id = ep_row_int64(&r, 0, DC_HOLD_ID);
+	d->capture_transfer = ep_row_int64(&r, 0, DC_CAPTURE_TRANSFER);
+	d->fee_transfer = ep_row_int64(&r, 0, DC_FEE_TRANSFER);
+	d->held = ep_row_int64(&r, 0, DC_HELD);
+	d->captured = ep_row_int64(&r, 0, DC_CAPTURED);
+	d->refunded = ep_row_int64(&r, 0, DC_REFUNDED);
+	d->fee = ep_row_int64(&r, 0, DC_FEE);
+	d->currency = ep_row_text(&r, 0, DC_CURRENCY);
+	d->settlement = ep_row_text(&r, 0, DC_SETTLEMENT);
+	d->institution = ep_row_text(&r, 0, DC_INSTITUTION);
+	d->institution_account = ep_row_int64(&r, 0, DC_INSTITUTION_ACCOUNT);
+	d->discount_bps = ep_row_int32(&r, 0, DC_DISCOUNT_BPS);
+	d->prepay_transfer = ep_row_int64(&r, 0, DC_PREPAY_TRANSFER);
+	d->payment_method = ep_row_text(&r, 0, DC_PAYMENT_METHOD);
 	/*
 	 * From the locked row itself: a subquery on deal_sources here would
 	 * read the snapshot from before a lock wait, and miss a concurrent

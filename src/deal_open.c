@@ -24,6 +24,7 @@
 #include "payload.h"
 #include "limits.h"
 #include "plan.h"
+#include "row.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
@@ -105,13 +106,25 @@ escrow_open_deal(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
 	static EpPlan parties = {NULL,
-		"SELECT b.kind, b.account, m.kind, m.settlement_account, m.fee_account, m.fee_bps, "
-		"       m.inspection_window, m.cooling_off, ba.kind, ba.currency, ma.currency "
+		"SELECT b.account AS buyer_account, m.settlement_account, m.fee_account, m.fee_bps, "
+		"       m.inspection_window, m.cooling_off, ba.kind AS buyer_account_kind, "
+		"       ba.currency AS buyer_currency, ma.currency AS merchant_currency "
 		"  FROM escrow.parties b, escrow.parties m, escrow.accounts ba, escrow.accounts ma "
 		" WHERE b.party_no = $1 AND m.party_no = $2 "
 		"   AND ba.id = coalesce(b.account, b.settlement_account) "
 		"   AND ma.id = coalesce(m.settlement_account, m.account)",
 	2, {TEXTOID, TEXTOID}};
+	enum
+	{
+		P_BUYER_ACCOUNT, P_SETTLEMENT_ACCOUNT, P_FEE_ACCOUNT, P_FEE_BPS, P_INSPECTION_WINDOW,
+		P_COOLING_OFF, P_BUYER_ACCOUNT_KIND, P_BUYER_CURRENCY, P_MERCHANT_CURRENCY, P_COUNT
+	};
+	static EpColumns party_cols = {P_COUNT, {
+			[P_BUYER_ACCOUNT] = "buyer_account", [P_SETTLEMENT_ACCOUNT] = "settlement_account",
+			[P_FEE_ACCOUNT] = "fee_account", [P_FEE_BPS] = "fee_bps",
+			[P_INSPECTION_WINDOW] = "inspection_window", [P_COOLING_OFF] = "cooling_off",
+			[P_BUYER_ACCOUNT_KIND] = "buyer_account_kind", [P_BUYER_CURRENCY] = "buyer_currency",
+	[P_MERCHANT_CURRENCY] = "merchant_currency"}};
 	static EpPlan party_kind = {NULL,
 		"SELECT kind FROM escrow.parties WHERE party_no = $1",
 	1, {TEXTOID}};
@@ -151,6 +164,9 @@ escrow_open_deal(PG_FUNCTION_ARGS)
 	int64		id;
 	int64		prior;
 	const EpModel *model;
+	EpRows		p;
+	char	   *currency;
+	char	   *account_kind;
 	const char *who[2] = {buyer, merchant};
 	const char *kinds[2] = {"member", "merchant"};
 	int			i;
@@ -196,14 +212,13 @@ escrow_open_deal(PG_FUNCTION_ARGS)
 	}
 
 	id = ep_next_id("deal_id_seq");
-	if (key && ep_idem_claim(key,
-							 psprintf("open_deal(%s,%s,%lld,%s,%s,%s,%s,%s,%s,%s)",
-									  ep_request_text(buyer), ep_request_text(merchant),
-									  (long long) amount, ep_request_text(place),
-									  ep_request_text(carrier), ep_request_text(provider),
-									  ep_request_text(inspector), ep_interval_key(ship_within),
-									  settlement, ep_request_text(institution)),
-							 true, id, &prior))
+	/* a NULL settlement is the default model, in the request too */
+	if (PG_ARGISNULL(9))
+	{
+		fcinfo->args[9].value = CStringGetTextDatum(settlement);
+		fcinfo->args[9].isnull = false;
+	}
+	if (ep_idem_claim_call(fcinfo, key, "open_deal", "ttittttv-rt", id, &prior))
 	{
 		SPI_finish();
 		PG_RETURN_INT64(prior);
@@ -213,22 +228,23 @@ escrow_open_deal(PG_FUNCTION_ARGS)
 	values[1] = CStringGetTextDatum(merchant);
 	if ((ep_distributed() ? deal_parties_each(values) : ep_exec(&parties, values, NULL, 1)) != 1)
 		elog(ERROR, "escrowpay: accounts of parties %s and %s are missing", buyer, merchant);
-	if (strcmp(ep_text(0, 10), ep_text(0, 11)) != 0)
+	p = ep_rows(&party_cols, 1);
+	currency = ep_row_text(&p, 0, P_BUYER_CURRENCY);
+	account_kind = ep_row_text(&p, 0, P_BUYER_ACCOUNT_KIND);
+	if (strcmp(currency, ep_row_text(&p, 0, P_MERCHANT_CURRENCY)) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_EP_CURRENCY_MISMATCH),
 				 errmsg("currency mismatch between accounts"),
 				 errdetail("The buyer pays in %s, the merchant settles in %s.",
-						   ep_text(0, 10), ep_text(0, 11))));
+						   currency, ep_row_text(&p, 0, P_MERCHANT_CURRENCY))));
 
-	if (model->credit_line_only && strcmp(ep_text(0, 9), "credit") != 0)
+	if (model->credit_line_only && strcmp(account_kind, "credit") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s needs a buyer paying by credit line", model->concept),
-				 errdetail("Member %s pays from a %s account.", buyer, ep_text(0, 9))));
+				 errdetail("Member %s pays from a %s account.", buyer, account_kind)));
 	if (institution)
 	{
-		char	   *deal_currency = pstrdup(ep_text(0, 10));
-
 		values[0] = CStringGetTextDatum(institution);
 		if (ep_exec(&institution_plan, values, NULL, 1) != 1)
 			ereport(ERROR,
@@ -239,16 +255,12 @@ escrow_open_deal(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("party \"%s\" is a %s, not an institution", institution,
 							ep_text(0, 1))));
-		if (strcmp(ep_text(0, 2), deal_currency) != 0)
+		if (strcmp(ep_text(0, 2), currency) != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_EP_CURRENCY_MISMATCH),
 					 errmsg("currency mismatch between accounts"),
 					 errdetail("The deal is in %s, institution %s works in %s.",
-							   deal_currency, institution, ep_text(0, 2))));
-		/* the parties row again, for the insert below */
-		values[0] = CStringGetTextDatum(buyer);
-		values[1] = CStringGetTextDatum(merchant);
-		ep_exec(&parties, values, NULL, 1);
+							   currency, institution, ep_text(0, 2))));
 	}
 
 	memset(nulls, ' ', sizeof(nulls));
@@ -257,13 +269,13 @@ escrow_open_deal(PG_FUNCTION_ARGS)
 	values[2] = CStringGetTextDatum(buyer);
 	values[3] = CStringGetTextDatum(merchant);
 	values[4] = Int64GetDatum(amount);
-	values[5] = CStringGetTextDatum(ep_text(0, 10));
-	values[6] = CStringGetTextDatum(strcmp(ep_text(0, 9), "credit") == 0 ? "credit" : "balance");
-	values[7] = Int64GetDatum(ep_int64(0, 2));
-	values[8] = Int64GetDatum(ep_int64(0, 4));
-	values[9] = ep_datum(0, 5, &isnull);
+	values[5] = CStringGetTextDatum(currency);
+	values[6] = CStringGetTextDatum(strcmp(account_kind, "credit") == 0 ? "credit" : "balance");
+	values[7] = Int64GetDatum(ep_row_int64(&p, 0, P_BUYER_ACCOUNT));
+	values[8] = Int64GetDatum(ep_row_int64(&p, 0, P_SETTLEMENT_ACCOUNT));
+	values[9] = ep_row_datum(&p, 0, P_FEE_ACCOUNT, &isnull);
 	nulls[9] = isnull ? 'n' : ' ';
-	values[10] = ep_datum(0, 6, &isnull);
+	values[10] = ep_row_datum(&p, 0, P_FEE_BPS, &isnull);
 	values[11] = place ? CStringGetTextDatum(place) : (Datum) 0;
 	nulls[11] = place ? ' ' : 'n';
 	values[12] = carrier ? CStringGetTextDatum(carrier) : (Datum) 0;
@@ -273,8 +285,8 @@ escrow_open_deal(PG_FUNCTION_ARGS)
 	values[14] = inspector ? CStringGetTextDatum(inspector) : (Datum) 0;
 	nulls[14] = inspector ? ' ' : 'n';
 	values[15] = IntervalPGetDatum(ship_within);
-	values[16] = ep_datum(0, 7, &isnull);
-	values[17] = ep_datum(0, 8, &isnull);
+	values[16] = ep_row_datum(&p, 0, P_INSPECTION_WINDOW, &isnull);
+	values[17] = ep_row_datum(&p, 0, P_COOLING_OFF, &isnull);
 	values[18] = CStringGetTextDatum(settlement);
 	values[19] = institution ? CStringGetTextDatum(institution) : (Datum) 0;
 	nulls[19] = institution ? ' ' : 'n';
@@ -377,11 +389,19 @@ escrow_confirm_identity(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
 	static EpPlan fetch = {NULL,
-		"SELECT code_hmac, code_expires_at <= clock_timestamp(), code_attempts, "
-		"       coalesce(code_key_id, ''), coalesce(code_issued_at < $2, true), created_at, "
-		"       code_expires_at "
+		"SELECT code_hmac, code_expires_at <= clock_timestamp() AS expired, code_attempts, "
+		"       coalesce(code_key_id, '') AS key_id, "
+		"       coalesce(code_issued_at < $2, true) AS void, created_at, code_expires_at "
 		"  FROM escrow.deals WHERE id = $1",
 	2, {INT8OID, TIMESTAMPTZOID}};
+	enum
+	{
+		C_HMAC, C_EXPIRED, C_ATTEMPTS, C_KEY_ID, C_VOID, C_CREATED_AT, C_EXPIRES_AT, C_COUNT
+	};
+	static EpColumns code_cols = {C_COUNT, {
+			[C_HMAC] = "code_hmac", [C_EXPIRED] = "expired", [C_ATTEMPTS] = "code_attempts",
+			[C_KEY_ID] = "key_id", [C_VOID] = "void", [C_CREATED_AT] = "created_at",
+	[C_EXPIRES_AT] = "code_expires_at"}};
 	static EpPlan wrong = {NULL,
 		"UPDATE escrow.deals SET code_attempts = $2, updated_at = now() "
 		" WHERE id = $1",
@@ -405,6 +425,7 @@ escrow_confirm_identity(PG_FUNCTION_ARGS)
 	int			counted;
 	uint8		mac[EP_HMAC_LEN];
 	bool		ok;
+	EpRows		r;
 
 	ep_attempts_require();
 	keys = ep_hmac_keys_load();
@@ -415,32 +436,33 @@ escrow_confirm_identity(PG_FUNCTION_ARGS)
 	values[0] = Int64GetDatum(deal_id);
 	values[1] = TimestampTzGetDatum(ep_attempts_epoch());
 	ep_exec(&fetch, values, NULL, 1);
-	stored = ep_datum(0, 1, &isnull);
+	r = ep_rows(&code_cols, 1);
+	stored = ep_row_datum(&r, 0, C_HMAC, &isnull);
 	if (isnull)
 		ereport(ERROR,
 				(errcode(ERRCODE_EP_BAD_CODE),
 				 errmsg("no identity code is pending for deal %s", d.txn_no),
 				 errhint("Issue one with escrow.issue_identity_code().")));
-	attempts = DatumGetInt32(ep_datum(0, 3, &isnull));
+	attempts = ep_row_int32(&r, 0, C_ATTEMPTS);
 	if (attempts >= ep_max_code_attempts)
 		ereport(ERROR,
 				(errcode(ERRCODE_EP_BAD_CODE),
 				 errmsg("too many wrong identity codes for deal %s", d.txn_no),
 				 errdetail("%d wrong attempts; the limit is %d.", attempts, ep_max_code_attempts),
 				 errhint("The deal stays locked: cancel it and open a new one.")));
-	if (DatumGetBool(ep_datum(0, 5, &isnull)))
+	if (ep_row_bool(&r, 0, C_VOID))
 		ereport(ERROR,
 				(errcode(ERRCODE_EP_BAD_CODE),
 				 errmsg("the identity code for deal %s is void", d.txn_no),
 				 errdetail("It was issued before the server last started (or restarted after "
 						   "a crash), which forgot the attempts counted in shared memory."),
 				 errhint("Issue a new code with escrow.issue_identity_code().")));
-	if (DatumGetBool(ep_datum(0, 2, &isnull)))
+	if (ep_row_bool(&r, 0, C_EXPIRED))
 		ereport(ERROR,
 				(errcode(ERRCODE_EP_BAD_CODE),
 				 errmsg("the identity code for deal %s has expired", d.txn_no),
 				 errhint("Issue a new code with escrow.issue_identity_code().")));
-	key_id = TextDatumGetCString(ep_datum(0, 4, &isnull));
+	key_id = ep_row_text(&r, 0, C_KEY_ID);
 	key = ep_hmac_key_find(keys, key_id);
 	if (key == NULL)
 		ereport(ERROR,
@@ -449,8 +471,9 @@ escrow_confirm_identity(PG_FUNCTION_ARGS)
 				 errdetail("It was issued under key \"%s\", which is no longer in "
 						   "escrowpay.hmac_key_file.", key_id),
 				 errhint("Issue a new code with escrow.issue_identity_code().")));
-	created = DatumGetTimestampTz(ep_datum(0, 6, &isnull));
-	if (!ep_attempt_take(deal_id, created, DatumGetTimestampTz(ep_datum(0, 7, &isnull)),
+	created = DatumGetTimestampTz(ep_row_datum(&r, 0, C_CREATED_AT, &isnull));
+	if (!ep_attempt_take(deal_id, created,
+						 DatumGetTimestampTz(ep_row_datum(&r, 0, C_EXPIRES_AT, &isnull)),
 						 attempts, ep_max_code_attempts, &counted))
 		ereport(ERROR,
 				(errcode(ERRCODE_EP_BAD_CODE),

@@ -260,12 +260,7 @@ pay_receivable(FunctionCallInfo fcinfo, const char *kind, const char *fn)
 
 	SPI_connect();
 	p.id = ep_next_id("transfer_id_seq");
-	if (key && ep_idem_claim(key,
-							 has_amount ?
-							 psprintf("%s(%lld,%lld,%lld)", fn, (long long) id,
-									  (long long) from, (long long) amount) :
-							 psprintf("%s(%lld,%lld,NULL)", fn, (long long) id, (long long) from),
-							 true, p.id, &prior))
+	if (ep_idem_claim_call(fcinfo, key, fn, "iii-", p.id, &prior))
 	{
 		SPI_finish();
 		return prior;

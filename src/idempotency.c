@@ -16,6 +16,8 @@
  */
 #include "idempotency.h"
 
+#include "hold.h"
+#include "lib/stringinfo.h"
 #include "plan.h"
 #include "utils/builtins.h"
 
@@ -145,4 +147,86 @@ ep_idem_record_batch(const char *key, Datum results)
 	values[0] = CStringGetTextDatum(key);
 	values[1] = results;
 	ep_exec(&update, values, NULL, 0);
+}
+
+/*
+ * A free-text argument as idempotency requests compare it: length-prefixed,
+ * so that no two different argument lists read alike ("NULL" for none).
+ */
+char *
+ep_request_text(const char *s)
+{
+	return s ? psprintf("%zu:%s", strlen(s), s) : "NULL";
+}
+
+/*
+ * The canonical request of a call, "name(arg,arg,...)", built from the
+ * call's own arguments, one character of spec per argument in order:
+ *
+ *	  i  bigint, as a number
+ *	  t  free text, length-prefixed (ep_request_text)
+ *	  r  text from a fixed set of names, as it is
+ *	  v  interval, as its fields (ep_interval_key)
+ *	  -  not part of the request (the idempotency key itself)
+ *
+ * A NULL argument reads "NULL".  The texts are those the calls have always
+ * claimed their keys with, so keys claimed before still replay.
+ */
+char *
+ep_idem_request(FunctionCallInfo fcinfo, const char *name, const char *spec)
+{
+	StringInfoData s;
+	int			argno;
+	bool		first = true;
+
+	initStringInfo(&s);
+	appendStringInfo(&s, "%s(", name);
+	for (argno = 0; spec[argno] != '\0'; argno++)
+	{
+		char		kind = spec[argno];
+
+		if (kind == '-')
+			continue;
+		if (!first)
+			appendStringInfoChar(&s, ',');
+		first = false;
+		if (PG_ARGISNULL(argno))
+		{
+			appendStringInfoString(&s, "NULL");
+			continue;
+		}
+		switch (kind)
+		{
+			case 'i':
+				appendStringInfo(&s, "%lld", (long long) PG_GETARG_INT64(argno));
+				break;
+			case 't':
+				appendStringInfoString(&s, ep_request_text(text_to_cstring(PG_GETARG_TEXT_PP(argno))));
+				break;
+			case 'r':
+				appendStringInfoString(&s, text_to_cstring(PG_GETARG_TEXT_PP(argno)));
+				break;
+			case 'v':
+				appendStringInfoString(&s, ep_interval_key(PG_GETARG_INTERVAL_P(argno)));
+				break;
+			default:
+				elog(ERROR, "escrowpay: unknown request argument kind '%c'", kind);
+		}
+	}
+	appendStringInfoChar(&s, ')');
+	return s.data;
+}
+
+/*
+ * The prologue of a call that takes an idempotency key: when key is set,
+ * claim it for the call's request (ep_idem_request) with the call's result
+ * known in advance.  Returns true, with *prior set, when the key was used
+ * before for the same request: the caller must return *prior.
+ */
+bool
+ep_idem_claim_call(FunctionCallInfo fcinfo, const char *key, const char *name,
+				   const char *spec, int64 result, int64 *prior)
+{
+	return key != NULL &&
+		ep_idem_claim(key, ep_idem_request(fcinfo, name, spec), true, result, prior);
 }

@@ -2,8 +2,7 @@
  *
  * payload.c
  *	  The bottom of the deal side: reading SQL arguments, building the JSON
- *	  payloads of deal events, fee arithmetic and the text idempotency
- *	  requests compare.  Everything above (the settlement models, the
+ *	  payloads of deal events and fee arithmetic.  Everything above (the settlement models, the
  *	  lifecycle steps) calls down into this file; it calls nothing of theirs.
  *
  *-------------------------------------------------------------------------
@@ -94,13 +93,3 @@ ep_fee_of(int64 amount, int32 bps)
 {
 	return (amount / 10000) * bps + (amount % 10000) * bps / 10000;
 }
-/*
- * A free-text argument as idempotency requests compare it: length-prefixed,
- * so that no two different argument lists read alike ("NULL" for none).
- */
-char *
-ep_request_text(const char *s)
-{
-	return s ? psprintf("%zu:%s", strlen(s), s) : "NULL";
-}
-

@@ -23,6 +23,5 @@ extern void ep_json_str(StringInfo s, const char *key, const char *v);
 extern char *ep_json_end(StringInfo s);
 
 extern int64 ep_fee_of(int64 amount, int32 bps);
-extern char *ep_request_text(const char *s);
 
 #endif							/* EP_PAYLOAD_H */

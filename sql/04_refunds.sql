@@ -6,16 +6,7 @@ SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS escrowpay CASCADE;
 CREATE EXTENSION escrowpay;
 RESET client_min_messages;
-CREATE FUNCTION pg_temp.fingerprint() RETURNS text LANGUAGE sql AS $$
-  SELECT md5(concat_ws('|',
-    (SELECT string_agg(format('%s,%s,%s,%s,%s,%s,%s,%s,%s', id, owner, kind, currency,
-                              posted, held, credit_limit, entry_count, chain_head), ';' ORDER BY id)
-       FROM escrow.accounts),
-    (SELECT string_agg(h::text, ';' ORDER BY id) FROM escrow.holds h),
-    (SELECT string_agg(t::text, ';' ORDER BY id) FROM escrow.transfers t),
-    (SELECT string_agg(e::text, ';' ORDER BY account, seq) FROM escrow.entries e),
-    (SELECT string_agg(k::text, ';' ORDER BY key) FROM escrow.idempotency_keys k)))
-$$;
+\i sql/include/fingerprint.sql
 
 SELECT escrow.open_account('rf-buyer', 'USD') AS buyer \gset
 SELECT escrow.open_account('rf-shop', 'USD') AS shop \gset

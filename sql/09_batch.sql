@@ -4,13 +4,7 @@ DROP EXTENSION IF EXISTS escrowpay CASCADE;
 CREATE EXTENSION escrowpay;
 \set SHOW_CONTEXT never
 
-CREATE FUNCTION pg_temp.fingerprint() RETURNS text LANGUAGE sql AS $$
-  SELECT md5(concat_ws('|',
-    (SELECT string_agg(concat_ws(',', id, posted, held, entry_count), ';' ORDER BY id) FROM escrow.accounts),
-    (SELECT string_agg(concat_ws(',', id, captured, released, status), ';' ORDER BY id) FROM escrow.holds),
-    (SELECT count(*) FROM escrow.transfers),
-    (SELECT count(*) FROM escrow.idempotency_keys)))
-$$;
+\i sql/include/fingerprint.sql
 
 SELECT escrow.open_account('bt buyer1', 'USD') AS b1 \gset
 SELECT escrow.open_account('bt buyer2', 'USD') AS b2 \gset

@@ -8,19 +8,7 @@ SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS escrowpay CASCADE;
 CREATE EXTENSION escrowpay;
 RESET client_min_messages;
-CREATE FUNCTION pg_temp.fingerprint() RETURNS text LANGUAGE sql AS $$
-  SELECT md5(concat_ws('|',
-    (SELECT string_agg(format('%s,%s,%s,%s,%s,%s,%s,%s,%s', id, owner, kind, currency,
-                              posted, held, credit_limit, entry_count, chain_head), ';' ORDER BY id)
-       FROM escrow.accounts),
-    (SELECT string_agg(h::text, ';' ORDER BY id) FROM escrow.holds h),
-    (SELECT string_agg(t::text, ';' ORDER BY id) FROM escrow.transfers t),
-    (SELECT string_agg(e::text, ';' ORDER BY account, seq) FROM escrow.entries e),
-    (SELECT string_agg(k::text, ';' ORDER BY key) FROM escrow.idempotency_keys k),
-    (SELECT string_agg(p::text, ';' ORDER BY party_no) FROM escrow.parties p),
-    (SELECT string_agg(d::text, ';' ORDER BY id) FROM escrow.deals d),
-    (SELECT string_agg(e::text, ';' ORDER BY id) FROM escrow.deal_events e)))
-$$;
+\i sql/include/fingerprint.sql
 -- SQLSTATE, message (times masked) and detail of a statement's error
 CREATE FUNCTION pg_temp.error_of(sql text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE st text; msg text; det text;

@@ -14,17 +14,7 @@ RESET client_min_messages;
 
 -- Everything a refused call could have touched: accounts, holds, the
 -- journal, deals and their events, terminals and their cash.
-CREATE FUNCTION pg_temp.fingerprint() RETURNS text LANGUAGE sql AS $$
-  SELECT md5(concat_ws('|',
-    (SELECT string_agg(a::text, ';' ORDER BY id) FROM escrow.accounts a),
-    (SELECT string_agg(h::text, ';' ORDER BY id) FROM escrow.holds h),
-    (SELECT string_agg(t::text, ';' ORDER BY id) FROM escrow.transfers t),
-    (SELECT string_agg(e::text, ';' ORDER BY account, seq) FROM escrow.entries e),
-    (SELECT string_agg(d::text, ';' ORDER BY id) FROM escrow.deals d),
-    (SELECT string_agg(e::text, ';' ORDER BY id) FROM escrow.deal_events e),
-    (SELECT string_agg(t::text, ';' ORDER BY terminal_no) FROM escrow.terminals t),
-    (SELECT string_agg(c::text, ';' ORDER BY terminal_no, denomination) FROM escrow.terminal_cash c)))
-$$;
+\i sql/include/fingerprint.sql
 -- Balances of this file's accounts
 CREATE FUNCTION pg_temp.bal() RETURNS TABLE (owner text, posted bigint, held bigint, available bigint)
 LANGUAGE sql AS $$
@@ -308,7 +298,7 @@ SELECT escrow.confirm_inspection(:d2, 'M-1');
 SELECT pg_temp.fingerprint() = :'before' AS unchanged;
 -- and maintenance leaves it alone: its payment deadline has not passed (and
 -- when it has, the deal is marked unpaid, never auto-accepted: see
--- 19_deal_deadlines)
+-- 23_deal_deadlines)
 SELECT * FROM escrow.run_maintenance();
 SELECT stage FROM escrow.deals WHERE id = :d2;
 -- the buyer pays 1000 + 500 for 1200: 300 change, 3 x 100; the deal is

@@ -23,18 +23,7 @@ RESET client_min_messages;
 
 -- Everything a refused call could have touched: accounts, holds, the
 -- journal, idempotency keys, parties, deals, events and receivables.
-CREATE FUNCTION pg_temp.fingerprint() RETURNS text LANGUAGE sql AS $$
-  SELECT md5(concat_ws('|',
-    (SELECT string_agg(a::text, ';' ORDER BY id) FROM escrow.accounts a),
-    (SELECT string_agg(h::text, ';' ORDER BY id) FROM escrow.holds h),
-    (SELECT string_agg(t::text, ';' ORDER BY id) FROM escrow.transfers t),
-    (SELECT string_agg(e::text, ';' ORDER BY account, seq) FROM escrow.entries e),
-    (SELECT string_agg(k::text, ';' ORDER BY key) FROM escrow.idempotency_keys k),
-    (SELECT string_agg(p::text, ';' ORDER BY party_no) FROM escrow.parties p),
-    (SELECT string_agg(d::text, ';' ORDER BY id) FROM escrow.deals d),
-    (SELECT string_agg(e::text, ';' ORDER BY id) FROM escrow.deal_events e),
-    (SELECT string_agg(r::text, ';' ORDER BY id) FROM escrow.receivables r)))
-$$;
+\i sql/include/fingerprint.sql
 -- The SQLSTATE of a statement's error (for a refusal whose message is not
 -- the point)
 CREATE FUNCTION pg_temp.sqlstate_of(sql text) RETURNS text LANGUAGE plpgsql AS $$
@@ -520,7 +509,7 @@ SELECT escrow.repay(:rf_loan, pg_temp.a('rf-wallet'), 100, '');
 SELECT pg_temp.fingerprint() = :'before' AS unchanged;
 
 -- Disputes of financed deals are opened by the buyer or the merchant, as
--- for escrow deals (their paths and splits are in 19_deal_deadlines); the
+-- for escrow deals (their paths and splits are in 23_deal_deadlines); the
 -- institution is no party to the dispute (42501)
 SELECT pg_temp.deal_at('rf-DB', 'rf-S', 500, 'shipped', 'agency', 'rf-AGY') AS rs \gset
 SELECT pg_temp.fingerprint() AS before \gset

@@ -19,16 +19,7 @@ RESET client_min_messages;
 
 -- Everything a refused call could have touched: accounts, holds, the
 -- journal, deals, their sources and events.
-CREATE FUNCTION pg_temp.fingerprint() RETURNS text LANGUAGE sql AS $$
-  SELECT md5(concat_ws('|',
-    (SELECT string_agg(a::text, ';' ORDER BY id) FROM escrow.accounts a),
-    (SELECT string_agg(h::text, ';' ORDER BY id) FROM escrow.holds h),
-    (SELECT string_agg(t::text, ';' ORDER BY id) FROM escrow.transfers t),
-    (SELECT string_agg(e::text, ';' ORDER BY account, seq) FROM escrow.entries e),
-    (SELECT string_agg(d::text, ';' ORDER BY id) FROM escrow.deals d),
-    (SELECT string_agg(s::text, ';' ORDER BY deal, position) FROM escrow.deal_sources s),
-    (SELECT string_agg(e::text, ';' ORDER BY id) FROM escrow.deal_events e)))
-$$;
+\i sql/include/fingerprint.sql
 -- Balances of the buyer's, merchant's and fee accounts of this file
 CREATE FUNCTION pg_temp.bal() RETURNS TABLE (owner text, kind text, posted bigint, held bigint,
     credit_limit bigint, available bigint)

@@ -18,17 +18,7 @@ RESET client_min_messages;
 
 -- Everything a refused call could have touched: accounts, holds, the
 -- journal, parties, links, batches and their lines.
-CREATE FUNCTION pg_temp.fingerprint() RETURNS text LANGUAGE sql AS $$
-  SELECT md5(concat_ws('|',
-    (SELECT string_agg(a::text, ';' ORDER BY id) FROM escrow.accounts a),
-    (SELECT string_agg(h::text, ';' ORDER BY id) FROM escrow.holds h),
-    (SELECT string_agg(t::text, ';' ORDER BY id) FROM escrow.transfers t),
-    (SELECT string_agg(e::text, ';' ORDER BY account, seq) FROM escrow.entries e),
-    (SELECT string_agg(p::text, ';' ORDER BY party_no) FROM escrow.parties p),
-    (SELECT string_agg(l::text, ';' ORDER BY account) FROM escrow.settlement_links l),
-    (SELECT string_agg(b::text, ';' ORDER BY id) FROM escrow.settlement_batches b),
-    (SELECT string_agg(l::text, ';' ORDER BY batch, account) FROM escrow.settlement_lines l)))
-$$;
+\i sql/include/fingerprint.sql
 -- Balances of this file's accounts and of the clearing account
 CREATE FUNCTION pg_temp.bal() RETURNS TABLE (owner text, kind text, posted bigint, held bigint,
     available bigint)

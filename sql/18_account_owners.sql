@@ -16,20 +16,7 @@ CREATE EXTENSION escrowpay;
 RESET client_min_messages;
 
 -- Everything a refused call could have touched
-CREATE FUNCTION pg_temp.fingerprint() RETURNS text LANGUAGE sql AS $$
-  SELECT md5(concat_ws('|',
-    (SELECT string_agg(a::text, ';' ORDER BY id) FROM escrow.accounts a),
-    (SELECT string_agg(h::text, ';' ORDER BY id) FROM escrow.holds h),
-    (SELECT string_agg(t::text, ';' ORDER BY id) FROM escrow.transfers t),
-    (SELECT string_agg(e::text, ';' ORDER BY account, seq) FROM escrow.entries e),
-    (SELECT string_agg(p::text, ';' ORDER BY party_no) FROM escrow.parties p),
-    (SELECT string_agg(d::text, ';' ORDER BY id) FROM escrow.deals d),
-    (SELECT string_agg(s::text, ';' ORDER BY deal, position) FROM escrow.deal_sources s),
-    (SELECT string_agg(e::text, ';' ORDER BY id) FROM escrow.deal_events e),
-    (SELECT string_agg(r::text, ';' ORDER BY id) FROM escrow.receivables r),
-    (SELECT string_agg(o::text, ';' ORDER BY account) FROM escrow.account_owners o),
-    (SELECT string_agg(z::text, ';' ORDER BY id) FROM escrow.account_authorisations z)))
-$$;
+\i sql/include/fingerprint.sql
 -- SQLSTATE, message and detail of a statement's error
 CREATE FUNCTION pg_temp.error_of(sql text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE st text; msg text; det text;

@@ -1,4 +1,4 @@
--- 18_agency_completion: a payment-agency deal is completed only once the
+-- 19_agency_completion: a payment-agency deal is completed only once the
 -- buyer has paid the agency's invoice.  Cooling-off passing with the
 -- invoice unpaid moves the deal to `invoiced` (run_maintenance, action
 -- invoice_due), where it waits for the buyer: deal_progress shows it

@@ -1,4 +1,4 @@
--- 19_deal_deadlines: no deal waits forever, and disputes work for every
+-- 23_deal_deadlines: no deal waits forever, and disputes work for every
 -- settlement model.  Every stage that is not final has a deadline that
 -- run_maintenance() enforces or an exit for the party that waits:
 --   shipped, never delivered: delivery deadline (merchant's deliver_within),
@@ -24,15 +24,7 @@ DROP EXTENSION IF EXISTS escrowpay CASCADE;
 CREATE EXTENSION escrowpay;
 RESET client_min_messages;
 
-CREATE FUNCTION pg_temp.fingerprint() RETURNS text LANGUAGE sql AS $$
-  SELECT md5(concat_ws('|',
-    (SELECT string_agg(a::text, ';' ORDER BY id) FROM escrow.accounts a),
-    (SELECT string_agg(h::text, ';' ORDER BY id) FROM escrow.holds h),
-    (SELECT string_agg(t::text, ';' ORDER BY id) FROM escrow.transfers t),
-    (SELECT string_agg(d::text, ';' ORDER BY id) FROM escrow.deals d),
-    (SELECT string_agg(e::text, ';' ORDER BY id) FROM escrow.deal_events e),
-    (SELECT string_agg(r::text, ';' ORDER BY id) FROM escrow.receivables r)))
-$$;
+\i sql/include/fingerprint.sql
 -- SQLSTATE, message (times masked) and detail of a statement's error
 CREATE FUNCTION pg_temp.error_of(sql text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE st text; msg text; det text;

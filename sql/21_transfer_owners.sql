@@ -1,4 +1,4 @@
--- 18_transfer_owners: every transfer a deal, a receivable, a cash terminal
+-- 21_transfer_owners: every transfer a deal, a receivable, a cash terminal
 -- or a settlement batch posts belongs to it (escrow.transfer_owners) and
 -- moves only through it: escrow.refund() refuses it with EP007 naming the
 -- owner, and changes nothing.  The two reversals an outside review made
@@ -15,18 +15,7 @@ CREATE EXTENSION escrowpay;
 RESET client_min_messages;
 
 -- Everything a refused call could have touched
-CREATE FUNCTION pg_temp.fingerprint() RETURNS text LANGUAGE sql AS $$
-  SELECT md5(concat_ws('|',
-    (SELECT string_agg(a::text, ';' ORDER BY id) FROM escrow.accounts a),
-    (SELECT string_agg(h::text, ';' ORDER BY id) FROM escrow.holds h),
-    (SELECT string_agg(t::text, ';' ORDER BY id) FROM escrow.transfers t),
-    (SELECT string_agg(e::text, ';' ORDER BY account, seq) FROM escrow.entries e),
-    (SELECT string_agg(k::text, ';' ORDER BY key) FROM escrow.idempotency_keys k),
-    (SELECT string_agg(d::text, ';' ORDER BY id) FROM escrow.deals d),
-    (SELECT string_agg(e::text, ';' ORDER BY id) FROM escrow.deal_events e),
-    (SELECT string_agg(r::text, ';' ORDER BY id) FROM escrow.receivables r),
-    (SELECT string_agg(o::text, ';' ORDER BY transfer_id) FROM escrow.transfer_owners o)))
-$$;
+\i sql/include/fingerprint.sql
 -- SQLSTATE, message and detail of a statement's error
 CREATE FUNCTION pg_temp.error_of(sql text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE st text; msg text; det text;

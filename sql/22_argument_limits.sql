@@ -20,24 +20,7 @@ SELECT escrow.open_deal('x', 'y', 1000) AS deal \gset
 SELECT escrow.register_terminal('x', 'Till', :till, ARRAY[100, 500]);
 
 -- a fingerprint of every table and sequence of schema escrow
-CREATE FUNCTION pg_temp.fingerprint() RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    r record;
-    v text;
-    acc text := '';
-BEGIN
-    FOR r IN SELECT c.oid::regclass AS rel, c.relkind FROM pg_class c
-              WHERE c.relnamespace = 'escrow'::regnamespace AND c.relkind IN ('r', 'S')
-              ORDER BY c.relname LOOP
-        IF r.relkind = 'S' THEN
-            EXECUTE format('SELECT last_value || '':'' || is_called FROM %s', r.rel) INTO v;
-        ELSE
-            EXECUTE format('SELECT count(*) || '':'' || md5(coalesce(string_agg(t::text, '','' ORDER BY t::text), '''')) FROM %s t', r.rel) INTO v;
-        END IF;
-        acc := acc || r.rel || '=' || v || ';';
-    END LOOP;
-    RETURN md5(acc);
-END $$;
+\i sql/include/fingerprint.sql
 
 -- the argument's sample value: short and valid-looking, or (over) the limit
 CREATE FUNCTION pg_temp.sample(type oid, size int) RETURNS text LANGUAGE sql AS $$
@@ -96,7 +79,7 @@ DECLARE
 BEGIN
     FOR r IN SELECT * FROM args ORDER BY function, n LOOP
         -- one over the limit: refused, and nothing changed
-        before := pg_temp.fingerprint();
+        before := pg_temp.fingerprint(sequences => true);
         BEGIN
             EXECUTE pg_temp.call(r.function, r.types, r.n::int, coalesce(r.maximum, 100000)::int + 1);
             over := 'NOT REFUSED';
@@ -105,7 +88,7 @@ BEGIN
                                     detail = PG_EXCEPTION_DETAIL;
             over := state || ': ' || msg || ' ' || detail;
         END;
-        IF pg_temp.fingerprint() <> before THEN
+        IF pg_temp.fingerprint(sequences => true) <> before THEN
             over := over || ' AND SOMETHING CHANGED';
         END IF;
         -- at the limit: whatever happens, not refused for the length

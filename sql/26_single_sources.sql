@@ -1,4 +1,4 @@
--- 25_single_sources: what the SQL side repeats of the C tables is checked
+-- 26_single_sources: what the SQL side repeats of the C tables is checked
 -- against them, so that a drift fails here.  The settlement models
 -- (src/model.c, named by open_deal's hint) against the CHECK on
 -- escrow.deals.settlement; the system steps of the transition table
@@ -10,6 +10,7 @@ SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS escrowpay CASCADE;
 CREATE EXTENSION escrowpay;
 RESET client_min_messages;
+
 -- The models of the C table, in its order, as open_deal's hint lists them
 CREATE FUNCTION pg_temp.models_of_table() RETURNS text[] LANGUAGE plpgsql AS $$
 DECLARE
@@ -29,43 +30,21 @@ CREATE FUNCTION pg_temp.check_list(col text) RETURNS text[] LANGUAGE sql AS $$
    WHERE c.conrelid = 'escrow.deals'::regclass AND c.contype = 'c'
      AND pg_get_constraintdef(c.oid) LIKE '%(' || col || ' = ANY %'
 $$;
+
 SELECT pg_temp.models_of_table() AS models;
-             models             
---------------------------------
- {escrow,agency,credit_finance}
-(1 row)
-
 SELECT pg_temp.check_list('settlement') AS settlement_check;
-        settlement_check        
---------------------------------
- {escrow,agency,credit_finance}
-(1 row)
-
 SELECT pg_temp.models_of_table() = pg_temp.check_list('settlement') AS settlement_check_matches_models;
- settlement_check_matches_models 
----------------------------------
- t
-(1 row)
 
 -- The stages whose deadline run_maintenance() enforces are the stages its
 -- system steps leave (the C side checks its deadline table against these
 -- steps, both ways); the partial index deals_due must list exactly them
 SELECT array_agg(DISTINCT from_stage ORDER BY from_stage) AS system_step_stages
   FROM escrow.deal_transitions() WHERE actors = 'system';
-                 system_step_stages                  
------------------------------------------------------
- {delivered,funds_reserved,returned,settled,shipped}
-(1 row)
-
 SELECT (SELECT array_agg(m[1] ORDER BY m[1])
           FROM regexp_matches(pg_get_expr(i.indpred, i.indrelid), '''([a-z_]+)''', 'g') m)
      = (SELECT array_agg(DISTINCT from_stage ORDER BY from_stage)
           FROM escrow.deal_transitions() WHERE actors = 'system') AS due_index_matches
   FROM pg_index i WHERE i.indexrelid = 'escrow.deals_due'::regclass;
- due_index_matches 
--------------------
- t
-(1 row)
 
 -- escrow.deal_progress: each STAGE_at column is the first event reaching
 -- that stage, a stage of the table; ended_at covers exactly the final
@@ -80,17 +59,6 @@ SELECT m[2] AS view_column, m[1] AS filters_on, m[1] = m[2] AS same_stage,
        m[1] IN (SELECT stage FROM stages) AS a_stage
   FROM regexp_matches(pg_get_viewdef('escrow.deal_progress'::regclass),
                       'to_stage = ''([a-z_]+)''::text\)\) AS ([a-z_]+)_at', 'g') m;
-    view_column     |     filters_on     | same_stage | a_stage 
---------------------+--------------------+------------+---------
- order_received     | order_received     | t          | t
- identity_confirmed | identity_confirmed | t          | t
- funds_reserved     | funds_reserved     | t          | t
- shipped            | shipped            | t          | t
- delivered          | delivered          | t          | t
- settled            | settled            | t          | t
- completed          | completed          | t          | t
-(7 rows)
-
 SELECT (SELECT array_agg(m[1] ORDER BY m[1])
           FROM regexp_matches(substring(pg_get_viewdef('escrow.deal_progress'::regclass)
                                         FROM 'to_stage = ANY \(ARRAY\[[^]]*\]\)\)\) AS ended_at'),
@@ -98,8 +66,3 @@ SELECT (SELECT array_agg(m[1] ORDER BY m[1])
      = (SELECT array_agg(stage ORDER BY stage) FROM final_stages WHERE stage <> 'completed')
        AS ended_at_covers_final_stages,
        'completed' IN (SELECT stage FROM final_stages) AS completed_is_final;
- ended_at_covers_final_stages | completed_is_final 
-------------------------------+--------------------
- t                            | t
-(1 row)
-

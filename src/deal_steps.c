@@ -41,6 +41,41 @@ PG_FUNCTION_INFO_V1(escrow_resolve_dispute);
 PG_FUNCTION_INFO_V1(escrow_write_off);
 
 /*
+ * Commit a checked step whose money the deal's model moves with op (NULL:
+ * no money moves); the payload records the reason, if any, and what op
+ * moved.  deadline is the one the next stage starts (EpStep.deadline).
+ */
+static void
+model_step(EpDeal *d, const char *actor, EpStep *step,
+		   void (*op) (EpDeal *deal, StringInfo payload),
+		   const char *reason, const char *deadline)
+{
+	StringInfoData p;
+
+	ep_json_begin(&p);
+	ep_json_str(&p, "reason", reason);
+	if (op)
+		op(d, &p);
+	step->payload = ep_json_end(&p);
+	step->deadline = deadline;
+	ep_deal_commit_step(d, actor, step);
+}
+
+/*
+ * The start of a step called as f(deal bigint, actor text, ...): read both
+ * arguments, lock the deal and check the step.  Returns the actor.
+ */
+static char *
+begin_step(FunctionCallInfo fcinfo, const char *action, EpDeal *d, EpStep *step)
+{
+	int64		deal_id = ep_arg_id(fcinfo, 0, "deal");
+	char	   *actor = ep_arg_text(fcinfo, 1, "actor");
+
+	ep_deal_begin(deal_id, action, actor, 0, d, step);
+	return actor;
+}
+
+/*
  * escrow.reserve(deal bigint, actor text) RETURNS text
  *
  * Freeze the amount on the buyer's balance or credit line (EP001 when it
@@ -54,8 +89,7 @@ escrow_reserve(PG_FUNCTION_ARGS)
 	static EpPlan set_auth = {NULL,
 		"UPDATE escrow.deals SET auth_no = $2 WHERE id = $1",
 	2, {INT8OID, TEXTOID}};
-	int64		deal_id = ep_arg_id(fcinfo, 0, "deal");
-	char	   *actor = ep_arg_text(fcinfo, 1, "actor");
+	char	   *actor;
 	EpDeal		d;
 	EpStep		step;
 	char	   *auth_no;
@@ -63,10 +97,10 @@ escrow_reserve(PG_FUNCTION_ARGS)
 	StringInfoData p;
 	text	   *result;
 
-	ep_deal_begin(deal_id, "reserve", actor, 0, &d, &step);
+	actor = begin_step(fcinfo, "reserve", &d, &step);
 	ep_require_account_use(d.credit_account, d.merchant, true);
 	auth_no = ep_random_digits(10);
-	values[0] = Int64GetDatum(deal_id);
+	values[0] = Int64GetDatum(d.id);
 	values[1] = CStringGetTextDatum(auth_no);
 	ep_exec(&set_auth, values, NULL, 0);
 
@@ -133,12 +167,11 @@ Datum
 escrow_mark_delivered(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	int64		deal_id = ep_arg_id(fcinfo, 0, "deal");
-	char	   *actor = ep_arg_text(fcinfo, 1, "actor");
+	char	   *actor;
 	EpDeal		d;
 	EpStep		step;
 
-	ep_deal_begin(deal_id, "mark_delivered", actor, 0, &d, &step);
+	actor = begin_step(fcinfo, "mark_delivered", &d, &step);
 	ep_deal_require_before_deadline(&d, "mark_delivered");
 	step.deadline = "inspect";
 	ep_deal_commit_step(&d, actor, &step);
@@ -154,13 +187,7 @@ escrow_mark_delivered(PG_FUNCTION_ARGS)
 void
 ep_deal_settle(EpDeal *d, const char *actor, EpStep *step)
 {
-	StringInfoData p;
-
-	ep_json_begin(&p);
-	d->model->settle(d, &p);
-	step->payload = ep_json_end(&p);
-	step->deadline = "return";
-	ep_deal_commit_step(d, actor, step);
+	model_step(d, actor, step, d->model->settle, NULL, "return");
 }
 
 /*
@@ -173,12 +200,11 @@ Datum
 escrow_confirm_inspection(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	int64		deal_id = ep_arg_id(fcinfo, 0, "deal");
-	char	   *actor = ep_arg_text(fcinfo, 1, "actor");
+	char	   *actor;
 	EpDeal		d;
 	EpStep		step;
 
-	ep_deal_begin(deal_id, "confirm_inspection", actor, 0, &d, &step);
+	actor = begin_step(fcinfo, "confirm_inspection", &d, &step);
 	ep_deal_settle(&d, actor, &step);
 	SPI_finish();
 	/* a deal paid from several sources has one capture per source */
@@ -194,14 +220,7 @@ escrow_confirm_inspection(PG_FUNCTION_ARGS)
 void
 ep_deal_release_step(EpDeal *d, const char *actor, const char *reason, EpStep *step)
 {
-	StringInfoData p;
-
-	ep_json_begin(&p);
-	ep_json_str(&p, "reason", reason);
-	d->model->cancel(d, &p);
-	step->payload = ep_json_end(&p);
-	step->deadline = "none";
-	ep_deal_commit_step(d, actor, step);
+	model_step(d, actor, step, d->model->cancel, reason, "none");
 }
 
 /*
@@ -228,15 +247,9 @@ escrow_cancel_deal(PG_FUNCTION_ARGS)
 /* Commit a checked step that records a reason and moves no money */
 void
 ep_deal_note_step(EpDeal *d, const char *actor, const char *reason, const char *deadline,
-		  EpStep *step)
+				  EpStep *step)
 {
-	StringInfoData p;
-
-	ep_json_begin(&p);
-	ep_json_str(&p, "reason", reason);
-	step->payload = ep_json_end(&p);
-	step->deadline = deadline;
-	ep_deal_commit_step(d, actor, step);
+	model_step(d, actor, step, NULL, reason, deadline);
 }
 
 /*
@@ -338,13 +351,7 @@ escrow_write_off(PG_FUNCTION_ARGS)
 void
 ep_deal_return_step(EpDeal *d, const char *actor, EpStep *step)
 {
-	StringInfoData p;
-
-	ep_json_begin(&p);
-	d->model->unwind(d, &p);
-	step->payload = ep_json_end(&p);
-	step->deadline = "none";
-	ep_deal_commit_step(d, actor, step);
+	model_step(d, actor, step, d->model->unwind, NULL, "none");
 }
 
 /*
@@ -357,12 +364,11 @@ Datum
 escrow_confirm_return(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	int64		deal_id = ep_arg_id(fcinfo, 0, "deal");
-	char	   *actor = ep_arg_text(fcinfo, 1, "actor");
+	char	   *actor;
 	EpDeal		d;
 	EpStep		step;
 
-	ep_deal_begin(deal_id, "confirm_return", actor, 0, &d, &step);
+	actor = begin_step(fcinfo, "confirm_return", &d, &step);
 	ep_deal_return_step(&d, actor, &step);
 	SPI_finish();
 	PG_RETURN_VOID();

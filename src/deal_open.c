@@ -156,7 +156,7 @@ escrow_open_deal(PG_FUNCTION_ARGS)
 	char	   *inspector = ep_arg_opt_text(fcinfo, 6);
 	Interval   *ship_within = ep_arg_interval(fcinfo, 7, "ship_within");
 	char	   *key = ep_arg_key(fcinfo, 8);
-	const char *settlement = PG_ARGISNULL(9) ? ep_model_escrow.name : text_to_cstring(PG_GETARG_TEXT_PP(9));
+	const char *settlement = PG_ARGISNULL(9) ? ep_model_default()->name : text_to_cstring(PG_GETARG_TEXT_PP(9));
 	char	   *institution = ep_arg_opt_text(fcinfo, 10);
 	Datum		values[20];
 	char		nulls[20];

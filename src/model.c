@@ -12,12 +12,29 @@
 
 #include "utils/builtins.h"
 
-/* Every settlement model, in the order messages list them */
-static const EpModel *const ep_models[] = {
-	&ep_model_escrow,			/* payment reservation (model_escrow.c) */
-	&ep_model_agency,			/* payment agency (model_agency.c) */
-	&ep_model_credit_finance,	/* credit finance (model_credit.c) */
-};
+/*
+ * Every settlement model, one line each, in the order messages list them;
+ * the first is the default of escrow.open_deal().  Each is an EpModel
+ * defined in a file of its own.
+ */
+#define EP_MODEL_LIST(MODEL) \
+	MODEL(ep_model_escrow)			/* payment reservation: model_escrow.c */ \
+	MODEL(ep_model_agency)			/* payment agency: model_agency.c */ \
+	MODEL(ep_model_credit_finance)	/* credit finance: model_credit.c */
+
+#define EP_MODEL_DECLARE(model) extern const EpModel model;
+#define EP_MODEL_ENTRY(model) &model,
+
+EP_MODEL_LIST(EP_MODEL_DECLARE)
+
+static const EpModel *const ep_models[] = {EP_MODEL_LIST(EP_MODEL_ENTRY)};
+
+/* The model a deal has when open_deal names none */
+const EpModel *
+ep_model_default(void)
+{
+	return ep_models[0];
+}
 
 /* The model called name, or NULL */
 const EpModel *

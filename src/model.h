@@ -8,7 +8,7 @@
  *	  deal has: they call its operations and read its properties.
  *
  *	  A new model is one new file defining an EpModel, plus one line in
- *	  ep_models[] (model.c); docs/architecture.md has the checklist.
+ *	  EP_MODEL_LIST (model.c); docs/architecture.md has the checklist.
  *
  *-------------------------------------------------------------------------
  */
@@ -53,14 +53,10 @@ typedef struct EpModel
 	int64		(*owed) (const EpDeal *deal, int64 *receivable);
 } EpModel;
 
+extern const EpModel *ep_model_default(void);
 extern const EpModel *ep_model_by_name(const char *name);
 extern const EpModel *ep_model_of(const EpDeal *deal);
 extern bool ep_model_offers(const EpModel *model, const char *action);
 extern char *ep_model_list(const char *action, const char *last_sep);
-
-/* the models (model_escrow.c, model_agency.c, model_credit.c) */
-extern const EpModel ep_model_escrow;
-extern const EpModel ep_model_agency;
-extern const EpModel ep_model_credit_finance;
 
 #endif							/* EP_MODEL_H */

@@ -104,6 +104,7 @@ static const char *const agency_steps[] = {
 	"serve_first", "invoice_due", "pay_invoice", NULL
 };
 
+/* registered in model.c (EP_MODEL_LIST) */
 const EpModel ep_model_agency = {
 	.name = "agency",
 	.concept = "payment agency",

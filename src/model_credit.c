@@ -137,6 +137,7 @@ credit_refund(EpDeal *d, int64 buyer_share, StringInfo payload)
 	ep_financed_refund(d, buyer_share, payload, &credit_financed);
 }
 
+/* registered in model.c (EP_MODEL_LIST) */
 const EpModel ep_model_credit_finance = {
 	.name = "credit_finance",
 	.concept = "credit finance",

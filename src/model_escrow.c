@@ -122,6 +122,7 @@ static const char *const escrow_steps[] = {
 	"pay_cash", "serve_first", "mark_unpaid", "write_off", NULL
 };
 
+/* registered in model.c (EP_MODEL_LIST) */
 const EpModel ep_model_escrow = {
 	.name = "escrow",
 	.concept = "payment reservation",

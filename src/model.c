@@ -20,7 +20,8 @@
 #define EP_MODEL_LIST(MODEL) \
 	MODEL(ep_model_escrow)			/* payment reservation: model_escrow.c */ \
 	MODEL(ep_model_agency)			/* payment agency: model_agency.c */ \
-	MODEL(ep_model_credit_finance)	/* credit finance: model_credit.c */
+	MODEL(ep_model_credit_finance)	/* credit finance: model_credit.c */ \
+	/* a new model: one line above this one */
 
 #define EP_MODEL_DECLARE(model) extern const EpModel model;
 #define EP_MODEL_ENTRY(model) &model,

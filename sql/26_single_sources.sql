@@ -28,7 +28,7 @@ CREATE FUNCTION pg_temp.check_list(col text) RETURNS text[] LANGUAGE sql AS $$
     FROM pg_constraint c,
          regexp_matches(pg_get_constraintdef(c.oid), '''([a-z_]+)''::text', 'g') WITH ORDINALITY AS x(m, n)
    WHERE c.conrelid = 'escrow.deals'::regclass AND c.contype = 'c'
-     AND pg_get_constraintdef(c.oid) LIKE '%(' || col || ' = ANY %'
+     AND pg_get_constraintdef(c.oid) LIKE 'CHECK ((' || col || ' = ANY %'
 $$;
 
 SELECT pg_temp.models_of_table() = pg_temp.check_list('settlement') AS settlement_check_matches_models;

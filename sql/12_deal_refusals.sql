@@ -9,17 +9,7 @@ DROP EXTENSION IF EXISTS escrowpay CASCADE;
 CREATE EXTENSION escrowpay;
 RESET client_min_messages;
 \i sql/include/fingerprint.sql
--- SQLSTATE, message (times masked) and detail of a statement's error
-CREATE FUNCTION pg_temp.error_of(sql text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE st text; msg text; det text;
-BEGIN
-  EXECUTE sql;
-  RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
-  RETURN format('%s: %s%s', st, regexp_replace(msg, 'at [0-9-]+ [0-9:.+-]+$', 'at <time>'),
-                ' / ' || nullif(det, ''));
-END $$;
+\i sql/include/error_of.sql
 -- The id of this file's account owner
 CREATE FUNCTION pg_temp.a(text) RETURNS bigint LANGUAGE sql AS $$
   SELECT id FROM escrow.accounts WHERE owner = 'rf-' || $1

@@ -16,16 +16,7 @@ RESET client_min_messages;
 
 -- Everything a refused call could have touched
 \i sql/include/fingerprint.sql
--- SQLSTATE, message and detail of a statement's error
-CREATE FUNCTION pg_temp.error_of(sql text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE st text; msg text; det text;
-BEGIN
-  EXECUTE sql;
-  RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
-  RETURN format('%s: %s%s', st, msg, ' / ' || nullif(det, ''));
-END $$;
+\i sql/include/error_of.sql
 -- A deal of buyer with merchant S, settled by settlement through
 -- institution, driven to settled
 CREATE FUNCTION pg_temp.settled_deal(b text, amount bigint, settlement text,

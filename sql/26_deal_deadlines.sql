@@ -25,17 +25,7 @@ CREATE EXTENSION escrowpay;
 RESET client_min_messages;
 
 \i sql/include/fingerprint.sql
--- SQLSTATE, message (times masked) and detail of a statement's error
-CREATE FUNCTION pg_temp.error_of(sql text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE st text; msg text; det text;
-BEGIN
-  EXECUTE sql;
-  RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
-  RETURN format('%s: %s%s', st, regexp_replace(msg, 'at [0-9-]+ [0-9:.+-]+$', 'at <time>'),
-                ' / ' || nullif(det, ''));
-END $$;
+\i sql/include/error_of.sql
 -- a deal of buyer with merchant S taken to stage
 CREATE FUNCTION pg_temp.deal_at(b text, amount bigint, stage text,
                                 settlement text DEFAULT 'escrow', institution text DEFAULT NULL)

@@ -4,10 +4,7 @@
 -- Each file starts from a freshly created extension, so that it can run
 -- alone (make installcheck REGRESS=01_accounts) and ids are deterministic.
 \set SHOW_CONTEXT never
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS escrowpay CASCADE;
-CREATE EXTENSION escrowpay;
-RESET client_min_messages;
+\i sql/include/fresh_extension.sql
 \i sql/include/fingerprint.sql
 
 -- The extension's roles exist (privileges in depth are tested with pgTAP).

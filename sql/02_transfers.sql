@@ -1,10 +1,7 @@
 -- 02_transfers: deposit, withdraw, transfer, the journal view and the
 -- append-only journal.  Every refusal shows its SQLSTATE and changes nothing.
 \set SHOW_CONTEXT never
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS escrowpay CASCADE;
-CREATE EXTENSION escrowpay;
-RESET client_min_messages;
+\i sql/include/fresh_extension.sql
 \i sql/include/fingerprint.sql
 
 SELECT escrow.open_account('tr-ann', 'USD') AS ann \gset

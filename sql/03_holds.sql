@@ -2,10 +2,7 @@
 -- release, expiry (capture refused past it, expire_holds), credit-line
 -- holds, and every refusal with its SQLSTATE, changing nothing.
 \set SHOW_CONTEXT never
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS escrowpay CASCADE;
-CREATE EXTENSION escrowpay;
-RESET client_min_messages;
+\i sql/include/fresh_extension.sql
 \i sql/include/fingerprint.sql
 -- A hold's state, without timestamps
 CREATE FUNCTION pg_temp.hold_state(bigint) RETURNS TABLE

@@ -2,10 +2,7 @@
 -- more than was posted; what cannot be refunded; a merchant without the
 -- funds to refund.  Every refusal shows its SQLSTATE and changes nothing.
 \set SHOW_CONTEXT never
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS escrowpay CASCADE;
-CREATE EXTENSION escrowpay;
-RESET client_min_messages;
+\i sql/include/fresh_extension.sql
 \i sql/include/fingerprint.sql
 
 SELECT escrow.open_account('rf-buyer', 'USD') AS buyer \gset

@@ -3,10 +3,7 @@
 -- other arguments, or for another operation, is refused (EP005); keys must
 -- be 1 to 200 bytes.  A refused call leaves its key unused.
 \set SHOW_CONTEXT never
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS escrowpay CASCADE;
-CREATE EXTENSION escrowpay;
-RESET client_min_messages;
+\i sql/include/fresh_extension.sql
 \i sql/include/fingerprint.sql
 
 SELECT escrow.open_account('id-buyer', 'USD') AS buyer \gset

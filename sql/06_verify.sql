@@ -4,10 +4,7 @@
 -- holds and refund totals.  Each tampering runs in a transaction that is
 -- rolled back.
 \set SHOW_CONTEXT never
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS escrowpay CASCADE;
-CREATE EXTENSION escrowpay;
-RESET client_min_messages;
+\i sql/include/fresh_extension.sql
 
 SELECT escrow.open_account('vf-buyer', 'USD') AS buyer \gset
 SELECT escrow.open_account('vf-shop', 'USD') AS shop \gset

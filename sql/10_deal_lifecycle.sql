@@ -4,10 +4,7 @@
 -- after it; transaction numbers and their check digit; the transition table
 -- and the committed diagram generated from it.
 \set SHOW_CONTEXT never
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS escrowpay CASCADE;
-CREATE EXTENSION escrowpay;
-RESET client_min_messages;
+\i sql/include/fresh_extension.sql
 -- Balances of this file's accounts
 CREATE FUNCTION pg_temp.bal() RETURNS TABLE (owner text, posted bigint, held bigint, available bigint)
 LANGUAGE sql AS $$

@@ -6,10 +6,7 @@
 -- own buyer and merchant (fee 250 basis points), so its balances show
 -- exactly what it moved.
 \set SHOW_CONTEXT never
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS escrowpay CASCADE;
-CREATE EXTENSION escrowpay;
-RESET client_min_messages;
+\i sql/include/fresh_extension.sql
 -- A buyer <tag>-B (account <tag>-buyer with 20000) and a merchant <tag>-S
 -- (accounts <tag>-shop and <tag>-fees)
 CREATE FUNCTION pg_temp.parties(tag text, inspection interval DEFAULT '3 days',

@@ -4,10 +4,7 @@
 -- (EP008: none pending, expired, locked out; no session sets the key),
 -- closed windows, dispute splits, privileges, idempotent open_deal.
 \set SHOW_CONTEXT never
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS escrowpay CASCADE;
-CREATE EXTENSION escrowpay;
-RESET client_min_messages;
+\i sql/include/fresh_extension.sql
 \i sql/include/fingerprint.sql
 \i sql/include/error_of.sql
 -- The id of this file's account owner

@@ -7,10 +7,7 @@
 -- merchant) and pay-later (serve_first, then pay_cash settles); refusals,
 -- each followed by a check that nothing changed.
 \set SHOW_CONTEXT never
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS escrowpay CASCADE;
-CREATE EXTENSION escrowpay;
-RESET client_min_messages;
+\i sql/include/fresh_extension.sql
 
 -- Everything a refused call could have touched: accounts, holds, the
 -- journal, deals and their events, terminals and their cash.

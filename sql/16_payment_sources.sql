@@ -12,10 +12,7 @@
 -- cancel releasing every hold; sixteen sources; and every refusal of
 -- set_payment_sources, each group followed by a check that nothing changed.
 \set SHOW_CONTEXT never
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS escrowpay CASCADE;
-CREATE EXTENSION escrowpay;
-RESET client_min_messages;
+\i sql/include/fresh_extension.sql
 
 -- Everything a refused call could have touched: accounts, holds, the
 -- journal, deals, their sources and events.

@@ -11,10 +11,7 @@
 -- returns the same batch; a later batch nets only what happened since.
 -- Refusals (cutoff, institution, links, privileges) change nothing.
 \set SHOW_CONTEXT never
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS escrowpay CASCADE;
-CREATE EXTENSION escrowpay;
-RESET client_min_messages;
+\i sql/include/fresh_extension.sql
 
 -- Everything a refused call could have touched: accounts, holds, the
 -- journal, parties, links, batches and their lines.

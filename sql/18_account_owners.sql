@@ -10,10 +10,7 @@
 -- with a detail naming the account and the parties, and change nothing;
 -- a revoked authorisation stops new holds but not one already placed.
 \set SHOW_CONTEXT never
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS escrowpay CASCADE;
-CREATE EXTENSION escrowpay;
-RESET client_min_messages;
+\i sql/include/fresh_extension.sql
 
 -- Everything a refused call could have touched
 \i sql/include/fingerprint.sql

@@ -10,10 +10,7 @@
 -- (a credit-finance loan is the buyer's debt to the institution, not to
 -- the merchant).
 \set SHOW_CONTEXT never
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS escrowpay CASCADE;
-CREATE EXTENSION escrowpay;
-RESET client_min_messages;
+\i sql/include/fresh_extension.sql
 
 -- The id of account <owner>
 CREATE FUNCTION pg_temp.a(text) RETURNS bigint LANGUAGE sql AS $$

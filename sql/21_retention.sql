@@ -6,10 +6,7 @@
 -- no further step, has no open loan or invoice, and its last event is
 -- older than the retention.  Bounded by max_rows.
 \set SHOW_CONTEXT never
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS escrowpay CASCADE;
-CREATE EXTENSION escrowpay;
-RESET client_min_messages;
+\i sql/include/fresh_extension.sql
 
 -- the settings: 0 by default, else at least a day; superuser only
 SHOW escrowpay.idempotency_retention;

@@ -5,10 +5,7 @@
 -- A role granted none of escrowpay's roles is refused by PostgreSQL at the
 -- schema, with escrowpay's hint naming the role to grant.
 \set SHOW_CONTEXT never
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS escrowpay CASCADE;
-CREATE EXTENSION escrowpay;
-RESET client_min_messages;
+\i sql/include/fresh_extension.sql
 
 SELECT escrow.open_account('up-buyer', 'USD') AS buyer, escrow.open_account('up-shop', 'USD') AS shop,
        escrow.open_account('up-other', 'USD') AS other \gset

@@ -5,10 +5,7 @@
 -- idempotency keys past their retention.  Readable by escrow_admin and
 -- escrow_auditor only.
 \set SHOW_CONTEXT never
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS escrowpay CASCADE;
-CREATE EXTENSION escrowpay;
-RESET client_min_messages;
+\i sql/include/fresh_extension.sql
 
 -- an empty database: zero rows where there is nothing, zeros for stages
 -- and kinds

@@ -9,10 +9,7 @@
 -- their deals agree; each check is shown firing on data corrupted by the
 -- superuser (in a transaction rolled back; the journal guard as it is).
 \set SHOW_CONTEXT never
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS escrowpay CASCADE;
-CREATE EXTENSION escrowpay;
-RESET client_min_messages;
+\i sql/include/fresh_extension.sql
 
 -- Everything a refused call could have touched
 \i sql/include/fingerprint.sql

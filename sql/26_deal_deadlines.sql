@@ -19,10 +19,7 @@
 -- share) follow the split; verify_ledger() stays empty.  Refusals change
 -- nothing (fingerprint).
 \set SHOW_CONTEXT never
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS escrowpay CASCADE;
-CREATE EXTENSION escrowpay;
-RESET client_min_messages;
+\i sql/include/fresh_extension.sql
 
 \i sql/include/fingerprint.sql
 \i sql/include/error_of.sql

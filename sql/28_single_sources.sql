@@ -6,10 +6,7 @@
 -- partial index of due deals; the stages against the stage columns of
 -- escrow.deal_progress.  (The diagram is checked in 10_deal_lifecycle.)
 \set SHOW_CONTEXT never
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS escrowpay CASCADE;
-CREATE EXTENSION escrowpay;
-RESET client_min_messages;
+\i sql/include/fresh_extension.sql
 
 -- The models of the C table, in its order, as open_deal's hint lists them
 CREATE FUNCTION pg_temp.models_of_table() RETURNS text[] LANGUAGE plpgsql AS $$

@@ -295,7 +295,7 @@ SELECT escrow.confirm_inspection(:d2, 'M-1');
 SELECT pg_temp.fingerprint() = :'before' AS unchanged;
 -- and maintenance leaves it alone: its payment deadline has not passed (and
 -- when it has, the deal is marked unpaid, never auto-accepted: see
--- 26_deal_deadlines)
+-- 27_deal_deadlines)
 SELECT * FROM escrow.run_maintenance();
 SELECT stage FROM escrow.deals WHERE id = :d2;
 -- the buyer pays 1000 + 500 for 1200: 300 change, 3 x 100; the deal is

@@ -500,7 +500,7 @@ SELECT escrow.repay(:rf_loan, pg_temp.a('rf-wallet'), 100, '');
 SELECT pg_temp.fingerprint() = :'before' AS unchanged;
 
 -- Disputes of financed deals are opened by the buyer or the merchant, as
--- for escrow deals (their paths and splits are in 26_deal_deadlines); the
+-- for escrow deals (their paths and splits are in 27_deal_deadlines); the
 -- institution is no party to the dispute (42501)
 SELECT pg_temp.deal_at('rf-DB', 'rf-S', 500, 'shipped', 'agency', 'rf-AGY') AS rs \gset
 SELECT pg_temp.fingerprint() AS before \gset

@@ -14,7 +14,7 @@
  *	  update of a step and run_maintenance()'s due predicate.  The SQL
  *	  side that cannot be generated (the partial index of due deals, the
  *	  stage columns of escrow.deal_progress, the CHECK on the settlement
- *	  model) is verified against them by sql/28_single_sources.sql.
+ *	  model) is verified against them by sql/29_single_sources.sql.
  *
  *-------------------------------------------------------------------------
  */

@@ -4,7 +4,7 @@
  *	  The table of settlement models: the one place a model is registered.
  *	  escrow.deals.settlement names one of them; the SQL CHECK on that
  *	  column is verified against this table by the regress suite
- *	  (sql/28_single_sources.sql).
+ *	  (sql/29_single_sources.sql).
  *
  *-------------------------------------------------------------------------
  */

@@ -1,4 +1,4 @@
--- 24_transfer_owners: every transfer a deal, a receivable, a cash terminal
+-- 25_transfer_owners: every transfer a deal, a receivable, a cash terminal
 -- or a settlement batch posts belongs to it (escrow.transfer_owners) and
 -- moves only through it: escrow.refund() refuses it with EP007 naming the
 -- owner, and changes nothing.  The two reversals an outside review made

@@ -1,4 +1,4 @@
--- 26_deal_deadlines: no deal waits forever, and disputes work for every
+-- 27_deal_deadlines: no deal waits forever, and disputes work for every
 -- settlement model.  Every stage that is not final has a deadline that
 -- run_maintenance() enforces or an exit for the party that waits:
 --   shipped, never delivered: delivery deadline (merchant's deliver_within),

@@ -1,4 +1,4 @@
--- 28_single_sources: what the SQL side repeats of the C tables is checked
+-- 29_single_sources: what the SQL side repeats of the C tables is checked
 -- against them, so that a drift fails here.  The settlement models
 -- (src/model.c, named by open_deal's hint) against the CHECKs on
 -- escrow.deals (settlement, institution); the system steps of the transition table

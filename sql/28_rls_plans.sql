@@ -1,4 +1,4 @@
--- 27_rls_plans: the row-level security policies evaluate
+-- 28_rls_plans: the row-level security policies evaluate
 -- escrow.current_party() once per query (an InitPlan), not once per row,
 -- and a party's query on tables big enough uses the party indexes instead
 -- of a full scan.  Checked on the plans (EXPLAIN without ANALYZE), so a

@@ -36,7 +36,8 @@ PG_FUNCTION_INFO_V1(escrow_confirm_identity);
  * open_deal's look-up of its parties and their accounts on a Citus
  * cluster, where one statement cannot join the buyer's and the merchant's
  * accounts (on different workers): the accounts read one statement each,
- * then the same row as on one server (none when an account is missing).
+ * then the same row, the same columns in the same order, as on one server
+ * (none when an account is missing).
  */
 static uint64
 deal_parties_each(Datum *values)
@@ -50,8 +51,9 @@ deal_parties_each(Datum *values)
 		"SELECT kind, currency FROM escrow.accounts WHERE id = $1",
 	1, {INT8OID}};
 	static EpPlan row = {NULL,
-		"SELECT b.kind, b.account, m.kind, m.settlement_account, m.fee_account, m.fee_bps, "
-		"       m.inspection_window, m.cooling_off, $3, $4, $5 "
+		"SELECT b.account AS buyer_account, m.settlement_account, m.fee_account, m.fee_bps, "
+		"       m.inspection_window, m.cooling_off, $3 AS buyer_account_kind, "
+		"       $4 AS buyer_currency, $5 AS merchant_currency "
 		"  FROM escrow.parties b, escrow.parties m "
 		" WHERE b.party_no = $1 AND m.party_no = $2 AND $3 IS NOT NULL AND $5 IS NOT NULL",
 	5, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}};

@@ -34,8 +34,10 @@ setup() {
   psql -X -q -v ON_ERROR_STOP=1 -c 'CREATE EXTENSION escrowpay' >/dev/null
   [ "$1" = 0 ] || psql -X -q -v ON_ERROR_STOP=1 -c 'SELECT count(*) FROM escrow.distribute()' >/dev/null
   psql -X -q -v ON_ERROR_STOP=1 -c "
-    SELECT count(escrow.deposit(escrow.open_account('bench ' || i, 'USD'), 1000000000))
-      FROM generate_series(1, 2 * $ACCOUNTS) i" >/dev/null
+    SELECT count(escrow.open_account('bench ' || i, 'USD')) FROM generate_series(1, 2 * $ACCOUNTS) i" \
+    -c "WITH a AS MATERIALIZED (SELECT id FROM escrow.accounts WHERE owner LIKE 'bench %')
+        SELECT count(escrow.deposit(a.id, 1000000000)) FROM a" \
+    >/dev/null
   LO=$(psql -X -At -c "SELECT min(id) FROM escrow.accounts WHERE owner LIKE 'bench %'")
 }
 

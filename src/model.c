@@ -2,15 +2,20 @@
  *
  * model.c
  *	  The table of settlement models: the one place a model is registered.
- *	  escrow.deals.settlement names one of them; the SQL CHECK on that
- *	  column is verified against this table by the regress suite
- *	  (sql/29_single_sources.sql).
+ *	  escrow.deals.settlement names one of them; the CHECK on that column
+ *	  asks this table (escrow.settlement_fits below), so a model added
+ *	  here is a valid settlement without any SQL change.
  *
  *-------------------------------------------------------------------------
  */
 #include "model.h"
 
+#include "fmgr.h"
 #include "utils/builtins.h"
+
+#include "limits.h"
+
+PG_FUNCTION_INFO_V1(escrow_settlement_fits);
 
 /*
  * Every settlement model, one line each, in the order messages list them;
@@ -100,4 +105,23 @@ ep_model_list(const char *action, const char *last_sep)
 		n++;
 	}
 	return s.data;
+}
+
+/*
+ * escrow.settlement_fits(settlement text, institution text) RETURNS boolean
+ *
+ * The CHECK on escrow.deals: settlement names a model of the table above,
+ * and the deal names an institution exactly when that model is paid by
+ * one.  Not STRICT: a deal without institution passes NULL.
+ */
+Datum
+escrow_settlement_fits(PG_FUNCTION_ARGS)
+{
+	EP_CHECK_ARGS;
+	const EpModel *m;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_BOOL(false);
+	m = ep_model_by_name(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	PG_RETURN_BOOL(m != NULL && m->institution == !PG_ARGISNULL(1));
 }

@@ -4,6 +4,13 @@
 
 CREATE SEQUENCE escrow.deal_id_seq;
 
+-- The CHECK on a deal's settlement model and institution (the models are
+-- the table in src/model.c)
+CREATE FUNCTION escrow.settlement_fits(settlement text, institution text)
+    RETURNS boolean
+    AS 'MODULE_PATHNAME', 'escrow_settlement_fits'
+    LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
 CREATE TABLE escrow.deals (
     id                bigint PRIMARY KEY,
     txn_no            text NOT NULL UNIQUE,
@@ -26,8 +33,7 @@ CREATE TABLE escrow.deals (
     -- agency that bills the buyer afterwards (agency), or a credit
     -- institution that lends to the buyer and pre-pays the merchant
     -- (credit_finance)
-    settlement        text NOT NULL DEFAULT 'escrow'
-                      CHECK (settlement IN ('escrow', 'agency', 'credit_finance')),
+    settlement        text NOT NULL DEFAULT 'escrow',
     institution       text REFERENCES escrow.parties (party_no),
     institution_account bigint,
     discount_bps      integer NOT NULL DEFAULT 0,
@@ -59,7 +65,9 @@ CREATE TABLE escrow.deals (
     refund_within     interval NOT NULL,
     pay_within        interval NOT NULL,
     CHECK (buyer <> merchant),
-    CHECK ((settlement = 'escrow') = (institution IS NULL)),
+    -- the models are the C table's (src/model.c): a new model needs no
+    -- change here
+    CONSTRAINT deals_settlement_check CHECK (escrow.settlement_fits(settlement, institution)),
     CHECK (held >= 0 AND captured >= 0 AND refunded >= 0 AND fee >= 0)
 );
 -- run_maintenance() finds due deals through this small partial index

@@ -436,3 +436,21 @@ ALTER TABLE escrow.accounts DROP CONSTRAINT accounts_not_overdrawn;
 ALTER TABLE escrow.accounts DROP COLUMN shards, DROP COLUMN parent;
 ALTER TABLE escrow.accounts ADD CONSTRAINT accounts_not_overdrawn
     CHECK (held >= 0 AND (kind = 'system' OR posted >= held - credit_limit));
+
+-- ------------------------------------------------------------------
+-- Settlement models (81_deals.sql, src/model.c).  0.1.0 listed the models
+-- in two CHECKs on escrow.deals; 0.2.0 asks the model table of the
+-- library, so that a new model is a change in one place.  The rows are
+-- the same either way: the new CHECK accepts exactly what the old two
+-- did.  The function is declared here because the constraint needs it
+-- before part 2 (which re-creates it with CREATE OR REPLACE); the
+-- remaining unnamed CHECK takes the name a fresh install gives it.
+CREATE FUNCTION escrow.settlement_fits(settlement text, institution text)
+    RETURNS boolean
+    AS 'MODULE_PATHNAME', 'escrow_settlement_fits'
+    LANGUAGE C IMMUTABLE PARALLEL SAFE;
+ALTER TABLE escrow.deals
+    DROP CONSTRAINT deals_settlement_check,
+    DROP CONSTRAINT deals_check1,
+    ADD CONSTRAINT deals_settlement_check CHECK (escrow.settlement_fits(settlement, institution));
+ALTER TABLE escrow.deals RENAME CONSTRAINT deals_check2 TO deals_check1;

@@ -104,5 +104,7 @@ SELECT p FROM (VALUES
   (63, pg_temp.probe('fold_journal', NULL, $q$ SELECT escrow.fold_journal(1000) $q$)),
   -- one server: no Citus to distribute over (refused cleanly); the layout it would apply
   (64, pg_temp.probe('distribute', '0A000', $q$ SELECT * FROM escrow.distribute() $q$)),
-  (65, pg_temp.probe('distribution', NULL, $q$ SELECT count(*) FROM escrow.distribution() $q$))
+  (65, pg_temp.probe('distribution', NULL, $q$ SELECT count(*) FROM escrow.distribution() $q$)),
+  -- the CHECK on a deal's settlement model, over the old deals
+  (66, pg_temp.probe('settlement_fits', NULL, $q$ SELECT bool_and(escrow.settlement_fits(settlement, institution)) FROM escrow.deals $q$))
 ) AS probes (n, p) ORDER BY n;

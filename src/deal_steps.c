@@ -19,6 +19,7 @@
 
 #include "codes.h"
 #include "model.h"
+#include "account.h"
 #include "ledger.h"
 #include "money.h"
 #include "party.h"

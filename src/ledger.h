@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * ledger.h
- *	  Accounts, posted transfers, the journal, folding and its hash
- *	  chains.
+ *	  The double-entry core: posted transfers, who owns them, and
+ *	  reserving funds for holds.
  *
  *-------------------------------------------------------------------------
  */
@@ -10,8 +10,6 @@
 #define EP_LEDGER_H
 
 #include "escrowpay.h"
-
-#define EP_HASH_LEN 32			/* SHA-256 */
 
 /*
  * Who a transfer belongs to (escrow.transfer_owners): at most one field
@@ -41,30 +39,26 @@ typedef struct EpPosting
 	EpOwner		owner;			/* zero: nobody's */
 } EpPosting;
 
-/* What one journal entry's hash covers (besides the previous hash) */
-typedef struct EpEntry
+/* An account row as the slow paths see it */
+typedef struct EpAccount
 {
-	int64		account;		/* the account whose chain it extends */
-	int64		seq;
-	int64		transfer;
-	const char *kind;
-	int64		counterparty;	/* the transfer's other account */
-	int64		amount;			/* signed: credit +, debit - */
-	int64		balance;		/* the account's balance after it (running balance) */
-	int64		hold_id;		/* 0: none */
-	int64		refund_of;		/* 0: none */
-} EpEntry;
+	int64		id;
+	char	   *kind;
+	char	   *currency;
+	int64		posted;			/* folded balance (accounts.posted) */
+	int64		held;
+	int64		limit;
+	bool		funding;
+} EpAccount;
 
 extern void ep_post_transfer(const EpPosting *p);
-extern void ep_entry_hash(const uint8 *prev, const EpEntry *e, uint8 *out);
+extern void ep_fetch_account(int64 id, const char *currency, bool allow_funding,
+							 bool lock, EpAccount *a);
 extern void ep_reserve_funds(int64 debit, int64 credit, int64 amount);
 extern void ep_check_hold_accounts(int64 debit, int64 credit);
 extern void ep_add_held(int64 debit, int64 amount);
 extern void ep_unhold(int64 account, int64 amount);
 extern int64 ep_transfer(int64 debit, int64 credit, int64 amount, const EpOwner *owner);
-extern int64 ep_post_funding(const char *kind, int64 account, int64 amount,
-							 const EpOwner *owner);
 extern bool ep_owned(const EpOwner *owner);
-extern bool ep_caller_is_admin(void);
 
 #endif							/* EP_LEDGER_H */

@@ -29,6 +29,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "hold.h"
+#include "funding.h"
 #include "ledger.h"
 #include "lib/stringinfo.h"
 #include "money.h"

@@ -50,6 +50,7 @@
 #include "common/int.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "journal.h"
 #include "ledger.h"
 #include "plan.h"
 #include "lib/stringinfo.h"

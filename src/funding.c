@@ -1,0 +1,193 @@
+/*-------------------------------------------------------------------------
+ *
+ * funding.c
+ *	  The funding account of each currency: the system account through
+ *	  which money enters (deposit) and leaves (withdraw) the ledger.  One
+ *	  per currency, created on the currency's first account; on a Citus
+ *	  cluster, where no unique index can guarantee that, under an advisory
+ *	  lock, and found through a per-backend cache.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "funding.h"
+
+#include "catalog/namespace.h"
+#include "miscadmin.h"
+#include "plan.h"
+#include "storage/proc.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+
+/*
+ * The funding account of each currency, on a Citus cluster, where finding
+ * it is a query over every shard: per backend, like sharded_accounts, and
+ * safe for the same reasons (a funding account is never replaced; the
+ * cache is emptied when escrow.accounts is a different table).
+ */
+typedef struct EpFunding
+{
+	char		currency[4];	/* hash key */
+	int64		account;
+} EpFunding;
+
+static HTAB *funding_accounts = NULL;
+static Oid	funding_accounts_table = InvalidOid;
+
+/*
+ * A funding account this transaction created is not remembered until the
+ * transaction is over: it may still roll back
+ */
+static LocalTransactionId funding_created_lxid = InvalidLocalTransactionId;
+static char funding_created_currency[4];
+
+/*
+ * The funding account of currency on a Citus cluster, 0 when it has none
+ * yet
+ */
+static int64
+funding_of_currency(const char *currency)
+{
+	static EpPlan lookup = {NULL,
+		"SELECT id FROM escrow.accounts "
+		" WHERE currency = $1 AND kind = 'system' AND owner = '" EP_FUNDING_OWNER "'",
+	1, {TEXTOID}};
+	Oid			table = get_relname_relid("accounts", get_namespace_oid(EP_SCHEMA, false));
+	char		key[4] = {0};
+	EpFunding  *e;
+	bool		found;
+	Datum		values[1];
+
+	if (funding_accounts == NULL || table != funding_accounts_table)
+	{
+		HASHCTL		ctl;
+
+		if (funding_accounts != NULL)
+			hash_destroy(funding_accounts);
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(key);
+		ctl.entrysize = sizeof(EpFunding);
+		ctl.hcxt = TopMemoryContext;
+		funding_accounts = hash_create("escrowpay funding accounts", 16, &ctl,
+									   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		funding_accounts_table = table;
+	}
+	strlcpy(key, currency, sizeof(key));
+	e = hash_search(funding_accounts, key, HASH_FIND, &found);
+	if (found)
+		return e->account;
+	values[0] = CStringGetTextDatum(currency);
+	if (ep_exec(&lookup, values, NULL, 1) != 1)
+		return 0;
+	if (funding_created_lxid == MyProc->lxid && strcmp(funding_created_currency, key) == 0)
+		return ep_int64(0, 1);
+	e = hash_search(funding_accounts, key, HASH_ENTER, &found);
+	e->account = ep_int64(0, 1);
+	return e->account;
+}
+
+/*
+ * Make sure currency has its funding account on a Citus cluster, where no
+ * unique index can say so (escrow.distribute() drops
+ * accounts_funding_per_currency): the first use of a currency creates it
+ * under a transaction-level advisory lock of the coordinator, through
+ * which every call goes.
+ */
+static void
+ensure_funding_distributed(Datum currency)
+{
+	static EpPlan lock = {NULL,
+		"SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('escrowpay funding ' || $1))",
+	1, {TEXTOID}};
+	static EpPlan insert = {NULL,
+		"INSERT INTO escrow.accounts (owner, kind, currency) "
+		"VALUES ('" EP_FUNDING_OWNER "', 'system', $1)",
+	1, {TEXTOID}};
+	char	   *code = TextDatumGetCString(currency);
+	Datum		values[1];
+
+	if (funding_of_currency(code) != 0)
+		return;
+	values[0] = currency;
+	ep_exec(&lock, values, NULL, 0);
+	if (funding_of_currency(code) == 0)
+	{
+		ep_exec(&insert, values, NULL, 0);
+		funding_created_lxid = MyProc->lxid;
+		strlcpy(funding_created_currency, code, sizeof(funding_created_currency));
+	}
+}
+
+/*
+ * Make sure currency (a code of escrow.currencies) has its funding system
+ * account, creating it on first use
+ */
+void
+ep_ensure_funding(Datum currency)
+{
+	static EpPlan funding = {NULL,
+		"INSERT INTO escrow.accounts (owner, kind, currency) "
+		"SELECT '" EP_FUNDING_OWNER "', 'system', $1 "
+		" WHERE NOT EXISTS (SELECT 1 FROM escrow.accounts WHERE currency = $1 "
+		"                      AND kind = 'system' AND owner = '" EP_FUNDING_OWNER "') "
+		"ON CONFLICT (currency) WHERE kind = 'system' AND owner = '" EP_FUNDING_OWNER "' "
+		"DO NOTHING",
+	1, {TEXTOID}};
+	Datum		values[1];
+
+	values[0] = currency;
+	if (ep_distributed())
+		ensure_funding_distributed(currency);
+	else
+		ep_exec(&funding, values, NULL, 0);
+}
+
+/* The funding system account of account's currency (P0002 if no account) */
+int64
+ep_funding_account_of(int64 account)
+{
+	static EpPlan currency_of = {NULL,
+		"SELECT currency FROM escrow.accounts WHERE id = $1 AND kind <> 'shard'",
+	1, {INT8OID}};
+	static EpPlan lookup = {NULL,
+		"SELECT f.id FROM escrow.accounts a "
+		"  JOIN escrow.accounts f ON f.currency = a.currency "
+		"   AND f.kind = 'system' AND f.owner = '" EP_FUNDING_OWNER "' "
+		" WHERE a.id = $1",
+	1, {INT8OID}};
+	Datum		values[1];
+
+	values[0] = Int64GetDatum(account);
+	/* on a Citus cluster the two accounts may live on different workers */
+	if (ep_exec(ep_distributed() ? &currency_of : &lookup, values, NULL, 1) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("account %lld does not exist", (long long) account)));
+	if (ep_distributed())
+		return funding_of_currency(ep_text(0, 1));
+	return ep_int64(0, 1);
+}
+
+/*
+ * Money entering (deposit) or leaving (withdraw) the ledger through the
+ * account's currency funding account, without an idempotency key; returns
+ * the transfer id.
+ */
+int64
+ep_post_funding(const char *kind, int64 account, int64 amount, const EpOwner *owner)
+{
+	EpPosting	p = {0};
+	int64		funding = ep_funding_account_of(account);
+	bool		in = strcmp(kind, "deposit") == 0;
+
+	if (owner)
+		p.owner = *owner;
+	p.kind = kind;
+	p.id = ep_next_id("transfer_id_seq");
+	p.debit = in ? funding : account;
+	p.credit = in ? account : funding;
+	p.amount = amount;
+	ep_post_transfer(&p);
+	return p.id;
+}

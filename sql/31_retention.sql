@@ -1,4 +1,4 @@
--- 21_retention: escrow.apply_retention() deletes idempotency keys older
+-- 31_retention: escrow.apply_retention() deletes idempotency keys older
 -- than escrowpay.idempotency_retention and the events of deals that ended
 -- longer than escrowpay.event_retention ago; both 0 (the default) keep
 -- everything.  A key deleted is forgotten: replaying it is a new request.
@@ -7,221 +7,73 @@
 -- older than the retention.  Bounded by max_rows.
 \set SHOW_CONTEXT never
 \i sql/include/fresh_extension.sql
--- sql/include/fresh_extension.sql (included with \i at the top of each
--- regress file): the file starts from a fresh escrowpay.
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS escrowpay CASCADE;
-CREATE EXTENSION escrowpay;
-RESET client_min_messages;
+
 -- the settings: 0 by default, else at least a day; superuser only
 SHOW escrowpay.idempotency_retention;
- escrowpay.idempotency_retention 
----------------------------------
- 0
-(1 row)
-
 SHOW escrowpay.event_retention;
- escrowpay.event_retention 
----------------------------
- 0
-(1 row)
-
 SET escrowpay.idempotency_retention = '1h';
-ERROR:  invalid value for parameter "escrowpay.idempotency_retention": 3600
-DETAIL:  A retention is 0 (keep forever) or at least 1 day.
 SET escrowpay.event_retention = '23h';
-ERROR:  invalid value for parameter "escrowpay.event_retention": 82800
-DETAIL:  A retention is 0 (keep forever) or at least 1 day.
 SET escrowpay.idempotency_retention = '30d';
 SHOW escrowpay.idempotency_retention;
- escrowpay.idempotency_retention 
----------------------------------
- 30d
-(1 row)
 
 SELECT escrow.open_account('rt-buyer', 'USD') AS buyer, escrow.open_account('rt-shop', 'USD') AS shop \gset
 SELECT escrow.deposit(:buyer, 1000, 'rt-old') AS old_deposit,
        escrow.deposit(:buyer, 1000, 'rt-new') AS new_deposit \gset
 -- a key made 31 days ago, and three 40 days ago
 SELECT count(escrow.transfer(:buyer, :shop, 1, 'rt-' || i)) AS transfers FROM generate_series(1, 3) i;
- transfers 
------------
-         3
-(1 row)
-
 UPDATE escrow.idempotency_keys SET created_at = now() - interval '31 days' WHERE key = 'rt-old';
 UPDATE escrow.idempotency_keys SET created_at = now() - interval '40 days' WHERE key LIKE 'rt-_';
+
 -- max_rows bounds each kind, oldest first
 SELECT * FROM escrow.apply_retention(2);
-      purged      | deleted 
-------------------+---------
- idempotency_keys |       2
- deal_events      |       0
-(2 rows)
-
 SELECT key FROM escrow.idempotency_keys ORDER BY key;
-  key   
---------
- rt-3
- rt-new
- rt-old
-(3 rows)
-
 SELECT * FROM escrow.apply_retention();
-      purged      | deleted 
-------------------+---------
- idempotency_keys |       2
- deal_events      |       0
-(2 rows)
-
 SELECT key FROM escrow.idempotency_keys ORDER BY key;
-  key   
---------
- rt-new
-(1 row)
-
 SELECT * FROM escrow.apply_retention();
-      purged      | deleted 
-------------------+---------
- idempotency_keys |       0
- deal_events      |       0
-(2 rows)
 
 -- a key kept still returns the first result and moves nothing
 SELECT escrow.deposit(:buyer, 1000, 'rt-new') = :new_deposit AS same_transfer;
- same_transfer 
----------------
- t
-(1 row)
-
 -- a key deleted is forgotten: replaying it is a new request, posted again
 SELECT escrow.deposit(:buyer, 1000, 'rt-old') <> :old_deposit AS new_transfer;
- new_transfer 
---------------
- t
-(1 row)
-
 SELECT posted FROM escrow.balances WHERE account = :buyer;
- posted 
---------
-   2997
-(1 row)
 
 -- retention 0 keeps every key, however old
 RESET escrowpay.idempotency_retention;
 UPDATE escrow.idempotency_keys SET created_at = now() - interval '10 years';
 SELECT * FROM escrow.apply_retention();
-      purged      | deleted 
-------------------+---------
- idempotency_keys |       0
- deal_events      |       0
-(2 rows)
-
 SELECT count(*) AS keys FROM escrow.idempotency_keys;
- keys 
-------
-    2
-(1 row)
 
 -- events: a cancelled deal (ended), one still open, one ended recently
 SELECT escrow.register_member('RT-B', 'Buyer', 'b@example.org', :buyer);
- register_member 
------------------
- RT-B
-(1 row)
-
 SELECT escrow.register_merchant('RT-M', 'Shop', 'm@example.org', :shop);
- register_merchant 
--------------------
- RT-M
-(1 row)
-
 SELECT escrow.open_deal('RT-B', 'RT-M', 100) AS ended,
        escrow.open_deal('RT-B', 'RT-M', 200) AS open,
        escrow.open_deal('RT-B', 'RT-M', 300) AS recent \gset
 SELECT escrow.cancel_deal(:ended, 'changed my mind', 'RT-B'),
        escrow.cancel_deal(:recent, 'changed my mind', 'RT-B');
- cancel_deal | cancel_deal 
--------------+-------------
-             | 
-(1 row)
-
 UPDATE escrow.deal_events SET at = at - interval '40 days' WHERE deal IN (:ended, :open);
 UPDATE escrow.deal_events SET at = at - interval '40 days'
  WHERE deal = :recent AND action = 'open_deal';
 SELECT deal = :ended AS ended, action FROM escrow.deal_events ORDER BY id;
- ended |   action    
--------+-------------
- t     | open_deal
- f     | open_deal
- f     | open_deal
- t     | cancel_deal
- f     | cancel_deal
-(5 rows)
-
 -- event_retention 0: nothing goes
 SELECT * FROM escrow.apply_retention();
-      purged      | deleted 
-------------------+---------
- idempotency_keys |       0
- deal_events      |       0
-(2 rows)
-
 SET escrowpay.event_retention = '30d';
 SELECT * FROM escrow.apply_retention(1);
-      purged      | deleted 
-------------------+---------
- idempotency_keys |       0
- deal_events      |       1
-(2 rows)
-
 SELECT * FROM escrow.apply_retention();
-      purged      | deleted 
-------------------+---------
- idempotency_keys |       0
- deal_events      |       1
-(2 rows)
-
 SELECT CASE deal WHEN :open THEN 'open' WHEN :recent THEN 'recent' ELSE 'ended' END AS deal, action
   FROM escrow.deal_events ORDER BY id;
-  deal  |   action    
---------+-------------
- open   | open_deal
- recent | open_deal
- recent | cancel_deal
-(3 rows)
-
 -- the deal itself stays, with its stage
 SELECT stage FROM escrow.deals WHERE id = :ended;
-   stage   
------------
- cancelled
-(1 row)
-
 SELECT * FROM escrow.apply_retention();
-      purged      | deleted 
-------------------+---------
- idempotency_keys |       0
- deal_events      |       0
-(2 rows)
-
 RESET escrowpay.event_retention;
+
 -- refusals
 SELECT * FROM escrow.apply_retention(0);
-ERROR:  max_rows must be a positive integer
 SELECT * FROM escrow.apply_retention(NULL);
-ERROR:  max_rows must be a positive integer
 CREATE ROLE rt_app IN ROLE escrow_app;
 SET ROLE rt_app;
 SELECT * FROM escrow.apply_retention();
-ERROR:  permission denied for function apply_retention
 SET escrowpay.idempotency_retention = '30d';
-ERROR:  permission denied to set parameter "escrowpay.idempotency_retention"
 RESET ROLE;
 DROP ROLE rt_app;
 SELECT count(*) AS problems FROM escrow.verify_ledger();
- problems 
-----------
-        0
-(1 row)
-

@@ -21,26 +21,7 @@ BEGIN
                                    250, escrow.open_account(tag || '-fees', 'USD'));
   RETURN tag || '-B buys from ' || tag || '-S';
 END $$;
--- A deal of <tag>-B with <tag>-S driven to stage (up to settled)
-CREATE FUNCTION pg_temp.deal_at(tag text, amount bigint, stage text,
-                                ship interval DEFAULT '7 days') RETURNS bigint
-LANGUAGE plpgsql AS $$
-DECLARE
-  b text := tag || '-B';
-  m text := tag || '-S';
-  d bigint := escrow.open_deal(b, m, amount, ship_within => ship);
-  steps text[] := ARRAY['order_received', 'identity_confirmed', 'funds_reserved', 'shipped',
-                        'delivered', 'settled'];
-  n int := array_position(steps, stage);
-BEGIN
-  IF n IS NULL THEN RAISE EXCEPTION 'no such stage %', stage; END IF;
-  IF n > 1 THEN PERFORM escrow.confirm_identity(d, escrow.issue_identity_code(d)); END IF;
-  IF n > 2 THEN PERFORM escrow.reserve(d, b); END IF;
-  IF n > 3 THEN PERFORM escrow.mark_shipped(d, 'DHL', 'T-' || d, m); END IF;
-  IF n > 4 THEN PERFORM escrow.mark_delivered(d, m); END IF;
-  IF n > 5 THEN PERFORM escrow.confirm_inspection(d, b); END IF;
-  RETURN d;
-END $$;
+\i sql/include/deal_at.sql
 -- Where a deal and its parties' money stand
 CREATE FUNCTION pg_temp.money(bigint) RETURNS TABLE (txn_no text, stage text, held bigint,
     captured bigint, refunded bigint, fee bigint, buyer_posted bigint, buyer_held bigint,
@@ -66,8 +47,8 @@ $$;
 
 -- Cancel before reserve (by the merchant, by the buyer): no money moves.
 SELECT pg_temp.parties('c1');
-SELECT pg_temp.deal_at('c1', 10000, 'order_received') AS c1a \gset
-SELECT pg_temp.deal_at('c1', 5000, 'identity_confirmed') AS c1b \gset
+SELECT pg_temp.deal_at('c1-B', 'c1-S', 10000, 'order_received') AS c1a \gset
+SELECT pg_temp.deal_at('c1-B', 'c1-S', 5000, 'identity_confirmed') AS c1b \gset
 SELECT escrow.cancel_deal(:c1a, 'out of stock', 'c1-S');
 SELECT escrow.cancel_deal(:c1b, 'changed my mind', 'c1-B');
 SELECT n, m.* FROM (VALUES (1, :c1a), (2, :c1b)) v(n, id), pg_temp.money(v.id) m ORDER BY n;
@@ -77,7 +58,7 @@ SELECT * FROM escrow.verify_ledger();
 
 -- Cancel after reserve: the hold is released.
 SELECT pg_temp.parties('c2');
-SELECT pg_temp.deal_at('c2', 10000, 'funds_reserved') AS c2 \gset
+SELECT pg_temp.deal_at('c2-B', 'c2-S', 10000, 'funds_reserved') AS c2 \gset
 SELECT * FROM pg_temp.money(:c2);
 SELECT escrow.cancel_deal(:c2, 'found it cheaper', 'c2-B');
 SELECT * FROM pg_temp.money(:c2);
@@ -89,7 +70,7 @@ SELECT * FROM escrow.verify_ledger();
 -- Rejected within the inspection window, then the merchant confirms the
 -- return: the hold is released, nothing was captured.
 SELECT pg_temp.parties('rj');
-SELECT pg_temp.deal_at('rj', 10000, 'delivered') AS rj \gset
+SELECT pg_temp.deal_at('rj-B', 'rj-S', 10000, 'delivered') AS rj \gset
 SELECT escrow.reject_delivery(:rj, 'wrong colour', 'rj-B');
 SELECT * FROM pg_temp.money(:rj);
 SELECT escrow.confirm_return(:rj, 'rj-S');
@@ -100,7 +81,7 @@ SELECT * FROM escrow.verify_ledger();
 -- Returned within cooling-off after settlement: the capture and the fee
 -- are refunded; merchant and fee account back to 0, the buyer whole.
 SELECT pg_temp.parties('rt');
-SELECT pg_temp.deal_at('rt', 10000, 'settled') AS rt \gset
+SELECT pg_temp.deal_at('rt-B', 'rt-S', 10000, 'settled') AS rt \gset
 SELECT * FROM pg_temp.money(:rt);
 SELECT escrow.request_return(:rt, 'does not fit', 'rt-B');
 SELECT * FROM pg_temp.money(:rt);
@@ -117,12 +98,12 @@ SELECT * FROM escrow.verify_ledger();
 -- merchant's share is captured and the rest released; after settlement the
 -- buyer's share is refunded.  The fee is always 2.5% of the merchant's share.
 SELECT pg_temp.parties('d' || n) FROM generate_series(1, 6) n ORDER BY n;
-SELECT pg_temp.deal_at('d1', 10000, 'shipped') AS d1 \gset
-SELECT pg_temp.deal_at('d2', 10000, 'delivered') AS d2 \gset
-SELECT pg_temp.deal_at('d3', 10000, 'delivered') AS d3 \gset
-SELECT pg_temp.deal_at('d4', 10000, 'settled') AS d4 \gset
-SELECT pg_temp.deal_at('d5', 10000, 'settled') AS d5 \gset
-SELECT pg_temp.deal_at('d6', 10000, 'settled') AS d6 \gset
+SELECT pg_temp.deal_at('d1-B', 'd1-S', 10000, 'shipped') AS d1 \gset
+SELECT pg_temp.deal_at('d2-B', 'd2-S', 10000, 'delivered') AS d2 \gset
+SELECT pg_temp.deal_at('d3-B', 'd3-S', 10000, 'delivered') AS d3 \gset
+SELECT pg_temp.deal_at('d4-B', 'd4-S', 10000, 'settled') AS d4 \gset
+SELECT pg_temp.deal_at('d5-B', 'd5-S', 10000, 'settled') AS d5 \gset
+SELECT pg_temp.deal_at('d6-B', 'd6-S', 10000, 'settled') AS d6 \gset
 SELECT escrow.reject_delivery(:d3, 'scratched', 'd3-B');
 SELECT escrow.request_return(:d6, 'not as described', 'd6-B');
 SELECT escrow.open_dispute(:d1, 'never arrived', 'd1-B');
@@ -158,10 +139,10 @@ SELECT * FROM escrow.verify_ledger();
 -- gives 1 second to inspect and 1 second to return.)
 SELECT pg_temp.parties('ex');
 SELECT pg_temp.parties('mx', '1 second', '1 second');
-SELECT pg_temp.deal_at('ex', 10000, 'funds_reserved', '1 second') AS ex \gset
-SELECT pg_temp.deal_at('mx', 10000, 'delivered') AS aa \gset
-SELECT pg_temp.deal_at('mx', 3000, 'settled') AS co \gset
-SELECT pg_temp.deal_at('ex', 2000, 'funds_reserved') AS later \gset
+SELECT pg_temp.deal_at('ex-B', 'ex-S', 10000, 'funds_reserved', ship => '1 second') AS ex \gset
+SELECT pg_temp.deal_at('mx-B', 'mx-S', 10000, 'delivered') AS aa \gset
+SELECT pg_temp.deal_at('mx-B', 'mx-S', 3000, 'settled') AS co \gset
+SELECT pg_temp.deal_at('ex-B', 'ex-S', 2000, 'funds_reserved') AS later \gset
 SELECT pg_sleep(1.2);
 SELECT * FROM escrow.run_maintenance(1);
 SELECT * FROM escrow.run_maintenance();
@@ -186,7 +167,7 @@ SELECT escrow.open_account('cr-line', 'USD', 'credit', 30000) AS line \gset
 SELECT escrow.register_member('cr-B', 'Credit buyer', 'cr@buyer.test', :line);
 SELECT escrow.register_merchant('cr-S', 'Shop cr', 'cr@shop.test', escrow.open_account('cr-shop', 'USD'),
                                 fee_bps => 250, fee_account => escrow.open_account('cr-fees', 'USD'));
-SELECT pg_temp.deal_at('cr', 12000, 'identity_confirmed') AS cr \gset
+SELECT pg_temp.deal_at('cr-B', 'cr-S', 12000, 'identity_confirmed') AS cr \gset
 SELECT payment_method, debit_account = :line AS on_the_line FROM escrow.deals WHERE id = :cr;
 SELECT escrow.reserve(:cr, 'cr-B') IS NOT NULL AS reserved;
 SELECT owner, posted, held, credit_limit, available FROM escrow.balances WHERE account = :line;

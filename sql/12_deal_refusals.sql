@@ -11,22 +11,7 @@
 CREATE FUNCTION pg_temp.a(text) RETURNS bigint LANGUAGE sql AS $$
   SELECT id FROM escrow.accounts WHERE owner = 'rf-' || $1
 $$;
--- A deal of buyer with merchant driven to stage (up to settled)
-CREATE FUNCTION pg_temp.deal_at(b text, m text, amount bigint, stage text,
-                                inspector text DEFAULT NULL) RETURNS bigint
-LANGUAGE plpgsql AS $$
-DECLARE
-  d bigint := escrow.open_deal(b, m, amount, inspector => inspector);
-  n int := array_position(ARRAY['order_received', 'identity_confirmed', 'funds_reserved',
-                                'shipped', 'delivered', 'settled'], stage);
-BEGIN
-  IF n > 1 THEN PERFORM escrow.confirm_identity(d, escrow.issue_identity_code(d)); END IF;
-  IF n > 2 THEN PERFORM escrow.reserve(d, b); END IF;
-  IF n > 3 THEN PERFORM escrow.mark_shipped(d, 'DHL', 'T-' || d, m); END IF;
-  IF n > 4 THEN PERFORM escrow.mark_delivered(d, m); END IF;
-  IF n > 5 THEN PERFORM escrow.confirm_inspection(d, b); END IF;
-  RETURN d;
-END $$;
+\i sql/include/deal_at.sql
 
 SELECT escrow.open_account('rf-buyer', 'USD') AS buyer, escrow.open_account('rf-shop', 'USD') AS shop,
        escrow.open_account('rf-fees', 'USD') AS fees, escrow.open_account('rf-poor', 'USD') AS poor,
@@ -105,9 +90,9 @@ SELECT pg_temp.fingerprint() = :'before' AS unchanged;
 
 -- A deal at every stage ("insp" inspects the identity-confirmed, reserved and shipped ones)
 SELECT pg_temp.deal_at('B', 'S', 1000, 'order_received') AS ord \gset
-SELECT pg_temp.deal_at('B', 'S', 1000, 'identity_confirmed', 'insp') AS idc \gset
-SELECT pg_temp.deal_at('B', 'S', 1000, 'funds_reserved', 'insp') AS res \gset
-SELECT pg_temp.deal_at('B', 'S', 1000, 'shipped', 'insp') AS shp \gset
+SELECT pg_temp.deal_at('B', 'S', 1000, 'identity_confirmed', inspector => 'insp') AS idc \gset
+SELECT pg_temp.deal_at('B', 'S', 1000, 'funds_reserved', inspector => 'insp') AS res \gset
+SELECT pg_temp.deal_at('B', 'S', 1000, 'shipped', inspector => 'insp') AS shp \gset
 SELECT pg_temp.deal_at('B', 'S', 1000, 'delivered') AS dlv \gset
 SELECT pg_temp.deal_at('B', 'S', 1000, 'settled') AS stl \gset
 SELECT pg_temp.deal_at('B', 'S', 1000, 'order_received') AS cnc \gset

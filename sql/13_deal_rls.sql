@@ -14,21 +14,7 @@ RESET client_min_messages;
 CREATE ROLE party_m1 LOGIN IN ROLE escrow_party;
 CREATE ROLE party_s1 LOGIN IN ROLE escrow_party;
 CREATE ROLE party_x LOGIN IN ROLE escrow_party;
--- A deal of buyer with merchant driven to stage (up to settled)
-CREATE FUNCTION pg_temp.deal_at(b text, m text, amount bigint, stage text) RETURNS bigint
-LANGUAGE plpgsql AS $$
-DECLARE
-  d bigint := escrow.open_deal(b, m, amount);
-  n int := array_position(ARRAY['order_received', 'identity_confirmed', 'funds_reserved',
-                                'shipped', 'delivered', 'settled'], stage);
-BEGIN
-  IF n > 1 THEN PERFORM escrow.confirm_identity(d, escrow.issue_identity_code(d)); END IF;
-  IF n > 2 THEN PERFORM escrow.reserve(d, b); END IF;
-  IF n > 3 THEN PERFORM escrow.mark_shipped(d, 'DHL', 'T-' || d, m); END IF;
-  IF n > 4 THEN PERFORM escrow.mark_delivered(d, m); END IF;
-  IF n > 5 THEN PERFORM escrow.confirm_inspection(d, b); END IF;
-  RETURN d;
-END $$;
+\i sql/include/deal_at.sql
 
 SELECT escrow.open_account('rls-m1', 'USD') AS m1 \gset
 SELECT escrow.open_account('rls-m2', 'USD') AS m2 \gset

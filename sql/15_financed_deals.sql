@@ -68,24 +68,7 @@ BEGIN
   RETURN tag || ': ' || tag || '-CB (credit line), ' || tag || '-DB (deposit), ' || tag || '-S, '
          || tag || '-BANK, ' || tag || '-AGY';
 END $$;
--- A deal of buyer with merchant, settled by settlement through
--- institution, driven to stage (up to settled)
-CREATE FUNCTION pg_temp.deal_at(b text, m text, amount bigint, stage text,
-                                settlement text, institution text) RETURNS bigint
-LANGUAGE plpgsql AS $$
-DECLARE
-  d bigint := escrow.open_deal(b, m, amount, settlement => settlement, institution => institution);
-  n int := array_position(ARRAY['order_received', 'identity_confirmed', 'funds_reserved',
-                                'shipped', 'delivered', 'settled'], stage);
-BEGIN
-  IF n IS NULL THEN RAISE EXCEPTION 'no such stage %', stage; END IF;
-  IF n > 1 THEN PERFORM escrow.confirm_identity(d, escrow.issue_identity_code(d)); END IF;
-  IF n > 2 THEN PERFORM escrow.reserve(d, b); END IF;
-  IF n > 3 THEN PERFORM escrow.mark_shipped(d, 'DHL', 'T-' || d, m); END IF;
-  IF n > 4 THEN PERFORM escrow.mark_delivered(d, m); END IF;
-  IF n > 5 THEN PERFORM escrow.confirm_inspection(d, b); END IF;
-  RETURN d;
-END $$;
+\i sql/include/deal_at.sql
 -- The money of scenario <tag>, one row: the credit line (posted, held,
 -- available), the buyers' wallet, the merchant's shop and fee accounts, the
 -- bank's and the agency's accounts, and how many holds are open

@@ -16,21 +16,7 @@
 CREATE FUNCTION pg_temp.a(text) RETURNS bigint LANGUAGE sql AS $$
   SELECT id FROM escrow.accounts WHERE owner = $1
 $$;
--- A deal of buyer with merchant, settled by settlement through
--- institution, driven to settled
-CREATE FUNCTION pg_temp.settled_deal(b text, amount bigint, settlement text,
-                                     institution text) RETURNS bigint
-LANGUAGE plpgsql AS $$
-DECLARE
-  d bigint := escrow.open_deal(b, 'S', amount, settlement => settlement, institution => institution);
-BEGIN
-  PERFORM escrow.confirm_identity(d, escrow.issue_identity_code(d));
-  PERFORM escrow.reserve(d, b);
-  PERFORM escrow.mark_shipped(d, 'DHL', 'T-' || d, 'S');
-  PERFORM escrow.mark_delivered(d, 'S');
-  PERFORM escrow.confirm_inspection(d, b);
-  RETURN d;
-END $$;
+\i sql/include/deal_at.sql
 -- Where a deal stands, as deal_progress shows it, with its receivable
 CREATE FUNCTION pg_temp.progress(bigint) RETURNS TABLE (stage text, overdue boolean,
     next_actions text, deadline boolean, completed boolean, receivable text, paid bigint)
@@ -70,7 +56,7 @@ SELECT escrow.register_member('DB', 'Deposit buyer', 'db@test', :wallet),
 -- =====================================================================
 -- Cooling-off passes with the invoice unpaid: not completed but invoiced
 -- =====================================================================
-SELECT pg_temp.settled_deal('DB', 4000, 'agency', 'AGY') AS ag \gset
+SELECT pg_temp.deal_at('DB', 'S', 4000, 'settled', 'agency', 'AGY') AS ag \gset
 SELECT id AS invoice FROM escrow.receivables WHERE deal = :ag \gset
 SELECT * FROM pg_temp.progress(:ag);
 SELECT pg_temp.cool(:ag);
@@ -97,7 +83,7 @@ SELECT * FROM pg_temp.events(:ag);
 -- =====================================================================
 -- Paid in full during cooling-off: run_maintenance completes it as before
 -- =====================================================================
-SELECT pg_temp.settled_deal('DB', 3000, 'agency', 'AGY') AS ag2 \gset
+SELECT pg_temp.deal_at('DB', 'S', 3000, 'settled', 'agency', 'AGY') AS ag2 \gset
 SELECT escrow.pay_invoice(r.id, :wallet) > 0 AS paid FROM escrow.receivables r WHERE r.deal = :ag2;
 SELECT * FROM pg_temp.progress(:ag2);
 SELECT pg_temp.cool(:ag2);
@@ -110,8 +96,8 @@ SELECT * FROM pg_temp.events(:ag2);
 -- the deal settled (run_maintenance then invoices it); paying the rest of
 -- a second one completes it at once.
 -- =====================================================================
-SELECT pg_temp.settled_deal('DB', 2000, 'agency', 'AGY') AS ag3,
-       pg_temp.settled_deal('DB', 2500, 'agency', 'AGY') AS ag4 \gset
+SELECT pg_temp.deal_at('DB', 'S', 2000, 'settled', 'agency', 'AGY') AS ag3,
+       pg_temp.deal_at('DB', 'S', 2500, 'settled', 'agency', 'AGY') AS ag4 \gset
 SELECT pg_temp.cool(:ag3, :ag4);
 SELECT escrow.pay_invoice(r.id, :wallet, 500) > 0 AS paid FROM escrow.receivables r WHERE r.deal = :ag3;
 SELECT * FROM pg_temp.progress(:ag3);
@@ -125,8 +111,8 @@ SELECT * FROM pg_temp.progress(:ag3);
 -- Escrow and credit-finance deals complete after cooling-off as before,
 -- the credit-finance loan still open
 -- =====================================================================
-SELECT pg_temp.settled_deal('DB', 1000, 'escrow', NULL) AS es,
-       pg_temp.settled_deal('CB', 5000, 'credit_finance', 'BANK') AS cf \gset
+SELECT pg_temp.deal_at('DB', 'S', 1000, 'settled', 'escrow', NULL) AS es,
+       pg_temp.deal_at('CB', 'S', 5000, 'settled', 'credit_finance', 'BANK') AS cf \gset
 SELECT pg_temp.cool(:es, :cf);
 SELECT * FROM escrow.run_maintenance() ORDER BY action;
 SELECT * FROM pg_temp.progress(:es);

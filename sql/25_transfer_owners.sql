@@ -14,21 +14,7 @@
 -- Everything a refused call could have touched
 \i sql/include/fingerprint.sql
 \i sql/include/error_of.sql
--- A deal of buyer with merchant S, settled by settlement through
--- institution, driven to settled
-CREATE FUNCTION pg_temp.settled_deal(b text, amount bigint, settlement text,
-                                     institution text) RETURNS bigint
-LANGUAGE plpgsql AS $$
-DECLARE
-  d bigint := escrow.open_deal(b, 'S', amount, settlement => settlement, institution => institution);
-BEGIN
-  PERFORM escrow.confirm_identity(d, escrow.issue_identity_code(d));
-  PERFORM escrow.reserve(d, b);
-  PERFORM escrow.mark_shipped(d, 'DHL', 'T-' || d, 'S');
-  PERFORM escrow.mark_delivered(d, 'S');
-  PERFORM escrow.confirm_inspection(d, b);
-  RETURN d;
-END $$;
+\i sql/include/deal_at.sql
 -- Balances of the buyers' and institutions' accounts
 CREATE FUNCTION pg_temp.money() RETURNS TABLE (owner text, posted bigint, held bigint)
 LANGUAGE sql AS $$
@@ -54,7 +40,7 @@ SELECT escrow.assign_account(:cwallet, 'CB');
 -- An invoice payment cannot be refunded behind the deal's back: the
 -- return then gives the buyer its payment back once, from the agency.
 -- =====================================================================
-SELECT pg_temp.settled_deal('DB', 4000, 'agency', 'AGY') AS ag \gset
+SELECT pg_temp.deal_at('DB', 'S', 4000, 'settled', 'agency', 'AGY') AS ag \gset
 SELECT id AS invoice FROM escrow.receivables WHERE deal = :ag \gset
 SELECT escrow.pay_invoice(:invoice, :wallet) AS pay \gset
 SELECT * FROM pg_temp.money();
@@ -79,7 +65,7 @@ SELECT * FROM escrow.verify_ledger();
 -- A loan repayment cannot be refunded: the loan stays paid with the line
 -- given back, or it would be "paid" with the line still drawn.
 -- =====================================================================
-SELECT pg_temp.settled_deal('CB', 6000, 'credit_finance', 'BANK') AS cf \gset
+SELECT pg_temp.deal_at('CB', 'S', 6000, 'settled', 'credit_finance', 'BANK') AS cf \gset
 SELECT id AS loan FROM escrow.receivables WHERE deal = :cf \gset
 SELECT escrow.repay(:loan, :cwallet) AS repay \gset
 SELECT paid, status FROM escrow.receivables WHERE id = :loan;
@@ -136,10 +122,10 @@ SELECT * FROM escrow.verify_ledger();
 -- verify_ledger(): each new check fires on corrupted data (superuser,
 -- rolled back; the journal itself cannot be edited)
 -- =====================================================================
-SELECT pg_temp.settled_deal('DB', 5000, 'agency', 'AGY') AS ag2 \gset
+SELECT pg_temp.deal_at('DB', 'S', 5000, 'settled', 'agency', 'AGY') AS ag2 \gset
 SELECT id AS invoice2 FROM escrow.receivables WHERE deal = :ag2 \gset
 SELECT escrow.pay_invoice(:invoice2, :wallet, 2000) AS pay2 \gset
-SELECT pg_temp.settled_deal('CB', 3000, 'credit_finance', 'BANK') AS cf2 \gset
+SELECT pg_temp.deal_at('CB', 'S', 3000, 'settled', 'credit_finance', 'BANK') AS cf2 \gset
 SELECT id AS loan2 FROM escrow.receivables WHERE deal = :cf2 \gset
 SELECT escrow.repay(:loan2, :cwallet, 1000) AS repay2 \gset
 SELECT * FROM escrow.verify_ledger();
@@ -193,7 +179,7 @@ UPDATE escrow.deals SET stage = 'completed', deadline = NULL WHERE id = :ag2;
 SELECT * FROM escrow.verify_ledger();
 ROLLBACK;
 -- a settled agency deal whose invoice is gone
-SELECT pg_temp.settled_deal('DB', 1000, 'agency', 'AGY') AS ag3 \gset
+SELECT pg_temp.deal_at('DB', 'S', 1000, 'settled', 'agency', 'AGY') AS ag3 \gset
 BEGIN;
 DELETE FROM escrow.receivables WHERE deal = :ag3;
 SELECT * FROM escrow.verify_ledger();

@@ -23,22 +23,7 @@
 
 \i sql/include/fingerprint.sql
 \i sql/include/error_of.sql
--- a deal of buyer with merchant S taken to stage
-CREATE FUNCTION pg_temp.deal_at(b text, amount bigint, stage text,
-                                settlement text DEFAULT 'escrow', institution text DEFAULT NULL)
-RETURNS bigint LANGUAGE plpgsql AS $$
-DECLARE
-  d bigint := escrow.open_deal(b, 'S', amount, settlement => settlement, institution => institution);
-  n int := array_position(ARRAY['order_received', 'identity_confirmed', 'funds_reserved',
-                                'shipped', 'delivered', 'settled'], stage);
-BEGIN
-  IF n > 1 THEN PERFORM escrow.confirm_identity(d, escrow.issue_identity_code(d)); END IF;
-  IF n > 2 THEN PERFORM escrow.reserve(d, b); END IF;
-  IF n > 3 THEN PERFORM escrow.mark_shipped(d, 'DHL', 'T-' || d, 'S'); END IF;
-  IF n > 4 THEN PERFORM escrow.mark_delivered(d, 'S'); END IF;
-  IF n > 5 THEN PERFORM escrow.confirm_inspection(d, b); END IF;
-  RETURN d;
-END $$;
+\i sql/include/deal_at.sql
 -- move a deal's deadline into the past (as run_maintenance would find it later)
 CREATE FUNCTION pg_temp.due(d bigint) RETURNS void LANGUAGE sql AS $$
   UPDATE escrow.deals SET deadline = now() - interval '1 minute' WHERE id = d
@@ -93,7 +78,7 @@ SELECT escrow.register_merchant('S3', 'Bad terms', 's3@test', :shop2, pay_within
 -- Shipped, never delivered
 -- ======================================================================
 -- the delivery deadline starts at mark_shipped: now + deliver_within
-SELECT pg_temp.deal_at('DB', 10000, 'shipped') AS e1 \gset
+SELECT pg_temp.deal_at('DB', 'S', 10000, 'shipped') AS e1 \gset
 SELECT stage, deadline BETWEEN now() + interval '10 days' - interval '1 minute'
                            AND clock_timestamp() + interval '10 days' AS deliver_by,
        deliver_within, refund_within, pay_within
@@ -114,7 +99,7 @@ SELECT escrow.resolve_dispute(:e1, 10000, 0);
 SELECT * FROM pg_temp.deal(:e1);
 
 -- credit finance, shipped: the buyer may open a dispute (it was EP007)
-SELECT pg_temp.deal_at('CB', 10000, 'shipped', 'credit_finance', 'CF') AS c1 \gset
+SELECT pg_temp.deal_at('CB', 'S', 10000, 'shipped', 'credit_finance', 'CF') AS c1 \gset
 SELECT * FROM money;
 SELECT escrow.open_dispute(:c1, 'never arrived', 'CB');
 SELECT * FROM pg_temp.deal(:c1);
@@ -128,8 +113,8 @@ SELECT * FROM money;
 SELECT * FROM escrow.verify_ledger();
 
 -- credit finance and agency, shipped past the deadline: escalated too
-SELECT pg_temp.deal_at('CB', 3000, 'shipped', 'credit_finance', 'CF') AS c2 \gset
-SELECT pg_temp.deal_at('DB', 3000, 'shipped', 'agency', 'AG') AS g1 \gset
+SELECT pg_temp.deal_at('CB', 'S', 3000, 'shipped', 'credit_finance', 'CF') AS c2 \gset
+SELECT pg_temp.deal_at('DB', 'S', 3000, 'shipped', 'agency', 'AG') AS g1 \gset
 SELECT pg_temp.due(:c2), pg_temp.due(:g1);
 SELECT pg_temp.sweep();
 SELECT stage, held FROM escrow.deals WHERE id IN (:c2, :g1) ORDER BY id;
@@ -145,7 +130,7 @@ SELECT * FROM escrow.verify_ledger();
 -- Returned, never confirmed
 -- ======================================================================
 -- rejected at delivery (escrow): the refund deadline starts
-SELECT pg_temp.deal_at('DB', 2000, 'delivered') AS r1 \gset
+SELECT pg_temp.deal_at('DB', 'S', 2000, 'delivered') AS r1 \gset
 SELECT escrow.reject_delivery(:r1, 'wrong size', 'DB');
 SELECT stage, deadline BETWEEN now() + interval '5 days' - interval '1 minute'
                            AND clock_timestamp() + interval '5 days' AS refund_by
@@ -158,8 +143,8 @@ SELECT pg_temp.error_of(format($$SELECT escrow.open_dispute(%s, 'came back used'
 SELECT pg_temp.fingerprint() = :'before' AS unchanged;
 -- settled, then returned (agency, part of the invoice paid; credit
 -- finance, part of the loan repaid): nobody confirms either
-SELECT pg_temp.deal_at('DB', 4000, 'settled', 'agency', 'AG') AS r2 \gset
-SELECT pg_temp.deal_at('CB', 5000, 'settled', 'credit_finance', 'CF') AS r3 \gset
+SELECT pg_temp.deal_at('DB', 'S', 4000, 'settled', 'agency', 'AG') AS r2 \gset
+SELECT pg_temp.deal_at('CB', 'S', 5000, 'settled', 'credit_finance', 'CF') AS r3 \gset
 SELECT escrow.pay_invoice((SELECT id FROM escrow.receivables WHERE deal = :r2), :wallet, 1000) > 0 AS paid,
        escrow.repay((SELECT id FROM escrow.receivables WHERE deal = :r3), :cbwallet, 2000) > 0 AS repaid;
 SELECT escrow.request_return(:r2, 'changed my mind', 'DB'), escrow.request_return(:r3, 'too small', 'CB');
@@ -175,7 +160,7 @@ SELECT * FROM pg_temp.receivable(:r3);
 SELECT * FROM money;
 SELECT * FROM escrow.verify_ledger();
 -- before the deadline the merchant may still dispute a return (any model)
-SELECT pg_temp.deal_at('CB', 1000, 'delivered', 'credit_finance', 'CF') AS r4 \gset
+SELECT pg_temp.deal_at('CB', 'S', 1000, 'delivered', 'credit_finance', 'CF') AS r4 \gset
 SELECT escrow.reject_delivery(:r4, 'scratched', 'CB');
 SELECT escrow.open_dispute(:r4, 'the scratch was there before', 'S');
 SELECT stage FROM escrow.deals WHERE id = :r4;
@@ -183,9 +168,9 @@ SELECT stage FROM escrow.deals WHERE id = :r4;
 -- ======================================================================
 -- Served first, never paid
 -- ======================================================================
-SELECT pg_temp.deal_at('DB', 6000, 'identity_confirmed') AS p1 \gset
-SELECT pg_temp.deal_at('DB', 6000, 'identity_confirmed') AS p2 \gset
-SELECT pg_temp.deal_at('DB', 6000, 'identity_confirmed') AS p3 \gset
+SELECT pg_temp.deal_at('DB', 'S', 6000, 'identity_confirmed') AS p1 \gset
+SELECT pg_temp.deal_at('DB', 'S', 6000, 'identity_confirmed') AS p2 \gset
+SELECT pg_temp.deal_at('DB', 'S', 6000, 'identity_confirmed') AS p3 \gset
 SELECT escrow.serve_first(:p1, 'S'), escrow.serve_first(:p2, 'S'), escrow.serve_first(:p3, 'S');
 -- the payment deadline: now + pay_within
 SELECT stage, deadline BETWEEN now() + interval '2 days' - interval '1 minute'
@@ -226,7 +211,7 @@ SELECT deal, stage, ended_at IS NOT NULL AS ended FROM escrow.deal_progress WHER
 SELECT escrow.pay_cash('T1', :p3, ARRAY[5000, 1000]);
 \echo :LAST_ERROR_SQLSTATE
 -- agency served first: the inspection window, then accepted automatically
-SELECT pg_temp.deal_at('DB', 2000, 'identity_confirmed', 'agency', 'AG') AS p4 \gset
+SELECT pg_temp.deal_at('DB', 'S', 2000, 'identity_confirmed', 'agency', 'AG') AS p4 \gset
 SELECT escrow.serve_first(:p4, 'S');
 SELECT stage, deadline BETWEEN now() + interval '3 days' - interval '1 minute'
                            AND clock_timestamp() + interval '3 days' AS inspect_by
@@ -242,7 +227,7 @@ SELECT * FROM escrow.verify_ledger();
 -- ======================================================================
 -- agency before receipt (delivered): the agency pays the merchant's share,
 -- the fee is on that share, the buyer is invoiced for it
-SELECT pg_temp.deal_at('DB', 10000, 'delivered', 'agency', 'AG') AS f1 \gset
+SELECT pg_temp.deal_at('DB', 'S', 10000, 'delivered', 'agency', 'AG') AS f1 \gset
 SELECT escrow.open_dispute(:f1, 'half of it missing', 'DB');
 SELECT balances AS m0 FROM money \gset
 SELECT escrow.resolve_dispute(:f1, 4000, 6000);
@@ -252,7 +237,7 @@ SELECT * FROM pg_temp.receivable(:f1);
 SELECT :'m0' AS before, balances AS after FROM money;
 
 -- agency after receipt, the buyer paid less than the merchant's share
-SELECT pg_temp.deal_at('DB', 10000, 'settled', 'agency', 'AG') AS f2 \gset
+SELECT pg_temp.deal_at('DB', 'S', 10000, 'settled', 'agency', 'AG') AS f2 \gset
 SELECT escrow.pay_invoice((SELECT id FROM escrow.receivables WHERE deal = :f2), :wallet, 3000) > 0;
 SELECT escrow.open_dispute(:f2, 'broke after a day', 'DB');
 SELECT balances AS m0 FROM money \gset
@@ -267,7 +252,7 @@ SELECT * FROM pg_temp.receivable(:f2);
 
 -- agency after receipt, the buyer paid more than the merchant's share:
 -- the excess goes back to the buyer, the invoice is paid
-SELECT pg_temp.deal_at('DB', 10000, 'settled', 'agency', 'AG') AS f3 \gset
+SELECT pg_temp.deal_at('DB', 'S', 10000, 'settled', 'agency', 'AG') AS f3 \gset
 SELECT escrow.pay_invoice((SELECT id FROM escrow.receivables WHERE deal = :f3), :wallet, 8000) > 0;
 SELECT escrow.open_dispute(:f3, 'not as described', 'DB');
 SELECT escrow.resolve_dispute(:f3, 4000, 6000);
@@ -277,7 +262,7 @@ SELECT * FROM pg_temp.receivable(:f3);
 SELECT * FROM escrow.verify_ledger();
 
 -- credit finance before receipt (delivered)
-SELECT pg_temp.deal_at('CB', 10000, 'delivered', 'credit_finance', 'CF') AS f4 \gset
+SELECT pg_temp.deal_at('CB', 'S', 10000, 'delivered', 'credit_finance', 'CF') AS f4 \gset
 SELECT escrow.open_dispute(:f4, 'wrong colour', 'S');
 SELECT balances AS m0 FROM money \gset
 SELECT escrow.resolve_dispute(:f4, 2500, 7500);
@@ -287,7 +272,7 @@ SELECT * FROM pg_temp.receivable(:f4);
 SELECT :'m0' AS before, balances AS after FROM money;
 
 -- credit finance after receipt, part of the loan repaid (less than the share)
-SELECT pg_temp.deal_at('CB', 10000, 'settled', 'credit_finance', 'CF') AS f5 \gset
+SELECT pg_temp.deal_at('CB', 'S', 10000, 'settled', 'credit_finance', 'CF') AS f5 \gset
 SELECT escrow.repay((SELECT id FROM escrow.receivables WHERE deal = :f5), :cbwallet, 2000) > 0;
 SELECT escrow.open_dispute(:f5, 'stopped working', 'CB');
 SELECT balances AS m0 FROM money \gset
@@ -299,7 +284,7 @@ SELECT :'m0' AS before, balances AS after FROM money;
 
 -- credit finance after receipt, repaid beyond the share: the excess stays
 -- on the buyer's line, the loan is paid
-SELECT pg_temp.deal_at('CB', 10000, 'settled', 'credit_finance', 'CF') AS f6 \gset
+SELECT pg_temp.deal_at('CB', 'S', 10000, 'settled', 'credit_finance', 'CF') AS f6 \gset
 SELECT escrow.repay((SELECT id FROM escrow.receivables WHERE deal = :f6), :cbwallet, 7000) > 0;
 SELECT escrow.open_dispute(:f6, 'stopped working', 'CB');
 SELECT escrow.resolve_dispute(:f6, 4000, 6000);
@@ -307,27 +292,27 @@ SELECT payload FROM escrow.deal_events WHERE deal = :f6 ORDER BY id DESC LIMIT 1
 SELECT * FROM pg_temp.receivable(:f6);
 
 -- returned after settlement, then disputed (credit finance): as after receipt
-SELECT pg_temp.deal_at('CB', 8000, 'settled', 'credit_finance', 'CF') AS f7 \gset
+SELECT pg_temp.deal_at('CB', 'S', 8000, 'settled', 'credit_finance', 'CF') AS f7 \gset
 SELECT escrow.request_return(:f7, 'does not fit', 'CB');
 SELECT escrow.open_dispute(:f7, 'came back worn', 'S');
 SELECT escrow.resolve_dispute(:f7, 5000, 3000);
 SELECT payload FROM escrow.deal_events WHERE deal = :f7 ORDER BY id DESC LIMIT 1;
 SELECT * FROM pg_temp.receivable(:f7);
 -- settled agency deal resolved entirely for the merchant: nothing moves
-SELECT pg_temp.deal_at('DB', 1000, 'settled', 'agency', 'AG') AS f8 \gset
+SELECT pg_temp.deal_at('DB', 'S', 1000, 'settled', 'agency', 'AG') AS f8 \gset
 SELECT escrow.open_dispute(:f8, 'late', 'DB');
 SELECT balances AS m0 FROM money \gset
 SELECT escrow.resolve_dispute(:f8, 0, 1000);
 SELECT balances = :'m0' AS nothing_moved FROM money;
 SELECT * FROM pg_temp.receivable(:f8);
 -- settled agency deal resolved entirely for the buyer: unwound as a return
-SELECT pg_temp.deal_at('DB', 1000, 'settled', 'agency', 'AG') AS f9 \gset
+SELECT pg_temp.deal_at('DB', 'S', 1000, 'settled', 'agency', 'AG') AS f9 \gset
 SELECT escrow.open_dispute(:f9, 'never used', 'DB');
 SELECT escrow.resolve_dispute(:f9, 1000, 0);
 SELECT * FROM pg_temp.receivable(:f9);
 
 -- refused splits change nothing
-SELECT pg_temp.deal_at('CB', 1000, 'shipped', 'credit_finance', 'CF') AS f10 \gset
+SELECT pg_temp.deal_at('CB', 'S', 1000, 'shipped', 'credit_finance', 'CF') AS f10 \gset
 SELECT escrow.open_dispute(:f10, 'lost', 'CB');
 SELECT pg_temp.fingerprint() AS before \gset
 SELECT escrow.resolve_dispute(:f10, 600, 600);

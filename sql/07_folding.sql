@@ -4,8 +4,7 @@
 -- count only folded money (folding first when that refuses), the running
 -- balance and hash chain of folded entries, set_account_shards kept as a
 -- call that changes nothing.
-DROP EXTENSION IF EXISTS escrowpay CASCADE;
-CREATE EXTENSION escrowpay;
+\i sql/include/fresh_extension.sql
 \set SHOW_CONTEXT never
 
 SELECT escrow.open_account('fo buyer', 'USD') AS buyer \gset

@@ -1,8 +1,7 @@
 -- Guards added to the ledger core: funding accounts move money only through
 -- deposit/withdraw, the application opens only deposit accounts, and
 -- verify_ledger() catches relabelled transfers.
-DROP EXTENSION IF EXISTS escrowpay CASCADE;
-CREATE EXTENSION escrowpay;
+\i sql/include/fresh_extension.sql
 \set SHOW_CONTEXT never
 
 SELECT escrow.open_account('gd buyer', 'USD') AS buyer \gset

@@ -1,7 +1,6 @@
 -- Batch entry points: hold_batch and capture_batch, all or nothing, same
 -- rules and errors as hold() and capture().
-DROP EXTENSION IF EXISTS escrowpay CASCADE;
-CREATE EXTENSION escrowpay;
+\i sql/include/fresh_extension.sql
 \set SHOW_CONTEXT never
 
 \i sql/include/fingerprint.sql

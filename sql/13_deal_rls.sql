@@ -4,16 +4,9 @@
 -- parties, the code HMACs, the ledger, nor move money; no view shows a
 -- contact.  Roles are cluster-wide: dropped first in case a run left them.
 \set SHOW_CONTEXT never
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS escrowpay CASCADE;
-DROP ROLE IF EXISTS party_m1;
-DROP ROLE IF EXISTS party_s1;
-DROP ROLE IF EXISTS party_x;
-CREATE EXTENSION escrowpay;
-RESET client_min_messages;
-CREATE ROLE party_m1 LOGIN IN ROLE escrow_party;
-CREATE ROLE party_s1 LOGIN IN ROLE escrow_party;
-CREATE ROLE party_x LOGIN IN ROLE escrow_party;
+\set party_roles 'party_m1, party_s1, party_x'
+\i sql/include/fresh_extension.sql
+\i sql/include/party_roles.sql
 \i sql/include/deal_at.sql
 
 SELECT escrow.open_account('rls-m1', 'USD') AS m1 \gset

@@ -13,13 +13,9 @@
 -- security on receivables, idempotent repay, and every refusal with its
 -- SQLSTATE, each followed by a check that nothing changed.
 \set SHOW_CONTEXT never
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS escrowpay CASCADE;
-DROP ROLE IF EXISTS fin_buyer;
-DROP ROLE IF EXISTS fin_shop;
-DROP ROLE IF EXISTS fin_bank;
-CREATE EXTENSION escrowpay;
-RESET client_min_messages;
+\set party_roles 'fin_buyer, fin_shop, fin_bank'
+\i sql/include/fresh_extension.sql
+\i sql/include/party_roles.sql
 
 -- Everything a refused call could have touched: accounts, holds, the
 -- journal, idempotency keys, parties, deals, events and receivables.
@@ -524,9 +520,6 @@ SELECT * FROM escrow.verify_ledger();
 -- Row-level security: a receivable is seen by its debtor and its creditor
 -- (the institution), not by the merchant
 -- =====================================================================
-CREATE ROLE fin_buyer LOGIN IN ROLE escrow_party;
-CREATE ROLE fin_shop LOGIN IN ROLE escrow_party;
-CREATE ROLE fin_bank LOGIN IN ROLE escrow_party;
 SELECT escrow.register_member('rl-B', 'RLS buyer', 'b@rls.test',
                               escrow.open_account('rl-line', 'USD', 'credit', 10000), 'fin_buyer'),
        escrow.register_merchant('rl-S', 'RLS shop', 's@rls.test', escrow.open_account('rl-shop', 'USD'),

@@ -5,8 +5,7 @@
 -- after which escrow.balances failed for every reader; and two deposits
 -- pinned a currency's funding account at -2^63, after which every deposit
 -- in that currency failed.
-DROP EXTENSION IF EXISTS escrowpay CASCADE;
-CREATE EXTENSION escrowpay;
+\i sql/include/fresh_extension.sql
 \set SHOW_CONTEXT never
 -- runs stmt ($n: 0, 1, 2, ...) until a call is refused; says how many passed
 CREATE FUNCTION pg_temp.until_refused(stmt text) RETURNS text LANGUAGE plpgsql AS $$

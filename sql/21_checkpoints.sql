@@ -9,10 +9,7 @@
 -- their length; their values are checked offline by test/t/009.
 \set SHOW_CONTEXT never
 \set VERBOSITY terse
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS escrowpay CASCADE;
-CREATE EXTENSION escrowpay;
-RESET client_min_messages;
+\i sql/include/fresh_extension.sql
 
 -- nothing to seal, nothing to prove
 SELECT escrow.checkpoint() IS NULL AS nothing_sealed;

@@ -7,10 +7,7 @@
 -- who may call them; the indexes they read instead of the journal.
 \set SHOW_CONTEXT never
 \set VERBOSITY terse
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS escrowpay CASCADE;
-CREATE EXTENSION escrowpay;
-RESET client_min_messages;
+\i sql/include/fresh_extension.sql
 
 SELECT escrow.open_account('bh-buyer', 'USD') AS buyer \gset
 SELECT escrow.open_account('bh-shop', 'USD') AS shop \gset

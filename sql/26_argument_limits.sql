@@ -5,8 +5,7 @@
 -- for its length.  The calls are generated from pg_proc (schema escrow,
 -- functions some escrowpay role may execute), so a new function is
 -- covered without editing this test.
-DROP EXTENSION IF EXISTS escrowpay CASCADE;
-CREATE EXTENSION escrowpay;
+\i sql/include/fresh_extension.sql
 \set SHOW_CONTEXT never
 
 -- some rows, so that a call that got past its checks would change them

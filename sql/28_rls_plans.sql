@@ -4,14 +4,9 @@
 -- of a full scan.  Checked on the plans (EXPLAIN without ANALYZE), so a
 -- regression shows without timing anything; bench/rls.sh has the figures.
 \set SHOW_CONTEXT never
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS escrowpay CASCADE;
-DROP ROLE IF EXISTS plan_buyer;
-DROP ROLE IF EXISTS plan_shop;
-CREATE EXTENSION escrowpay;
-RESET client_min_messages;
-CREATE ROLE plan_buyer LOGIN IN ROLE escrow_party;
-CREATE ROLE plan_shop LOGIN IN ROLE escrow_party;
+\set party_roles 'plan_buyer, plan_shop'
+\i sql/include/fresh_extension.sql
+\i sql/include/party_roles.sql
 
 -- 200 members and 200 merchants; 20,000 deals with an event, a payment
 -- source and a receivable each, written straight into the tables

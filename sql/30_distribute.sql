@@ -1,10 +1,7 @@
 -- escrow.distribute() on a single server: no Citus, so it refuses with
 -- 0A000 and changes nothing; only escrow_admin may call it.  (On a Citus
 -- coordinator test/citus/sql/cross_node.sql runs it.)
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS escrowpay CASCADE;
-CREATE EXTENSION escrowpay;
-RESET client_min_messages;
+\i sql/include/fresh_extension.sql
 \set SHOW_CONTEXT never
 
 SELECT escrow.open_account('dist a', 'EUR') AS a \gset

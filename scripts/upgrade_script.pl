@@ -11,7 +11,11 @@
 #      constraints, indexes, sequences, domains, the values new columns
 #      take from existing rows, checks that refuse data the new version
 #      cannot hold, and DROPs of functions whose signature, argument
-#      names or result changed (and of objects that went away);
+#      names or result changed (and of objects that went away).  A new
+#      table or index is not written out again: the line
+#      `\create_as_installed NAME...` stands for the CREATE TABLE (with the
+#      table's indexes) or CREATE INDEX of src/sql, so it is the fresh
+#      install's to the letter;
 #   2. the code, generated here from src/sql/*.sql (the install script of
 #      TO): every function, view, trigger, policy, comment, grant and
 #      role, re-created with CREATE OR REPLACE (functions keep their oid,
@@ -115,6 +119,9 @@ sub strip
 
 my @code;
 my (@views, %policies);
+# the CREATE TABLE / INDEX statements of src/sql: a table's name gives it
+# and its indexes, an index's name gives the index
+my %installed;
 for my $file (@src)
 {
 	(my $short = $file) =~ s{.*/}{};
@@ -131,7 +138,18 @@ for my $file (@src)
 		elsif ($head =~ /^CREATE (TABLE|SEQUENCE|DOMAIN|TYPE|UNIQUE INDEX|INDEX)\b/
 			|| $head =~ /^INSERT\b/)
 		{
-			next;    # state: src/upgrade owns it
+			# state: src/upgrade owns it, and may take a new table or
+			# index from here (\create_as_installed, below)
+			if ($s =~ /^CREATE\s+TABLE\s+([a-z_.]+)/i)
+			{
+				push @{ $installed{$1} }, $s;
+			}
+			elsif ($s =~ /^CREATE\s+(?:UNIQUE\s+)?INDEX\s+([a-z_]+)\s+ON\s+([a-z_.]+)/i)
+			{
+				$installed{$1} = [$s];
+				push @{ $installed{$2} }, $s;
+			}
+			next;
 		}
 		elsif ($s =~ s/^CREATE\s+FUNCTION\b/CREATE OR REPLACE FUNCTION/i
 			|| $s =~ s/^CREATE\s+TRIGGER\b/CREATE OR REPLACE TRIGGER/i)
@@ -166,7 +184,18 @@ my ($roles_array) = join('', map { slurp($_) } @src) =~ /FOREACH\s+r\s+IN\s+ARRA
 die "$0: no roles found in src/sql (FOREACH r IN ARRAY ARRAY['escrow_admin', ...])\n" unless $roles_array;
 my $roles = join(', ', sort $roles_array =~ /'([a-z_]+)'/g);
 
+# The state migration, where a line "\create_as_installed NAME..." stands
+# for the statements src/sql creates table NAME (and its indexes) or index
+# NAME with: a new table is written once, as a fresh install has it.
 my $state_sql = slurp($state);
+$state_sql =~ s{^\\create_as_installed\s+([^\n]*?)\s*\n}{
+	join('', map {
+			my $name = $_;
+			die "$0: $state: \\create_as_installed $name: no such table or index in src/sql\n"
+			  unless $installed{$name};
+			map { "$_\n" } @{ $installed{$name} };
+		} split(/\s+/, $1))
+}gem;
 
 print <<"EOS";
 -- escrowpay upgrade script $from -> $to, built by scripts/upgrade_script.pl

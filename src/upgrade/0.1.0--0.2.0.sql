@@ -26,29 +26,7 @@
 -- platform's).  assigned_by and granted_by name the role that ran the
 -- upgrade.  Review escrow.account_authorisations afterwards.
 
-CREATE TABLE escrow.account_owners (
-    account     bigint PRIMARY KEY,
-    party       text NOT NULL REFERENCES escrow.parties (party_no),
-    assigned_by name NOT NULL,
-    assigned_at timestamptz NOT NULL DEFAULT now()
-);
-CREATE INDEX account_owners_party ON escrow.account_owners (party);
-
-CREATE TABLE escrow.account_authorisations (
-    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    account     bigint NOT NULL,
-    owner       text NOT NULL REFERENCES escrow.parties (party_no),
-    party       text NOT NULL REFERENCES escrow.parties (party_no),
-    purpose     text NOT NULL CHECK (purpose IN ('pay_from', 'pay_into')),
-    granted_by  name NOT NULL,
-    granted_at  timestamptz NOT NULL DEFAULT now(),
-    revoked_by  name,
-    revoked_at  timestamptz,
-    CHECK (owner <> party),
-    CHECK ((revoked_at IS NULL) = (revoked_by IS NULL))
-);
-CREATE UNIQUE INDEX account_authorisations_in_force
-    ON escrow.account_authorisations (account, party, purpose) WHERE revoked_at IS NULL;
+\create_as_installed escrow.account_owners escrow.account_authorisations
 
 CREATE TEMPORARY VIEW escrowpay_upgrade_account_uses AS
 SELECT u.account, u.party, u.purpose, u.at
@@ -128,17 +106,7 @@ DROP VIEW escrowpay_upgrade_account_uses;
 -- result (transfer_owner, receivable_payments, receivable_deal,
 -- loan_line): a payment 0.1.0 let be refunded shows there.
 
-CREATE TABLE escrow.transfer_owners (
-    transfer_id bigint PRIMARY KEY,
-    deal        bigint REFERENCES escrow.deals (id),
-    receivable  bigint REFERENCES escrow.receivables (id),
-    terminal    text REFERENCES escrow.terminals (terminal_no),
-    batch       bigint REFERENCES escrow.settlement_batches (id),
-    CONSTRAINT transfer_owners_one_owner
-        CHECK (num_nonnulls(deal, receivable, terminal, batch) = 1)
-);
-CREATE INDEX transfer_owners_receivable ON escrow.transfer_owners (receivable)
-    WHERE receivable IS NOT NULL;
+\create_as_installed escrow.transfer_owners
 
 INSERT INTO escrow.transfer_owners (transfer_id, deal)
 SELECT t.id, h.deal
@@ -276,9 +244,7 @@ ALTER TABLE escrow.settlement_lines ALTER COLUMN position TYPE numeric;
 -- ------------------------------------------------------------------
 -- Row-level security (84_deal_security.sql): the party policies look the
 -- party up once per query and compare it with these indexed columns.
-CREATE INDEX deals_institution ON escrow.deals (institution) WHERE institution IS NOT NULL;
-CREATE INDEX receivables_debtor ON escrow.receivables (debtor);
-CREATE INDEX receivables_creditor ON escrow.receivables (creditor);
+\create_as_installed deals_institution receivables_debtor receivables_creditor
 -- Each event carries its deal's parties (deal_events.parties), copied from
 -- the deal; the outbox's party policy compares them in a GIN index.
 ALTER TABLE escrow.deal_events ADD COLUMN parties text[];
@@ -287,7 +253,7 @@ UPDATE escrow.deal_events e
   FROM escrow.deals d
  WHERE d.id = e.deal;
 ALTER TABLE escrow.deal_events ALTER COLUMN parties SET NOT NULL;
-CREATE INDEX deal_events_parties ON escrow.deal_events USING gin (parties) WITH (fastupdate = off);
+\create_as_installed deal_events_parties
 -- Deadlines for every waiting stage, disputes for every settlement model
 -- (80_parties.sql, 81_deals.sql; docs/lifecycle.md "Deadlines and
 -- run_maintenance").  Merchants get the three new terms at their defaults
@@ -343,8 +309,7 @@ UPDATE escrow.deals
         OR (stage = 'delivered' AND settlement = 'agency'));
 
 DROP INDEX escrow.deals_due;
-CREATE INDEX deals_due ON escrow.deals (deadline)
-    WHERE stage IN ('funds_reserved', 'shipped', 'delivered', 'settled', 'returned');
+\create_as_installed deals_due
 
 ALTER TABLE escrow.receivables
     ADD COLUMN written_down bigint NOT NULL DEFAULT 0 CHECK (written_down >= 0);
@@ -354,53 +319,24 @@ DROP FUNCTION escrow.register_merchant(text, text, text, bigint, interval, inter
 -- ------------------------------------------------------------------
 -- The background worker's record of its runs (89_operations.sql): new,
 -- empty until the worker's first round after the upgrade.
-CREATE TABLE escrow.maintenance_runs (
-    task           text PRIMARY KEY,
-    last_start     timestamptz NOT NULL,
-    last_end       timestamptz NOT NULL,
-    last_success   timestamptz,
-    last_processed bigint,
-    last_error     text,
-    runs           bigint NOT NULL DEFAULT 0,
-    failures       bigint NOT NULL DEFAULT 0
-);
+\create_as_installed escrow.maintenance_runs
 
 -- Retention (89_operations.sql): indexes on when keys and events were
 -- made, built over the existing rows.  Nothing is deleted until
 -- escrowpay.idempotency_retention / event_retention are set.
-CREATE INDEX idempotency_keys_created ON escrow.idempotency_keys (created_at);
-CREATE INDEX deal_events_at ON escrow.deal_events (at);
+\create_as_installed idempotency_keys_created deal_events_at
 
 -- ------------------------------------------------------------------
 -- Signed checkpoints (64_checkpoints.sql): new and empty.  The first
 -- escrow.checkpoint() after the upgrade seals every transfer 0.1.0
 -- posted, so proofs cover them too.
 
-CREATE TABLE escrow.checkpoints (
-    seq            bigint PRIMARY KEY,
-    first_transfer bigint NOT NULL,
-    last_transfer  bigint NOT NULL,
-    tree_size      bigint NOT NULL,
-    root           bytea NOT NULL,
-    signature      bytea NOT NULL,
-    key_id         text NOT NULL,
-    public_key     bytea NOT NULL,
-    created_at     timestamptz NOT NULL
-);
-
-CREATE TABLE escrow.checkpoint_chunks (
-    chunk          bigint PRIMARY KEY,
-    first_transfer bigint NOT NULL,
-    last_transfer  bigint NOT NULL,
-    hash           bytea NOT NULL
-);
-CREATE UNIQUE INDEX checkpoint_chunks_last_transfer ON escrow.checkpoint_chunks (last_transfer);
+\create_as_installed escrow.checkpoints escrow.checkpoint_chunks
 
 -- ------------------------------------------------------------------
 -- Balances as of any time (65_balance_history.sql): the indexes that
 -- balance_at() and statement() read, built over the existing transfers.
-CREATE INDEX transfers_debit_time ON escrow.transfers (debit_account, created_at) INCLUDE (amount);
-CREATE INDEX transfers_credit_time ON escrow.transfers (credit_account, created_at) INCLUDE (amount);
+\create_as_installed transfers_debit_time transfers_credit_time
 
 -- ------------------------------------------------------------------
 -- Folding replaces balance shards (30_journal.sql, ledger.c).  In 0.2.0 a
@@ -412,13 +348,7 @@ CREATE INDEX transfers_credit_time ON escrow.transfers (credit_account, created_
 -- and fold into the account's own hash chain at the next fold; then the
 -- shard rows and the shards/parent columns go.  set_account_shards stays,
 -- changing nothing (docs/reference.md).
-CREATE TABLE escrow.unfolded (
-    account     bigint NOT NULL,
-    transfer_id bigint NOT NULL,
-    amount      bigint NOT NULL,
-    applied     boolean NOT NULL
-);
-CREATE INDEX unfolded_account ON escrow.unfolded (account, transfer_id);
+\create_as_installed escrow.unfolded
 
 INSERT INTO escrow.unfolded (account, transfer_id, amount, applied)
 SELECT s.parent, e.transfer_id, e.amount, true

@@ -14,22 +14,13 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 N=${BENCH_HISTORY_TRANSFERS:-10000000}
-if [ -z "${BENCH_IN_CLUSTER:-}" ]; then
-  . scripts/cluster.sh
-  CLUSTER_EXTRA_CONF="shared_buffers = 1GB
+. bench/lib.sh
+bench_cluster "shared_buffers = 1GB
 max_wal_size = 8GB
 maintenance_work_mem = 512MB"
-  export CLUSTER_EXTRA_CONF
-  cluster_start
-fi
 bh() { psql -X -q -v ON_ERROR_STOP=1 -d bench_history "$@"; }
 
 echo "== balance history: loading $N transfers"
-dropdb --if-exists bench_history
-createdb bench_history
-bh -c "CREATE EXTENSION escrowpay"
-start=$(date +%s)
-PGOPTIONS='-c synchronous_commit=off' bh -v transfers="$N" -f bench/balance_history.sql
-echo "   loaded in $(( $(date +%s) - start )) s"
+bench_fresh_db bench_history loaded bench/balance_history.sql -v transfers="$N"
 echo "== balance history: mean ms per call (after one warm-up pass)"
 bh -v transfers="$N" -f bench/balance_history_measure.sql

@@ -12,21 +12,12 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 DEALS=${BENCH_RLS_DEALS:-1000000}
-if [ -z "${BENCH_IN_CLUSTER:-}" ]; then
-  . scripts/cluster.sh
-  CLUSTER_EXTRA_CONF="shared_buffers = 1GB
+. bench/lib.sh
+bench_cluster "shared_buffers = 1GB
 max_wal_size = 8GB"
-  export CLUSTER_EXTRA_CONF
-  cluster_start
-fi
 rls() { psql -X -q -v ON_ERROR_STOP=1 -d bench_rls "$@"; }
 
 echo "== row-level security: building $DEALS deals"
-dropdb --if-exists bench_rls
-createdb bench_rls
-rls -c "CREATE EXTENSION escrowpay"
-start=$(date +%s)
-PGOPTIONS='-c synchronous_commit=off' rls -v deals="$DEALS" -f bench/rls_deals.sql
-echo "   built in $(( $(date +%s) - start )) s"
+bench_fresh_db bench_rls built bench/rls_deals.sql -v deals="$DEALS"
 echo "== row-level security: party against application reads (median of 5, ms)"
 rls -f bench/rls_measure.sql

@@ -79,13 +79,15 @@ _cluster_write_keyfile() {
   fi
 }
 
-# _cluster_node_start DATA LOG PORT LISTEN PRELOAD PREPARED: initdb a node
-# in DATA (trust authentication) and start it on PORT, with its unix socket
-# in CLUSTER_DIR, listening on TCP at LISTEN ('' for none), preloading
-# PRELOAD (then CLUSTER_PRELOAD), with PREPARED max_prepared_transactions,
-# using CLUSTER_KEYFILE.  Also used by scripts/citus-cluster.sh.
+# _cluster_node_start DATA LOG PORT LISTEN PRELOAD PREPARED [CONF]: initdb
+# a node in DATA (trust authentication) and start it on PORT, with its unix
+# socket in CLUSTER_DIR, listening on TCP at LISTEN ('' for none),
+# preloading PRELOAD (then CLUSTER_PRELOAD), with PREPARED
+# max_prepared_transactions, using CLUSTER_KEYFILE, with the
+# postgresql.conf lines CONF, then CLUSTER_EXTRA_CONF.  cluster_start's
+# node, and scripts/citus-cluster.sh's.
 _cluster_node_start() {
-  local data=$1 log=$2 port=$3 listen=$4 preload=$5 prepared=$6
+  local data=$1 log=$2 port=$3 listen=$4 preload=$5 prepared=$6 conf=${7:-}
   if ! _cluster_as_pg "$PG_BINDIR/initdb" -D "$data" -U postgres \
          --auth=trust -E UTF8 --locale=C.UTF-8 >"$data.initdb.log" 2>&1; then
     echo "cluster.sh: initdb failed:" >&2
@@ -103,6 +105,7 @@ fsync = off
 max_prepared_transactions = $prepared
 shared_preload_libraries = '$preload${CLUSTER_PRELOAD:+,$CLUSTER_PRELOAD}'
 escrowpay.hmac_key_file = '$CLUSTER_KEYFILE'
+$conf
 ${CLUSTER_EXTRA_CONF:-}
 EOF
 
@@ -138,21 +141,7 @@ cluster_start() {
   local port
   port="$(_cluster_free_port)" || return 1
 
-  if ! _cluster_as_pg "$PG_BINDIR/initdb" -D "$CLUSTER_DATA" -U postgres \
-         --auth=trust -E UTF8 --locale=C.UTF-8 >"$CLUSTER_DIR/initdb.log" 2>&1; then
-    echo "cluster.sh: initdb failed:" >&2
-    cat "$CLUSTER_DIR/initdb.log" >&2
-    return 1
-  fi
-
-  # the key of identity codes: "<key id> <secret>", readable by postgres only
-  if ! (umask 077 &&
-        printf 'test1 %s\n' "$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')" \
-          >"$CLUSTER_KEYFILE" &&
-        chown postgres: "$CLUSTER_KEYFILE"); then
-    echo "cluster.sh: could not write $CLUSTER_KEYFILE" >&2
-    return 1
-  fi
+  _cluster_write_keyfile "$CLUSTER_KEYFILE" || return 1
 
   # the key that signs checkpoints: an Ed25519 private key, postgres only
   if ! (umask 077 &&
@@ -162,26 +151,8 @@ cluster_start() {
     return 1
   fi
 
-  _cluster_as_pg tee -a "$CLUSTER_DATA/postgresql.conf" >/dev/null <<EOF
-
-# --- throwaway test cluster (scripts/cluster.sh) ---
-listen_addresses = ''
-unix_socket_directories = '$CLUSTER_DIR'
-port = $port
-fsync = off
-max_prepared_transactions = 0
-shared_preload_libraries = 'escrowpay${CLUSTER_PRELOAD:+,$CLUSTER_PRELOAD}'
-escrowpay.hmac_key_file = '$CLUSTER_KEYFILE'
-escrowpay.checkpoint_key_file = '$CLUSTER_CHECKPOINT_KEY'
-${CLUSTER_EXTRA_CONF:-}
-EOF
-
-  if ! _cluster_as_pg "$PG_BINDIR/pg_ctl" -D "$CLUSTER_DATA" -l "$CLUSTER_LOG" \
-         -w -t 60 start >/dev/null; then
-    echo "cluster.sh: pg_ctl start failed; server log:" >&2
-    cat "$CLUSTER_LOG" >&2
-    return 1
-  fi
+  _cluster_node_start "$CLUSTER_DATA" "$CLUSTER_LOG" "$port" '' escrowpay 0 \
+    "escrowpay.checkpoint_key_file = '$CLUSTER_CHECKPOINT_KEY'" || return 1
 
   export PGHOST="$CLUSTER_DIR" PGPORT="$port" PGUSER=postgres
   export CLUSTER_DIR CLUSTER_DATA CLUSTER_LOG CLUSTER_KEYFILE CLUSTER_CHECKPOINT_KEY

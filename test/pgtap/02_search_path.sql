@@ -98,16 +98,12 @@ TRUNCATE attacker.calls;
 -- as the application role, pg_catalog implicitly first
 SET ROLE escrow_app;
 SET search_path = attacker, public, escrow;
-SELECT escrow.open_account('sp-buyer', 'eur') AS buyer \gset
-SELECT escrow.open_account('sp-seller', 'eur') AS seller \gset
-SELECT escrow.deposit(:buyer, 1000, 'sp-dep') AS dep \gset
+\set tag sp
+\set currency eur
+\set dep_key sp-dep
+\ir include/money_moved.sql
+-- the deposit again, with its key: the first one's result
 SELECT escrow.deposit(:buyer, 1000, 'sp-dep') AS dep_again \gset
-SELECT escrow.transfer(:buyer, :seller, 100) AS xfer \gset
-SELECT escrow.hold(:buyer, :seller, 300, '1 day') AS hold \gset
-SELECT escrow.capture(:hold, 200) AS cap \gset
-SELECT escrow.release(:hold) AS released \gset
-SELECT escrow.refund(:cap, 50) AS ref \gset
-SELECT escrow.withdraw(:buyer, 10) AS wd \gset
 SELECT available AS app_view_available FROM escrow.balances WHERE account = :buyer \gset
 RESET search_path;
 RESET ROLE;

@@ -7,9 +7,7 @@
 -- Ids come from sequences shared with other tests, so they are captured
 -- with \gset and never written literally.
 
-\set ON_ERROR_STOP 1
-\set QUIET 1
-BEGIN;
+\ir include/begin.sql
 SELECT plan(93);
 
 -------------------------------------------------------------------- roles

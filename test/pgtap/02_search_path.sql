@@ -14,16 +14,11 @@
 --
 -- Run by pg_prove as the superuser postgres; everything is rolled back.
 
-\set ON_ERROR_STOP 1
-\set QUIET 1
-BEGIN;
+\ir include/begin.sql
 SELECT plan(18);
 
 ----------------------------------------------------------- the attacker
-CREATE SCHEMA attacker;
-CREATE TABLE attacker.calls (what text);
-GRANT USAGE ON SCHEMA attacker TO PUBLIC;
-GRANT INSERT, SELECT ON attacker.calls TO PUBLIC;
+\ir include/attacker.sql
 
 -- tables with the names of escrowpay's, full of wrong data
 CREATE TABLE attacker.accounts (id bigint, owner text, kind text, currency text,
@@ -48,10 +43,6 @@ CREATE TABLE attacker.idempotency_keys (key text, request text, result bigint,
 GRANT SELECT ON ALL TABLES IN SCHEMA attacker TO PUBLIC;
 
 -- functions with the names of built-ins escrowpay (or its views) use
-CREATE FUNCTION attacker.now() RETURNS timestamptz LANGUAGE sql AS
-  $$ INSERT INTO attacker.calls VALUES ('now()'); SELECT timestamptz '2000-01-01' $$;
-CREATE FUNCTION attacker.clock_timestamp() RETURNS timestamptz LANGUAGE sql AS
-  $$ INSERT INTO attacker.calls VALUES ('clock_timestamp()'); SELECT timestamptz '2000-01-01' $$;
 CREATE FUNCTION attacker.upper(text) RETURNS text LANGUAGE sql AS
   $$ INSERT INTO attacker.calls VALUES ('upper(text)'); SELECT 'XXX'::text $$;
 CREATE FUNCTION attacker.hashtext(text) RETURNS integer LANGUAGE sql AS

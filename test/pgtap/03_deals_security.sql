@@ -30,20 +30,8 @@
 -- key file (scripts/cluster.sh); everything is rolled back (roles created
 -- here too).
 
-\set ON_ERROR_STOP 1
-\set QUIET 1
-SET client_min_messages = warning;
-BEGIN;
+\ir include/begin.sql
 SELECT plan(79);
-
--- SQLSTATE of running q ('ok' when it succeeds)
-CREATE FUNCTION pg_temp.sqlstate_of(q text) RETURNS text LANGUAGE plpgsql AS $f$
-BEGIN
-  EXECUTE q;
-  RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-  RETURN SQLSTATE;
-END $f$;
 
 -- Columns of escrow tables holding the text (any column read as text) or
 -- one of the byte strings (bytea columns); read as the superuser, so
@@ -411,10 +399,7 @@ SELECT results_eq(
 RESET ROLE;
 
 ------------------------------------------------ hostile search_path
-CREATE SCHEMA attacker;
-CREATE TABLE attacker.calls (what text);
-GRANT USAGE ON SCHEMA attacker TO PUBLIC;
-GRANT INSERT, SELECT ON attacker.calls TO PUBLIC;
+\ir include/attacker.sql
 -- tables named like escrowpay's, with wrong data
 CREATE TABLE attacker.parties (party_no text, kind text, name text, contact text,
     login_role name, account bigint, settlement_account bigint, fee_account bigint,
@@ -436,10 +421,6 @@ INSERT INTO attacker.accounts SELECT g, 'attacker', 'deposit', 'EUR', 1000000000
 CREATE TABLE attacker.holds AS SELECT * FROM escrow.holds WHERE false;
 GRANT SELECT ON ALL TABLES IN SCHEMA attacker TO PUBLIC;
 -- functions and operators with the names of those the deal code uses
-CREATE FUNCTION attacker.now() RETURNS timestamptz LANGUAGE sql AS
-  $$ INSERT INTO attacker.calls VALUES ('now()'); SELECT timestamptz '2000-01-01' $$;
-CREATE FUNCTION attacker.clock_timestamp() RETURNS timestamptz LANGUAGE sql AS
-  $$ INSERT INTO attacker.calls VALUES ('clock_timestamp()'); SELECT timestamptz '2000-01-01' $$;
 CREATE FUNCTION attacker.make_interval(years int DEFAULT 0, months int DEFAULT 0,
     weeks int DEFAULT 0, days int DEFAULT 0, hours int DEFAULT 0, mins int DEFAULT 0,
     secs double precision DEFAULT 0) RETURNS interval LANGUAGE sql AS
@@ -480,12 +461,9 @@ SET ROLE escrow_app;
 SET search_path = attacker, public, escrow;
 SELECT escrow.open_deal('SEC-B1', 'SEC-M', 777, NULL, NULL, NULL, NULL, '7 days', 'sp-deal') AS sp1 \gset
 SELECT escrow.open_deal('SEC-B1', 'SEC-M', 777, NULL, NULL, NULL, NULL, '7 days', 'sp-deal') AS sp1_again \gset
-SELECT escrow.issue_identity_code(:sp1) AS spcode1 \gset
-SELECT escrow.confirm_identity(:sp1, :'spcode1') AS sp1_confirmed \gset
-SELECT length(escrow.reserve(:sp1, 'SEC-B1')) AS sp1_auth_len \gset
-SELECT escrow.mark_shipped(:sp1, 'DHL', 'SP1', 'SEC-M') \gset
-SELECT escrow.mark_delivered(:sp1, 'SEC-M') \gset
-SELECT escrow.confirm_inspection(:sp1, 'SEC-B1') AS sp1_capture \gset
+\set deal :sp1
+\set prefix sp1_
+\ir include/settle_deal.sql
 RESET search_path;
 RESET ROLE;
 
@@ -496,12 +474,9 @@ CREATE TEMP TABLE parties AS SELECT * FROM attacker.parties;
 CREATE TEMP TABLE accounts AS SELECT * FROM attacker.accounts LIMIT 10;
 SET search_path = pg_temp, attacker, pg_catalog, public, escrow;
 SELECT escrow.open_deal('SEC-B1', 'SEC-M', 400) AS sp2 \gset
-SELECT escrow.issue_identity_code(:sp2) AS spcode2 \gset
-SELECT escrow.confirm_identity(:sp2, :'spcode2') AS sp2_confirmed \gset
-SELECT length(escrow.reserve(:sp2, 'SEC-B1')) AS sp2_auth_len \gset
-SELECT escrow.mark_shipped(:sp2, 'DHL', 'SP2', 'SEC-M') \gset
-SELECT escrow.mark_delivered(:sp2, 'SEC-M') \gset
-SELECT escrow.confirm_inspection(:sp2, 'SEC-B1') AS sp2_capture \gset
+\set deal :sp2
+\set prefix sp2_
+\ir include/settle_deal.sql
 RESET search_path;
 
 SELECT is_empty('SELECT what FROM attacker.calls',

@@ -17,24 +17,8 @@
 -- Run by pg_prove as the superuser postgres; everything is rolled back
 -- (roles created here too).
 
-\set ON_ERROR_STOP 1
-\set QUIET 1
-SET client_min_messages = warning;
-BEGIN;
+\ir include/begin.sql
 SELECT plan(36);
-
--- SQLSTATE and errdetail of running q ('ok' when it succeeds)
-CREATE FUNCTION pg_temp.refusal(q text) RETURNS text LANGUAGE plpgsql AS $f$
-DECLARE
-  st text;
-  det text;
-BEGIN
-  EXECUTE q;
-  RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, det = PG_EXCEPTION_DETAIL;
-  RETURN st || ': ' || coalesce(det, '(no detail)');
-END $f$;
 
 -- roles (rolled back with everything else)
 CREATE ROLE tap_lr_ok LOGIN IN ROLE escrow_party;

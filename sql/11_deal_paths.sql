@@ -35,15 +35,7 @@ LANGUAGE sql AS $$
     JOIN escrow.balances f ON f.account = d.fee_account
    WHERE d.id = $1
 $$;
--- A deal's events without timestamps, ids and random numbers
-CREATE FUNCTION pg_temp.events(bigint) RETURNS TABLE
-    (action text, from_stage text, to_stage text, actor text, payload jsonb)
-LANGUAGE sql AS $$
-  SELECT action, from_stage, to_stage, CASE WHEN actor = current_user THEN '<admin>' ELSE actor END,
-         payload - 'auth_no' - 'capture_transfer' - 'hold'
-    FROM escrow.deal_events WHERE deal = $1 AND action NOT IN ('open_deal', 'issue_identity_code')
-   ORDER BY id
-$$;
+\i sql/include/events.sql
 
 -- Cancel before reserve (by the merchant, by the buyer): no money moves.
 SELECT pg_temp.parties('c1');

@@ -101,15 +101,7 @@ LANGUAGE sql AS $$
     JOIN escrow.deals d ON d.id = r.deal
    WHERE d.id = $1
 $$;
--- A deal's events without timestamps and random numbers (the transaction
--- authentication number)
-CREATE FUNCTION pg_temp.events(bigint) RETURNS TABLE
-    (action text, from_stage text, to_stage text, actor text, payload jsonb)
-LANGUAGE sql AS $$
-  SELECT action, from_stage, to_stage, actor, payload - 'auth_no' - 'capture_transfer' - 'hold'
-    FROM escrow.deal_events WHERE deal = $1 AND action NOT IN ('open_deal', 'issue_identity_code')
-   ORDER BY id
-$$;
+\i sql/include/events.sql
 -- A merchant's payouts (all on one day)
 CREATE FUNCTION pg_temp.payouts(text) RETURNS TABLE (merchant text, settled numeric, fees numeric,
     refunds numeric, net numeric)

@@ -48,6 +48,22 @@ use Time::HiRes qw(sleep);
 use EscrowPay::Harness qw(escrowpay_conf);
 
 my $node = PostgreSQL::Test::Cluster->new('maintenance');
+
+# query_is(SQL, WANT, NAME): the test that SQL, run in postgres, returns WANT
+sub query_is
+{
+	local $Test::Builder::Level = $Test::Builder::Level + 1;
+	return is($node->safe_psql('postgres', $_[0]), $_[1], $_[2]);
+}
+
+# worker_did(SQL, NAME): the test that SQL (a condition the worker brings
+# about), polled in postgres, becomes true
+sub worker_did
+{
+	local $Test::Builder::Level = $Test::Builder::Level + 1;
+	return ok($node->poll_query_until('postgres', $_[0]), $_[1]);
+}
+
 $node->init;
 $node->append_conf('postgresql.conf', escrowpay_conf($node) . q{
 escrowpay.maintenance_interval = 1
@@ -59,10 +75,8 @@ escrowpay.event_retention = '1d'
 $node->start;
 
 # the worker is up, in the postgres database, before the extension exists
-ok( $node->poll_query_until(
-		'postgres',
-		q{SELECT count(*) = 1 FROM pg_stat_activity
-		   WHERE backend_type = 'escrowpay maintenance' AND datname = 'postgres'}),
+worker_did(q{SELECT count(*) = 1 FROM pg_stat_activity
+		   WHERE backend_type = 'escrowpay maintenance' AND datname = 'postgres'},
 	'a backend of type "escrowpay maintenance" is connected to postgres');
 # let it run a round or two without the extension
 sleep(1.5);
@@ -103,39 +117,27 @@ my ($delivered, $unshipped, $later) = split ' ', (split /\n/, $ids)[-1];
 like("$delivered $unshipped $later", qr/^\d+ \d+ \d+$/, 'three deals opened');
 
 # no run_maintenance() call from here on: only the worker
-ok( $node->poll_query_until(
-		'postgres',
-		"SELECT stage = 'settled' FROM escrow.deals WHERE id = $delivered"),
+worker_did("SELECT stage = 'settled' FROM escrow.deals WHERE id = $delivered",
 	'the worker auto-accepted the delivered deal after its inspection window');
-ok( $node->poll_query_until(
-		'postgres',
-		"SELECT stage = 'expired' FROM escrow.deals WHERE id = $unshipped"),
+worker_did("SELECT stage = 'expired' FROM escrow.deals WHERE id = $unshipped",
 	'the worker expired the deal not shipped in time');
 
-is( $node->safe_psql(
-		'postgres',
-		"SELECT id || ' ' || stage || ' ' || held || ' ' || captured || ' ' || fee
-		   FROM escrow.deals ORDER BY id"),
+query_is("SELECT id || ' ' || stage || ' ' || held || ' ' || captured || ' ' || fee
+		   FROM escrow.deals ORDER BY id",
 	"$delivered settled 0 1000 10\n$unshipped expired 0 0 0\n$later funds_reserved 200 0 0",
 	'stages and money of the three deals');
-is( $node->safe_psql(
-		'postgres',
-		"SELECT deal || ' ' || action || ' ' || from_stage || ' ' || to_stage
-		   FROM escrow.deal_events WHERE actor = 'system' ORDER BY deal, id"),
+query_is("SELECT deal || ' ' || action || ' ' || from_stage || ' ' || to_stage
+		   FROM escrow.deal_events WHERE actor = 'system' ORDER BY deal, id",
 	"$delivered auto_accept delivered settled\n$unshipped expire funds_reserved expired",
 	'one system event per due deal, none for the deal due in a week');
-is( $node->safe_psql(
-		'postgres',
-		"SELECT status || ' ' || captured || ' ' || released FROM escrow.holds ORDER BY id"),
+query_is("SELECT status || ' ' || captured || ' ' || released FROM escrow.holds ORDER BY id",
 	"captured 1000 0\nreleased 0 300\nopen 0 0",
 	'holds: captured, released, still open');
-is( $node->safe_psql(
-		'postgres',
-		'SELECT account || \' \' || posted || \' \' || held FROM escrow.balances
-		  WHERE account IN (2, 3, 4) ORDER BY account'),
+query_is('SELECT account || \' \' || posted || \' \' || held FROM escrow.balances
+		  WHERE account IN (2, 3, 4) ORDER BY account',
 	"2 9000 200\n3 990 0\n4 10 0",
 	'balances: buyer paid 1000 and holds 200, merchant got 990, fee account 10');
-is($node->safe_psql('postgres', 'SELECT count(*) FROM escrow.verify_ledger()'),
+query_is('SELECT count(*) FROM escrow.verify_ledger()',
 	'0', 'verify_ledger() finds nothing wrong');
 
 # ------------------------------------------------ hold expiry
@@ -144,13 +146,9 @@ SELECT escrow.open_account('holder', 'EUR');
 SELECT escrow.deposit(5, 5000);
 SELECT escrow.hold(5, 3, 700, '1 second');
 });
-ok( $node->poll_query_until(
-		'postgres',
-		"SELECT status = 'expired' AND released = 700 FROM escrow.holds WHERE debit_account = 5"),
+worker_did("SELECT status = 'expired' AND released = 700 FROM escrow.holds WHERE debit_account = 5",
 	'the worker released the hold past its expiry');
-is( $node->safe_psql(
-		'postgres',
-		"SELECT posted || ' ' || held FROM escrow.balances WHERE account = 5"),
+query_is("SELECT posted || ' ' || held FROM escrow.balances WHERE account = 5",
 	'5000 0', 'the expired hold no longer reduces what is available');
 
 # ------------------------------------------------ retention
@@ -160,47 +158,33 @@ UPDATE escrow.idempotency_keys SET created_at = now() - interval '2 days' WHERE 
 });
 $node->safe_psql('postgres',
 	"UPDATE escrow.deal_events SET at = at - interval '2 days' WHERE deal IN ($unshipped, $delivered)");
-ok( $node->poll_query_until(
-		'postgres',
-		"SELECT NOT EXISTS (SELECT 1 FROM escrow.deal_events WHERE deal = $unshipped)"),
+worker_did("SELECT NOT EXISTS (SELECT 1 FROM escrow.deal_events WHERE deal = $unshipped)",
 	'the worker deleted the events of the deal that ended 2 days ago');
-is( $node->safe_psql(
-		'postgres',
-		"SELECT string_agg(key, ' ' ORDER BY key) FROM escrow.idempotency_keys WHERE key LIKE 'k-%'"),
+query_is("SELECT string_agg(key, ' ' ORDER BY key) FROM escrow.idempotency_keys WHERE key LIKE 'k-%'",
 	'k-new', 'the key made 2 days ago is deleted, the new one kept');
-is( $node->safe_psql(
-		'postgres',
-		"SELECT string_agg(action, ' ' ORDER BY id) FROM escrow.deal_events WHERE deal = $delivered"),
+query_is("SELECT string_agg(action, ' ' ORDER BY id) FROM escrow.deal_events WHERE deal = $delivered",
 	'open_deal issue_identity_code confirm_identity reserve mark_shipped mark_delivered auto_accept',
 	'the settled deal (not ended: returns are still possible) keeps its events');
 
 # ------------------------------------------------ the record of runs
-ok( $node->poll_query_until(
-		'postgres',
-		q{SELECT string_agg(task || ' ' || (last_error IS NULL) || ' ' || (runs > 0)
+worker_did(q{SELECT string_agg(task || ' ' || (last_error IS NULL) || ' ' || (runs > 0)
 		                    || ' ' || (last_success IS NOT NULL), ', ' ORDER BY task)
 		   = 'checkpoint true true true, deal_deadlines true true true, expire_holds true true true, '
 		     || 'fold true true true, retention true true true'
-		   FROM escrow.maintenance_runs}),
+		   FROM escrow.maintenance_runs},
 	'maintenance_runs: one row per task, each run successful');
 
 # ------------------------------------------------ one task failing
 $node->safe_psql('postgres',
 	'ALTER FUNCTION escrow.run_maintenance(integer) RENAME TO run_maintenance_away');
-ok( $node->poll_query_until(
-		'postgres',
-		q{SELECT failures > 0 AND last_error LIKE '%run_maintenance%does not exist%'
-		   FROM escrow.maintenance_runs WHERE task = 'deal_deadlines'}),
+worker_did(q{SELECT failures > 0 AND last_error LIKE '%run_maintenance%does not exist%'
+		   FROM escrow.maintenance_runs WHERE task = 'deal_deadlines'},
 	'with run_maintenance() gone, its task fails and the failure is recorded');
 $node->safe_psql('postgres', q{SELECT escrow.hold(5, 3, 400, '1 second')});
-ok( $node->poll_query_until(
-		'postgres',
-		"SELECT count(*) = 2 FROM escrow.holds WHERE debit_account = 5 AND status = 'expired'"),
+worker_did("SELECT count(*) = 2 FROM escrow.holds WHERE debit_account = 5 AND status = 'expired'",
 	'hold expiry goes on meanwhile');
-is( $node->safe_psql(
-		'postgres',
-		q{SELECT failures || ' ' || (last_error IS NULL) FROM escrow.maintenance_runs
-		   WHERE task = 'expire_holds'}),
+query_is(q{SELECT failures || ' ' || (last_error IS NULL) FROM escrow.maintenance_runs
+		   WHERE task = 'expire_holds'},
 	'0 true', 'the expiry task never failed');
 like(
 	slurp_file($node->logfile),
@@ -208,10 +192,8 @@ like(
 	'the failure is logged as a warning naming the task');
 $node->safe_psql('postgres',
 	'ALTER FUNCTION escrow.run_maintenance_away(integer) RENAME TO run_maintenance');
-ok( $node->poll_query_until(
-		'postgres',
-		q{SELECT last_error IS NULL AND last_success > last_start - interval '1 second'
-		   FROM escrow.maintenance_runs WHERE task = 'deal_deadlines'}),
+worker_did(q{SELECT last_error IS NULL AND last_success > last_start - interval '1 second'
+		   FROM escrow.maintenance_runs WHERE task = 'deal_deadlines'},
 	'renamed back, the task succeeds again and its error is cleared');
 
 # ------------------------------------------------ interval 0: the worker idles
@@ -239,25 +221,19 @@ SELECT pg_temp.delivered(500);
 sleep(2);
 $node->reload;
 sleep(1);
-is( $node->safe_psql(
-		'postgres',
-		"SELECT stage || ' ' || (deadline < clock_timestamp())
-		   FROM escrow.deals WHERE id = $idle"),
+query_is("SELECT stage || ' ' || (deadline < clock_timestamp())
+		   FROM escrow.deals WHERE id = $idle",
 	'delivered true',
 	'with maintenance_interval = 0 a due deal stays delivered');
-ok( $node->poll_query_until(
-		'postgres',
-		q{SELECT count(*) = 1 FROM pg_stat_activity
-		   WHERE backend_type = 'escrowpay maintenance'}),
+worker_did(q{SELECT count(*) = 1 FROM pg_stat_activity
+		   WHERE backend_type = 'escrowpay maintenance'},
 	'the worker is still running');
-is( $node->safe_psql(
-		'postgres',
-		q{SELECT string_agg(action || '=' || deals, ' ' ORDER BY action)
+query_is(q{SELECT string_agg(action || '=' || deals, ' ' ORDER BY action)
 		           FILTER (WHERE deals > 0)
-		    FROM escrow.run_maintenance()}),
+		    FROM escrow.run_maintenance()},
 	'auto_accept=1',
 	'a manual run_maintenance() then accepts it (and nothing else, no failure)');
-is($node->safe_psql('postgres', 'SELECT count(*) FROM escrow.verify_ledger()'),
+query_is('SELECT count(*) FROM escrow.verify_ledger()',
 	'0', 'verify_ledger() still finds nothing wrong');
 
 # the worker never failed (a failing round would exit and restart it)

@@ -38,7 +38,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes ();
 
-use EscrowPay::Harness qw(setting new_node model_world drive ledger_checks after_outage);
+use EscrowPay::Harness qw(setting new_node model_world drive calls_as_predicted states_as_modelled ledger_checks after_outage);
 use EscrowPay::Model;
 
 my $seed    = EscrowPay::Harness::seed();
@@ -62,9 +62,7 @@ for my $cycle (1 .. $cycles)
 		crash => sub { kill 'QUIT', $node->{_pid}; });
 	$node->stop('immediate', fail_ok => 1);    # waits for it, updates the node
 	$total_calls += $run->{calls} // 0;
-	is(scalar @{ $run->{failures} }, 0,
-		"cycle $cycle: $run->{calls} calls before the crash, each as the model predicted")
-	  or diag(join("\n", @{ $run->{failures} }[ 0 .. ($#{ $run->{failures} } < 9 ? $#{ $run->{failures} } : 9) ]));
+	calls_as_predicted($run, "cycle $cycle: $run->{calls} calls before the crash, each as the model predicted");
 	my @lost = grep { $_->{lost} } @$actors;
 	$in_flight += @lost;
 
@@ -84,14 +82,8 @@ for my $cycle (1 .. $cycles)
 
 # after the last recovery the ledger takes new work, as predicted
 my $run = drive($node, $actors, ops => 500);
-is(scalar @{ $run->{failures} }, 0, 'after the last recovery: 500 more calls as predicted')
-  or diag(join("\n", @{ $run->{failures} }[ 0 .. ($#{ $run->{failures} } < 9 ? $#{ $run->{failures} } : 9) ]));
-for my $a (@$actors)
-{
-	my @diff = EscrowPay::Model::diff_states($a->{st}, $a->load_state($q));
-	is(scalar @diff, 0, 'client ' . $a->c . ': state as the model says after the last run')
-	  or diag(join("\n", @diff[ 0 .. ($#diff < 19 ? $#diff : 19) ]));
-}
+calls_as_predicted($run, 'after the last recovery: 500 more calls as predicted');
+states_as_modelled($actors, $q, 'state as the model says after the last run');
 ledger_checks($node, 'at the end');
 
 diag(sprintf('004_crash_cycles: seed %d, %d crashes survived, %d calls acknowledged, '

@@ -32,8 +32,8 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-use EscrowPay::Harness qw(setting new_node model_world drive ledger_checks
-  table_fingerprints);
+use EscrowPay::Harness qw(setting new_node model_world drive calls_as_predicted states_as_modelled
+  ledger_checks table_fingerprints);
 use EscrowPay::Model;
 
 my $seed = EscrowPay::Harness::seed();
@@ -63,8 +63,7 @@ for my $sql (
 }
 
 my $run = drive($src, $actors, ops => $ops);
-is(scalar @{ $run->{failures} }, 0, "$run->{calls} model calls build the ledger as predicted")
-  or diag(join("\n", @{ $run->{failures} }[ 0 .. ($#{ $run->{failures} } < 9 ? $#{ $run->{failures} } : 9) ]));
+calls_as_predicted($run, "$run->{calls} model calls build the ledger as predicted");
 is($q->('SELECT count(*) FROM escrow.verify_ledger()'), '0', 'the source ledger is sound');
 my %kinds = map { split /\|/ } split /\n/, $q->(q{
 	SELECT 'holds ' || status, count(*) FROM escrow.holds GROUP BY 1
@@ -150,14 +149,8 @@ for my $a (@$actors)
 	$_->{code_pending} = 0, $_->{code} = undef for values %{ $a->{st}{deals} };
 }
 $run = drive($dst, $actors, ops => 1000);
-is(scalar @{ $run->{failures} }, 0, "the model clients carry on: $run->{calls} calls as predicted")
-  or diag(join("\n", @{ $run->{failures} }[ 0 .. ($#{ $run->{failures} } < 9 ? $#{ $run->{failures} } : 9) ]));
-for my $a (@$actors)
-{
-	my @d = EscrowPay::Model::diff_states($a->{st}, $a->load_state($r));
-	is(scalar @d, 0, 'client ' . $a->c . ': restored and continued state is as the model says')
-	  or diag(join("\n", @d[ 0 .. ($#d < 19 ? $#d : 19) ]));
-}
+calls_as_predicted($run, "the model clients carry on: $run->{calls} calls as predicted");
+states_as_modelled($actors, $r, 'restored and continued state is as the model says');
 is($r->('SELECT count(*) FROM escrow.verify_ledger()'), '0', 'the restored ledger is sound at the end');
 
 my $rows = 0;

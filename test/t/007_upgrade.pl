@@ -55,7 +55,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-use EscrowPay::Harness qw(setting new_node model_world drive ledger_checks server_crashes);
+use EscrowPay::Harness qw(setting new_node model_world drive calls_as_predicted states_as_modelled ledger_checks server_crashes);
 use EscrowPay::Model;
 
 my $seed = EscrowPay::Harness::seed();
@@ -407,14 +407,8 @@ ok($kinds{'holds open'} && $kinds{'holds captured'} && $kinds{'holds released'} 
 # cannot hold it; the old deals carry on through the calls above.)
 my ($world, $actors) = model_world($node, 3, $seed);
 my $run = drive($node, $actors, ops => $ops);
-is(scalar @{ $run->{failures} }, 0, "model clients run on the upgraded database: $run->{calls} calls as predicted")
-  or diag(join("\n", @{ $run->{failures} }[ 0 .. ($#{ $run->{failures} } < 9 ? $#{ $run->{failures} } : 9) ]));
-for my $a (@$actors)
-{
-	my @d = EscrowPay::Model::diff_states($a->{st}, $a->load_state(sub { $q->($_[0]) }));
-	is(scalar @d, 0, 'client ' . $a->c . ': its state in the upgraded database is as the model says')
-	  or diag(join("\n", @d[ 0 .. ($#d < 19 ? $#d : 19) ]));
-}
+calls_as_predicted($run, "model clients run on the upgraded database: $run->{calls} calls as predicted");
+states_as_modelled($actors, sub { $q->($_[0]) }, 'its state in the upgraded database is as the model says');
 ledger_checks($node, 'upgraded and continued');
 is(join("\n", server_crashes($node)), '', 'no backend crashed');
 

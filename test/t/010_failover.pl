@@ -44,7 +44,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes ();
 
-use EscrowPay::Harness qw(setting new_node model_world drive ledger_checks after_outage);
+use EscrowPay::Harness qw(setting new_node model_world drive calls_as_predicted states_as_modelled ledger_checks after_outage);
 use EscrowPay::Model;
 
 my $seed    = EscrowPay::Harness::seed();
@@ -127,9 +127,7 @@ like($err, qr/25006.*identity codes cannot be issued or confirmed on a standby/s
 # flight
 my ($world, $actors) = model_world($primary, $clients, $seed);
 my $run = drive($primary, $actors, seconds => $secs);
-is(scalar @{ $run->{failures} }, 0,
-	"$run->{calls} calls with the standby streaming, each as the model predicted")
-  or diag(join("\n", @{ $run->{failures} }[ 0 .. ($#{ $run->{failures} } < 9 ? $#{ $run->{failures} } : 9) ]));
+calls_as_predicted($run, "$run->{calls} calls with the standby streaming, each as the model predicted");
 my $acked_calls = $run->{calls} // 0;
 $standby->append_conf('postgresql.conf', "primary_conninfo = 'host=/nonexistent port=1'\n");
 $standby->reload;
@@ -138,9 +136,7 @@ ok($standby->poll_query_until('postgres',
 	'the stream to the standby is cut');
 $run = drive($primary, $actors, seconds => 2,
 	crash => sub { $primary->stop('immediate'); });
-is(scalar @{ $run->{failures} }, 0,
-	"$run->{calls} more calls (reads, refusals) until the primary stopped, each as the model predicted")
-  or diag(join("\n", @{ $run->{failures} }[ 0 .. ($#{ $run->{failures} } < 9 ? $#{ $run->{failures} } : 9) ]));
+calls_as_predicted($run, "$run->{calls} more calls (reads, refusals) until the primary stopped, each as the model predicted");
 $acked_calls += $run->{calls} // 0;
 my $in_flight = grep { $_->{lost} } @$actors;
 
@@ -162,15 +158,9 @@ ledger_checks($standby, 'promoted node');
 
 # the clients carry on on the promoted node
 $run = drive($standby, $actors, ops => 400);
-is(scalar @{ $run->{failures} }, 0, 'on the promoted node: 400 more calls as predicted')
-  or diag(join("\n", @{ $run->{failures} }[ 0 .. ($#{ $run->{failures} } < 9 ? $#{ $run->{failures} } : 9) ]));
+calls_as_predicted($run, 'on the promoted node: 400 more calls as predicted');
 my $qs = sub { $standby->safe_psql('postgres', $_[0]) };
-for my $a (@$actors)
-{
-	my @diff = EscrowPay::Model::diff_states($a->{st}, $a->load_state($qs));
-	is(scalar @diff, 0, 'client ' . $a->c . ': state as the model says on the promoted node')
-	  or diag(join("\n", @diff[ 0 .. ($#diff < 19 ? $#diff : 19) ]));
-}
+states_as_modelled($actors, $qs, 'state as the model says on the promoted node');
 ledger_checks($standby, 'promoted node, after more calls');
 
 # identity codes: the rolled-back attempts were counted in the old

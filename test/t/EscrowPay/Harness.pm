@@ -18,7 +18,7 @@ use EscrowPay::Client;
 use EscrowPay::Model;
 
 our @EXPORT_OK = qw(setting new_node escrowpay_conf checkpoint_key model_world drive ledger_checks
-  server_crashes flow_totals table_fingerprints after_outage);
+  calls_as_predicted states_as_modelled server_crashes flow_totals table_fingerprints after_outage);
 
 # setting(NAME, default, soak default): ESCROWPAY_<NAME> from the
 # environment, else the soak default when ESCROWPAY_SOAK is set (make
@@ -108,6 +108,31 @@ sub model_world
 		push @actors, $a;
 	}
 	return ($world, \@actors);
+}
+
+# calls_as_predicted(RUN, NAME): the test that every call of a drive() run
+# gave what the model predicted; the first ten failures shown otherwise.
+sub calls_as_predicted
+{
+	my ($run, $name) = @_;
+	local $Test::Builder::Level = $Test::Builder::Level + 1;
+	my @f = @{ $run->{failures} };
+	return is(scalar @f, 0, $name) || diag(join("\n", @f[ 0 .. ($#f < 9 ? $#f : 9) ]));
+}
+
+# states_as_modelled(ACTORS, Q, NAME): for each client, the test that its
+# state read through Q (a sub running SQL) is the model's; the first twenty
+# differences shown otherwise.
+sub states_as_modelled
+{
+	my ($actors, $q, $name) = @_;
+	local $Test::Builder::Level = $Test::Builder::Level + 1;
+	for my $a (@$actors)
+	{
+		my @d = EscrowPay::Model::diff_states($a->{st}, $a->load_state($q));
+		is(scalar @d, 0, 'client ' . $a->c . ": $name")
+		  or diag(join("\n", @d[ 0 .. ($#d < 19 ? $#d : 19) ]));
+	}
 }
 
 # Run the actors' calls through one psql client each, concurrently.

@@ -844,40 +844,22 @@ sub s_acct
 	return $self->{w}{ext}{$id} // $self->{st}{ext}{$id};    # shared, funding, clearing or undef
 }
 
-sub s_hold
+# _s_copy(S, SIM, STATE, ID, DEEP): row ID of $self->{st}{STATE} as the
+# simulation S sees it, copied into $s->{SIM} at its first read (deeply
+# with DEEP); undef when there is no such row.
+sub _s_copy
 {
-	my ($self, $s, $id) = @_;
+	my ($self, $s, $sim, $state, $id, $deep) = @_;
 	return undef unless defined $id;
-	return $s->{h}{$id} if exists $s->{h}{$id};
-	if (my $r = $self->{st}{holds}{$id}) { return $s->{h}{$id} = {%$r}; }
+	return $s->{$sim}{$id} if exists $s->{$sim}{$id};
+	if (my $r = $self->{st}{$state}{$id}) { return $s->{$sim}{$id} = $deep ? dclone($r) : {%$r}; }
 	return undef;
 }
 
-sub s_xfer
-{
-	my ($self, $s, $id) = @_;
-	return undef unless defined $id;
-	return $s->{t}{$id} if exists $s->{t}{$id};
-	if (my $r = $self->{st}{xfers}{$id}) { return $s->{t}{$id} = {%$r}; }
-	return undef;
-}
-
-sub s_deal
-{
-	my ($self, $s, $id) = @_;
-	return undef unless defined $id;
-	return $s->{d}{$id} if exists $s->{d}{$id};
-	if (my $r = $self->{st}{deals}{$id}) { return $s->{d}{$id} = dclone($r); }
-	return undef;
-}
-
-sub s_term
-{
-	my ($self, $s, $no) = @_;
-	return $s->{term}{$no} if exists $s->{term}{$no};
-	if (my $r = $self->{st}{term}{$no}) { return $s->{term}{$no} = dclone($r); }
-	return undef;
-}
+sub s_hold { my ($self, $s, $id) = @_; return $self->_s_copy($s, 'h', 'holds', $id, 0); }
+sub s_xfer { my ($self, $s, $id) = @_; return $self->_s_copy($s, 't', 'xfers', $id, 0); }
+sub s_deal { my ($self, $s, $id) = @_; return $self->_s_copy($s, 'd', 'deals', $id, 1); }
+sub s_term { my ($self, $s, $no) = @_; return $self->_s_copy($s, 'term', 'term', $no, 1); }
 
 # Write a simulation into state $st.
 sub commit
@@ -1430,16 +1412,7 @@ sub gen_deposit
 		$acct = $self->own('d1');
 		$amount = MAXI;
 	}
-	my $sql = sprintf('SELECT escrow.deposit(%s, %s, %s);', lit($acct), lit($amount), tlit($key));
-	return $self->_money_call('deposit', $sql, $acct, $amount, $key, sub {
-		my ($s) = @_;
-		# funding_account_of() runs before the key is claimed
-		return 'P0002' unless $self->s_acct($s, $acct);
-		return undef;
-	}, sub {
-		my ($s) = @_;
-		return $self->s_funding($s, 'deposit', $acct, $amount);
-	}, "deposit(" . ($acct // "NULL") . "," . ($amount // "NULL") . ")");
+	return $self->_funding_call('deposit', $acct, $amount, $key);
 }
 
 sub gen_withdraw
@@ -1454,15 +1427,24 @@ sub gen_withdraw
 		$amount = $self->available($acct) + 1 + $r->int(100);    # just too much
 	}
 	my $key = $self->pick_key;
-	my $sql = sprintf('SELECT escrow.withdraw(%s, %s, %s);', lit($acct), lit($amount), tlit($key));
-	return $self->_money_call('withdraw', $sql, $acct, $amount, $key, sub {
+	return $self->_funding_call('withdraw', $acct, $amount, $key);
+}
+
+# _funding_call(KIND, ACCT, AMOUNT, KEY): the call of deposit or withdraw
+# (KIND), which move money between ACCT and its currency's funding account
+sub _funding_call
+{
+	my ($self, $kind, $acct, $amount, $key) = @_;
+	my $sql = sprintf('SELECT escrow.%s(%s, %s, %s);', $kind, lit($acct), lit($amount), tlit($key));
+	return $self->_money_call($kind, $sql, $acct, $amount, $key, sub {
 		my ($s) = @_;
+		# funding_account_of() runs before the key is claimed
 		return 'P0002' unless $self->s_acct($s, $acct);
 		return undef;
 	}, sub {
 		my ($s) = @_;
-		return $self->s_funding($s, 'withdraw', $acct, $amount);
-	}, "withdraw(" . ($acct // "NULL") . "," . ($amount // "NULL") . ")");
+		return $self->s_funding($s, $kind, $acct, $amount);
+	}, "$kind(" . ($acct // "NULL") . "," . ($amount // "NULL") . ")");
 }
 
 sub gen_transfer

@@ -229,23 +229,15 @@ SELECT * FROM escrow.verify_ledger();
 -- the fee is on that share, the buyer is invoiced for it
 SELECT pg_temp.deal_at('DB', 'S', 10000, 'delivered', 'agency', 'AG') AS f1 \gset
 SELECT escrow.open_dispute(:f1, 'half of it missing', 'DB');
-SELECT balances AS m0 FROM money \gset
-SELECT escrow.resolve_dispute(:f1, 4000, 6000);
-SELECT payload FROM escrow.deal_events WHERE deal = :f1 ORDER BY id DESC LIMIT 1;
-SELECT * FROM pg_temp.deal(:f1);
-SELECT * FROM pg_temp.receivable(:f1);
-SELECT :'m0' AS before, balances AS after FROM money;
+SELECT :f1 AS d, 4000 AS to_buyer, 6000 AS to_merchant \gset
+\i sql/include/dispute_split.sql
 
 -- agency after receipt, the buyer paid less than the merchant's share
 SELECT pg_temp.deal_at('DB', 'S', 10000, 'settled', 'agency', 'AG') AS f2 \gset
 SELECT escrow.pay_invoice((SELECT id FROM escrow.receivables WHERE deal = :f2), :wallet, 3000) > 0;
 SELECT escrow.open_dispute(:f2, 'broke after a day', 'DB');
-SELECT balances AS m0 FROM money \gset
-SELECT escrow.resolve_dispute(:f2, 4000, 6000);
-SELECT payload FROM escrow.deal_events WHERE deal = :f2 ORDER BY id DESC LIMIT 1;
-SELECT * FROM pg_temp.deal(:f2);
-SELECT * FROM pg_temp.receivable(:f2);
-SELECT :'m0' AS before, balances AS after FROM money;
+SELECT :f2 AS d, 4000 AS to_buyer, 6000 AS to_merchant \gset
+\i sql/include/dispute_split.sql
 -- the rest of the written-down invoice is paid as usual
 SELECT escrow.pay_invoice((SELECT id FROM escrow.receivables WHERE deal = :f2), :wallet) > 0;
 SELECT * FROM pg_temp.receivable(:f2);
@@ -264,23 +256,15 @@ SELECT * FROM escrow.verify_ledger();
 -- credit finance before receipt (delivered)
 SELECT pg_temp.deal_at('CB', 'S', 10000, 'delivered', 'credit_finance', 'CF') AS f4 \gset
 SELECT escrow.open_dispute(:f4, 'wrong colour', 'S');
-SELECT balances AS m0 FROM money \gset
-SELECT escrow.resolve_dispute(:f4, 2500, 7500);
-SELECT payload FROM escrow.deal_events WHERE deal = :f4 ORDER BY id DESC LIMIT 1;
-SELECT * FROM pg_temp.deal(:f4);
-SELECT * FROM pg_temp.receivable(:f4);
-SELECT :'m0' AS before, balances AS after FROM money;
+SELECT :f4 AS d, 2500 AS to_buyer, 7500 AS to_merchant \gset
+\i sql/include/dispute_split.sql
 
 -- credit finance after receipt, part of the loan repaid (less than the share)
 SELECT pg_temp.deal_at('CB', 'S', 10000, 'settled', 'credit_finance', 'CF') AS f5 \gset
 SELECT escrow.repay((SELECT id FROM escrow.receivables WHERE deal = :f5), :cbwallet, 2000) > 0;
 SELECT escrow.open_dispute(:f5, 'stopped working', 'CB');
-SELECT balances AS m0 FROM money \gset
-SELECT escrow.resolve_dispute(:f5, 4000, 6000);
-SELECT payload FROM escrow.deal_events WHERE deal = :f5 ORDER BY id DESC LIMIT 1;
-SELECT * FROM pg_temp.deal(:f5);
-SELECT * FROM pg_temp.receivable(:f5);
-SELECT :'m0' AS before, balances AS after FROM money;
+SELECT :f5 AS d, 4000 AS to_buyer, 6000 AS to_merchant \gset
+\i sql/include/dispute_split.sql
 
 -- credit finance after receipt, repaid beyond the share: the excess stays
 -- on the buyer's line, the loan is paid

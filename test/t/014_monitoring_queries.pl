@@ -1,4 +1,4 @@
-# 013_monitoring_queries.pl -- docs/monitoring/queries.yaml, the
+# 014_monitoring_queries.pl -- docs/monitoring/queries.yaml, the
 # postgres_exporter queries file, works against escrow.metrics.
 #
 # Each query of the file runs, as a login granted only USAGE on schema

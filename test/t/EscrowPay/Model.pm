@@ -1224,6 +1224,18 @@ sub _is_void
 	return undef;
 }
 
+# _batch_ids(ROWS): what a batch call that made ROWS (hashes) predicts: no
+# error, an array of as many ids, and, once the call returned, each row
+# given its id in order
+sub _batch_ids
+{
+	my ($rows) = @_;
+	return (undef, _ids_array(scalar @$rows), sub {
+		my @ids = $_[0][0] =~ /(\d+)/g;
+		$rows->[$_]{id} = $ids[$_] for 0 .. $#$rows;
+	});
+}
+
 sub _ids_array
 {
 	my ($n) = @_;
@@ -1699,7 +1711,7 @@ sub gen_hold_batch
 	  if $bad_array->($da) || $bad_array->($ca) || @$ca != @$da || $bad_array->($aa)
 	  || @$aa != @$da || grep { $_ <= 0 || $_ > MAX_AMOUNT } @$aa or bad_key($key);
 	my $canon = join('', map { "$d[$_],$c[$_],$a[$_];" } 0 .. $n - 1) . ikey($expiry);
-	return $self->predict('hold_batch', $sql, sub {
+	return $self->_predict_batch('hold_batch', $sql, $key, $canon, sub {
 		my ($s) = @_;
 		for my $i (0 .. $n - 1)
 		{
@@ -1725,11 +1737,17 @@ sub gen_hold_batch
 			push @{ $s->{new_h} }, $h;
 			push @h, $h;
 		}
-		return (undef, _ids_array($n), sub {
-			my @ids = $_[0][0] =~ /(\d+)/g;
-			$h[$_]{id} = $ids[$_] for 0 .. $#h;
-		});
-	}, key => $key, req => 'hold_batch(sha256:' . sha256_hex($canon) . ')',
+		return _batch_ids(\@h);
+	});
+}
+
+# _predict_batch(NAME, SQL, KEY, CANON, SIM): the prediction of batch call
+# NAME, whose request (under idempotency key KEY) is the sha256 of the
+# canonical list CANON and whose replay returns a value
+sub _predict_batch
+{
+	my ($self, $name, $sql, $key, $canon, $sim) = @_;
+	return $self->predict($name, $sql, $sim, key => $key, req => "$name(sha256:" . sha256_hex($canon) . ')',
 		replay_check => sub { _is_value($_[0]) });
 }
 
@@ -1773,7 +1791,7 @@ sub gen_capture_batch
 		my $a = defined $amounts ? $amounts->[$_] : undef;
 		"$hids->[$_]," . ($a // 'NULL') . ';'
 	} 0 .. $#$hids) . ($final eq 'true' ? 'final' : 'partial');
-	return $self->predict('capture_batch', $sql, sub {
+	return $self->_predict_batch('capture_batch', $sql, $key, $canon, sub {
 		my ($s) = @_;
 		my @t;
 		for my $i (0 .. $#$hids)
@@ -1783,12 +1801,8 @@ sub gen_capture_batch
 			return $e if $e;
 			push @t, $t;
 		}
-		return (undef, _ids_array(scalar @$hids), sub {
-			my @x = $_[0][0] =~ /(\d+)/g;
-			$t[$_]{id} = $x[$_] for 0 .. $#t;
-		});
-	}, key => $key, req => 'capture_batch(sha256:' . sha256_hex($canon) . ')',
-		replay_check => sub { _is_value($_[0]) });
+		return _batch_ids(\@t);
+	});
 }
 
 # the same keyed call once more: the same result, nothing changes

@@ -35,21 +35,13 @@ SELECT escrow.current_party() IS NULL AS no_party;
 
 -- Each party's login role sees its own deals only
 SET ROLE party_m1;
-SELECT escrow.current_party();
-SELECT deal, txn_no, buyer, merchant, amount, stage, held, captured, fee FROM escrow.deal_progress ORDER BY deal;
-SELECT deal, action, actor FROM escrow.deal_events ORDER BY id;
-SELECT merchant, currency, settled, fees, refunds, net FROM escrow.merchant_payouts;
-SELECT stage, deals, amount FROM escrow.stage_funnel ORDER BY stage;
+\i sql/include/party_sees.sql
 SELECT id, buyer, merchant, stage FROM escrow.deals ORDER BY id;
 SELECT count(*) AS others FROM escrow.deals WHERE buyer <> 'M1';
 RESET ROLE;
 
 SET ROLE party_s1;
-SELECT escrow.current_party();
-SELECT deal, txn_no, buyer, merchant, amount, stage, held, captured, fee FROM escrow.deal_progress ORDER BY deal;
-SELECT deal, action, actor FROM escrow.deal_events ORDER BY id;
-SELECT merchant, currency, settled, fees, refunds, net FROM escrow.merchant_payouts;
-SELECT stage, deals, amount FROM escrow.stage_funnel ORDER BY stage;
+\i sql/include/party_sees.sql
 RESET ROLE;
 
 SET ROLE party_x;

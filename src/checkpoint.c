@@ -1,26 +1,13 @@
 /*-------------------------------------------------------------------------
  *
  * checkpoint.c
- *	  Signed checkpoints of the journal (docs/audit.md).
+ *	  Signed checkpoints of the journal (docs/audit.md): escrow.checkpoint(),
+ *	  escrow.inclusion_proof(), escrow.checkpoint_public_key(), and their
+ *	  check by verify_ledger().
  *
  * The journal's transfers, in id order, are the leaves of one growing
- * Merkle tree hashed as in RFC 6962 (Certificate Transparency):
- *
- *	  leaf = SHA-256(0x00 || canonical bytes of the transfer)
- *	  node = SHA-256(0x01 || left || right)
- *
- * the tree of n leaves splitting at the largest power of two below n.
- * The canonical bytes (version 1) are computed from what the transfer
- * says, never from a hash the ledger keeps: id, kind, debit and credit
- * account, amount, currency, hold, refunded transfer and time:
- *
- *	  id(8) || len(kind)(1) || kind || debit(8) || credit(8) || amount(8) ||
- *	  len(currency)(1) || currency || hold_id(8) || refund_of(8) ||
- *	  created_at(8)
- *
- * integers big-endian, a missing hold or refunded transfer 0, the time in
- * microseconds since 1970-01-01 UTC.  The refunded total, the one column a
- * posted transfer may still change, is not part of it.
+ * Merkle tree (merkle.c, RFC 6962 hashing); a checkpoint's root is signed
+ * with Ed25519 (signing.c).
  *
  * escrow.checkpoint() seals every transfer up to a point: it waits until
  * every transaction that may still insert a transfer with an id up to
@@ -28,43 +15,30 @@
  * escrow.transfer_id_seq, which hands out each value once and caches
  * none), so that no transfer can appear below the checkpoint later.  Its
  * row in escrow.checkpoints keeps the tree size, the last transfer
- * covered, the root, and the Ed25519 signature (OpenSSL) of
- *
- *	  "escrowpay-checkpoint-v1" || 0x00 || seq(8) || tree_size(8) ||
- *	  last_transfer(8) || created_at(8) || root(32)
- *
- * by the private key in escrowpay.checkpoint_key_file (PEM, read at each
- * call with keyfile.c's checks), with the public key and its id.  Each
+ * covered, the root, the signature, and the public key and its id.  Each
  * checkpoint covers the transfers after the previous one, and its tree
  * all transfers so far, so a proof against the latest checkpoint proves
  * a transfer in the whole log.
  *
- * Every complete subtree of EP_CHUNK_LEAVES aligned leaves is stored
- * (escrow.checkpoint_chunks), so a checkpoint hashes only the new
- * transfers and the incomplete last chunk, and an inclusion proof reads
- * one chunk of transfers and the chunks' hashes: no part of it scans the
- * journal.  verify_ledger() alone recomputes everything.
+ * A checkpoint hashes only the new transfers and the incomplete last
+ * chunk of the tree, and an inclusion proof reads one chunk of transfers
+ * and the chunks' hashes: no part of it scans the journal.
+ * verify_ledger() alone recomputes everything.
  *
  *-------------------------------------------------------------------------
  */
 #include "checkpoint.h"
 
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-
 #include "access/xact.h"
 #include "catalog/namespace.h"
-#include "common/int.h"
-#include "datatype/timestamp.h"
 #include "fmgr.h"
 #include "funcapi.h"
-#include "keyfile.h"
-#include "lib/stringinfo.h"
 #include "limits.h"
+#include "merkle.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "plan.h"
-#include "port/pg_bswap.h"
+#include "signing.h"
 #include "storage/lmgr.h"
 #include "storage/proc.h"
 #include "storage/procarray.h"
@@ -77,409 +51,6 @@
 PG_FUNCTION_INFO_V1(escrow_checkpoint);
 PG_FUNCTION_INFO_V1(escrow_inclusion_proof);
 PG_FUNCTION_INFO_V1(escrow_checkpoint_public_key);
-
-#define EP_SHA256_LEN 32
-#define EP_ED25519_PUB_LEN 32
-#define EP_ED25519_SIG_LEN 64
-#define EP_KEY_ID_BYTES 8		/* key id: first 8 bytes of SHA-256(public key), hex */
-#define EP_CHECKPOINT_DOMAIN "escrowpay-checkpoint-v1"
-
-typedef uint8 EpHash[EP_SHA256_LEN];
-
-/* microseconds between 1970-01-01 and 2000-01-01 (PostgreSQL's epoch) */
-#define EP_UNIX_EPOCH_OFFSET_US \
-	((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY)
-
-/*
- * The leaf columns of a transfer, in canonical order; $1 < id <= $2.
- * LEFT JOIN: verify_ledger() reads transfers whose account is gone too.
- */
-#define LEAF_COLUMNS \
-	"SELECT t.id, t.kind::text, t.debit_account, t.credit_account, t.amount::bigint, " \
-	"       coalesce(a.currency, ''), coalesce(t.hold_id, 0), coalesce(t.refund_of, 0), " \
-	"       t.created_at " \
-	"  FROM escrow.transfers t LEFT JOIN escrow.accounts a ON a.id = t.debit_account "
-#define LEAF_RANGE_SQL LEAF_COLUMNS "WHERE t.id > $1 AND t.id <= $2 ORDER BY t.id"
-
-/* One transfer as a leaf */
-typedef struct EpLeafData
-{
-	int64		id;
-	const char *kind;
-	int64		debit;
-	int64		credit;
-	int64		amount;
-	const char *currency;
-	int64		hold_id;
-	int64		refund_of;
-	int64		created_us;		/* since 1970-01-01 UTC */
-} EpLeafData;
-
-/*
- * What is known of a tree: the hashes of its complete chunks, and the
- * leaf hashes of at most two chunks (the incomplete last one, and, for a
- * proof, the chunk of the leaf proven).
- */
-typedef struct EpTree
-{
-	int64		nchunks;
-	int64		chunk_cap;
-	EpHash	   *chunks;
-	int64	   *chunk_first;	/* first and last transfer of each chunk */
-	int64	   *chunk_last;
-	int64		tail_start;		/* first leaf of tail[] */
-	int			ntail;
-	int64		tail_first;		/* transfer of tail[0] */
-	EpHash	   *tail;			/* EP_CHUNK_LEAVES slots */
-	int64		win_start;		/* first leaf of win[]; -1: none */
-	int			nwin;
-	EpHash	   *win;
-} EpTree;
-
-/* The checkpoint signing key */
-typedef struct EpSigningKey
-{
-	EVP_PKEY   *pkey;
-	uint8		pub[EP_ED25519_PUB_LEN];
-	char		id[EP_KEY_ID_BYTES * 2 + 1];
-} EpSigningKey;
-
-/* ------------------------------------------------------------ hashing */
-
-static void
-sha256_parts(const uint8 *prefix, size_t plen, const uint8 *a, size_t alen,
-			 const uint8 *b, size_t blen, uint8 *out)
-{
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	unsigned int len = EP_SHA256_LEN;
-	bool		ok;
-
-	ok = ctx != NULL &&
-		EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
-		EVP_DigestUpdate(ctx, prefix, plen) == 1 &&
-		(alen == 0 || EVP_DigestUpdate(ctx, a, alen) == 1) &&
-		(blen == 0 || EVP_DigestUpdate(ctx, b, blen) == 1) &&
-		EVP_DigestFinal_ex(ctx, out, &len) == 1;
-	EVP_MD_CTX_free(ctx);
-	if (!ok || len != EP_SHA256_LEN)
-		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("could not compute SHA-256")));
-}
-
-static void
-node_hash(const uint8 *left, const uint8 *right, uint8 *out)
-{
-	static const uint8 one = 0x01;
-
-	sha256_parts(&one, 1, left, EP_SHA256_LEN, right, EP_SHA256_LEN, out);
-}
-
-static void
-put_int64(StringInfo buf, int64 v)
-{
-	uint64		be = pg_hton64((uint64) v);
-
-	appendBinaryStringInfo(buf, (const char *) &be, sizeof(be));
-}
-
-static void
-put_short_text(StringInfo buf, const char *s)
-{
-	size_t		len = strlen(s);
-	uint8		l = (uint8) Min(len, 255);
-
-	appendBinaryStringInfo(buf, (const char *) &l, 1);
-	appendBinaryStringInfo(buf, s, l);
-}
-
-/* leaf = SHA-256(0x00 || canonical bytes) */
-static void
-leaf_hash(const EpLeafData *l, uint8 *out)
-{
-	static const uint8 zero = 0x00;
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	put_int64(&buf, l->id);
-	put_short_text(&buf, l->kind);
-	put_int64(&buf, l->debit);
-	put_int64(&buf, l->credit);
-	put_int64(&buf, l->amount);
-	put_short_text(&buf, l->currency);
-	put_int64(&buf, l->hold_id);
-	put_int64(&buf, l->refund_of);
-	put_int64(&buf, l->created_us);
-	sha256_parts(&zero, 1, (const uint8 *) buf.data, buf.len, NULL, 0, out);
-	pfree(buf.data);
-}
-
-/* Row i of a LEAF_COLUMNS result */
-static void
-leaf_of_row(uint64 i, EpLeafData *l)
-{
-	bool		isnull;
-
-	l->id = ep_int64(i, 1);
-	l->kind = ep_text(i, 2);
-	l->debit = ep_int64(i, 3);
-	l->credit = ep_int64(i, 4);
-	l->amount = ep_int64(i, 5);
-	l->currency = ep_text(i, 6);
-	l->hold_id = ep_int64(i, 7);
-	l->refund_of = ep_int64(i, 8);
-	l->created_us = DatumGetTimestampTz(ep_datum(i, 9, &isnull)) + EP_UNIX_EPOCH_OFFSET_US;
-}
-
-/* ------------------------------------------------------------ the tree */
-
-static void
-tree_init(EpTree *t)
-{
-	memset(t, 0, sizeof(*t));
-	t->chunk_cap = 64;
-	t->chunks = palloc(sizeof(EpHash) * t->chunk_cap);
-	t->chunk_first = palloc(sizeof(int64) * t->chunk_cap);
-	t->chunk_last = palloc(sizeof(int64) * t->chunk_cap);
-	t->tail = palloc(sizeof(EpHash) * EP_CHUNK_LEAVES);
-	t->win = palloc(sizeof(EpHash) * EP_CHUNK_LEAVES);
-	t->win_start = -1;
-}
-
-static int64
-tree_size(const EpTree *t)
-{
-	return t->tail_start + t->ntail;
-}
-
-/* MTH of a chunk's leaves */
-static void mth(const EpTree *t, int64 lo, int64 hi, uint8 *out);
-
-/* Append a complete chunk: its hash and its first and last transfer */
-static void
-tree_add_chunk(EpTree *t, const uint8 *hash, int64 first, int64 last)
-{
-	if (t->nchunks == t->chunk_cap)
-	{
-		t->chunk_cap *= 2;
-		t->chunks = repalloc_huge(t->chunks, sizeof(EpHash) * t->chunk_cap);
-		t->chunk_first = repalloc_huge(t->chunk_first, sizeof(int64) * t->chunk_cap);
-		t->chunk_last = repalloc_huge(t->chunk_last, sizeof(int64) * t->chunk_cap);
-	}
-	memcpy(t->chunks[t->nchunks], hash, EP_SHA256_LEN);
-	t->chunk_first[t->nchunks] = first;
-	t->chunk_last[t->nchunks] = last;
-	t->nchunks++;
-}
-
-/*
- * Append the leaf of a transfer.  When it completes a chunk, the chunk's
- * hash moves to chunks[] and the tail starts afresh.
- */
-static void
-tree_add_leaf(EpTree *t, int64 transfer, const uint8 *leaf)
-{
-	EpHash		chunk;
-
-	if (t->ntail == 0)
-		t->tail_first = transfer;
-	memcpy(t->tail[t->ntail++], leaf, EP_SHA256_LEN);
-	if (t->ntail < EP_CHUNK_LEAVES)
-		return;
-	mth(t, t->tail_start, t->tail_start + EP_CHUNK_LEAVES, chunk);
-	tree_add_chunk(t, chunk, t->tail_first, transfer);
-	t->tail_start += EP_CHUNK_LEAVES;
-	t->ntail = 0;
-}
-
-static const uint8 *
-tree_leaf(const EpTree *t, int64 i)
-{
-	if (i >= t->tail_start && i < t->tail_start + t->ntail)
-		return t->tail[i - t->tail_start];
-	if (t->win_start >= 0 && i >= t->win_start && i < t->win_start + t->nwin)
-		return t->win[i - t->win_start];
-	elog(ERROR, "escrowpay: Merkle leaf " INT64_FORMAT " is not loaded", i);
-	return NULL;				/* keep compiler quiet */
-}
-
-/* largest power of two below n (n >= 2) */
-static int64
-split_point(int64 n)
-{
-	int64		k = 1;
-
-	while (k * 2 < n)
-		k *= 2;
-	return k;
-}
-
-/* RFC 6962 MTH of leaves [lo, hi) */
-static void
-mth(const EpTree *t, int64 lo, int64 hi, uint8 *out)
-{
-	int64		n = hi - lo;
-	int64		k;
-	EpHash		left;
-	EpHash		right;
-
-	check_stack_depth();
-	if (n == 1)
-	{
-		memcpy(out, tree_leaf(t, lo), EP_SHA256_LEN);
-		return;
-	}
-	if (n == EP_CHUNK_LEAVES && lo % EP_CHUNK_LEAVES == 0 &&
-		lo / EP_CHUNK_LEAVES < t->nchunks)
-	{
-		memcpy(out, t->chunks[lo / EP_CHUNK_LEAVES], EP_SHA256_LEN);
-		return;
-	}
-	k = split_point(n);
-	mth(t, lo, lo + k, left);
-	mth(t, lo + k, hi, right);
-	node_hash(left, right, out);
-}
-
-/* RFC 6962 PATH(m, leaves [lo, hi)), appended leaf to root */
-static void
-audit_path(const EpTree *t, int64 m, int64 lo, int64 hi, List **path)
-{
-	int64		n = hi - lo;
-	int64		k;
-	uint8	   *sibling;
-
-	if (n == 1)
-		return;
-	k = split_point(n);
-	sibling = palloc(EP_SHA256_LEN);
-	if (m < lo + k)
-	{
-		audit_path(t, m, lo, lo + k, path);
-		mth(t, lo + k, hi, sibling);
-	}
-	else
-	{
-		audit_path(t, m, lo + k, hi, path);
-		mth(t, lo, lo + k, sibling);
-	}
-	*path = lappend(*path, sibling);
-}
-
-/* ------------------------------------------------------------ keys */
-
-/* Never prompt for a passphrase: an encrypted key is refused */
-static int
-no_passphrase(char *buf, int size, int rwflag, void *u)
-{
-	return 0;
-}
-
-static void
-key_id_of(const uint8 *pub, char *id)
-{
-	static const uint8 none = 0;
-	EpHash		h;
-
-	/* SHA-256 of the raw public key (the empty prefix keeps one helper) */
-	sha256_parts(&none, 0, pub, EP_ED25519_PUB_LEN, NULL, 0, h);
-	hex_encode((const char *) h, EP_KEY_ID_BYTES, id);
-	id[EP_KEY_ID_BYTES * 2] = '\0';
-}
-
-/*
- * Load the Ed25519 private key of escrowpay.checkpoint_key_file (PEM,
- * PKCS#8 as written by `openssl genpkey -algorithm ed25519`); 55000 when
- * the setting is empty or the file unusable.
- */
-static void
-signing_key_load(EpSigningKey *key)
-{
-	EpKeyFileKind kind;
-	EpKeyFile	file;
-	BIO		   *bio;
-	size_t		publen = EP_ED25519_PUB_LEN;
-
-	kind.setting = "escrowpay.checkpoint_key_file";
-	kind.path = ep_checkpoint_key_file;
-	kind.purpose = "Checkpoints are signed with the Ed25519 private key of that file.";
-	kind.hint = "The file holds an Ed25519 private key in PEM (openssl genpkey -algorithm ed25519), "
-		"unencrypted, and is readable only by the server's operating-system user (mode 0600).";
-	ep_key_file_read(&kind, &file);
-	bio = BIO_new_mem_buf(file.buf, -1);
-	key->pkey = bio ? PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL) : NULL;
-	BIO_free(bio);
-	if (key->pkey == NULL)
-		ep_key_file_error(&kind, &file, "It holds no private key in PEM that can be read "
-						  "without a passphrase.");
-	if (EVP_PKEY_get_id(key->pkey) != EVP_PKEY_ED25519)
-	{
-		EVP_PKEY_free(key->pkey);
-		ep_key_file_error(&kind, &file, "Its key is not an Ed25519 key.");
-	}
-	ep_key_file_free(&file);
-	if (EVP_PKEY_get_raw_public_key(key->pkey, key->pub, &publen) != 1 ||
-		publen != EP_ED25519_PUB_LEN)
-	{
-		EVP_PKEY_free(key->pkey);
-		elog(ERROR, "escrowpay: could not read the checkpoint key's public key");
-	}
-	key_id_of(key->pub, key->id);
-}
-
-/* The signed message of a checkpoint */
-static void
-checkpoint_message(StringInfo msg, int64 seq, int64 size, int64 last_transfer,
-				   int64 created_us, const uint8 *root)
-{
-	initStringInfo(msg);
-	appendBinaryStringInfo(msg, EP_CHECKPOINT_DOMAIN, sizeof(EP_CHECKPOINT_DOMAIN));	/* with NUL */
-	put_int64(msg, seq);
-	put_int64(msg, size);
-	put_int64(msg, last_transfer);
-	put_int64(msg, created_us);
-	appendBinaryStringInfo(msg, (const char *) root, EP_SHA256_LEN);
-}
-
-/* Ed25519 signature of msg */
-static void
-sign_message(const EpSigningKey *key, const StringInfo msg, uint8 *sig)
-{
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	size_t		siglen = EP_ED25519_SIG_LEN;
-	bool		ok;
-
-	ok = ctx != NULL &&
-		EVP_DigestSignInit(ctx, NULL, NULL, NULL, key->pkey) == 1 &&
-		EVP_DigestSign(ctx, sig, &siglen, (const uint8 *) msg->data, msg->len) == 1 &&
-		siglen == EP_ED25519_SIG_LEN;
-	EVP_MD_CTX_free(ctx);
-	if (!ok)
-		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("could not sign the checkpoint with Ed25519")));
-}
-
-/* Does sig verify over msg under the raw public key pub? */
-static bool
-signature_valid(const uint8 *pub, size_t publen, const StringInfo msg,
-				const uint8 *sig, size_t siglen)
-{
-	EVP_PKEY   *pkey;
-	EVP_MD_CTX *ctx;
-	bool		ok;
-
-	if (publen != EP_ED25519_PUB_LEN || siglen != EP_ED25519_SIG_LEN)
-		return false;
-	pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub, publen);
-	ctx = EVP_MD_CTX_new();
-	ok = pkey != NULL && ctx != NULL &&
-		EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pkey) == 1 &&
-		EVP_DigestVerify(ctx, sig, siglen, (const uint8 *) msg->data, msg->len) == 1;
-	EVP_MD_CTX_free(ctx);
-	EVP_PKEY_free(pkey);
-	return ok;
-}
 
 /* ------------------------------------------------------------ SQL helpers */
 
@@ -503,115 +74,11 @@ hex_of(const uint8 *data, size_t len)
 	return s;
 }
 
-/* A bytea column of row i, copied into out when it has exactly len bytes */
-static bool
-bytea_col(uint64 i, int col, uint8 *out, size_t len)
-{
-	bool		isnull;
-	Datum		d = ep_datum(i, col, &isnull);
-	bytea	   *b;
-
-	if (isnull)
-		return false;
-	b = DatumGetByteaPP(d);
-	if (VARSIZE_ANY_EXHDR(b) != len)
-		return false;
-	memcpy(out, VARDATA_ANY(b), len);
-	return true;
-}
-
-/*
- * Load the stored chunks below n_chunks_max into t (chunk numbers must run
- * 0, 1, ...); returns the last transfer of the last one (0 when none).
- */
-static int64
-load_chunks(EpTree *t, int64 n_chunks_max)
-{
-	static EpPlan plan = {NULL,
-		"SELECT chunk, last_transfer, hash, first_transfer FROM escrow.checkpoint_chunks "
-		" WHERE chunk < $1 ORDER BY chunk", 1, {INT8OID}};
-	Datum		v[1] = {Int64GetDatum(n_chunks_max)};
-	uint64		n = ep_exec(&plan, v, NULL, 0);
-	uint64		i;
-	int64		last = 0;
-
-	for (i = 0; i < n; i++)
-	{
-		EpHash		h;
-
-		if (ep_int64(i, 1) != (int64) i || !bytea_col(i, 3, h, EP_SHA256_LEN))
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("escrow.checkpoint_chunks is damaged at chunk " UINT64_FORMAT, i),
-					 errhint("Run escrow.verify_ledger().")));
-		last = ep_int64(i, 2);
-		tree_add_chunk(t, h, ep_int64(i, 4), last);
-	}
-	t->tail_start = t->nchunks * EP_CHUNK_LEAVES;
-	return last;
-}
-
-/* Open a cursor over the leaves of transfers after..upto */
-static Portal
-open_leaf_cursor(int64 after, int64 upto, bool read_only)
-{
-	Oid			types[2] = {INT8OID, INT8OID};
-	Datum		v[2] = {Int64GetDatum(after), Int64GetDatum(upto)};
-	Portal		p = SPI_cursor_open_with_args(NULL, LEAF_RANGE_SQL, 2, types, v, NULL,
-											  read_only, 0);
-
-	if (p == NULL)
-		elog(ERROR, "escrowpay: could not open the leaf cursor");
-	return p;
-}
-
-/* Called for each transfer of for_each_leaf(), in id order, with its leaf hash */
-typedef void (*EpLeafFn) (const EpLeafData *l, const uint8 *leaf, void *arg);
-
-/*
- * Call fn for every transfer after..upto, in id order, in batches whose
- * memory is freed as it goes (the journal may be large).  fn must not
- * run SPI statements.
- */
-static void
-for_each_leaf(int64 after, int64 upto, bool read_only, EpLeafFn fn, void *arg)
-{
-	Portal		portal = open_leaf_cursor(after, upto, read_only);
-	MemoryContext batch = AllocSetContextCreate(CurrentMemoryContext, "escrowpay leaves",
-												ALLOCSET_DEFAULT_SIZES);
-
-	for (;;)
-	{
-		MemoryContext old;
-		uint64		i;
-
-		SPI_cursor_fetch(portal, true, 1000);
-		if (SPI_processed == 0)
-			break;
-		old = MemoryContextSwitchTo(batch);
-		for (i = 0; i < SPI_processed; i++)
-		{
-			EpLeafData l;
-			EpHash		leaf;
-
-			CHECK_FOR_INTERRUPTS();
-			leaf_of_row(i, &l);
-			leaf_hash(&l, leaf);
-			fn(&l, leaf, arg);
-		}
-		MemoryContextSwitchTo(old);
-		MemoryContextReset(batch);
-		SPI_freetuptable(SPI_tuptable);
-	}
-	SPI_cursor_close(portal);
-	MemoryContextDelete(batch);
-}
-
-/* for_each_leaf() callback: append to a tree */
+/* ep_for_each_leaf() callback: append to a tree */
 static void
 add_to_tree(const EpLeafData *l, const uint8 *leaf, void *arg)
 {
-	tree_add_leaf((EpTree *) arg, l->id, leaf);
+	ep_tree_add_leaf((EpTree *) arg, l->id, leaf);
 }
 
 /* Key of the table lock that serialises checkpoints */
@@ -688,7 +155,7 @@ escrow_checkpoint(PG_FUNCTION_ARGS)
 				 errmsg("escrow.checkpoint() must run at the READ COMMITTED isolation level"),
 				 errdetail("It waits for the transactions posting transfers to end, "
 						   "then reads what they committed.")));
-	signing_key_load(&key);
+	ep_signing_key_load(&key);
 
 	SPI_connect();
 	/* one checkpoint at a time; never queue (two would wait for each other) */
@@ -718,15 +185,15 @@ escrow_checkpoint(PG_FUNCTION_ARGS)
 	if (upto <= prev_last)
 	{
 		SPI_finish();
-		EVP_PKEY_free(key.pkey);
+		ep_signing_key_free(&key);
 		PG_RETURN_NULL();
 	}
 
 	/* the stored chunks, then the transfers after them; store new chunks */
-	tree_init(&t);
-	after = load_chunks(&t, PG_INT64_MAX / EP_CHUNK_LEAVES);
+	ep_tree_init(&t);
+	after = ep_load_chunks(&t, PG_INT64_MAX / EP_CHUNK_LEAVES);
 	stored = t.nchunks;
-	for_each_leaf(after, upto, false, add_to_tree, &t);
+	ep_for_each_leaf(after, upto, false, add_to_tree, &t);
 	for (c = stored; c < t.nchunks; c++)
 	{
 		Datum		v[4];
@@ -744,7 +211,7 @@ escrow_checkpoint(PG_FUNCTION_ARGS)
 			(void) ep_get_int64(0, 1, &first_new);
 	}
 
-	size = tree_size(&t);
+	size = ep_tree_size(&t);
 	if (size < prev_size)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
@@ -756,16 +223,16 @@ escrow_checkpoint(PG_FUNCTION_ARGS)
 	if (size == prev_size)
 	{
 		SPI_finish();
-		EVP_PKEY_free(key.pkey);
+		ep_signing_key_free(&key);
 		PG_RETURN_NULL();
 	}
 
-	mth(&t, 0, size, root);
+	ep_mth(&t, 0, size, root);
 	now = GetCurrentTimestamp();
 	created_us = now + EP_UNIX_EPOCH_OFFSET_US;
-	checkpoint_message(&msg, prev_seq + 1, size, upto, created_us, root);
-	sign_message(&key, &msg, sig);
-	EVP_PKEY_free(key.pkey);
+	ep_checkpoint_message(&msg, prev_seq + 1, size, upto, created_us, root);
+	ep_sign_message(&key, &msg, sig);
+	ep_signing_key_free(&key);
 	{
 		Datum		v[9];
 
@@ -785,26 +252,6 @@ escrow_checkpoint(PG_FUNCTION_ARGS)
 }
 
 /* ------------------------------------------------------------ proofs */
-
-/* Load the leaves of transfers after..upto (at most one chunk) into win */
-static void
-load_window(EpTree *t, int64 first_leaf, int64 after, int64 upto)
-{
-	Portal		portal = open_leaf_cursor(after, upto, false);
-	uint64		i;
-
-	SPI_cursor_fetch(portal, true, EP_CHUNK_LEAVES);
-	t->win_start = first_leaf;
-	t->nwin = SPI_processed;
-	for (i = 0; i < SPI_processed; i++)
-	{
-		EpLeafData l;
-
-		leaf_of_row(i, &l);
-		leaf_hash(&l, t->win[i]);
-	}
-	SPI_cursor_close(portal);
-}
 
 static void
 json_leaf(StringInfo j, const EpLeafData *l)
@@ -854,7 +301,7 @@ escrow_inclusion_proof(PG_FUNCTION_ARGS)
 	static EpPlan latest = {NULL,
 		"SELECT seq, tree_size, last_transfer, root, signature, key_id, public_key, created_at "
 		"  FROM escrow.checkpoints ORDER BY seq DESC LIMIT 1", 0, {0}};
-	static EpPlan one = {NULL, LEAF_COLUMNS "WHERE t.id = $1", 1, {INT8OID}};
+	static EpPlan one = {NULL, EP_LEAF_COLUMNS "WHERE t.id = $1", 1, {INT8OID}};
 	static EpPlan chunk_of = {NULL,
 		"SELECT chunk, first_transfer FROM escrow.checkpoint_chunks "
 		" WHERE last_transfer >= $1 ORDER BY chunk LIMIT 1", 1, {INT8OID}};
@@ -878,8 +325,8 @@ escrow_inclusion_proof(PG_FUNCTION_ARGS)
 	seq = ep_int64(0, 1);
 	size = ep_int64(0, 2);
 	upto = ep_int64(0, 3);
-	if (!bytea_col(0, 4, root, EP_SHA256_LEN) || !bytea_col(0, 5, sig, EP_ED25519_SIG_LEN) ||
-		!bytea_col(0, 7, pub, EP_ED25519_PUB_LEN))
+	if (!ep_bytea_col(0, 4, root, EP_SHA256_LEN) || !ep_bytea_col(0, 5, sig, EP_ED25519_SIG_LEN) ||
+		!ep_bytea_col(0, 7, pub, EP_ED25519_PUB_LEN))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("checkpoint " INT64_FORMAT " is damaged", seq),
@@ -895,7 +342,7 @@ escrow_inclusion_proof(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_NO_DATA_FOUND),
 					 errmsg("transfer " INT64_FORMAT " does not exist", transfer)));
 	}
-	leaf_of_row(0, &l);
+	ep_leaf_of_row(0, &l);
 	if (transfer > upto)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -904,12 +351,12 @@ escrow_inclusion_proof(PG_FUNCTION_ARGS)
 						   INT64_FORMAT ".", seq, upto),
 				 errhint("escrow.checkpoint() seals it; the maintenance worker runs it every "
 						 "escrowpay.checkpoint_interval seconds.")));
-	leaf_hash(&l, leaf);
+	ep_leaf_hash(&l, leaf);
 
 	/* the chunks, the tail, and the chunk of the transfer */
-	tree_init(&t);
-	chunk_after = load_chunks(&t, size / EP_CHUNK_LEAVES);
-	load_window(&t, t.tail_start, chunk_after, upto);
+	ep_tree_init(&t);
+	chunk_after = ep_load_chunks(&t, size / EP_CHUNK_LEAVES);
+	ep_load_window(&t, t.tail_start, chunk_after, upto);
 	memcpy(t.tail, t.win, sizeof(EpHash) * t.nwin);
 	t.ntail = t.nwin;
 	t.win_start = -1;
@@ -924,7 +371,7 @@ escrow_inclusion_proof(PG_FUNCTION_ARGS)
 			chunk = ep_int64(0, 1);
 			first = ep_int64(0, 2);
 			if (chunk < t.nchunks)
-				load_window(&t, chunk * EP_CHUNK_LEAVES, first - 1, upto);
+				ep_load_window(&t, chunk * EP_CHUNK_LEAVES, first - 1, upto);
 			else
 				chunk = -1;
 		}
@@ -933,22 +380,22 @@ escrow_inclusion_proof(PG_FUNCTION_ARGS)
 		ep_exec(&rank, v, NULL, 1);
 		index = (chunk >= 0 ? chunk * EP_CHUNK_LEAVES : t.tail_start) + ep_int64(0, 1);
 	}
-	if (tree_size(&t) != size || index >= size ||
-		memcmp(tree_leaf(&t, index), leaf, EP_SHA256_LEN) != 0)
+	if (ep_tree_size(&t) != size || index >= size ||
+		memcmp(ep_tree_leaf(&t, index), leaf, EP_SHA256_LEN) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("the journal no longer matches checkpoint " INT64_FORMAT, seq),
 				 errdetail("The checkpoint sealed " INT64_FORMAT " transfers; "
-						   INT64_FORMAT " are there now.", size, tree_size(&t)),
+						   INT64_FORMAT " are there now.", size, ep_tree_size(&t)),
 				 errhint("Run escrow.verify_ledger().")));
-	mth(&t, 0, size, again);
+	ep_mth(&t, 0, size, again);
 	if (memcmp(again, root, EP_SHA256_LEN) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("the journal no longer matches checkpoint " INT64_FORMAT, seq),
 				 errdetail("The root recomputed from the journal differs from the signed one."),
 				 errhint("Run escrow.verify_ledger().")));
-	audit_path(&t, index, 0, size, &path);
+	ep_audit_path(&t, index, 0, size, &path);
 
 	/* the result outlives SPI's memory (StringInfo grows in its context) */
 	old = MemoryContextSwitchTo(caller);
@@ -982,27 +429,16 @@ escrow_checkpoint_public_key(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
 	EpSigningKey key;
-	BIO		   *bio;
-	BUF_MEM    *mem;
 	TupleDesc	desc;
 	Datum		values[2];
 	bool		nulls[2] = {false, false};
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "escrowpay: checkpoint_public_key must return a row");
-	signing_key_load(&key);
-	bio = BIO_new(BIO_s_mem());
-	if (bio == NULL || PEM_write_bio_PUBKEY(bio, key.pkey) != 1)
-	{
-		BIO_free(bio);
-		EVP_PKEY_free(key.pkey);
-		elog(ERROR, "escrowpay: could not write the checkpoint public key");
-	}
-	EVP_PKEY_free(key.pkey);
-	BIO_get_mem_ptr(bio, &mem);
+	ep_signing_key_load(&key);
+	values[1] = PointerGetDatum(ep_signing_key_pem(&key));
+	ep_signing_key_free(&key);
 	values[0] = CStringGetTextDatum(key.id);
-	values[1] = PointerGetDatum(cstring_to_text_with_len(mem->data, mem->length));
-	BIO_free(bio);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }
 
@@ -1024,17 +460,17 @@ close_checkpoint(Tuplestorestate *ts, TupleDesc desc, const EpTree *t,
 {
 	EpHash		root;
 
-	if (tree_size(t) != c->size)
+	if (ep_tree_size(t) != c->size)
 	{
 		ep_verify_emit(ts, desc, "checkpoint_size",
 					   psprintf("checkpoint " INT64_FORMAT " sealed " INT64_FORMAT
 								" transfers up to " INT64_FORMAT "; the journal has "
 								INT64_FORMAT, c->seq, c->size, c->last_transfer,
-								tree_size(t)));
+								ep_tree_size(t)));
 		return;
 	}
 	if (c->size > 0)
-		mth(t, 0, c->size, root);
+		ep_mth(t, 0, c->size, root);
 	if (!c->root_ok || c->size == 0 || memcmp(root, c->root, EP_SHA256_LEN) != 0)
 		ep_verify_emit(ts, desc, "checkpoint_root",
 					   psprintf("checkpoint " INT64_FORMAT ": the root recomputed from the "
@@ -1056,7 +492,7 @@ typedef struct EpVerifyState
 	int64		nstored;
 } EpVerifyState;
 
-/* for_each_leaf() callback of verify: close checkpoints, compare chunks */
+/* ep_for_each_leaf() callback of verify: close checkpoints, compare chunks */
 static void
 verify_leaf(const EpLeafData *l, const uint8 *leaf, void *arg)
 {
@@ -1065,7 +501,7 @@ verify_leaf(const EpLeafData *l, const uint8 *leaf, void *arg)
 
 	while (v->next < v->ncp && l->id > v->cps[v->next].last_transfer)
 		close_checkpoint(v->ts, v->desc, &v->t, &v->cps[v->next++]);
-	tree_add_leaf(&v->t, l->id, leaf);
+	ep_tree_add_leaf(&v->t, l->id, leaf);
 	if (v->t.nchunks > c &&
 		(c >= v->nstored || !v->stored_ok[c] ||
 		 memcmp(v->stored[c], v->t.chunks[c], EP_SHA256_LEN) != 0))
@@ -1107,7 +543,7 @@ ep_verify_checkpoints(Tuplestorestate *ts, TupleDesc desc)
 		c->seq = ep_int64(i, 1);
 		c->size = ep_int64(i, 2);
 		c->last_transfer = ep_int64(i, 3);
-		c->root_ok = bytea_col(i, 4, c->root, EP_SHA256_LEN);
+		c->root_ok = ep_bytea_col(i, 4, c->root, EP_SHA256_LEN);
 		created_us = DatumGetTimestampTz(ep_datum(i, 7, &isnull)) + EP_UNIX_EPOCH_OFFSET_US;
 		if (c->seq != (int64) i + 1 ||
 			(i > 0 && (c->size <= v.cps[i - 1].size ||
@@ -1117,10 +553,10 @@ ep_verify_checkpoints(Tuplestorestate *ts, TupleDesc desc)
 						   psprintf("checkpoint " INT64_FORMAT " (" INT64_FORMAT " transfers up to "
 									INT64_FORMAT ") does not follow the one before it",
 									c->seq, c->size, c->last_transfer));
-		checkpoint_message(&msg, c->seq, c->size, c->last_transfer, created_us, c->root);
-		if (!c->root_ok || !bytea_col(i, 5, sig, EP_ED25519_SIG_LEN) ||
-			!bytea_col(i, 6, pub, EP_ED25519_PUB_LEN) ||
-			!signature_valid(pub, EP_ED25519_PUB_LEN, &msg, sig, EP_ED25519_SIG_LEN))
+		ep_checkpoint_message(&msg, c->seq, c->size, c->last_transfer, created_us, c->root);
+		if (!c->root_ok || !ep_bytea_col(i, 5, sig, EP_ED25519_SIG_LEN) ||
+			!ep_bytea_col(i, 6, pub, EP_ED25519_PUB_LEN) ||
+			!ep_signature_valid(pub, EP_ED25519_PUB_LEN, &msg, sig, EP_ED25519_SIG_LEN))
 			ep_verify_emit(ts, desc, "checkpoint_signature",
 						   psprintf("checkpoint " INT64_FORMAT ": the signature does not verify "
 									"under its public key", c->seq));
@@ -1135,7 +571,7 @@ ep_verify_checkpoints(Tuplestorestate *ts, TupleDesc desc)
 	v.stored_ok = palloc0(sizeof(bool) * (v.nstored + 1));
 	for (i = 0; i < SPI_processed; i++)
 	{
-		v.stored_ok[i] = ep_int64(i, 1) == (int64) i && bytea_col(i, 2, v.stored[i], EP_SHA256_LEN);
+		v.stored_ok[i] = ep_int64(i, 1) == (int64) i && ep_bytea_col(i, 2, v.stored[i], EP_SHA256_LEN);
 		if (!v.stored_ok[i])
 			ep_verify_emit(ts, desc, "checkpoint_chunk",
 						   psprintf("stored chunk row " UINT64_FORMAT " is chunk " INT64_FORMAT
@@ -1144,9 +580,9 @@ ep_verify_checkpoints(Tuplestorestate *ts, TupleDesc desc)
 	if (v.ncp == 0 && v.nstored == 0)
 		return;
 
-	tree_init(&v.t);
+	ep_tree_init(&v.t);
 	if (v.ncp > 0)
-		for_each_leaf(0, v.cps[v.ncp - 1].last_transfer, true, verify_leaf, &v);
+		ep_for_each_leaf(0, v.cps[v.ncp - 1].last_transfer, true, verify_leaf, &v);
 	while (v.next < v.ncp)
 		close_checkpoint(ts, desc, &v.t, &v.cps[v.next++]);
 	if (v.nstored > v.t.nchunks)

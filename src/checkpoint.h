@@ -1,9 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * checkpoint.h
- *	  Signed checkpoints of the journal: a Merkle tree (RFC 6962 hashing)
- *	  over every transfer, its root signed with Ed25519, inclusion proofs
- *	  for an outside auditor, and their check by verify_ledger().
+ *	  Signed checkpoints of the journal: the root of the Merkle tree over
+ *	  every transfer (merkle.h) signed with Ed25519 (signing.h), inclusion
+ *	  proofs for an outside auditor, and their check by verify_ledger().
  *
  *-------------------------------------------------------------------------
  */
@@ -12,13 +12,8 @@
 
 #include "escrowpay.h"
 #include "access/tupdesc.h"
+#include "fmgr.h"
 #include "utils/tuplestore.h"
-
-/* GUCs, defined in escrowpay.c */
-extern char *ep_checkpoint_key_file;
-
-/* Leaves per stored subtree (escrow.checkpoint_chunks): a power of two */
-#define EP_CHUNK_LEAVES 1024
 
 /*
  * verify_ledger(): recompute every leaf, stored subtree and checkpoint
@@ -26,5 +21,9 @@ extern char *ep_checkpoint_key_file;
  * (problem, detail) row per mismatch.  Needs an SPI connection.
  */
 extern void ep_verify_checkpoints(Tuplestorestate *ts, TupleDesc desc);
+
+extern Datum escrow_checkpoint(PG_FUNCTION_ARGS);
+extern Datum escrow_inclusion_proof(PG_FUNCTION_ARGS);
+extern Datum escrow_checkpoint_public_key(PG_FUNCTION_ARGS);
 
 #endif							/* EP_CHECKPOINT_H */

@@ -15,7 +15,7 @@
 #include "escrowpay.h"
 
 #include "attempts.h"
-#include "checkpoint.h"
+#include "signing.h"
 #include "codes.h"
 #include "fmgr.h"
 #include "hints.h"
@@ -30,7 +30,7 @@ void		_PG_init(void);
 
 /*
  * Settings.  GUC variables are process-global by nature; these are read by
- * codes.c, attempts.c, checkpoint.c and maintenance.c.
+ * codes.c, attempts.c, signing.c and maintenance.c.
  */
 char	   *ep_hmac_key_file = NULL;
 int			ep_max_code_attempts = 5;

@@ -71,13 +71,9 @@ Datum
 escrow_open_account(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	static EpPlan currency_plan = {NULL,
-		"SELECT code FROM escrow.currencies WHERE code = upper($1)",
-	1, {TEXTOID}};
-	static EpPlan insert = {NULL,
-		"INSERT INTO escrow.accounts (owner, kind, currency, credit_limit) "
-		"VALUES ($1, $2, $3, $4) RETURNING id",
-	4, {TEXTOID, TEXTOID, TEXTOID, INT8OID}};
+	static EpPlan currency_plan = EP_PLAN("SELECT code FROM escrow.currencies WHERE code = upper($1)", TEXTOID);
+	static EpPlan insert = EP_PLAN("INSERT INTO escrow.accounts (owner, kind, currency, credit_limit) "
+		"VALUES ($1, $2, $3, $4) RETURNING id", TEXTOID, TEXTOID, TEXTOID, INT8OID);
 	char	   *owner;
 	char	   *kind;
 	int64		limit;
@@ -129,11 +125,10 @@ escrow_open_account(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	values[0] = PointerGetDatum(PG_GETARG_TEXT_PP(1));
-	if (ep_exec(&currency_plan, values, NULL, 1) != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown currency \"%s\"", text_to_cstring(PG_GETARG_TEXT_PP(1))),
-				 errhint("Use an ISO 4217 code listed in escrow.currencies.")));
+	ep_exec_one(&currency_plan, values, NULL,
+			errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			errmsg("unknown currency \"%s\"", text_to_cstring(PG_GETARG_TEXT_PP(1))),
+			errhint("Use an ISO 4217 code listed in escrow.currencies."));
 	currency = CStringGetTextDatum(ep_text(0, 1));
 
 	ep_ensure_funding(currency);
@@ -219,13 +214,9 @@ Datum
 escrow_set_credit_limit(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	static EpPlan update = {NULL,
-		"UPDATE escrow.accounts SET credit_limit = $2 "
-		" WHERE id = $1 AND kind = 'credit' AND posted >= held - $2",
-	2, {INT8OID, INT8OID}};
-	static EpPlan set_limit = {NULL,
-		"UPDATE escrow.accounts SET credit_limit = $2 WHERE id = $1",
-	2, {INT8OID, INT8OID}};
+	static EpPlan update = EP_PLAN("UPDATE escrow.accounts SET credit_limit = $2 "
+		" WHERE id = $1 AND kind = 'credit' AND posted >= held - $2", INT8OID, INT8OID);
+	static EpPlan set_limit = EP_PLAN("UPDATE escrow.accounts SET credit_limit = $2 WHERE id = $1", INT8OID, INT8OID);
 	int64		account = ep_arg_id(fcinfo, 0, "account");
 	int64		limit;
 	Datum		values[2];

@@ -138,16 +138,12 @@ escrow_checkpoint(PG_FUNCTION_ARGS)
 	EpHash		root;
 	uint8		sig[EP_ED25519_SIG_LEN];
 	StringInfoData msg;
-	static EpPlan first_after = {NULL,
-		"SELECT min(id) FROM escrow.transfers WHERE id > $1 AND id <= $2", 2, {INT8OID, INT8OID}};
-	static EpPlan insert_chunk = {NULL,
-		"INSERT INTO escrow.checkpoint_chunks (chunk, first_transfer, last_transfer, hash) "
-		"VALUES ($1, $2, $3, $4)", 4, {INT8OID, INT8OID, INT8OID, BYTEAOID}};
-	static EpPlan insert_checkpoint = {NULL,
-		"INSERT INTO escrow.checkpoints (seq, first_transfer, last_transfer, tree_size, root, "
+	static EpPlan first_after = EP_PLAN("SELECT min(id) FROM escrow.transfers WHERE id > $1 AND id <= $2", INT8OID, INT8OID);
+	static EpPlan insert_chunk = EP_PLAN("INSERT INTO escrow.checkpoint_chunks (chunk, first_transfer, last_transfer, hash) "
+		"VALUES ($1, $2, $3, $4)", INT8OID, INT8OID, INT8OID, BYTEAOID);
+	static EpPlan insert_checkpoint = EP_PLAN("INSERT INTO escrow.checkpoints (seq, first_transfer, last_transfer, tree_size, root, "
 		"       signature, key_id, public_key, created_at) "
-		"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)", 9,
-		{INT8OID, INT8OID, INT8OID, INT8OID, BYTEAOID, BYTEAOID, TEXTOID, BYTEAOID, TIMESTAMPTZOID}};
+		"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)", INT8OID, INT8OID, INT8OID, INT8OID, BYTEAOID, BYTEAOID, TEXTOID, BYTEAOID, TIMESTAMPTZOID);
 
 	if (IsolationUsesXactSnapshot())
 		ereport(ERROR,
@@ -298,15 +294,12 @@ escrow_inclusion_proof(PG_FUNCTION_ARGS)
 	bool		isnull;
 	MemoryContext caller;
 	MemoryContext old;
-	static EpPlan latest = {NULL,
-		"SELECT seq, tree_size, last_transfer, root, signature, key_id, public_key, created_at "
-		"  FROM escrow.checkpoints ORDER BY seq DESC LIMIT 1", 0, {0}};
-	static EpPlan one = {NULL, EP_LEAF_COLUMNS "WHERE t.id = $1", 1, {INT8OID}};
-	static EpPlan chunk_of = {NULL,
-		"SELECT chunk, first_transfer FROM escrow.checkpoint_chunks "
-		" WHERE last_transfer >= $1 ORDER BY chunk LIMIT 1", 1, {INT8OID}};
-	static EpPlan rank = {NULL,
-		"SELECT count(*) FROM escrow.transfers WHERE id > $1 AND id < $2", 2, {INT8OID, INT8OID}};
+	static EpPlan latest = EP_PLAN_NOARGS("SELECT seq, tree_size, last_transfer, root, signature, key_id, public_key, created_at "
+		"  FROM escrow.checkpoints ORDER BY seq DESC LIMIT 1");
+	static EpPlan one = EP_PLAN(EP_LEAF_COLUMNS "WHERE t.id = $1", INT8OID);
+	static EpPlan chunk_of = EP_PLAN("SELECT chunk, first_transfer FROM escrow.checkpoint_chunks "
+		" WHERE last_transfer >= $1 ORDER BY chunk LIMIT 1", INT8OID);
+	static EpPlan rank = EP_PLAN("SELECT count(*) FROM escrow.transfers WHERE id > $1 AND id < $2", INT8OID, INT8OID);
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -316,12 +309,11 @@ escrow_inclusion_proof(PG_FUNCTION_ARGS)
 
 	caller = CurrentMemoryContext;
 	SPI_connect();
-	if (ep_exec(&latest, NULL, NULL, 1) != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("there is no checkpoint yet"),
-				 errhint("escrow.checkpoint() makes one; the maintenance worker runs it every "
-						 "escrowpay.checkpoint_interval seconds.")));
+	ep_exec_one(&latest, NULL, NULL,
+			errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			errmsg("there is no checkpoint yet"),
+			errhint("escrow.checkpoint() makes one; the maintenance worker runs it every "
+					 "escrowpay.checkpoint_interval seconds."));
 	seq = ep_int64(0, 1);
 	size = ep_int64(0, 2);
 	upto = ep_int64(0, 3);
@@ -337,10 +329,9 @@ escrow_inclusion_proof(PG_FUNCTION_ARGS)
 	{
 		Datum		v[1] = {Int64GetDatum(transfer)};
 
-		if (ep_exec(&one, v, NULL, 1) != 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_NO_DATA_FOUND),
-					 errmsg("transfer " INT64_FORMAT " does not exist", transfer)));
+		ep_exec_one(&one, v, NULL,
+				errcode(ERRCODE_NO_DATA_FOUND),
+				errmsg("transfer " INT64_FORMAT " does not exist", transfer));
 	}
 	ep_leaf_of_row(0, &l);
 	if (transfer > upto)

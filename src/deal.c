@@ -41,13 +41,11 @@ enum
 void
 ep_lock_deal(int64 id, EpDeal *d)
 {
-	static EpPlan lock = {NULL,
-		"SELECT txn_no, buyer, merchant, amount, debit_account, credit_account, "
+	static EpPlan lock = EP_PLAN("SELECT txn_no, buyer, merchant, amount, debit_account, credit_account, "
 		"       fee_account, fee_bps, inspector, stage, deadline, hold_id, capture_transfer, "
 		"       fee_transfer, held, captured, refunded, fee, currency, settlement, "
 		"       institution, institution_account, discount_bps, prepay_transfer, payment_method "
-		"  FROM escrow.deals WHERE id = $1 FOR UPDATE",
-	1, {INT8OID}};
+		"  FROM escrow.deals WHERE id = $1 FOR UPDATE", INT8OID);
 	static EpColumns cols = {DC_COUNT, {
 			[DC_TXN_NO] = "txn_no", [DC_BUYER] = "buyer", [DC_MERCHANT] = "merchant",
 			[DC_AMOUNT] = "amount", [DC_DEBIT_ACCOUNT] = "debit_account",
@@ -66,10 +64,9 @@ ep_lock_deal(int64 id, EpDeal *d)
 	EpRows		r;
 
 	values[0] = Int64GetDatum(id);
-	if (ep_exec(&lock, values, NULL, 1) != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("deal %lld does not exist", (long long) id)));
+	ep_exec_one(&lock, values, NULL,
+			errcode(ERRCODE_NO_DATA_FOUND),
+			errmsg("deal %lld does not exist", (long long) id));
 	r = ep_rows(&cols, 1);
 	d->id = id;
 	d->txn_no = ep_row_text(&r, 0, DC_TXN_NO);
@@ -143,10 +140,9 @@ ep_deal_begin(int64 deal_id, const char *action, const char *actor, int extra,
 static void
 save_deal(EpDeal *d, const char *stage, const char *deadline)
 {
-	static EpPlan update = {NULL,
-		NULL,					/* below: the deadline from lifecycle.c's table */
-	11, {INT8OID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID,
-		INT8OID, INT8OID, INT8OID, INT8OID, INT8OID}};
+	/* the SQL is set below: the deadline comes from lifecycle.c's table */
+	static EpPlan update = EP_PLAN(NULL, INT8OID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID,
+								   INT8OID, INT8OID, INT8OID, INT8OID, INT8OID);
 	Datum		values[11];
 	char		nulls[11];
 
@@ -204,12 +200,10 @@ void
 ep_deal_event(int64 deal, const char *action, EpStage from, EpStage to,
 			  const char *actor, const char *payload)
 {
-	static EpPlan insert = {NULL,
-		"INSERT INTO escrow.deal_events (deal, action, from_stage, to_stage, actor, payload, parties) "
+	static EpPlan insert = EP_PLAN("INSERT INTO escrow.deal_events (deal, action, from_stage, to_stage, actor, payload, parties) "
 		"SELECT $1, $2, $3, $4, $5, coalesce($6::jsonb, '{}'), "
 		"       pg_catalog.array_remove(ARRAY[d.buyer, d.merchant, d.institution]::text[], NULL) "
-		"  FROM escrow.deals d WHERE d.id = $1",
-	6, {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}};
+		"  FROM escrow.deals d WHERE d.id = $1", INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID);
 	Datum		values[6];
 	char		nulls[6] = {' ', ' ', from == STAGE_START ? 'n' : ' ', ' ', ' ',
 	payload ? ' ' : 'n'};

@@ -161,7 +161,7 @@ escrow_run_maintenance(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
 	/* the stages of lifecycle.c's deadline table: the partial index deals_due */
-	static EpPlan due = {NULL, NULL, 1, {INT4OID}};
+	static EpPlan due = EP_PLAN(NULL, INT4OID);
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	int			counts[WORK_COUNT] = {0};
 	volatile int failed = 0;

@@ -42,21 +42,15 @@ PG_FUNCTION_INFO_V1(escrow_confirm_identity);
 static uint64
 deal_parties_each(Datum *values)
 {
-	static EpPlan ids = {NULL,
-		"SELECT coalesce(b.account, b.settlement_account), "
+	static EpPlan ids = EP_PLAN("SELECT coalesce(b.account, b.settlement_account), "
 		"       coalesce(m.settlement_account, m.account) "
-		"  FROM escrow.parties b, escrow.parties m WHERE b.party_no = $1 AND m.party_no = $2",
-	2, {TEXTOID, TEXTOID}};
-	static EpPlan account = {NULL,
-		"SELECT kind, currency FROM escrow.accounts WHERE id = $1",
-	1, {INT8OID}};
-	static EpPlan row = {NULL,
-		"SELECT b.account AS buyer_account, m.settlement_account, m.fee_account, m.fee_bps, "
+		"  FROM escrow.parties b, escrow.parties m WHERE b.party_no = $1 AND m.party_no = $2", TEXTOID, TEXTOID);
+	static EpPlan account = EP_PLAN("SELECT kind, currency FROM escrow.accounts WHERE id = $1", INT8OID);
+	static EpPlan row = EP_PLAN("SELECT b.account AS buyer_account, m.settlement_account, m.fee_account, m.fee_bps, "
 		"       m.inspection_window, m.cooling_off, $3 AS buyer_account_kind, "
 		"       $4 AS buyer_currency, $5 AS merchant_currency "
 		"  FROM escrow.parties b, escrow.parties m "
-		" WHERE b.party_no = $1 AND m.party_no = $2 AND $3 IS NOT NULL AND $5 IS NOT NULL",
-	5, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}};
+		" WHERE b.party_no = $1 AND m.party_no = $2 AND $3 IS NOT NULL AND $5 IS NOT NULL", TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID);
 	Datum		args[5] = {values[0], values[1], 0, 0, 0};
 	char		nulls[5] = {' ', ' ', 'n', 'n', 'n'};
 	int64		acct[2] = {0, 0};
@@ -107,15 +101,13 @@ Datum
 escrow_open_deal(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	static EpPlan parties = {NULL,
-		"SELECT b.account AS buyer_account, m.settlement_account, m.fee_account, m.fee_bps, "
+	static EpPlan parties = EP_PLAN("SELECT b.account AS buyer_account, m.settlement_account, m.fee_account, m.fee_bps, "
 		"       m.inspection_window, m.cooling_off, ba.kind AS buyer_account_kind, "
 		"       ba.currency AS buyer_currency, ma.currency AS merchant_currency "
 		"  FROM escrow.parties b, escrow.parties m, escrow.accounts ba, escrow.accounts ma "
 		" WHERE b.party_no = $1 AND m.party_no = $2 "
 		"   AND ba.id = coalesce(b.account, b.settlement_account) "
-		"   AND ma.id = coalesce(m.settlement_account, m.account)",
-	2, {TEXTOID, TEXTOID}};
+		"   AND ma.id = coalesce(m.settlement_account, m.account)", TEXTOID, TEXTOID);
 	enum
 	{
 		P_BUYER_ACCOUNT, P_SETTLEMENT_ACCOUNT, P_FEE_ACCOUNT, P_FEE_BPS, P_INSPECTION_WINDOW,
@@ -127,11 +119,8 @@ escrow_open_deal(PG_FUNCTION_ARGS)
 			[P_INSPECTION_WINDOW] = "inspection_window", [P_COOLING_OFF] = "cooling_off",
 			[P_BUYER_ACCOUNT_KIND] = "buyer_account_kind", [P_BUYER_CURRENCY] = "buyer_currency",
 	[P_MERCHANT_CURRENCY] = "merchant_currency"}};
-	static EpPlan party_kind = {NULL,
-		"SELECT kind FROM escrow.parties WHERE party_no = $1",
-	1, {TEXTOID}};
-	static EpPlan insert = {NULL,
-		"INSERT INTO escrow.deals (id, txn_no, buyer, merchant, amount, currency, "
+	static EpPlan party_kind = EP_PLAN("SELECT kind FROM escrow.parties WHERE party_no = $1", TEXTOID);
+	static EpPlan insert = EP_PLAN("INSERT INTO escrow.deals (id, txn_no, buyer, merchant, amount, currency, "
 		"  payment_method, debit_account, credit_account, fee_account, fee_bps, "
 		"  inspection_place, carrier, provider, inspector, stage, ship_within, "
 		"  inspection_window, cooling_off, settlement, institution, institution_account, "
@@ -141,14 +130,9 @@ escrow_open_deal(PG_FUNCTION_ARGS)
 		"       coalesce(i.discount_bps, 0), i.repay_within, "
 		"       m.deliver_within, m.refund_within, m.pay_within "
 		"  FROM escrow.parties m LEFT JOIN escrow.parties i ON i.party_no = $20 "
-		" WHERE m.party_no = $4",
-	20, {INT8OID, TEXTOID, TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID, INT8OID,
-		INT8OID, INT8OID, INT4OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INTERVALOID,
-		INTERVALOID, INTERVALOID, TEXTOID, TEXTOID}};
-	static EpPlan institution_plan = {NULL,
-		"SELECT i.kind, a.currency FROM escrow.parties i "
-		"  LEFT JOIN escrow.accounts a ON a.id = i.settlement_account WHERE i.party_no = $1",
-	1, {TEXTOID}};
+		" WHERE m.party_no = $4", INT8OID, TEXTOID, TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID, INT4OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INTERVALOID, INTERVALOID, INTERVALOID, TEXTOID, TEXTOID);
+	static EpPlan institution_plan = EP_PLAN("SELECT i.kind, a.currency FROM escrow.parties i "
+		"  LEFT JOIN escrow.accounts a ON a.id = i.settlement_account WHERE i.party_no = $1", TEXTOID);
 	char	   *buyer = ep_arg_text(fcinfo, 0, "buyer");
 	char	   *merchant = ep_arg_text(fcinfo, 1, "merchant");
 	int64		amount = ep_arg_amount(fcinfo, 2, "amount");
@@ -203,10 +187,9 @@ escrow_open_deal(PG_FUNCTION_ARGS)
 	for (i = 0; i < 2; i++)
 	{
 		values[0] = CStringGetTextDatum(who[i]);
-		if (ep_exec(&party_kind, values, NULL, 1) != 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_NO_DATA_FOUND),
-					 errmsg("party \"%s\" is not registered", who[i])));
+		ep_exec_one(&party_kind, values, NULL,
+				errcode(ERRCODE_NO_DATA_FOUND),
+				errmsg("party \"%s\" is not registered", who[i]));
 		if (strcmp(ep_text(0, 1), kinds[i]) != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -248,10 +231,9 @@ escrow_open_deal(PG_FUNCTION_ARGS)
 	if (institution)
 	{
 		values[0] = CStringGetTextDatum(institution);
-		if (ep_exec(&institution_plan, values, NULL, 1) != 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_NO_DATA_FOUND),
-					 errmsg("party \"%s\" is not registered", institution)));
+		ep_exec_one(&institution_plan, values, NULL,
+				errcode(ERRCODE_NO_DATA_FOUND),
+				errmsg("party \"%s\" is not registered", institution));
 		if (strcmp(ep_text(0, 1), "institution") != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -326,17 +308,13 @@ Datum
 escrow_issue_identity_code(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	static EpPlan created = {NULL,
-		"SELECT created_at FROM escrow.deals WHERE id = $1",
-	1, {INT8OID}};
-	static EpPlan store = {NULL,
-		"UPDATE escrow.deals SET code_hmac = $2, code_key_id = $4, "
+	static EpPlan created = EP_PLAN("SELECT created_at FROM escrow.deals WHERE id = $1", INT8OID);
+	static EpPlan store = EP_PLAN("UPDATE escrow.deals SET code_hmac = $2, code_key_id = $4, "
 		"       code_issued_at = clock_timestamp(), "
 		"       code_expires_at = clock_timestamp() + make_interval(secs => $3), "
 		"       code_attempts = greatest(code_attempts, $5), "
 		"       updated_at = now() "
-		" WHERE id = $1",
-	5, {INT8OID, BYTEAOID, INT4OID, TEXTOID, INT4OID}};
+		" WHERE id = $1", INT8OID, BYTEAOID, INT4OID, TEXTOID, INT4OID);
 	int64		deal_id = ep_arg_id(fcinfo, 0, "deal");
 	EpHmacKeys *keys;
 	EpDeal		d;
@@ -390,12 +368,10 @@ Datum
 escrow_confirm_identity(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	static EpPlan fetch = {NULL,
-		"SELECT code_hmac, code_expires_at <= clock_timestamp() AS expired, code_attempts, "
+	static EpPlan fetch = EP_PLAN("SELECT code_hmac, code_expires_at <= clock_timestamp() AS expired, code_attempts, "
 		"       coalesce(code_key_id, '') AS key_id, "
 		"       coalesce(code_issued_at < $2, true) AS void, created_at, code_expires_at "
-		"  FROM escrow.deals WHERE id = $1",
-	2, {INT8OID, TIMESTAMPTZOID}};
+		"  FROM escrow.deals WHERE id = $1", INT8OID, TIMESTAMPTZOID);
 	enum
 	{
 		C_HMAC, C_EXPIRED, C_ATTEMPTS, C_KEY_ID, C_VOID, C_CREATED_AT, C_EXPIRES_AT, C_COUNT
@@ -404,14 +380,10 @@ escrow_confirm_identity(PG_FUNCTION_ARGS)
 			[C_HMAC] = "code_hmac", [C_EXPIRED] = "expired", [C_ATTEMPTS] = "code_attempts",
 			[C_KEY_ID] = "key_id", [C_VOID] = "void", [C_CREATED_AT] = "created_at",
 	[C_EXPIRES_AT] = "code_expires_at"}};
-	static EpPlan wrong = {NULL,
-		"UPDATE escrow.deals SET code_attempts = $2, updated_at = now() "
-		" WHERE id = $1",
-	2, {INT8OID, INT4OID}};
-	static EpPlan clear = {NULL,
-		"UPDATE escrow.deals SET code_hmac = NULL, code_key_id = NULL, "
-		"       code_issued_at = NULL, code_expires_at = NULL WHERE id = $1",
-	1, {INT8OID}};
+	static EpPlan wrong = EP_PLAN("UPDATE escrow.deals SET code_attempts = $2, updated_at = now() "
+		" WHERE id = $1", INT8OID, INT4OID);
+	static EpPlan clear = EP_PLAN("UPDATE escrow.deals SET code_hmac = NULL, code_key_id = NULL, "
+		"       code_issued_at = NULL, code_expires_at = NULL WHERE id = $1", INT8OID);
 	int64		deal_id = ep_arg_id(fcinfo, 0, "deal");
 	char	   *code = ep_arg_text(fcinfo, 1, "code");
 	EpHmacKeys *keys;

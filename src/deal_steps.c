@@ -87,9 +87,7 @@ Datum
 escrow_reserve(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	static EpPlan set_auth = {NULL,
-		"UPDATE escrow.deals SET auth_no = $2 WHERE id = $1",
-	2, {INT8OID, TEXTOID}};
+	static EpPlan set_auth = EP_PLAN("UPDATE escrow.deals SET auth_no = $2 WHERE id = $1", INT8OID, TEXTOID);
 	char	   *actor;
 	EpDeal		d;
 	EpStep		step;
@@ -125,9 +123,7 @@ Datum
 escrow_mark_shipped(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	static EpPlan set_tracking = {NULL,
-		"UPDATE escrow.deals SET carrier = coalesce($2, carrier), tracking = $3 WHERE id = $1",
-	3, {INT8OID, TEXTOID, TEXTOID}};
+	static EpPlan set_tracking = EP_PLAN("UPDATE escrow.deals SET carrier = coalesce($2, carrier), tracking = $3 WHERE id = $1", INT8OID, TEXTOID, TEXTOID);
 	int64		deal_id = ep_arg_id(fcinfo, 0, "deal");
 	char	   *carrier = ep_arg_opt_text(fcinfo, 1);
 	char	   *tracking = ep_arg_opt_text(fcinfo, 2);

@@ -47,12 +47,10 @@ PG_FUNCTION_INFO_V1(escrow_pay_invoice);
 int64
 ep_receivable_open(EpDeal *d, const char *kind, int64 pay_to, int64 amount)
 {
-	static EpPlan insert = {NULL,
-		"INSERT INTO escrow.receivables (deal, kind, debtor, creditor, pay_to, amount, "
+	static EpPlan insert = EP_PLAN("INSERT INTO escrow.receivables (deal, kind, debtor, creditor, pay_to, amount, "
 		"                                written_down, due_at) "
 		"SELECT id, $2, buyer, institution, $3, $4, amount - $4, clock_timestamp() + repay_within "
-		"  FROM escrow.deals WHERE id = $1 RETURNING id",
-	4, {INT8OID, TEXTOID, INT8OID, INT8OID}};
+		"  FROM escrow.deals WHERE id = $1 RETURNING id", INT8OID, TEXTOID, INT8OID, INT8OID);
 	Datum		values[4];
 
 	values[0] = Int64GetDatum(d->id);
@@ -71,10 +69,8 @@ ep_receivable_open(EpDeal *d, const char *kind, int64 pay_to, int64 amount)
 void
 ep_receivable_cancel(EpDeal *d, StringInfo payload)
 {
-	static EpPlan cancel = {NULL,
-		"UPDATE escrow.receivables SET status = 'cancelled' "
-		" WHERE deal = $1 AND status <> 'cancelled' RETURNING id, kind, paid",
-	1, {INT8OID}};
+	static EpPlan cancel = EP_PLAN("UPDATE escrow.receivables SET status = 'cancelled' "
+		" WHERE deal = $1 AND status <> 'cancelled' RETURNING id, kind, paid", INT8OID);
 	Datum		values[1];
 	int64		paid;
 
@@ -100,10 +96,8 @@ ep_receivable_cancel(EpDeal *d, StringInfo payload)
 int64
 ep_receivable_unpaid(const EpDeal *d, const char *kind, int64 *receivable)
 {
-	static EpPlan fetch = {NULL,
-		"SELECT id, amount - paid FROM escrow.receivables "
-		" WHERE deal = $1 AND kind = $2 AND status = 'open'",
-	2, {INT8OID, TEXTOID}};
+	static EpPlan fetch = EP_PLAN("SELECT id, amount - paid FROM escrow.receivables "
+		" WHERE deal = $1 AND kind = $2 AND status = 'open'", INT8OID, TEXTOID);
 	Datum		values[2];
 
 	*receivable = 0;
@@ -125,16 +119,12 @@ ep_receivable_unpaid(const EpDeal *d, const char *kind, int64 *receivable)
 static void
 receivable_write_down(EpDeal *d, int64 owed, StringInfo payload)
 {
-	static EpPlan lock = {NULL,
-		"SELECT id, kind, amount, paid FROM escrow.receivables "
-		" WHERE deal = $1 AND status <> 'cancelled' FOR UPDATE",
-	1, {INT8OID}};
-	static EpPlan update = {NULL,
-		"UPDATE escrow.receivables SET amount = $2, written_down = written_down + amount - $2, "
+	static EpPlan lock = EP_PLAN("SELECT id, kind, amount, paid FROM escrow.receivables "
+		" WHERE deal = $1 AND status <> 'cancelled' FOR UPDATE", INT8OID);
+	static EpPlan update = EP_PLAN("UPDATE escrow.receivables SET amount = $2, written_down = written_down + amount - $2, "
 		"       paid = least(paid, $2), "
 		"       status = CASE WHEN least(paid, $2) = $2 THEN 'paid' ELSE 'open' END "
-		" WHERE id = $1",
-	2, {INT8OID, INT8OID}};
+		" WHERE id = $1", INT8OID, INT8OID);
 	Datum		values[2];
 	int64		id;
 	int64		amount;
@@ -231,18 +221,12 @@ ep_financed_refund(EpDeal *d, int64 buyer_share, StringInfo payload,
 static int64
 pay_receivable(FunctionCallInfo fcinfo, const char *kind, const char *fn)
 {
-	static EpPlan deal_of = {NULL,
-		"SELECT deal FROM escrow.receivables WHERE id = $1",
-	1, {INT8OID}};
-	static EpPlan lock = {NULL,
-		"SELECT kind, status, pay_to, amount, paid, debtor "
-		"  FROM escrow.receivables WHERE id = $1 FOR UPDATE",
-	1, {INT8OID}};
-	static EpPlan update = {NULL,
-		"UPDATE escrow.receivables SET paid = $2, "
+	static EpPlan deal_of = EP_PLAN("SELECT deal FROM escrow.receivables WHERE id = $1", INT8OID);
+	static EpPlan lock = EP_PLAN("SELECT kind, status, pay_to, amount, paid, debtor "
+		"  FROM escrow.receivables WHERE id = $1 FOR UPDATE", INT8OID);
+	static EpPlan update = EP_PLAN("UPDATE escrow.receivables SET paid = $2, "
 		"       status = CASE WHEN $2 = amount THEN 'paid' ELSE 'open' END "
-		" WHERE id = $1",
-	2, {INT8OID, INT8OID}};
+		" WHERE id = $1", INT8OID, INT8OID);
 	int64		id = ep_arg_id(fcinfo, 0, "receivable");
 	int64		from = ep_arg_id(fcinfo, 1, "from_account");
 	bool		has_amount = !PG_ARGISNULL(2);
@@ -267,10 +251,9 @@ pay_receivable(FunctionCallInfo fcinfo, const char *kind, const char *fn)
 	}
 
 	values[0] = Int64GetDatum(id);
-	if (ep_exec(&deal_of, values, NULL, 1) != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("receivable %lld does not exist", (long long) id)));
+	ep_exec_one(&deal_of, values, NULL,
+			errcode(ERRCODE_NO_DATA_FOUND),
+			errmsg("receivable %lld does not exist", (long long) id));
 	ep_lock_deal(ep_int64(0, 1), &d);
 	ep_exec(&lock, values, NULL, 1);
 	if (strcmp(ep_text(0, 1), kind) != 0)

@@ -49,10 +49,8 @@ static char funding_created_currency[4];
 static int64
 funding_of_currency(const char *currency)
 {
-	static EpPlan lookup = {NULL,
-		"SELECT id FROM escrow.accounts "
-		" WHERE currency = $1 AND kind = 'system' AND owner = '" EP_FUNDING_OWNER "'",
-	1, {TEXTOID}};
+	static EpPlan lookup = EP_PLAN("SELECT id FROM escrow.accounts "
+		" WHERE currency = $1 AND kind = 'system' AND owner = '" EP_FUNDING_OWNER "'", TEXTOID);
 	Oid			table = get_relname_relid("accounts", get_namespace_oid(EP_SCHEMA, false));
 	char		key[4] = {0};
 	EpFunding  *e;
@@ -97,13 +95,9 @@ funding_of_currency(const char *currency)
 static void
 ensure_funding_distributed(Datum currency)
 {
-	static EpPlan lock = {NULL,
-		"SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('escrowpay funding ' || $1))",
-	1, {TEXTOID}};
-	static EpPlan insert = {NULL,
-		"INSERT INTO escrow.accounts (owner, kind, currency) "
-		"VALUES ('" EP_FUNDING_OWNER "', 'system', $1)",
-	1, {TEXTOID}};
+	static EpPlan lock = EP_PLAN("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('escrowpay funding ' || $1))", TEXTOID);
+	static EpPlan insert = EP_PLAN("INSERT INTO escrow.accounts (owner, kind, currency) "
+		"VALUES ('" EP_FUNDING_OWNER "', 'system', $1)", TEXTOID);
 	char	   *code = TextDatumGetCString(currency);
 	Datum		values[1];
 
@@ -126,14 +120,12 @@ ensure_funding_distributed(Datum currency)
 void
 ep_ensure_funding(Datum currency)
 {
-	static EpPlan funding = {NULL,
-		"INSERT INTO escrow.accounts (owner, kind, currency) "
+	static EpPlan funding = EP_PLAN("INSERT INTO escrow.accounts (owner, kind, currency) "
 		"SELECT '" EP_FUNDING_OWNER "', 'system', $1 "
 		" WHERE NOT EXISTS (SELECT 1 FROM escrow.accounts WHERE currency = $1 "
 		"                      AND kind = 'system' AND owner = '" EP_FUNDING_OWNER "') "
 		"ON CONFLICT (currency) WHERE kind = 'system' AND owner = '" EP_FUNDING_OWNER "' "
-		"DO NOTHING",
-	1, {TEXTOID}};
+		"DO NOTHING", TEXTOID);
 	Datum		values[1];
 
 	values[0] = currency;
@@ -147,23 +139,18 @@ ep_ensure_funding(Datum currency)
 int64
 ep_funding_account_of(int64 account)
 {
-	static EpPlan currency_of = {NULL,
-		"SELECT currency FROM escrow.accounts WHERE id = $1 AND kind <> 'shard'",
-	1, {INT8OID}};
-	static EpPlan lookup = {NULL,
-		"SELECT f.id FROM escrow.accounts a "
+	static EpPlan currency_of = EP_PLAN("SELECT currency FROM escrow.accounts WHERE id = $1 AND kind <> 'shard'", INT8OID);
+	static EpPlan lookup = EP_PLAN("SELECT f.id FROM escrow.accounts a "
 		"  JOIN escrow.accounts f ON f.currency = a.currency "
 		"   AND f.kind = 'system' AND f.owner = '" EP_FUNDING_OWNER "' "
-		" WHERE a.id = $1",
-	1, {INT8OID}};
+		" WHERE a.id = $1", INT8OID);
 	Datum		values[1];
 
 	values[0] = Int64GetDatum(account);
 	/* on a Citus cluster the two accounts may live on different workers */
-	if (ep_exec(ep_distributed() ? &currency_of : &lookup, values, NULL, 1) != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("account %lld does not exist", (long long) account)));
+	ep_exec_one(ep_distributed() ? &currency_of : &lookup, values, NULL,
+			errcode(ERRCODE_NO_DATA_FOUND),
+			errmsg("account %lld does not exist", (long long) account));
 	if (ep_distributed())
 		return funding_of_currency(ep_text(0, 1));
 	return ep_int64(0, 1);

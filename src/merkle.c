@@ -283,9 +283,8 @@ ep_bytea_col(uint64 i, int col, uint8 *out, size_t len)
 int64
 ep_load_chunks(EpTree *t, int64 n_chunks_max)
 {
-	static EpPlan plan = {NULL,
-		"SELECT chunk, last_transfer, hash, first_transfer FROM escrow.checkpoint_chunks "
-		" WHERE chunk < $1 ORDER BY chunk", 1, {INT8OID}};
+	static EpPlan plan = EP_PLAN("SELECT chunk, last_transfer, hash, first_transfer FROM escrow.checkpoint_chunks "
+		" WHERE chunk < $1 ORDER BY chunk", INT8OID);
 	Datum		v[1] = {Int64GetDatum(n_chunks_max)};
 	uint64		n = ep_exec(&plan, v, NULL, 0);
 	uint64		i;

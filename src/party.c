@@ -213,19 +213,11 @@ caller_name(void)
 void
 ep_assign_account_owner(int64 account, const char *party)
 {
-	static EpPlan terminal = {NULL,
-		"SELECT terminal_no FROM escrow.terminals WHERE cash_account = $1",
-	1, {INT8OID}};
-	static EpPlan platform = {NULL,
-		"SELECT party_no FROM escrow.parties WHERE fee_account = $1 LIMIT 1",
-	1, {INT8OID}};
-	static EpPlan claim = {NULL,
-		"INSERT INTO escrow.account_owners (account, party, assigned_by) VALUES ($1, $2, $3) "
-		"ON CONFLICT (account) DO NOTHING",
-	3, {INT8OID, TEXTOID, NAMEOID}};
-	static EpPlan owner = {NULL,
-		"SELECT party FROM escrow.account_owners WHERE account = $1",
-	1, {INT8OID}};
+	static EpPlan terminal = EP_PLAN("SELECT terminal_no FROM escrow.terminals WHERE cash_account = $1", INT8OID);
+	static EpPlan platform = EP_PLAN("SELECT party_no FROM escrow.parties WHERE fee_account = $1 LIMIT 1", INT8OID);
+	static EpPlan claim = EP_PLAN("INSERT INTO escrow.account_owners (account, party, assigned_by) VALUES ($1, $2, $3) "
+		"ON CONFLICT (account) DO NOTHING", INT8OID, TEXTOID, NAMEOID);
+	static EpPlan owner = EP_PLAN("SELECT party FROM escrow.account_owners WHERE account = $1", INT8OID);
 	Datum		values[3];
 
 	values[0] = Int64GetDatum(account);
@@ -267,17 +259,11 @@ ep_assign_account_owner(int64 account, const char *party)
 void
 ep_require_account_use(int64 account, const char *party, bool pay_into)
 {
-	static EpPlan owner = {NULL,
-		"SELECT party FROM escrow.account_owners WHERE account = $1",
-	1, {INT8OID}};
-	static EpPlan authorised = {NULL,
-		"SELECT id FROM escrow.account_authorisations "
+	static EpPlan owner = EP_PLAN("SELECT party FROM escrow.account_owners WHERE account = $1", INT8OID);
+	static EpPlan authorised = EP_PLAN("SELECT id FROM escrow.account_authorisations "
 		" WHERE account = $1 AND party = $2 AND purpose = $3 AND revoked_at IS NULL "
-		"   FOR SHARE",
-	3, {INT8OID, TEXTOID, TEXTOID}};
-	static EpPlan exists = {NULL,
-		"SELECT 1 FROM escrow.accounts WHERE id = $1",
-	1, {INT8OID}};
+		"   FOR SHARE", INT8OID, TEXTOID, TEXTOID);
+	static EpPlan exists = EP_PLAN("SELECT 1 FROM escrow.accounts WHERE id = $1", INT8OID);
 	const char *verb = pay_into ? "be paid into" : "pay from";
 	Datum		values[3];
 	char	   *owned_by;
@@ -285,10 +271,9 @@ ep_require_account_use(int64 account, const char *party, bool pay_into)
 	values[0] = Int64GetDatum(account);
 	if (ep_exec(&owner, values, NULL, 1) != 1)
 	{
-		if (ep_exec(&exists, values, NULL, 1) != 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_NO_DATA_FOUND),
-					 errmsg("account %lld does not exist", (long long) account)));
+		ep_exec_one(&exists, values, NULL,
+				errcode(ERRCODE_NO_DATA_FOUND),
+				errmsg("account %lld does not exist", (long long) account));
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("party \"%s\" may not %s account %lld", party, verb, (long long) account),
@@ -332,9 +317,7 @@ short_text_arg(FunctionCallInfo fcinfo, int argno, const char *what)
 static bool
 party_registered(const char *party)
 {
-	static EpPlan exists = {NULL,
-		"SELECT 1 FROM escrow.parties WHERE party_no = $1",
-	1, {TEXTOID}};
+	static EpPlan exists = EP_PLAN("SELECT 1 FROM escrow.parties WHERE party_no = $1", TEXTOID);
 	Datum		values[1];
 
 	values[0] = CStringGetTextDatum(party);
@@ -380,9 +363,7 @@ Datum
 escrow_assign_account(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	static EpPlan kind = {NULL,
-		"SELECT 1 FROM escrow.accounts WHERE id = $1 AND kind IN ('deposit', 'credit')",
-	1, {INT8OID}};
+	static EpPlan kind = EP_PLAN("SELECT 1 FROM escrow.accounts WHERE id = $1 AND kind IN ('deposit', 'credit')", INT8OID);
 	int64		account = ep_arg_id(fcinfo, 0, "account");
 	char	   *party = short_text_arg(fcinfo, 1, "party");
 	Datum		values[1];
@@ -390,10 +371,9 @@ escrow_assign_account(PG_FUNCTION_ARGS)
 	SPI_connect();
 	require_party(party);
 	values[0] = Int64GetDatum(account);
-	if (ep_exec(&kind, values, NULL, 1) != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("account %lld is not a deposit or credit account", (long long) account)));
+	ep_exec_one(&kind, values, NULL,
+			errcode(ERRCODE_NO_DATA_FOUND),
+			errmsg("account %lld is not a deposit or credit account", (long long) account));
 	ep_assign_account_owner(account, party);
 	SPI_finish();
 	PG_RETURN_VOID();
@@ -407,10 +387,8 @@ static void
 owner_acts(FunctionCallInfo fcinfo, const char *verb, int64 *account, char **party,
 		   char **purpose, char **actor)
 {
-	static EpPlan owner = {NULL,
-		"SELECT o.party FROM escrow.accounts a "
-		"  LEFT JOIN escrow.account_owners o ON o.account = a.id WHERE a.id = $1",
-	1, {INT8OID}};
+	static EpPlan owner = EP_PLAN("SELECT o.party FROM escrow.accounts a "
+		"  LEFT JOIN escrow.account_owners o ON o.account = a.id WHERE a.id = $1", INT8OID);
 	Datum		values[1];
 	bool		isnull;
 
@@ -424,10 +402,9 @@ owner_acts(FunctionCallInfo fcinfo, const char *verb, int64 *account, char **par
 				 errmsg("unknown purpose \"%s\"", *purpose),
 				 errhint("Use pay_from (deals take money from the account) or pay_into (deals pay into it).")));
 	values[0] = Int64GetDatum(*account);
-	if (ep_exec(&owner, values, NULL, 1) != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("account %lld does not exist", (long long) *account)));
+	ep_exec_one(&owner, values, NULL,
+			errcode(ERRCODE_NO_DATA_FOUND),
+			errmsg("account %lld does not exist", (long long) *account));
 	(void) ep_datum(0, 1, &isnull);
 	if (isnull || strcmp(ep_text(0, 1), *actor) != 0)
 	{
@@ -455,15 +432,11 @@ Datum
 escrow_authorise_account_use(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	static EpPlan grant = {NULL,
-		"INSERT INTO escrow.account_authorisations (account, owner, party, purpose, granted_by) "
+	static EpPlan grant = EP_PLAN("INSERT INTO escrow.account_authorisations (account, owner, party, purpose, granted_by) "
 		"VALUES ($1, $4, $2, $3, $5) "
-		"ON CONFLICT (account, party, purpose) WHERE revoked_at IS NULL DO NOTHING RETURNING id",
-	5, {INT8OID, TEXTOID, TEXTOID, TEXTOID, NAMEOID}};
-	static EpPlan in_force = {NULL,
-		"SELECT id FROM escrow.account_authorisations "
-		" WHERE account = $1 AND party = $2 AND purpose = $3 AND revoked_at IS NULL",
-	3, {INT8OID, TEXTOID, TEXTOID}};
+		"ON CONFLICT (account, party, purpose) WHERE revoked_at IS NULL DO NOTHING RETURNING id", INT8OID, TEXTOID, TEXTOID, TEXTOID, NAMEOID);
+	static EpPlan in_force = EP_PLAN("SELECT id FROM escrow.account_authorisations "
+		" WHERE account = $1 AND party = $2 AND purpose = $3 AND revoked_at IS NULL", INT8OID, TEXTOID, TEXTOID);
 	int64		account;
 	char	   *party;
 	char	   *purpose;
@@ -503,10 +476,8 @@ Datum
 escrow_revoke_account_use(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	static EpPlan revoke = {NULL,
-		"UPDATE escrow.account_authorisations SET revoked_at = clock_timestamp(), revoked_by = $4 "
-		" WHERE account = $1 AND party = $2 AND purpose = $3 AND revoked_at IS NULL RETURNING id",
-	4, {INT8OID, TEXTOID, TEXTOID, NAMEOID}};
+	static EpPlan revoke = EP_PLAN("UPDATE escrow.account_authorisations SET revoked_at = clock_timestamp(), revoked_by = $4 "
+		" WHERE account = $1 AND party = $2 AND purpose = $3 AND revoked_at IS NULL RETURNING id", INT8OID, TEXTOID, TEXTOID, NAMEOID);
 	int64		account;
 	char	   *party;
 	char	   *purpose;
@@ -520,12 +491,11 @@ escrow_revoke_account_use(PG_FUNCTION_ARGS)
 	values[1] = CStringGetTextDatum(party);
 	values[2] = CStringGetTextDatum(purpose);
 	values[3] = caller_name();
-	if (ep_exec(&revoke, values, NULL, 1) != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("party \"%s\" has no authorisation in force to %s account %lld", party,
-						strcmp(purpose, "pay_into") == 0 ? "be paid into" : "pay from",
-						(long long) account)));
+	ep_exec_one(&revoke, values, NULL,
+			errcode(ERRCODE_NO_DATA_FOUND),
+			errmsg("party \"%s\" has no authorisation in force to %s account %lld", party,
+					strcmp(purpose, "pay_into") == 0 ? "be paid into" : "pay from",
+					(long long) account));
 	id = ep_int64(0, 1);
 	SPI_finish();
 	PG_RETURN_INT64(id);
@@ -545,9 +515,7 @@ Datum
 escrow_current_party(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	static EpPlan lookup = {NULL,
-		"SELECT party_no FROM escrow.parties WHERE login_role = $1",
-	1, {NAMEOID}};
+	static EpPlan lookup = EP_PLAN("SELECT party_no FROM escrow.parties WHERE login_role = $1", NAMEOID);
 	Datum		values[1];
 	text	   *result = NULL;
 

@@ -34,16 +34,10 @@ PG_FUNCTION_INFO_V1(escrow_refund);
 static void
 refuse_owned(int64 transfer_id, const EpOwner *o, const char *kind)
 {
-	static EpPlan deal = {NULL,
-		"SELECT txn_no, stage FROM escrow.deals WHERE id = $1",
-	1, {INT8OID}};
-	static EpPlan receivable = {NULL,
-		"SELECT r.kind, d.txn_no, r.pay_to FROM escrow.receivables r "
-		"  JOIN escrow.deals d ON d.id = r.deal WHERE r.id = $1",
-	1, {INT8OID}};
-	static EpPlan credit_of = {NULL,
-		"SELECT credit_account FROM escrow.transfers WHERE id = $1",
-	1, {INT8OID}};
+	static EpPlan deal = EP_PLAN("SELECT txn_no, stage FROM escrow.deals WHERE id = $1", INT8OID);
+	static EpPlan receivable = EP_PLAN("SELECT r.kind, d.txn_no, r.pay_to FROM escrow.receivables r "
+		"  JOIN escrow.deals d ON d.id = r.deal WHERE r.id = $1", INT8OID);
+	static EpPlan credit_of = EP_PLAN("SELECT credit_account FROM escrow.transfers WHERE id = $1", INT8OID);
 	Datum		values[1];
 	long long	id = (long long) transfer_id;
 
@@ -114,17 +108,13 @@ int64
 ep_refund_transfer(int64 transfer_id, bool has_amount, int64 amount,
 				   const char *key)
 {
-	static EpPlan lock = {NULL,
-		"SELECT t.kind, t.debit_account, t.credit_account, t.amount, t.refunded, "
+	static EpPlan lock = EP_PLAN("SELECT t.kind, t.debit_account, t.credit_account, t.amount, t.refunded, "
 		"       coalesce(o.deal, 0), coalesce(o.receivable, 0), o.terminal, "
 		"       coalesce(o.batch, 0) "
 		"  FROM escrow.transfers t "
 		"  LEFT JOIN escrow.transfer_owners o ON o.transfer_id = t.id "
-		" WHERE t.id = $1 FOR UPDATE OF t",
-	1, {INT8OID}};
-	static EpPlan update = {NULL,
-		"UPDATE escrow.transfers SET refunded = $2 WHERE id = $1",
-	2, {INT8OID, INT8OID}};
+		" WHERE t.id = $1 FOR UPDATE OF t", INT8OID);
+	static EpPlan update = EP_PLAN("UPDATE escrow.transfers SET refunded = $2 WHERE id = $1", INT8OID, INT8OID);
 	EpPosting	p = {0};
 	Datum		values[2];
 	char	   *kind;
@@ -139,10 +129,9 @@ ep_refund_transfer(int64 transfer_id, bool has_amount, int64 amount,
 		return prior;
 
 	values[0] = Int64GetDatum(transfer_id);
-	if (ep_exec(&lock, values, NULL, 1) != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("transfer %lld does not exist", (long long) transfer_id)));
+	ep_exec_one(&lock, values, NULL,
+			errcode(ERRCODE_NO_DATA_FOUND),
+			errmsg("transfer %lld does not exist", (long long) transfer_id));
 	kind = ep_text(0, 1);
 	posted = ep_int64(0, 4);
 	refunded = ep_int64(0, 5);
@@ -206,12 +195,10 @@ ep_refund_transfer(int64 transfer_id, bool has_amount, int64 amount,
 static void
 refuse_if_owned(int64 transfer_id)
 {
-	static EpPlan owner = {NULL,
-		"SELECT coalesce(o.deal, 0), coalesce(o.receivable, 0), o.terminal, "
+	static EpPlan owner = EP_PLAN("SELECT coalesce(o.deal, 0), coalesce(o.receivable, 0), o.terminal, "
 		"       coalesce(o.batch, 0), t.kind "
 		"  FROM escrow.transfer_owners o JOIN escrow.transfers t ON t.id = o.transfer_id "
-		" WHERE o.transfer_id = $1",
-	1, {INT8OID}};
+		" WHERE o.transfer_id = $1", INT8OID);
 	Datum		values[1];
 	EpOwner		o;
 

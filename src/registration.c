@@ -27,18 +27,15 @@ PG_FUNCTION_INFO_V1(escrow_register_institution);
 static void
 party_account(int64 account, const char *what, char **kind, char **currency)
 {
-	static EpPlan fetch = {NULL,
-		"SELECT kind, currency FROM escrow.accounts "
-		" WHERE id = $1 AND kind IN ('deposit', 'credit')",
-	1, {INT8OID}};
+	static EpPlan fetch = EP_PLAN("SELECT kind, currency FROM escrow.accounts "
+		" WHERE id = $1 AND kind IN ('deposit', 'credit')", INT8OID);
 	Datum		values[1];
 
 	values[0] = Int64GetDatum(account);
-	if (ep_exec(&fetch, values, NULL, 1) != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("%s %lld is not a deposit or credit account", what,
-						(long long) account)));
+	ep_exec_one(&fetch, values, NULL,
+			errcode(ERRCODE_NO_DATA_FOUND),
+			errmsg("%s %lld is not a deposit or credit account", what,
+					(long long) account));
 	*kind = ep_text(0, 1);
 	*currency = ep_text(0, 2);
 }
@@ -63,20 +60,12 @@ static void
 insert_party(const char *party_no, const char *kind, const char *name,
 			 const char *contact, const char *login_role, const EpPartyTerms *t)
 {
-	static EpPlan exists = {NULL,
-		"SELECT kind FROM escrow.parties WHERE party_no = $1",
-	1, {TEXTOID}};
-	static EpPlan role_taken = {NULL,
-		"SELECT party_no FROM escrow.parties WHERE login_role = $1",
-	1, {NAMEOID}};
-	static EpPlan insert = {NULL,
-		"INSERT INTO escrow.parties (party_no, kind, name, contact, login_role, "
+	static EpPlan exists = EP_PLAN("SELECT kind FROM escrow.parties WHERE party_no = $1", TEXTOID);
+	static EpPlan role_taken = EP_PLAN("SELECT party_no FROM escrow.parties WHERE login_role = $1", NAMEOID);
+	static EpPlan insert = EP_PLAN("INSERT INTO escrow.parties (party_no, kind, name, contact, login_role, "
 		"  account, settlement_account, fee_account, fee_bps, inspection_window, cooling_off, "
 		"  discount_bps, repay_within, deliver_within, refund_within, pay_within) "
-		"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-	16, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, NAMEOID, INT8OID, INT8OID, INT8OID,
-		INT4OID, INTERVALOID, INTERVALOID, INT4OID, INTERVALOID, INTERVALOID, INTERVALOID,
-	INTERVALOID}};
+		"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)", TEXTOID, TEXTOID, TEXTOID, TEXTOID, NAMEOID, INT8OID, INT8OID, INT8OID, INT4OID, INTERVALOID, INTERVALOID, INT4OID, INTERVALOID, INTERVALOID, INTERVALOID, INTERVALOID);
 	Datum		values[16];
 	char		nulls[16];
 

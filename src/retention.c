@@ -89,14 +89,11 @@ Datum
 escrow_apply_retention(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	static EpPlan keys = {NULL,
-		"DELETE FROM escrow.idempotency_keys WHERE key IN ("
+	static EpPlan keys = EP_PLAN("DELETE FROM escrow.idempotency_keys WHERE key IN ("
 		"  SELECT key FROM escrow.idempotency_keys "
 		"   WHERE created_at < pg_catalog.now() - pg_catalog.make_interval(secs => $1) "
-		"   ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)",
-	2, {INT4OID, INT4OID}};
-	static EpPlan events = {NULL,
-		"WITH cutoff AS (SELECT pg_catalog.now() - pg_catalog.make_interval(secs => $1) AS t) "
+		"   ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)", INT4OID, INT4OID);
+	static EpPlan events = EP_PLAN("WITH cutoff AS (SELECT pg_catalog.now() - pg_catalog.make_interval(secs => $1) AS t) "
 		"DELETE FROM escrow.deal_events WHERE id IN ("
 		"  SELECT e.id FROM escrow.deal_events e "
 		"    JOIN escrow.deals d ON d.id = e.deal, cutoff "
@@ -106,8 +103,7 @@ escrow_apply_retention(PG_FUNCTION_ARGS)
 		"                      WHERE r.deal = d.id AND r.status = 'open') "
 		"     AND NOT EXISTS (SELECT 1 FROM escrow.deal_events l "
 		"                      WHERE l.deal = d.id AND l.at >= cutoff.t) "
-		"   ORDER BY e.id LIMIT $2 FOR UPDATE OF e SKIP LOCKED)",
-	2, {INT4OID, INT4OID}};
+		"   ORDER BY e.id LIMIT $2 FOR UPDATE OF e SKIP LOCKED)", INT4OID, INT4OID);
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	const char *purged[2] = {"idempotency_keys", "deal_events"};
 	int32		deleted[2];

@@ -43,25 +43,20 @@ PG_FUNCTION_INFO_V1(escrow_close_settlement_batch);
 static int64
 clearing_account(const char *institution, char **currency)
 {
-	static EpPlan lock = {NULL,
-		"SELECT p.kind, p.clearing_account, a.currency FROM escrow.parties p "
+	static EpPlan lock = EP_PLAN("SELECT p.kind, p.clearing_account, a.currency FROM escrow.parties p "
 		"  LEFT JOIN escrow.accounts a ON a.id = p.settlement_account "
-		" WHERE p.party_no = $1 FOR UPDATE OF p",
-	1, {TEXTOID}};
-	static EpPlan create = {NULL,
-		"WITH a AS (INSERT INTO escrow.accounts (owner, kind, currency) "
+		" WHERE p.party_no = $1 FOR UPDATE OF p", TEXTOID);
+	static EpPlan create = EP_PLAN("WITH a AS (INSERT INTO escrow.accounts (owner, kind, currency) "
 		"           VALUES ('escrow:clearing:' || $1, 'system', $2) RETURNING id) "
 		"UPDATE escrow.parties SET clearing_account = a.id FROM a "
-		" WHERE party_no = $1 RETURNING a.id",
-	2, {TEXTOID, TEXTOID}};
+		" WHERE party_no = $1 RETURNING a.id", TEXTOID, TEXTOID);
 	Datum		values[2];
 	int64		id;
 
 	values[0] = CStringGetTextDatum(institution);
-	if (ep_exec(&lock, values, NULL, 1) != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("party \"%s\" is not registered", institution)));
+	ep_exec_one(&lock, values, NULL,
+			errcode(ERRCODE_NO_DATA_FOUND),
+			errmsg("party \"%s\" is not registered", institution));
 	if (strcmp(ep_text(0, 1), "institution") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -82,13 +77,9 @@ Datum
 escrow_link_external_account(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	static EpPlan account = {NULL,
-		"SELECT currency FROM escrow.accounts WHERE id = $1 AND kind IN ('deposit', 'credit')",
-	1, {INT8OID}};
-	static EpPlan link = {NULL,
-		"INSERT INTO escrow.settlement_links (account, institution, external_ref) "
-		"VALUES ($1, $2, $3) ON CONFLICT (account) DO NOTHING",
-	3, {INT8OID, TEXTOID, TEXTOID}};
+	static EpPlan account = EP_PLAN("SELECT currency FROM escrow.accounts WHERE id = $1 AND kind IN ('deposit', 'credit')", INT8OID);
+	static EpPlan link = EP_PLAN("INSERT INTO escrow.settlement_links (account, institution, external_ref) "
+		"VALUES ($1, $2, $3) ON CONFLICT (account) DO NOTHING", INT8OID, TEXTOID, TEXTOID);
 	int64		id = ep_arg_id(fcinfo, 0, "account");
 	char	   *institution;
 	char	   *currency;
@@ -103,10 +94,9 @@ escrow_link_external_account(PG_FUNCTION_ARGS)
 	SPI_connect();
 	(void) clearing_account(institution, &currency);
 	values[0] = Int64GetDatum(id);
-	if (ep_exec(&account, values, NULL, 1) != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("account %lld is not a deposit or credit account", (long long) id)));
+	ep_exec_one(&account, values, NULL,
+			errcode(ERRCODE_NO_DATA_FOUND),
+			errmsg("account %lld is not a deposit or credit account", (long long) id));
 	if (strcmp(ep_text(0, 1), currency) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_EP_CURRENCY_MISMATCH),
@@ -132,20 +122,15 @@ Datum
 escrow_close_settlement_batch(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	static EpPlan existing = {NULL,
-		"SELECT id FROM escrow.settlement_batches WHERE institution = $1 AND cutoff = $2",
-	2, {TEXTOID, TIMESTAMPTZOID}};
-	static EpPlan last = {NULL,
-		"SELECT max(cutoff) FROM escrow.settlement_batches WHERE institution = $1",
-	1, {TEXTOID}};
+	static EpPlan existing = EP_PLAN("SELECT id FROM escrow.settlement_batches WHERE institution = $1 AND cutoff = $2", TEXTOID, TIMESTAMPTZOID);
+	static EpPlan last = EP_PLAN("SELECT max(cutoff) FROM escrow.settlement_batches WHERE institution = $1", TEXTOID);
 	/*
 	 * Positions are cumulative, so they are summed as numeric (they have
 	 * no bound); what one line settles is bounded: at most EP_MAX_AMOUNT,
 	 * a payout at most the account's own money (posted less held), a
 	 * collection at most what the account's balance can still take.  The rest carries to the next batch.
 	 */
-	static EpPlan positions = {NULL,
-		"SELECT account, external_ref, position, "
+	static EpPlan positions = EP_PLAN("SELECT account, external_ref, position, "
 		"       (CASE WHEN position > 0 THEN least(position, greatest(avail, 0), $3) "
 		"             ELSE greatest(position, -$3, -greatest(headroom, 0)) END)::bigint "
 		"  FROM (SELECT l.account, l.external_ref, "
@@ -165,28 +150,17 @@ escrow_close_settlement_batch(PG_FUNCTION_ARGS)
 		"          FROM escrow.settlement_links l "
 		"          JOIN escrow.balances b ON b.account = l.account "
 		"         WHERE l.institution = $1) p "
-		" ORDER BY account",
-	4, {TEXTOID, TIMESTAMPTZOID, INT8OID, INT8OID}};
-	static EpPlan clearing_posted = {NULL,
-		"SELECT posted FROM escrow.accounts WHERE id = $1",
-	1, {INT8OID}};
-	static EpPlan lock_linked = {NULL,
-		"SELECT a.id FROM escrow.accounts a "
+		" ORDER BY account", TEXTOID, TIMESTAMPTZOID, INT8OID, INT8OID);
+	static EpPlan clearing_posted = EP_PLAN("SELECT posted FROM escrow.accounts WHERE id = $1", INT8OID);
+	static EpPlan lock_linked = EP_PLAN("SELECT a.id FROM escrow.accounts a "
 		"  JOIN escrow.settlement_links l ON l.account = a.id "
-		" WHERE l.institution = $1 ORDER BY a.id FOR UPDATE OF a",
-	1, {TEXTOID}};
-	static EpPlan batch = {NULL,
-		"INSERT INTO escrow.settlement_batches (institution, cutoff, clearing, lines, "
-		"  paid_out, collected) VALUES ($1, $2, $3, 0, 0, 0) RETURNING id",
-	3, {TEXTOID, TIMESTAMPTZOID, INT8OID}};
-	static EpPlan line = {NULL,
-		"INSERT INTO escrow.settlement_lines (batch, account, external_ref, position, "
-		"  settled, transfer_id) VALUES ($1, $2, $3, $4, $5, nullif($6, 0))",
-	6, {INT8OID, INT8OID, TEXTOID, NUMERICOID, INT8OID, INT8OID}};
-	static EpPlan totals = {NULL,
-		"UPDATE escrow.settlement_batches SET lines = $2, paid_out = $3, collected = $4 "
-		" WHERE id = $1",
-	4, {INT8OID, INT4OID, INT8OID, INT8OID}};
+		" WHERE l.institution = $1 ORDER BY a.id FOR UPDATE OF a", TEXTOID);
+	static EpPlan batch = EP_PLAN("INSERT INTO escrow.settlement_batches (institution, cutoff, clearing, lines, "
+		"  paid_out, collected) VALUES ($1, $2, $3, 0, 0, 0) RETURNING id", TEXTOID, TIMESTAMPTZOID, INT8OID);
+	static EpPlan line = EP_PLAN("INSERT INTO escrow.settlement_lines (batch, account, external_ref, position, "
+		"  settled, transfer_id) VALUES ($1, $2, $3, $4, $5, nullif($6, 0))", INT8OID, INT8OID, TEXTOID, NUMERICOID, INT8OID, INT8OID);
+	static EpPlan totals = EP_PLAN("UPDATE escrow.settlement_batches SET lines = $2, paid_out = $3, collected = $4 "
+		" WHERE id = $1", INT8OID, INT4OID, INT8OID, INT8OID);
 	char	   *institution;
 	TimestampTz cutoff;
 	int64		clearing;

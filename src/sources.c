@@ -60,11 +60,9 @@ typedef struct EpSource
 static EpSource *
 load_sources(const EpDeal *d, int *n)
 {
-	static EpPlan fetch = {NULL,
-		"SELECT account, amount, coalesce(hold_id, 0), coalesce(capture_transfer, 0), "
+	static EpPlan fetch = EP_PLAN("SELECT account, amount, coalesce(hold_id, 0), coalesce(capture_transfer, 0), "
 		"       captured, refunded "
-		"  FROM escrow.deal_sources WHERE deal = $1 ORDER BY position",
-	1, {INT8OID}};
+		"  FROM escrow.deal_sources WHERE deal = $1 ORDER BY position", INT8OID);
 	EpSource   *s;
 	Datum		values[1];
 	int			i;
@@ -100,11 +98,9 @@ load_sources(const EpDeal *d, int *n)
 static void
 save_sources(EpDeal *d, const EpSource *s, int n)
 {
-	static EpPlan update = {NULL,
-		"UPDATE escrow.deal_sources SET hold_id = nullif($3, 0), "
+	static EpPlan update = EP_PLAN("UPDATE escrow.deal_sources SET hold_id = nullif($3, 0), "
 		"       capture_transfer = nullif($4, 0), captured = $5, refunded = $6 "
-		" WHERE deal = $1 AND account = $2",
-	6, {INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID}};
+		" WHERE deal = $1 AND account = $2", INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID);
 	Datum		values[6];
 	int			i;
 
@@ -288,21 +284,13 @@ Datum
 escrow_set_payment_sources(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	static EpPlan clear = {NULL,
-		"DELETE FROM escrow.deal_sources WHERE deal = $1",
-	1, {INT8OID}};
-	static EpPlan insert = {NULL,
-		"INSERT INTO escrow.deal_sources (deal, account, amount, position) "
-		"SELECT $1, a, m, p FROM unnest($2::bigint[], $3::bigint[]) WITH ORDINALITY AS u(a, m, p)",
-	3, {INT8OID, INT8ARRAYOID, INT8ARRAYOID}};
-	static EpPlan single = {NULL,
-		"UPDATE escrow.deals SET hold_id = NULL, "
+	static EpPlan clear = EP_PLAN("DELETE FROM escrow.deal_sources WHERE deal = $1", INT8OID);
+	static EpPlan insert = EP_PLAN("INSERT INTO escrow.deal_sources (deal, account, amount, position) "
+		"SELECT $1, a, m, p FROM unnest($2::bigint[], $3::bigint[]) WITH ORDINALITY AS u(a, m, p)", INT8OID, INT8ARRAYOID, INT8ARRAYOID);
+	static EpPlan single = EP_PLAN("UPDATE escrow.deals SET hold_id = NULL, "
 		"       payment_method = CASE WHEN $2 THEN 'split' ELSE $3 END, debit_account = $4 "
-		" WHERE id = $1",
-	4, {INT8OID, BOOLOID, TEXTOID, INT8OID}};
-	static EpPlan account_kind = {NULL,
-		"SELECT kind, currency FROM escrow.accounts WHERE id = $1",
-	1, {INT8OID}};
+		" WHERE id = $1", INT8OID, BOOLOID, TEXTOID, INT8OID);
+	static EpPlan account_kind = EP_PLAN("SELECT kind, currency FROM escrow.accounts WHERE id = $1", INT8OID);
 	int64		deal_id = ep_arg_id(fcinfo, 0, "deal");
 	char	   *actor;
 	Datum	   *ad,
@@ -385,10 +373,9 @@ escrow_set_payment_sources(PG_FUNCTION_ARGS)
 	for (i = 0; i < n; i++)
 	{
 		values[0] = Int64GetDatum(accounts[i]);
-		if (ep_exec(&account_kind, values, NULL, 1) != 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_NO_DATA_FOUND),
-					 errmsg("account %lld does not exist", (long long) accounts[i])));
+		ep_exec_one(&account_kind, values, NULL,
+				errcode(ERRCODE_NO_DATA_FOUND),
+				errmsg("account %lld does not exist", (long long) accounts[i]));
 		if (strcmp(ep_text(0, 1), "deposit") != 0 && strcmp(ep_text(0, 1), "credit") != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

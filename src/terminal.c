@@ -59,21 +59,16 @@ typedef struct EpTill
 static void
 lock_till(const char *terminal, EpTill *t)
 {
-	static EpPlan head = {NULL,
-		"SELECT currency, cash_account FROM escrow.terminals WHERE terminal_no = $1 FOR UPDATE",
-	1, {TEXTOID}};
-	static EpPlan cash = {NULL,
-		"SELECT denomination, pieces FROM escrow.terminal_cash "
-		" WHERE terminal_no = $1 ORDER BY denomination",
-	1, {TEXTOID}};
+	static EpPlan head = EP_PLAN("SELECT currency, cash_account FROM escrow.terminals WHERE terminal_no = $1 FOR UPDATE", TEXTOID);
+	static EpPlan cash = EP_PLAN("SELECT denomination, pieces FROM escrow.terminal_cash "
+		" WHERE terminal_no = $1 ORDER BY denomination", TEXTOID);
 	Datum		values[1];
 	int			i;
 
 	values[0] = CStringGetTextDatum(terminal);
-	if (ep_exec(&head, values, NULL, 1) != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("terminal \"%s\" does not exist", terminal)));
+	ep_exec_one(&head, values, NULL,
+			errcode(ERRCODE_NO_DATA_FOUND),
+			errmsg("terminal \"%s\" does not exist", terminal));
 	t->terminal = pstrdup(terminal);
 	t->currency = ep_text(0, 1);
 	t->cash_account = ep_int64(0, 2);
@@ -109,10 +104,8 @@ till_index(const EpTill *t, int64 denomination)
 static void
 save_till(const EpTill *t)
 {
-	static EpPlan update = {NULL,
-		"UPDATE escrow.terminal_cash SET pieces = $3 "
-		" WHERE terminal_no = $1 AND denomination = $2 AND pieces <> $3",
-	3, {TEXTOID, INT8OID, INT4OID}};
+	static EpPlan update = EP_PLAN("UPDATE escrow.terminal_cash SET pieces = $3 "
+		" WHERE terminal_no = $1 AND denomination = $2 AND pieces <> $3", TEXTOID, INT8OID, INT4OID);
 	Datum		values[3];
 	int			i;
 
@@ -241,24 +234,18 @@ Datum
 escrow_register_terminal(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	static EpPlan account = {NULL,
-		"SELECT currency FROM escrow.accounts a WHERE id = $1 AND kind = 'deposit' "
+	static EpPlan account = EP_PLAN("SELECT currency FROM escrow.accounts a WHERE id = $1 AND kind = 'deposit' "
 		"   AND entry_count = 0 AND held = 0 "
 		"   AND NOT EXISTS (SELECT 1 FROM escrow.unfolded u WHERE u.account = $1) "
 		"   AND NOT EXISTS (SELECT 1 FROM escrow.terminals WHERE cash_account = $1) "
 		"   AND NOT EXISTS (SELECT 1 FROM escrow.parties p "
 		"                    WHERE $1 IN (p.account, p.settlement_account, p.fee_account)) "
-		"   AND NOT EXISTS (SELECT 1 FROM escrow.account_owners o WHERE o.account = $1)",
-	1, {INT8OID}};
-	static EpPlan insert = {NULL,
-		"WITH t AS (INSERT INTO escrow.terminals (terminal_no, name, currency, cash_account) "
+		"   AND NOT EXISTS (SELECT 1 FROM escrow.account_owners o WHERE o.account = $1)", INT8OID);
+	static EpPlan insert = EP_PLAN("WITH t AS (INSERT INTO escrow.terminals (terminal_no, name, currency, cash_account) "
 		"           VALUES ($1, $2, $3, $4)) "
 		"INSERT INTO escrow.terminal_cash (terminal_no, denomination, pieces) "
-		"SELECT DISTINCT $1, d, 0 FROM unnest($5::bigint[]) d",
-	5, {TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8ARRAYOID}};
-	static EpPlan exists = {NULL,
-		"SELECT 1 FROM escrow.terminals WHERE terminal_no = $1",
-	1, {TEXTOID}};
+		"SELECT DISTINCT $1, d, 0 FROM unnest($5::bigint[]) d", TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8ARRAYOID);
+	static EpPlan exists = EP_PLAN("SELECT 1 FROM escrow.terminals WHERE terminal_no = $1", TEXTOID);
 	Datum		values[5];
 	int			n;
 	char	   *terminal;
@@ -281,13 +268,12 @@ escrow_register_terminal(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("terminal \"%s\" is already registered", terminal)));
 	values[0] = Int64GetDatum(ep_arg_id(fcinfo, 2, "cash_account"));
-	if (ep_exec(&account, values, NULL, 1) != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("cash_account %lld is not a new deposit account of its own",
-						(long long) PG_GETARG_INT64(2)),
-				 errdetail("It must be a deposit account with no entries, owned or used by no party or other terminal."),
-				 errhint("Open a new deposit account for each terminal.")));
+	ep_exec_one(&account, values, NULL,
+			errcode(ERRCODE_NO_DATA_FOUND),
+			errmsg("cash_account %lld is not a new deposit account of its own",
+					(long long) PG_GETARG_INT64(2)),
+			errdetail("It must be a deposit account with no entries, owned or used by no party or other terminal."),
+			errhint("Open a new deposit account for each terminal."));
 	values[2] = CStringGetTextDatum(ep_text(0, 1));
 	values[0] = PG_GETARG_DATUM(0);
 	values[1] = PG_GETARG_DATUM(1);
@@ -302,9 +288,7 @@ escrow_register_terminal(PG_FUNCTION_ARGS)
 static int64
 cash_available(int64 cash_account)
 {
-	static EpPlan fetch = {NULL,
-		"SELECT available FROM escrow.balances WHERE account = $1",
-	1, {INT8OID}};
+	static EpPlan fetch = EP_PLAN("SELECT available FROM escrow.balances WHERE account = $1", INT8OID);
 	Datum		values[1];
 
 	values[0] = Int64GetDatum(cash_account);
@@ -391,9 +375,7 @@ Datum
 escrow_pay_cash(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	static EpPlan set_payer = {NULL,
-		"UPDATE escrow.deals SET debit_account = $2, payment_method = 'cash' WHERE id = $1",
-	2, {INT8OID, INT8OID}};
+	static EpPlan set_payer = EP_PLAN("UPDATE escrow.deals SET debit_account = $2, payment_method = 'cash' WHERE id = $1", INT8OID, INT8OID);
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	char	   *terminal;
 	int64		deal_id = ep_arg_id(fcinfo, 1, "deal");

@@ -129,6 +129,137 @@ insert_party(const char *party_no, const char *kind, const char *name,
 }
 
 /*
+ * What one kind of party adds to registration: the names of its first and
+ * fourth argument, where its login role is, whether its account must be a
+ * deposit account (and the message if not), and its own terms, read from
+ * its arguments before (args) and after (accounts) the account is checked.
+ */
+typedef struct EpPartyKind
+{
+	const char *kind;			/* escrow.parties.kind */
+	const char *no_arg;			/* argument 0: the party number */
+	const char *account_arg;	/* argument 3: the account */
+	int			login_role_arg;
+	const char *deposit_only;	/* errmsg when the account is not a deposit
+								 * account; NULL: a credit line will do */
+	void		(*args) (FunctionCallInfo fcinfo, EpPartyTerms *t);
+	void		(*accounts) (FunctionCallInfo fcinfo, const char *currency, EpPartyTerms *t);
+} EpPartyKind;
+
+/*
+ * The shared body of the register_* functions: party number, name,
+ * contact, account and login role, the kind's own terms, then the row.
+ */
+static Datum
+register_party(FunctionCallInfo fcinfo, const EpPartyKind *k)
+{
+	char	   *party_no = ep_arg_text(fcinfo, 0, k->no_arg);
+	char	   *name = ep_arg_text(fcinfo, 1, "name");
+	char	   *contact = ep_arg_text(fcinfo, 2, "contact");
+	int64		account = ep_arg_id(fcinfo, 3, k->account_arg);
+	char	   *login_role;
+	char	   *kind;
+	char	   *currency;
+	EpPartyTerms terms = {0};
+
+	if (k->args)
+		k->args(fcinfo, &terms);
+	login_role = PG_ARGISNULL(k->login_role_arg) ? NULL :
+		NameStr(*PG_GETARG_NAME(k->login_role_arg));
+
+	SPI_connect();
+	party_account(account, k->account_arg, &kind, &currency);
+	if (k->deposit_only && strcmp(kind, "deposit") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s", k->deposit_only),
+				 errdetail("Account %lld is a %s account.", (long long) account, kind)));
+	if (k->deposit_only)
+		terms.settlement_account = account;
+	else
+		terms.account = account;
+	if (k->accounts)
+		k->accounts(fcinfo, currency, &terms);
+	insert_party(party_no, k->kind, name, contact, login_role, &terms);
+	SPI_finish();
+	PG_RETURN_TEXT_P(cstring_to_text(party_no));
+}
+
+/* A buyer: its account is the deposit account or credit line deals freeze */
+static const EpPartyKind member = {"member", "member_no", "account", 4, NULL, NULL, NULL};
+
+/* register_merchant()'s fee, and the terms deals copy */
+static void
+merchant_args(FunctionCallInfo fcinfo, EpPartyTerms *t)
+{
+	t->inspection_window = ep_arg_interval(fcinfo, 4, "inspection_window");
+	t->cooling_off = ep_arg_interval(fcinfo, 5, "cooling_off");
+	if (PG_ARGISNULL(6) || PG_GETARG_INT32(6) < 0 || PG_GETARG_INT32(6) > 10000)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("fee_bps must be between 0 and 10000 basis points")));
+	t->fee_bps = PG_GETARG_INT32(6);
+	if (t->fee_bps > 0 && PG_ARGISNULL(7))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a merchant with a fee needs a fee_account")));
+}
+
+/* register_merchant()'s fee account, in the settlement account's currency */
+static void
+merchant_accounts(FunctionCallInfo fcinfo, const char *currency, EpPartyTerms *t)
+{
+	if (!PG_ARGISNULL(7))
+	{
+		char	   *fee_kind;
+		char	   *fee_currency;
+
+		party_account(PG_GETARG_INT64(7), "fee_account", &fee_kind, &fee_currency);
+		if (strcmp(fee_currency, currency) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_EP_CURRENCY_MISMATCH),
+					 errmsg("currency mismatch between accounts"),
+					 errdetail("The settlement account is in %s, the fee account in %s.",
+							   currency, fee_currency)));
+		if (PG_GETARG_INT64(7) == t->settlement_account)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("fee_account must differ from settlement_account")));
+		t->fee_account = PG_GETARG_INT64(7);
+	}
+
+	/*
+	 * Called through the 0.1.0 declaration (nine arguments) before ALTER
+	 * EXTENSION escrowpay UPDATE: there are no such arguments, and no such
+	 * columns either, so the insert is refused with 55000.
+	 */
+	if (PG_NARGS() > 11)
+	{
+		t->deliver_within = ep_arg_interval(fcinfo, 9, "deliver_within");
+		t->refund_within = ep_arg_interval(fcinfo, 10, "refund_within");
+		t->pay_within = ep_arg_interval(fcinfo, 11, "pay_within");
+	}
+}
+
+static const EpPartyKind merchant = {"merchant", "merchant_no", "settlement_account", 8,
+	"settlement_account must be a deposit account", merchant_args, merchant_accounts};
+
+/* register_institution()'s receivables discount and repayment term */
+static void
+institution_args(FunctionCallInfo fcinfo, EpPartyTerms *t)
+{
+	t->repay_within = ep_arg_interval(fcinfo, 5, "repay_within");
+	if (PG_ARGISNULL(4) || PG_GETARG_INT32(4) < 0 || PG_GETARG_INT32(4) > 10000)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("discount_bps must be between 0 and 10000 basis points")));
+	t->discount_bps = PG_GETARG_INT32(4);
+}
+
+static const EpPartyKind institution = {"institution", "institution_no", "account", 6,
+	"an institution's account must be a deposit account", institution_args, NULL};
+
+/*
  * escrow.register_member(member_no text, name text, contact text,
  *						  account bigint, login_role name DEFAULT NULL)
  *	 RETURNS text
@@ -140,21 +271,7 @@ Datum
 escrow_register_member(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	char	   *member_no = ep_arg_text(fcinfo, 0, "member_no");
-	char	   *name = ep_arg_text(fcinfo, 1, "name");
-	char	   *contact = ep_arg_text(fcinfo, 2, "contact");
-	int64		account = ep_arg_id(fcinfo, 3, "account");
-	char	   *login_role = PG_ARGISNULL(4) ? NULL : NameStr(*PG_GETARG_NAME(4));
-	char	   *kind;
-	char	   *currency;
-	EpPartyTerms terms = {0};
-
-	SPI_connect();
-	party_account(account, "account", &kind, &currency);
-	terms.account = account;
-	insert_party(member_no, "member", name, contact, login_role, &terms);
-	SPI_finish();
-	PG_RETURN_TEXT_P(cstring_to_text(member_no));
+	return register_party(fcinfo, &member);
 }
 
 /*
@@ -180,71 +297,7 @@ Datum
 escrow_register_merchant(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	char	   *merchant_no = ep_arg_text(fcinfo, 0, "merchant_no");
-	char	   *name = ep_arg_text(fcinfo, 1, "name");
-	char	   *contact = ep_arg_text(fcinfo, 2, "contact");
-	int64		settlement = ep_arg_id(fcinfo, 3, "settlement_account");
-	Interval   *window = ep_arg_interval(fcinfo, 4, "inspection_window");
-	Interval   *cooling = ep_arg_interval(fcinfo, 5, "cooling_off");
-	int32		fee_bps;
-	char	   *login_role = PG_ARGISNULL(8) ? NULL : NameStr(*PG_GETARG_NAME(8));
-	char	   *kind;
-	char	   *currency;
-	EpPartyTerms terms = {0};
-
-	if (PG_ARGISNULL(6) || PG_GETARG_INT32(6) < 0 || PG_GETARG_INT32(6) > 10000)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("fee_bps must be between 0 and 10000 basis points")));
-	fee_bps = PG_GETARG_INT32(6);
-	if (fee_bps > 0 && PG_ARGISNULL(7))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("a merchant with a fee needs a fee_account")));
-
-	SPI_connect();
-	party_account(settlement, "settlement_account", &kind, &currency);
-	if (strcmp(kind, "deposit") != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("settlement_account must be a deposit account"),
-				 errdetail("Account %lld is a %s account.", (long long) settlement, kind)));
-	if (!PG_ARGISNULL(7))
-	{
-		char	   *fee_kind;
-		char	   *fee_currency;
-
-		party_account(PG_GETARG_INT64(7), "fee_account", &fee_kind, &fee_currency);
-		if (strcmp(fee_currency, currency) != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_EP_CURRENCY_MISMATCH),
-					 errmsg("currency mismatch between accounts"),
-					 errdetail("The settlement account is in %s, the fee account in %s.",
-							   currency, fee_currency)));
-		if (PG_GETARG_INT64(7) == settlement)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("fee_account must differ from settlement_account")));
-	}
-	terms.settlement_account = settlement;
-	terms.fee_account = PG_ARGISNULL(7) ? 0 : PG_GETARG_INT64(7);
-	terms.fee_bps = fee_bps;
-	terms.inspection_window = window;
-	terms.cooling_off = cooling;
-	/*
-	 * Called through the 0.1.0 declaration (nine arguments) before ALTER
-	 * EXTENSION escrowpay UPDATE: there are no such arguments, and no such
-	 * columns either, so the insert below is refused with 55000.
-	 */
-	if (PG_NARGS() > 11)
-	{
-		terms.deliver_within = ep_arg_interval(fcinfo, 9, "deliver_within");
-		terms.refund_within = ep_arg_interval(fcinfo, 10, "refund_within");
-		terms.pay_within = ep_arg_interval(fcinfo, 11, "pay_within");
-	}
-	insert_party(merchant_no, "merchant", name, contact, login_role, &terms);
-	SPI_finish();
-	PG_RETURN_TEXT_P(cstring_to_text(merchant_no));
+	return register_party(fcinfo, &merchant);
 }
 
 /*
@@ -262,33 +315,5 @@ Datum
 escrow_register_institution(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	char	   *institution_no = ep_arg_text(fcinfo, 0, "institution_no");
-	char	   *name = ep_arg_text(fcinfo, 1, "name");
-	char	   *contact = ep_arg_text(fcinfo, 2, "contact");
-	int64		account = ep_arg_id(fcinfo, 3, "account");
-	Interval   *repay_within = ep_arg_interval(fcinfo, 5, "repay_within");
-	char	   *login_role = PG_ARGISNULL(6) ? NULL : NameStr(*PG_GETARG_NAME(6));
-	char	   *kind;
-	char	   *currency;
-	EpPartyTerms terms = {0};
-
-	if (PG_ARGISNULL(4) || PG_GETARG_INT32(4) < 0 || PG_GETARG_INT32(4) > 10000)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("discount_bps must be between 0 and 10000 basis points")));
-
-	SPI_connect();
-	party_account(account, "account", &kind, &currency);
-	if (strcmp(kind, "deposit") != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("an institution's account must be a deposit account"),
-				 errdetail("Account %lld is a %s account.", (long long) account, kind)));
-	terms.settlement_account = account;
-	terms.discount_bps = PG_GETARG_INT32(4);
-	terms.repay_within = repay_within;
-	insert_party(institution_no, "institution", name, contact, login_role, &terms);
-	SPI_finish();
-	PG_RETURN_TEXT_P(cstring_to_text(institution_no));
+	return register_party(fcinfo, &institution);
 }
-

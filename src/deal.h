@@ -14,25 +14,34 @@
 #include "datatype/timestamp.h"
 #include "lib/stringinfo.h"
 
+/*
+ * The stages of a deal, each as X(enumerator, name in escrow.deals.stage):
+ * the one list from which the enum EpStage and lifecycle.c's stage names
+ * are made.
+ */
+#define EP_STAGES(X) \
+	X(START, "start")			/* before open_deal() */ \
+	X(ORDER_RECEIVED, "order_received") \
+	X(IDENTITY_CONFIRMED, "identity_confirmed") \
+	X(FUNDS_RESERVED, "funds_reserved") \
+	X(SHIPPED, "shipped") \
+	X(DELIVERED, "delivered") \
+	X(SETTLED, "settled") \
+	X(INVOICED, "invoiced")		/* agency: cooling-off over, invoice unpaid */ \
+	X(COMPLETED, "completed") \
+	X(CANCELLED, "cancelled") \
+	X(EXPIRED, "expired") \
+	X(RETURNED, "returned") \
+	X(REFUNDED, "refunded") \
+	X(DISPUTED, "disputed") \
+	X(RESOLVED, "resolved") \
+	X(UNPAID, "unpaid")			/* served first, not paid by the deadline */ \
+	X(WRITTEN_OFF, "written_off")
+
+#define EP_STAGE_ENUM(id, name) STAGE_##id,
 typedef enum EpStage
 {
-	STAGE_START,				/* before open_deal() */
-	STAGE_ORDER_RECEIVED,
-	STAGE_IDENTITY_CONFIRMED,
-	STAGE_FUNDS_RESERVED,
-	STAGE_SHIPPED,
-	STAGE_DELIVERED,
-	STAGE_SETTLED,
-	STAGE_INVOICED,				/* agency: cooling-off over, invoice unpaid */
-	STAGE_COMPLETED,
-	STAGE_CANCELLED,
-	STAGE_EXPIRED,
-	STAGE_RETURNED,
-	STAGE_REFUNDED,
-	STAGE_DISPUTED,
-	STAGE_RESOLVED,
-	STAGE_UNPAID,				/* served first, not paid by the deadline */
-	STAGE_WRITTEN_OFF,
+	EP_STAGES(EP_STAGE_ENUM)
 	STAGE_COUNT
 } EpStage;
 

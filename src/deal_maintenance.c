@@ -30,28 +30,25 @@ PG_FUNCTION_INFO_V1(escrow_run_maintenance);
  * What maintenance does to a deal whose deadline passed (the order of
  * run_maintenance()'s rows)
  */
+#define EP_WORK(X) \
+	X(EXPIRE, "expire")			/* funds_reserved: not shipped */ \
+	X(AUTO_ACCEPT, "auto_accept")	/* delivered: inspection window passed */ \
+	X(COMPLETE, "complete")		/* settled: cooling-off passed */ \
+	X(INVOICE_DUE, "invoice_due")	/* settled agency deal, invoice unpaid */ \
+	X(ESCALATE, "escalate")		/* shipped: not delivered */ \
+	X(MARK_UNPAID, "mark_unpaid")	/* delivered, served first: not paid */ \
+	X(AUTO_CONFIRM_RETURN, "auto_confirm_return")	/* returned: not confirmed by the merchant */
+
+#define WORK_ENUM(id, action) WORK_##id,
 typedef enum EpWork
 {
-	WORK_EXPIRE,				/* funds_reserved: not shipped */
-	WORK_AUTO_ACCEPT,			/* delivered: inspection window passed */
-	WORK_COMPLETE,				/* settled: cooling-off passed */
-	WORK_INVOICE_DUE,			/* settled agency deal, invoice unpaid */
-	WORK_ESCALATE,				/* shipped: not delivered */
-	WORK_MARK_UNPAID,			/* delivered, served first: not paid */
-	WORK_AUTO_CONFIRM_RETURN,	/* returned: not confirmed by the merchant */
+	EP_WORK(WORK_ENUM)
 	WORK_COUNT,
 	WORK_NONE = WORK_COUNT		/* not due after all */
 } EpWork;
 
-static const char *const work_actions[WORK_COUNT] = {
-	[WORK_EXPIRE] = "expire",
-	[WORK_AUTO_ACCEPT] = "auto_accept",
-	[WORK_COMPLETE] = "complete",
-	[WORK_INVOICE_DUE] = "invoice_due",
-	[WORK_ESCALATE] = "escalate",
-	[WORK_MARK_UNPAID] = "mark_unpaid",
-	[WORK_AUTO_CONFIRM_RETURN] = "auto_confirm_return",
-};
+#define WORK_ACTION(id, action) [WORK_##id] = action,
+static const char *const work_actions[WORK_COUNT] = {EP_WORK(WORK_ACTION)};
 
 /* What the buyer still owes before the deal may complete (its model's owed) */
 static int64

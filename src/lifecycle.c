@@ -31,25 +31,8 @@
 PG_FUNCTION_INFO_V1(escrow_deal_transitions);
 PG_FUNCTION_INFO_V1(escrow_state_machine_dot);
 
-static const char *const stage_names[STAGE_COUNT] = {
-	[STAGE_START] = "start",
-	[STAGE_ORDER_RECEIVED] = "order_received",
-	[STAGE_IDENTITY_CONFIRMED] = "identity_confirmed",
-	[STAGE_FUNDS_RESERVED] = "funds_reserved",
-	[STAGE_SHIPPED] = "shipped",
-	[STAGE_DELIVERED] = "delivered",
-	[STAGE_SETTLED] = "settled",
-	[STAGE_INVOICED] = "invoiced",
-	[STAGE_COMPLETED] = "completed",
-	[STAGE_CANCELLED] = "cancelled",
-	[STAGE_EXPIRED] = "expired",
-	[STAGE_RETURNED] = "returned",
-	[STAGE_REFUNDED] = "refunded",
-	[STAGE_DISPUTED] = "disputed",
-	[STAGE_RESOLVED] = "resolved",
-	[STAGE_UNPAID] = "unpaid",
-	[STAGE_WRITTEN_OFF] = "written_off",
-};
+#define STAGE_NAME(id, name) [STAGE_##id] = name,
+static const char *const stage_names[STAGE_COUNT] = {EP_STAGES(STAGE_NAME)};
 
 /*
  * The lifecycle.  Order matters only for display.

@@ -77,6 +77,21 @@ begin_step(FunctionCallInfo fcinfo, const char *action, EpDeal *d, EpStep *step)
 }
 
 /*
+ * The whole of a step called as f(deal bigint, actor text): begin it, let
+ * run move the money and commit it, finish.  *d is the deal after it.
+ */
+static void
+actor_step(FunctionCallInfo fcinfo, const char *action,
+		   void (*run) (EpDeal *d, const char *actor, EpStep *step), EpDeal *d)
+{
+	EpStep		step;
+	char	   *actor = begin_step(fcinfo, action, d, &step);
+
+	run(d, actor, &step);
+	SPI_finish();
+}
+
+/*
  * escrow.reserve(deal bigint, actor text) RETURNS text
  *
  * Freeze the amount on the buyer's balance or credit line (EP001 when it
@@ -160,19 +175,21 @@ escrow_mark_shipped(PG_FUNCTION_ARGS)
  * adjudicator to decide, and the outcome does not depend on when
  * run_maintenance() happened to run.
  */
+static void
+deliver(EpDeal *d, const char *actor, EpStep *step)
+{
+	ep_deal_require_before_deadline(d, "mark_delivered");
+	step->deadline = "inspect";
+	ep_deal_commit_step(d, actor, step);
+}
+
 Datum
 escrow_mark_delivered(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	char	   *actor;
 	EpDeal		d;
-	EpStep		step;
 
-	actor = begin_step(fcinfo, "mark_delivered", &d, &step);
-	ep_deal_require_before_deadline(&d, "mark_delivered");
-	step.deadline = "inspect";
-	ep_deal_commit_step(&d, actor, &step);
-	SPI_finish();
+	actor_step(fcinfo, "mark_delivered", deliver, &d);
 	PG_RETURN_VOID();
 }
 
@@ -197,13 +214,9 @@ Datum
 escrow_confirm_inspection(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	char	   *actor;
 	EpDeal		d;
-	EpStep		step;
 
-	actor = begin_step(fcinfo, "confirm_inspection", &d, &step);
-	ep_deal_settle(&d, actor, &step);
-	SPI_finish();
+	actor_step(fcinfo, "confirm_inspection", ep_deal_settle, &d);
 	/* a deal paid from several sources has one capture per source */
 	if (d.capture_transfer == 0)
 		PG_RETURN_NULL();
@@ -220,26 +233,9 @@ ep_deal_release_step(EpDeal *d, const char *actor, const char *reason, EpStep *s
 	model_step(d, actor, step, d->model->cancel, reason, "none");
 }
 
-/*
- * escrow.cancel_deal(deal bigint, reason text, actor text) RETURNS void
- *
- * Before shipping: the hold (if any) is released; no money moves.
- */
-Datum
-escrow_cancel_deal(PG_FUNCTION_ARGS)
-{
-	EP_CHECK_ARGS;
-	int64		deal_id = ep_arg_id(fcinfo, 0, "deal");
-	char	   *reason = ep_arg_text(fcinfo, 1, "reason");
-	char	   *actor = ep_arg_text(fcinfo, 2, "actor");
-	EpDeal		d;
-	EpStep		step;
-
-	ep_deal_begin(deal_id, "cancel_deal", actor, 0, &d, &step);
-	ep_deal_release_step(&d, actor, reason, &step);
-	SPI_finish();
-	PG_RETURN_VOID();
-}
+/* in_time of reason_step(): at any stage, at none */
+#define ANY_STAGE STAGE_COUNT
+#define NO_STAGE (-1)
 
 /* Commit a checked step that records a reason and moves no money */
 void
@@ -250,12 +246,16 @@ ep_deal_note_step(EpDeal *d, const char *actor, const char *reason, const char *
 }
 
 /*
- * The body of the steps that record a reason and move no money (return
- * requests, disputes): refused after the current stage's deadline when
- * in_time is set; deadline is the one the next stage starts.
+ * The body of the steps called as f(deal bigint, reason text, actor text)
+ * (cancellations, return requests, disputes, write-offs): they record the
+ * reason and either give back what backs the deal (release) or move no
+ * money.  Refused after the current stage's deadline when the deal is at
+ * stage in_time (ANY_STAGE: at any, NO_STAGE: never); deadline is the one
+ * the next stage starts.
  */
 static void
-reason_step(FunctionCallInfo fcinfo, const char *action, bool in_time, const char *deadline)
+reason_step(FunctionCallInfo fcinfo, const char *action, bool release, int in_time,
+			const char *deadline)
 {
 	int64		deal_id = ep_arg_id(fcinfo, 0, "deal");
 	char	   *reason = ep_arg_text(fcinfo, 1, "reason");
@@ -264,10 +264,26 @@ reason_step(FunctionCallInfo fcinfo, const char *action, bool in_time, const cha
 	EpStep		step;
 
 	ep_deal_begin(deal_id, action, actor, 0, &d, &step);
-	if (in_time)
+	if (in_time == ANY_STAGE || in_time == (int) d.stage)
 		ep_deal_require_before_deadline(&d, action);
-	ep_deal_note_step(&d, actor, reason, deadline, &step);
+	if (release)
+		ep_deal_release_step(&d, actor, reason, &step);
+	else
+		ep_deal_note_step(&d, actor, reason, deadline, &step);
 	SPI_finish();
+}
+
+/*
+ * escrow.cancel_deal(deal bigint, reason text, actor text) RETURNS void
+ *
+ * Before shipping: the hold (if any) is released; no money moves.
+ */
+Datum
+escrow_cancel_deal(PG_FUNCTION_ARGS)
+{
+	EP_CHECK_ARGS;
+	reason_step(fcinfo, "cancel_deal", true, NO_STAGE, "none");
+	PG_RETURN_VOID();
 }
 
 /*
@@ -281,7 +297,7 @@ Datum
 escrow_reject_delivery(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	reason_step(fcinfo, "reject_delivery", true, "refund");
+	reason_step(fcinfo, "reject_delivery", false, ANY_STAGE, "refund");
 	PG_RETURN_VOID();
 }
 
@@ -295,7 +311,7 @@ Datum
 escrow_request_return(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	reason_step(fcinfo, "request_return", true, "refund");
+	reason_step(fcinfo, "request_return", false, ANY_STAGE, "refund");
 	PG_RETURN_VOID();
 }
 
@@ -310,17 +326,7 @@ Datum
 escrow_open_dispute(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	int64		deal_id = ep_arg_id(fcinfo, 0, "deal");
-	char	   *reason = ep_arg_text(fcinfo, 1, "reason");
-	char	   *actor = ep_arg_text(fcinfo, 2, "actor");
-	EpDeal		d;
-	EpStep		step;
-
-	ep_deal_begin(deal_id, "open_dispute", actor, 0, &d, &step);
-	if (d.stage == STAGE_RETURNED)
-		ep_deal_require_before_deadline(&d, "open_dispute");
-	ep_deal_note_step(&d, actor, reason, "none", &step);
-	SPI_finish();
+	reason_step(fcinfo, "open_dispute", false, STAGE_RETURNED, "none");
 	PG_RETURN_VOID();
 }
 
@@ -336,7 +342,7 @@ Datum
 escrow_write_off(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	reason_step(fcinfo, "write_off", false, "none");
+	reason_step(fcinfo, "write_off", false, NO_STAGE, "none");
 	PG_RETURN_VOID();
 }
 
@@ -361,13 +367,9 @@ Datum
 escrow_confirm_return(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	char	   *actor;
 	EpDeal		d;
-	EpStep		step;
 
-	actor = begin_step(fcinfo, "confirm_return", &d, &step);
-	ep_deal_return_step(&d, actor, &step);
-	SPI_finish();
+	actor_step(fcinfo, "confirm_return", ep_deal_return_step, &d);
 	PG_RETURN_VOID();
 }
 

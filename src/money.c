@@ -86,44 +86,26 @@ ep_arg_key(FunctionCallInfo fcinfo, int argno)
 	return key;
 }
 
-/* a + b, refusing with numeric_value_out_of_range on overflow */
+/*
+ * a op b for op '+', '-' or '*' (ep_add, ep_sub, ep_mul), refusing with
+ * numeric_value_out_of_range on overflow; what names the figure
+ */
 int64
-ep_add(int64 a, int64 b, const char *what)
+ep_checked(int64 a, char op, int64 b, const char *what)
 {
 	int64		r;
+	bool		overflow;
 
-	if (pg_add_s64_overflow(a, b, &r))
+	if (op == '+')
+		overflow = pg_add_s64_overflow(a, b, &r);
+	else if (op == '-')
+		overflow = pg_sub_s64_overflow(a, b, &r);
+	else
+		overflow = pg_mul_s64_overflow(a, b, &r);
+	if (overflow)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("%s would overflow bigint", what),
-				 errdetail("%lld + %lld is out of range.", (long long) a, (long long) b)));
-	return r;
-}
-
-/* a - b, refusing with numeric_value_out_of_range on overflow */
-int64
-ep_sub(int64 a, int64 b, const char *what)
-{
-	int64		r;
-
-	if (pg_sub_s64_overflow(a, b, &r))
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("%s would overflow bigint", what),
-				 errdetail("%lld - %lld is out of range.", (long long) a, (long long) b)));
-	return r;
-}
-
-/* a * b, refusing with numeric_value_out_of_range on overflow */
-int64
-ep_mul(int64 a, int64 b, const char *what)
-{
-	int64		r;
-
-	if (pg_mul_s64_overflow(a, b, &r))
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("%s would overflow bigint", what),
-				 errdetail("%lld * %lld is out of range.", (long long) a, (long long) b)));
+				 errdetail("%lld %c %lld is out of range.", (long long) a, op, (long long) b)));
 	return r;
 }

@@ -42,25 +42,44 @@ ep_caller_is_admin(void)
 }
 
 /*
- * Shared body of deposit, withdraw and transfer: claim the idempotency
- * key, post, return the transfer id.
+ * Shared body of deposit(account, amount, key), withdraw(account, amount,
+ * key) and transfer(debit_account, credit_account, amount, key): a deposit
+ * is debited to, and a withdrawal credited to, the funding account of the
+ * account's currency.  Claims the idempotency key with the call's own
+ * arguments, posts, returns the transfer id.
  */
-static int64
-post_with_key(const char *kind, int64 debit, int64 credit, int64 amount,
-			  const char *key, const char *request)
+static Datum
+post_call(FunctionCallInfo fcinfo, const char *kind)
 {
+	bool		transfer = strcmp(kind, "transfer") == 0;
+	int			accounts = transfer ? 2 : 1;
+	int64		first = ep_arg_id(fcinfo, 0, transfer ? "debit_account" : "account");
+	int64		second = transfer ? ep_arg_id(fcinfo, 1, "credit_account") : 0;
+	int64		amount = ep_arg_amount(fcinfo, accounts, "amount");
+	char	   *key = ep_arg_key(fcinfo, accounts + 1);
 	EpPosting	p = {0};
 	int64		prior;
 
+	SPI_connect();
+	if (strcmp(kind, "deposit") == 0)
+	{
+		p.debit = ep_funding_account_of(first);
+		p.credit = first;
+	}
+	else
+	{
+		p.debit = first;
+		p.credit = transfer ? second : ep_funding_account_of(first);
+	}
 	p.kind = kind;
 	p.id = ep_next_id("transfer_id_seq");
-	p.debit = debit;
-	p.credit = credit;
 	p.amount = amount;
-	if (key && ep_idem_claim(key, request, true, p.id, &prior))
-		return prior;
-	ep_post_transfer(&p);
-	return p.id;
+	if (ep_idem_claim_call(fcinfo, key, kind, transfer ? "iii-" : "ii-", p.id, &prior))
+		p.id = prior;
+	else
+		ep_post_transfer(&p);
+	SPI_finish();
+	PG_RETURN_INT64(p.id);
 }
 
 /*
@@ -151,16 +170,7 @@ Datum
 escrow_deposit(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	int64		account = ep_arg_id(fcinfo, 0, "account");
-	int64		amount = ep_arg_amount(fcinfo, 1, "amount");
-	char	   *key = ep_arg_key(fcinfo, 2);
-	int64		id;
-
-	SPI_connect();
-	id = post_with_key("deposit", ep_funding_account_of(account), account, amount, key,
-					   psprintf("deposit(%lld,%lld)", (long long) account, (long long) amount));
-	SPI_finish();
-	PG_RETURN_INT64(id);
+	return post_call(fcinfo, "deposit");
 }
 
 /*
@@ -171,16 +181,7 @@ Datum
 escrow_withdraw(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	int64		account = ep_arg_id(fcinfo, 0, "account");
-	int64		amount = ep_arg_amount(fcinfo, 1, "amount");
-	char	   *key = ep_arg_key(fcinfo, 2);
-	int64		id;
-
-	SPI_connect();
-	id = post_with_key("withdraw", account, ep_funding_account_of(account), amount, key,
-					   psprintf("withdraw(%lld,%lld)", (long long) account, (long long) amount));
-	SPI_finish();
-	PG_RETURN_INT64(id);
+	return post_call(fcinfo, "withdraw");
 }
 
 /*
@@ -191,18 +192,7 @@ Datum
 escrow_transfer(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	int64		debit = ep_arg_id(fcinfo, 0, "debit_account");
-	int64		credit = ep_arg_id(fcinfo, 1, "credit_account");
-	int64		amount = ep_arg_amount(fcinfo, 2, "amount");
-	char	   *key = ep_arg_key(fcinfo, 3);
-	int64		id;
-
-	SPI_connect();
-	id = post_with_key("transfer", debit, credit, amount, key,
-					   psprintf("transfer(%lld,%lld,%lld)", (long long) debit,
-								(long long) credit, (long long) amount));
-	SPI_finish();
-	PG_RETURN_INT64(id);
+	return post_call(fcinfo, "transfer");
 }
 
 /*

@@ -59,16 +59,8 @@ funding_of_currency(const char *currency)
 
 	if (funding_accounts == NULL || table != funding_accounts_table)
 	{
-		HASHCTL		ctl;
-
-		if (funding_accounts != NULL)
-			hash_destroy(funding_accounts);
-		memset(&ctl, 0, sizeof(ctl));
-		ctl.keysize = sizeof(key);
-		ctl.entrysize = sizeof(EpFunding);
-		ctl.hcxt = TopMemoryContext;
-		funding_accounts = hash_create("escrowpay funding accounts", 16, &ctl,
-									   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		ep_cache_create(&funding_accounts, "escrowpay funding accounts", 16,
+						sizeof(key), sizeof(EpFunding));
 		funding_accounts_table = table;
 	}
 	strlcpy(key, currency, sizeof(key));

@@ -26,6 +26,7 @@
 #include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "utils/array.h"
+#include "plan.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
@@ -171,16 +172,8 @@ fn_args_of(Oid fn)
 	}
 	if (fn_args == NULL || !fn_args_valid)
 	{
-		HASHCTL		ctl;
-
-		if (fn_args != NULL)
-			hash_destroy(fn_args);
-		memset(&ctl, 0, sizeof(ctl));
-		ctl.keysize = sizeof(Oid);
-		ctl.entrysize = sizeof(EpFnArgs);
-		ctl.hcxt = TopMemoryContext;
-		fn_args = hash_create("escrowpay argument limits", 128, &ctl,
-							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		ep_cache_create(&fn_args, "escrowpay argument limits", 128, sizeof(Oid),
+						sizeof(EpFnArgs));
 		fn_args_valid = true;
 	}
 	e = hash_search(fn_args, &fn, HASH_FIND, &found);

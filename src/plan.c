@@ -19,6 +19,7 @@
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 
 /*
  * Whether the ledger is spread over a Citus cluster (escrow.accounts is a
@@ -254,4 +255,23 @@ ep_next_id(const char *sequence)
 	if (!OidIsValid(relid))
 		elog(ERROR, "escrowpay: sequence %s.%s is missing", EP_SCHEMA, sequence);
 	return nextval_internal(relid, false);
+}
+
+/*
+ * (Re)create a per-backend cache: a hash table in TopMemoryContext whose
+ * entries of entrysize bytes start with a key of keysize bytes (compared
+ * as bytes), replacing the one *table held (its entries are dropped)
+ */
+void
+ep_cache_create(HTAB **table, const char *name, long size, Size keysize, Size entrysize)
+{
+	HASHCTL		ctl;
+
+	if (*table != NULL)
+		hash_destroy(*table);
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = keysize;
+	ctl.entrysize = entrysize;
+	ctl.hcxt = TopMemoryContext;
+	*table = hash_create(name, size, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 }

@@ -11,6 +11,7 @@
 #include "escrowpay.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "utils/hsearch.h"
 
 /*
  * A statement prepared once per backend and kept (SPI_keepplan).  Call sites
@@ -60,6 +61,8 @@ extern int64 ep_int64(int row, int col);
 extern char *ep_text(int row, int col);
 extern Datum ep_datum(int row, int col, bool *isnull);
 extern int64 ep_next_id(const char *sequence);
+extern void ep_cache_create(HTAB **table, const char *name, long size, Size keysize,
+							Size entrysize);
 extern bool ep_distributed(void);
 
 #endif							/* EP_PLAN_H */

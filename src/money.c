@@ -53,14 +53,21 @@ ep_check_amount(int64 amount, const char *what)
 						   (long long) EP_MAX_AMOUNT)));
 }
 
-/* A non-NULL id argument (account, hold, transfer) */
-int64
-ep_arg_id(FunctionCallInfo fcinfo, int argno, const char *what)
+/* Refuse (22023) a NULL argument argno, named what */
+void
+ep_arg_required(FunctionCallInfo fcinfo, int argno, const char *what)
 {
 	if (PG_ARGISNULL(argno))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s must not be NULL", what)));
+}
+
+/* A non-NULL id argument (account, hold, transfer) */
+int64
+ep_arg_id(FunctionCallInfo fcinfo, int argno, const char *what)
+{
+	ep_arg_required(fcinfo, argno, what);
 	return PG_GETARG_INT64(argno);
 }
 

@@ -301,10 +301,7 @@ short_text_arg(FunctionCallInfo fcinfo, int argno, const char *what)
 {
 	char	   *s;
 
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must not be NULL", what)));
+	ep_arg_required(fcinfo, argno, what);
 	s = text_to_cstring(PG_GETARG_TEXT_PP(argno));
 	if (s[0] == '\0' || strlen(s) > 64)
 		ereport(ERROR,

@@ -10,6 +10,7 @@
 #include "payload.h"
 
 #include "hold.h"
+#include "money.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
 
@@ -22,10 +23,7 @@ ep_arg_text(FunctionCallInfo fcinfo, int argno, const char *what)
 {
 	char	   *s;
 
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must not be NULL", what)));
+	ep_arg_required(fcinfo, argno, what);
 	s = text_to_cstring(PG_GETARG_TEXT_PP(argno));
 	if (s[0] == '\0')
 		ereport(ERROR,
@@ -48,10 +46,7 @@ ep_arg_interval(FunctionCallInfo fcinfo, int argno, const char *what)
 {
 	Interval   *i;
 
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must not be NULL", what)));
+	ep_arg_required(fcinfo, argno, what);
 	i = PG_GETARG_INTERVAL_P(argno);
 	(void) ep_now_plus(i, what);	/* refuses a non-positive interval */
 	return i;

@@ -127,10 +127,7 @@ int64_elems(FunctionCallInfo fcinfo, int argno, const char *what, int *n)
 	int64	   *out;
 	int			i;
 
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must not be NULL", what)));
+	ep_arg_required(fcinfo, argno, what);
 	deconstruct_array(PG_GETARG_ARRAYTYPE_P(argno), INT8OID, 8, FLOAT8PASSBYVAL,
 					  TYPALIGN_DOUBLE, &d, &nulls, n);
 	if (*n < 1)

@@ -65,9 +65,16 @@ insert_party(const char *party_no, const char *kind, const char *name,
 	static EpPlan insert = EP_PLAN("INSERT INTO escrow.parties (party_no, kind, name, contact, login_role, "
 		"  account, settlement_account, fee_account, fee_bps, inspection_window, cooling_off, "
 		"  discount_bps, repay_within, deliver_within, refund_within, pay_within) "
-		"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)", TEXTOID, TEXTOID, TEXTOID, TEXTOID, NAMEOID, INT8OID, INT8OID, INT8OID, INT4OID, INTERVALOID, INTERVALOID, INT4OID, INTERVALOID, INTERVALOID, INTERVALOID, INTERVALOID);
+		"VALUES ($1, $2, $3, $4, $5, nullif($6, 0), nullif($7, 0), nullif($8, 0), $9, "
+		"        $11, $12, $10, $13, $14, $15, $16)",
+		TEXTOID, TEXTOID, TEXTOID, TEXTOID, NAMEOID, INT8OID, INT8OID, INT8OID, INT4OID, INT4OID,
+		INTERVALOID, INTERVALOID, INTERVALOID, INTERVALOID, INTERVALOID, INTERVALOID);
+	int64		accounts[] = {t->account, t->settlement_account, t->fee_account};
+	Interval   *terms[] = {t->inspection_window, t->cooling_off, t->repay_within,
+	t->deliver_within, t->refund_within, t->pay_within};
 	Datum		values[16];
 	char		nulls[16];
+	int			i;
 
 	if (strspn(party_no, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") != strlen(party_no) ||
 		strlen(party_no) > 64 || party_no[0] == '.' || party_no[0] == '-' || party_no[0] == '_')
@@ -103,26 +110,15 @@ insert_party(const char *party_no, const char *kind, const char *name,
 	values[4] = login_role ? DirectFunctionCall1(namein, CStringGetDatum(login_role)) : (Datum) 0;
 	memset(nulls, ' ', sizeof(nulls));
 	nulls[4] = login_role ? ' ' : 'n';
-	values[5] = Int64GetDatum(t->account);
-	nulls[5] = t->account ? ' ' : 'n';
-	values[6] = Int64GetDatum(t->settlement_account);
-	nulls[6] = t->settlement_account ? ' ' : 'n';
-	values[7] = Int64GetDatum(t->fee_account);
-	nulls[7] = t->fee_account ? ' ' : 'n';
+	for (i = 0; i < lengthof(accounts); i++)
+		values[5 + i] = Int64GetDatum(accounts[i]); /* $6..$8, 0: NULL */
 	values[8] = Int32GetDatum(t->fee_bps);
-	values[9] = PointerGetDatum(t->inspection_window);
-	nulls[9] = t->inspection_window ? ' ' : 'n';
-	values[10] = PointerGetDatum(t->cooling_off);
-	nulls[10] = t->cooling_off ? ' ' : 'n';
-	values[11] = Int32GetDatum(t->discount_bps);
-	values[12] = PointerGetDatum(t->repay_within);
-	nulls[12] = t->repay_within ? ' ' : 'n';
-	values[13] = PointerGetDatum(t->deliver_within);
-	nulls[13] = t->deliver_within ? ' ' : 'n';
-	values[14] = PointerGetDatum(t->refund_within);
-	nulls[14] = t->refund_within ? ' ' : 'n';
-	values[15] = PointerGetDatum(t->pay_within);
-	nulls[15] = t->pay_within ? ' ' : 'n';
+	values[9] = Int32GetDatum(t->discount_bps);
+	for (i = 0; i < lengthof(terms); i++)
+	{
+		values[10 + i] = PointerGetDatum(terms[i]); /* $11..$16 */
+		nulls[10 + i] = terms[i] ? ' ' : 'n';
+	}
 	ep_exec(&insert, values, nulls, 0);
 	/* the account it registers with becomes its own */
 	ep_assign_account_owner(t->account ? t->account : t->settlement_account, party_no);

@@ -163,6 +163,46 @@ ep_sources_reserve(EpDeal *d)
 	d->held = d->amount;
 }
 
+/* What a source can give to a capture: its open hold */
+static int64
+hold_left(const EpSource *s)
+{
+	return s->hold_id != 0 ? s->amount : 0;
+}
+
+/* What a source can give to a refund: its capture not refunded yet */
+static int64
+capture_left(const EpSource *s)
+{
+	return Max(s->captured - s->refunded, 0);
+}
+
+/*
+ * Split share over the n sources, each giving at most left(source), in
+ * source order or the last source first; what the split takes from each
+ * source.  They must cover it (else an internal error: "deal <txn>
+ * <uncovered> <share>").
+ */
+static int64 *
+split_share(const EpDeal *d, const EpSource *s, int n, int64 share, bool last_first,
+			int64 (*left) (const EpSource *s), const char *uncovered)
+{
+	int64	   *take = palloc0(sizeof(int64) * Max(n, 1));
+	int64		rest = share;
+	int			k;
+
+	for (k = 0; k < n && rest > 0; k++)
+	{
+		int			i = last_first ? n - 1 - k : k;
+
+		take[i] = Min(rest, left(&s[i]));
+		rest -= take[i];
+	}
+	if (rest != 0)
+		elog(ERROR, "escrowpay: deal %s %s %lld", d->txn_no, uncovered, (long long) share);
+	return take;
+}
+
 /*
  * Capture share for the merchant from the open holds, taken in source
  * order; every hold ends (the rest of it released).  Returns the capture
@@ -174,21 +214,9 @@ ep_sources_capture(EpDeal *d, int64 share)
 	int			n,
 				i;
 	EpSource   *s = load_sources(d, &n);
-	int64	   *take = palloc0(sizeof(int64) * Max(n, 1));
-	int		   *order;
-	int64		left = share;
+	int64	   *take = split_share(d, s, n, share, false, hold_left, "sources do not cover");
+	int		   *order = account_order(s, n);
 
-	for (i = 0; i < n; i++)
-	{
-		if (s[i].hold_id == 0)
-			continue;
-		take[i] = Min(left, s[i].amount);
-		left -= take[i];
-	}
-	if (left != 0)
-		elog(ERROR, "escrowpay: deal %s sources do not cover %lld", d->txn_no, (long long) share);
-
-	order = account_order(s, n);
 	for (i = 0; i < n; i++)
 	{
 		EpSource   *src = &s[order[i]];
@@ -242,22 +270,10 @@ ep_sources_refund(EpDeal *d, int64 share)
 	int			n,
 				i;
 	EpSource   *s = load_sources(d, &n);
-	int64	   *take = palloc0(sizeof(int64) * Max(n, 1));
-	int		   *order;
-	int64		left = share;
+	int64	   *take = split_share(d, s, n, share, true, capture_left,
+								   "captures do not cover a refund of");
+	int		   *order = account_order(s, n);
 
-	for (i = n - 1; i >= 0 && left > 0; i--)
-	{
-		take[i] = Min(left, s[i].captured - s[i].refunded);
-		if (take[i] < 0)
-			take[i] = 0;
-		left -= take[i];
-	}
-	if (left != 0)
-		elog(ERROR, "escrowpay: deal %s captures do not cover a refund of %lld",
-			 d->txn_no, (long long) share);
-
-	order = account_order(s, n);
 	for (i = 0; i < n; i++)
 	{
 		EpSource   *src = &s[order[i]];

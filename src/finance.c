@@ -169,6 +169,13 @@ ep_institution_reserve(EpDeal *d, StringInfo payload)
 	ep_require_account_use(d->institution_account, d->institution, false);
 }
 
+/* Settle a financed deal: receipt of the whole amount (the model's receive) */
+void
+ep_financed_settle(EpDeal *d, StringInfo payload)
+{
+	d->model->financed->receive(d, d->amount, payload);
+}
+
 /*
  * resolve_dispute() for a model an institution pays: the buyer gets
  * back buyer_share, the merchant keeps the rest (its "share"), and the
@@ -188,9 +195,9 @@ ep_institution_reserve(EpDeal *d, StringInfo payload)
  * finance); the merchant has the share less the fee or the discount on it.
  */
 void
-ep_financed_refund(EpDeal *d, int64 buyer_share, StringInfo payload,
-				   const EpFinancedOps *ops)
+ep_financed_refund(EpDeal *d, int64 buyer_share, StringInfo payload)
 {
+	const EpFinancedOps *ops = d->model->financed;
 	int64		share = d->amount - buyer_share;
 
 	if (share == 0)

@@ -29,8 +29,8 @@ extern void ep_institution_reserve(EpDeal *deal, StringInfo payload);
 extern int64 ep_receivable_open(EpDeal *deal, const char *kind, int64 pay_to, int64 amount);
 extern void ep_receivable_cancel(EpDeal *deal, StringInfo payload);
 extern int64 ep_receivable_unpaid(const EpDeal *deal, const char *kind, int64 *receivable);
-extern void ep_financed_refund(EpDeal *deal, int64 buyer_share, StringInfo payload,
-							   const EpFinancedOps *ops);
+extern void ep_financed_settle(EpDeal *deal, StringInfo payload);
+extern void ep_financed_refund(EpDeal *deal, int64 buyer_share, StringInfo payload);
 
 /* SQL-callable */
 extern Datum escrow_repay(PG_FUNCTION_ARGS);

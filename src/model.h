@@ -51,6 +51,13 @@ typedef struct EpModel
 	void		(*refund) (EpDeal *deal, int64 buyer_share, StringInfo payload);
 	/* owed: what the buyer still owes before the deal may complete (NULL: nothing) */
 	int64		(*owed) (const EpDeal *deal, int64 *receivable);
+
+	/*
+	 * A model paid by an institution (finance.c): the halves of receipt and
+	 * give-back that its settle and refund, ep_financed_settle and
+	 * ep_financed_refund, call.  NULL for the others.
+	 */
+	const struct EpFinancedOps *financed;
 } EpModel;
 
 extern const EpModel *ep_model_default(void);

@@ -36,12 +36,6 @@ agency_receive(EpDeal *d, int64 share, StringInfo payload)
 	ep_json_int(payload, "fee", d->fee);
 }
 
-static void
-agency_settle(EpDeal *d, StringInfo payload)
-{
-	agency_receive(d, d->amount, payload);
-}
-
 /* Undo everything: the fee and the payout back, the invoice cancelled */
 static void
 agency_unwind(EpDeal *d, StringInfo payload)
@@ -87,12 +81,6 @@ static const EpFinancedOps agency_financed = {
 	agency_receive, agency_give_back, agency_unwind
 };
 
-static void
-agency_refund(EpDeal *d, int64 buyer_share, StringInfo payload)
-{
-	ep_financed_refund(d, buyer_share, payload, &agency_financed);
-}
-
 /* The invoice still unpaid */
 static int64
 agency_owed(const EpDeal *d, int64 *receivable)
@@ -114,9 +102,10 @@ const EpModel ep_model_agency = {
 	.buyer_pays = false,
 	.steps = agency_steps,
 	.reserve = ep_institution_reserve,
-	.settle = agency_settle,
+	.settle = ep_financed_settle,
 	.cancel = agency_unwind,
 	.unwind = agency_unwind,
-	.refund = agency_refund,
+	.refund = ep_financed_refund,
 	.owed = agency_owed,
+	.financed = &agency_financed,
 };

@@ -74,12 +74,6 @@ credit_receive(EpDeal *d, int64 share, StringInfo payload)
 	ep_json_int(payload, "capture_transfer", d->capture_transfer);
 }
 
-static void
-credit_settle(EpDeal *d, StringInfo payload)
-{
-	credit_receive(d, d->amount, payload);
-}
-
 /*
  * Undo everything: the pre-payment clawed back, then the loan reversed or
  * the hold released, the loan cancelled
@@ -131,12 +125,6 @@ static const EpFinancedOps credit_financed = {
 	credit_receive, credit_give_back, credit_unwind
 };
 
-static void
-credit_refund(EpDeal *d, int64 buyer_share, StringInfo payload)
-{
-	ep_financed_refund(d, buyer_share, payload, &credit_financed);
-}
-
 /* registered in model.c (EP_MODEL_LIST) */
 const EpModel ep_model_credit_finance = {
 	.name = "credit_finance",
@@ -147,9 +135,10 @@ const EpModel ep_model_credit_finance = {
 	.buyer_pays = false,
 	.steps = NULL,
 	.reserve = credit_reserve,
-	.settle = credit_settle,
+	.settle = ep_financed_settle,
 	.cancel = credit_unwind,
 	.unwind = credit_unwind,
-	.refund = credit_refund,
+	.refund = ep_financed_refund,
 	.owed = NULL,
+	.financed = &credit_financed,
 };

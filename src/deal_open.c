@@ -21,6 +21,7 @@
 #include "lifecycle.h"
 #include "model.h"
 #include "money.h"
+#include "party.h"
 #include "payload.h"
 #include "limits.h"
 #include "plan.h"
@@ -186,14 +187,7 @@ escrow_open_deal(PG_FUNCTION_ARGS)
 	SPI_connect();
 	for (i = 0; i < 2; i++)
 	{
-		values[0] = CStringGetTextDatum(who[i]);
-		ep_exec_one(&party_kind, values, NULL,
-				errcode(ERRCODE_NO_DATA_FOUND),
-				errmsg("party \"%s\" is not registered", who[i]));
-		if (strcmp(ep_text(0, 1), kinds[i]) != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("party \"%s\" is a %s, not a %s", who[i], ep_text(0, 1), kinds[i])));
+		ep_require_party_kind(&party_kind, who[i], kinds[i]);
 	}
 
 	id = ep_next_id("deal_id_seq");
@@ -230,15 +224,7 @@ escrow_open_deal(PG_FUNCTION_ARGS)
 				 errdetail("Member %s pays from a %s account.", buyer, account_kind)));
 	if (institution)
 	{
-		values[0] = CStringGetTextDatum(institution);
-		ep_exec_one(&institution_plan, values, NULL,
-				errcode(ERRCODE_NO_DATA_FOUND),
-				errmsg("party \"%s\" is not registered", institution));
-		if (strcmp(ep_text(0, 1), "institution") != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("party \"%s\" is a %s, not an institution", institution,
-							ep_text(0, 1))));
+		ep_require_party_kind(&institution_plan, institution, "institution");
 		if (strcmp(ep_text(0, 2), currency) != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_EP_CURRENCY_MISMATCH),

@@ -295,6 +295,28 @@ ep_require_account_use(int64 account, const char *party, bool pay_into)
 			 errhint("The owner can authorise it with escrow.authorise_account_use().")));
 }
 
+/*
+ * Refuse unless party is registered (P0002) as a party of kind (22023).
+ * lookup takes the party number as $1 and returns the party's kind first;
+ * its row (with whatever else the caller asked for) is in SPI_tuptable
+ * after.
+ */
+void
+ep_require_party_kind(EpPlan *lookup, const char *party, const char *kind)
+{
+	Datum		values[1];
+
+	values[0] = CStringGetTextDatum(party);
+	ep_exec_one(lookup, values, NULL,
+				errcode(ERRCODE_NO_DATA_FOUND),
+				errmsg("party \"%s\" is not registered", party));
+	if (strcmp(ep_text(0, 1), kind) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("party \"%s\" is a %s, not %s %s", party, ep_text(0, 1),
+						strchr("aeiou", kind[0]) ? "an" : "a", kind)));
+}
+
 /* A required text argument of at most 64 bytes (22023) */
 static char *
 short_text_arg(FunctionCallInfo fcinfo, int argno, const char *what)

@@ -9,6 +9,7 @@
 #define EP_PARTY_H
 
 #include "escrowpay.h"
+#include "plan.h"
 #include "fmgr.h"
 
 extern char *ep_login_role_unfit(Oid roleid);
@@ -17,6 +18,7 @@ extern void ep_check_login_role(const char *login_role);
 extern void ep_assign_account_owner(int64 account, const char *party);
 extern void ep_require_account_use(int64 account, const char *party, bool pay_into);
 extern void ep_require_known_actor(const char *actor);
+extern void ep_require_party_kind(EpPlan *lookup, const char *party, const char *kind);
 
 /* SQL-callable */
 extern Datum escrow_assign_account(PG_FUNCTION_ARGS);

@@ -29,6 +29,7 @@
 #include "fmgr.h"
 #include "ledger.h"
 #include "money.h"
+#include "party.h"
 #include "plan.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
@@ -53,17 +54,11 @@ clearing_account(const char *institution, char **currency)
 	Datum		values[2];
 	int64		id;
 
-	values[0] = CStringGetTextDatum(institution);
-	ep_exec_one(&lock, values, NULL,
-			errcode(ERRCODE_NO_DATA_FOUND),
-			errmsg("party \"%s\" is not registered", institution));
-	if (strcmp(ep_text(0, 1), "institution") != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("party \"%s\" is a %s, not an institution", institution, ep_text(0, 1))));
+	ep_require_party_kind(&lock, institution, "institution");
 	*currency = ep_text(0, 3);
 	if (ep_get_int64(0, 2, &id))
 		return id;
+	values[0] = CStringGetTextDatum(institution);
 	values[1] = CStringGetTextDatum(*currency);
 	ep_exec(&create, values, NULL, 1);
 	return ep_int64(0, 1);

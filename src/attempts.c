@@ -162,15 +162,24 @@ make_key(EpAttemptKey *key, int64 deal)
 	key->database = MyDatabaseId;
 }
 
-/* The entry of a deal, or NULL; an entry of an earlier deal with this id is dropped */
+/*
+ * Take the table's lock in mode and find the entry of a deal, or NULL; an
+ * entry of an earlier deal with this id is no entry of it (and is dropped
+ * under the exclusive lock).  *key is the deal's key.
+ */
 static EpAttemptEntry *
-find_entry(const EpAttemptKey *key, TimestampTz created)
+lock_entry(EpAttemptKey *key, int64 deal, TimestampTz created, LWLockMode mode)
 {
-	EpAttemptEntry *e = hash_search(ep_table, key, HASH_FIND, NULL);
+	EpAttemptEntry *e;
 
+	ep_attempts_require();
+	make_key(key, deal);
+	LWLockAcquire(ep_state->lock, mode);
+	e = hash_search(ep_table, key, HASH_FIND, NULL);
 	if (e != NULL && e->deal_created != created)
 	{
-		hash_search(ep_table, key, HASH_REMOVE, NULL);
+		if (mode == LW_EXCLUSIVE)
+			hash_search(ep_table, key, HASH_REMOVE, NULL);
 		e = NULL;
 	}
 	return e;
@@ -204,10 +213,7 @@ ep_attempt_take(int64 deal, TimestampTz created, TimestampTz expires,
 	EpAttemptEntry *e;
 	bool		found;
 
-	ep_attempts_require();
-	make_key(&key, deal);
-	LWLockAcquire(ep_state->lock, LW_EXCLUSIVE);
-	e = find_entry(&key, created);
+	e = lock_entry(&key, deal, created, LW_EXCLUSIVE);
 	*count = Max(e ? e->count : 0, floor);
 	if (*count >= limit)
 	{
@@ -252,10 +258,7 @@ ep_attempt_right(int64 deal, TimestampTz created, int count, int floor)
 	EpAttemptKey key;
 	EpAttemptEntry *e;
 
-	ep_attempts_require();
-	make_key(&key, deal);
-	LWLockAcquire(ep_state->lock, LW_EXCLUSIVE);
-	e = find_entry(&key, created);
+	e = lock_entry(&key, deal, created, LW_EXCLUSIVE);
 	if (e != NULL)
 	{
 		if (count <= floor)
@@ -274,11 +277,8 @@ ep_attempt_count(int64 deal, TimestampTz created)
 	EpAttemptEntry *e;
 	int			count;
 
-	ep_attempts_require();
-	make_key(&key, deal);
-	LWLockAcquire(ep_state->lock, LW_SHARED);
-	e = hash_search(ep_table, &key, HASH_FIND, NULL);
-	count = (e != NULL && e->deal_created == created) ? e->count : 0;
+	e = lock_entry(&key, deal, created, LW_SHARED);
+	count = e != NULL ? e->count : 0;
 	LWLockRelease(ep_state->lock);
 	return count;
 }

@@ -211,10 +211,7 @@ escrow_set_credit_limit(PG_FUNCTION_ARGS)
 	int64		limit;
 	Datum		values[2];
 
-	if (PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("credit_limit must not be NULL")));
+	ep_arg_required(fcinfo, 1, "credit_limit");
 	limit = PG_GETARG_INT64(1);
 	if (limit < 0 || limit > EP_MAX_BALANCE)
 		ereport(ERROR,

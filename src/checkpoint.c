@@ -35,6 +35,7 @@
 #include "funcapi.h"
 #include "limits.h"
 #include "merkle.h"
+#include "money.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "plan.h"
@@ -301,11 +302,7 @@ escrow_inclusion_proof(PG_FUNCTION_ARGS)
 		" WHERE last_transfer >= $1 ORDER BY chunk LIMIT 1", INT8OID);
 	static EpPlan rank = EP_PLAN("SELECT count(*) FROM escrow.transfers WHERE id > $1 AND id < $2", INT8OID, INT8OID);
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("transfer_id must not be NULL")));
-	transfer = PG_GETARG_INT64(0);
+	transfer = ep_arg_id(fcinfo, 0, "transfer_id");
 
 	caller = CurrentMemoryContext;
 	SPI_connect();

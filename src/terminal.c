@@ -301,10 +301,7 @@ refill(FunctionCallInfo fcinfo, int sign)
 	int64		value;
 	EpOwner		owner = {0};	/* the terminal's cash moves only through it */
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("terminal_no must not be NULL")));
+	ep_arg_required(fcinfo, 0, "terminal_no");
 	SPI_connect();
 	lock_till(text_to_cstring(PG_GETARG_TEXT_PP(0)), &t);
 	value = move_pieces(fcinfo, &t, sign);
@@ -390,10 +387,7 @@ escrow_pay_cash(PG_FUNCTION_ARGS)
 	char	   *actor;
 	bool		later;
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("terminal_no must not be NULL")));
+	ep_arg_required(fcinfo, 0, "terminal_no");
 	terminal = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	tendered = int64_elems(fcinfo, 2, "tendered", &n);
 	InitMaterializedSRF(fcinfo, 0);
@@ -526,10 +520,7 @@ escrow_serve_first(PG_FUNCTION_ARGS)
 	EpDeal		d;
 	EpStep		step;
 
-	if (PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("actor must not be NULL")));
+	ep_arg_required(fcinfo, 1, "actor");
 	actor = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	ep_deal_begin(deal_id, "serve_first", actor, 0, &d, &step);
 	/* the buyer pays by the payment deadline, or the institution at receipt */

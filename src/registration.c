@@ -181,6 +181,17 @@ register_party(FunctionCallInfo fcinfo, const EpPartyKind *k)
 	PG_RETURN_TEXT_P(cstring_to_text(party_no));
 }
 
+/* A rate argument in basis points: 0 to 10000 (22023) */
+static int32
+arg_bps(FunctionCallInfo fcinfo, int argno, const char *what)
+{
+	if (PG_ARGISNULL(argno) || PG_GETARG_INT32(argno) < 0 || PG_GETARG_INT32(argno) > 10000)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be between 0 and 10000 basis points", what)));
+	return PG_GETARG_INT32(argno);
+}
+
 /* A buyer: its account is the deposit account or credit line deals freeze */
 static const EpPartyKind member = {"member", "member_no", "account", 4, NULL, NULL, NULL};
 
@@ -190,11 +201,7 @@ merchant_args(FunctionCallInfo fcinfo, EpPartyTerms *t)
 {
 	t->inspection_window = ep_arg_interval(fcinfo, 4, "inspection_window");
 	t->cooling_off = ep_arg_interval(fcinfo, 5, "cooling_off");
-	if (PG_ARGISNULL(6) || PG_GETARG_INT32(6) < 0 || PG_GETARG_INT32(6) > 10000)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("fee_bps must be between 0 and 10000 basis points")));
-	t->fee_bps = PG_GETARG_INT32(6);
+	t->fee_bps = arg_bps(fcinfo, 6, "fee_bps");
 	if (t->fee_bps > 0 && PG_ARGISNULL(7))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -245,11 +252,7 @@ static void
 institution_args(FunctionCallInfo fcinfo, EpPartyTerms *t)
 {
 	t->repay_within = ep_arg_interval(fcinfo, 5, "repay_within");
-	if (PG_ARGISNULL(4) || PG_GETARG_INT32(4) < 0 || PG_GETARG_INT32(4) > 10000)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("discount_bps must be between 0 and 10000 basis points")));
-	t->discount_bps = PG_GETARG_INT32(4);
+	t->discount_bps = arg_bps(fcinfo, 4, "discount_bps");
 }
 
 static const EpPartyKind institution = {"institution", "institution_no", "account", 6,

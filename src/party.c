@@ -218,21 +218,29 @@ ep_assign_account_owner(int64 account, const char *party)
 	static EpPlan claim = EP_PLAN("INSERT INTO escrow.account_owners (account, party, assigned_by) VALUES ($1, $2, $3) "
 		"ON CONFLICT (account) DO NOTHING", INT8OID, TEXTOID, NAMEOID);
 	static EpPlan owner = EP_PLAN("SELECT party FROM escrow.account_owners WHERE account = $1", INT8OID);
+	/* accounts that serve the platform: the query naming the user, the messages */
+	static const struct
+	{
+		EpPlan	   *plan;
+		const char *msg;
+		const char *detail;
+	}			platform_uses[] = {
+		{&terminal, "account %lld is a terminal's cash account",
+		"It is the cash account of terminal \"%s\"."},
+		{&platform, "account %lld collects for the platform",
+		"It is the fee account of merchant \"%s\"."},
+	};
 	Datum		values[3];
+	int			i;
 
 	values[0] = Int64GetDatum(account);
-	if (ep_exec(&terminal, values, NULL, 1) == 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("account %lld is a terminal's cash account", (long long) account),
-				 errdetail("It is the cash account of terminal \"%s\".", ep_text(0, 1)),
-				 errhint("A party's account is a deposit account or credit line of its own.")));
-	if (ep_exec(&platform, values, NULL, 1) == 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("account %lld collects for the platform", (long long) account),
-				 errdetail("It is the fee account of merchant \"%s\".", ep_text(0, 1)),
-				 errhint("A party's account is a deposit account or credit line of its own.")));
+	for (i = 0; i < lengthof(platform_uses); i++)
+		if (ep_exec(platform_uses[i].plan, values, NULL, 1) == 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg(platform_uses[i].msg, (long long) account),
+					 errdetail(platform_uses[i].detail, ep_text(0, 1)),
+					 errhint("A party's account is a deposit account or credit line of its own.")));
 	values[1] = CStringGetTextDatum(party);
 	values[2] = caller_name();
 	if (ep_exec(&claim, values, NULL, 0) == 1)

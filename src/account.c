@@ -90,7 +90,8 @@ Datum
 escrow_open_account(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	static EpPlan currency_plan = EP_PLAN("SELECT code FROM escrow.currencies WHERE code = upper($1)", TEXTOID);
+	static EpPlan currency_plan = EP_PLAN("SELECT code FROM escrow.currencies WHERE code = upper($1)",
+		TEXTOID);
 	static EpPlan insert = EP_PLAN("INSERT INTO escrow.accounts (owner, kind, currency, credit_limit) "
 		"VALUES ($1, $2, $3, $4) RETURNING id", TEXTOID, TEXTOID, TEXTOID, INT8OID);
 	char	   *owner;
@@ -206,7 +207,8 @@ escrow_set_credit_limit(PG_FUNCTION_ARGS)
 	EP_CHECK_ARGS;
 	static EpPlan update = EP_PLAN("UPDATE escrow.accounts SET credit_limit = $2 "
 		" WHERE id = $1 AND kind = 'credit' AND posted >= held - $2", INT8OID, INT8OID);
-	static EpPlan set_limit = EP_PLAN("UPDATE escrow.accounts SET credit_limit = $2 WHERE id = $1", INT8OID, INT8OID);
+	static EpPlan set_limit = EP_PLAN("UPDATE escrow.accounts SET credit_limit = $2 WHERE id = $1",
+		INT8OID, INT8OID);
 	int64		account = ep_arg_id(fcinfo, 0, "account");
 	int64		limit;
 	Datum		values[2];

@@ -139,12 +139,14 @@ escrow_checkpoint(PG_FUNCTION_ARGS)
 	EpHash		root;
 	uint8		sig[EP_ED25519_SIG_LEN];
 	StringInfoData msg;
-	static EpPlan first_after = EP_PLAN("SELECT min(id) FROM escrow.transfers WHERE id > $1 AND id <= $2", INT8OID, INT8OID);
+	static EpPlan first_after = EP_PLAN("SELECT min(id) FROM escrow.transfers WHERE id > $1 AND id <= $2",
+		INT8OID, INT8OID);
 	static EpPlan insert_chunk = EP_PLAN("INSERT INTO escrow.checkpoint_chunks (chunk, first_transfer, last_transfer, hash) "
 		"VALUES ($1, $2, $3, $4)", INT8OID, INT8OID, INT8OID, BYTEAOID);
 	static EpPlan insert_checkpoint = EP_PLAN("INSERT INTO escrow.checkpoints (seq, first_transfer, last_transfer, tree_size, root, "
 		"       signature, key_id, public_key, created_at) "
-		"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)", INT8OID, INT8OID, INT8OID, INT8OID, BYTEAOID, BYTEAOID, TEXTOID, BYTEAOID, TIMESTAMPTZOID);
+		"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+		INT8OID, INT8OID, INT8OID, INT8OID, BYTEAOID, BYTEAOID, TEXTOID, BYTEAOID, TIMESTAMPTZOID);
 
 	if (IsolationUsesXactSnapshot())
 		ereport(ERROR,
@@ -300,7 +302,8 @@ escrow_inclusion_proof(PG_FUNCTION_ARGS)
 	static EpPlan one = EP_PLAN(EP_LEAF_COLUMNS "WHERE t.id = $1", INT8OID);
 	static EpPlan chunk_of = EP_PLAN("SELECT chunk, first_transfer FROM escrow.checkpoint_chunks "
 		" WHERE last_transfer >= $1 ORDER BY chunk LIMIT 1", INT8OID);
-	static EpPlan rank = EP_PLAN("SELECT count(*) FROM escrow.transfers WHERE id > $1 AND id < $2", INT8OID, INT8OID);
+	static EpPlan rank = EP_PLAN("SELECT count(*) FROM escrow.transfers WHERE id > $1 AND id < $2",
+		INT8OID, INT8OID);
 
 	transfer = ep_arg_id(fcinfo, 0, "transfer_id");
 

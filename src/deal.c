@@ -203,7 +203,8 @@ ep_deal_event(int64 deal, const char *action, EpStage from, EpStage to,
 	static EpPlan insert = EP_PLAN("INSERT INTO escrow.deal_events (deal, action, from_stage, to_stage, actor, payload, parties) "
 		"SELECT $1, $2, $3, $4, $5, coalesce($6::jsonb, '{}'), "
 		"       pg_catalog.array_remove(ARRAY[d.buyer, d.merchant, d.institution]::text[], NULL) "
-		"  FROM escrow.deals d WHERE d.id = $1", INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID);
+		"  FROM escrow.deals d WHERE d.id = $1",
+		INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID);
 	Datum		values[6];
 	char		nulls[6] = {' ', ' ', from == STAGE_START ? 'n' : ' ', ' ', ' ',
 	payload ? ' ' : 'n'};

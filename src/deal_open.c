@@ -45,13 +45,16 @@ deal_parties_each(Datum *values)
 {
 	static EpPlan ids = EP_PLAN("SELECT coalesce(b.account, b.settlement_account), "
 		"       coalesce(m.settlement_account, m.account) "
-		"  FROM escrow.parties b, escrow.parties m WHERE b.party_no = $1 AND m.party_no = $2", TEXTOID, TEXTOID);
-	static EpPlan account = EP_PLAN("SELECT kind, currency FROM escrow.accounts WHERE id = $1", INT8OID);
+		"  FROM escrow.parties b, escrow.parties m WHERE b.party_no = $1 AND m.party_no = $2",
+		TEXTOID, TEXTOID);
+	static EpPlan account = EP_PLAN("SELECT kind, currency FROM escrow.accounts WHERE id = $1",
+		INT8OID);
 	static EpPlan row = EP_PLAN("SELECT b.account AS buyer_account, m.settlement_account, m.fee_account, m.fee_bps, "
 		"       m.inspection_window, m.cooling_off, $3 AS buyer_account_kind, "
 		"       $4 AS buyer_currency, $5 AS merchant_currency "
 		"  FROM escrow.parties b, escrow.parties m "
-		" WHERE b.party_no = $1 AND m.party_no = $2 AND $3 IS NOT NULL AND $5 IS NOT NULL", TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID);
+		" WHERE b.party_no = $1 AND m.party_no = $2 AND $3 IS NOT NULL AND $5 IS NOT NULL",
+		TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID);
 	Datum		args[5] = {values[0], values[1], 0, 0, 0};
 	char		nulls[5] = {' ', ' ', 'n', 'n', 'n'};
 	int64		acct[2] = {0, 0};
@@ -120,7 +123,8 @@ escrow_open_deal(PG_FUNCTION_ARGS)
 			[P_INSPECTION_WINDOW] = "inspection_window", [P_COOLING_OFF] = "cooling_off",
 			[P_BUYER_ACCOUNT_KIND] = "buyer_account_kind", [P_BUYER_CURRENCY] = "buyer_currency",
 	[P_MERCHANT_CURRENCY] = "merchant_currency"}};
-	static EpPlan party_kind = EP_PLAN("SELECT kind FROM escrow.parties WHERE party_no = $1", TEXTOID);
+	static EpPlan party_kind = EP_PLAN("SELECT kind FROM escrow.parties WHERE party_no = $1",
+		TEXTOID);
 	static EpPlan insert = EP_PLAN("INSERT INTO escrow.deals (id, txn_no, buyer, merchant, amount, currency, "
 		"  payment_method, debit_account, credit_account, fee_account, fee_bps, "
 		"  inspection_place, carrier, provider, inspector, stage, ship_within, "
@@ -131,9 +135,11 @@ escrow_open_deal(PG_FUNCTION_ARGS)
 		"       coalesce(i.discount_bps, 0), i.repay_within, "
 		"       m.deliver_within, m.refund_within, m.pay_within "
 		"  FROM escrow.parties m LEFT JOIN escrow.parties i ON i.party_no = $20 "
-		" WHERE m.party_no = $4", INT8OID, TEXTOID, TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID, INT4OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INTERVALOID, INTERVALOID, INTERVALOID, TEXTOID, TEXTOID);
+		" WHERE m.party_no = $4",
+		INT8OID, TEXTOID, TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID, INT4OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INTERVALOID, INTERVALOID, INTERVALOID, TEXTOID, TEXTOID);
 	static EpPlan institution_plan = EP_PLAN("SELECT i.kind, a.currency FROM escrow.parties i "
-		"  LEFT JOIN escrow.accounts a ON a.id = i.settlement_account WHERE i.party_no = $1", TEXTOID);
+		"  LEFT JOIN escrow.accounts a ON a.id = i.settlement_account WHERE i.party_no = $1",
+		TEXTOID);
 	char	   *buyer = ep_arg_text(fcinfo, 0, "buyer");
 	char	   *merchant = ep_arg_text(fcinfo, 1, "merchant");
 	int64		amount = ep_arg_amount(fcinfo, 2, "amount");

@@ -102,7 +102,8 @@ Datum
 escrow_reserve(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	static EpPlan set_auth = EP_PLAN("UPDATE escrow.deals SET auth_no = $2 WHERE id = $1", INT8OID, TEXTOID);
+	static EpPlan set_auth = EP_PLAN("UPDATE escrow.deals SET auth_no = $2 WHERE id = $1",
+		INT8OID, TEXTOID);
 	char	   *actor;
 	EpDeal		d;
 	EpStep		step;
@@ -138,7 +139,8 @@ Datum
 escrow_mark_shipped(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	static EpPlan set_tracking = EP_PLAN("UPDATE escrow.deals SET carrier = coalesce($2, carrier), tracking = $3 WHERE id = $1", INT8OID, TEXTOID, TEXTOID);
+	static EpPlan set_tracking = EP_PLAN("UPDATE escrow.deals SET carrier = coalesce($2, carrier), tracking = $3 WHERE id = $1",
+		INT8OID, TEXTOID, TEXTOID);
 	int64		deal_id = ep_arg_id(fcinfo, 0, "deal");
 	char	   *carrier = ep_arg_opt_text(fcinfo, 1);
 	char	   *tracking = ep_arg_opt_text(fcinfo, 2);

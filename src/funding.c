@@ -87,7 +87,8 @@ funding_of_currency(const char *currency)
 static void
 ensure_funding_distributed(Datum currency)
 {
-	static EpPlan lock = EP_PLAN("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('escrowpay funding ' || $1))", TEXTOID);
+	static EpPlan lock = EP_PLAN("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('escrowpay funding ' || $1))",
+		TEXTOID);
 	static EpPlan insert = EP_PLAN("INSERT INTO escrow.accounts (owner, kind, currency) "
 		"VALUES ('" EP_FUNDING_OWNER "', 'system', $1)", TEXTOID);
 	char	   *code = TextDatumGetCString(currency);
@@ -131,7 +132,8 @@ ep_ensure_funding(Datum currency)
 int64
 ep_funding_account_of(int64 account)
 {
-	static EpPlan currency_of = EP_PLAN("SELECT currency FROM escrow.accounts WHERE id = $1 AND kind <> 'shard'", INT8OID);
+	static EpPlan currency_of = EP_PLAN("SELECT currency FROM escrow.accounts WHERE id = $1 AND kind <> 'shard'",
+		INT8OID);
 	static EpPlan lookup = EP_PLAN("SELECT f.id FROM escrow.accounts a "
 		"  JOIN escrow.accounts f ON f.currency = a.currency "
 		"   AND f.kind = 'system' AND f.owner = '" EP_FUNDING_OWNER "' "

@@ -31,7 +31,8 @@ claim_key(const char *key, const char *request, bool has_result, int64 result)
 {
 	static EpPlan insert = EP_PLAN("INSERT INTO escrow.idempotency_keys (key, request, result) "
 		"VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING", TEXTOID, TEXTOID, INT8OID);
-	static EpPlan lookup = EP_PLAN("SELECT request, result, results FROM escrow.idempotency_keys WHERE key = $1", TEXTOID);
+	static EpPlan lookup = EP_PLAN("SELECT request, result, results FROM escrow.idempotency_keys WHERE key = $1",
+		TEXTOID);
 	Datum		values[3];
 	char		nulls[3] = {' ', ' ', has_result ? ' ' : 'n'};
 	char	   *first;
@@ -106,7 +107,8 @@ ep_idem_claim_batch(const char *key, const char *request, Datum *prior)
 bool
 ep_idem_replay(const char *key, const char *request, int64 *prior)
 {
-	static EpPlan lookup = EP_PLAN("SELECT result FROM escrow.idempotency_keys WHERE key = $1 AND request = $2", TEXTOID, TEXTOID);
+	static EpPlan lookup = EP_PLAN("SELECT result FROM escrow.idempotency_keys WHERE key = $1 AND request = $2",
+		TEXTOID, TEXTOID);
 	Datum		values[2];
 
 	values[0] = CStringGetTextDatum(key);
@@ -119,7 +121,8 @@ ep_idem_replay(const char *key, const char *request, int64 *prior)
 void
 ep_idem_record(const char *key, int64 result)
 {
-	static EpPlan update = EP_PLAN("UPDATE escrow.idempotency_keys SET result = $2 WHERE key = $1", TEXTOID, INT8OID);
+	static EpPlan update = EP_PLAN("UPDATE escrow.idempotency_keys SET result = $2 WHERE key = $1",
+		TEXTOID, INT8OID);
 	Datum		values[2];
 
 	values[0] = CStringGetTextDatum(key);
@@ -131,7 +134,8 @@ ep_idem_record(const char *key, int64 result)
 void
 ep_idem_record_batch(const char *key, Datum results)
 {
-	static EpPlan update = EP_PLAN("UPDATE escrow.idempotency_keys SET results = $2 WHERE key = $1", TEXTOID, INT8ARRAYOID);
+	static EpPlan update = EP_PLAN("UPDATE escrow.idempotency_keys SET results = $2 WHERE key = $1",
+		TEXTOID, INT8ARRAYOID);
 	Datum		values[2];
 
 	values[0] = CStringGetTextDatum(key);

@@ -213,11 +213,14 @@ caller_name(void)
 void
 ep_assign_account_owner(int64 account, const char *party)
 {
-	static EpPlan terminal = EP_PLAN("SELECT terminal_no FROM escrow.terminals WHERE cash_account = $1", INT8OID);
-	static EpPlan platform = EP_PLAN("SELECT party_no FROM escrow.parties WHERE fee_account = $1 LIMIT 1", INT8OID);
+	static EpPlan terminal = EP_PLAN("SELECT terminal_no FROM escrow.terminals WHERE cash_account = $1",
+		INT8OID);
+	static EpPlan platform = EP_PLAN("SELECT party_no FROM escrow.parties WHERE fee_account = $1 LIMIT 1",
+		INT8OID);
 	static EpPlan claim = EP_PLAN("INSERT INTO escrow.account_owners (account, party, assigned_by) VALUES ($1, $2, $3) "
 		"ON CONFLICT (account) DO NOTHING", INT8OID, TEXTOID, NAMEOID);
-	static EpPlan owner = EP_PLAN("SELECT party FROM escrow.account_owners WHERE account = $1", INT8OID);
+	static EpPlan owner = EP_PLAN("SELECT party FROM escrow.account_owners WHERE account = $1",
+		INT8OID);
 	/* accounts that serve the platform: the query naming the user, the messages */
 	static const struct
 	{
@@ -267,7 +270,8 @@ ep_assign_account_owner(int64 account, const char *party)
 void
 ep_require_account_use(int64 account, const char *party, bool pay_into)
 {
-	static EpPlan owner = EP_PLAN("SELECT party FROM escrow.account_owners WHERE account = $1", INT8OID);
+	static EpPlan owner = EP_PLAN("SELECT party FROM escrow.account_owners WHERE account = $1",
+		INT8OID);
 	static EpPlan authorised = EP_PLAN("SELECT id FROM escrow.account_authorisations "
 		" WHERE account = $1 AND party = $2 AND purpose = $3 AND revoked_at IS NULL "
 		"   FOR SHARE", INT8OID, TEXTOID, TEXTOID);
@@ -390,7 +394,8 @@ Datum
 escrow_assign_account(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	static EpPlan kind = EP_PLAN("SELECT 1 FROM escrow.accounts WHERE id = $1 AND kind IN ('deposit', 'credit')", INT8OID);
+	static EpPlan kind = EP_PLAN("SELECT 1 FROM escrow.accounts WHERE id = $1 AND kind IN ('deposit', 'credit')",
+		INT8OID);
 	int64		account = ep_arg_id(fcinfo, 0, "account");
 	char	   *party = short_text_arg(fcinfo, 1, "party");
 	Datum		values[1];
@@ -461,9 +466,11 @@ escrow_authorise_account_use(PG_FUNCTION_ARGS)
 	EP_CHECK_ARGS;
 	static EpPlan grant = EP_PLAN("INSERT INTO escrow.account_authorisations (account, owner, party, purpose, granted_by) "
 		"VALUES ($1, $4, $2, $3, $5) "
-		"ON CONFLICT (account, party, purpose) WHERE revoked_at IS NULL DO NOTHING RETURNING id", INT8OID, TEXTOID, TEXTOID, TEXTOID, NAMEOID);
+		"ON CONFLICT (account, party, purpose) WHERE revoked_at IS NULL DO NOTHING RETURNING id",
+		INT8OID, TEXTOID, TEXTOID, TEXTOID, NAMEOID);
 	static EpPlan in_force = EP_PLAN("SELECT id FROM escrow.account_authorisations "
-		" WHERE account = $1 AND party = $2 AND purpose = $3 AND revoked_at IS NULL", INT8OID, TEXTOID, TEXTOID);
+		" WHERE account = $1 AND party = $2 AND purpose = $3 AND revoked_at IS NULL",
+		INT8OID, TEXTOID, TEXTOID);
 	int64		account;
 	char	   *party;
 	char	   *purpose;
@@ -504,7 +511,8 @@ escrow_revoke_account_use(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
 	static EpPlan revoke = EP_PLAN("UPDATE escrow.account_authorisations SET revoked_at = clock_timestamp(), revoked_by = $4 "
-		" WHERE account = $1 AND party = $2 AND purpose = $3 AND revoked_at IS NULL RETURNING id", INT8OID, TEXTOID, TEXTOID, NAMEOID);
+		" WHERE account = $1 AND party = $2 AND purpose = $3 AND revoked_at IS NULL RETURNING id",
+		INT8OID, TEXTOID, TEXTOID, NAMEOID);
 	int64		account;
 	char	   *party;
 	char	   *purpose;
@@ -542,7 +550,8 @@ Datum
 escrow_current_party(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	static EpPlan lookup = EP_PLAN("SELECT party_no FROM escrow.parties WHERE login_role = $1", NAMEOID);
+	static EpPlan lookup = EP_PLAN("SELECT party_no FROM escrow.parties WHERE login_role = $1",
+		NAMEOID);
 	Datum		values[1];
 	text	   *result = NULL;
 

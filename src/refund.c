@@ -37,7 +37,8 @@ refuse_owned(int64 transfer_id, const EpOwner *o, const char *kind)
 	static EpPlan deal = EP_PLAN("SELECT txn_no, stage FROM escrow.deals WHERE id = $1", INT8OID);
 	static EpPlan receivable = EP_PLAN("SELECT r.kind, d.txn_no, r.pay_to FROM escrow.receivables r "
 		"  JOIN escrow.deals d ON d.id = r.deal WHERE r.id = $1", INT8OID);
-	static EpPlan credit_of = EP_PLAN("SELECT credit_account FROM escrow.transfers WHERE id = $1", INT8OID);
+	static EpPlan credit_of = EP_PLAN("SELECT credit_account FROM escrow.transfers WHERE id = $1",
+		INT8OID);
 	Datum		values[1];
 	long long	id = (long long) transfer_id;
 
@@ -114,7 +115,8 @@ ep_refund_transfer(int64 transfer_id, bool has_amount, int64 amount,
 		"  FROM escrow.transfers t "
 		"  LEFT JOIN escrow.transfer_owners o ON o.transfer_id = t.id "
 		" WHERE t.id = $1 FOR UPDATE OF t", INT8OID);
-	static EpPlan update = EP_PLAN("UPDATE escrow.transfers SET refunded = $2 WHERE id = $1", INT8OID, INT8OID);
+	static EpPlan update = EP_PLAN("UPDATE escrow.transfers SET refunded = $2 WHERE id = $1",
+		INT8OID, INT8OID);
 	EpPosting	p = {0};
 	Datum		values[2];
 	char	   *kind;

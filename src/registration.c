@@ -61,7 +61,8 @@ insert_party(const char *party_no, const char *kind, const char *name,
 			 const char *contact, const char *login_role, const EpPartyTerms *t)
 {
 	static EpPlan exists = EP_PLAN("SELECT kind FROM escrow.parties WHERE party_no = $1", TEXTOID);
-	static EpPlan role_taken = EP_PLAN("SELECT party_no FROM escrow.parties WHERE login_role = $1", NAMEOID);
+	static EpPlan role_taken = EP_PLAN("SELECT party_no FROM escrow.parties WHERE login_role = $1",
+		NAMEOID);
 	static EpPlan insert = EP_PLAN("INSERT INTO escrow.parties (party_no, kind, name, contact, login_role, "
 		"  account, settlement_account, fee_account, fee_bps, inspection_window, cooling_off, "
 		"  discount_bps, repay_within, deliver_within, refund_within, pay_within) "

@@ -72,7 +72,8 @@ Datum
 escrow_link_external_account(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	static EpPlan account = EP_PLAN("SELECT currency FROM escrow.accounts WHERE id = $1 AND kind IN ('deposit', 'credit')", INT8OID);
+	static EpPlan account = EP_PLAN("SELECT currency FROM escrow.accounts WHERE id = $1 AND kind IN ('deposit', 'credit')",
+		INT8OID);
 	static EpPlan link = EP_PLAN("INSERT INTO escrow.settlement_links (account, institution, external_ref) "
 		"VALUES ($1, $2, $3) ON CONFLICT (account) DO NOTHING", INT8OID, TEXTOID, TEXTOID);
 	int64		id = ep_arg_id(fcinfo, 0, "account");
@@ -117,8 +118,10 @@ Datum
 escrow_close_settlement_batch(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	static EpPlan existing = EP_PLAN("SELECT id FROM escrow.settlement_batches WHERE institution = $1 AND cutoff = $2", TEXTOID, TIMESTAMPTZOID);
-	static EpPlan last = EP_PLAN("SELECT max(cutoff) FROM escrow.settlement_batches WHERE institution = $1", TEXTOID);
+	static EpPlan existing = EP_PLAN("SELECT id FROM escrow.settlement_batches WHERE institution = $1 AND cutoff = $2",
+		TEXTOID, TIMESTAMPTZOID);
+	static EpPlan last = EP_PLAN("SELECT max(cutoff) FROM escrow.settlement_batches WHERE institution = $1",
+		TEXTOID);
 	/*
 	 * Positions are cumulative, so they are summed as numeric (they have
 	 * no bound); what one line settles is bounded: at most EP_MAX_AMOUNT,
@@ -146,14 +149,17 @@ escrow_close_settlement_batch(PG_FUNCTION_ARGS)
 		"          JOIN escrow.balances b ON b.account = l.account "
 		"         WHERE l.institution = $1) p "
 		" ORDER BY account", TEXTOID, TIMESTAMPTZOID, INT8OID, INT8OID);
-	static EpPlan clearing_posted = EP_PLAN("SELECT posted FROM escrow.accounts WHERE id = $1", INT8OID);
+	static EpPlan clearing_posted = EP_PLAN("SELECT posted FROM escrow.accounts WHERE id = $1",
+		INT8OID);
 	static EpPlan lock_linked = EP_PLAN("SELECT a.id FROM escrow.accounts a "
 		"  JOIN escrow.settlement_links l ON l.account = a.id "
 		" WHERE l.institution = $1 ORDER BY a.id FOR UPDATE OF a", TEXTOID);
 	static EpPlan batch = EP_PLAN("INSERT INTO escrow.settlement_batches (institution, cutoff, clearing, lines, "
-		"  paid_out, collected) VALUES ($1, $2, $3, 0, 0, 0) RETURNING id", TEXTOID, TIMESTAMPTZOID, INT8OID);
+		"  paid_out, collected) VALUES ($1, $2, $3, 0, 0, 0) RETURNING id",
+		TEXTOID, TIMESTAMPTZOID, INT8OID);
 	static EpPlan line = EP_PLAN("INSERT INTO escrow.settlement_lines (batch, account, external_ref, position, "
-		"  settled, transfer_id) VALUES ($1, $2, $3, $4, $5, nullif($6, 0))", INT8OID, INT8OID, TEXTOID, NUMERICOID, INT8OID, INT8OID);
+		"  settled, transfer_id) VALUES ($1, $2, $3, $4, $5, nullif($6, 0))",
+		INT8OID, INT8OID, TEXTOID, NUMERICOID, INT8OID, INT8OID);
 	static EpPlan totals = EP_PLAN("UPDATE escrow.settlement_batches SET lines = $2, paid_out = $3, collected = $4 "
 		" WHERE id = $1", INT8OID, INT4OID, INT8OID, INT8OID);
 	char	   *institution;

@@ -302,11 +302,13 @@ escrow_set_payment_sources(PG_FUNCTION_ARGS)
 	EP_CHECK_ARGS;
 	static EpPlan clear = EP_PLAN("DELETE FROM escrow.deal_sources WHERE deal = $1", INT8OID);
 	static EpPlan insert = EP_PLAN("INSERT INTO escrow.deal_sources (deal, account, amount, position) "
-		"SELECT $1, a, m, p FROM unnest($2::bigint[], $3::bigint[]) WITH ORDINALITY AS u(a, m, p)", INT8OID, INT8ARRAYOID, INT8ARRAYOID);
+		"SELECT $1, a, m, p FROM unnest($2::bigint[], $3::bigint[]) WITH ORDINALITY AS u(a, m, p)",
+		INT8OID, INT8ARRAYOID, INT8ARRAYOID);
 	static EpPlan single = EP_PLAN("UPDATE escrow.deals SET hold_id = NULL, "
 		"       payment_method = CASE WHEN $2 THEN 'split' ELSE $3 END, debit_account = $4 "
 		" WHERE id = $1", INT8OID, BOOLOID, TEXTOID, INT8OID);
-	static EpPlan account_kind = EP_PLAN("SELECT kind, currency FROM escrow.accounts WHERE id = $1", INT8OID);
+	static EpPlan account_kind = EP_PLAN("SELECT kind, currency FROM escrow.accounts WHERE id = $1",
+		INT8OID);
 	int64		deal_id = ep_arg_id(fcinfo, 0, "deal");
 	char	   *actor;
 	Datum	   *ad,

@@ -59,7 +59,8 @@ typedef struct EpTill
 static void
 lock_till(const char *terminal, EpTill *t)
 {
-	static EpPlan head = EP_PLAN("SELECT currency, cash_account FROM escrow.terminals WHERE terminal_no = $1 FOR UPDATE", TEXTOID);
+	static EpPlan head = EP_PLAN("SELECT currency, cash_account FROM escrow.terminals WHERE terminal_no = $1 FOR UPDATE",
+		TEXTOID);
 	static EpPlan cash = EP_PLAN("SELECT denomination, pieces FROM escrow.terminal_cash "
 		" WHERE terminal_no = $1 ORDER BY denomination", TEXTOID);
 	Datum		values[1];
@@ -105,7 +106,8 @@ static void
 save_till(const EpTill *t)
 {
 	static EpPlan update = EP_PLAN("UPDATE escrow.terminal_cash SET pieces = $3 "
-		" WHERE terminal_no = $1 AND denomination = $2 AND pieces <> $3", TEXTOID, INT8OID, INT4OID);
+		" WHERE terminal_no = $1 AND denomination = $2 AND pieces <> $3",
+		TEXTOID, INT8OID, INT4OID);
 	Datum		values[3];
 	int			i;
 
@@ -241,8 +243,10 @@ escrow_register_terminal(PG_FUNCTION_ARGS)
 	static EpPlan insert = EP_PLAN("WITH t AS (INSERT INTO escrow.terminals (terminal_no, name, currency, cash_account) "
 		"           VALUES ($1, $2, $3, $4)) "
 		"INSERT INTO escrow.terminal_cash (terminal_no, denomination, pieces) "
-		"SELECT DISTINCT $1, d, 0 FROM unnest($5::bigint[]) d", TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8ARRAYOID);
-	static EpPlan exists = EP_PLAN("SELECT 1 FROM escrow.terminals WHERE terminal_no = $1", TEXTOID);
+		"SELECT DISTINCT $1, d, 0 FROM unnest($5::bigint[]) d",
+		TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8ARRAYOID);
+	static EpPlan exists = EP_PLAN("SELECT 1 FROM escrow.terminals WHERE terminal_no = $1",
+		TEXTOID);
 	Datum		values[5];
 	int			n;
 	char	   *terminal;
@@ -285,7 +289,8 @@ escrow_register_terminal(PG_FUNCTION_ARGS)
 static int64
 cash_available(int64 cash_account)
 {
-	static EpPlan fetch = EP_PLAN("SELECT available FROM escrow.balances WHERE account = $1", INT8OID);
+	static EpPlan fetch = EP_PLAN("SELECT available FROM escrow.balances WHERE account = $1",
+		INT8OID);
 	Datum		values[1];
 
 	values[0] = Int64GetDatum(cash_account);
@@ -369,7 +374,8 @@ Datum
 escrow_pay_cash(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	static EpPlan set_payer = EP_PLAN("UPDATE escrow.deals SET debit_account = $2, payment_method = 'cash' WHERE id = $1", INT8OID, INT8OID);
+	static EpPlan set_payer = EP_PLAN("UPDATE escrow.deals SET debit_account = $2, payment_method = 'cash' WHERE id = $1",
+		INT8OID, INT8OID);
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	char	   *terminal;
 	int64		deal_id = ep_arg_id(fcinfo, 1, "deal");

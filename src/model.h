@@ -20,7 +20,7 @@
 
 /*
  * What a model does at each money step.  Every operation moves money only
- * through the ledger (hold.c, refund.c, ledger.c, sources.c, receivable.c),
+ * through the ledger (hold.c, refund.c, ledger.c, sources.c, finance.c),
  * updates the deal's money columns in *deal (the step commits them) and
  * records what moved in the step's JSON payload.
  */

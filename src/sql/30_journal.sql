@@ -1,6 +1,6 @@
 -- 30_journal.sql: the append-only journal.  A transfer posts exactly two
 -- legs that sum to zero.  A posting appends the transfer and its two legs
--- to escrow.unfolded; folding (ledger.c: the maintenance worker, or a call
+-- to escrow.unfolded; folding (journal.c: the maintenance worker, or a call
 -- that needs an account's exact folded figure) moves an account's legs, in
 -- transfer order, into escrow.entries, where each account's entries are
 -- numbered, carry the running balance and are hash-chained.  No foreign

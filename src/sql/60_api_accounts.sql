@@ -1,4 +1,4 @@
--- 60_api_accounts.sql: accounts and posted transfers (ledger.c).
+-- 60_api_accounts.sql: accounts and posted transfers (account.c, ledger.c).
 -- Every public function is SECURITY DEFINER with a pinned search_path;
 -- EXECUTE is granted per role in 90_security.sql.
 

@@ -118,29 +118,35 @@ ep_idem_replay(const char *key, const char *request, int64 *prior)
 	return ep_get_int64(0, 1, prior);
 }
 
-void
-ep_idem_record(const char *key, int64 result)
+/*
+ * Store the result of the call that claimed key without one: a bigint
+ * (column result) or, for a batch call, a bigint[] (column results)
+ */
+static void
+record(const char *key, Datum result, bool batch)
 {
-	static EpPlan update = EP_PLAN("UPDATE escrow.idempotency_keys SET result = $2 WHERE key = $1",
-		TEXTOID, INT8OID);
+	static EpPlan update_result = EP_PLAN("UPDATE escrow.idempotency_keys SET result = $2 "
+		"WHERE key = $1", TEXTOID, INT8OID);
+	static EpPlan update_results = EP_PLAN("UPDATE escrow.idempotency_keys SET results = $2 "
+		"WHERE key = $1", TEXTOID, INT8ARRAYOID);
 	Datum		values[2];
 
 	values[0] = CStringGetTextDatum(key);
-	values[1] = Int64GetDatum(result);
-	ep_exec(&update, values, NULL, 0);
+	values[1] = result;
+	ep_exec(batch ? &update_results : &update_result, values, NULL, 0);
+}
+
+void
+ep_idem_record(const char *key, int64 result)
+{
+	record(key, Int64GetDatum(result), false);
 }
 
 /* Store the bigint[] result of a batch call */
 void
 ep_idem_record_batch(const char *key, Datum results)
 {
-	static EpPlan update = EP_PLAN("UPDATE escrow.idempotency_keys SET results = $2 WHERE key = $1",
-		TEXTOID, INT8ARRAYOID);
-	Datum		values[2];
-
-	values[0] = CStringGetTextDatum(key);
-	values[1] = results;
-	ep_exec(&update, values, NULL, 0);
+	record(key, results, true);
 }
 
 /*

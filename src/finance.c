@@ -236,8 +236,8 @@ pay_receivable(FunctionCallInfo fcinfo, const char *kind, const char *fn)
 		" WHERE id = $1", INT8OID, INT8OID);
 	int64		id = ep_arg_id(fcinfo, 0, "receivable");
 	int64		from = ep_arg_id(fcinfo, 1, "from_account");
-	bool		has_amount = !PG_ARGISNULL(2);
-	int64		amount = has_amount ? ep_arg_amount(fcinfo, 2, "amount") : 0;
+	bool		has_amount;
+	int64		amount = ep_arg_opt_amount(fcinfo, 2, "amount", &has_amount);
 	char	   *key = ep_arg_key(fcinfo, 3);
 	EpPosting	p = {0};
 	EpDeal		d;

@@ -41,6 +41,17 @@ ep_arg_amount(FunctionCallInfo fcinfo, int argno, const char *what)
 	return amount;
 }
 
+/*
+ * An optional amount argument (DEFAULT NULL: all of it): *given says
+ * whether there is one; a given amount is checked as ep_arg_amount does.
+ */
+int64
+ep_arg_opt_amount(FunctionCallInfo fcinfo, int argno, const char *what, bool *given)
+{
+	*given = !PG_ARGISNULL(argno);
+	return *given ? ep_arg_amount(fcinfo, argno, what) : 0;
+}
+
 /* An amount computed or taken from an array: at most EP_MAX_AMOUNT (22023) */
 void
 ep_check_amount(int64 amount, const char *what)

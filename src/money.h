@@ -13,6 +13,8 @@
 #include "limits.h"
 
 extern int64 ep_arg_amount(FunctionCallInfo fcinfo, int argno, const char *what);
+extern int64 ep_arg_opt_amount(FunctionCallInfo fcinfo, int argno, const char *what,
+								bool *given);
 extern void ep_check_amount(int64 amount, const char *what);
 extern void ep_arg_required(FunctionCallInfo fcinfo, int argno, const char *what);
 extern int64 ep_arg_id(FunctionCallInfo fcinfo, int argno, const char *what);

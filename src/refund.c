@@ -226,8 +226,8 @@ escrow_refund(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
 	int64		transfer_id = ep_arg_id(fcinfo, 0, "transfer_id");
-	bool		has_amount = !PG_ARGISNULL(1);
-	int64		amount = has_amount ? ep_arg_amount(fcinfo, 1, "amount") : 0;
+	bool		has_amount;
+	int64		amount = ep_arg_opt_amount(fcinfo, 1, "amount", &has_amount);
 	char	   *key = ep_arg_key(fcinfo, 2);
 	int64		id;
 

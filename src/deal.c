@@ -143,8 +143,12 @@ save_deal(EpDeal *d, const char *stage, const char *deadline)
 	/* the SQL is set below: the deadline comes from lifecycle.c's table */
 	static EpPlan update = EP_PLAN(NULL, INT8OID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID,
 								   INT8OID, INT8OID, INT8OID, INT8OID, INT8OID);
+	/* the money columns, $4..$11 (an id of 0 is NULL) */
+	int64		money[] = {d->hold_id, d->capture_transfer, d->fee_transfer, d->held,
+	d->captured, d->refunded, d->fee, d->prepay_transfer};
 	Datum		values[11];
 	char		nulls[11];
+	int			i;
 
 	if (update.sql == NULL)
 		update.sql = MemoryContextStrdup(TopMemoryContext,
@@ -160,14 +164,8 @@ save_deal(EpDeal *d, const char *stage, const char *deadline)
 	values[1] = stage ? CStringGetTextDatum(stage) : (Datum) 0;
 	nulls[1] = stage ? ' ' : 'n';
 	values[2] = CStringGetTextDatum(deadline ? deadline : "keep");
-	values[3] = Int64GetDatum(d->hold_id);
-	values[4] = Int64GetDatum(d->capture_transfer);
-	values[5] = Int64GetDatum(d->fee_transfer);
-	values[6] = Int64GetDatum(d->held);
-	values[7] = Int64GetDatum(d->captured);
-	values[8] = Int64GetDatum(d->refunded);
-	values[9] = Int64GetDatum(d->fee);
-	values[10] = Int64GetDatum(d->prepay_transfer);
+	for (i = 0; i < lengthof(money); i++)
+		values[3 + i] = Int64GetDatum(money[i]);	/* $4..$11 */
 	ep_exec(&update, values, nulls, 0);
 }
 

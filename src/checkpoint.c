@@ -326,13 +326,7 @@ escrow_inclusion_proof(PG_FUNCTION_ARGS)
 	key_id = ep_text(0, 6);
 	created_us = DatumGetTimestampTz(ep_datum(0, 8, &isnull)) + EP_UNIX_EPOCH_OFFSET_US;
 
-	{
-		Datum		v[1] = {Int64GetDatum(transfer)};
-
-		ep_exec_one(&one, v, NULL,
-				errcode(ERRCODE_NO_DATA_FOUND),
-				errmsg("transfer " INT64_FORMAT " does not exist", transfer));
-	}
+	ep_exec_id(&one, transfer, "transfer");
 	ep_leaf_of_row(0, &l);
 	if (transfer > upto)
 		ereport(ERROR,

@@ -58,15 +58,11 @@ ep_lock_deal(int64 id, EpDeal *d)
 			[DC_INSTITUTION] = "institution", [DC_INSTITUTION_ACCOUNT] = "institution_account",
 			[DC_DISCOUNT_BPS] = "discount_bps", [DC_PREPAY_TRANSFER] = "prepay_transfer",
 	[DC_PAYMENT_METHOD] = "payment_method"}};
-	Datum		values[1];
 	Datum		v;
 	bool		isnull;
 	EpRows		r;
 
-	values[0] = Int64GetDatum(id);
-	ep_exec_one(&lock, values, NULL,
-			errcode(ERRCODE_NO_DATA_FOUND),
-			errmsg("deal %lld does not exist", (long long) id));
+	ep_exec_id(&lock, id, "deal");
 	r = ep_rows(&cols, 1);
 	d->id = id;
 	d->txn_no = ep_row_text(&r, 0, DC_TXN_NO);

@@ -258,9 +258,7 @@ pay_receivable(FunctionCallInfo fcinfo, const char *kind, const char *fn)
 	}
 
 	values[0] = Int64GetDatum(id);
-	ep_exec_one(&deal_of, values, NULL,
-			errcode(ERRCODE_NO_DATA_FOUND),
-			errmsg("receivable %lld does not exist", (long long) id));
+	ep_exec_id(&deal_of, id, "receivable");
 	ep_lock_deal(ep_int64(0, 1), &d);
 	ep_exec(&lock, values, NULL, 1);
 	if (strcmp(ep_text(0, 1), kind) != 0)

@@ -138,13 +138,9 @@ ep_funding_account_of(int64 account)
 		"  JOIN escrow.accounts f ON f.currency = a.currency "
 		"   AND f.kind = 'system' AND f.owner = '" EP_FUNDING_OWNER "' "
 		" WHERE a.id = $1", INT8OID);
-	Datum		values[1];
 
-	values[0] = Int64GetDatum(account);
 	/* on a Citus cluster the two accounts may live on different workers */
-	ep_exec_one(ep_distributed() ? &currency_of : &lookup, values, NULL,
-			errcode(ERRCODE_NO_DATA_FOUND),
-			errmsg("account %lld does not exist", (long long) account));
+	ep_exec_id(ep_distributed() ? &currency_of : &lookup, account, "account");
 	if (ep_distributed())
 		return funding_of_currency(ep_text(0, 1));
 	return ep_int64(0, 1);

@@ -283,9 +283,7 @@ ep_require_account_use(int64 account, const char *party, bool pay_into)
 	values[0] = Int64GetDatum(account);
 	if (ep_exec(&owner, values, NULL, 1) != 1)
 	{
-		ep_exec_one(&exists, values, NULL,
-				errcode(ERRCODE_NO_DATA_FOUND),
-				errmsg("account %lld does not exist", (long long) account));
+		ep_exec_id(&exists, account, "account");
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("party \"%s\" may not %s account %lld", party, verb, (long long) account),
@@ -421,7 +419,6 @@ owner_acts(FunctionCallInfo fcinfo, const char *verb, int64 *account, char **par
 {
 	static EpPlan owner = EP_PLAN("SELECT o.party FROM escrow.accounts a "
 		"  LEFT JOIN escrow.account_owners o ON o.account = a.id WHERE a.id = $1", INT8OID);
-	Datum		values[1];
 	bool		isnull;
 
 	*account = ep_arg_id(fcinfo, 0, "account");
@@ -433,10 +430,7 @@ owner_acts(FunctionCallInfo fcinfo, const char *verb, int64 *account, char **par
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown purpose \"%s\"", *purpose),
 				 errhint("Use pay_from (deals take money from the account) or pay_into (deals pay into it).")));
-	values[0] = Int64GetDatum(*account);
-	ep_exec_one(&owner, values, NULL,
-			errcode(ERRCODE_NO_DATA_FOUND),
-			errmsg("account %lld does not exist", (long long) *account));
+	ep_exec_id(&owner, *account, "account");
 	(void) ep_datum(0, 1, &isnull);
 	if (isnull || strcmp(ep_text(0, 1), *actor) != 0)
 	{

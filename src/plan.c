@@ -275,3 +275,19 @@ ep_cache_create(HTAB **table, const char *name, long size, Size keysize, Size en
 	ctl.hcxt = TopMemoryContext;
 	*table = hash_create(name, size, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 }
+
+/*
+ * Run plan, whose one parameter ($1) is the id of a what (an account, a
+ * hold, a deal, ...), for the one row it must find: P0002 "<what> <id>
+ * does not exist" when there is none.  The row is in SPI_tuptable.
+ */
+void
+ep_exec_id(EpPlan *plan, int64 id, const char *what)
+{
+	Datum		values[1];
+
+	values[0] = Int64GetDatum(id);
+	ep_exec_one(plan, values, NULL,
+				errcode(ERRCODE_NO_DATA_FOUND),
+				errmsg("%s %lld does not exist", what, (long long) id));
+}

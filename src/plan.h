@@ -54,6 +54,8 @@ extern uint64 ep_exec(EpPlan *plan, Datum *values, const char *nulls, long max_r
 		if (ep_exec((plan), (values), (nulls), 1) != 1) \
 			ereport(ERROR, (__VA_ARGS__)); \
 	} while (0)
+
+extern void ep_exec_id(EpPlan *plan, int64 id, const char *what);
 extern int	ep_execute(const char *sql, bool read_only, long max_rows);
 extern void ep_require_nargs(FunctionCallInfo fcinfo, int nargs);
 extern bool ep_get_int64(int row, int col, int64 *value);

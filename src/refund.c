@@ -131,9 +131,7 @@ ep_refund_transfer(int64 transfer_id, bool has_amount, int64 amount,
 		return prior;
 
 	values[0] = Int64GetDatum(transfer_id);
-	ep_exec_one(&lock, values, NULL,
-			errcode(ERRCODE_NO_DATA_FOUND),
-			errmsg("transfer %lld does not exist", (long long) transfer_id));
+	ep_exec_id(&lock, transfer_id, "transfer");
 	kind = ep_text(0, 1);
 	posted = ep_int64(0, 4);
 	refunded = ep_int64(0, 5);

@@ -391,9 +391,7 @@ escrow_set_payment_sources(PG_FUNCTION_ARGS)
 	for (i = 0; i < n; i++)
 	{
 		values[0] = Int64GetDatum(accounts[i]);
-		ep_exec_one(&account_kind, values, NULL,
-				errcode(ERRCODE_NO_DATA_FOUND),
-				errmsg("account %lld does not exist", (long long) accounts[i]));
+		ep_exec_id(&account_kind, accounts[i], "account");
 		if (strcmp(ep_text(0, 1), "deposit") != 0 && strcmp(ep_text(0, 1), "credit") != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

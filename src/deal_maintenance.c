@@ -18,6 +18,7 @@
 #include "funcapi.h"
 #include "lifecycle.h"
 #include "limits.h"
+#include "money.h"
 #include "plan.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
@@ -168,10 +169,7 @@ escrow_run_maintenance(PG_FUNCTION_ARGS)
 	uint64		i;
 	int			w;
 
-	if (PG_ARGISNULL(0) || PG_GETARG_INT32(0) <= 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("max_deals must be a positive integer")));
+	(void) ep_arg_positive(fcinfo, 0, "max_deals");
 	InitMaterializedSRF(fcinfo, 0);
 	if (due.sql == NULL)
 		due.sql = MemoryContextStrdup(TopMemoryContext,

@@ -74,6 +74,17 @@ ep_arg_required(FunctionCallInfo fcinfo, int argno, const char *what)
 				 errmsg("%s must not be NULL", what)));
 }
 
+/* A positive integer argument, such as a batch size (22023) */
+int32
+ep_arg_positive(FunctionCallInfo fcinfo, int argno, const char *what)
+{
+	if (PG_ARGISNULL(argno) || PG_GETARG_INT32(argno) <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be a positive integer", what)));
+	return PG_GETARG_INT32(argno);
+}
+
 /* A non-NULL id argument (account, hold, transfer) */
 int64
 ep_arg_id(FunctionCallInfo fcinfo, int argno, const char *what)

@@ -17,6 +17,7 @@ extern int64 ep_arg_opt_amount(FunctionCallInfo fcinfo, int argno, const char *w
 								bool *given);
 extern void ep_check_amount(int64 amount, const char *what);
 extern void ep_arg_required(FunctionCallInfo fcinfo, int argno, const char *what);
+extern int32 ep_arg_positive(FunctionCallInfo fcinfo, int argno, const char *what);
 extern int64 ep_arg_id(FunctionCallInfo fcinfo, int argno, const char *what);
 extern char *ep_arg_key(FunctionCallInfo fcinfo, int argno);
 extern int64 ep_checked(int64 a, char op, int64 b, const char *what);

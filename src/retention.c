@@ -21,6 +21,7 @@
 
 #include "funcapi.h"
 #include "limits.h"
+#include "money.h"
 #include "plan.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -110,11 +111,7 @@ escrow_apply_retention(PG_FUNCTION_ARGS)
 	int32		max_rows;
 	int			i;
 
-	if (PG_ARGISNULL(0) || PG_GETARG_INT32(0) <= 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("max_rows must be a positive integer")));
-	max_rows = PG_GETARG_INT32(0);
+	max_rows = ep_arg_positive(fcinfo, 0, "max_rows");
 
 	InitMaterializedSRF(fcinfo, 0);
 	SPI_connect();

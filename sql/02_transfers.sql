@@ -3,6 +3,7 @@
 \set SHOW_CONTEXT never
 \i sql/include/fresh_extension.sql
 \i sql/include/fingerprint.sql
+\i sql/include/error_of.sql
 
 SELECT escrow.open_account('tr-ann', 'USD') AS ann \gset
 SELECT id AS funding FROM escrow.accounts WHERE owner = 'escrow:funding' AND currency = 'USD' \gset
@@ -40,69 +41,44 @@ SELECT count(DISTINCT hash) = count(*) AS hashes_distinct FROM escrow.journal;
 
 -- deposit refusals
 SELECT pg_temp.fingerprint() AS before \gset
-SELECT escrow.deposit(NULL, 100);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.deposit(:ann, NULL);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.deposit(:ann, 0);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.deposit(:ann, -100);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.deposit(:ann, -9223372036854775808);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.deposit(424242, 100);
-\echo :LAST_ERROR_SQLSTATE
--- the funding account cannot fund itself
-SELECT escrow.deposit(:funding, 100);
-\echo :LAST_ERROR_SQLSTATE
+SELECT c AS call, pg_temp.error_of(c) AS error FROM (VALUES
+  ($$SELECT escrow.deposit(NULL, 100)$$),
+  (format($$SELECT escrow.deposit(%s, NULL)$$, :'ann')),
+  (format($$SELECT escrow.deposit(%s, 0)$$, :'ann')),
+  (format($$SELECT escrow.deposit(%s, -100)$$, :'ann')),
+  (format($$SELECT escrow.deposit(%s, -9223372036854775808)$$, :'ann')),
+  ($$SELECT escrow.deposit(424242, 100)$$),
+  -- the funding account cannot fund itself
+  (format($$SELECT escrow.deposit(%s, 100)$$, :'funding'))) AS t(c);
 SELECT pg_temp.fingerprint() = :'before' AS unchanged;
 
 -- withdraw refusals
-SELECT escrow.withdraw(NULL, 100);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.withdraw(:ann, NULL);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.withdraw(:ann, 0);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.withdraw(:ann, -1);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.withdraw(424242, 100);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.withdraw(:ann, 3501);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.withdraw(:ben, 1);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.withdraw(:line, 401);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.withdraw(:funding, 100);
-\echo :LAST_ERROR_SQLSTATE
+SELECT c AS call, pg_temp.error_of(c) AS error FROM (VALUES
+  ($$SELECT escrow.withdraw(NULL, 100)$$),
+  (format($$SELECT escrow.withdraw(%s, NULL)$$, :'ann')),
+  (format($$SELECT escrow.withdraw(%s, 0)$$, :'ann')),
+  (format($$SELECT escrow.withdraw(%s, -1)$$, :'ann')),
+  ($$SELECT escrow.withdraw(424242, 100)$$),
+  (format($$SELECT escrow.withdraw(%s, 3501)$$, :'ann')),
+  (format($$SELECT escrow.withdraw(%s, 1)$$, :'ben')),
+  (format($$SELECT escrow.withdraw(%s, 401)$$, :'line')),
+  (format($$SELECT escrow.withdraw(%s, 100)$$, :'funding'))) AS t(c);
 SELECT pg_temp.fingerprint() = :'before' AS unchanged;
 
 -- transfer refusals
-SELECT escrow.transfer(NULL, :ben, 100);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.transfer(:ann, NULL, 100);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.transfer(:ann, :ben, NULL);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.transfer(:ann, :ben, 0);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.transfer(:ann, :ben, -100);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.transfer(:ann, :ann, 100);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.transfer(424242, :ben, 100);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.transfer(:ann, 424242, 100);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.transfer(:ann, :euro, 100);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.transfer(:euro, :ann, 10);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.transfer(:ann, :ben, 3501);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.transfer(:line, :ann, 401);
-\echo :LAST_ERROR_SQLSTATE
+SELECT c AS call, pg_temp.error_of(c) AS error FROM (VALUES
+  (format($$SELECT escrow.transfer(NULL, %s, 100)$$, :'ben')),
+  (format($$SELECT escrow.transfer(%s, NULL, 100)$$, :'ann')),
+  (format($$SELECT escrow.transfer(%s, %s, NULL)$$, :'ann', :'ben')),
+  (format($$SELECT escrow.transfer(%s, %s, 0)$$, :'ann', :'ben')),
+  (format($$SELECT escrow.transfer(%s, %s, -100)$$, :'ann', :'ben')),
+  (format($$SELECT escrow.transfer(%s, %s, 100)$$, :'ann', :'ann')),
+  (format($$SELECT escrow.transfer(424242, %s, 100)$$, :'ben')),
+  (format($$SELECT escrow.transfer(%s, 424242, 100)$$, :'ann')),
+  (format($$SELECT escrow.transfer(%s, %s, 100)$$, :'ann', :'euro')),
+  (format($$SELECT escrow.transfer(%s, %s, 10)$$, :'euro', :'ann')),
+  (format($$SELECT escrow.transfer(%s, %s, 3501)$$, :'ann', :'ben')),
+  (format($$SELECT escrow.transfer(%s, %s, 401)$$, :'line', :'ann'))) AS t(c);
 SELECT pg_temp.fingerprint() = :'before' AS unchanged;
 
 -- Balances are bounded (docs/reference.md, "Limits"): a deposit or credit
@@ -138,26 +114,17 @@ SELECT count(escrow.transfer(:big, :mint1, 1000000000000000)) AS back_to_zero FR
 -- The journal is append-only, even for a superuser.
 SELECT current_setting('is_superuser') AS superuser;
 SELECT pg_temp.fingerprint() AS before \gset
-UPDATE escrow.entries SET amount = amount + 1 WHERE transfer_id = :t1;
-\echo :LAST_ERROR_SQLSTATE
-UPDATE escrow.entries SET hash = hash WHERE transfer_id = :t1;
-\echo :LAST_ERROR_SQLSTATE
-DELETE FROM escrow.entries WHERE transfer_id = :t1;
-\echo :LAST_ERROR_SQLSTATE
-TRUNCATE escrow.entries;
-\echo :LAST_ERROR_SQLSTATE
-UPDATE escrow.transfers SET amount = 1 WHERE id = :t1;
-\echo :LAST_ERROR_SQLSTATE
-UPDATE escrow.transfers SET refunded = refunded - 1 WHERE id = :t3;
-\echo :LAST_ERROR_SQLSTATE
-UPDATE escrow.transfers SET refunded = amount + 1 WHERE id = :t3;
-\echo :LAST_ERROR_SQLSTATE
-DELETE FROM escrow.transfers WHERE id = :t1;
-\echo :LAST_ERROR_SQLSTATE
-TRUNCATE escrow.transfers;
-\echo :LAST_ERROR_SQLSTATE
-TRUNCATE escrow.transfers, escrow.entries CASCADE;
-\echo :LAST_ERROR_SQLSTATE
+SELECT c AS call, pg_temp.error_of(c) AS error FROM (VALUES
+  (format($$UPDATE escrow.entries SET amount = amount + 1 WHERE transfer_id = %s$$, :'t1')),
+  (format($$UPDATE escrow.entries SET hash = hash WHERE transfer_id = %s$$, :'t1')),
+  (format($$DELETE FROM escrow.entries WHERE transfer_id = %s$$, :'t1')),
+  ($$TRUNCATE escrow.entries$$),
+  (format($$UPDATE escrow.transfers SET amount = 1 WHERE id = %s$$, :'t1')),
+  (format($$UPDATE escrow.transfers SET refunded = refunded - 1 WHERE id = %s$$, :'t3')),
+  (format($$UPDATE escrow.transfers SET refunded = amount + 1 WHERE id = %s$$, :'t3')),
+  (format($$DELETE FROM escrow.transfers WHERE id = %s$$, :'t1')),
+  ($$TRUNCATE escrow.transfers$$),
+  ($$TRUNCATE escrow.transfers, escrow.entries CASCADE$$)) AS t(c);
 SELECT pg_temp.fingerprint() = :'before' AS unchanged;
 
 -- Smoke check: escrow_app moves money through the functions, reads the

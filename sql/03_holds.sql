@@ -4,6 +4,7 @@
 \set SHOW_CONTEXT never
 \i sql/include/fresh_extension.sql
 \i sql/include/fingerprint.sql
+\i sql/include/error_of.sql
 -- A hold's state, without timestamps
 CREATE FUNCTION pg_temp.hold_state(bigint) RETURNS TABLE
     (status text, amount bigint, captured bigint, released bigint, ended boolean)
@@ -71,62 +72,36 @@ SELECT owner, posted, held, available FROM escrow.balances
 SELECT escrow.hold(:buyer, :shop, 1000) AS h7 \gset
 SELECT escrow.capture(:h7, 600) > 0 AS captured;
 SELECT pg_temp.fingerprint() AS before \gset
-SELECT escrow.capture(:h7, 401);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.capture(:h7, 401, final => true);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.release(:h5);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.capture(:h5, 1);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.capture(:h5);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.capture(:h1);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.release(:h1);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.capture(:h2, 1);
-\echo :LAST_ERROR_SQLSTATE
--- argument refusals: capture, release
-SELECT escrow.capture(NULL, 100);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.capture(:h7, 0);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.capture(:h7, -5);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.capture(:h7, 100, NULL, NULL);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.capture(777777, 100);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.release(NULL);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.release(777777);
-\echo :LAST_ERROR_SQLSTATE
--- argument refusals: hold
-SELECT escrow.hold(NULL, :shop, 100);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.hold(:buyer, NULL, 100);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.hold(:buyer, :shop, NULL);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.hold(:buyer, :shop, 0);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.hold(:buyer, :shop, -100);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.hold(:buyer, :buyer, 100);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.hold(777777, :shop, 100);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.hold(:buyer, 777777, 100);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.hold(:buyer, :euro, 100);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.hold(:euro, :buyer, 100);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.hold(:buyer, :shop, 100, '0 seconds');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.hold(:buyer, :shop, 100, '-1 hour');
-\echo :LAST_ERROR_SQLSTATE
+SELECT c AS call, pg_temp.error_of(c) AS error FROM (VALUES
+  (format($$SELECT escrow.capture(%s, 401)$$, :'h7')),
+  (format($$SELECT escrow.capture(%s, 401, final => true)$$, :'h7')),
+  (format($$SELECT escrow.release(%s)$$, :'h5')),
+  (format($$SELECT escrow.capture(%s, 1)$$, :'h5')),
+  (format($$SELECT escrow.capture(%s)$$, :'h5')),
+  (format($$SELECT escrow.capture(%s)$$, :'h1')),
+  (format($$SELECT escrow.release(%s)$$, :'h1')),
+  (format($$SELECT escrow.capture(%s, 1)$$, :'h2')),
+  -- argument refusals: capture, release
+  ($$SELECT escrow.capture(NULL, 100)$$),
+  (format($$SELECT escrow.capture(%s, 0)$$, :'h7')),
+  (format($$SELECT escrow.capture(%s, -5)$$, :'h7')),
+  (format($$SELECT escrow.capture(%s, 100, NULL, NULL)$$, :'h7')),
+  ($$SELECT escrow.capture(777777, 100)$$),
+  ($$SELECT escrow.release(NULL)$$),
+  ($$SELECT escrow.release(777777)$$),
+  -- argument refusals: hold
+  (format($$SELECT escrow.hold(NULL, %s, 100)$$, :'shop')),
+  (format($$SELECT escrow.hold(%s, NULL, 100)$$, :'buyer')),
+  (format($$SELECT escrow.hold(%s, %s, NULL)$$, :'buyer', :'shop')),
+  (format($$SELECT escrow.hold(%s, %s, 0)$$, :'buyer', :'shop')),
+  (format($$SELECT escrow.hold(%s, %s, -100)$$, :'buyer', :'shop')),
+  (format($$SELECT escrow.hold(%s, %s, 100)$$, :'buyer', :'buyer')),
+  (format($$SELECT escrow.hold(777777, %s, 100)$$, :'shop')),
+  (format($$SELECT escrow.hold(%s, 777777, 100)$$, :'buyer')),
+  (format($$SELECT escrow.hold(%s, %s, 100)$$, :'buyer', :'euro')),
+  (format($$SELECT escrow.hold(%s, %s, 100)$$, :'euro', :'buyer')),
+  (format($$SELECT escrow.hold(%s, %s, 100, '0 seconds')$$, :'buyer', :'shop')),
+  (format($$SELECT escrow.hold(%s, %s, 100, '-1 hour')$$, :'buyer', :'shop'))) AS t(c);
 SELECT available AS buyer_available FROM escrow.balances WHERE account = :buyer \gset
 SELECT escrow.hold(:buyer, :shop, :buyer_available + 1);
 \echo :LAST_ERROR_SQLSTATE
@@ -139,12 +114,10 @@ SELECT escrow.release(:h7);
 SELECT escrow.hold(:line, :shop, 4000) AS lh \gset
 SELECT owner, posted, held, credit_limit, available FROM escrow.balances WHERE account = :line;
 SELECT pg_temp.fingerprint() AS before \gset
-SELECT escrow.hold(:line, :shop, 1001);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.withdraw(:line, 1001);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.set_credit_limit(:line, 3999);
-\echo :LAST_ERROR_SQLSTATE
+SELECT c AS call, pg_temp.error_of(c) AS error FROM (VALUES
+  (format($$SELECT escrow.hold(%s, %s, 1001)$$, :'line', :'shop')),
+  (format($$SELECT escrow.withdraw(%s, 1001)$$, :'line')),
+  (format($$SELECT escrow.set_credit_limit(%s, 3999)$$, :'line'))) AS t(c);
 SELECT pg_temp.fingerprint() = :'before' AS unchanged;
 SELECT escrow.capture(:lh, 2500, final => true) > 0 AS captured;
 SELECT owner, posted, held, credit_limit, available FROM escrow.balances WHERE account = :line;
@@ -170,18 +143,8 @@ SELECT count(escrow.transfer(:big, :clearing, 1000000000000000)) AS big_back_to_
 
 -- Expiry: a hold past its expiry cannot be captured, even before
 -- expire_holds() has swept it; it can still be released.  The DETAIL of
--- that refusal names the expiry time, so it is shown with the time masked.
-CREATE FUNCTION pg_temp.error_of(sql text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE st text; msg text; det text; hnt text;
-BEGIN
-  EXECUTE sql;
-  RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
-                          det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
-  RETURN format('%s: %s / %s / %s', st, msg,
-                regexp_replace(det, 'at [0-9-]+ [0-9:.+-]+;', 'at <time>;'), hnt);
-END $$;
+-- that refusal names the expiry time, so it is shown with pg_temp.error_of(),
+-- which masks the time.
 SELECT escrow.hold(:buyer, :shop, 500, '1 millisecond') AS e1 \gset
 SELECT escrow.hold(:buyer, :shop, 600, '1 hour') AS e2 \gset
 SELECT pg_sleep(0.05);
@@ -211,12 +174,10 @@ SELECT escrow.capture(:x3, 120) > 0 AS captured;
 COMMIT;
 SELECT pg_sleep(0.5);
 SELECT pg_temp.fingerprint() AS before \gset
-SELECT escrow.expire_holds(0);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.expire_holds(-1);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.expire_holds(NULL);
-\echo :LAST_ERROR_SQLSTATE
+SELECT c AS call, pg_temp.error_of(c) AS error FROM (VALUES
+  ($$SELECT escrow.expire_holds(0)$$),
+  ($$SELECT escrow.expire_holds(-1)$$),
+  ($$SELECT escrow.expire_holds(NULL)$$)) AS t(c);
 SELECT pg_temp.fingerprint() = :'before' AS unchanged;
 SELECT sum(held) AS held_before FROM escrow.accounts;
 SELECT escrow.expire_holds(2);

@@ -6,6 +6,7 @@
 \set SHOW_CONTEXT never
 \i sql/include/fresh_extension.sql
 \i sql/include/fingerprint.sql
+\i sql/include/error_of.sql
 
 -- The extension's roles exist (privileges in depth are tested with pgTAP).
 SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname LIKE 'escrow\_%' ORDER BY 1;
@@ -32,39 +33,24 @@ SELECT length(owner), kind, currency FROM escrow.balances WHERE account = :long_
 
 -- open_account refusals
 SELECT pg_temp.fingerprint() AS before \gset
-SELECT escrow.open_account(NULL, 'USD');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.open_account('acc-x', NULL);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.open_account('acc-x', 'USD', NULL);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.open_account('acc-x', 'USD', 'credit', NULL);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.open_account('', 'USD');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.open_account(repeat('x', 201), 'USD');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.open_account('escrow:funding', 'USD', 'system');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.open_account('acc-x', 'XYZ');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.open_account('acc-x', 'US');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.open_account('acc-x', '');
-\echo :LAST_ERROR_SQLSTATE
--- an unknown currency does not create a funding account either
-SELECT escrow.open_account('acc-x', 'GBX');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.open_account('acc-x', 'USD', 'savings');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.open_account('acc-x', 'USD', 'Deposit');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.open_account('acc-x', 'USD', 'credit', -1);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.open_account('acc-x', 'USD', 'deposit', 100);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.open_account('acc-x', 'USD', 'system', 100);
-\echo :LAST_ERROR_SQLSTATE
+SELECT c AS call, pg_temp.error_of(c) AS error FROM (VALUES
+  ($$SELECT escrow.open_account(NULL, 'USD')$$),
+  ($$SELECT escrow.open_account('acc-x', NULL)$$),
+  ($$SELECT escrow.open_account('acc-x', 'USD', NULL)$$),
+  ($$SELECT escrow.open_account('acc-x', 'USD', 'credit', NULL)$$),
+  ($$SELECT escrow.open_account('', 'USD')$$),
+  ($$SELECT escrow.open_account(repeat('x', 201), 'USD')$$),
+  ($$SELECT escrow.open_account('escrow:funding', 'USD', 'system')$$),
+  ($$SELECT escrow.open_account('acc-x', 'XYZ')$$),
+  ($$SELECT escrow.open_account('acc-x', 'US')$$),
+  ($$SELECT escrow.open_account('acc-x', '')$$),
+  -- an unknown currency does not create a funding account either
+  ($$SELECT escrow.open_account('acc-x', 'GBX')$$),
+  ($$SELECT escrow.open_account('acc-x', 'USD', 'savings')$$),
+  ($$SELECT escrow.open_account('acc-x', 'USD', 'Deposit')$$),
+  ($$SELECT escrow.open_account('acc-x', 'USD', 'credit', -1)$$),
+  ($$SELECT escrow.open_account('acc-x', 'USD', 'deposit', 100)$$),
+  ($$SELECT escrow.open_account('acc-x', 'USD', 'system', 100)$$)) AS t(c);
 SELECT pg_temp.fingerprint() = :'before' AS unchanged;
 SELECT count(*) AS accounts_named_x FROM escrow.accounts WHERE owner = 'acc-x';
 
@@ -82,22 +68,15 @@ SELECT owner, posted, held, credit_limit, available
 
 -- set_credit_limit refusals
 SELECT pg_temp.fingerprint() AS before \gset
-SELECT escrow.set_credit_limit(:carol, 4499);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.set_credit_limit(:carol, 0);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.set_credit_limit(NULL, 100);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.set_credit_limit(:carol, NULL);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.set_credit_limit(:carol, -1);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.set_credit_limit(999999, 100);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.set_credit_limit(:alice, 100);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.set_credit_limit(:clearing, 100);
-\echo :LAST_ERROR_SQLSTATE
+SELECT c AS call, pg_temp.error_of(c) AS error FROM (VALUES
+  (format($$SELECT escrow.set_credit_limit(%s, 4499)$$, :'carol')),
+  (format($$SELECT escrow.set_credit_limit(%s, 0)$$, :'carol')),
+  ($$SELECT escrow.set_credit_limit(NULL, 100)$$),
+  (format($$SELECT escrow.set_credit_limit(%s, NULL)$$, :'carol')),
+  (format($$SELECT escrow.set_credit_limit(%s, -1)$$, :'carol')),
+  ($$SELECT escrow.set_credit_limit(999999, 100)$$),
+  (format($$SELECT escrow.set_credit_limit(%s, 100)$$, :'alice')),
+  (format($$SELECT escrow.set_credit_limit(%s, 100)$$, :'clearing'))) AS t(c);
 SELECT pg_temp.fingerprint() = :'before' AS unchanged;
 
 -- Releasing the hold frees the line again; an unused line can go to 0.

@@ -4,6 +4,7 @@
 \set SHOW_CONTEXT never
 \i sql/include/fresh_extension.sql
 \i sql/include/fingerprint.sql
+\i sql/include/error_of.sql
 
 SELECT escrow.open_account('rf-buyer', 'USD') AS buyer \gset
 SELECT escrow.open_account('rf-shop', 'USD') AS shop \gset
@@ -35,37 +36,26 @@ SELECT a.owner, j.amount, j.balance, j.refund_of = :cap AS refund_of_capture
 -- refusals
 SELECT pg_temp.fingerprint() AS before \gset
 -- nothing left of the capture
-SELECT escrow.refund(:cap, 1);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.refund(:cap);
-\echo :LAST_ERROR_SQLSTATE
--- more than the transfer
-SELECT escrow.refund(:tr, 2001);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.refund(:tr, 9223372036854775807);
-\echo :LAST_ERROR_SQLSTATE
--- only captures and transfers can be refunded
-SELECT escrow.refund(:dep, 100);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.refund(:r1, 100);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.refund(:r1);
-\echo :LAST_ERROR_SQLSTATE
+SELECT c AS call, pg_temp.error_of(c) AS error FROM (VALUES
+  (format($$SELECT escrow.refund(%s, 1)$$, :'cap')),
+  (format($$SELECT escrow.refund(%s)$$, :'cap')),
+  -- more than the transfer
+  (format($$SELECT escrow.refund(%s, 2001)$$, :'tr')),
+  (format($$SELECT escrow.refund(%s, 9223372036854775807)$$, :'tr')),
+  -- only captures and transfers can be refunded
+  (format($$SELECT escrow.refund(%s, 100)$$, :'dep')),
+  (format($$SELECT escrow.refund(%s, 100)$$, :'r1')),
+  (format($$SELECT escrow.refund(%s)$$, :'r1'))) AS t(c);
 SELECT escrow.withdraw(:buyer, 100) AS wd \gset
 SELECT pg_temp.fingerprint() AS before \gset
-SELECT escrow.refund(:wd, 100);
-\echo :LAST_ERROR_SQLSTATE
--- arguments
-SELECT escrow.refund(NULL, 100);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.refund(:tr, 0);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.refund(:tr, -100);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.refund(888888, 100);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.refund(888888);
-\echo :LAST_ERROR_SQLSTATE
+SELECT c AS call, pg_temp.error_of(c) AS error FROM (VALUES
+  (format($$SELECT escrow.refund(%s, 100)$$, :'wd')),
+  -- arguments
+  ($$SELECT escrow.refund(NULL, 100)$$),
+  (format($$SELECT escrow.refund(%s, 0)$$, :'tr')),
+  (format($$SELECT escrow.refund(%s, -100)$$, :'tr')),
+  ($$SELECT escrow.refund(888888, 100)$$),
+  ($$SELECT escrow.refund(888888)$$)) AS t(c);
 SELECT pg_temp.fingerprint() = :'before' AS unchanged;
 
 -- A transfer: partial refund, then over-refund of the rest, then the rest.

@@ -5,6 +5,7 @@
 \set SHOW_CONTEXT never
 \i sql/include/fresh_extension.sql
 \i sql/include/fingerprint.sql
+\i sql/include/error_of.sql
 
 SELECT escrow.open_account('id-buyer', 'USD') AS buyer \gset
 SELECT escrow.open_account('id-shop', 'USD') AS shop \gset
@@ -46,12 +47,10 @@ SELECT pg_temp.fingerprint() AS before \gset
 SELECT escrow.hold(:buyer, :shop, 3000, '1 hour', 'hold-1') = :h1 AS same_result;
 SELECT escrow.hold(:buyer, :shop, 3000, '60 minutes', 'hold-1') = :h1 AS same_result;
 SELECT pg_temp.fingerprint() = :'before' AS unchanged;
-SELECT escrow.hold(:buyer, :shop, 3000, '2 hours', 'hold-1');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.hold(:buyer, :shop, 3000, NULL, 'hold-1');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.hold(:buyer, :shop, 3001, '1 hour', 'hold-1');
-\echo :LAST_ERROR_SQLSTATE
+SELECT c AS call, pg_temp.error_of(c) AS error FROM (VALUES
+  (format($$SELECT escrow.hold(%s, %s, 3000, '2 hours', 'hold-1')$$, :'buyer', :'shop')),
+  (format($$SELECT escrow.hold(%s, %s, 3000, NULL, 'hold-1')$$, :'buyer', :'shop')),
+  (format($$SELECT escrow.hold(%s, %s, 3001, '1 hour', 'hold-1')$$, :'buyer', :'shop'))) AS t(c);
 SELECT escrow.hold(:buyer, :shop, 500, NULL, 'hold-2') AS h2 \gset
 SELECT escrow.hold(:buyer, :shop, 500, NULL, 'hold-2') = :h2 AS same_result;
 
@@ -63,14 +62,11 @@ SELECT escrow.capture(:h1, 1000, 'cap-1') = :c1 AS same_result;
 SELECT escrow.capture(:h1, 500, 'cap-2') = :c2 AS same_result;
 SELECT pg_temp.fingerprint() = :'before' AS unchanged;
 SELECT captured FROM escrow.holds WHERE id = :h1;
-SELECT escrow.capture(:h1, 1001, 'cap-1');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.capture(:h1, 1000, 'cap-1', true);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.capture(:h1, NULL, 'cap-1');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.capture(:h2, 1000, 'cap-1');
-\echo :LAST_ERROR_SQLSTATE
+SELECT c AS call, pg_temp.error_of(c) AS error FROM (VALUES
+  (format($$SELECT escrow.capture(%s, 1001, 'cap-1')$$, :'h1')),
+  (format($$SELECT escrow.capture(%s, 1000, 'cap-1', true)$$, :'h1')),
+  (format($$SELECT escrow.capture(%s, NULL, 'cap-1')$$, :'h1')),
+  (format($$SELECT escrow.capture(%s, 1000, 'cap-1')$$, :'h2'))) AS t(c);
 SELECT escrow.capture(:h1, NULL, 'cap-3') AS c3 \gset
 SELECT escrow.capture(:h1, NULL, 'cap-3') = :c3 AS same_result_after_hold_ended;
 SELECT escrow.hold(:buyer, :shop, 900) AS h3 \gset
@@ -102,20 +98,14 @@ SELECT escrow.refund(:c1, NULL, 'ref-1');
 
 -- a key is one operation: reusing it for another operation is refused
 SELECT pg_temp.fingerprint() AS before \gset
-SELECT escrow.withdraw(:buyer, 10000, 'dep-1');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.transfer(:buyer, :shop, 10, 'wd-1');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.hold(:buyer, :shop, 10, NULL, 'tr-1');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.capture(:h1, NULL, 'hold-1');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.release(:h1, 'cap-1');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.refund(:c1, 10, 'rel-1');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.deposit(:buyer, 10, 'ref-1');
-\echo :LAST_ERROR_SQLSTATE
+SELECT c AS call, pg_temp.error_of(c) AS error FROM (VALUES
+  (format($$SELECT escrow.withdraw(%s, 10000, 'dep-1')$$, :'buyer')),
+  (format($$SELECT escrow.transfer(%s, %s, 10, 'wd-1')$$, :'buyer', :'shop')),
+  (format($$SELECT escrow.hold(%s, %s, 10, NULL, 'tr-1')$$, :'buyer', :'shop')),
+  (format($$SELECT escrow.capture(%s, NULL, 'hold-1')$$, :'h1')),
+  (format($$SELECT escrow.release(%s, 'cap-1')$$, :'h1')),
+  (format($$SELECT escrow.refund(%s, 10, 'rel-1')$$, :'c1')),
+  (format($$SELECT escrow.deposit(%s, 10, 'ref-1')$$, :'buyer'))) AS t(c);
 SELECT pg_temp.fingerprint() = :'before' AS unchanged;
 
 -- key length: 1 to 200 bytes (bytes, not characters); keys are exact
@@ -125,24 +115,16 @@ SELECT escrow.deposit(:shop, 1, 'x') > 0 AS key_1_byte;
 SELECT escrow.deposit(:shop, 1, 'X') > 0 AS other_case_other_key;
 SELECT escrow.deposit(:shop, 1, ' x') > 0 AS leading_space_other_key;
 SELECT pg_temp.fingerprint() AS before \gset
-SELECT escrow.deposit(:shop, 1, '');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.deposit(:shop, 1, repeat('k', 201));
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.deposit(:shop, 1, repeat('é', 101));
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.withdraw(:shop, 1, '');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.transfer(:shop, :buyer, 1, repeat('k', 201));
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.hold(:shop, :buyer, 1, NULL, '');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.capture(:h1, NULL, '');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.release(:h1, '');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.refund(:c1, 1, '');
-\echo :LAST_ERROR_SQLSTATE
+SELECT c AS call, pg_temp.error_of(c) AS error FROM (VALUES
+  (format($$SELECT escrow.deposit(%s, 1, '')$$, :'shop')),
+  (format($$SELECT escrow.deposit(%s, 1, repeat('k', 201))$$, :'shop')),
+  (format($$SELECT escrow.deposit(%s, 1, repeat('é', 101))$$, :'shop')),
+  (format($$SELECT escrow.withdraw(%s, 1, '')$$, :'shop')),
+  (format($$SELECT escrow.transfer(%s, %s, 1, repeat('k', 201))$$, :'shop', :'buyer')),
+  (format($$SELECT escrow.hold(%s, %s, 1, NULL, '')$$, :'shop', :'buyer')),
+  (format($$SELECT escrow.capture(%s, NULL, '')$$, :'h1')),
+  (format($$SELECT escrow.release(%s, '')$$, :'h1')),
+  (format($$SELECT escrow.refund(%s, 1, '')$$, :'c1'))) AS t(c);
 SELECT pg_temp.fingerprint() = :'before' AS unchanged;
 
 -- A refused call does not use up its key: after EP001 the key is free, and

@@ -12,6 +12,7 @@
 -- Everything a refused call could have touched: accounts, holds, the
 -- journal, deals and their events, terminals and their cash.
 \i sql/include/fingerprint.sql
+\i sql/include/error_of.sql
 -- Balances of this file's accounts
 CREATE FUNCTION pg_temp.bal() RETURNS TABLE (owner text, posted bigint, held bigint, available bigint)
 LANGUAGE sql AS $$
@@ -76,24 +77,16 @@ SELECT escrow.make_change(NULL, '{1}', '{1}') IS NULL AS null_amount,
        escrow.make_change(1, NULL, '{1}') IS NULL AS null_denominations;
 
 -- refusals (22023)
-SELECT escrow.make_change(6, '{1,3,4}', '{1,1}');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.make_change(6, '{}', '{}');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.make_change(6, '{1,-3}', '{1,1}');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.make_change(6, '{0,3}', '{1,1}');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.make_change(6, '{1,3}', '{1,-1}');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.make_change(6, '{1,NULL}', '{1,1}');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.make_change(6, '{1,3}', '{NULL,1}');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.make_change(-1, '{1,3}', '{1,1}');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.make_change(1000001, '{1}', '{2000000}');
-\echo :LAST_ERROR_SQLSTATE
+SELECT c AS call, pg_temp.error_of(c) AS error FROM (VALUES
+  ($$SELECT escrow.make_change(6, '{1,3,4}', '{1,1}')$$),
+  ($$SELECT escrow.make_change(6, '{}', '{}')$$),
+  ($$SELECT escrow.make_change(6, '{1,-3}', '{1,1}')$$),
+  ($$SELECT escrow.make_change(6, '{0,3}', '{1,1}')$$),
+  ($$SELECT escrow.make_change(6, '{1,3}', '{1,-1}')$$),
+  ($$SELECT escrow.make_change(6, '{1,NULL}', '{1,1}')$$),
+  ($$SELECT escrow.make_change(6, '{1,3}', '{NULL,1}')$$),
+  ($$SELECT escrow.make_change(-1, '{1,3}', '{1,1}')$$),
+  ($$SELECT escrow.make_change(1000001, '{1}', '{2000000}')$$)) AS t(c);
 
 -- =====================================================================
 -- Parties and accounts.  JPY: member M-1 buys from merchant S-1 (2.5% fee);
@@ -134,37 +127,24 @@ SELECT * FROM pg_temp.inv();
 -- registration refusals: nothing changes
 SELECT pg_temp.fingerprint() AS before \gset
 -- the terminal number is taken (22023)
-SELECT escrow.register_terminal('T-1', 'Again', :credit, '{1}');
-\echo :LAST_ERROR_SQLSTATE
--- the cash account is already another terminal's (P0002)
-SELECT escrow.register_terminal('T-9', 'Shared till', :till1, '{1}');
-\echo :LAST_ERROR_SQLSTATE
--- not a deposit account: a credit line, the funding account, no account (P0002)
-SELECT escrow.register_terminal('T-9', 'On credit', :credit, '{1}');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.register_terminal('T-9', 'On funding', :funding, '{1}');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.register_terminal('T-9', 'Nowhere', 999999, '{1}');
-\echo :LAST_ERROR_SQLSTATE
--- bad arguments (22023)
-SELECT escrow.register_terminal(NULL, 'No number', :credit, '{1}');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.register_terminal('', 'Empty number', :credit, '{1}');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.register_terminal(repeat('T', 65), 'Long number', :credit, '{1}');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.register_terminal('T-9', NULL, :credit, '{1}');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.register_terminal('T-9', 'No account', NULL, '{1}');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.register_terminal('T-9', 'No pieces', :credit, '{}');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.register_terminal('T-9', 'NULL pieces', :credit, NULL);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.register_terminal('T-9', 'Zero piece', :credit, '{0,1}');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.register_terminal('T-9', 'NULL piece', :credit, '{1,NULL}');
-\echo :LAST_ERROR_SQLSTATE
+SELECT c AS call, pg_temp.error_of(c) AS error FROM (VALUES
+  (format($$SELECT escrow.register_terminal('T-1', 'Again', %s, '{1}')$$, :'credit')),
+  -- the cash account is already another terminal's (P0002)
+  (format($$SELECT escrow.register_terminal('T-9', 'Shared till', %s, '{1}')$$, :'till1')),
+  -- not a deposit account: a credit line, the funding account, no account (P0002)
+  (format($$SELECT escrow.register_terminal('T-9', 'On credit', %s, '{1}')$$, :'credit')),
+  (format($$SELECT escrow.register_terminal('T-9', 'On funding', %s, '{1}')$$, :'funding')),
+  ($$SELECT escrow.register_terminal('T-9', 'Nowhere', 999999, '{1}')$$),
+  -- bad arguments (22023)
+  (format($$SELECT escrow.register_terminal(NULL, 'No number', %s, '{1}')$$, :'credit')),
+  (format($$SELECT escrow.register_terminal('', 'Empty number', %s, '{1}')$$, :'credit')),
+  (format($$SELECT escrow.register_terminal(repeat('T', 65), 'Long number', %s, '{1}')$$, :'credit')),
+  (format($$SELECT escrow.register_terminal('T-9', NULL, %s, '{1}')$$, :'credit')),
+  ($$SELECT escrow.register_terminal('T-9', 'No account', NULL, '{1}')$$),
+  (format($$SELECT escrow.register_terminal('T-9', 'No pieces', %s, '{}')$$, :'credit')),
+  (format($$SELECT escrow.register_terminal('T-9', 'NULL pieces', %s, NULL)$$, :'credit')),
+  (format($$SELECT escrow.register_terminal('T-9', 'Zero piece', %s, '{0,1}')$$, :'credit')),
+  (format($$SELECT escrow.register_terminal('T-9', 'NULL piece', %s, '{1,NULL}')$$, :'credit'))) AS t(c);
 SELECT pg_temp.fingerprint() = :'before' AS unchanged;
 
 -- =====================================================================
@@ -187,31 +167,21 @@ SELECT * FROM pg_temp.bal();
 -- load/unload refusals: nothing changes
 SELECT pg_temp.fingerprint() AS before \gset
 -- more pieces than the terminal holds (EP001)
-SELECT escrow.unload_terminal_cash('T-1', '{1,5}', '{21,1}');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.unload_terminal_cash('T-1', '{5000}', '{1}');
-\echo :LAST_ERROR_SQLSTATE
--- a denomination the terminal does not take (22023)
-SELECT escrow.load_terminal_cash('T-1', '{2000}', '{1}');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.unload_terminal_cash('T-2', '{100}', '{1}');
-\echo :LAST_ERROR_SQLSTATE
--- bad arguments (22023)
-SELECT escrow.load_terminal_cash('T-1', '{1,5}', '{1}');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.load_terminal_cash('T-1', '{1}', '{0}');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.load_terminal_cash('T-1', '{1}', '{-3}');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.load_terminal_cash('T-1', '{1}', '{NULL}');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.load_terminal_cash('T-1', '{}', '{}');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.load_terminal_cash(NULL, '{1}', '{1}');
-\echo :LAST_ERROR_SQLSTATE
--- no such terminal (P0002)
-SELECT escrow.load_terminal_cash('T-404', '{1}', '{1}');
-\echo :LAST_ERROR_SQLSTATE
+SELECT c AS call, pg_temp.error_of(c) AS error FROM (VALUES
+  ($$SELECT escrow.unload_terminal_cash('T-1', '{1,5}', '{21,1}')$$),
+  ($$SELECT escrow.unload_terminal_cash('T-1', '{5000}', '{1}')$$),
+  -- a denomination the terminal does not take (22023)
+  ($$SELECT escrow.load_terminal_cash('T-1', '{2000}', '{1}')$$),
+  ($$SELECT escrow.unload_terminal_cash('T-2', '{100}', '{1}')$$),
+  -- bad arguments (22023)
+  ($$SELECT escrow.load_terminal_cash('T-1', '{1,5}', '{1}')$$),
+  ($$SELECT escrow.load_terminal_cash('T-1', '{1}', '{0}')$$),
+  ($$SELECT escrow.load_terminal_cash('T-1', '{1}', '{-3}')$$),
+  ($$SELECT escrow.load_terminal_cash('T-1', '{1}', '{NULL}')$$),
+  ($$SELECT escrow.load_terminal_cash('T-1', '{}', '{}')$$),
+  ($$SELECT escrow.load_terminal_cash(NULL, '{1}', '{1}')$$),
+  -- no such terminal (P0002)
+  ($$SELECT escrow.load_terminal_cash('T-404', '{1}', '{1}')$$)) AS t(c);
 SELECT pg_temp.fingerprint() = :'before' AS unchanged;
 
 -- =====================================================================
@@ -340,53 +310,35 @@ SELECT escrow.confirm_identity(:d3, :'code');
 SELECT escrow.open_deal('M-1', 'S-1', 700) AS d5 \gset
 SELECT pg_temp.fingerprint() AS before \gset
 -- too little cash (EP001)
-SELECT * FROM escrow.pay_cash('T-1', :d3, '{1000,1000,100,100,100,100}');
-\echo :LAST_ERROR_SQLSTATE
--- no exact change (EP001): T-2 holds two 1000-yen notes and no 500s;
--- 5000 for 2500 needs 2500 back, 10000 needs 7500: 1000s cannot make either
-SELECT * FROM escrow.pay_cash('T-2', :d3, '{5000}');
-\echo :LAST_ERROR_SQLSTATE
-SELECT * FROM escrow.pay_cash('T-2', :d3, '{10000}');
-\echo :LAST_ERROR_SQLSTATE
--- a denomination the terminal does not take (22023)
-SELECT * FROM escrow.pay_cash('T-1', :d3, '{2000,500}');
-\echo :LAST_ERROR_SQLSTATE
--- change above 1,000,000 (22023): 101 10000-yen notes for 2500
-SELECT * FROM escrow.pay_cash('T-1', :d3, array_fill(10000::bigint, ARRAY[101]));
-\echo :LAST_ERROR_SQLSTATE
--- a EUR terminal for a JPY deal (EP004)
-SELECT * FROM escrow.pay_cash('T-EU', :d3, '{500,500,500,500,500}');
-\echo :LAST_ERROR_SQLSTATE
--- no such terminal (P0002), no such deal (P0002)
-SELECT * FROM escrow.pay_cash('T-404', :d3, '{1000,1000,500}');
-\echo :LAST_ERROR_SQLSTATE
-SELECT * FROM escrow.pay_cash('T-1', 999999, '{1000,1000,500}');
-\echo :LAST_ERROR_SQLSTATE
--- wrong stage: identity not confirmed yet (EP007)
-SELECT * FROM escrow.pay_cash('T-1', :d5, '{500,100,100}');
-\echo :LAST_ERROR_SQLSTATE
--- bad arguments (22023)
-SELECT * FROM escrow.pay_cash('T-1', :d3, '{}');
-\echo :LAST_ERROR_SQLSTATE
-SELECT * FROM escrow.pay_cash('T-1', :d3, NULL);
-\echo :LAST_ERROR_SQLSTATE
-SELECT * FROM escrow.pay_cash('T-1', :d3, '{1000,1000,500,0}');
-\echo :LAST_ERROR_SQLSTATE
-SELECT * FROM escrow.pay_cash('T-1', :d3, '{1000,1000,500,-100}');
-\echo :LAST_ERROR_SQLSTATE
-SELECT * FROM escrow.pay_cash('T-1', :d3, '{1000,1000,500,NULL}');
-\echo :LAST_ERROR_SQLSTATE
-SELECT * FROM escrow.pay_cash(NULL, :d3, '{1000,1000,500}');
-\echo :LAST_ERROR_SQLSTATE
-SELECT * FROM escrow.pay_cash('T-1', NULL, '{1000,1000,500}');
-\echo :LAST_ERROR_SQLSTATE
--- serve_first: only the merchant (42501), only from identity_confirmed (EP007)
-SELECT escrow.serve_first(:d3, 'M-1');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.serve_first(:d5, 'S-1');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.serve_first(:d3, NULL);
-\echo :LAST_ERROR_SQLSTATE
+SELECT c AS call, pg_temp.error_of(c) AS error FROM (VALUES
+  (format($$SELECT * FROM escrow.pay_cash('T-1', %s, '{1000,1000,100,100,100,100}')$$, :'d3')),
+  -- no exact change (EP001): T-2 holds two 1000-yen notes and no 500s;
+  -- 5000 for 2500 needs 2500 back, 10000 needs 7500: 1000s cannot make either
+  (format($$SELECT * FROM escrow.pay_cash('T-2', %s, '{5000}')$$, :'d3')),
+  (format($$SELECT * FROM escrow.pay_cash('T-2', %s, '{10000}')$$, :'d3')),
+  -- a denomination the terminal does not take (22023)
+  (format($$SELECT * FROM escrow.pay_cash('T-1', %s, '{2000,500}')$$, :'d3')),
+  -- change above 1,000,000 (22023): 101 10000-yen notes for 2500
+  (format($$SELECT * FROM escrow.pay_cash('T-1', %s, array_fill(10000::bigint, ARRAY[101]))$$, :'d3')),
+  -- a EUR terminal for a JPY deal (EP004)
+  (format($$SELECT * FROM escrow.pay_cash('T-EU', %s, '{500,500,500,500,500}')$$, :'d3')),
+  -- no such terminal (P0002), no such deal (P0002)
+  (format($$SELECT * FROM escrow.pay_cash('T-404', %s, '{1000,1000,500}')$$, :'d3')),
+  ($$SELECT * FROM escrow.pay_cash('T-1', 999999, '{1000,1000,500}')$$),
+  -- wrong stage: identity not confirmed yet (EP007)
+  (format($$SELECT * FROM escrow.pay_cash('T-1', %s, '{500,100,100}')$$, :'d5')),
+  -- bad arguments (22023)
+  (format($$SELECT * FROM escrow.pay_cash('T-1', %s, '{}')$$, :'d3')),
+  (format($$SELECT * FROM escrow.pay_cash('T-1', %s, NULL)$$, :'d3')),
+  (format($$SELECT * FROM escrow.pay_cash('T-1', %s, '{1000,1000,500,0}')$$, :'d3')),
+  (format($$SELECT * FROM escrow.pay_cash('T-1', %s, '{1000,1000,500,-100}')$$, :'d3')),
+  (format($$SELECT * FROM escrow.pay_cash('T-1', %s, '{1000,1000,500,NULL}')$$, :'d3')),
+  (format($$SELECT * FROM escrow.pay_cash(NULL, %s, '{1000,1000,500}')$$, :'d3')),
+  ($$SELECT * FROM escrow.pay_cash('T-1', NULL, '{1000,1000,500}')$$),
+  -- serve_first: only the merchant (42501), only from identity_confirmed (EP007)
+  (format($$SELECT escrow.serve_first(%s, 'M-1')$$, :'d3')),
+  (format($$SELECT escrow.serve_first(%s, 'S-1')$$, :'d5')),
+  (format($$SELECT escrow.serve_first(%s, NULL)$$, :'d3'))) AS t(c);
 SELECT pg_temp.fingerprint() = :'before' AS unchanged;
 SELECT * FROM pg_temp.till('T-2');
 SELECT stage, payment_method, debit_account = :buyer AS from_buyer, held FROM escrow.deals WHERE id = :d3;

@@ -5,6 +5,7 @@
 -- balance and hash chain of folded entries, set_account_shards kept as a
 -- call that changes nothing.
 \i sql/include/fresh_extension.sql
+\i sql/include/error_of.sql
 \set SHOW_CONTEXT never
 
 SELECT escrow.open_account('fo buyer', 'USD') AS buyer \gset
@@ -79,23 +80,18 @@ SELECT * FROM pg_temp.state(:buyer);
 -- set_account_shards: kept for 0.1.0 callers, changes nothing, returns 0
 SELECT escrow.set_account_shards(:shop, 4);
 SELECT escrow.set_account_shards(:funding, 64);
-SELECT escrow.set_account_shards(:shop, 65);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.set_account_shards(:shop, NULL);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.set_account_shards(NULL, 2);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.set_account_shards(999999, 2);
-\echo :LAST_ERROR_SQLSTATE
+SELECT c AS call, pg_temp.error_of(c) AS error FROM (VALUES
+  (format($$SELECT escrow.set_account_shards(%s, 65)$$, :'shop')),
+  (format($$SELECT escrow.set_account_shards(%s, NULL)$$, :'shop')),
+  ($$SELECT escrow.set_account_shards(NULL, 2)$$),
+  ($$SELECT escrow.set_account_shards(999999, 2)$$)) AS t(c);
 SELECT count(*) AS accounts FROM escrow.accounts;
 
 -- refusals still name the account and change nothing
-SELECT escrow.transfer(:buyer, :eur, 1);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.transfer(:buyer, 999999, 1);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.transfer(:buyer, :funding, 1);
-\echo :LAST_ERROR_SQLSTATE
+SELECT c AS call, pg_temp.error_of(c) AS error FROM (VALUES
+  (format($$SELECT escrow.transfer(%s, %s, 1)$$, :'buyer', :'eur')),
+  (format($$SELECT escrow.transfer(%s, 999999, 1)$$, :'buyer')),
+  (format($$SELECT escrow.transfer(%s, %s, 1)$$, :'buyer', :'funding'))) AS t(c);
 SELECT count(*) AS transfers FROM escrow.transfers;
 
 -- fold_journal is for administrators

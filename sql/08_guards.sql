@@ -2,6 +2,7 @@
 -- deposit/withdraw, the application opens only deposit accounts, and
 -- verify_ledger() catches relabelled transfers.
 \i sql/include/fresh_extension.sql
+\i sql/include/error_of.sql
 \set SHOW_CONTEXT never
 
 SELECT escrow.open_account('gd buyer', 'USD') AS buyer \gset
@@ -10,30 +11,22 @@ SELECT id AS funding FROM escrow.accounts WHERE owner = 'escrow:funding' AND cur
 SELECT escrow.deposit(:buyer, 5000) AS dep \gset
 
 -- the funding account cannot be used as an ordinary account
-SELECT escrow.transfer(:funding, :buyer, 100);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.transfer(:buyer, :funding, 100);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.hold(:funding, :buyer, 100);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.hold(:buyer, :funding, 100);
-\echo :LAST_ERROR_SQLSTATE
-
--- the reserved owner prefix, any case; blank owners
-SELECT escrow.open_account('ESCROW:funding', 'USD');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.open_account('   ', 'USD');
-\echo :LAST_ERROR_SQLSTATE
+SELECT c AS call, pg_temp.error_of(c) AS error FROM (VALUES
+  (format($$SELECT escrow.transfer(%s, %s, 100)$$, :'funding', :'buyer')),
+  (format($$SELECT escrow.transfer(%s, %s, 100)$$, :'buyer', :'funding')),
+  (format($$SELECT escrow.hold(%s, %s, 100)$$, :'funding', :'buyer')),
+  (format($$SELECT escrow.hold(%s, %s, 100)$$, :'buyer', :'funding')),
+  -- the reserved owner prefix, any case; blank owners
+  ($$SELECT escrow.open_account('ESCROW:funding', 'USD')$$),
+  ($$SELECT escrow.open_account('   ', 'USD')$$)) AS t(c);
 
 -- escrow_app opens deposit accounts only
 SET ROLE escrow_app;
 SELECT escrow.open_account('gd app', 'USD') > 0 AS opened;
-SELECT escrow.open_account('gd app credit', 'USD', 'credit', 1000);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.open_account('gd app system', 'USD', 'system');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.set_account_shards(:shop, 2);
-\echo :LAST_ERROR_SQLSTATE
+SELECT c AS call, pg_temp.error_of(c) AS error FROM (VALUES
+  ($$SELECT escrow.open_account('gd app credit', 'USD', 'credit', 1000)$$),
+  ($$SELECT escrow.open_account('gd app system', 'USD', 'system')$$),
+  (format($$SELECT escrow.set_account_shards(%s, 2)$$, :'shop'))) AS t(c);
 RESET ROLE;
 SET ROLE escrow_admin;
 SELECT escrow.open_account('gd admin credit', 'USD', 'credit', 1000) > 0 AS opened;

@@ -4,6 +4,7 @@
 \set SHOW_CONTEXT never
 
 \i sql/include/fingerprint.sql
+\i sql/include/error_of.sql
 
 SELECT escrow.open_account('bt buyer1', 'USD') AS b1 \gset
 SELECT escrow.open_account('bt buyer2', 'USD') AS b2 \gset
@@ -23,40 +24,24 @@ SELECT owner, posted, held, available FROM escrow.balances WHERE account IN (:b1
 
 -- refusals: the whole batch or nothing
 SELECT pg_temp.fingerprint() AS before \gset
-SELECT escrow.hold_batch(ARRAY[:b1, :b2, :b1], ARRAY[:s1, :s1, :s1], ARRAY[200, 100, 101]);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.hold_batch(ARRAY[:b2, 999999], ARRAY[:s1, :s1], ARRAY[1, 1]);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.hold_batch(ARRAY[:b2, :b2], ARRAY[:s1, 999999], ARRAY[1, 1]);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.hold_batch(ARRAY[:b2, :b2], ARRAY[:s1, :eu], ARRAY[1, 1]);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.hold_batch(ARRAY[:b2, :b2], ARRAY[:s1, :funding], ARRAY[1, 1]);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.hold_batch(ARRAY[:b2, :b2], ARRAY[:s1, :b2], ARRAY[1, 1]);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.hold_batch(ARRAY[:b2], ARRAY[:s1], ARRAY[0]);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.hold_batch(ARRAY[:b2], ARRAY[:s1], ARRAY[-5]);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.hold_batch(ARRAY[:b2, :b2], ARRAY[:s1], ARRAY[1, 1]);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.hold_batch(ARRAY[:b2], ARRAY[:s1], ARRAY[1, 1]);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.hold_batch(ARRAY[]::bigint[], ARRAY[]::bigint[], ARRAY[]::bigint[]);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.hold_batch(NULL, ARRAY[:s1], ARRAY[1]);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.hold_batch(ARRAY[:b2, NULL], ARRAY[:s1, :s1], ARRAY[1, 1]);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.hold_batch(ARRAY[[:b2]], ARRAY[[:s1]], ARRAY[[1]]);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.hold_batch(ARRAY[:b2, :b2], ARRAY[:s1, :s1], ARRAY[9223372036854775807, 9223372036854775807]);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.hold_batch(ARRAY[:b2], ARRAY[:s1], ARRAY[1], '-1 hour');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.hold_batch(array_fill(:b2::bigint, ARRAY[10001]), array_fill(:s1::bigint, ARRAY[10001]), array_fill(1::bigint, ARRAY[10001]));
-\echo :LAST_ERROR_SQLSTATE
+SELECT c AS call, pg_temp.error_of(c) AS error FROM (VALUES
+  (format($$SELECT escrow.hold_batch(ARRAY[%s, %s, %s], ARRAY[%s, %s, %s], ARRAY[200, 100, 101])$$, :'b1', :'b2', :'b1', :'s1', :'s1', :'s1')),
+  (format($$SELECT escrow.hold_batch(ARRAY[%s, 999999], ARRAY[%s, %s], ARRAY[1, 1])$$, :'b2', :'s1', :'s1')),
+  (format($$SELECT escrow.hold_batch(ARRAY[%s, %s], ARRAY[%s, 999999], ARRAY[1, 1])$$, :'b2', :'b2', :'s1')),
+  (format($$SELECT escrow.hold_batch(ARRAY[%s, %s], ARRAY[%s, %s], ARRAY[1, 1])$$, :'b2', :'b2', :'s1', :'eu')),
+  (format($$SELECT escrow.hold_batch(ARRAY[%s, %s], ARRAY[%s, %s], ARRAY[1, 1])$$, :'b2', :'b2', :'s1', :'funding')),
+  (format($$SELECT escrow.hold_batch(ARRAY[%s, %s], ARRAY[%s, %s], ARRAY[1, 1])$$, :'b2', :'b2', :'s1', :'b2')),
+  (format($$SELECT escrow.hold_batch(ARRAY[%s], ARRAY[%s], ARRAY[0])$$, :'b2', :'s1')),
+  (format($$SELECT escrow.hold_batch(ARRAY[%s], ARRAY[%s], ARRAY[-5])$$, :'b2', :'s1')),
+  (format($$SELECT escrow.hold_batch(ARRAY[%s, %s], ARRAY[%s], ARRAY[1, 1])$$, :'b2', :'b2', :'s1')),
+  (format($$SELECT escrow.hold_batch(ARRAY[%s], ARRAY[%s], ARRAY[1, 1])$$, :'b2', :'s1')),
+  ($$SELECT escrow.hold_batch(ARRAY[]::bigint[], ARRAY[]::bigint[], ARRAY[]::bigint[])$$),
+  (format($$SELECT escrow.hold_batch(NULL, ARRAY[%s], ARRAY[1])$$, :'s1')),
+  (format($$SELECT escrow.hold_batch(ARRAY[%s, NULL], ARRAY[%s, %s], ARRAY[1, 1])$$, :'b2', :'s1', :'s1')),
+  (format($$SELECT escrow.hold_batch(ARRAY[[%s]], ARRAY[[%s]], ARRAY[[1]])$$, :'b2', :'s1')),
+  (format($$SELECT escrow.hold_batch(ARRAY[%s, %s], ARRAY[%s, %s], ARRAY[9223372036854775807, 9223372036854775807])$$, :'b2', :'b2', :'s1', :'s1')),
+  (format($$SELECT escrow.hold_batch(ARRAY[%s], ARRAY[%s], ARRAY[1], '-1 hour')$$, :'b2', :'s1')),
+  (format($$SELECT escrow.hold_batch(array_fill(%s::bigint, ARRAY[10001]), array_fill(%s::bigint, ARRAY[10001]), array_fill(1::bigint, ARRAY[10001]))$$, :'b2', :'s1'))) AS t(c);
 SELECT pg_temp.fingerprint() = :'before' AS unchanged;
 
 -- idempotency: the same batch returns the same ids; another batch is EP005
@@ -79,22 +64,15 @@ SELECT owner, posted, held FROM escrow.balances WHERE account IN (:b1, :b2, :s1,
 -- capture_batch refusals: nothing changes
 SELECT escrow.hold_batch(ARRAY[:b2, :b2], ARRAY[:s1, :s2], ARRAY[10, 20]) AS hb2 \gset
 SELECT pg_temp.fingerprint() AS before \gset
-SELECT escrow.capture_batch(ARRAY[(:'hb2'::bigint[])[1], (:'hb2'::bigint[])[2]], ARRAY[10, 21]);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.capture_batch(ARRAY[(:'hb2'::bigint[])[1], 999999]);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.capture_batch(ARRAY[(:'hb2'::bigint[])[1], (:'hb'::bigint[])[1]]);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.capture_batch(ARRAY[(:'hb2'::bigint[])[1], (:'hb2'::bigint[])[1]]);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.capture_batch(ARRAY[(:'hb2'::bigint[])[1]], ARRAY[0]);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.capture_batch(ARRAY[(:'hb2'::bigint[])[1]], ARRAY[1, 2]);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.capture_batch(ARRAY[(:'hb2'::bigint[])[1]], NULL, NULL, NULL);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.capture_batch(NULL);
-\echo :LAST_ERROR_SQLSTATE
+SELECT c AS call, pg_temp.error_of(c) AS error FROM (VALUES
+  (format($$SELECT escrow.capture_batch(ARRAY[(%L::bigint[])[1], (%L::bigint[])[2]], ARRAY[10, 21])$$, :'hb2', :'hb2')),
+  (format($$SELECT escrow.capture_batch(ARRAY[(%L::bigint[])[1], 999999])$$, :'hb2')),
+  (format($$SELECT escrow.capture_batch(ARRAY[(%L::bigint[])[1], (%L::bigint[])[1]])$$, :'hb2', :'hb')),
+  (format($$SELECT escrow.capture_batch(ARRAY[(%L::bigint[])[1], (%L::bigint[])[1]])$$, :'hb2', :'hb2')),
+  (format($$SELECT escrow.capture_batch(ARRAY[(%L::bigint[])[1]], ARRAY[0])$$, :'hb2')),
+  (format($$SELECT escrow.capture_batch(ARRAY[(%L::bigint[])[1]], ARRAY[1, 2])$$, :'hb2')),
+  (format($$SELECT escrow.capture_batch(ARRAY[(%L::bigint[])[1]], NULL, NULL, NULL)$$, :'hb2')),
+  ($$SELECT escrow.capture_batch(NULL)$$)) AS t(c);
 SELECT pg_temp.fingerprint() = :'before' AS unchanged;
 
 -- idempotent capture_batch

@@ -80,12 +80,10 @@ SELECT escrow.open_deal('B', 'S', 700, idempotency_key => 'order-1') = :k1 AS sa
 SELECT count(*) AS deals, count(*) FILTER (WHERE action = 'open_deal') AS open_events
   FROM escrow.deals d JOIN escrow.deal_events e ON e.deal = d.id;
 SELECT pg_temp.fingerprint() AS before \gset
-SELECT escrow.open_deal('B', 'S', 701, idempotency_key => 'order-1');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.open_deal('B', 'S', 700, carrier => 'UPS', idempotency_key => 'order-1');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.deposit(:buyer, 700, 'order-1');
-\echo :LAST_ERROR_SQLSTATE
+SELECT c AS call, pg_temp.error_of(c) AS error FROM (VALUES
+  ($$SELECT escrow.open_deal('B', 'S', 701, idempotency_key => 'order-1')$$),
+  ($$SELECT escrow.open_deal('B', 'S', 700, carrier => 'UPS', idempotency_key => 'order-1')$$),
+  (format($$SELECT escrow.deposit(%s, 700, 'order-1')$$, :'buyer'))) AS t(c);
 SELECT pg_temp.fingerprint() = :'before' AS unchanged;
 
 -- A deal at every stage ("insp" inspects the identity-confirmed, reserved and shipped ones)
@@ -100,63 +98,39 @@ SELECT escrow.cancel_deal(:cnc, 'test', 'B');
 SELECT pg_temp.fingerprint() AS before \gset
 
 -- Wrong stage: EP007 naming the stage and what is allowed now
-SELECT escrow.reserve(:ord, 'B');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.issue_identity_code(:idc);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.confirm_identity(:idc, '12345678');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.mark_shipped(:idc, 'DHL', 'T', 'S');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.reserve(:res, 'B');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.mark_delivered(:res, 'S');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.open_dispute(:res, 'too early', 'B');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.cancel_deal(:shp, 'too late', 'B');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.confirm_inspection(:shp, 'B');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.reject_delivery(:shp, 'not yet', 'B');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.request_return(:dlv, 'not settled', 'B');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.confirm_return(:stl, 'S');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.resolve_dispute(:stl, 500, 500);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.open_dispute(:cnc, 'ended', 'B');
-\echo :LAST_ERROR_SQLSTATE
--- wrong stage is reported before a wrong actor
-SELECT escrow.mark_shipped(:ord, 'DHL', 'T', 'B');
-\echo :LAST_ERROR_SQLSTATE
+SELECT c AS call, pg_temp.error_of(c) AS error FROM (VALUES
+  (format($$SELECT escrow.reserve(%s, 'B')$$, :'ord')),
+  (format($$SELECT escrow.issue_identity_code(%s)$$, :'idc')),
+  (format($$SELECT escrow.confirm_identity(%s, '12345678')$$, :'idc')),
+  (format($$SELECT escrow.mark_shipped(%s, 'DHL', 'T', 'S')$$, :'idc')),
+  (format($$SELECT escrow.reserve(%s, 'B')$$, :'res')),
+  (format($$SELECT escrow.mark_delivered(%s, 'S')$$, :'res')),
+  (format($$SELECT escrow.open_dispute(%s, 'too early', 'B')$$, :'res')),
+  (format($$SELECT escrow.cancel_deal(%s, 'too late', 'B')$$, :'shp')),
+  (format($$SELECT escrow.confirm_inspection(%s, 'B')$$, :'shp')),
+  (format($$SELECT escrow.reject_delivery(%s, 'not yet', 'B')$$, :'shp')),
+  (format($$SELECT escrow.request_return(%s, 'not settled', 'B')$$, :'dlv')),
+  (format($$SELECT escrow.confirm_return(%s, 'S')$$, :'stl')),
+  (format($$SELECT escrow.resolve_dispute(%s, 500, 500)$$, :'stl')),
+  (format($$SELECT escrow.open_dispute(%s, 'ended', 'B')$$, :'cnc')),
+  -- wrong stage is reported before a wrong actor
+  (format($$SELECT escrow.mark_shipped(%s, 'DHL', 'T', 'B')$$, :'ord'))) AS t(c);
 SELECT pg_temp.fingerprint() = :'before' AS unchanged;
 
 -- Wrong actor: 42501 naming who may
-SELECT escrow.confirm_inspection(:dlv, 'S');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.mark_shipped(:res, 'DHL', 'T', 'B');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.cancel_deal(:res, 'not mine', 'X');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.cancel_deal(:res, 'not mine', 'insp');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.reserve(:idc, 'insp');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.mark_delivered(:shp, 'B');
-\echo :LAST_ERROR_SQLSTATE
--- a name that is neither a party nor the deal's inspector is unknown: P0002
-SELECT escrow.mark_delivered(:shp, 'another-inspector');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.reject_delivery(:dlv, 'mine', 'S');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.request_return(:stl, 'mine', 'S');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.open_dispute(:stl, 'nosy', 'X');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.cancel_deal(:ord, 'pretending', 'system');
-\echo :LAST_ERROR_SQLSTATE
+SELECT c AS call, pg_temp.error_of(c) AS error FROM (VALUES
+  (format($$SELECT escrow.confirm_inspection(%s, 'S')$$, :'dlv')),
+  (format($$SELECT escrow.mark_shipped(%s, 'DHL', 'T', 'B')$$, :'res')),
+  (format($$SELECT escrow.cancel_deal(%s, 'not mine', 'X')$$, :'res')),
+  (format($$SELECT escrow.cancel_deal(%s, 'not mine', 'insp')$$, :'res')),
+  (format($$SELECT escrow.reserve(%s, 'insp')$$, :'idc')),
+  (format($$SELECT escrow.mark_delivered(%s, 'B')$$, :'shp')),
+  -- a name that is neither a party nor the deal's inspector is unknown: P0002
+  (format($$SELECT escrow.mark_delivered(%s, 'another-inspector')$$, :'shp')),
+  (format($$SELECT escrow.reject_delivery(%s, 'mine', 'S')$$, :'dlv')),
+  (format($$SELECT escrow.request_return(%s, 'mine', 'S')$$, :'stl')),
+  (format($$SELECT escrow.open_dispute(%s, 'nosy', 'X')$$, :'stl')),
+  (format($$SELECT escrow.cancel_deal(%s, 'pretending', 'system')$$, :'ord'))) AS t(c);
 SELECT pg_temp.fingerprint() = :'before' AS unchanged;
 
 -- Unknown deals (P0002) and missing arguments (22023)
@@ -260,16 +234,12 @@ SELECT pg_temp.fingerprint() = :'before' AS unchanged;
 -- escrow_admin resolves
 SELECT escrow.open_dispute(:shp, 'lost', 'B');
 SELECT pg_temp.fingerprint() AS before \gset
-SELECT escrow.resolve_dispute(:shp, 400, 500);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.resolve_dispute(:shp, 600, 600);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.resolve_dispute(:shp, -100, 1100);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.resolve_dispute(:shp, 1000, NULL);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.resolve_dispute(:shp, 9223372036854775807, 1);
-\echo :LAST_ERROR_SQLSTATE
+SELECT c AS call, pg_temp.error_of(c) AS error FROM (VALUES
+  (format($$SELECT escrow.resolve_dispute(%s, 400, 500)$$, :'shp')),
+  (format($$SELECT escrow.resolve_dispute(%s, 600, 600)$$, :'shp')),
+  (format($$SELECT escrow.resolve_dispute(%s, -100, 1100)$$, :'shp')),
+  (format($$SELECT escrow.resolve_dispute(%s, 1000, NULL)$$, :'shp')),
+  (format($$SELECT escrow.resolve_dispute(%s, 9223372036854775807, 1)$$, :'shp'))) AS t(c);
 SET ROLE escrow_app;
 SELECT escrow.resolve_dispute(:shp, 500, 500);
 \echo :LAST_ERROR_SQLSTATE

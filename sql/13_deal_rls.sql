@@ -6,6 +6,7 @@
 \set SHOW_CONTEXT never
 \set party_roles 'party_m1, party_s1, party_x'
 \i sql/include/fresh_extension.sql
+\i sql/include/error_of.sql
 \i sql/include/party_roles.sql
 \i sql/include/deal_at.sql
 
@@ -58,48 +59,28 @@ SELECT escrow.txn_no_valid('EP00000000018') AS valid;
 
 -- ... and what it may not: the parties (contacts), the code HMACs, the
 -- ledger, the hold aging, money and lifecycle functions, the HMAC key
-SELECT party_no FROM escrow.parties;
-\echo :LAST_ERROR_SQLSTATE
-SELECT contact FROM escrow.parties;
-\echo :LAST_ERROR_SQLSTATE
-SELECT code_hmac FROM escrow.deals;
-\echo :LAST_ERROR_SQLSTATE
-SELECT code_attempts, code_expires_at FROM escrow.deals;
-\echo :LAST_ERROR_SQLSTATE
-SELECT * FROM escrow.deals;
-\echo :LAST_ERROR_SQLSTATE
-SELECT count(*) FROM escrow.balances;
-\echo :LAST_ERROR_SQLSTATE
-SELECT count(*) FROM escrow.accounts;
-\echo :LAST_ERROR_SQLSTATE
-SELECT count(*) FROM escrow.hold_aging;
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.deposit(:x, 100);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.transfer(:m1, :x, 100);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.open_deal('X', 'S1', 100);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.reserve(:d2, 'M2');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.cancel_deal(:d2, 'mine now', 'M2');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.issue_identity_code(:d3);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.register_member('X2', 'N', 'c', :x, 'party_x');
-\echo :LAST_ERROR_SQLSTATE
-SELECT * FROM escrow.run_maintenance();
-\echo :LAST_ERROR_SQLSTATE
-SELECT * FROM escrow.verify_ledger();
-\echo :LAST_ERROR_SQLSTATE
-SHOW escrowpay.hmac_key_file;
-\echo :LAST_ERROR_SQLSTATE
-SET escrowpay.hmac_key_file = '/tmp/party-chosen-keys';
-\echo :LAST_ERROR_SQLSTATE
-UPDATE escrow.deals SET stage = 'completed';
-\echo :LAST_ERROR_SQLSTATE
-INSERT INTO escrow.deal_events (deal, action, to_stage, actor) VALUES (1, 'forged', 'completed', 'X');
-\echo :LAST_ERROR_SQLSTATE
+SELECT c AS call, pg_temp.error_of(c) AS error FROM (VALUES
+  ($$SELECT party_no FROM escrow.parties$$),
+  ($$SELECT contact FROM escrow.parties$$),
+  ($$SELECT code_hmac FROM escrow.deals$$),
+  ($$SELECT code_attempts, code_expires_at FROM escrow.deals$$),
+  ($$SELECT * FROM escrow.deals$$),
+  ($$SELECT count(*) FROM escrow.balances$$),
+  ($$SELECT count(*) FROM escrow.accounts$$),
+  ($$SELECT count(*) FROM escrow.hold_aging$$),
+  (format($$SELECT escrow.deposit(%s, 100)$$, :'x')),
+  (format($$SELECT escrow.transfer(%s, %s, 100)$$, :'m1', :'x')),
+  ($$SELECT escrow.open_deal('X', 'S1', 100)$$),
+  (format($$SELECT escrow.reserve(%s, 'M2')$$, :'d2')),
+  (format($$SELECT escrow.cancel_deal(%s, 'mine now', 'M2')$$, :'d2')),
+  (format($$SELECT escrow.issue_identity_code(%s)$$, :'d3')),
+  (format($$SELECT escrow.register_member('X2', 'N', 'c', %s, 'party_x')$$, :'x')),
+  ($$SELECT * FROM escrow.run_maintenance()$$),
+  ($$SELECT * FROM escrow.verify_ledger()$$),
+  ($$SHOW escrowpay.hmac_key_file$$),
+  ($$SET escrowpay.hmac_key_file = '/tmp/party-chosen-keys'$$),
+  ($$UPDATE escrow.deals SET stage = 'completed'$$),
+  ($$INSERT INTO escrow.deal_events (deal, action, to_stage, actor) VALUES (1, 'forged', 'completed', 'X')$$)) AS t(c);
 RESET ROLE;
 SELECT stage, count(*) FROM escrow.deals GROUP BY stage ORDER BY stage;
 

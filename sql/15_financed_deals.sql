@@ -153,14 +153,11 @@ SELECT pg_temp.fingerprint() AS before \gset
 SELECT escrow.repay(:loan, pg_temp.a('cf-wallet'), 4000, 'cf-repay-1') = :repay1 AS same_transfer;
 SELECT pg_temp.fingerprint() = :'before' AS unchanged;
 -- the same key with other arguments (amount, account, operation): EP005
-SELECT escrow.repay(:loan, pg_temp.a('cf-wallet'), 4001, 'cf-repay-1');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.repay(:loan, pg_temp.a('cf-wallet'), NULL, 'cf-repay-1');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.pay_invoice(:loan, pg_temp.a('cf-wallet'), 4000, 'cf-repay-1');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.deposit(pg_temp.a('cf-wallet'), 4000, 'cf-repay-1');
-\echo :LAST_ERROR_SQLSTATE
+SELECT c AS call, pg_temp.error_of(c) AS error FROM (VALUES
+  (format($$SELECT escrow.repay(%s, pg_temp.a('cf-wallet'), 4001, 'cf-repay-1')$$, :'loan')),
+  (format($$SELECT escrow.repay(%s, pg_temp.a('cf-wallet'), NULL, 'cf-repay-1')$$, :'loan')),
+  (format($$SELECT escrow.pay_invoice(%s, pg_temp.a('cf-wallet'), 4000, 'cf-repay-1')$$, :'loan')),
+  ($$SELECT escrow.deposit(pg_temp.a('cf-wallet'), 4000, 'cf-repay-1')$$)) AS t(c);
 SELECT pg_temp.fingerprint() = :'before' AS unchanged;
 -- the loan past its due date (moved back by the superuser): overdue
 UPDATE escrow.receivables SET due_at = now() - interval '2 days' WHERE id = :loan;
@@ -355,37 +352,26 @@ SELECT escrow.assign_account(:poor, 'rf-CB'), escrow.assign_account(:cb_euro, 'r
 -- Opening financed deals
 SELECT pg_temp.fingerprint() AS before \gset
 -- settlement unknown
-SELECT escrow.open_deal('rf-CB', 'rf-S', 1000, settlement => 'barter', institution => 'rf-BANK');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.open_deal('rf-CB', 'rf-S', 1000, settlement => '');
-\echo :LAST_ERROR_SQLSTATE
--- agency or credit finance without an institution
-SELECT escrow.open_deal('rf-DB', 'rf-S', 1000, settlement => 'agency');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.open_deal('rf-CB', 'rf-S', 1000, settlement => 'credit_finance');
-\echo :LAST_ERROR_SQLSTATE
--- escrow (the default) with an institution
-SELECT escrow.open_deal('rf-DB', 'rf-S', 1000, institution => 'rf-AGY');
-\echo :LAST_ERROR_SQLSTATE
--- an institution that is not one (a merchant)
-SELECT escrow.open_deal('rf-DB', 'rf-S', 1000, settlement => 'agency', institution => 'rf-S');
-\echo :LAST_ERROR_SQLSTATE
--- an unknown institution
-SELECT escrow.open_deal('rf-DB', 'rf-S', 1000, settlement => 'agency', institution => 'nobody');
-\echo :LAST_ERROR_SQLSTATE
--- an institution working in another currency
-SELECT escrow.open_deal('rf-CB', 'rf-S', 1000, settlement => 'credit_finance', institution => 'rf-EURO-BANK');
-\echo :LAST_ERROR_SQLSTATE
--- credit finance for a buyer paying from a deposit account
-SELECT escrow.open_deal('rf-DB', 'rf-S', 1000, settlement => 'credit_finance', institution => 'rf-BANK');
-\echo :LAST_ERROR_SQLSTATE
--- NULL, zero and negative amounts
-SELECT escrow.open_deal('rf-CB', 'rf-S', NULL, settlement => 'credit_finance', institution => 'rf-BANK');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.open_deal('rf-CB', 'rf-S', 0, settlement => 'credit_finance', institution => 'rf-BANK');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.open_deal('rf-DB', 'rf-S', -1, settlement => 'agency', institution => 'rf-AGY');
-\echo :LAST_ERROR_SQLSTATE
+SELECT c AS call, pg_temp.error_of(c) AS error FROM (VALUES
+  ($$SELECT escrow.open_deal('rf-CB', 'rf-S', 1000, settlement => 'barter', institution => 'rf-BANK')$$),
+  ($$SELECT escrow.open_deal('rf-CB', 'rf-S', 1000, settlement => '')$$),
+  -- agency or credit finance without an institution
+  ($$SELECT escrow.open_deal('rf-DB', 'rf-S', 1000, settlement => 'agency')$$),
+  ($$SELECT escrow.open_deal('rf-CB', 'rf-S', 1000, settlement => 'credit_finance')$$),
+  -- escrow (the default) with an institution
+  ($$SELECT escrow.open_deal('rf-DB', 'rf-S', 1000, institution => 'rf-AGY')$$),
+  -- an institution that is not one (a merchant)
+  ($$SELECT escrow.open_deal('rf-DB', 'rf-S', 1000, settlement => 'agency', institution => 'rf-S')$$),
+  -- an unknown institution
+  ($$SELECT escrow.open_deal('rf-DB', 'rf-S', 1000, settlement => 'agency', institution => 'nobody')$$),
+  -- an institution working in another currency
+  ($$SELECT escrow.open_deal('rf-CB', 'rf-S', 1000, settlement => 'credit_finance', institution => 'rf-EURO-BANK')$$),
+  -- credit finance for a buyer paying from a deposit account
+  ($$SELECT escrow.open_deal('rf-DB', 'rf-S', 1000, settlement => 'credit_finance', institution => 'rf-BANK')$$),
+  -- NULL, zero and negative amounts
+  ($$SELECT escrow.open_deal('rf-CB', 'rf-S', NULL, settlement => 'credit_finance', institution => 'rf-BANK')$$),
+  ($$SELECT escrow.open_deal('rf-CB', 'rf-S', 0, settlement => 'credit_finance', institution => 'rf-BANK')$$),
+  ($$SELECT escrow.open_deal('rf-DB', 'rf-S', -1, settlement => 'agency', institution => 'rf-AGY')$$)) AS t(c);
 SELECT pg_temp.fingerprint() = :'before' AS unchanged;
 
 -- Loan approval refused: the line (5000) is too small for 10000; the deal
@@ -423,51 +409,33 @@ SELECT r.id AS rf_invoice FROM escrow.receivables r WHERE r.deal = :ri \gset
 SELECT id, kind, amount, paid, status FROM escrow.receivables WHERE id IN (:rf_loan, :rf_invoice, :loan, :cr_loan) ORDER BY id;
 SELECT pg_temp.fingerprint() AS before \gset
 -- more than is outstanding
-SELECT escrow.repay(:rf_loan, pg_temp.a('rf-wallet'), 3001);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.pay_invoice(:rf_invoice, pg_temp.a('rf-wallet'), 2001);
-\echo :LAST_ERROR_SQLSTATE
--- a closed receivable: fully repaid, cancelled by a return
-SELECT escrow.repay(:loan, pg_temp.a('cf-wallet'), 1);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.repay(:cr_loan, pg_temp.a('cr-wallet'));
-\echo :LAST_ERROR_SQLSTATE
--- the wrong function for the kind
-SELECT escrow.pay_invoice(:rf_loan, pg_temp.a('rf-wallet'), 100);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.repay(:rf_invoice, pg_temp.a('rf-wallet'), 100);
-\echo :LAST_ERROR_SQLSTATE
--- an unknown receivable
-SELECT escrow.repay(999, pg_temp.a('rf-wallet'), 100);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.pay_invoice(999, pg_temp.a('rf-wallet'));
-\echo :LAST_ERROR_SQLSTATE
--- from an account in another currency, from an unknown account
-SELECT escrow.repay(:rf_loan, :cb_euro, 100);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.pay_invoice(:rf_invoice, :cb_euro, 100);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.repay(:rf_loan, 999, 100);
-\echo :LAST_ERROR_SQLSTATE
--- insufficient funds (the poor account has 100)
-SELECT escrow.repay(:rf_loan, :poor, 101);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.pay_invoice(:rf_invoice, :poor);
-\echo :LAST_ERROR_SQLSTATE
--- repaying the line from itself
-SELECT escrow.repay(:rf_loan, pg_temp.a('rf-line'), 100);
-\echo :LAST_ERROR_SQLSTATE
--- NULL receivable or account; zero and negative amounts; an empty key
-SELECT escrow.repay(NULL, pg_temp.a('rf-wallet'), 100);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.pay_invoice(:rf_invoice, NULL, 100);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.repay(:rf_loan, pg_temp.a('rf-wallet'), 0);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.pay_invoice(:rf_invoice, pg_temp.a('rf-wallet'), -5);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.repay(:rf_loan, pg_temp.a('rf-wallet'), 100, '');
-\echo :LAST_ERROR_SQLSTATE
+SELECT c AS call, pg_temp.error_of(c) AS error FROM (VALUES
+  (format($$SELECT escrow.repay(%s, pg_temp.a('rf-wallet'), 3001)$$, :'rf_loan')),
+  (format($$SELECT escrow.pay_invoice(%s, pg_temp.a('rf-wallet'), 2001)$$, :'rf_invoice')),
+  -- a closed receivable: fully repaid, cancelled by a return
+  (format($$SELECT escrow.repay(%s, pg_temp.a('cf-wallet'), 1)$$, :'loan')),
+  (format($$SELECT escrow.repay(%s, pg_temp.a('cr-wallet'))$$, :'cr_loan')),
+  -- the wrong function for the kind
+  (format($$SELECT escrow.pay_invoice(%s, pg_temp.a('rf-wallet'), 100)$$, :'rf_loan')),
+  (format($$SELECT escrow.repay(%s, pg_temp.a('rf-wallet'), 100)$$, :'rf_invoice')),
+  -- an unknown receivable
+  ($$SELECT escrow.repay(999, pg_temp.a('rf-wallet'), 100)$$),
+  ($$SELECT escrow.pay_invoice(999, pg_temp.a('rf-wallet'))$$),
+  -- from an account in another currency, from an unknown account
+  (format($$SELECT escrow.repay(%s, %s, 100)$$, :'rf_loan', :'cb_euro')),
+  (format($$SELECT escrow.pay_invoice(%s, %s, 100)$$, :'rf_invoice', :'cb_euro')),
+  (format($$SELECT escrow.repay(%s, 999, 100)$$, :'rf_loan')),
+  -- insufficient funds (the poor account has 100)
+  (format($$SELECT escrow.repay(%s, %s, 101)$$, :'rf_loan', :'poor')),
+  (format($$SELECT escrow.pay_invoice(%s, %s)$$, :'rf_invoice', :'poor')),
+  -- repaying the line from itself
+  (format($$SELECT escrow.repay(%s, pg_temp.a('rf-line'), 100)$$, :'rf_loan')),
+  -- NULL receivable or account; zero and negative amounts; an empty key
+  ($$SELECT escrow.repay(NULL, pg_temp.a('rf-wallet'), 100)$$),
+  (format($$SELECT escrow.pay_invoice(%s, NULL, 100)$$, :'rf_invoice')),
+  (format($$SELECT escrow.repay(%s, pg_temp.a('rf-wallet'), 0)$$, :'rf_loan')),
+  (format($$SELECT escrow.pay_invoice(%s, pg_temp.a('rf-wallet'), -5)$$, :'rf_invoice')),
+  (format($$SELECT escrow.repay(%s, pg_temp.a('rf-wallet'), 100, '')$$, :'rf_loan'))) AS t(c);
 SELECT pg_temp.fingerprint() = :'before' AS unchanged;
 
 -- Disputes of financed deals are opened by the buyer or the merchant, as
@@ -475,12 +443,10 @@ SELECT pg_temp.fingerprint() = :'before' AS unchanged;
 -- institution is no party to the dispute (42501)
 SELECT pg_temp.deal_at('rf-DB', 'rf-S', 500, 'shipped', 'agency', 'rf-AGY') AS rs \gset
 SELECT pg_temp.fingerprint() AS before \gset
-SELECT escrow.open_dispute(:rl, 'broke after a day', 'rf-BANK');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.open_dispute(:ri, 'not as described', 'rf-AGY');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.open_dispute(:rs, 'never arrived', 'rf-AGY');
-\echo :LAST_ERROR_SQLSTATE
+SELECT c AS call, pg_temp.error_of(c) AS error FROM (VALUES
+  (format($$SELECT escrow.open_dispute(%s, 'broke after a day', 'rf-BANK')$$, :'rl')),
+  (format($$SELECT escrow.open_dispute(%s, 'not as described', 'rf-AGY')$$, :'ri')),
+  (format($$SELECT escrow.open_dispute(%s, 'never arrived', 'rf-AGY')$$, :'rs'))) AS t(c);
 SELECT pg_temp.fingerprint() = :'before' AS unchanged;
 
 -- Registering institutions

@@ -17,6 +17,7 @@
 -- Everything a refused call could have touched: accounts, holds, the
 -- journal, deals, their sources and events.
 \i sql/include/fingerprint.sql
+\i sql/include/error_of.sql
 -- Balances of the buyer's, merchant's and fee accounts of this file
 CREATE FUNCTION pg_temp.bal() RETURNS TABLE (owner text, kind text, posted bigint, held bigint,
     credit_limit bigint, available bigint)
@@ -287,75 +288,49 @@ SELECT n, d.* FROM (VALUES (6, :d6), (7, :d7), (8, :d8)) v(n, id), pg_temp.deal(
 
 SELECT pg_temp.fingerprint() AS before \gset
 -- the sources do not add up to the deal amount (22023)
-SELECT escrow.set_payment_sources(:d6, ARRAY[:dep, :line]::bigint[], '{600,300}', 'B');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.set_payment_sources(:d6, ARRAY[:dep, :line]::bigint[], '{600,500}', 'B');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.set_payment_sources(:d6, ARRAY[:dep, :line]::bigint[], '{9223372036854775807,1}', 'B');
-\echo :LAST_ERROR_SQLSTATE
--- an account twice (22023)
-SELECT escrow.set_payment_sources(:d6, ARRAY[:dep, :line, :dep]::bigint[], '{300,400,300}', 'B');
-\echo :LAST_ERROR_SQLSTATE
--- zero, negative and NULL amounts, a NULL account (22023)
-SELECT escrow.set_payment_sources(:d6, ARRAY[:dep, :line]::bigint[], '{1000,0}', 'B');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.set_payment_sources(:d6, ARRAY[:dep, :line]::bigint[], '{1100,-100}', 'B');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.set_payment_sources(:d6, ARRAY[:dep, :line]::bigint[], '{NULL,1000}', 'B');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.set_payment_sources(:d6, ARRAY[:dep, NULL]::bigint[], '{600,400}', 'B');
-\echo :LAST_ERROR_SQLSTATE
--- as many amounts as accounts, 1 to 16 of them (22023)
-SELECT escrow.set_payment_sources(:d6, ARRAY[:dep, :line]::bigint[], '{1000}', 'B');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.set_payment_sources(:d6, '{}', '{}', 'B');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.set_payment_sources(:d6, :'jars'::bigint[] || :dep::bigint,
-                                  array_fill(100::bigint, ARRAY[16]) || (-600)::bigint, 'B');
-\echo :LAST_ERROR_SQLSTATE
--- NULL arguments (22023)
-SELECT escrow.set_payment_sources(:d6, NULL, '{1000}', 'B');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.set_payment_sources(:d6, ARRAY[:dep]::bigint[], NULL, 'B');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.set_payment_sources(:d6, ARRAY[:dep]::bigint[], '{1000}', NULL);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.set_payment_sources(NULL, ARRAY[:dep]::bigint[], '{1000}', 'B');
-\echo :LAST_ERROR_SQLSTATE
+SELECT c AS call, pg_temp.error_of(c) AS error FROM (VALUES
+  (format($$SELECT escrow.set_payment_sources(%s, ARRAY[%s, %s]::bigint[], '{600,300}', 'B')$$, :'d6', :'dep', :'line')),
+  (format($$SELECT escrow.set_payment_sources(%s, ARRAY[%s, %s]::bigint[], '{600,500}', 'B')$$, :'d6', :'dep', :'line')),
+  (format($$SELECT escrow.set_payment_sources(%s, ARRAY[%s, %s]::bigint[], '{9223372036854775807,1}', 'B')$$, :'d6', :'dep', :'line')),
+  -- an account twice (22023)
+  (format($$SELECT escrow.set_payment_sources(%s, ARRAY[%s, %s, %s]::bigint[], '{300,400,300}', 'B')$$, :'d6', :'dep', :'line', :'dep')),
+  -- zero, negative and NULL amounts, a NULL account (22023)
+  (format($$SELECT escrow.set_payment_sources(%s, ARRAY[%s, %s]::bigint[], '{1000,0}', 'B')$$, :'d6', :'dep', :'line')),
+  (format($$SELECT escrow.set_payment_sources(%s, ARRAY[%s, %s]::bigint[], '{1100,-100}', 'B')$$, :'d6', :'dep', :'line')),
+  (format($$SELECT escrow.set_payment_sources(%s, ARRAY[%s, %s]::bigint[], '{NULL,1000}', 'B')$$, :'d6', :'dep', :'line')),
+  (format($$SELECT escrow.set_payment_sources(%s, ARRAY[%s, NULL]::bigint[], '{600,400}', 'B')$$, :'d6', :'dep')),
+  -- as many amounts as accounts, 1 to 16 of them (22023)
+  (format($$SELECT escrow.set_payment_sources(%s, ARRAY[%s, %s]::bigint[], '{1000}', 'B')$$, :'d6', :'dep', :'line')),
+  (format($$SELECT escrow.set_payment_sources(%s, '{}', '{}', 'B')$$, :'d6')),
+  (format($$SELECT escrow.set_payment_sources(%s, %L::bigint[] || %s::bigint, array_fill(100::bigint, ARRAY[16]) || (-600)::bigint, 'B')$$, :'d6', :'jars', :'dep')),
+  -- NULL arguments (22023)
+  (format($$SELECT escrow.set_payment_sources(%s, NULL, '{1000}', 'B')$$, :'d6')),
+  (format($$SELECT escrow.set_payment_sources(%s, ARRAY[%s]::bigint[], NULL, 'B')$$, :'d6', :'dep')),
+  (format($$SELECT escrow.set_payment_sources(%s, ARRAY[%s]::bigint[], '{1000}', NULL)$$, :'d6', :'dep')),
+  (format($$SELECT escrow.set_payment_sources(NULL, ARRAY[%s]::bigint[], '{1000}', 'B')$$, :'dep'))) AS t(c);
 SELECT pg_temp.fingerprint() = :'before' AS unchanged;
 
 -- no such account or deal (P0002)
-SELECT escrow.set_payment_sources(:d6, ARRAY[:dep, 999999]::bigint[], '{600,400}', 'B');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.set_payment_sources(999999, ARRAY[:dep]::bigint[], '{1000}', 'B');
-\echo :LAST_ERROR_SQLSTATE
--- accounts a deal cannot be paid from (22023): a system account, the
--- funding account
-SELECT escrow.set_payment_sources(:d6, ARRAY[:dep, :sys]::bigint[], '{600,400}', 'B');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.set_payment_sources(:d6, ARRAY[:dep, :funding]::bigint[], '{600,400}', 'B');
-\echo :LAST_ERROR_SQLSTATE
--- the merchant's own account: not the buyer's (42501)
-SELECT escrow.set_payment_sources(:d6, ARRAY[:dep, :shop]::bigint[], '{600,400}', 'B');
-\echo :LAST_ERROR_SQLSTATE
--- another currency (EP004)
-SELECT escrow.set_payment_sources(:d6, ARRAY[:dep, :euro]::bigint[], '{600,400}', 'B');
-\echo :LAST_ERROR_SQLSTATE
--- not the buyer: the merchant, a stranger (42501)
-SELECT escrow.set_payment_sources(:d6, ARRAY[:dep]::bigint[], '{1000}', 'S');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.set_payment_sources(:d6, ARRAY[:dep]::bigint[], '{1000}', 'X');
-\echo :LAST_ERROR_SQLSTATE
--- financed and cash deals keep their payment method (EP007)
-SELECT escrow.set_payment_sources(:d7, ARRAY[:dep, :line]::bigint[], '{600,400}', 'B');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.set_payment_sources(:d8, ARRAY[:dep, :line]::bigint[], '{600,400}', 'B');
-\echo :LAST_ERROR_SQLSTATE
--- after settlement, and once the deal has ended (EP007)
-SELECT escrow.set_payment_sources(:d3, ARRAY[:dep, :line]::bigint[], '{1000,1000}', 'B');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.set_payment_sources(:d4, ARRAY[:dep]::bigint[], '{3000}', 'B');
-\echo :LAST_ERROR_SQLSTATE
+SELECT c AS call, pg_temp.error_of(c) AS error FROM (VALUES
+  (format($$SELECT escrow.set_payment_sources(%s, ARRAY[%s, 999999]::bigint[], '{600,400}', 'B')$$, :'d6', :'dep')),
+  (format($$SELECT escrow.set_payment_sources(999999, ARRAY[%s]::bigint[], '{1000}', 'B')$$, :'dep')),
+  -- accounts a deal cannot be paid from (22023): a system account, the
+  -- funding account
+  (format($$SELECT escrow.set_payment_sources(%s, ARRAY[%s, %s]::bigint[], '{600,400}', 'B')$$, :'d6', :'dep', :'sys')),
+  (format($$SELECT escrow.set_payment_sources(%s, ARRAY[%s, %s]::bigint[], '{600,400}', 'B')$$, :'d6', :'dep', :'funding')),
+  -- the merchant's own account: not the buyer's (42501)
+  (format($$SELECT escrow.set_payment_sources(%s, ARRAY[%s, %s]::bigint[], '{600,400}', 'B')$$, :'d6', :'dep', :'shop')),
+  -- another currency (EP004)
+  (format($$SELECT escrow.set_payment_sources(%s, ARRAY[%s, %s]::bigint[], '{600,400}', 'B')$$, :'d6', :'dep', :'euro')),
+  -- not the buyer: the merchant, a stranger (42501)
+  (format($$SELECT escrow.set_payment_sources(%s, ARRAY[%s]::bigint[], '{1000}', 'S')$$, :'d6', :'dep')),
+  (format($$SELECT escrow.set_payment_sources(%s, ARRAY[%s]::bigint[], '{1000}', 'X')$$, :'d6', :'dep')),
+  -- financed and cash deals keep their payment method (EP007)
+  (format($$SELECT escrow.set_payment_sources(%s, ARRAY[%s, %s]::bigint[], '{600,400}', 'B')$$, :'d7', :'dep', :'line')),
+  (format($$SELECT escrow.set_payment_sources(%s, ARRAY[%s, %s]::bigint[], '{600,400}', 'B')$$, :'d8', :'dep', :'line')),
+  -- after settlement, and once the deal has ended (EP007)
+  (format($$SELECT escrow.set_payment_sources(%s, ARRAY[%s, %s]::bigint[], '{1000,1000}', 'B')$$, :'d3', :'dep', :'line')),
+  (format($$SELECT escrow.set_payment_sources(%s, ARRAY[%s]::bigint[], '{3000}', 'B')$$, :'d4', :'dep'))) AS t(c);
 SELECT pg_temp.fingerprint() = :'before' AS unchanged;
 -- d6 still holds its two sources
 SELECT * FROM pg_temp.src(:d6);

@@ -16,6 +16,7 @@
 -- Everything a refused call could have touched: accounts, holds, the
 -- journal, parties, links, batches and their lines.
 \i sql/include/fingerprint.sql
+\i sql/include/error_of.sql
 -- Balances of this file's accounts and of the clearing account
 CREATE FUNCTION pg_temp.bal() RETURNS TABLE (owner text, kind text, posted bigint, held bigint,
     available bigint)
@@ -210,63 +211,45 @@ SELECT escrow.close_settlement_batch('BANK', '2000-01-01 00:00:00+00');
 -- (an earlier batch's exact cutoff is no refusal: it returns that batch)
 SELECT escrow.close_settlement_batch('BANK', :'cut2') = :b2 AS same_batch;
 -- NULL institution or cutoff (22023)
-SELECT escrow.close_settlement_batch(NULL, now());
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.close_settlement_batch('BANK', NULL);
-\echo :LAST_ERROR_SQLSTATE
--- no such party (P0002); not an institution (22023)
-SELECT escrow.close_settlement_batch('NOBANK');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.close_settlement_batch('MS');
-\echo :LAST_ERROR_SQLSTATE
+SELECT c AS call, pg_temp.error_of(c) AS error FROM (VALUES
+  ($$SELECT escrow.close_settlement_batch(NULL, now())$$),
+  ($$SELECT escrow.close_settlement_batch('BANK', NULL)$$),
+  -- no such party (P0002); not an institution (22023)
+  ($$SELECT escrow.close_settlement_batch('NOBANK')$$),
+  ($$SELECT escrow.close_settlement_batch('MS')$$)) AS t(c);
 SELECT pg_temp.fingerprint() = :'before' AS unchanged;
 
 -- link refusals: already linked (22023), to this or another institution
-SELECT escrow.link_external_account(:alice, 'BANK', 'US00-ALICE-2');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.link_external_account(:euro, 'EUBANK', 'EU00-Y');
-\echo :LAST_ERROR_SQLSTATE
--- another currency than the institution's (EP004)
-SELECT escrow.link_external_account(:spare, 'EUBANK', 'EU00-SPARE');
-\echo :LAST_ERROR_SQLSTATE
--- not a deposit account or credit line (P0002): a system account, the
--- clearing account, the funding account, no account
-SELECT escrow.link_external_account(:sys, 'BANK', 'US00-SYS');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.link_external_account(:clearing, 'BANK', 'US00-CLEARING');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.link_external_account(:funding, 'BANK', 'US00-FUNDING');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.link_external_account(999999, 'BANK', 'US00-NONE');
-\echo :LAST_ERROR_SQLSTATE
--- no such institution (P0002), not an institution (22023)
-SELECT escrow.link_external_account(:spare, 'NOBANK', 'US00-SPARE');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.link_external_account(:spare, 'MS', 'US00-SPARE');
-\echo :LAST_ERROR_SQLSTATE
--- NULL or empty arguments (22023)
-SELECT escrow.link_external_account(:spare, 'BANK', '');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.link_external_account(:spare, 'BANK', NULL);
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.link_external_account(:spare, NULL, 'US00-SPARE');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.link_external_account(NULL, 'BANK', 'US00-SPARE');
-\echo :LAST_ERROR_SQLSTATE
+SELECT c AS call, pg_temp.error_of(c) AS error FROM (VALUES
+  (format($$SELECT escrow.link_external_account(%s, 'BANK', 'US00-ALICE-2')$$, :'alice')),
+  (format($$SELECT escrow.link_external_account(%s, 'EUBANK', 'EU00-Y')$$, :'euro')),
+  -- another currency than the institution's (EP004)
+  (format($$SELECT escrow.link_external_account(%s, 'EUBANK', 'EU00-SPARE')$$, :'spare')),
+  -- not a deposit account or credit line (P0002): a system account, the
+  -- clearing account, the funding account, no account
+  (format($$SELECT escrow.link_external_account(%s, 'BANK', 'US00-SYS')$$, :'sys')),
+  (format($$SELECT escrow.link_external_account(%s, 'BANK', 'US00-CLEARING')$$, :'clearing')),
+  (format($$SELECT escrow.link_external_account(%s, 'BANK', 'US00-FUNDING')$$, :'funding')),
+  ($$SELECT escrow.link_external_account(999999, 'BANK', 'US00-NONE')$$),
+  -- no such institution (P0002), not an institution (22023)
+  (format($$SELECT escrow.link_external_account(%s, 'NOBANK', 'US00-SPARE')$$, :'spare')),
+  (format($$SELECT escrow.link_external_account(%s, 'MS', 'US00-SPARE')$$, :'spare')),
+  -- NULL or empty arguments (22023)
+  (format($$SELECT escrow.link_external_account(%s, 'BANK', '')$$, :'spare')),
+  (format($$SELECT escrow.link_external_account(%s, 'BANK', NULL)$$, :'spare')),
+  (format($$SELECT escrow.link_external_account(%s, NULL, 'US00-SPARE')$$, :'spare')),
+  ($$SELECT escrow.link_external_account(NULL, 'BANK', 'US00-SPARE')$$)) AS t(c);
 SELECT pg_temp.fingerprint() = :'before' AS unchanged;
 
 -- privileges: the application moves money but neither links accounts nor
 -- closes or reads batches (42501); an auditor reads the export only
 SELECT pg_temp.fingerprint() AS before \gset
 SET ROLE escrow_app;
-SELECT escrow.close_settlement_batch('BANK');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.link_external_account(:spare, 'BANK', 'US00-SPARE');
-\echo :LAST_ERROR_SQLSTATE
-SELECT * FROM escrow.settlement_export(:b1);
-\echo :LAST_ERROR_SQLSTATE
-SELECT count(*) FROM escrow.settlement_batches;
-\echo :LAST_ERROR_SQLSTATE
+SELECT c AS call, pg_temp.error_of(c) AS error FROM (VALUES
+  ($$SELECT escrow.close_settlement_batch('BANK')$$),
+  (format($$SELECT escrow.link_external_account(%s, 'BANK', 'US00-SPARE')$$, :'spare')),
+  (format($$SELECT * FROM escrow.settlement_export(%s)$$, :'b1')),
+  ($$SELECT count(*) FROM escrow.settlement_batches$$)) AS t(c);
 RESET ROLE;
 SET ROLE escrow_auditor;
 SELECT count(*) AS export_lines, sum(amount) AS export_sum FROM escrow.settlement_export(:b1);

@@ -6,6 +6,7 @@
 -- schema, with escrowpay's hint naming the role to grant.
 \set SHOW_CONTEXT never
 \i sql/include/fresh_extension.sql
+\i sql/include/error_of.sql
 
 SELECT escrow.open_account('up-buyer', 'USD') AS buyer, escrow.open_account('up-shop', 'USD') AS shop,
        escrow.open_account('up-other', 'USD') AS other \gset
@@ -19,23 +20,16 @@ SELECT escrow.open_deal('UP-B', 'UP-S', 100, inspector => 'insp') AS deal \gset
 SELECT escrow.cancel_deal(:deal, 'who am I', 'nobody');
 \echo :LAST_ERROR_SQLSTATE
 SELECT escrow.confirm_identity(:deal, escrow.issue_identity_code(:deal));
-SELECT escrow.reserve(:deal, 'UP-X');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.set_payment_sources(:deal, ARRAY[:buyer], '{100}', 'nobody');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.authorise_account_use(:buyer, 'UP-S2', 'pay_from', 'nobody');
-\echo :LAST_ERROR_SQLSTATE
--- known, but not allowed: 42501
-SELECT escrow.reserve(:deal, 'UP-S2');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.reserve(:deal, 'insp');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.cancel_deal(:deal, 'pretending', 'system');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.set_payment_sources(:deal, ARRAY[:buyer], '{100}', 'UP-S');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.authorise_account_use(:buyer, 'UP-S2', 'pay_from', 'UP-S');
-\echo :LAST_ERROR_SQLSTATE
+SELECT c AS call, pg_temp.error_of(c) AS error FROM (VALUES
+  (format($$SELECT escrow.reserve(%s, 'UP-X')$$, :'deal')),
+  (format($$SELECT escrow.set_payment_sources(%s, ARRAY[%s], '{100}', 'nobody')$$, :'deal', :'buyer')),
+  (format($$SELECT escrow.authorise_account_use(%s, 'UP-S2', 'pay_from', 'nobody')$$, :'buyer')),
+  -- known, but not allowed: 42501
+  (format($$SELECT escrow.reserve(%s, 'UP-S2')$$, :'deal')),
+  (format($$SELECT escrow.reserve(%s, 'insp')$$, :'deal')),
+  (format($$SELECT escrow.cancel_deal(%s, 'pretending', 'system')$$, :'deal')),
+  (format($$SELECT escrow.set_payment_sources(%s, ARRAY[%s], '{100}', 'UP-S')$$, :'deal', :'buyer')),
+  (format($$SELECT escrow.authorise_account_use(%s, 'UP-S2', 'pay_from', 'UP-S')$$, :'buyer'))) AS t(c);
 -- nothing changed: the deal is where it was, no authorisation given
 SELECT stage FROM escrow.deals WHERE id = :deal;
 SELECT count(*) AS authorisations FROM escrow.account_authorisations;

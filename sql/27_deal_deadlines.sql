@@ -188,14 +188,11 @@ SELECT * FROM pg_temp.deal(:p1);
 SELECT action, from_stage, to_stage, actor, payload FROM escrow.deal_events WHERE deal = :p1 ORDER BY id DESC LIMIT 1;
 -- the buyer may not write it off; the merchant may not settle it
 SELECT pg_temp.fingerprint() AS before \gset
-SELECT escrow.write_off(:p1, 'gave up', 'DB');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.confirm_inspection(:p1, 'DB');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.open_dispute(:p1, 'unpaid', 'S');
-\echo :LAST_ERROR_SQLSTATE
-SELECT escrow.write_off(:p3, 'not due yet', 'S');
-\echo :LAST_ERROR_SQLSTATE
+SELECT c AS call, pg_temp.error_of(c) AS error FROM (VALUES
+  (format($$SELECT escrow.write_off(%s, 'gave up', 'DB')$$, :'p1')),
+  (format($$SELECT escrow.confirm_inspection(%s, 'DB')$$, :'p1')),
+  (format($$SELECT escrow.open_dispute(%s, 'unpaid', 'S')$$, :'p1')),
+  (format($$SELECT escrow.write_off(%s, 'not due yet', 'S')$$, :'p3'))) AS t(c);
 SELECT pg_temp.fingerprint() = :'before' AS unchanged;
 -- paid late: the deal settles as it would have
 SELECT * FROM escrow.pay_cash('T1', :p1, ARRAY[5000, 1000]);

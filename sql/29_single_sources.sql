@@ -46,6 +46,10 @@ SELECT count(*) >= 3 AS models_listed,
 SELECT escrow.settlement_fits('no such model', NULL) AS unknown_fits,
        escrow.settlement_fits('no such model', 'ss-bank') AS unknown_fits_with,
        escrow.settlement_fits(NULL, NULL) AS null_fits;
+-- verify_ledger() asks the same table which receivable a settled deal has
+SELECT escrow.settlement_receivable('escrow') AS escrow_has, escrow.settlement_receivable('agency') AS agency_has,
+       escrow.settlement_receivable('credit_finance') AS credit_finance_has,
+       escrow.settlement_receivable('no such model') AS unknown_has;
 -- and it holds against a row written past open_deal (as a superuser)
 SELECT escrow.open_account('ss-buyer-acct', 'USD') AS buyer \gset
 SELECT escrow.open_account('ss-shop-acct', 'USD') AS shop \gset

@@ -16,6 +16,7 @@
 #include "limits.h"
 
 PG_FUNCTION_INFO_V1(escrow_settlement_fits);
+PG_FUNCTION_INFO_V1(escrow_settlement_receivable);
 
 /*
  * Every settlement model, one line each, in the order messages list them;
@@ -124,4 +125,22 @@ escrow_settlement_fits(PG_FUNCTION_ARGS)
 		PG_RETURN_BOOL(false);
 	m = ep_model_by_name(text_to_cstring(PG_GETARG_TEXT_PP(0)));
 	PG_RETURN_BOOL(m != NULL && m->institution == !PG_ARGISNULL(1));
+}
+
+/*
+ * escrow.settlement_receivable(settlement text) RETURNS text
+ *
+ * The kind of receivable ("invoice", "loan") a settled deal of this model
+ * has, NULL for a model with none or an unknown name: what
+ * verify_ledger() checks deals' receivables against.
+ */
+Datum
+escrow_settlement_receivable(PG_FUNCTION_ARGS)
+{
+	EP_CHECK_ARGS;
+	const EpModel *m = ep_model_by_name(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+
+	if (m == NULL || m->receivable == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(m->receivable));
 }

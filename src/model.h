@@ -36,6 +36,8 @@ typedef struct EpModel
 	bool		buyer_pays;		/* paid from the buyer's own accounts: payment
 								 * sources may change; served first, the buyer
 								 * pays by the payment deadline */
+	const char *receivable;		/* the receivable a settled deal has
+								 * (finance.c: "invoice", "loan"), or NULL */
 	const char *const *steps;	/* the optional steps of the transition table
 								 * (deal.c) it offers; NULL-terminated */
 

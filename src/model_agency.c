@@ -97,6 +97,7 @@ const EpModel ep_model_agency = {
 	.name = "agency",
 	.concept = "payment agency",
 	.institution = true,
+	.receivable = "invoice",
 	.credit_line_only = false,
 	.merchant_fee = true,
 	.buyer_pays = false,

@@ -130,6 +130,7 @@ const EpModel ep_model_credit_finance = {
 	.name = "credit_finance",
 	.concept = "credit finance",
 	.institution = true,
+	.receivable = "loan",
 	.credit_line_only = true,
 	.merchant_fee = false,
 	.buyer_pays = false,

@@ -127,6 +127,7 @@ const EpModel ep_model_escrow = {
 	.name = "escrow",
 	.concept = "payment reservation",
 	.institution = false,
+	.receivable = NULL,
 	.credit_line_only = false,
 	.merchant_fee = true,
 	.buyer_pays = true,

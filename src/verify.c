@@ -297,8 +297,7 @@ static const char *const checks[] = {
 	"       d.settlement, d.stage, x.why) "
 	"  FROM escrow.receivables r JOIN escrow.deals d ON d.id = r.deal "
 	"  CROSS JOIN LATERAL (SELECT CASE "
-	"    WHEN r.kind IS DISTINCT FROM CASE d.settlement WHEN 'agency' THEN 'invoice' "
-	"                                                    WHEN 'credit_finance' THEN 'loan' END "
+	"    WHEN r.kind IS DISTINCT FROM escrow.settlement_receivable(d.settlement) "
 	"      THEN 'the wrong kind of receivable for the deal' "
 	"    WHEN r.debtor <> d.buyer OR r.creditor IS DISTINCT FROM d.institution "
 	"      THEN format('owed by %s to %s, the deal is of buyer %s and institution %s', "
@@ -323,7 +322,8 @@ static const char *const checks[] = {
 	"UNION ALL "
 	"SELECT 'receivable_deal', format('%s deal %s (%s) has no receivable', d.settlement, d.id, d.stage) "
 	"  FROM escrow.deals d "
-	" WHERE d.settlement <> 'escrow' AND d.stage IN ('settled', 'invoiced', 'completed') "
+	" WHERE escrow.settlement_receivable(d.settlement) IS NOT NULL "
+	"   AND d.stage IN ('settled', 'invoiced', 'completed') "
 	"   AND NOT EXISTS (SELECT 1 FROM escrow.receivables r WHERE r.deal = d.id)",
 
 	/* a loan against what its deal drew on the buyer's credit line */

@@ -10,6 +10,11 @@ CREATE FUNCTION escrow.settlement_fits(settlement text, institution text)
     RETURNS boolean
     AS 'MODULE_PATHNAME', 'escrow_settlement_fits'
     LANGUAGE C IMMUTABLE PARALLEL SAFE;
+-- The kind of receivable a settled deal of a model has (verify_ledger())
+CREATE FUNCTION escrow.settlement_receivable(settlement text)
+    RETURNS text
+    AS 'MODULE_PATHNAME', 'escrow_settlement_receivable'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 CREATE TABLE escrow.deals (
     id                bigint PRIMARY KEY,

@@ -106,5 +106,6 @@ SELECT p FROM (VALUES
   (64, pg_temp.probe('distribute', '0A000', $q$ SELECT * FROM escrow.distribute() $q$)),
   (65, pg_temp.probe('distribution', NULL, $q$ SELECT count(*) FROM escrow.distribution() $q$)),
   -- the CHECK on a deal's settlement model, over the old deals
-  (66, pg_temp.probe('settlement_fits', NULL, $q$ SELECT bool_and(escrow.settlement_fits(settlement, institution)) FROM escrow.deals $q$))
+  (66, pg_temp.probe('settlement_fits', NULL, $q$ SELECT bool_and(escrow.settlement_fits(settlement, institution)) FROM escrow.deals $q$)),
+  (67, pg_temp.probe('settlement_receivable', NULL, $q$ SELECT count(escrow.settlement_receivable(settlement)) FROM escrow.deals $q$))
 ) AS probes (n, p) ORDER BY n;

@@ -42,14 +42,14 @@ agency_unwind(EpDeal *d, StringInfo payload)
 {
 	if (d->fee_transfer)
 	{
-		ep_refund_transfer(d->fee_transfer, false, 0, NULL);
+		ep_refund_transfer(d->fee_transfer, false, 0);
 		ep_json_int(payload, "fee", -d->fee);
 		d->fee = 0;
 	}
 	if (d->captured > 0)
 	{
 		/* the agency takes its payout back */
-		ep_refund_transfer(d->capture_transfer, false, 0, NULL);
+		ep_refund_transfer(d->capture_transfer, false, 0);
 		ep_json_int(payload, "refund", d->captured);
 		d->refunded = d->captured;
 	}
@@ -69,11 +69,11 @@ agency_give_back(EpDeal *d, int64 buyer_share, int64 share, StringInfo payload)
 	/* the fee on the buyer's share first: it may be what covers the refund */
 	if (d->fee > new_fee)
 	{
-		ep_refund_transfer(d->fee_transfer, true, d->fee - new_fee, NULL);
+		ep_refund_transfer(d->fee_transfer, true, d->fee - new_fee);
 		ep_json_int(payload, "fee", new_fee - d->fee);
 		d->fee = new_fee;
 	}
-	ep_refund_transfer(d->capture_transfer, true, buyer_share, NULL);
+	ep_refund_transfer(d->capture_transfer, true, buyer_share);
 	ep_json_int(payload, "refund", buyer_share);
 }
 

@@ -62,7 +62,7 @@ credit_receive(EpDeal *d, int64 share, StringInfo payload)
 
 	if (back > 0)
 	{
-		ep_refund_transfer(d->prepay_transfer, true, back, NULL);
+		ep_refund_transfer(d->prepay_transfer, true, back);
 		ep_json_int(payload, "refund", back);
 	}
 	d->capture_transfer = ep_capture_hold(d->hold_id, true, share, true, NULL, d->id);
@@ -84,13 +84,13 @@ credit_unwind(EpDeal *d, StringInfo payload)
 	/* claw-back first: it may be what lets the institution reverse the loan */
 	if (d->prepay_transfer)
 	{
-		ep_refund_transfer(d->prepay_transfer, false, 0, NULL);
+		ep_refund_transfer(d->prepay_transfer, false, 0);
 		ep_json_int(payload, "refund", prepaid_for(d, d->amount));
 	}
 	if (d->captured > 0)
 	{
 		/* the loan reversed: the institution gives the line back */
-		ep_refund_transfer(d->capture_transfer, false, 0, NULL);
+		ep_refund_transfer(d->capture_transfer, false, 0);
 		d->refunded = d->captured;
 	}
 	if (d->held > 0)
@@ -114,10 +114,10 @@ credit_give_back(EpDeal *d, int64 buyer_share, int64 share, StringInfo payload)
 	/* claw-back first: it may be what lets the institution give the line back */
 	if (back > 0)
 	{
-		ep_refund_transfer(d->prepay_transfer, true, back, NULL);
+		ep_refund_transfer(d->prepay_transfer, true, back);
 		ep_json_int(payload, "refund", back);
 	}
-	ep_refund_transfer(d->capture_transfer, true, buyer_share, NULL);
+	ep_refund_transfer(d->capture_transfer, true, buyer_share);
 	ep_json_int(payload, "loan_reduced", buyer_share);
 }
 

@@ -96,7 +96,7 @@ escrow_split(EpDeal *d, int64 buyer_share, StringInfo p)
 		 */
 		if (d->fee > new_fee)
 		{
-			ep_refund_transfer(d->fee_transfer, true, d->fee - new_fee, NULL);
+			ep_refund_transfer(d->fee_transfer, true, d->fee - new_fee);
 			fee_change = new_fee - d->fee;
 			d->fee = new_fee;
 		}

@@ -27,6 +27,9 @@
 
 PG_FUNCTION_INFO_V1(escrow_refund);
 
+/* escrow.refund()'s arguments in its idempotency request (ep_idem_request) */
+#define REFUND_REQUEST "ii-"
+
 /*
  * Refuse (EP007) a refund of a transfer that belongs to an owner: it moves
  * only through the owner.  The detail names the owner.
@@ -90,24 +93,16 @@ refuse_owned(int64 transfer_id, const EpOwner *o, const char *kind)
 			 errhint("Positions are cumulative: the next batch settles any difference.")));
 }
 
-/* A refund as its idempotency key records it */
-static char *
-refund_request(int64 transfer_id, bool has_amount, int64 amount)
-{
-	return has_amount ?
-		psprintf("refund(%lld,%lld)", (long long) transfer_id, (long long) amount) :
-		psprintf("refund(%lld,NULL)", (long long) transfer_id);
-}
-
 /*
  * Refund amount (all that remains when !has_amount) of a transfer, for its
  * owner if it has one (a deal's step: the caller has checked that the
  * transfer is its own); the refund belongs to the same owner.  Returns the
- * refund's transfer id.
+ * refund's transfer id.  key is the idempotency key of call, a call of
+ * escrow.refund(), claimed for that call's own arguments (NULL: none).
  */
-int64
-ep_refund_transfer(int64 transfer_id, bool has_amount, int64 amount,
-				   const char *key)
+static int64
+refund_transfer(int64 transfer_id, bool has_amount, int64 amount,
+				FunctionCallInfo call, const char *key)
 {
 	static EpPlan lock = EP_PLAN("SELECT t.kind, t.debit_account, t.credit_account, t.amount, t.refunded, "
 		"       coalesce(o.deal, 0), coalesce(o.receivable, 0), o.terminal, "
@@ -126,8 +121,7 @@ ep_refund_transfer(int64 transfer_id, bool has_amount, int64 amount,
 	int64		prior;
 
 	p.id = ep_next_id("transfer_id_seq");
-	if (key && ep_idem_claim(key, refund_request(transfer_id, has_amount, amount),
-							 true, p.id, &prior))
+	if (ep_idem_claim_call(call, key, "refund", REFUND_REQUEST, p.id, &prior))
 		return prior;
 
 	values[0] = Int64GetDatum(transfer_id);
@@ -185,6 +179,13 @@ ep_refund_transfer(int64 transfer_id, bool has_amount, int64 amount,
 	return p.id;
 }
 
+/* A refund without an idempotency key (a deal's step) */
+int64
+ep_refund_transfer(int64 transfer_id, bool has_amount, int64 amount)
+{
+	return refund_transfer(transfer_id, has_amount, amount, NULL, NULL);
+}
+
 /*
  * escrow.refund() leaves an owned transfer to its owner: refuse it (EP007)
  * before anything else but the replay of a finished call (a key reused
@@ -230,10 +231,10 @@ escrow_refund(PG_FUNCTION_ARGS)
 	int64		id;
 
 	SPI_connect();
-	if (!key || !ep_idem_replay(key, refund_request(transfer_id, has_amount, amount), &id))
+	if (!key || !ep_idem_replay(key, ep_idem_request(fcinfo, "refund", REFUND_REQUEST), &id))
 	{
 		refuse_if_owned(transfer_id);
-		id = ep_refund_transfer(transfer_id, has_amount, amount, key);
+		id = refund_transfer(transfer_id, has_amount, amount, fcinfo, key);
 	}
 	SPI_finish();
 	PG_RETURN_INT64(id);

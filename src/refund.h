@@ -10,7 +10,6 @@
 
 #include "escrowpay.h"
 
-extern int64 ep_refund_transfer(int64 transfer_id, bool has_amount, int64 amount,
-								const char *key);
+extern int64 ep_refund_transfer(int64 transfer_id, bool has_amount, int64 amount);
 
 #endif							/* EP_REFUND_H */

@@ -280,7 +280,7 @@ ep_sources_refund(EpDeal *d, int64 share)
 
 		if (take[order[i]] == 0)
 			continue;
-		ep_refund_transfer(src->capture_transfer, true, take[order[i]], NULL);
+		ep_refund_transfer(src->capture_transfer, true, take[order[i]]);
 		src->refunded += take[order[i]];
 	}
 	save_sources(d, s, n);

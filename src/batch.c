@@ -48,10 +48,7 @@ arg_int64_array(FunctionCallInfo fcinfo, int argno, const char *what,
 	int64	   *out;
 	int			i;
 
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must not be NULL", what)));
+	ep_arg_required(fcinfo, argno, what);
 	arr = PG_GETARG_ARRAYTYPE_P(argno);
 	if (ARR_NDIM(arr) > 1)
 		ereport(ERROR,
@@ -138,6 +135,22 @@ int64_array(const int64 *values, int n)
 										   TYPALIGN_DOUBLE));
 }
 
+/*
+ * The end of a batch call: its result, the ids as bigint[], recorded for
+ * its idempotency key (if any), copied out of SPI's memory; SPI finished
+ */
+static Datum
+batch_result(const int64 *ids, int n, const char *key)
+{
+	Datum		result = int64_array(ids, n);
+
+	if (key)
+		ep_idem_record_batch(key, result);
+	result = SPI_datumTransfer(result, false, -1);
+	SPI_finish();
+	PG_RETURN_DATUM(result);
+}
+
 /* qsort comparator for int64 */
 static int
 cmp_int64(const void *a, const void *b)
@@ -166,19 +179,16 @@ Datum
 escrow_hold_batch(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	static EpPlan first_bad = {NULL,
-		"SELECT u.d, u.c FROM unnest($1::bigint[], $2::bigint[]) WITH ORDINALITY AS u(d, c, i) "
+	static EpPlan first_bad = EP_PLAN("SELECT u.d, u.c FROM unnest($1::bigint[], $2::bigint[]) WITH ORDINALITY AS u(d, c, i) "
 		"  LEFT JOIN escrow.accounts da ON da.id = u.d "
 		"  LEFT JOIN escrow.accounts ca ON ca.id = u.c "
 		" WHERE da.id IS NULL OR ca.id IS NULL OR da.currency <> ca.currency OR u.d = u.c "
 		"    OR da.owner = '" EP_FUNDING_OWNER "' OR ca.owner = '" EP_FUNDING_OWNER "' "
-		" ORDER BY u.i LIMIT 1",
-	2, {INT8ARRAYOID, INT8ARRAYOID}};
-	static EpPlan insert = {NULL,
-		"INSERT INTO escrow.holds (id, debit_account, credit_account, amount, expires_at) "
+		" ORDER BY u.i LIMIT 1", INT8ARRAYOID, INT8ARRAYOID);
+	static EpPlan insert = EP_PLAN("INSERT INTO escrow.holds (id, debit_account, credit_account, amount, expires_at) "
 		"SELECT u.i, u.d, u.c, u.a, $5 "
 		"  FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[]) AS u(i, d, c, a)",
-	5, {INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, TIMESTAMPTZOID}};
+		INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, TIMESTAMPTZOID);
 	int			n,
 				m,
 				k;
@@ -266,12 +276,7 @@ escrow_hold_batch(PG_FUNCTION_ARGS)
 	values[4] = TimestampTzGetDatum(expires_at);
 	ep_exec(&insert, values, nulls, 0);
 
-	result = int64_array(ids, n);
-	if (key)
-		ep_idem_record_batch(key, result);
-	result = SPI_datumTransfer(result, false, -1);
-	SPI_finish();
-	PG_RETURN_DATUM(result);
+	return batch_result(ids, n, key);
 }
 
 /*
@@ -283,12 +288,10 @@ escrow_hold_batch(PG_FUNCTION_ARGS)
 static void
 lock_each(const int64 *sorted, int n)
 {
-	static EpPlan lock_hold = {NULL,
-		"SELECT debit_account, credit_account FROM escrow.holds WHERE id = $1 FOR UPDATE",
-	1, {INT8OID}};
-	static EpPlan lock_account = {NULL,
-		"SELECT id FROM escrow.accounts WHERE id = $1 FOR UPDATE",
-	1, {INT8OID}};
+	static EpPlan lock_hold = EP_PLAN("SELECT debit_account, credit_account FROM escrow.holds WHERE id = $1 FOR UPDATE",
+		INT8OID);
+	static EpPlan lock_account = EP_PLAN("SELECT id FROM escrow.accounts WHERE id = $1 FOR UPDATE",
+		INT8OID);
 	int64	   *touched = palloc(sizeof(int64) * 2 * Max(n, 1));
 	int			locked = 0;
 	int			i;
@@ -325,14 +328,10 @@ Datum
 escrow_capture_batch(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	static EpPlan lock_holds = {NULL,
-		"SELECT id, debit_account, credit_account FROM escrow.holds "
-		" WHERE id = ANY($1) ORDER BY id FOR UPDATE",
-	1, {INT8ARRAYOID}};
-	static EpPlan lock_accounts = {NULL,
-		"SELECT id FROM escrow.accounts "
-		" WHERE id = ANY($1) ORDER BY id FOR UPDATE",
-	1, {INT8ARRAYOID}};
+	static EpPlan lock_holds = EP_PLAN("SELECT id, debit_account, credit_account FROM escrow.holds "
+		" WHERE id = ANY($1) ORDER BY id FOR UPDATE", INT8ARRAYOID);
+	static EpPlan lock_accounts = EP_PLAN("SELECT id FROM escrow.accounts "
+		" WHERE id = ANY($1) ORDER BY id FOR UPDATE", INT8ARRAYOID);
 	int			n,
 				k;
 	int64	   *hold = arg_int64_array(fcinfo, 0, "hold_ids", &n, NULL);
@@ -354,10 +353,7 @@ escrow_capture_batch(PG_FUNCTION_ARGS)
 		require_same_length(n, k, "amounts");
 		require_positive(amount, amount_null, n);
 	}
-	if (PG_ARGISNULL(3))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("final must not be NULL")));
+	ep_arg_required(fcinfo, 3, "final");
 	final = PG_GETARG_BOOL(3);
 
 	sorted = palloc(sizeof(int64) * n);
@@ -417,10 +413,5 @@ escrow_capture_batch(PG_FUNCTION_ARGS)
 								 final, NULL, 0);
 	}
 
-	result = int64_array(ids, n);
-	if (key)
-		ep_idem_record_batch(key, result);
-	result = SPI_datumTransfer(result, false, -1);
-	SPI_finish();
-	PG_RETURN_DATUM(result);
+	return batch_result(ids, n, key);
 }

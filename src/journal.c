@@ -115,134 +115,214 @@ datum_array(Datum *items, int n, Oid type)
 }
 
 /*
- * Fold an account: move its legs waiting in escrow.unfolded, in transfer
- * order, into escrow.entries (seq, running balance, hash chain) and add the
- * ones the row has not seen to posted.  The caller holds the row's lock
- * (FOR UPDATE), so no transaction in flight has applied a leg to it: every
- * applied leg is committed (or the caller's own) and visible here, and
- * posted less those legs is the balance after the last folded entry.  Legs
- * of transactions still in flight stay for a later fold.  *posted is the
- * account's posted figure as the caller read it under the lock; it becomes
- * the folded balance.  Returns the number of legs folded.
+ * Fold the n accounts ids (ascending, each locked FOR UPDATE by the
+ * caller): move their legs waiting in escrow.unfolded, in transfer order,
+ * into escrow.entries (seq, running balance, hash chain) and add the ones
+ * the rows have not seen to posted.  The caller holds the rows' locks, so
+ * no transaction in flight has applied a leg to them: every applied leg is
+ * committed (or the caller's own) and visible here, and posted less those
+ * legs is the balance after the last folded entry.  Legs of transactions
+ * still in flight stay for a later fold.  Four statements whatever n is
+ * (take the legs, read the chain heads, insert the entries, update the
+ * rows), so that the worker's fold costs per batch, not per account.  If
+ * posted is not NULL, posted[i] (ids[i]'s figure as the caller read it
+ * under the lock) becomes the folded balance.  Returns the number of legs
+ * folded.
  */
-int64
-ep_fold_account(int64 account, int64 *posted)
+static int64
+fold_locked(int n, const int64 *ids, int64 *posted)
 {
 	static EpPlan take = {NULL,
-		"WITH d AS (DELETE FROM escrow.unfolded WHERE account = $1 "
-		"           RETURNING transfer_id, amount, applied) "
-		"SELECT d.transfer_id, d.amount, d.applied, t.kind, "
+		"WITH d AS (DELETE FROM escrow.unfolded WHERE account = ANY ($1) "
+		"           RETURNING account, transfer_id, amount, applied) "
+		"SELECT d.account, d.transfer_id, d.amount, d.applied, t.kind, "
 		"       CASE WHEN d.amount < 0 THEN t.credit_account ELSE t.debit_account END, "
 		"       coalesce(t.hold_id, 0), coalesce(t.refund_of, 0) "
 		"  FROM d LEFT JOIN escrow.transfers t ON t.id = d.transfer_id "
-		" ORDER BY d.transfer_id",
-	1, {INT8OID}};
+		" ORDER BY d.account, d.transfer_id",
+	1, {INT8ARRAYOID}};
 	static EpPlan head = {NULL,
-		"SELECT posted, entry_count, chain_head FROM escrow.accounts WHERE id = $1",
-	1, {INT8OID}};
+		"SELECT id, posted, entry_count, chain_head FROM escrow.accounts "
+		" WHERE id = ANY ($1) ORDER BY id",
+	1, {INT8ARRAYOID}};
 	static EpPlan insert = {NULL,
 		"INSERT INTO escrow.entries (account, seq, transfer_id, amount, balance, hash) "
-		"SELECT $1, u.s, u.x, u.a, u.b, u.h "
-		"  FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bytea[]) "
-		"       AS u(s, x, a, b, h)",
-	6, {INT8OID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, BYTEAARRAYOID}};
+		"SELECT u.c, u.s, u.x, u.a, u.b, u.h "
+		"  FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], "
+		"              $5::bigint[], $6::bytea[]) AS u(c, s, x, a, b, h)",
+	6, {INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, BYTEAARRAYOID}};
 	static EpPlan update = {NULL,
-		"UPDATE escrow.accounts SET posted = posted + $2, entry_count = $3, chain_head = $4 "
-		" WHERE id = $1",
-	4, {INT8OID, INT8OID, INT8OID, BYTEAOID}};
+		"UPDATE escrow.accounts a SET posted = a.posted + u.unseen, entry_count = u.c, "
+		"       chain_head = u.h "
+		"  FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bytea[]) "
+		"       AS u(id, unseen, c, h) "
+		" WHERE a.id = u.id",
+	4, {INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, BYTEAARRAYOID}};
 	Datum		values[6];
-	Datum	   *seqs,
+	Datum	   *accounts,
+			   *seqs,
 			   *transfers,
 			   *amounts,
 			   *balances,
-			   *hashes;
-	EpEntry	   *legs;
+			   *hashes,
+			   *touched,
+			   *unseens,
+			   *counts,
+			   *heads;
+	EpEntry    *legs;
 	bool	   *applied;
-	uint64		n,
-				i;
-	int64		balance,
-				unseen = 0,
-				count;
-	uint8		hash[EP_HASH_LEN];
-	bytea	   *stored;
+	uint64		nlegs,
+				nheads,
+				i,
+				j,
+				k;
 	bool		isnull;
 
-	values[0] = Int64GetDatum(account);
-	n = ep_exec(&take, values, NULL, 0);
 	if (n == 0)
+		return 0;
+	accounts = palloc(sizeof(Datum) * n);
+	for (i = 0; i < (uint64) n; i++)
+		accounts[i] = Int64GetDatum(ids[i]);
+	values[0] = datum_array(accounts, n, INT8OID);
+	nlegs = ep_exec(&take, values, NULL, 0);
+	if (nlegs == 0)
 		return 0;
 
 	/* copy the legs out before the next statement replaces the result */
-	legs = palloc(sizeof(EpEntry) * n);
-	applied = palloc(sizeof(bool) * n);
-	for (i = 0; i < n; i++)
+	legs = palloc(sizeof(EpEntry) * nlegs);
+	applied = palloc(sizeof(bool) * nlegs);
+	for (i = 0; i < nlegs; i++)
 	{
-		legs[i].account = account;
-		legs[i].transfer = ep_int64(i, 1);
-		legs[i].amount = ep_int64(i, 2);
-		applied[i] = DatumGetBool(ep_datum(i, 3, &isnull));
-		legs[i].kind = ep_text(i, 4);
+		legs[i].account = ep_int64(i, 1);
+		legs[i].transfer = ep_int64(i, 2);
+		legs[i].amount = ep_int64(i, 3);
+		applied[i] = DatumGetBool(ep_datum(i, 4, &isnull));
+		legs[i].kind = ep_text(i, 5);
 		if (legs[i].kind == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
 					 errmsg("unfolded leg of account %lld names missing transfer %lld",
-							(long long) account, (long long) legs[i].transfer),
+							(long long) legs[i].account, (long long) legs[i].transfer),
 					 errhint("Run escrow.verify_ledger().")));
-		legs[i].counterparty = ep_int64(i, 5);
-		legs[i].hold_id = ep_int64(i, 6);
-		legs[i].refund_of = ep_int64(i, 7);
+		legs[i].counterparty = ep_int64(i, 6);
+		legs[i].hold_id = ep_int64(i, 7);
+		legs[i].refund_of = ep_int64(i, 8);
 	}
 
-	ep_exec(&head, values, NULL, 1);
-	balance = ep_int64(0, 1);
-	count = ep_int64(0, 2);
-	stored = DatumGetByteaPP(ep_datum(0, 3, &isnull));
-	if (VARSIZE_ANY_EXHDR(stored) != EP_HASH_LEN)
+	/* the chain heads, in the same (ascending account) order as the legs */
+	nheads = ep_exec(&head, values, NULL, 0);
+	accounts = palloc(sizeof(Datum) * nlegs);
+	seqs = palloc(sizeof(Datum) * nlegs);
+	transfers = palloc(sizeof(Datum) * nlegs);
+	amounts = palloc(sizeof(Datum) * nlegs);
+	balances = palloc(sizeof(Datum) * nlegs);
+	hashes = palloc(sizeof(Datum) * nlegs);
+	touched = palloc(sizeof(Datum) * nheads);
+	unseens = palloc(sizeof(Datum) * nheads);
+	counts = palloc(sizeof(Datum) * nheads);
+	heads = palloc(sizeof(Datum) * nheads);
+	i = 0;
+	k = 0;
+	for (j = 0; j < nheads && i < nlegs; j++)
+	{
+		int64		account = ep_int64(j, 1);
+		int64		balance = ep_int64(j, 2);
+		int64		count = ep_int64(j, 3);
+		bytea	   *stored = DatumGetByteaPP(ep_datum(j, 4, &isnull));
+		int64		unseen = 0;
+		uint8		hash[EP_HASH_LEN];
+		uint64		first = i,
+					l;
+
+		if (legs[i].account != account)
+			continue;			/* nothing waited for this one */
+		if (VARSIZE_ANY_EXHDR(stored) != EP_HASH_LEN)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("chain head of account %lld is not %d bytes",
+							(long long) account, EP_HASH_LEN)));
+		memcpy(hash, VARDATA_ANY(stored), EP_HASH_LEN);
+		while (i < nlegs && legs[i].account == account)
+		{
+			if (applied[i])
+				balance = ep_sub(balance, legs[i].amount, "account balance");
+			i++;
+		}
+		for (l = first; l < i; l++)
+		{
+			bytea	   *h = palloc(VARHDRSZ + EP_HASH_LEN);
+
+			balance = ep_add(balance, legs[l].amount, "account balance");
+			if (!applied[l])
+				unseen = ep_add(unseen, legs[l].amount, "account balance");
+			legs[l].seq = ++count;
+			legs[l].balance = balance;
+			ep_entry_hash(hash, &legs[l], hash);
+			SET_VARSIZE(h, VARHDRSZ + EP_HASH_LEN);
+			memcpy(VARDATA(h), hash, EP_HASH_LEN);
+			accounts[l] = Int64GetDatum(account);
+			seqs[l] = Int64GetDatum(legs[l].seq);
+			transfers[l] = Int64GetDatum(legs[l].transfer);
+			amounts[l] = Int64GetDatum(legs[l].amount);
+			balances[l] = Int64GetDatum(balance);
+			hashes[l] = PointerGetDatum(h);
+		}
+		touched[k] = Int64GetDatum(account);
+		unseens[k] = Int64GetDatum(unseen);
+		counts[k] = Int64GetDatum(count);
+		heads[k] = hashes[i - 1];
+		k++;
+		if (posted != NULL)
+		{
+			int			p;
+
+			for (p = 0; p < n; p++)
+				if (ids[p] == account)
+					posted[p] = ep_add(posted[p], unseen, "account balance");
+		}
+	}
+	if (i != nlegs)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("chain head of account %lld is not %d bytes",
-						(long long) account, EP_HASH_LEN)));
-	memcpy(hash, VARDATA_ANY(stored), EP_HASH_LEN);
-	for (i = 0; i < n; i++)
-		if (applied[i])
-			balance = ep_sub(balance, legs[i].amount, "account balance");
+				 errmsg("unfolded leg of transfer %lld names missing account %lld",
+						(long long) legs[i].transfer, (long long) legs[i].account),
+				 errhint("Run escrow.verify_ledger().")));
 
-	seqs = palloc(sizeof(Datum) * n);
-	transfers = palloc(sizeof(Datum) * n);
-	amounts = palloc(sizeof(Datum) * n);
-	balances = palloc(sizeof(Datum) * n);
-	hashes = palloc(sizeof(Datum) * n);
-	for (i = 0; i < n; i++)
-	{
-		bytea	   *h = palloc(VARHDRSZ + EP_HASH_LEN);
-
-		balance = ep_add(balance, legs[i].amount, "account balance");
-		if (!applied[i])
-			unseen = ep_add(unseen, legs[i].amount, "account balance");
-		legs[i].seq = ++count;
-		legs[i].balance = balance;
-		ep_entry_hash(hash, &legs[i], hash);
-		SET_VARSIZE(h, VARHDRSZ + EP_HASH_LEN);
-		memcpy(VARDATA(h), hash, EP_HASH_LEN);
-		seqs[i] = Int64GetDatum(legs[i].seq);
-		transfers[i] = Int64GetDatum(legs[i].transfer);
-		amounts[i] = Int64GetDatum(legs[i].amount);
-		balances[i] = Int64GetDatum(balance);
-		hashes[i] = PointerGetDatum(h);
-	}
-	values[1] = datum_array(seqs, n, INT8OID);
-	values[2] = datum_array(transfers, n, INT8OID);
-	values[3] = datum_array(amounts, n, INT8OID);
-	values[4] = datum_array(balances, n, INT8OID);
-	values[5] = datum_array(hashes, n, BYTEAOID);
+	values[0] = datum_array(accounts, nlegs, INT8OID);
+	values[1] = datum_array(seqs, nlegs, INT8OID);
+	values[2] = datum_array(transfers, nlegs, INT8OID);
+	values[3] = datum_array(amounts, nlegs, INT8OID);
+	values[4] = datum_array(balances, nlegs, INT8OID);
+	values[5] = datum_array(hashes, nlegs, BYTEAOID);
 	ep_exec(&insert, values, NULL, 0);
 
-	values[1] = Int64GetDatum(unseen);
-	values[2] = Int64GetDatum(count);
-	values[3] = hashes[n - 1];
+	values[0] = datum_array(touched, k, INT8OID);
+	values[1] = datum_array(unseens, k, INT8OID);
+	values[2] = datum_array(counts, k, INT8OID);
+	values[3] = datum_array(heads, k, BYTEAOID);
 	ep_exec(&update, values, NULL, 0);
-	*posted = ep_add(*posted, unseen, "account balance");
-	return (int64) n;
+	return (int64) nlegs;
+}
+
+/*
+ * Fold one account the caller holds FOR UPDATE (fold_locked); *posted, its
+ * figure as the caller read it under the lock, becomes the folded balance.
+ * Returns the number of legs folded.
+ */
+int64
+ep_fold_account(int64 account, int64 *posted)
+{
+	return fold_locked(1, &account, posted);
+}
+
+/* qsort comparator of int64 */
+static int
+cmp_int64(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return x < y ? -1 : x > y;
 }
 
 /*
@@ -272,15 +352,17 @@ fold_journal(int32 max_accounts)
 		"SELECT account FROM a WHERE account IS NOT NULL LIMIT $1",
 	2, {INT4OID, INT8OID}};
 	static EpPlan lock = {NULL,
-		"SELECT posted FROM escrow.accounts WHERE id = $1 FOR UPDATE SKIP LOCKED",
-	1, {INT8OID}};
+		"SELECT id FROM escrow.accounts WHERE id = ANY ($1) ORDER BY id "
+		"   FOR UPDATE SKIP LOCKED",
+	1, {INT8ARRAYOID}};
 	Datum		values[2];
 	int64	   *ids;
 	int			n = 0,
 				pass,
 				i;
 	int64		start = fold_cursor;
-	int64		folded = 0;
+	Datum	   *items;
+	int			locked;
 
 	max_accounts = Min(max_accounts, EP_FOLD_MAX_ACCOUNTS);
 	ids = palloc(sizeof(int64) * max_accounts);
@@ -302,18 +384,20 @@ fold_journal(int32 max_accounts)
 			ids[n++] = id;
 		}
 	}
-	for (i = 0; i < n; i++)
-	{
-		int64		posted;
-
-		values[0] = Int64GetDatum(ids[i]);
-		if (ep_exec(&lock, values, NULL, 1) != 1)
-			continue;
-		posted = ep_int64(0, 1);
-		folded += ep_fold_account(ids[i], &posted);
-	}
 	fold_cursor = n > 0 ? ids[n - 1] : 0;
-	return folded;
+	if (n == 0)
+		return 0;
+
+	/* lock what nobody holds, in id order, and fold those in one pass */
+	qsort(ids, n, sizeof(int64), cmp_int64);
+	items = palloc(sizeof(Datum) * n);
+	for (i = 0; i < n; i++)
+		items[i] = Int64GetDatum(ids[i]);
+	values[0] = datum_array(items, n, INT8OID);
+	locked = (int) ep_exec(&lock, values, NULL, 0);
+	for (i = 0; i < locked; i++)
+		ids[i] = ep_int64(i, 1);
+	return fold_locked(locked, ids, NULL);
 }
 
 /*

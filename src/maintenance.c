@@ -15,7 +15,9 @@
  * task gets the settings escrowpay.<name>_interval (seconds between runs;
  * 0: every round, -1: never) and escrowpay.<name>_batch ($1), defined by
  * ep_maintenance_define_gucs() from this table.  A task that did a full
- * batch runs again at once (more is due).
+ * batch runs again at once (more is due); the others wait for their next
+ * regular round, so that a busy task does not make the rest run back to
+ * back.
  *
  * Each task runs in a transaction of its own: one that fails is rolled
  * back, logged as a WARNING and recorded, and the other tasks go on.  The
@@ -281,8 +283,12 @@ maintenance_round(void)
 			continue;
 		CHECK_FOR_INTERRUPTS();
 		processed = run_task(t, records);
-		t->next_run = t->interval > 0 ?
-			TimestampTzPlusMilliseconds(now, t->interval * 1000L) : 0;
+		/*
+		 * Every round at most (interval 0: the next regular round, not a
+		 * round that runs at once because another task had more to do).
+		 */
+		t->next_run = TimestampTzPlusMilliseconds(now, (t->interval > 0 ? t->interval :
+														ep_maintenance_interval) * 1000L);
 		if (processed >= t->batch)
 		{
 			t->next_run = 0;

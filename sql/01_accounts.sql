@@ -31,6 +31,20 @@ SELECT owner, kind, currency, posted, held, credit_limit, available
   FROM escrow.balances WHERE owner LIKE 'acc-%' ORDER BY owner, currency;
 SELECT length(owner), kind, currency FROM escrow.balances WHERE account = :long_owner;
 
+-- A currency an account uses cannot be deleted, re-coded or truncated
+-- (23503); one no account uses can.
+DELETE FROM escrow.currencies WHERE code = 'JPY';
+\echo :LAST_ERROR_SQLSTATE
+UPDATE escrow.currencies SET code = 'JPX' WHERE code = 'JPY';
+\echo :LAST_ERROR_SQLSTATE
+TRUNCATE escrow.currencies CASCADE;
+\echo :LAST_ERROR_SQLSTATE
+BEGIN;
+UPDATE escrow.currencies SET name = 'Japanese Yen' WHERE code = 'JPY' RETURNING code, name;
+DELETE FROM escrow.currencies WHERE code = 'GBP' RETURNING code;
+ROLLBACK;
+SELECT count(*) AS builtin FROM escrow.currencies WHERE builtin;
+
 -- open_account refusals
 SELECT pg_temp.fingerprint() AS before \gset
 SELECT c AS call, pg_temp.error_of(c) AS error FROM (VALUES

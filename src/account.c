@@ -90,8 +90,9 @@ Datum
 escrow_open_account(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	static EpPlan currency_plan = EP_PLAN("SELECT code FROM escrow.currencies WHERE code = upper($1)",
-		TEXTOID);
+	/* KEY SHARE: a DELETE of the currency waits, then sees the account */
+	static EpPlan currency_plan = EP_PLAN("SELECT code FROM escrow.currencies WHERE code = upper($1) "
+		"FOR KEY SHARE", TEXTOID);
 	static EpPlan insert = EP_PLAN("INSERT INTO escrow.accounts (owner, kind, currency, credit_limit) "
 		"VALUES ($1, $2, $3, $4) RETURNING id", TEXTOID, TEXTOID, TEXTOID, INT8OID);
 	char	   *owner;

@@ -179,13 +179,20 @@ ep_interval_key(Interval *expires_in)
 }
 
 /*
- * Place a hold; returns its id.  ep_reserve_funds() checks the accounts
- * and funds.
+ * Place a hold; returns its id.  One statement reserves the funds
+ * (EP_RESERVE_SQL) and inserts the hold; when it reserves nothing,
+ * ep_check_hold_accounts() and ep_add_held() say why or, after folding,
+ * reserve, and the hold is inserted alone.
  */
 int64
 ep_place_hold(int64 debit, int64 credit, int64 amount, Interval *expires_in,
 			  const char *key, int64 deal)
 {
+	static EpPlan reserve = {NULL,
+		"WITH r AS (" EP_RESERVE_SQL("$2", "$3", "$4") " RETURNING a.id) "
+		"INSERT INTO escrow.holds (id, debit_account, credit_account, amount, expires_at, deal) "
+		"SELECT $1, $2, $3, $4, $5, nullif($6, 0) FROM r",
+	6, {INT8OID, INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID, INT8OID}};
 	static EpPlan insert = {NULL,
 		"INSERT INTO escrow.holds (id, debit_account, credit_account, amount, expires_at, deal) "
 		"VALUES ($1, $2, $3, $4, $5, nullif($6, 0))",
@@ -214,14 +221,16 @@ ep_place_hold(int64 debit, int64 credit, int64 amount, Interval *expires_in,
 			return prior;
 	}
 
-	ep_reserve_funds(debit, credit, amount);
-
 	values[0] = Int64GetDatum(id);
 	values[1] = Int64GetDatum(debit);
 	values[2] = Int64GetDatum(credit);
 	values[3] = Int64GetDatum(amount);
 	values[4] = TimestampTzGetDatum(expires_at);
 	values[5] = Int64GetDatum(deal);
+	if (!ep_distributed() && ep_exec(&reserve, values, nulls, 0) == 1)
+		return id;
+	ep_check_hold_accounts(debit, credit);
+	ep_add_held(debit, amount);
 	ep_exec(&insert, values, nulls, 0);
 	return id;
 }

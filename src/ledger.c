@@ -322,33 +322,6 @@ ep_add_held(int64 debit, int64 amount)
 	ep_exec(&unguarded, values, NULL, 0);
 }
 
-/*
- * Reserve amount on debit for a hold to credit, in one statement when the
- * accounts are fine and the folded funds are there.
- */
-void
-ep_reserve_funds(int64 debit, int64 credit, int64 amount)
-{
-	static EpPlan reserve = {NULL,
-		"UPDATE escrow.accounts a SET held = a.held + $3 "
-		"  FROM escrow.accounts c "
-		" WHERE a.id = $1 AND c.id = $2 AND a.id <> c.id AND c.currency = a.currency "
-		"   AND c.owner <> '" EP_FUNDING_OWNER "' AND a.owner <> '" EP_FUNDING_OWNER "' "
-		"   AND a.held <= " EP_MAX_BALANCE_SQL " - $3 "
-		"   AND (a.kind = 'system' OR a.posted >= (a.held + $3) - a.credit_limit)",
-	3, {INT8OID, INT8OID, INT8OID}};
-	Datum		values[3];
-
-	values[0] = Int64GetDatum(debit);
-	values[1] = Int64GetDatum(credit);
-	values[2] = Int64GetDatum(amount);
-	/* one statement over two accounts: not on a Citus cluster */
-	if (!ep_distributed() && ep_exec(&reserve, values, NULL, 0) == 1)
-		return;
-	ep_check_hold_accounts(debit, credit);
-	ep_add_held(debit, amount);
-}
-
 /* Give up amount of what account holds */
 void
 ep_unhold(int64 account, int64 amount)

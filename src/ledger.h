@@ -51,10 +51,25 @@ typedef struct EpAccount
 	bool		funding;
 } EpAccount;
 
+/*
+ * The one-statement reservation of a hold (SQL text; d, c and amt name the
+ * parameters of debit, credit and amount): held += amount on the debit
+ * row when both accounts exist, differ, share a currency, neither is a
+ * funding account, and the folded funds cover it.  It updates one row or
+ * none; on none, ep_check_hold_accounts() and ep_add_held() decide and say
+ * why.  A statement over two accounts: not on a Citus cluster.
+ */
+#define EP_RESERVE_SQL(d, c, amt) \
+	"UPDATE escrow.accounts a SET held = a.held + " amt \
+	"  FROM escrow.accounts c " \
+	" WHERE a.id = " d " AND c.id = " c " AND a.id <> c.id AND c.currency = a.currency " \
+	"   AND c.owner <> '" EP_FUNDING_OWNER "' AND a.owner <> '" EP_FUNDING_OWNER "' " \
+	"   AND a.held <= " EP_MAX_BALANCE_SQL " - " amt \
+	"   AND (a.kind = 'system' OR a.posted >= (a.held + " amt ") - a.credit_limit)"
+
 extern void ep_post_transfer(const EpPosting *p);
 extern void ep_fetch_account(int64 id, const char *currency, bool allow_funding,
 							 bool lock, EpAccount *a);
-extern void ep_reserve_funds(int64 debit, int64 credit, int64 amount);
 extern void ep_check_hold_accounts(int64 debit, int64 credit);
 extern void ep_add_held(int64 debit, int64 amount);
 extern void ep_unhold(int64 account, int64 amount);

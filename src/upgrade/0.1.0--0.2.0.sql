@@ -384,3 +384,8 @@ ALTER TABLE escrow.deals
     DROP CONSTRAINT deals_check1,
     ADD CONSTRAINT deals_settlement_check CHECK (escrow.settlement_fits(settlement, institution));
 ALTER TABLE escrow.deals RENAME CONSTRAINT deals_check2 TO deals_check1;
+
+-- accounts.currency: no foreign key (re-checked with a KEY SHARE lock on
+-- every update of a row changed earlier in the transaction); the trigger
+-- currencies_in_use (src/sql/20_accounts.sql) keeps a used currency.
+ALTER TABLE escrow.accounts DROP CONSTRAINT accounts_currency_fkey;

@@ -107,5 +107,7 @@ SELECT p FROM (VALUES
   (65, pg_temp.probe('distribution', NULL, $q$ SELECT count(*) FROM escrow.distribution() $q$)),
   -- the CHECK on a deal's settlement model, over the old deals
   (66, pg_temp.probe('settlement_fits', NULL, $q$ SELECT bool_and(escrow.settlement_fits(settlement, institution)) FROM escrow.deals $q$)),
-  (67, pg_temp.probe('settlement_receivable', NULL, $q$ SELECT count(escrow.settlement_receivable(settlement)) FROM escrow.deals $q$))
+  (67, pg_temp.probe('settlement_receivable', NULL, $q$ SELECT count(escrow.settlement_receivable(settlement)) FROM escrow.deals $q$)),
+  -- the old accounts keep their currency
+  (68, pg_temp.probe('currencies_in_use', '23503', $q$ DELETE FROM escrow.currencies WHERE code = 'USD' $q$))
 ) AS probes (n, p) ORDER BY n;

@@ -41,7 +41,7 @@ ALTER TABLE escrow.accounts SET (fillfactor = 50);
 -- currency takes; the code never changes after open_account(), so this
 -- trigger on escrow.currencies keeps the reference instead.
 CREATE FUNCTION escrow.currencies_in_use() RETURNS trigger
-    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS $$
 BEGIN
     IF TG_OP = 'TRUNCATE' AND EXISTS (SELECT 1 FROM escrow.accounts) THEN

@@ -132,13 +132,22 @@ datum_array(Datum *items, int n, Oid type)
 static int64
 fold_locked(int n, const int64 *ids, int64 *posted)
 {
+	/*
+	 * Each leg's transfer by its key: the lateral subquery (OFFSET 0 keeps
+	 * it one) is an index probe per leg whatever the statistics were when
+	 * the plan was made; a join planned while escrow.transfers was young
+	 * hashes a sequential scan of it, for as long as the plan is kept.
+	 */
 	static EpPlan take = {NULL,
 		"WITH d AS (DELETE FROM escrow.unfolded WHERE account = ANY ($1) "
 		"           RETURNING account, transfer_id, amount, applied) "
-		"SELECT d.account, d.transfer_id, d.amount, d.applied, t.kind, "
-		"       CASE WHEN d.amount < 0 THEN t.credit_account ELSE t.debit_account END, "
-		"       coalesce(t.hold_id, 0), coalesce(t.refund_of, 0) "
-		"  FROM d LEFT JOIN escrow.transfers t ON t.id = d.transfer_id "
+		"SELECT d.account, d.transfer_id, d.amount, d.applied, t.kind, t.other, "
+		"       t.hold, t.refund "
+		"  FROM d LEFT JOIN LATERAL ("
+		"       SELECT x.kind, CASE WHEN d.amount < 0 THEN x.credit_account "
+		"                           ELSE x.debit_account END AS other, "
+		"              coalesce(x.hold_id, 0) AS hold, coalesce(x.refund_of, 0) AS refund "
+		"         FROM escrow.transfers x WHERE x.id = d.transfer_id OFFSET 0) t ON true "
 		" ORDER BY d.account, d.transfer_id",
 	1, {INT8ARRAYOID}};
 	static EpPlan head = {NULL,

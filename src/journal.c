@@ -136,19 +136,24 @@ fold_locked(int n, const int64 *ids, int64 *posted)
 	 * Each leg's transfer by its key: the lateral subquery (OFFSET 0 keeps
 	 * it one) is an index probe per leg whatever the statistics were when
 	 * the plan was made; a join planned while escrow.transfers was young
-	 * hashes a sequential scan of it, for as long as the plan is kept.
+	 * hashes a sequential scan of it, for as long as the plan is kept.  On
+	 * a Citus cluster (custom plans, and no lateral outer join over a
+	 * distributed table) a plain join.
 	 */
+#define EP_TAKE_LEGS(columns, transfer) \
+		"WITH d AS (DELETE FROM escrow.unfolded WHERE account = ANY ($1) " \
+		"           RETURNING account, transfer_id, amount, applied) " \
+		"SELECT d.account, d.transfer_id, d.amount, d.applied, " columns \
+		"  FROM d LEFT JOIN " transfer " ORDER BY d.account, d.transfer_id"
+#define EP_LEG_OF(t) \
+		t ".kind, CASE WHEN d.amount < 0 THEN " t ".credit_account " \
+		"ELSE " t ".debit_account END, coalesce(" t ".hold_id, 0), coalesce(" t ".refund_of, 0) "
 	static EpPlan take = {NULL,
-		"WITH d AS (DELETE FROM escrow.unfolded WHERE account = ANY ($1) "
-		"           RETURNING account, transfer_id, amount, applied) "
-		"SELECT d.account, d.transfer_id, d.amount, d.applied, t.kind, t.other, "
-		"       t.hold, t.refund "
-		"  FROM d LEFT JOIN LATERAL ("
-		"       SELECT x.kind, CASE WHEN d.amount < 0 THEN x.credit_account "
-		"                           ELSE x.debit_account END AS other, "
-		"              coalesce(x.hold_id, 0) AS hold, coalesce(x.refund_of, 0) AS refund "
-		"         FROM escrow.transfers x WHERE x.id = d.transfer_id OFFSET 0) t ON true "
-		" ORDER BY d.account, d.transfer_id",
+		EP_TAKE_LEGS("t.*", "LATERAL (SELECT " EP_LEG_OF("x") " FROM escrow.transfers x "
+					 "WHERE x.id = d.transfer_id OFFSET 0) t ON true"),
+	1, {INT8ARRAYOID}};
+	static EpPlan take_distributed = {NULL,
+		EP_TAKE_LEGS(EP_LEG_OF("t"), "escrow.transfers t ON t.id = d.transfer_id"),
 	1, {INT8ARRAYOID}};
 	static EpPlan head = {NULL,
 		"SELECT id, posted, entry_count, chain_head FROM escrow.accounts "
@@ -193,7 +198,7 @@ fold_locked(int n, const int64 *ids, int64 *posted)
 	for (i = 0; i < (uint64) n; i++)
 		accounts[i] = Int64GetDatum(ids[i]);
 	values[0] = datum_array(accounts, n, INT8OID);
-	nlegs = ep_exec(&take, values, NULL, 0);
+	nlegs = ep_exec(ep_distributed() ? &take_distributed : &take, values, NULL, 0);
 	if (nlegs == 0)
 		return 0;
 
@@ -399,6 +404,22 @@ fold_journal(int32 max_accounts)
 
 	/* lock what nobody holds, in id order, and fold those in one pass */
 	qsort(ids, n, sizeof(int64), cmp_int64);
+	if (ep_distributed())
+	{
+		/* Citus locks rows of one shard per statement: one account at a time */
+		static EpPlan lock_one = {NULL,
+			"SELECT id FROM escrow.accounts WHERE id = $1 FOR UPDATE SKIP LOCKED",
+		1, {INT8OID}};
+		int64		folded = 0;
+
+		for (i = 0; i < n; i++)
+		{
+			values[0] = Int64GetDatum(ids[i]);
+			if (ep_exec(&lock_one, values, NULL, 1) == 1)
+				folded += fold_locked(1, &ids[i], NULL);
+		}
+		return folded;
+	}
 	items = palloc(sizeof(Datum) * n);
 	for (i = 0; i < n; i++)
 		items[i] = Int64GetDatum(ids[i]);

@@ -283,9 +283,13 @@ pkg_check() {
   fi
 }
 
-# deb_lists DEB PATH: dpkg -c of DEB lists ./PATH
+# deb_lists DEB PATH: dpkg -c of DEB lists ./PATH.  The listing is read to
+# its end (grep -q would stop at the first match and, under pipefail, the
+# writer's SIGPIPE would fail the check at random).
 deb_lists() {
-  dpkg -c "$1" | awk '{print $NF}' | grep -qxF "./$2"
+  local listing
+  listing=$(dpkg -c "$1") || return 1
+  awk '{print $NF}' <<<"$listing" | grep -xF "./$2" >/dev/null
 }
 
 # pkg_installcheck DEB MAJOR: scripts/package-installcheck.sh --regress-only

@@ -262,7 +262,13 @@ ep_post_transfer(const EpPosting *p)
 	nulls[6] = p->refund_of ? ' ' : 'n';
 	values[7] = Int64GetDatum(p->debit_unhold);
 	values[8] = BoolGetDatum(funding);
-	if (ep_exec(&post, values, nulls, 0) != 2)
+	/*
+	 * On a Citus cluster the one statement over two accounts cannot be
+	 * routed: Citus would run its debit UPDATE on every shard of accounts,
+	 * a multi-shard modification that serialises with every other one.
+	 * post_slow() touches one account per statement.
+	 */
+	if (ep_distributed() || ep_exec(&post, values, nulls, 0) != 2)
 		post_slow(p, funding);
 	if (ep_owned(&p->owner))
 		record_owner(p->id, &p->owner);

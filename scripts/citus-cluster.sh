@@ -30,7 +30,9 @@
 # (database, default postgres), CLUSTER_PRELOAD / CLUSTER_EXTRA_CONF /
 # CLUSTER_KEEP as in scripts/cluster.sh.  After citus_cluster_start:
 # CLUSTER_DIR, CITUS_NODES (the data directories, coordinator first),
-# CITUS_PORTS (their ports), CITUS_LOGS (their server logs).
+# CITUS_PORTS (their ports), CITUS_LOGS (their server logs),
+# CLUSTER_KEYFILE and CLUSTER_CHECKPOINT_KEY (the keys of every node, as in
+# scripts/cluster.sh).
 
 _citus_self="${BASH_SOURCE[0]}"
 . "$(dirname "$_citus_self")/cluster.sh"
@@ -74,8 +76,11 @@ citus_cluster_start() {
   chown postgres: "$CLUSTER_DIR" || return 1
   CLUSTER_KEYFILE="$CLUSTER_DIR/escrowpay.keys"
   _cluster_write_keyfile "$CLUSTER_KEYFILE" || return 1
+  CLUSTER_CHECKPOINT_KEY="$CLUSTER_DIR/checkpoint.pem"
+  _cluster_write_checkpoint_key "$CLUSTER_CHECKPOINT_KEY" || return 1
   CITUS_NODES=() CITUS_PORTS=() CITUS_LOGS=()
   local CLUSTER_EXTRA_CONF="wal_level = logical
+escrowpay.checkpoint_key_file = '$CLUSTER_CHECKPOINT_KEY'
 ${CLUSTER_EXTRA_CONF:-}"
   for ((i = 0; i <= workers; i++)); do
     if [ "$i" = 0 ]; then name=coordinator; else name=worker$i; fi
@@ -99,8 +104,31 @@ ${CLUSTER_EXTRA_CONF:-}"
       -c "SELECT citus_add_node('localhost', $port)" >/dev/null || return 1
   done
   export PGHOST="$CLUSTER_DIR" PGPORT="${CITUS_PORTS[0]}" PGUSER=postgres
-  export CLUSTER_DIR CLUSTER_KEYFILE CITUS_DB
+  export CLUSTER_DIR CLUSTER_KEYFILE CLUSTER_CHECKPOINT_KEY CITUS_DB
   echo "citus-cluster.sh: coordinator on port ${CITUS_PORTS[0]}, workers on ports ${CITUS_PORTS[*]:1} (socket directory $CLUSTER_DIR, database $CITUS_DB)"
+}
+
+# citus_create_db NAME: a new database NAME on every node with Citus, the
+# coordinator and the workers registered in it (Citus keeps its metadata
+# per database), escrowpay created on the coordinator (Citus creates it on
+# the workers) and distributed (escrow.distribute()).  A fresh distributed
+# ledger for a test: Citus cannot drop escrowpay once it is distributed.
+citus_create_db() {
+  local db=$1 port
+  for port in "${CITUS_PORTS[@]}"; do
+    _citus_psql "$port" -d postgres -c "CREATE DATABASE \"$db\"" 2>&1 |
+      grep -v -e '^NOTICE:  Citus partially supports CREATE DATABASE' \
+              -e '^DETAIL:  Citus does not propagate' -e '^HINT:  You can manually create' >&2
+    _citus_psql "$port" -d "$db" -c 'CREATE EXTENSION citus' || return 1
+  done
+  _citus_psql "${CITUS_PORTS[0]}" -d "$db" \
+    -c "SELECT citus_set_coordinator_host('localhost', ${CITUS_PORTS[0]})" >/dev/null || return 1
+  for port in "${CITUS_PORTS[@]:1}"; do
+    _citus_psql "${CITUS_PORTS[0]}" -d "$db" \
+      -c "SELECT citus_add_node('localhost', $port)" >/dev/null || return 1
+  done
+  _citus_psql "${CITUS_PORTS[0]}" -d "$db" -c 'CREATE EXTENSION escrowpay' \
+    -c 'SELECT count(*) FROM escrow.distribute()' >/dev/null
 }
 
 # Stop every node (fast) and remove the scratch directory.  Safe to call

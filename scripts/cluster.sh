@@ -79,6 +79,17 @@ _cluster_write_keyfile() {
   fi
 }
 
+# _cluster_write_checkpoint_key FILE: the key that signs checkpoints, an
+# Ed25519 private key, readable by postgres only.
+_cluster_write_checkpoint_key() {
+  if ! (umask 077 &&
+        openssl genpkey -algorithm ed25519 -out "$1" 2>/dev/null &&
+        chown postgres: "$1"); then
+    echo "cluster.sh: could not write $1 (openssl genpkey)" >&2
+    return 1
+  fi
+}
+
 # _cluster_node_start DATA LOG PORT LISTEN PRELOAD PREPARED [CONF]: initdb
 # a node in DATA (trust authentication) and start it on PORT, with its unix
 # socket in CLUSTER_DIR, listening on TCP at LISTEN ('' for none),
@@ -143,13 +154,7 @@ cluster_start() {
 
   _cluster_write_keyfile "$CLUSTER_KEYFILE" || return 1
 
-  # the key that signs checkpoints: an Ed25519 private key, postgres only
-  if ! (umask 077 &&
-        openssl genpkey -algorithm ed25519 -out "$CLUSTER_CHECKPOINT_KEY" 2>/dev/null &&
-        chown postgres: "$CLUSTER_CHECKPOINT_KEY"); then
-    echo "cluster.sh: could not write $CLUSTER_CHECKPOINT_KEY (openssl genpkey)" >&2
-    return 1
-  fi
+  _cluster_write_checkpoint_key "$CLUSTER_CHECKPOINT_KEY" || return 1
 
   _cluster_node_start "$CLUSTER_DATA" "$CLUSTER_LOG" "$port" '' escrowpay 0 \
     "escrowpay.checkpoint_key_file = '$CLUSTER_CHECKPOINT_KEY'" || return 1

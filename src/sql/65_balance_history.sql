@@ -20,15 +20,23 @@ CREATE INDEX transfers_credit_time ON escrow.transfers (credit_account, created_
 CREATE FUNCTION escrow.account_legs(account bigint, after timestamptz, upto timestamptz)
     RETURNS TABLE (transfer bigint, kind text, created_at timestamptz, counterparty bigint,
                    amount bigint)
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    -- PL/pgSQL, not SQL: on a Citus cluster a query of an SQL function over
+    -- the distributed transfers cannot be planned with its parameters
+    -- (docs/scale-out.md); SECURITY DEFINER keeps either from being inlined
+    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS $$
+BEGIN
+    RETURN QUERY
     SELECT t.id, t.kind::text, t.created_at, t.credit_account, -t.amount::bigint
       FROM escrow.transfers t
-     WHERE t.debit_account = account AND t.created_at > after AND t.created_at <= upto
+     WHERE t.debit_account = account_legs.account
+       AND t.created_at > account_legs.after AND t.created_at <= account_legs.upto
     UNION ALL
     SELECT t.id, t.kind::text, t.created_at, t.debit_account, t.amount::bigint
       FROM escrow.transfers t
-     WHERE t.credit_account = account AND t.created_at > after AND t.created_at <= upto
+     WHERE t.credit_account = account_legs.account
+       AND t.created_at > account_legs.after AND t.created_at <= account_legs.upto;
+END
 $$;
 COMMENT ON FUNCTION escrow.account_legs(bigint, timestamptz, timestamptz) IS
     'Internal: an account''s legs (credit +, debit -) of the transfers created in (after, upto]';

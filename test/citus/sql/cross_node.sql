@@ -96,6 +96,24 @@ SELECT count(*) AS funnel FROM escrow.stage_funnel;
 SELECT count(*) AS payouts FROM escrow.merchant_payouts;
 SELECT count(*) AS receivables FROM escrow.receivables_due;
 
+-- a new currency: its funding account is created on first use, also in the
+-- transaction that opens the account, and again after the transaction (or
+-- the savepoint) that created it rolled back
+BEGIN;
+SELECT escrow.deposit(escrow.open_account('nc-1', 'ARS'), 100) IS NOT NULL AS deposited;
+ROLLBACK;
+SELECT escrow.deposit(escrow.open_account('nc-2', 'ARS'), 100) IS NOT NULL AS deposited;
+BEGIN;
+SELECT escrow.deposit(escrow.open_account('nc-3', 'BRL'), 100) IS NOT NULL AS deposited;
+SAVEPOINT s;
+SELECT escrow.deposit(escrow.open_account('nc-4', 'CLP'), 100) IS NOT NULL AS deposited;
+ROLLBACK TO s;
+SELECT escrow.deposit(escrow.open_account('nc-5', 'CLP'), 100) IS NOT NULL AS deposited;
+COMMIT;
+SELECT currency, count(*) AS funding_accounts FROM escrow.accounts
+ WHERE kind = 'system' AND currency IN ('ARS', 'BRL', 'CLP') GROUP BY 1 ORDER BY 1;
+SELECT owner, posted FROM escrow.balances WHERE owner LIKE 'nc-%' ORDER BY owner;
+
 -- verify_ledger() checks the distributed ledger, and sees tampering on a worker
 SELECT * FROM escrow.verify_ledger();
 UPDATE escrow.accounts SET posted = posted + 1 WHERE id = :b;

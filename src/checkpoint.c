@@ -300,6 +300,8 @@ escrow_inclusion_proof(PG_FUNCTION_ARGS)
 	static EpPlan latest = EP_PLAN_NOARGS("SELECT seq, tree_size, last_transfer, root, signature, key_id, public_key, created_at "
 		"  FROM escrow.checkpoints ORDER BY seq DESC LIMIT 1");
 	static EpPlan one = EP_PLAN(EP_LEAF_COLUMNS "WHERE t.id = $1", INT8OID);
+	static EpPlan one_sharded = EP_PLAN(EP_LEAF_COLUMNS_SHARDED "WHERE t.id = $1", INT8OID);
+	bool		sharded;
 	static EpPlan chunk_of = EP_PLAN("SELECT chunk, first_transfer FROM escrow.checkpoint_chunks "
 		" WHERE last_transfer >= $1 ORDER BY chunk LIMIT 1", INT8OID);
 	static EpPlan rank = EP_PLAN("SELECT count(*) FROM escrow.transfers WHERE id > $1 AND id < $2",
@@ -326,7 +328,9 @@ escrow_inclusion_proof(PG_FUNCTION_ARGS)
 	key_id = ep_text(0, 6);
 	created_us = DatumGetTimestampTz(ep_datum(0, 8, &isnull)) + EP_UNIX_EPOCH_OFFSET_US;
 
-	ep_exec_id(&one, transfer, "transfer");
+	sharded = ep_distributed();
+	ep_exec_id(sharded ? &one_sharded : &one, transfer, "transfer");
+	ep_leaf_currencies(sharded);
 	ep_leaf_of_row(0, &l);
 	if (transfer > upto)
 		ereport(ERROR,

@@ -35,6 +35,8 @@
 #include "miscadmin.h"
 #include "plan.h"
 #include "port/pg_bswap.h"
+#include "utils/array.h"
+#include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
@@ -108,7 +110,76 @@ ep_leaf_hash(const EpLeafData *l, uint8 *out)
 	pfree(buf.data);
 }
 
-/* Row i of a EP_LEAF_COLUMNS result */
+/*
+ * The currencies of the rows of the leaf statement last run, when it was
+ * the EP_LEAF_COLUMNS_SHARDED one (ep_leaf_currencies()); NULL otherwise
+ */
+static const char **leaf_currency = NULL;
+
+/* An account's currency, as ep_leaf_currencies() reads them */
+typedef struct EpAccountCurrency
+{
+	int64		account;		/* hash key */
+	char		currency[4];
+} EpAccountCurrency;
+
+/*
+ * Call after each leaf statement, sharded saying whether it was the
+ * EP_LEAF_COLUMNS_SHARDED one.  Then: the currency of each row's debit
+ * account, read in one statement by id (Citus sends it only to the shards
+ * holding them), '' for an account that is gone, as EP_LEAF_COLUMNS says.
+ * SPI_tuptable and SPI_processed are the leaf rows again on return.
+ */
+void
+ep_leaf_currencies(bool sharded)
+{
+	static EpPlan currency_of = EP_PLAN("SELECT id, currency FROM escrow.accounts WHERE id = ANY ($1)",
+										INT8ARRAYOID);
+	SPITupleTable *rows = SPI_tuptable;
+	uint64		n = SPI_processed,
+				found,
+				i;
+	Datum	   *ids;
+	Datum		v[1];
+	HASHCTL		ctl;
+	HTAB	   *map;
+
+	leaf_currency = NULL;
+	if (!sharded || n == 0)
+		return;
+	ids = palloc(sizeof(Datum) * n);
+	for (i = 0; i < n; i++)
+		ids[i] = Int64GetDatum(ep_int64(i, 3));
+	v[0] = PointerGetDatum(construct_array(ids, n, INT8OID, sizeof(int64),
+										   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	found = ep_exec(&currency_of, v, NULL, 0);
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(int64);
+	ctl.entrysize = sizeof(EpAccountCurrency);
+	ctl.hcxt = CurrentMemoryContext;
+	map = hash_create("escrowpay leaf currencies", found + 1, &ctl,
+					  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	for (i = 0; i < found; i++)
+	{
+		int64		id = ep_int64(i, 1);
+		EpAccountCurrency *e = hash_search(map, &id, HASH_ENTER, NULL);
+
+		strlcpy(e->currency, ep_text(i, 2), sizeof(e->currency));
+	}
+	SPI_freetuptable(SPI_tuptable);
+	SPI_tuptable = rows;
+	SPI_processed = n;
+	leaf_currency = palloc(sizeof(char *) * n);
+	for (i = 0; i < n; i++)
+	{
+		int64		id = ep_int64(i, 3);
+		EpAccountCurrency *e = hash_search(map, &id, HASH_FIND, NULL);
+
+		leaf_currency[i] = e ? e->currency : "";
+	}
+}
+
+/* Row i of a EP_LEAF_COLUMNS result (after ep_leaf_currencies()) */
 void
 ep_leaf_of_row(uint64 i, EpLeafData *l)
 {
@@ -119,7 +190,7 @@ ep_leaf_of_row(uint64 i, EpLeafData *l)
 	l->debit = ep_int64(i, 3);
 	l->credit = ep_int64(i, 4);
 	l->amount = ep_int64(i, 5);
-	l->currency = ep_text(i, 6);
+	l->currency = leaf_currency ? leaf_currency[i] : ep_text(i, 6);
 	l->hold_id = ep_int64(i, 7);
 	l->refund_of = ep_int64(i, 8);
 	l->created_us = DatumGetTimestampTz(ep_datum(i, 9, &isnull)) + EP_UNIX_EPOCH_OFFSET_US;
@@ -306,14 +377,24 @@ ep_load_chunks(EpTree *t, int64 n_chunks_max)
 	return last;
 }
 
+/*
+ * Whether the leaf cursor open_leaf_cursor() opened last reads
+ * EP_LEAF_RANGE_SQL_SHARDED
+ */
+static bool leaf_cursor_sharded = false;
+
 /* Open a cursor over the leaves of transfers after..upto */
 static Portal
 open_leaf_cursor(int64 after, int64 upto, bool read_only)
 {
 	Oid			types[2] = {INT8OID, INT8OID};
 	Datum		v[2] = {Int64GetDatum(after), Int64GetDatum(upto)};
-	Portal		p = SPI_cursor_open_with_args(NULL, EP_LEAF_RANGE_SQL, 2, types, v, NULL,
-											  read_only, 0);
+	Portal		p;
+
+	leaf_cursor_sharded = ep_distributed();
+	p = SPI_cursor_open_with_args(NULL,
+								  leaf_cursor_sharded ? EP_LEAF_RANGE_SQL_SHARDED : EP_LEAF_RANGE_SQL,
+								  2, types, v, NULL, read_only, 0);
 
 	if (p == NULL)
 		elog(ERROR, "escrowpay: could not open the leaf cursor");
@@ -328,6 +409,7 @@ ep_load_window(EpTree *t, int64 first_leaf, int64 after, int64 upto)
 	uint64		i;
 
 	SPI_cursor_fetch(portal, true, EP_CHUNK_LEAVES);
+	ep_leaf_currencies(leaf_cursor_sharded);
 	t->win_start = first_leaf;
 	t->nwin = SPI_processed;
 	for (i = 0; i < SPI_processed; i++)
@@ -361,6 +443,7 @@ ep_for_each_leaf(int64 after, int64 upto, bool read_only, EpLeafFn fn, void *arg
 		if (SPI_processed == 0)
 			break;
 		old = MemoryContextSwitchTo(batch);
+		ep_leaf_currencies(leaf_cursor_sharded);
 		for (i = 0; i < SPI_processed; i++)
 		{
 			EpLeafData l;

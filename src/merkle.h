@@ -36,6 +36,20 @@ typedef uint8 EpHash[EP_SHA256_LEN];
 	"  FROM escrow.transfers t LEFT JOIN escrow.accounts a ON a.id = t.debit_account "
 #define EP_LEAF_RANGE_SQL EP_LEAF_COLUMNS "WHERE t.id > $1 AND t.id <= $2 ORDER BY t.id"
 
+/*
+ * The same on a Citus cluster, where transfers and accounts are not
+ * co-located and Citus can join them only by repartitioning both tables
+ * (no outer join at all): the transfers alone, the currency of each debit
+ * account read by id afterwards (ep_leaf_currencies()).
+ */
+#define EP_LEAF_COLUMNS_SHARDED \
+	"SELECT t.id, t.kind::text, t.debit_account, t.credit_account, t.amount::bigint, " \
+	"       NULL::text, coalesce(t.hold_id, 0), coalesce(t.refund_of, 0), " \
+	"       t.created_at " \
+	"  FROM escrow.transfers t "
+#define EP_LEAF_RANGE_SQL_SHARDED \
+	EP_LEAF_COLUMNS_SHARDED "WHERE t.id > $1 AND t.id <= $2 ORDER BY t.id"
+
 /* One transfer as a leaf */
 typedef struct EpLeafData
 {
@@ -78,6 +92,7 @@ extern void ep_sha256_parts(const uint8 *prefix, size_t plen, const uint8 *a, si
 							const uint8 *b, size_t blen, uint8 *out);
 extern void ep_put_int64(StringInfo buf, int64 v);
 extern void ep_leaf_hash(const EpLeafData *l, uint8 *out);
+extern void ep_leaf_currencies(bool sharded);
 extern void ep_leaf_of_row(uint64 i, EpLeafData *l);
 
 extern void ep_tree_init(EpTree *t);

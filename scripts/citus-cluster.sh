@@ -113,8 +113,12 @@ ${CLUSTER_EXTRA_CONF:-}"
 # per database), escrowpay created on the coordinator (Citus creates it on
 # the workers) and distributed (escrow.distribute()).  A fresh distributed
 # ledger for a test: Citus cannot drop escrowpay once it is distributed.
+# citus_create_db NAME on-create: escrowpay not created, but distributed by
+# an event trigger as soon as a CREATE EXTENSION creates it (a regress file
+# starts so); it was created and dropped once, so that its roles exist on
+# every node before.
 citus_create_db() {
-  local db=$1 port
+  local db=$1 mode=${2:-} port
   for port in "${CITUS_PORTS[@]}"; do
     _citus_psql "$port" -d postgres -c "CREATE DATABASE \"$db\"" 2>&1 |
       grep -v -e '^NOTICE:  Citus partially supports CREATE DATABASE' \
@@ -127,8 +131,48 @@ citus_create_db() {
     _citus_psql "${CITUS_PORTS[0]}" -d "$db" \
       -c "SELECT citus_add_node('localhost', $port)" >/dev/null || return 1
   done
-  _citus_psql "${CITUS_PORTS[0]}" -d "$db" -c 'CREATE EXTENSION escrowpay' \
-    -c 'SELECT count(*) FROM escrow.distribute()' >/dev/null
+  if [ "$mode" != on-create ]; then
+    _citus_psql "${CITUS_PORTS[0]}" -d "$db" -c 'CREATE EXTENSION escrowpay' \
+      -c 'SELECT count(*) FROM escrow.distribute()' >/dev/null
+    return
+  fi
+  _citus_psql "${CITUS_PORTS[0]}" -d "$db" >/dev/null <<'EOF'
+SET client_min_messages = warning;
+CREATE EXTENSION escrowpay;
+DROP EXTENSION escrowpay;
+CREATE FUNCTION public.escrowpay_distribute() RETURNS event_trigger
+  LANGUAGE plpgsql AS $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'escrowpay')
+     AND NOT EXISTS (SELECT 1 FROM pg_dist_partition
+                      WHERE logicalrelid = 'escrow.accounts'::regclass) THEN
+    PERFORM count(*) FROM escrow.distribute();
+  END IF;
+END $$;
+CREATE EVENT TRIGGER escrowpay_distribute ON ddl_command_end
+  WHEN TAG IN ('CREATE EXTENSION') EXECUTE FUNCTION public.escrowpay_distribute();
+-- for the transaction of a CREATE EXTENSION: its objects go to the workers
+-- (also when the session has metadata sync off), and distribute() runs
+-- over the one connection per worker that created them there, the only
+-- one that sees them before the commit
+CREATE FUNCTION public.escrowpay_before_create() RETURNS event_trigger
+  LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM set_config('citus.enable_metadata_sync', 'on', true);
+  PERFORM set_config('citus.multi_shard_modify_mode', 'sequential', true);
+END $$;
+CREATE EVENT TRIGGER escrowpay_before_create ON ddl_command_start
+  WHEN TAG IN ('CREATE EXTENSION') EXECUTE FUNCTION public.escrowpay_before_create();
+EOF
+}
+
+# citus_drop_db NAME: drop database NAME on every node (each database with
+# Citus keeps a maintenance worker of its own on each node).
+citus_drop_db() {
+  local port
+  for port in "${CITUS_PORTS[@]}"; do
+    _citus_psql "$port" -d postgres -c "DROP DATABASE IF EXISTS \"$1\" WITH (FORCE)" || return 1
+  done
 }
 
 # Stop every node (fast) and remove the scratch directory.  Safe to call

@@ -365,6 +365,15 @@ fold_journal(int32 max_accounts)
 		"    FROM a WHERE a.account IS NOT NULL) "
 		"SELECT account FROM a WHERE account IS NOT NULL LIMIT $1",
 	2, {INT4OID, INT8OID}};
+
+	/*
+	 * On a Citus cluster, which plans a recursive CTE only with a filter on
+	 * the distribution column: each shard's distinct accounts, merged
+	 */
+	static EpPlan waiting_sharded = {NULL,
+		"SELECT DISTINCT account FROM escrow.unfolded WHERE account > $2 "
+		" ORDER BY account LIMIT $1",
+	2, {INT4OID, INT8OID}};
 	static EpPlan lock = {NULL,
 		"SELECT id FROM escrow.accounts WHERE id = ANY ($1) ORDER BY id "
 		"   FOR UPDATE SKIP LOCKED",
@@ -388,7 +397,7 @@ fold_journal(int32 max_accounts)
 			break;				/* the first pass started at the beginning */
 		values[0] = Int32GetDatum(max_accounts - n);
 		values[1] = Int64GetDatum(pass == 0 ? start : 0);
-		got = ep_exec(&waiting, values, NULL, 0);
+		got = ep_exec(ep_distributed() ? &waiting_sharded : &waiting, values, NULL, 0);
 		for (i = 0; i < (int) got; i++)
 		{
 			int64		id = ep_int64(i, 1);

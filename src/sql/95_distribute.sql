@@ -85,6 +85,8 @@ DECLARE
     fks jsonb := '[]';
     ddl text[] := '{}';
     cmd text;
+    reader text;
+    granted text[];
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'citus') THEN
         RAISE EXCEPTION 'escrow.distribute() needs Citus'
@@ -258,6 +260,25 @@ BEGIN
         ELSE
             "table" := fk.rel::text; "column" := NULL;
             how := pg_catalog.format('foreign key %s dropped (%s)', fk.conname, fk.def);
+            RETURN NEXT;
+        END IF;
+    END LOOP;
+
+    -- Citus runs the shard queries of a view as the role reading it, so the
+    -- roles that read the ledger's views need SELECT on the distributed
+    -- tables under them (escrow_party reads none: its views are over
+    -- coordinator tables with row-level security)
+    FOR t IN SELECT l.* FROM escrow.distribution() l WHERE l.how = 'distributed' LOOP
+        granted := '{}';
+        FOREACH reader IN ARRAY ARRAY['escrow_admin', 'escrow_app', 'escrow_auditor'] LOOP
+            IF NOT pg_catalog.has_table_privilege(reader, t.tbl, 'SELECT') THEN
+                EXECUTE pg_catalog.format('GRANT SELECT ON %s TO %I', t.tbl, reader);
+                granted := granted || reader;
+            END IF;
+        END LOOP;
+        IF granted <> '{}' THEN
+            "table" := t.tbl; "column" := NULL;
+            how := 'SELECT granted to ' || pg_catalog.array_to_string(granted, ', ');
             RETURN NEXT;
         END IF;
     END LOOP;

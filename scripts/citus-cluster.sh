@@ -113,10 +113,10 @@ ${CLUSTER_EXTRA_CONF:-}"
 # per database), escrowpay created on the coordinator (Citus creates it on
 # the workers) and distributed (escrow.distribute()).  A fresh distributed
 # ledger for a test: Citus cannot drop escrowpay once it is distributed.
-# citus_create_db NAME on-create: escrowpay not created, but distributed by
-# an event trigger as soon as a CREATE EXTENSION creates it (a regress file
-# starts so); it was created and dropped once, so that its roles exist on
-# every node before.
+# citus_create_db NAME on-create: escrowpay created but not distributed, as
+# pg_regress --load-extension leaves a database; an event trigger
+# distributes it as soon as a CREATE EXTENSION creates it again (a regress
+# file starts by dropping and creating it).
 citus_create_db() {
   local db=$1 mode=${2:-} port
   for port in "${CITUS_PORTS[@]}"; do
@@ -137,9 +137,7 @@ citus_create_db() {
     return
   fi
   _citus_psql "${CITUS_PORTS[0]}" -d "$db" >/dev/null <<'EOF'
-SET client_min_messages = warning;
 CREATE EXTENSION escrowpay;
-DROP EXTENSION escrowpay;
 CREATE FUNCTION public.escrowpay_distribute() RETURNS event_trigger
   LANGUAGE plpgsql AS $$
 BEGIN

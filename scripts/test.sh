@@ -19,12 +19,14 @@
 #                 own clusters, so they run as `postgres` in a postgres-owned
 #                 copy of the tree (scripts/tap-as-postgres.sh).
 #   5b. citus     on a Citus cluster (coordinator + 2 workers,
-#                 scripts/citus-cluster.sh) with escrowpay distributed
-#                 (escrow.distribute()): test/citus/sql/*.sql against the
-#                 coordinator (docs/scale-out.md, "Tests").  Skipped, with a
-#                 line saying so, when Citus is not installed for this
-#                 PostgreSQL (scripts/deps.sh installs ../shared/citus when
-#                 present).
+#                 scripts/citus-cluster.sh), each file in a database of its
+#                 own with escrowpay distributed (escrow.distribute()):
+#                 test/citus/sql/*.sql, and the regress files listed in
+#                 test/citus/regress_schedule with their one-server expected
+#                 output, against the coordinator (docs/scale-out.md,
+#                 "Tests").  Skipped, with a line saying so, when Citus is
+#                 not installed for this PostgreSQL (scripts/deps.sh
+#                 installs ../shared/citus when present).
 #   6. package    the Debian package (scripts/deb.sh, DEB_BUILD_OPTIONS=nocheck)
 #                 and its checks: debian/changelog's version is
 #                 escrowpay.control's; the package builds (as
@@ -421,17 +423,49 @@ run_checks() {
 }
 
 # ---------------------------------------------------------------- citus
-# Each file of test/citus/sql runs in a database of its own with a fresh
-# distributed ledger (citus_create_db): Citus 13.2 cannot drop an extension
-# owning distributed tables, so a file cannot start over as the regress
-# files do (DROP/CREATE EXTENSION; docs/scale-out.md, "Tests").  The TAP
-# test of a worker killed during two-phase commit (test/t/013) runs with
-# the tap kind.
+# Each file runs in a database of its own with a fresh distributed ledger
+# (citus_create_db), dropped afterwards: Citus 13.2 cannot drop an
+# extension owning distributed tables, so a file cannot start over as the
+# regress files do (DROP/CREATE EXTENSION; docs/scale-out.md, "Tests").
+#   - test/citus/sql/*.sql, in a database where escrowpay is distributed;
+#   - the regress files of test/citus/regress_schedule (sql/NAME.sql with
+#     the one-server expected/NAME.out), in a database where the file's own
+#     CREATE EXTENSION escrowpay distributes it (citus_create_db on-create).
+# The TAP test of a worker killed during two-phase commit (test/t/013)
+# runs with the tap kind.
+
+# citus_file NAME DB INPUTDIR OUTPUTDIR [on-create]: one file in a new
+# database DB; adds to CITUS_OK / CITUS_BAD, its diffs to $WORK/citus.diffs
+citus_file() {
+  local name=$1 db=$2 indir=$3 outdir=$4 mode=${5:-} log="$WORK/citus.log" rc
+  progress_status "citus $STREAM_DONE/$STREAM_N: a distributed database for $name"
+  if ! { citus_drop_db "$db" && citus_create_db "$db" $mode; } >>"$PROGRESS_LOG" 2>&1; then
+    progress_fail_tail "$PROGRESS_LOG" 20
+    CITUS_BAD=$((CITUS_BAD + 1)) CITUS_NOTE="could not set up a distributed database"
+    return
+  fi
+  # citus.enable_metadata_sync=off: the tests' pg_temp functions stay on
+  # the coordinator without a warning each
+  PGOPTIONS="-c citus.enable_metadata_sync=off" \
+    make --no-print-directory installcheck REGRESS="$name" \
+      REGRESS_OPTS="--inputdir=$indir --outputdir=$outdir --use-existing --dbname=$db" \
+      ISOLATION= TAP_TESTS= PROVE_TESTS= 2>&1 | tee "$log.1" | progress_stream stream_pg_regress
+  rc=${PIPESTATUS[0]}
+  cat "$log.1" >>"$log"
+  count_pg_regress "$log.1" 1 "$rc"
+  CITUS_OK=$((CITUS_OK + OK)) CITUS_BAD=$((CITUS_BAD + BAD))
+  [ -z "$NOTE" ] || CITUS_NOTE="$NOTE"
+  # pg_regress starts regression.diffs anew for each run
+  [ ! -s "$outdir/regression.diffs" ] || cat "$outdir/regression.diffs" >>"$WORK/citus.diffs"
+  citus_drop_db "$db" >>"$PROGRESS_LOG" 2>&1
+}
+
 run_citus() {
-  local -a tests
-  local log="$WORK/citus.log" rc n t name ok=0 bad=0 note=""
+  local -a tests regress
+  local t n
   mapfile -t tests < <(expand_globs 'test/citus/sql/*.sql')
-  n=${#tests[@]}
+  mapfile -t regress < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' test/citus/regress_schedule 2>/dev/null)
+  n=$((${#tests[@]} + ${#regress[@]}))
   if ! citus_available; then
     record citus 0 0 "skipped: Citus is not installed for $(pg_config --bindir)"
     return
@@ -446,41 +480,28 @@ run_citus() {
     return
   fi
   trap cleanup EXIT   # citus_cluster_start replaced our trap
-  rm -f test/citus/regression.diffs "$log"
+  rm -f test/citus/regression.diffs "$WORK/citus.diffs"
+  CITUS_OK=0 CITUS_BAD=0 CITUS_NOTE=""
   STREAM_KIND=citus STREAM_N=$n STREAM_DONE=0
   for t in "${tests[@]}"; do
-    name=$(basename "$t" .sql)
-    progress_status "citus $STREAM_DONE/$n: a distributed database for $name"
-    if ! citus_create_db "$name" >>"$PROGRESS_LOG" 2>&1; then
-      progress_fail_tail "$PROGRESS_LOG" 20
-      bad=$((bad + 1)); note="could not set up a distributed database"
-      continue
-    fi
-    # citus.enable_metadata_sync=off: the tests' pg_temp functions stay on
-    # the coordinator without a warning each
-    PGOPTIONS="-c citus.enable_metadata_sync=off" \
-      make --no-print-directory installcheck REGRESS="$name" \
-        REGRESS_OPTS="--inputdir=test/citus --outputdir=test/citus --use-existing --dbname=$name" \
-        ISOLATION= TAP_TESTS= PROVE_TESTS= 2>&1 | tee "$log.1" | progress_stream stream_pg_regress
-    rc=${PIPESTATUS[0]}
-    cat "$log.1" >>"$log"
-    count_pg_regress "$log.1" 1 "$rc"
-    ok=$((ok + OK)) bad=$((bad + BAD))
-    [ -z "$NOTE" ] || note="$NOTE"
-    # pg_regress starts regression.diffs anew for each run
-    [ ! -s test/citus/regression.diffs ] || cat test/citus/regression.diffs >>"$WORK/citus.diffs"
+    t=$(basename "$t" .sql)
+    citus_file "$t" "$t" test/citus test/citus
   done
-  if [ "$bad" != 0 ]; then
+  for t in "${regress[@]}"; do
+    t=$(echo $t)
+    citus_file "$t" "regress_$t" . "$WORK/citus-regress" on-create
+  done
+  if [ "$CITUS_BAD" != 0 ]; then
     if [ -s "$WORK/citus.diffs" ]; then
       cp "$WORK/citus.diffs" test/citus/regression.diffs
       progress_show "---- test/citus/regression.diffs (first 200 lines) ----"
       head -n 200 test/citus/regression.diffs | tee -a "$PROGRESS_LOG"
     else
-      progress_fail_tail "$log"
+      progress_fail_tail "$WORK/citus.log"
     fi
   fi
   citus_cluster_stop
-  record citus "$ok" "$bad" "$note"
+  record citus "$CITUS_OK" "$CITUS_BAD" "$CITUS_NOTE"
 }
 
 # the README's tour, as written (scripts/readme-check.sh: it starts its own

@@ -96,6 +96,23 @@ SELECT count(*) AS funnel FROM escrow.stage_funnel;
 SELECT count(*) AS payouts FROM escrow.merchant_payouts;
 SELECT count(*) AS receivables FROM escrow.receivables_due;
 
+-- ... also to an application's login role (a member of escrow_app): Citus
+-- runs the views' shard queries as that role, which distribute() granted
+-- SELECT on the distributed tables (the role is made with metadata sync
+-- on, so that Citus creates it on the workers too)
+SET citus.enable_metadata_sync = on;
+CREATE ROLE cn_app LOGIN IN ROLE escrow_app;
+RESET citus.enable_metadata_sync;
+SET ROLE cn_app;
+SELECT count(*) > 0 AS balances FROM escrow.balances WHERE account IN (:a, :b);
+SELECT count(*) > 0 AS journal FROM escrow.journal WHERE account = :a;
+SELECT count(*) >= 0 AS open_holds FROM escrow.open_holds;
+SELECT escrow.transfer(:a, :b, 1) IS NOT NULL AS app_transfers;
+RESET ROLE;
+SET citus.enable_metadata_sync = on;
+DROP ROLE cn_app;
+RESET citus.enable_metadata_sync;
+
 -- a new currency: its funding account is created on first use, also in the
 -- transaction that opens the account, and again after the transaction (or
 -- the savepoint) that created it rolled back

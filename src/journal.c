@@ -25,6 +25,7 @@
 #include "port/pg_bswap.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/hsearch.h"
 
 PG_FUNCTION_INFO_V1(escrow_entry_hash);
 PG_FUNCTION_INFO_V1(escrow_fold_journal);
@@ -114,6 +115,76 @@ datum_array(Datum *items, int n, Oid type)
 	return PointerGetDatum(construct_array(items, n, type, -1, false, TYPALIGN_INT));
 }
 
+/* A transfer's fields a leg needs, by transfer id (legs_transfers()) */
+typedef struct EpLegTransfer
+{
+	int64		id;				/* hash key */
+	char	   *kind;
+	int64		debit;
+	int64		credit;
+	int64		hold_id;
+	int64		refund_of;
+} EpLegTransfer;
+
+/*
+ * On a Citus cluster: fill in what the transfers of legs[0..n) say (kind,
+ * counterparty, hold, refunded transfer), read by id in one statement that
+ * Citus sends only to the shards holding them.  A leg whose transfer is
+ * missing is a damaged ledger.
+ */
+static void
+legs_transfers(EpEntry *legs, uint64 n)
+{
+	static EpPlan by_id = {NULL,
+		"SELECT id, kind, debit_account, credit_account, "
+		"       coalesce(hold_id, 0), coalesce(refund_of, 0) "
+		"  FROM escrow.transfers WHERE id = ANY ($1)",
+	1, {INT8ARRAYOID}};
+	Datum	   *ids = palloc(sizeof(Datum) * n);
+	Datum		values[1];
+	HASHCTL		ctl;
+	HTAB	   *map;
+	uint64		found,
+				i;
+
+	for (i = 0; i < n; i++)
+		ids[i] = Int64GetDatum(legs[i].transfer);
+	values[0] = datum_array(ids, n, INT8OID);
+	found = ep_exec(&by_id, values, NULL, 0);
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(int64);
+	ctl.entrysize = sizeof(EpLegTransfer);
+	ctl.hcxt = CurrentMemoryContext;
+	map = hash_create("escrowpay leg transfers", found + 1, &ctl,
+					  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	for (i = 0; i < found; i++)
+	{
+		int64		id = ep_int64(i, 1);
+		EpLegTransfer *t = hash_search(map, &id, HASH_ENTER, NULL);
+
+		t->kind = ep_text(i, 2);
+		t->debit = ep_int64(i, 3);
+		t->credit = ep_int64(i, 4);
+		t->hold_id = ep_int64(i, 5);
+		t->refund_of = ep_int64(i, 6);
+	}
+	for (i = 0; i < n; i++)
+	{
+		EpLegTransfer *t = hash_search(map, &legs[i].transfer, HASH_FIND, NULL);
+
+		if (t == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("unfolded leg of account %lld names missing transfer %lld",
+							(long long) legs[i].account, (long long) legs[i].transfer),
+					 errhint("Run escrow.verify_ledger().")));
+		legs[i].kind = t->kind;
+		legs[i].counterparty = legs[i].amount < 0 ? t->credit : t->debit;
+		legs[i].hold_id = t->hold_id;
+		legs[i].refund_of = t->refund_of;
+	}
+}
+
 /*
  * Fold the n accounts ids (ascending, each locked FOR UPDATE by the
  * caller): move their legs waiting in escrow.unfolded, in transfer order,
@@ -152,8 +223,16 @@ fold_locked(int n, const int64 *ids, int64 *posted)
 		EP_TAKE_LEGS("t.*", "LATERAL (SELECT " EP_LEG_OF("x") " FROM escrow.transfers x "
 					 "WHERE x.id = d.transfer_id OFFSET 0) t ON true"),
 	1, {INT8ARRAYOID}};
+	/*
+	 * On a Citus cluster no join at all: the legs and their transfers are
+	 * not co-located (legs by account, transfers by id), and Citus would
+	 * read every shard of transfers for it; the legs' transfers are read
+	 * by id afterwards (legs_transfers()), from the shards holding them
+	 */
 	static EpPlan take_distributed = {NULL,
-		EP_TAKE_LEGS(EP_LEG_OF("t"), "escrow.transfers t ON t.id = d.transfer_id"),
+		"WITH d AS (DELETE FROM escrow.unfolded WHERE account = ANY ($1) "
+		"           RETURNING account, transfer_id, amount, applied) "
+		"SELECT account, transfer_id, amount, applied FROM d ORDER BY account, transfer_id",
 	1, {INT8ARRAYOID}};
 	static EpPlan head = {NULL,
 		"SELECT id, posted, entry_count, chain_head FROM escrow.accounts "
@@ -172,6 +251,12 @@ fold_locked(int n, const int64 *ids, int64 *posted)
 		"       AS u(id, unseen, c, h) "
 		" WHERE a.id = u.id",
 	4, {INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, BYTEAARRAYOID}};
+	/* on a Citus cluster one row per statement: one shard, not all of them */
+	static EpPlan update_one = {NULL,
+		"UPDATE escrow.accounts SET posted = posted + $2, entry_count = $3, chain_head = $4 "
+		" WHERE id = $1",
+	4, {INT8OID, INT8OID, INT8OID, BYTEAOID}};
+	bool		sharded = ep_distributed();
 	Datum		values[6];
 	Datum	   *accounts,
 			   *seqs,
@@ -198,7 +283,7 @@ fold_locked(int n, const int64 *ids, int64 *posted)
 	for (i = 0; i < (uint64) n; i++)
 		accounts[i] = Int64GetDatum(ids[i]);
 	values[0] = datum_array(accounts, n, INT8OID);
-	nlegs = ep_exec(ep_distributed() ? &take_distributed : &take, values, NULL, 0);
+	nlegs = ep_exec(sharded ? &take_distributed : &take, values, NULL, 0);
 	if (nlegs == 0)
 		return 0;
 
@@ -211,6 +296,8 @@ fold_locked(int n, const int64 *ids, int64 *posted)
 		legs[i].transfer = ep_int64(i, 2);
 		legs[i].amount = ep_int64(i, 3);
 		applied[i] = DatumGetBool(ep_datum(i, 4, &isnull));
+		if (sharded)
+			continue;			/* legs_transfers() below */
 		legs[i].kind = ep_text(i, 5);
 		if (legs[i].kind == NULL)
 			ereport(ERROR,
@@ -222,6 +309,8 @@ fold_locked(int n, const int64 *ids, int64 *posted)
 		legs[i].hold_id = ep_int64(i, 7);
 		legs[i].refund_of = ep_int64(i, 8);
 	}
+	if (sharded)
+		legs_transfers(legs, nlegs);
 
 	/* the chain heads, in the same (ascending account) order as the legs */
 	nheads = ep_exec(&head, values, NULL, 0);
@@ -310,6 +399,18 @@ fold_locked(int n, const int64 *ids, int64 *posted)
 	values[5] = datum_array(hashes, nlegs, BYTEAOID);
 	ep_exec(&insert, values, NULL, 0);
 
+	if (sharded)
+	{
+		for (j = 0; j < k; j++)
+		{
+			values[0] = touched[j];
+			values[1] = unseens[j];
+			values[2] = counts[j];
+			values[3] = heads[j];
+			ep_exec(&update_one, values, NULL, 0);
+		}
+		return (int64) nlegs;
+	}
 	values[0] = datum_array(touched, k, INT8OID);
 	values[1] = datum_array(unseens, k, INT8OID);
 	values[2] = datum_array(counts, k, INT8OID);

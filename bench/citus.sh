@@ -53,7 +53,9 @@ measure() {
 }
 
 echo "escrowpay on Citus: $CLIENTS clients, ${SECS} s per point, $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg)"
-cleanup() { cluster_stop; citus_cluster_stop; rm -rf "$TMP"; }
+# the Citus nodes first: cluster_stop alone would remove their directory
+# (CLUSTER_DIR is theirs by then) without stopping them
+cleanup() { citus_cluster_stop; cluster_stop; rm -rf "$TMP"; }
 CLUSTER_PORT_BASE=${CLUSTER_PORT_BASE:-54320} cluster_start >/dev/null
 trap cleanup EXIT   # cluster_start set its own
 setup 0

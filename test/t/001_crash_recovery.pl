@@ -38,7 +38,7 @@ use Test::More;
 use IPC::Run;
 use Time::HiRes qw(sleep);
 
-use EscrowPay::Harness qw(escrowpay_conf);
+use EscrowPay::Harness qw(escrowpay_conf acknowledged_present);
 
 my $CLIENTS    = 4;
 my $STATEMENTS = 40000;    # per client and cycle: far more than 2 s of work
@@ -260,26 +260,7 @@ for my $cycle (1 .. $CYCLES)
 		'', "cycle $cycle: posted sums to zero per currency");
 
 	# every acknowledged transfer exists with the kind the client saw
-	my $ids = join(',', sort { $a <=> $b } keys %transfer_kind);
-	my %found = map { split /\|/ } split /\n/,
-	  $node->safe_psql('postgres',
-		"SELECT id, kind FROM escrow.transfers WHERE id = ANY ('{$ids}'::bigint[])");
-	my @missing = grep { ($found{$_} // '') ne $transfer_kind{$_} } sort { $a <=> $b } keys %transfer_kind;
-	is(scalar(@missing), 0,
-		"cycle $cycle: all " . scalar(keys %transfer_kind) . " acknowledged transfers exist")
-	  or diag('missing or wrong kind: ' . join(' ', map { "$_ ($transfer_kind{$_})" } @missing[0 .. ($#missing < 20 ? $#missing : 19)]));
-
-	my $holds = join(',', keys %hold_ids);
-	is($node->safe_psql('postgres',
-			"SELECT count(*) FROM escrow.holds WHERE id = ANY ('{$holds}'::bigint[])"),
-		scalar(keys %hold_ids),
-		"cycle $cycle: all " . scalar(keys %hold_ids) . " acknowledged holds exist");
-	my $released = join(',', keys %released_holds);
-	is($node->safe_psql('postgres',
-			"SELECT count(*) FROM escrow.holds WHERE status = 'released' "
-			  . "AND id = ANY ('{$released}'::bigint[])"),
-		scalar(keys %released_holds),
-		"cycle $cycle: all " . scalar(keys %released_holds) . " acknowledged releases persist");
+	acknowledged_present($node, "cycle $cycle", \%transfer_kind, \%hold_ids, \%released_holds);
 
 	# idempotency keys: one transfer per key, the one every client saw
 	is($key_mismatch, 0, "cycle $cycle: every key always returned the same transfer id");

@@ -46,7 +46,7 @@ use Test::More;
 use IPC::Run;
 use Time::HiRes qw(sleep);
 
-use EscrowPay::Harness qw(escrowpay_conf);
+use EscrowPay::Harness qw(escrowpay_conf acknowledged_present);
 
 my $sharedir = `pg_config --sharedir`;
 my $libdir   = `pg_config --pkglibdir`;
@@ -287,26 +287,7 @@ for my $cycle (1 .. $CYCLES)
 	ledger_state("cycle $cycle");
 
 	# every acknowledged call is there
-	my $tids = join(',', sort { $a <=> $b } keys %transfer_kind);
-	my %found = map { split /\|/ } split /\n/,
-	  $coord->safe_psql('postgres',
-		"SELECT id, kind FROM escrow.transfers WHERE id = ANY ('{$tids}'::bigint[])");
-	my @missing = grep { ($found{$_} // '') ne $transfer_kind{$_} } sort { $a <=> $b } keys %transfer_kind;
-	is(scalar(@missing), 0,
-		"cycle $cycle: all " . scalar(keys %transfer_kind) . " acknowledged transfers, captures and refunds exist")
-	  or diag('missing or wrong kind: '
-		  . join(' ', map { "$_ ($transfer_kind{$_})" } @missing[ 0 .. ($#missing < 20 ? $#missing : 19) ]));
-	my $holds = join(',', keys %hold_ids);
-	is($coord->safe_psql('postgres',
-			"SELECT count(*) FROM escrow.holds WHERE id = ANY ('{$holds}'::bigint[])"),
-		scalar(keys %hold_ids),
-		"cycle $cycle: all " . scalar(keys %hold_ids) . " acknowledged holds exist");
-	my $released = join(',', keys %released_holds);
-	is($coord->safe_psql('postgres',
-			"SELECT count(*) FROM escrow.holds WHERE status = 'released' "
-			  . "AND id = ANY ('{$released}'::bigint[])"),
-		scalar(keys %released_holds),
-		"cycle $cycle: all " . scalar(keys %released_holds) . " acknowledged releases persist");
+	acknowledged_present($coord, "cycle $cycle", \%transfer_kind, \%hold_ids, \%released_holds);
 }
 
 # after the last recovery the cluster still takes cross-node work

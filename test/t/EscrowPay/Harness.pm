@@ -18,7 +18,8 @@ use EscrowPay::Client;
 use EscrowPay::Model;
 
 our @EXPORT_OK = qw(setting new_node escrowpay_conf checkpoint_key model_world drive ledger_checks
-  calls_as_predicted states_as_modelled server_crashes flow_totals table_fingerprints after_outage);
+  calls_as_predicted states_as_modelled server_crashes flow_totals table_fingerprints after_outage
+  acknowledged_present);
 
 # setting(NAME, default, soak default): ESCROWPAY_<NAME> from the
 # environment, else the soak default when ESCROWPAY_SOAK is set (make
@@ -342,6 +343,36 @@ sub ledger_checks
 		  . "in the $out relations of schema escrow")
 	  or $bad++;
 	return $bad;
+}
+
+# acknowledged_present(node, label, {transfer id => kind}, {hold id => 1},
+# {released hold id => 1}): every transfer a client saw acknowledged exists
+# with the kind it saw, every acknowledged hold exists and every acknowledged
+# release persists (crash tests, after recovery).
+sub acknowledged_present
+{
+	my ($node, $label, $transfer_kind, $hold_ids, $released_holds) = @_;
+	my $ids = join(',', sort { $a <=> $b } keys %$transfer_kind);
+	my %found = map { split /\|/ } split /\n/,
+	  $node->safe_psql('postgres',
+		"SELECT id, kind FROM escrow.transfers WHERE id = ANY ('{$ids}'::bigint[])");
+	my @missing = grep { ($found{$_} // '') ne $transfer_kind->{$_} } sort { $a <=> $b } keys %$transfer_kind;
+	is(scalar(@missing), 0,
+		"$label: all " . scalar(keys %$transfer_kind) . " acknowledged transfers exist")
+	  or diag('missing or wrong kind: '
+		  . join(' ', map { "$_ ($transfer_kind->{$_})" } @missing[ 0 .. ($#missing < 20 ? $#missing : 19) ]));
+	my $holds = join(',', keys %$hold_ids);
+	is($node->safe_psql('postgres',
+			"SELECT count(*) FROM escrow.holds WHERE id = ANY ('{$holds}'::bigint[])"),
+		scalar(keys %$hold_ids),
+		"$label: all " . scalar(keys %$hold_ids) . " acknowledged holds exist");
+	my $released = join(',', keys %$released_holds);
+	is($node->safe_psql('postgres',
+			"SELECT count(*) FROM escrow.holds WHERE status = 'released' "
+			  . "AND id = ANY ('{$released}'::bigint[])"),
+		scalar(keys %$released_holds),
+		"$label: all " . scalar(keys %$released_holds) . " acknowledged releases persist");
+	return;
 }
 
 # Per table of schema escrow: row count and a hash of all rows.

@@ -1,4 +1,4 @@
--- 14_cash_terminals: cash terminals with automatic change (seed 000).
+-- 14_cash_terminals: cash terminals with automatic change.
 -- escrow.make_change (exact, fewest pieces, bounded by what the machine
 -- holds, right where greedy is wrong) and its refusals; registering,
 -- loading and unloading terminals and the terminal_inventory view;

@@ -1,10 +1,10 @@
 -- 15_financed_deals: deals paid by a third party (src/model_agency.c,
 -- src/model_credit.c, src/finance.c).
--- Credit finance (seed 001): reserve is the loan approval (the buyer's
+-- Credit finance: reserve is the loan approval (the buyer's
 -- credit line held for the institution, the merchant pre-paid the amount
 -- less the institution's discount), receipt turns the hold into a loan the
 -- buyer repays into the line; cancel before shipping and a return after
--- settlement (part repaid) unwind it.  Payment agency (seed 002): reserve
+-- settlement (part repaid) unwind it.  Payment agency: reserve
 -- freezes nothing, receipt makes the agency pay the merchant (less the
 -- merchant's fee) and invoice the buyer, who pays with pay_invoice; a
 -- return unwinds payout, fee and invoice payments; cancel moves nothing.
@@ -111,7 +111,7 @@ LANGUAGE sql AS $$
 $$;
 
 -- =====================================================================
--- Credit finance end to end (seed 001)
+-- Credit finance end to end
 -- =====================================================================
 SELECT pg_temp.parties('cf');
 SELECT * FROM pg_temp.money('cf');
@@ -222,7 +222,7 @@ SELECT * FROM pg_temp.payouts('cr-S');
 SELECT * FROM escrow.verify_ledger();
 
 -- =====================================================================
--- Payment agency end to end (seed 002): reserve freezes nothing; receipt
+-- Payment agency end to end: reserve freezes nothing; receipt
 -- makes the agency pay the merchant (less the merchant's 2.5% fee) and
 -- invoice the buyer; the buyer pays part; a return then claws the payout
 -- back, returns the fee to the merchant and the invoice payments to the

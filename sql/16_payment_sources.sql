@@ -1,5 +1,5 @@
--- 16_payment_sources: split and changeable payment methods (seed 004,
--- src/sources.c).  A deal paid part from a deposit account and part from a
+-- 16_payment_sources: split and changeable payment methods
+-- (src/sources.c).  A deal paid part from a deposit account and part from a
 -- credit line: reserve places one hold per source and both accounts show
 -- their part frozen; the sources changed after reserve (old holds released,
 -- new ones placed in the same transaction; a change the new source cannot

@@ -1,4 +1,4 @@
--- 17_settlement_batches: two-stage settlement (seed 004, src/settlement.c).
+-- 17_settlement_batches: two-stage settlement (src/settlement.c).
 -- Primary payments move in real time between internal accounts; accounts
 -- linked to an outside institution (link_external_account) are settled
 -- with it in batches: close_settlement_batch(institution, cutoff) nets each

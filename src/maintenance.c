@@ -19,6 +19,18 @@
  * regular round, so that a busy task does not make the rest run back to
  * back.
  *
+ * A redoable task (the fold) only moves what is already committed into
+ * another form, deterministically, and a crash that loses a run loses
+ * nothing its next run does not redo.  Its transactions therefore commit
+ * without waiting for their WAL to reach the disk (synchronous_commit off:
+ * any later durable commit flushes them first, WAL being written in
+ * order, so nothing durable ever depends on a lost run), so that a run
+ * releases the account rows it locked at once, and queues for no flush
+ * beside the postings.  And it plans its statements with index scans only
+ * (enable_seqscan off): escrow.unfolded is a queue, nearly empty whenever
+ * it is analyzed, so a plan made from its statistics reads it whole for
+ * every account it looks for once legs accumulate.
+ *
  * Each task runs in a transaction of its own: one that fails is rolled
  * back, logged as a WARNING and recorded, and the other tasks go on.  The
  * outcome of every run is kept in escrow.maintenance_runs (last start,
@@ -53,6 +65,7 @@ typedef struct MaintenanceTask
 	int			interval;		/* default, then the setting's value (s) */
 	int			batch;			/* default, then the setting's value */
 	const char *description;
+	bool		redoable;		/* see below */
 	TimestampTz next_run;		/* 0: due at the next round */
 } MaintenanceTask;
 
@@ -61,20 +74,20 @@ typedef struct MaintenanceTask
  */
 static MaintenanceTask tasks[] = {
 	{"deal_deadlines", "SELECT sum(deals) FILTER (WHERE action <> 'failed') FROM escrow.run_maintenance($1)",
-	0, 100, "deal deadlines (escrow.run_maintenance)"},
+	0, 100, "deal deadlines (escrow.run_maintenance)", false},
 	{"expire_holds", "SELECT escrow.expire_holds($1)",
-	0, 1000, "sweeping expired holds (escrow.expire_holds)"},
+	0, 1000, "sweeping expired holds (escrow.expire_holds)", false},
 	{"retention", "SELECT sum(deleted) FROM escrow.apply_retention($1)",
-	3600, 10000, "retention of idempotency keys and deal events (escrow.apply_retention)"},
+	3600, 10000, "retention of idempotency keys and deal events (escrow.apply_retention)", false},
 	{"fold", "SELECT escrow.fold_journal($1)",
-	0, 50, "folding the journal legs waiting in escrow.unfolded into the entries and balances of up to this many accounts (escrow.fold_journal)"},
+	0, 50, "folding the journal legs waiting in escrow.unfolded into the entries and balances of up to this many accounts (escrow.fold_journal)", true},
 	/* nothing without a key; else the transfers sealed ($1 only gates) */
 	{"checkpoint", "WITH c AS (SELECT escrow.checkpoint() AS seq WHERE $1 > 0 AND "
 		"           pg_catalog.current_setting('escrowpay.checkpoint_key_file') <> '') "
 		"SELECT coalesce((SELECT n.tree_size - coalesce(p.tree_size, 0) FROM c "
 		"                   JOIN escrow.checkpoints n ON n.seq = c.seq "
 		"                   LEFT JOIN escrow.checkpoints p ON p.seq = c.seq - 1), 0)",
-	60, 1000000, "signed checkpoints of the journal (escrow.checkpoint)"},
+	60, 1000000, "signed checkpoints of the journal (escrow.checkpoint)", false},
 };
 
 #define TASK_COUNT lengthof(tasks)
@@ -122,14 +135,24 @@ ep_register_maintenance_worker(void)
 	RegisterBackgroundWorker(&worker);
 }
 
-/* Start a transaction with SPI and a snapshot, reporting what runs */
+/*
+ * Start a transaction with SPI and a snapshot, reporting what runs; for a
+ * redoable task with the settings above, for this transaction only
+ */
 static void
-begin_work(const char *activity)
+begin_work(const char *activity, bool redoable)
 {
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	/* the tasks skip locked rows: READ COMMITTED whatever the default */
 	XactIsoLevel = XACT_READ_COMMITTED;
+	if (redoable)
+	{
+		(void) set_config_option("synchronous_commit", "off", PGC_SUSET, PGC_S_SESSION,
+								 GUC_ACTION_LOCAL, true, 0, false);
+		(void) set_config_option("enable_seqscan", "off", PGC_SUSET, PGC_S_SESSION,
+								 GUC_ACTION_LOCAL, true, 0, false);
+	}
 	SPI_connect();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	pgstat_report_activity(STATE_RUNNING, activity);
@@ -154,7 +177,7 @@ extension_ready(bool *records)
 {
 	bool		installed;
 
-	begin_work("escrowpay maintenance: checking the extension");
+	begin_work("escrowpay maintenance: checking the extension", false);
 	installed = SPI_execute("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'escrowpay'",
 							true, 1) == SPI_OK_SELECT && SPI_processed == 1;
 	*records = SPI_execute("SELECT 1 WHERE pg_catalog.to_regclass('escrow.maintenance_runs') IS NOT NULL",
@@ -212,7 +235,7 @@ run_task(MaintenanceTask *t, bool records)
 		Datum		values[1] = {Int32GetDatum(t->batch)};
 		char	   *count;
 
-		begin_work(t->sql);
+		begin_work(t->sql, t->redoable);
 		if (SPI_execute_with_args(t->sql, 1, types, values, NULL, false, 0) != SPI_OK_SELECT
 			|| SPI_processed != 1)
 			elog(ERROR, "returned no row");
@@ -241,7 +264,7 @@ run_task(MaintenanceTask *t, bool records)
 	{
 		PG_TRY();
 		{
-			begin_work("escrowpay maintenance: recording a failure");
+			begin_work("escrowpay maintenance: recording a failure", false);
 			record_run(t, started, 0, edata->message);
 			end_work();
 		}

@@ -13,7 +13,6 @@ set -euo pipefail
 
 [ $# = 1 ] || { echo "usage: scripts/deb.sh OUTDIR" >&2; exit 2; }
 cd "$(dirname "$0")/.."
-REPO="$(pwd)"
 mkdir -p "$1"
 OUT="$(cd "$1" && pwd)"
 
@@ -22,10 +21,7 @@ trap 'rm -rf "$SCRATCH"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-mkdir "$SCRATCH/escrowpay"
-tar -C "$REPO" --exclude=./.git --exclude=./results --exclude=./output_iso \
-    --exclude=./tmp_check --exclude=./log --exclude=./debs -cf - . |
-  tar -C "$SCRATCH/escrowpay" -xf -
+scripts/copy-tree.sh "$SCRATCH/escrowpay"
 
 (cd "$SCRATCH/escrowpay" && dpkg-buildpackage -us -uc -b)
 

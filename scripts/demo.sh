@@ -29,7 +29,7 @@ step() {
 }
 
 step deps scripts/deps.sh
-step build make --no-print-directory all install
+step build make --no-print-directory -j"$(nproc)" all install
 progress_say "build ok"
 progress_status "throwaway cluster"
 if ! cluster_start >>"$PROGRESS_LOG" 2>&1; then    # not in a pipeline: it sets PGHOST...

@@ -67,10 +67,7 @@ if [ -d "$PACKAGE" ]; then
 else
   dpkg-deb -x "$PACKAGE" "$PKGROOT" || fail "dpkg-deb -x $PACKAGE"
 fi
-mkdir "$TESTS" &&
-  tar -C "$REPO" --exclude=./.git --exclude=./debian --exclude=./debs \
-      --exclude=./results --exclude=./output_iso --exclude=./tmp_check \
-      --exclude=./log -cf - . | tar -C "$TESTS" -xf - ||
+scripts/copy-tree.sh "$TESTS" debian ||
   fail "copy the tests to $TESTS"
 
 export PATH="$PKGROOT/usr/lib/postgresql/$V/bin:$PATH"

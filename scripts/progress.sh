@@ -33,6 +33,8 @@ PROGRESS_VERBOSE=0
 case "${V:-0}" in 0|"") ;; *) PROGRESS_VERBOSE=1 ;; esac
 PROGRESS_TTY=0
 [ -t 1 ] && [ "$PROGRESS_VERBOSE" = 0 ] && PROGRESS_TTY=1
+PROGRESS_COLS=100
+[ "$PROGRESS_TTY" = 0 ] || PROGRESS_COLS=$(tput cols 2>/dev/null || echo 100)
 PROGRESS_STATUS=""          # text of the live line (terminal only)
 
 # progress_init LOG: start the clock; the log file is emptied
@@ -66,17 +68,40 @@ progress_say() {
   printf '[%s] %s\n' "$(progress_elapsed)" "$*"
   printf '[%s] %s\n' "$(progress_elapsed)" "$*" >>"$PROGRESS_LOG"
   PROGRESS_STATUS=""
+  _progress_lane_status
 }
 
 # progress_status TEXT: what is running now, kept up to date on a terminal
 progress_status() {
   PROGRESS_STATUS=$*
+  _progress_lane_status
   _progress_tick
 }
 
+# Steps may run in lanes at once (scripts/test.sh): each lane, a process
+# of its own, sets PROGRESS_LANE to its name and PROGRESS_LANES_DIR to a
+# directory they share, where it keeps its live status (a file named after
+# the lane); the live line then shows every lane's running step, " | "
+# between them.  Each lane prints its own step lines.
+_progress_lane_status() {
+  [ -n "${PROGRESS_LANES_DIR:-}" ] || return 0
+  printf '%s' "$PROGRESS_STATUS" >"$PROGRESS_LANES_DIR/$PROGRESS_LANE" 2>/dev/null
+  return 0
+}
+
 _progress_tick() {
-  [ "$PROGRESS_TTY" = 1 ] && [ -n "$PROGRESS_STATUS" ] || return 0
-  printf '\r[%s] %s ...\033[K' "$(progress_elapsed)" "$PROGRESS_STATUS"
+  [ "$PROGRESS_TTY" = 1 ] || return 0
+  local text=$PROGRESS_STATUS f s width=$PROGRESS_COLS
+  if [ -n "${PROGRESS_LANES_DIR:-}" ]; then
+    text=""
+    for f in "$PROGRESS_LANES_DIR"/*; do
+      [ -s "$f" ] && s=$(<"$f") && text+="${text:+ | }$s"
+    done
+  fi
+  [ -n "$text" ] || return 0
+  # one terminal line: the time (10), " ..." (4)
+  [ "${#text}" -le $((width - 15)) ] || text="${text:0:$((width - 18))}..."
+  printf '\r[%s] %s ...\033[K' "$(progress_elapsed)" "$text"
 }
 
 # progress_show TEXT...: print a block (a failure's diffs, a log tail) in

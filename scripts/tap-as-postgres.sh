@@ -33,10 +33,7 @@ trap 'rm -rf "$TAPDIR"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-if ! { tar -C "$REPO" --exclude=./.git --exclude=./results \
-          --exclude=./output_iso --exclude=./tmp_check --exclude=./log \
-          --exclude=./debs -cf - . | tar -C "$TAPDIR" -xf - &&
-       chown -R postgres: "$TAPDIR"; }; then
+if ! { scripts/copy-tree.sh "$TAPDIR" && chown -R postgres: "$TAPDIR"; }; then
   echo "tap-as-postgres.sh: could not copy the tree to $TAPDIR" >&2
   exit 1
 fi

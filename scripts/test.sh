@@ -84,6 +84,10 @@ WORK="$(mktemp -d /tmp/escrowpay-test.XXXXXX)"   # logs of this run
 cleanup() {
   cluster_stop
   citus_cluster_stop
+  if [ -n "${SIDE_PID:-}" ]; then
+    kill -TERM -- -"$SIDE_PID" 2>/dev/null
+    wait "$SIDE_PID" 2>/dev/null
+  fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -157,31 +161,46 @@ count_prove() {
   fi
 }
 
-# Progress of a prove / pg_prove run over STREAM_FILES (in order: prove
-# runs them so): a line per finished file ("tap 3/9 003_model ok (41 s)"),
-# the running one as the live line.
+# Progress of a prove / pg_prove run over STREAM_FILES, STREAM_JOBS of
+# them at a time (prove -j; they start in the order given, and finish in
+# any order): a line per finished file ("tap 3/9 003_model ok (41 s)"),
+# the running ones as the live line.  A file's time is the one prove
+# --timer prints ("[17:20:33] test/t/003_model.pl .. ok   41234 ms (...)"),
+# else (one at a time) the time since the previous file finished.
 stream_prove_start() {
-  STREAM_KIND=$1
-  shift
-  STREAM_FILES=("$@") STREAM_DONE=0 STREAM_T=$SECONDS
+  STREAM_KIND=$1 STREAM_JOBS=$2
+  shift 2
+  STREAM_FILES=("$@") STREAM_DONE=0 STREAM_T=$SECONDS STREAM_FINISHED=" "
   stream_prove_status
 }
 stream_prove_status() {
-  local next=${STREAM_FILES[$STREAM_DONE]:-}
-  next=${next##*/}
-  progress_status "$STREAM_KIND $((STREAM_DONE + 1))/${#STREAM_FILES[@]} ${next%.*}"
+  local i f running="" started=$((STREAM_DONE + STREAM_JOBS))
+  for ((i = 0; i < ${#STREAM_FILES[@]} && i < started; i++)); do
+    f=${STREAM_FILES[$i]}
+    [[ $STREAM_FINISHED == *" $f "* ]] && continue
+    f=${f##*/}
+    running+="${running:+, }${f%.*}"
+  done
+  [ -z "$running" ] || progress_status "$STREAM_KIND $((STREAM_DONE + 1))/${#STREAM_FILES[@]} $running"
 }
 stream_prove() {
-  local f=${STREAM_FILES[$STREAM_DONE]:-} name res
-  [ -n "$f" ] || return 0
+  local line=$1 f name res secs
+  [[ $line =~ ^\[[0-9:]+\]\ (.*)$ ]] && line=${BASH_REMATCH[1]}
   # "test/t/003_model.pl ....... ok", "... skipped: why", "... Dubious, ..."
-  [[ $1 == "$f "* ]] || [[ $1 == "$f" ]] || return 0
+  f=${line%% *}
+  [[ " ${STREAM_FILES[*]} " == *" $f "* ]] && [[ $STREAM_FINISHED != *" $f "* ]] || return 0
   name=${f##*/}
-  res=$(printf '%s' "${1#"$f"}" | sed 's/^ *\.* *//')
+  res=$(printf '%s' "${line#"$f"}" | sed 's/^ *\.* *//')
+  secs=$((SECONDS - STREAM_T))
+  if [[ $res =~ ^(.*[^\ ])\ +([0-9]+)\ ms(\ \(.*\))?$ ]]; then
+    res=${BASH_REMATCH[1]}
+    secs=$(((BASH_REMATCH[2] + 500) / 1000))
+  fi
   case $res in ok*|skipped*) ;; "") res="FAILED" ;; *) res="FAILED: $res" ;; esac
   STREAM_DONE=$((STREAM_DONE + 1))
+  STREAM_FINISHED+="$f "
   progress_say "$(printf '%-9s %d/%d %s %s (%d s)' "$STREAM_KIND" "$STREAM_DONE" \
-                  "${#STREAM_FILES[@]}" "${name%.*}" "$res" $((SECONDS - STREAM_T)))"
+                  "${#STREAM_FILES[@]}" "${name%.*}" "$res" "$secs")"
   STREAM_T=$SECONDS
   [ "$STREAM_DONE" -lt "${#STREAM_FILES[@]}" ] && stream_prove_status
 }
@@ -265,7 +284,7 @@ run_pgtap() {
     record pgtap 0 "$n" "could not set up database $PGTAP_DB"
     return
   fi
-  stream_prove_start pgtap "${files[@]}"
+  stream_prove_start pgtap 1 "${files[@]}"
   pg_prove -d "$PGTAP_DB" "${files[@]}" 2>&1 | tee "$log" | progress_stream stream_prove
   rc=${PIPESTATUS[0]}
   count_prove "$log" "$n" "$rc"
@@ -364,6 +383,28 @@ run_package() {
 }
 
 # ---------------------------------------------------------------- Perl TAP
+# The TAP files run TAP_JOBS (2) at a time (prove -j): each spends most of
+# its time waiting -- for its clusters to start, stop and recover, for
+# deadlines and timeouts to pass, for one client's round trip at a time --
+# so two of them on 2 cores take about ... of the time one after the other.
+# Each file has its own clusters, ports (PostgreSQL::Test::Cluster reserves
+# them) and log (tmp_check/log/regress_log_NAME).  The longest files
+# (TAP_LONGEST, as measured, longest first) start first, so that the two
+# lanes end together; the others follow in order.
+TAP_JOBS=${TAP_JOBS:-2}
+TAP_LONGEST="005_fuzz 004_crash_cycles 013_citus_2pc_crash 010_failover 003_model"
+
+# tap_order FILE...: the files, TAP_LONGEST's first, one per line
+tap_order() {
+  local name f
+  for name in $TAP_LONGEST; do
+    for f in "$@"; do [ "$(basename "$f" .pl)" != "$name" ] || echo "$f"; done
+  done
+  for f in "$@"; do
+    [[ " $TAP_LONGEST " == *" $(basename "$f" .pl) "* ]] || echo "$f"
+  done
+}
+
 run_tap() {
   local -a files
   if [ -z "$(make_var TAP_TESTS)" ]; then
@@ -371,15 +412,16 @@ run_tap() {
     return
   fi
   # shellcheck disable=SC2046
-  mapfile -t files < <(expand_globs $(make_var PROVE_TESTS))
+  mapfile -t files < <(tap_order $(expand_globs $(make_var PROVE_TESTS)))
   local n=${#files[@]} log="$WORK/tap.log" rc
   if [ "$n" = 0 ]; then
     record tap 0 0 "no tests"
     return
   fi
-  banner "tap: $n file(s)"
-  stream_prove_start tap "${files[@]}"
-  scripts/tap-as-postgres.sh "${files[@]}" 2>&1 | tee "$log" | progress_stream stream_prove
+  banner "tap: $n file(s), $TAP_JOBS at a time"
+  stream_prove_start tap "$TAP_JOBS" "${files[@]}"
+  PROVE_FLAGS="-j$TAP_JOBS --timer${PROVE_FLAGS:+ $PROVE_FLAGS}" \
+    scripts/tap-as-postgres.sh "${files[@]}" 2>&1 | tee "$log" | progress_stream stream_prove
   rc=${PIPESTATUS[0]}
   count_prove "$log" "$n" "$rc"
   if [ "$F" != 0 ]; then
@@ -388,8 +430,11 @@ run_tap() {
     # shellcheck disable=SC2013
     for t in $(sed -n 's/^\([^ ]*\.pl\) *(Wstat: .*/\1/p' "$log"); do
       progress_show "---- $t: what prove said ----"
-      awk -v f="$t" 'index($0, f " ") == 1 {p = 1} p && /^test\/t\/.* \.\./ && index($0, f " ") != 1 {p = 0} p' \
-        "$log" | head -n 60 | tee -a "$PROGRESS_LOG"
+      # (its result line and what follows it, up to the next file's; prove
+      # --timer puts "[hh:mm:ss] " in front of each result line)
+      sed 's/^\[[0-9:]*\] //' "$log" |
+        awk -v f="$t" 'index($0, f " ") == 1 {p = 1} p && /^test\/t\/.* \.\./ && index($0, f " ") != 1 {p = 0} p' |
+        head -n 60 | tee -a "$PROGRESS_LOG"
       f="$REPO/tmp_check/log/regress_log_$(basename "$t" .pl)"
       [ -e "$f" ] || continue
       progress_fail_tail "$f" 40
@@ -513,7 +558,8 @@ run_readme() { run_checks readme scripts/readme-check.sh README.md; }
 run_examples() { run_checks examples scripts/examples-check.sh; }
 
 # ---------------------------------------------------------------- deps, build
-# run_build: scripts/deps.sh --package, then make all install.  Returns
+# run_build: scripts/deps.sh --package, then make all install (a job per
+# core: the C files and their JIT bitcode compile in parallel).  Returns
 # non-zero (after recording the failure) when either fails.
 run_build() {
   if ! progress_run "deps" scripts/deps.sh --package; then
@@ -521,7 +567,7 @@ run_build() {
     record deps 0 1 "scripts/deps.sh --package failed"
     return 1
   fi
-  if ! progress_run "build" make --no-print-directory all install; then
+  if ! progress_run "build" make --no-print-directory -j"$(nproc)" all install; then
     progress_fail_tail "$PROGRESS_LOG" 40
     record build 0 1 "make all install failed"
     return 1
@@ -531,11 +577,22 @@ run_build() {
 }
 
 # ---------------------------------------------------------------- main
-# Kinds run in this order.  CLUSTER_KINDS share one throwaway cluster
-# (started before the first, stopped after the last); OWN_KINDS start
-# their own clusters or need none.
+# Kinds run in two lanes at once.  The main lane runs the CLUSTER_KINDS on
+# one throwaway cluster (started before the first, stopped after the
+# last); the side lane, started first, and then the main lane take the
+# POOL_KINDS, which start their own clusters or need none, in the order
+# given (the longest first), each kind run by the first lane to take it.
+# Most of the suite's time is spent waiting (clusters starting and
+# stopping, deadlines passing, one round trip at a time), so on 2 cores
+# two lanes finish in about ... the time of one.  Each lane prints its step
+# lines as they come (on a terminal the live line shows both lanes'
+# running steps); each lane's log goes to $LOG in one piece, the side
+# lane's after the main lane's; the summary lists the kinds in KIND_ORDER.
+# LANES=1 (`make test LANES=1`) runs everything in the main lane, one kind
+# after the other.
 CLUSTER_KINDS=(regress isolation pgtap examples)
-OWN_KINDS=(readme citus tap package)
+POOL_KINDS=(tap citus package readme)
+KIND_ORDER=(deps build cluster regress isolation pgtap examples readme citus tap package side)
 
 run_regress()   { run_pg_regress regress REGRESS regression.diffs; }
 run_isolation() { run_pg_regress isolation ISOLATION output_iso/regression.diffs; }
@@ -543,12 +600,22 @@ run_isolation() { run_pg_regress isolation ISOLATION output_iso/regression.diffs
 # KINDS="regress tap" (`make test KINDS=...`) runs only those kinds
 selected() { [ -z "${KINDS:-}" ] || [[ " $KINDS " == *" $1 "* ]]; }
 
-main() {
+# take KIND: true for the first lane to ask (mkdir is atomic)
+take() { mkdir "$WORK/taken.$1" 2>/dev/null; }
+
+# run_pool: the POOL_KINDS that no lane has taken yet
+run_pool() {
+  local kind
+  for kind in "${POOL_KINDS[@]}"; do
+    selected "$kind" && take "$kind" && "run_$kind"
+  done
+  return 0
+}
+
+# the main lane
+run_main_lane() {
   local kind need_cluster=0
-  run_build || return
   for kind in "${CLUSTER_KINDS[@]}"; do selected "$kind" && need_cluster=1; done
-  EXTENSION="$(make_var EXTENSION)"
-  EXTVERSION="$(make_var EXTVERSION)"
   if [ "$need_cluster" = 0 ]; then
     :
   elif banner "starting throwaway cluster" && progress_status "starting a throwaway cluster" &&
@@ -563,12 +630,73 @@ main() {
     progress_fail_tail "$PROGRESS_LOG" 20
     record cluster 0 1 "could not start the throwaway cluster"
   fi
-  for kind in "${OWN_KINDS[@]}"; do selected "$kind" && "run_$kind"; done
+  run_pool
+}
+
+# the side lane, a subshell in a process group of its own (cleanup stops
+# it): its log goes to $WORK/side.log, its summary lines and totals to
+# $WORK/side.summary and $WORK/side.totals
+SIDE_PID=""
+start_side_lane() {
+  set -m
+  (
+    set +m
+    trap - EXIT INT TERM
+    PROGRESS_LOG="$WORK/side.log" PROGRESS_LANE=side SUMMARY=() TOTAL_PASS=0 TOTAL_FAIL=0
+    : >"$PROGRESS_LOG"
+    LAST_RECORD=$SECONDS
+    run_pool
+    progress_status ""
+    [ ${#SUMMARY[@]} = 0 ] || printf '%s\n' "${SUMMARY[@]}" >"$WORK/side.summary"
+    echo "$TOTAL_PASS $TOTAL_FAIL" >"$WORK/side.totals"
+  ) </dev/null &
+  SIDE_PID=$!
+  set +m
+}
+
+# wait for the side lane; its log, summary lines and totals join ours
+finish_side_lane() {
+  local pass fail
+  [ -n "$SIDE_PID" ] || return 0
+  wait "$SIDE_PID"
+  SIDE_PID=""
+  cat "$WORK/side.log" >>"$PROGRESS_LOG"
+  if read -r pass fail <"$WORK/side.totals" 2>/dev/null; then
+    TOTAL_PASS=$((TOTAL_PASS + pass)) TOTAL_FAIL=$((TOTAL_FAIL + fail))
+    [ ! -s "$WORK/side.summary" ] || mapfile -t -O ${#SUMMARY[@]} SUMMARY <"$WORK/side.summary"
+  else
+    record side 0 1 "the side lane ended without its results"
+  fi
+}
+
+# the summary lines ("KIND: ...") in KIND_ORDER
+sorted_summary() {
+  local kind line
+  for kind in "${KIND_ORDER[@]}"; do
+    for line in "${SUMMARY[@]}"; do
+      [[ $line != "$kind:"* ]] || echo "$line"
+    done
+  done
+}
+
+main() {
+  run_build || return
+  EXTENSION="$(make_var EXTENSION)"
+  EXTVERSION="$(make_var EXTVERSION)"
+  if [ "${LANES:-2}" != 1 ]; then
+    PROGRESS_LANES_DIR="$WORK/lanes" PROGRESS_LANE=main
+    mkdir -p "$PROGRESS_LANES_DIR"
+    start_side_lane
+  fi
+  run_main_lane
+  progress_status ""
+  finish_side_lane
 }
 
 main
 banner "summary"
 progress_show "" "summary (full output: $LOG):"
+mapfile -t SUMMARY < <(sorted_summary)
 progress_show "${SUMMARY[@]}"
 progress_show "$TOTAL_PASS passed, $TOTAL_FAIL failed"
 [ "$TOTAL_FAIL" = 0 ]

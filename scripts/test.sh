@@ -47,13 +47,18 @@
 # (`make test V=1`) shows it as it comes.  A failure prints its failing
 # part (diffs, the failed test's log tail) and names the log.
 #
+# After the build, the kinds run in two lanes at once (LANES=1: one lane,
+# one kind after the other), and the TAP files two at a time (TAP_JOBS):
+# see "main" at the end of this file.
+#
 # KINDS="regress tap" in the environment (`make test KINDS="regress tap"`)
 # runs only those kinds, for iterating.
 #
 # Adding a kind: write run_KIND (it calls `record KIND PASSED FAILED
 # [NOTE]` once) and add KIND to CLUSTER_KINDS (it runs against the shared
-# throwaway cluster, PGHOST/PGPORT/PGUSER set) or OWN_KINDS (it starts what
-# it needs itself) at the end of this file.
+# throwaway cluster, PGHOST/PGPORT/PGUSER set) or POOL_KINDS (it starts
+# what it needs itself, and may run beside any other kind), and to
+# KIND_ORDER, at the end of this file.
 #
 # Each kind is skipped (counted 0) when it has no test files.  Regress and
 # isolation count tests, pgtap and tap count test files, package counts its

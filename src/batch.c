@@ -151,23 +151,6 @@ batch_result(const int64 *ids, int n, const char *key)
 	PG_RETURN_DATUM(result);
 }
 
-/* qsort comparator for int64 */
-static int
-cmp_int64(const void *a, const void *b)
-{
-	int64		x = *(const int64 *) a;
-	int64		y = *(const int64 *) b;
-
-	return (x > y) - (x < y);
-}
-
-/* qsort comparator for (account, amount) pairs, by account */
-static int
-cmp_pair(const void *a, const void *b)
-{
-	return cmp_int64(a, b);
-}
-
 /*
  * escrow.hold_batch(debit_accounts bigint[], credit_accounts bigint[],
  *					 amounts bigint[], expires_in interval DEFAULT NULL,
@@ -255,16 +238,7 @@ escrow_hold_batch(PG_FUNCTION_ARGS)
 		pairs[2 * i] = debit[i];
 		pairs[2 * i + 1] = amount[i];
 	}
-	qsort(pairs, n, sizeof(int64) * 2, cmp_pair);
-	for (i = 0; i < n;)
-	{
-		int64		account = pairs[2 * i];
-		int64		total = 0;
-
-		for (; i < n && pairs[2 * i] == account; i++)
-			total = ep_add(total, pairs[2 * i + 1], "held amount");
-		ep_add_held(account, total);
-	}
+	ep_apply_per_account(pairs, n, "held amount", ep_add_held);
 
 	ids = palloc(sizeof(int64) * n);
 	for (i = 0; i < n; i++)
@@ -306,7 +280,7 @@ lock_each(const int64 *sorted, int n)
 		touched[2 * locked + 1] = ep_int64(0, 2);
 		locked++;
 	}
-	qsort(touched, 2 * locked, sizeof(int64), cmp_int64);
+	qsort(touched, 2 * locked, sizeof(int64), ep_cmp_int64);
 	for (i = 0; i < 2 * locked; i++)
 	{
 		if (i > 0 && touched[i] == touched[i - 1])
@@ -358,7 +332,7 @@ escrow_capture_batch(PG_FUNCTION_ARGS)
 
 	sorted = palloc(sizeof(int64) * n);
 	memcpy(sorted, hold, sizeof(int64) * n);
-	qsort(sorted, n, sizeof(int64), cmp_int64);
+	qsort(sorted, n, sizeof(int64), ep_cmp_int64);
 	for (i = 1; i < n; i++)
 		if (sorted[i] == sorted[i - 1])
 			ereport(ERROR,

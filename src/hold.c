@@ -57,20 +57,13 @@ remaining(const EpHold *h)
 static void
 lock_open_hold(int64 id, bool allow_expired, int64 deal, EpHold *h)
 {
-	static EpPlan lock = {NULL,
-		"SELECT debit_account, credit_account, amount, captured, released, "
+	static EpPlan lock = EP_PLAN("SELECT debit_account, credit_account, amount, captured, released, "
 		"       status, expires_at, coalesce(deal, 0) "
-		"  FROM escrow.holds WHERE id = $1 FOR UPDATE",
-	1, {INT8OID}};
-	Datum		values[1];
+		"  FROM escrow.holds WHERE id = $1 FOR UPDATE", INT8OID);
 	Datum		d;
 	bool		isnull;
 
-	values[0] = Int64GetDatum(id);
-	if (ep_exec(&lock, values, NULL, 1) != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("hold %lld does not exist", (long long) id)));
+	ep_exec_id(&lock, id, "hold");
 	h->id = id;
 	h->debit = ep_int64(0, 1);
 	h->credit = ep_int64(0, 2);
@@ -111,11 +104,9 @@ lock_open_hold(int64 id, bool allow_expired, int64 deal, EpHold *h)
 static void
 update_hold(const EpHold *h, const char *status)
 {
-	static EpPlan update = {NULL,
-		"UPDATE escrow.holds SET captured = $2, released = $3, status = $4, "
+	static EpPlan update = EP_PLAN("UPDATE escrow.holds SET captured = $2, released = $3, status = $4, "
 		"       ended_at = CASE WHEN $4 = 'open' THEN NULL ELSE $5 END "
-		" WHERE id = $1",
-	5, {INT8OID, INT8OID, INT8OID, TEXTOID, TIMESTAMPTZOID}};
+		" WHERE id = $1", INT8OID, INT8OID, INT8OID, TEXTOID, TIMESTAMPTZOID);
 	Datum		values[5];
 
 	values[0] = Int64GetDatum(h->id);
@@ -188,15 +179,13 @@ int64
 ep_place_hold(int64 debit, int64 credit, int64 amount, Interval *expires_in,
 			  const char *key, int64 deal)
 {
-	static EpPlan reserve = {NULL,
-		"WITH r AS (" EP_RESERVE_SQL("$2", "$3", "$4") " RETURNING a.id) "
+	static EpPlan reserve = EP_PLAN("WITH r AS (" EP_RESERVE_SQL("$2", "$3", "$4") " RETURNING a.id) "
 		"INSERT INTO escrow.holds (id, debit_account, credit_account, amount, expires_at, deal) "
 		"SELECT $1, $2, $3, $4, $5, nullif($6, 0) FROM r",
-	6, {INT8OID, INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID, INT8OID}};
-	static EpPlan insert = {NULL,
-		"INSERT INTO escrow.holds (id, debit_account, credit_account, amount, expires_at, deal) "
+		INT8OID, INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID, INT8OID);
+	static EpPlan insert = EP_PLAN("INSERT INTO escrow.holds (id, debit_account, credit_account, amount, expires_at, deal) "
 		"VALUES ($1, $2, $3, $4, $5, nullif($6, 0))",
-	6, {INT8OID, INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID, INT8OID}};
+		INT8OID, INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID, INT8OID);
 	Datum		values[6];
 	char		nulls[6] = {' ', ' ', ' ', ' ', 'n', ' '};
 	TimestampTz expires_at = 0;
@@ -349,16 +338,13 @@ escrow_capture(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
 	int64		hold_id = ep_arg_id(fcinfo, 0, "hold_id");
-	bool		has_amount = !PG_ARGISNULL(1);
-	int64		amount = has_amount ? ep_arg_amount(fcinfo, 1, "amount") : 0;
+	bool		has_amount;
+	int64		amount = ep_arg_opt_amount(fcinfo, 1, "amount", &has_amount);
 	char	   *key = ep_arg_key(fcinfo, 2);
 	bool		final;
 	int64		id;
 
-	if (PG_ARGISNULL(3))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("final must not be NULL")));
+	ep_arg_required(fcinfo, 3, "final");
 	final = PG_GETARG_BOOL(3);
 
 	SPI_connect();
@@ -385,16 +371,6 @@ escrow_release(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(released);
 }
 
-/* qsort comparator: by debit account, so that accounts lock in id order */
-static int
-cmp_by_account(const void *a, const void *b)
-{
-	int64		x = ((const int64 *) a)[0];
-	int64		y = ((const int64 *) b)[0];
-
-	return (x > y) - (x < y);
-}
-
 /*
  * expire_holds' claim on a Citus cluster, which refuses one statement
  * locking rows of several shards: the due holds found first, then each
@@ -405,18 +381,13 @@ cmp_by_account(const void *a, const void *b)
 static uint64
 claim_each(Datum *values, int64 **pairs)
 {
-	static EpPlan due = {NULL,
-		"SELECT id FROM escrow.holds WHERE status = 'open' AND expires_at <= $2 "
-		" ORDER BY expires_at LIMIT $1",
-	2, {INT4OID, TIMESTAMPTZOID}};
-	static EpPlan lock = {NULL,
-		"SELECT debit_account, amount - captured - released FROM escrow.holds "
+	static EpPlan due = EP_PLAN("SELECT id FROM escrow.holds WHERE status = 'open' AND expires_at <= $2 "
+		" ORDER BY expires_at LIMIT $1", INT4OID, TIMESTAMPTZOID);
+	static EpPlan lock = EP_PLAN("SELECT debit_account, amount - captured - released FROM escrow.holds "
 		" WHERE id = $1 AND status = 'open' AND expires_at <= $2 FOR UPDATE SKIP LOCKED",
-	2, {INT8OID, TIMESTAMPTZOID}};
-	static EpPlan end = {NULL,
-		"UPDATE escrow.holds SET released = amount - captured, status = 'expired', "
-		"       ended_at = now() WHERE id = $1",
-	1, {INT8OID}};
+		INT8OID, TIMESTAMPTZOID);
+	static EpPlan end = EP_PLAN("UPDATE escrow.holds SET released = amount - captured, status = 'expired', "
+		"       ended_at = now() WHERE id = $1", INT8OID);
 	uint64		found = ep_exec(&due, values, NULL, 0);
 	int64	   *ids = palloc(sizeof(int64) * Max(found, 1));
 	uint64		n = 0;
@@ -451,27 +422,21 @@ Datum
 escrow_expire_holds(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	static EpPlan claim = {NULL,
-		"WITH due AS ("
+	static EpPlan claim = EP_PLAN("WITH due AS ("
 		"  SELECT id, amount - captured - released AS rest FROM escrow.holds "
 		"   WHERE status = 'open' AND expires_at <= $2 "
 		"   ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED) "
 		"UPDATE escrow.holds h "
 		"   SET released = h.amount - h.captured, status = 'expired', ended_at = now() "
 		"  FROM due WHERE h.id = due.id "
-		"RETURNING h.debit_account, due.rest",
-	2, {INT4OID, TIMESTAMPTZOID}};
+		"RETURNING h.debit_account, due.rest", INT4OID, TIMESTAMPTZOID);
 	int32		max_holds;
 	Datum		values[2];
 	uint64		n;
 	int64	   *pairs;
 	uint64		i;
 
-	if (PG_ARGISNULL(0) || PG_GETARG_INT32(0) <= 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("max_holds must be a positive integer")));
-	max_holds = PG_GETARG_INT32(0);
+	max_holds = ep_arg_positive(fcinfo, 0, "max_holds");
 
 	SPI_connect();
 	values[0] = Int32GetDatum(max_holds);
@@ -488,17 +453,7 @@ escrow_expire_holds(PG_FUNCTION_ARGS)
 			pairs[2 * i + 1] = ep_int64(i, 2);
 		}
 	}
-	qsort(pairs, n, sizeof(int64) * 2, cmp_by_account);
-	for (i = 0; i < n;)
-	{
-		int64		account = pairs[2 * i];
-		int64		total = 0;
-
-		for (; i < n && pairs[2 * i] == account; i++)
-			total = ep_add(total, pairs[2 * i + 1], "expired amount");
-		if (total > 0)
-			ep_unhold(account, total);
-	}
+	ep_apply_per_account(pairs, n, "expired amount", ep_unhold);
 	SPI_finish();
 	PG_RETURN_INT32((int32) n);
 }

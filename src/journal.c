@@ -20,6 +20,7 @@
 #include "journal.h"
 
 #include "common/cryptohash.h"
+#include "ledger.h"
 #include "money.h"
 #include "plan.h"
 #include "port/pg_bswap.h"
@@ -135,11 +136,9 @@ typedef struct EpLegTransfer
 static void
 legs_transfers(EpEntry *legs, uint64 n)
 {
-	static EpPlan by_id = {NULL,
-		"SELECT id, kind, debit_account, credit_account, "
+	static EpPlan by_id = EP_PLAN("SELECT id, kind, debit_account, credit_account, "
 		"       coalesce(hold_id, 0), coalesce(refund_of, 0) "
-		"  FROM escrow.transfers WHERE id = ANY ($1)",
-	1, {INT8ARRAYOID}};
+		"  FROM escrow.transfers WHERE id = ANY ($1)", INT8ARRAYOID);
 	Datum	   *ids = palloc(sizeof(Datum) * n);
 	Datum		values[1];
 	HASHCTL		ctl;
@@ -219,43 +218,33 @@ fold_locked(int n, const int64 *ids, int64 *posted)
 #define EP_LEG_OF(t) \
 		t ".kind, CASE WHEN d.amount < 0 THEN " t ".credit_account " \
 		"ELSE " t ".debit_account END, coalesce(" t ".hold_id, 0), coalesce(" t ".refund_of, 0) "
-	static EpPlan take = {NULL,
-		EP_TAKE_LEGS("t.*", "LATERAL (SELECT " EP_LEG_OF("x") " FROM escrow.transfers x "
-					 "WHERE x.id = d.transfer_id OFFSET 0) t ON true"),
-	1, {INT8ARRAYOID}};
+	static EpPlan take = EP_PLAN(EP_TAKE_LEGS("t.*", "LATERAL (SELECT " EP_LEG_OF("x") " FROM escrow.transfers x "
+		"WHERE x.id = d.transfer_id OFFSET 0) t ON true"), INT8ARRAYOID);
 	/*
 	 * On a Citus cluster no join at all: the legs and their transfers are
 	 * not co-located (legs by account, transfers by id), and Citus would
 	 * read every shard of transfers for it; the legs' transfers are read
 	 * by id afterwards (legs_transfers()), from the shards holding them
 	 */
-	static EpPlan take_distributed = {NULL,
-		"WITH d AS (DELETE FROM escrow.unfolded WHERE account = ANY ($1) "
+	static EpPlan take_distributed = EP_PLAN("WITH d AS (DELETE FROM escrow.unfolded WHERE account = ANY ($1) "
 		"           RETURNING account, transfer_id, amount, applied) "
 		"SELECT account, transfer_id, amount, applied FROM d ORDER BY account, transfer_id",
-	1, {INT8ARRAYOID}};
-	static EpPlan head = {NULL,
-		"SELECT id, posted, entry_count, chain_head FROM escrow.accounts "
-		" WHERE id = ANY ($1) ORDER BY id",
-	1, {INT8ARRAYOID}};
-	static EpPlan insert = {NULL,
-		"INSERT INTO escrow.entries (account, seq, transfer_id, amount, balance, hash) "
+		INT8ARRAYOID);
+	static EpPlan head = EP_PLAN("SELECT id, posted, entry_count, chain_head FROM escrow.accounts "
+		" WHERE id = ANY ($1) ORDER BY id", INT8ARRAYOID);
+	static EpPlan insert = EP_PLAN("INSERT INTO escrow.entries (account, seq, transfer_id, amount, balance, hash) "
 		"SELECT u.c, u.s, u.x, u.a, u.b, u.h "
 		"  FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], "
 		"              $5::bigint[], $6::bytea[]) AS u(c, s, x, a, b, h)",
-	6, {INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, BYTEAARRAYOID}};
-	static EpPlan update = {NULL,
-		"UPDATE escrow.accounts a SET posted = a.posted + u.unseen, entry_count = u.c, "
+		INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, BYTEAARRAYOID);
+	static EpPlan update = EP_PLAN("UPDATE escrow.accounts a SET posted = a.posted + u.unseen, entry_count = u.c, "
 		"       chain_head = u.h "
 		"  FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bytea[]) "
 		"       AS u(id, unseen, c, h) "
-		" WHERE a.id = u.id",
-	4, {INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, BYTEAARRAYOID}};
+		" WHERE a.id = u.id", INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, BYTEAARRAYOID);
 	/* on a Citus cluster one row per statement: one shard, not all of them */
-	static EpPlan update_one = {NULL,
-		"UPDATE escrow.accounts SET posted = posted + $2, entry_count = $3, chain_head = $4 "
-		" WHERE id = $1",
-	4, {INT8OID, INT8OID, INT8OID, BYTEAOID}};
+	static EpPlan update_one = EP_PLAN("UPDATE escrow.accounts SET posted = posted + $2, entry_count = $3, chain_head = $4 "
+		" WHERE id = $1", INT8OID, INT8OID, INT8OID, BYTEAOID);
 	bool		sharded = ep_distributed();
 	Datum		values[6];
 	Datum	   *accounts,
@@ -430,16 +419,6 @@ ep_fold_account(int64 account, int64 *posted)
 	return fold_locked(1, &account, posted);
 }
 
-/* qsort comparator of int64 */
-static int
-cmp_int64(const void *a, const void *b)
-{
-	int64		x = *(const int64 *) a;
-	int64		y = *(const int64 *) b;
-
-	return x < y ? -1 : x > y;
-}
-
 /*
  * Where the last fold_journal() of this backend stopped: the next one
  * starts after it and wraps around, so that under a steady stream of
@@ -457,28 +436,22 @@ static int64
 fold_journal(int32 max_accounts)
 {
 	/* the distinct accounts after $2, one index probe each */
-	static EpPlan waiting = {NULL,
-		"WITH RECURSIVE a(account) AS ("
+	static EpPlan waiting = EP_PLAN("WITH RECURSIVE a(account) AS ("
 		"  (SELECT account FROM escrow.unfolded WHERE account > $2 ORDER BY account LIMIT 1) "
 		"  UNION ALL "
 		"  SELECT (SELECT u.account FROM escrow.unfolded u WHERE u.account > a.account "
 		"           ORDER BY u.account LIMIT 1) "
 		"    FROM a WHERE a.account IS NOT NULL) "
-		"SELECT account FROM a WHERE account IS NOT NULL LIMIT $1",
-	2, {INT4OID, INT8OID}};
+		"SELECT account FROM a WHERE account IS NOT NULL LIMIT $1", INT4OID, INT8OID);
 
 	/*
 	 * On a Citus cluster, which plans a recursive CTE only with a filter on
 	 * the distribution column: each shard's distinct accounts, merged
 	 */
-	static EpPlan waiting_sharded = {NULL,
-		"SELECT DISTINCT account FROM escrow.unfolded WHERE account > $2 "
-		" ORDER BY account LIMIT $1",
-	2, {INT4OID, INT8OID}};
-	static EpPlan lock = {NULL,
-		"SELECT id FROM escrow.accounts WHERE id = ANY ($1) ORDER BY id "
-		"   FOR UPDATE SKIP LOCKED",
-	1, {INT8ARRAYOID}};
+	static EpPlan waiting_sharded = EP_PLAN("SELECT DISTINCT account FROM escrow.unfolded WHERE account > $2 "
+		" ORDER BY account LIMIT $1", INT4OID, INT8OID);
+	static EpPlan lock = EP_PLAN("SELECT id FROM escrow.accounts WHERE id = ANY ($1) ORDER BY id "
+		"   FOR UPDATE SKIP LOCKED", INT8ARRAYOID);
 	Datum		values[2];
 	int64	   *ids;
 	int			n = 0,
@@ -513,13 +486,12 @@ fold_journal(int32 max_accounts)
 		return 0;
 
 	/* lock what nobody holds, in id order, and fold those in one pass */
-	qsort(ids, n, sizeof(int64), cmp_int64);
+	qsort(ids, n, sizeof(int64), ep_cmp_int64);
 	if (ep_distributed())
 	{
 		/* Citus locks rows of one shard per statement: one account at a time */
-		static EpPlan lock_one = {NULL,
-			"SELECT id FROM escrow.accounts WHERE id = $1 FOR UPDATE SKIP LOCKED",
-		1, {INT8OID}};
+		static EpPlan lock_one = EP_PLAN("SELECT id FROM escrow.accounts WHERE id = $1 FOR UPDATE SKIP LOCKED",
+			INT8OID);
 		int64		folded = 0;
 
 		for (i = 0; i < n; i++)

@@ -37,24 +37,15 @@ void
 ep_fetch_account(int64 id, const char *currency, bool allow_funding, bool lock,
 				 EpAccount *a)
 {
-	static EpPlan fetch = {NULL,
-		"SELECT kind, currency, posted, held, credit_limit, "
+	static EpPlan fetch = EP_PLAN("SELECT kind, currency, posted, held, credit_limit, "
 		"       owner = '" EP_FUNDING_OWNER "' "
-		"  FROM escrow.accounts WHERE id = $1",
-	1, {INT8OID}};
-	static EpPlan fetch_locked = {NULL,
-		"SELECT kind, currency, posted, held, credit_limit, "
+		"  FROM escrow.accounts WHERE id = $1", INT8OID);
+	static EpPlan fetch_locked = EP_PLAN("SELECT kind, currency, posted, held, credit_limit, "
 		"       owner = '" EP_FUNDING_OWNER "' "
-		"  FROM escrow.accounts WHERE id = $1 FOR UPDATE",
-	1, {INT8OID}};
-	Datum		values[1];
+		"  FROM escrow.accounts WHERE id = $1 FOR UPDATE", INT8OID);
 	bool		isnull;
 
-	values[0] = Int64GetDatum(id);
-	if (ep_exec(lock ? &fetch_locked : &fetch, values, NULL, 1) != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("account %lld does not exist", (long long) id)));
+	ep_exec_id(lock ? &fetch_locked : &fetch, id, "account");
 	a->id = id;
 	a->kind = ep_text(0, 1);
 	a->currency = ep_text(0, 2);
@@ -107,6 +98,26 @@ check_funds(const EpAccount *a, int64 posted_after, int64 held_after, int64 requ
 }
 
 /*
+ * The parameters $1..$7 of a statement inserting posting p into
+ * escrow.transfers: id, kind, debit, credit, amount, hold (NULL: none),
+ * refunded transfer (NULL: none)
+ */
+static void
+transfer_params(const EpPosting *p, Datum *values, char *nulls)
+{
+	values[0] = Int64GetDatum(p->id);
+	values[1] = CStringGetTextDatum(p->kind);
+	values[2] = Int64GetDatum(p->debit);
+	values[3] = Int64GetDatum(p->credit);
+	values[4] = Int64GetDatum(p->amount);
+	values[5] = Int64GetDatum(p->hold_id);
+	values[6] = Int64GetDatum(p->refund_of);
+	memset(nulls, ' ', 7);
+	nulls[5] = p->hold_id ? ' ' : 'n';
+	nulls[6] = p->refund_of ? ' ' : 'n';
+}
+
+/*
  * The slow path of a posting, taken when the one-statement posting did
  * not post: lock both accounts in ascending id order, and for each say
  * precisely why it cannot take its leg (missing, currency, funding account,
@@ -117,17 +128,15 @@ check_funds(const EpAccount *a, int64 posted_after, int64 held_after, int64 requ
 static void
 post_slow(const EpPosting *p, bool funding)
 {
-	static EpPlan apply = {NULL,
-		"UPDATE escrow.accounts SET posted = posted + $2, held = held - $3 WHERE id = $1",
-	3, {INT8OID, INT8OID, INT8OID}};
-	static EpPlan insert = {NULL,
-		"WITH t AS ("
+	static EpPlan apply = EP_PLAN("UPDATE escrow.accounts SET posted = posted + $2, held = held - $3 WHERE id = $1",
+		INT8OID, INT8OID, INT8OID);
+	static EpPlan insert = EP_PLAN("WITH t AS ("
 		"  INSERT INTO escrow.transfers "
 		"    (id, kind, debit_account, credit_account, amount, hold_id, refund_of) "
 		"  VALUES ($1, $2, $3, $4, $5, $6, $7)) "
 		"INSERT INTO escrow.unfolded (account, transfer_id, amount, applied) "
 		"VALUES ($3, $1, -$5, true), ($4, $1, $5, true)",
-	7, {INT8OID, TEXTOID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID}};
+		INT8OID, TEXTOID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID);
 	int64		order[2];
 	char	   *currency = NULL;
 	Datum		values[7];
@@ -156,16 +165,7 @@ post_slow(const EpPosting *p, bool funding)
 		ep_exec(&apply, values, NULL, 0);
 	}
 
-	memset(nulls, ' ', sizeof(nulls));
-	values[0] = Int64GetDatum(p->id);
-	values[1] = CStringGetTextDatum(p->kind);
-	values[2] = Int64GetDatum(p->debit);
-	values[3] = Int64GetDatum(p->credit);
-	values[4] = Int64GetDatum(p->amount);
-	values[5] = Int64GetDatum(p->hold_id);
-	nulls[5] = p->hold_id ? ' ' : 'n';
-	values[6] = Int64GetDatum(p->refund_of);
-	nulls[6] = p->refund_of ? ' ' : 'n';
+	transfer_params(p, values, nulls);
 	ep_exec(&insert, values, nulls, 0);
 }
 
@@ -180,10 +180,9 @@ ep_owned(const EpOwner *owner)
 static void
 record_owner(int64 id, const EpOwner *owner)
 {
-	static EpPlan insert = {NULL,
-		"INSERT INTO escrow.transfer_owners (transfer_id, deal, receivable, terminal, batch) "
+	static EpPlan insert = EP_PLAN("INSERT INTO escrow.transfer_owners (transfer_id, deal, receivable, terminal, batch) "
 		"VALUES ($1, nullif($2, 0), nullif($3, 0), $4, nullif($5, 0))",
-	5, {INT8OID, INT8OID, INT8OID, TEXTOID, INT8OID}};
+		INT8OID, INT8OID, INT8OID, TEXTOID, INT8OID);
 	Datum		values[5];
 	char		nulls[5] = {' ', ' ', ' ', owner->terminal ? ' ' : 'n', ' '};
 
@@ -211,8 +210,7 @@ record_owner(int64 id, const EpOwner *owner)
 void
 ep_post_transfer(const EpPosting *p)
 {
-	static EpPlan post = {NULL,
-		"WITH d AS (SELECT id, currency, kind, posted FROM escrow.accounts "
+	static EpPlan post = EP_PLAN("WITH d AS (SELECT id, currency, kind, posted FROM escrow.accounts "
 		"            WHERE id = $3 AND ($9 OR owner <> '" EP_FUNDING_OWNER "')), "
 		"c AS (SELECT currency, kind, posted FROM escrow.accounts "
 		"       WHERE id = $4 AND ($9 OR owner <> '" EP_FUNDING_OWNER "')), "
@@ -238,7 +236,7 @@ ep_post_transfer(const EpPosting *p)
 		"INSERT INTO escrow.unfolded (account, transfer_id, amount, applied) "
 		"SELECT $3, t.id, -$5, ok.applied FROM t, ok "
 		"UNION ALL SELECT $4, t.id, $5, false FROM t",
-	9, {INT8OID, TEXTOID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, BOOLOID}};
+		INT8OID, TEXTOID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, BOOLOID);
 	bool		funding = strcmp(p->kind, "deposit") == 0 ||
 		strcmp(p->kind, "withdraw") == 0;
 	Datum		values[9];
@@ -250,16 +248,8 @@ ep_post_transfer(const EpPosting *p)
 				 errmsg("debit and credit account must differ"),
 				 errdetail("Both are account %lld.", (long long) p->debit)));
 
-	memset(nulls, ' ', sizeof(nulls));
-	values[0] = Int64GetDatum(p->id);
-	values[1] = CStringGetTextDatum(p->kind);
-	values[2] = Int64GetDatum(p->debit);
-	values[3] = Int64GetDatum(p->credit);
-	values[4] = Int64GetDatum(p->amount);
-	values[5] = Int64GetDatum(p->hold_id);
-	nulls[5] = p->hold_id ? ' ' : 'n';
-	values[6] = Int64GetDatum(p->refund_of);
-	nulls[6] = p->refund_of ? ' ' : 'n';
+	transfer_params(p, values, nulls);
+	nulls[7] = nulls[8] = ' ';
 	values[7] = Int64GetDatum(p->debit_unhold);
 	values[8] = BoolGetDatum(funding);
 	/*
@@ -303,15 +293,12 @@ ep_check_hold_accounts(int64 debit, int64 credit)
 void
 ep_add_held(int64 debit, int64 amount)
 {
-	static EpPlan guarded = {NULL,
-		"UPDATE escrow.accounts SET held = held + $2 "
+	static EpPlan guarded = EP_PLAN("UPDATE escrow.accounts SET held = held + $2 "
 		" WHERE id = $1 AND owner <> '" EP_FUNDING_OWNER "' "
 		"   AND held <= " EP_MAX_BALANCE_SQL " - $2 "
-		"   AND (kind = 'system' OR posted >= (held + $2) - credit_limit)",
-	2, {INT8OID, INT8OID}};
-	static EpPlan unguarded = {NULL,
-		"UPDATE escrow.accounts SET held = held + $2 WHERE id = $1",
-	2, {INT8OID, INT8OID}};
+		"   AND (kind = 'system' OR posted >= (held + $2) - credit_limit)", INT8OID, INT8OID);
+	static EpPlan unguarded = EP_PLAN("UPDATE escrow.accounts SET held = held + $2 WHERE id = $1",
+		INT8OID, INT8OID);
 	Datum		values[2];
 	EpAccount	a;
 
@@ -332,9 +319,8 @@ ep_add_held(int64 debit, int64 amount)
 void
 ep_unhold(int64 account, int64 amount)
 {
-	static EpPlan update = {NULL,
-		"UPDATE escrow.accounts SET held = held - $2 WHERE id = $1",
-	2, {INT8OID, INT8OID}};
+	static EpPlan update = EP_PLAN("UPDATE escrow.accounts SET held = held - $2 WHERE id = $1",
+		INT8OID, INT8OID);
 	Datum		values[2];
 
 	values[0] = Int64GetDatum(account);
@@ -361,4 +347,39 @@ ep_transfer(int64 debit, int64 credit, int64 amount, const EpOwner *owner)
 	p.amount = amount;
 	ep_post_transfer(&p);
 	return p.id;
+}
+
+/* qsort comparator of int64s, or of arrays of them by the first */
+int
+ep_cmp_int64(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Apply n (account, amount) pairs, given in any order, once per account:
+ * sorted by account (the order accounts are locked in), each account's
+ * total, when it is not 0, goes to apply(account, total); what names the
+ * total if it overflows.
+ */
+void
+ep_apply_per_account(int64 *pairs, int n, const char *what,
+					 void (*apply) (int64 account, int64 total))
+{
+	int			i;
+
+	qsort(pairs, n, sizeof(int64) * 2, ep_cmp_int64);
+	for (i = 0; i < n;)
+	{
+		int64		account = pairs[2 * i];
+		int64		total = 0;
+
+		for (; i < n && pairs[2 * i] == account; i++)
+			total = ep_add(total, pairs[2 * i + 1], what);
+		if (total > 0)
+			apply(account, total);
+	}
 }

@@ -73,6 +73,9 @@ extern void ep_fetch_account(int64 id, const char *currency, bool allow_funding,
 extern void ep_check_hold_accounts(int64 debit, int64 credit);
 extern void ep_add_held(int64 debit, int64 amount);
 extern void ep_unhold(int64 account, int64 amount);
+extern int	ep_cmp_int64(const void *a, const void *b);
+extern void ep_apply_per_account(int64 *pairs, int n, const char *what,
+								 void (*apply) (int64 account, int64 total));
 extern int64 ep_transfer(int64 debit, int64 credit, int64 amount, const EpOwner *owner);
 extern bool ep_owned(const EpOwner *owner);
 

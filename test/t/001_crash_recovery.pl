@@ -35,10 +35,9 @@ use lib $FindBin::RealBin;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use IPC::Run;
 use Time::HiRes qw(sleep);
 
-use EscrowPay::Harness qw(escrowpay_conf acknowledged_present);
+use EscrowPay::Harness qw(escrowpay_conf acknowledged_present start_psql_script);
 
 my $CLIENTS    = 4;
 my $STATEMENTS = 40000;    # per client and cycle: far more than 2 s of work
@@ -184,12 +183,7 @@ for my $cycle (1 .. $CYCLES)
 		  {
 			out => $out,
 			err => $err,
-			h   => IPC::Run::start(
-				[
-					'psql', '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=0',
-					'-d', $node->connstr('postgres'), '-f', $script
-				],
-				'<', \undef, '>', $out, '2>', $err)
+			h   => start_psql_script($node->connstr('postgres'), $script, $out, $err)
 		  };
 	}
 
@@ -200,12 +194,8 @@ for my $cycle (1 .. $CYCLES)
 	print $vfh "SELECT 'W ' || count(*) FROM escrow.verify_ledger();\n" for 1 .. 10000;
 	close $vfh;
 	my $vout = "$tmp/verify-y$cycle.out";
-	my $vh = IPC::Run::start(
-		[
-			'psql', '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=0',
-			'-d', $node->connstr('postgres'), '-f', $vscript
-		],
-		'<', \undef, '>', $vout, '2>', "$tmp/verify-y$cycle.err");
+	my $vh = start_psql_script($node->connstr('postgres'), $vscript, $vout,
+		"$tmp/verify-y$cycle.err");
 
 	sleep($RUN_SECS);
 	$node->stop('immediate');

@@ -43,10 +43,9 @@ use lib $FindBin::RealBin;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use IPC::Run;
 use Time::HiRes qw(sleep);
 
-use EscrowPay::Harness qw(escrowpay_conf acknowledged_present);
+use EscrowPay::Harness qw(escrowpay_conf acknowledged_present start_psql_script);
 
 my $sharedir = `pg_config --sharedir`;
 my $libdir   = `pg_config --pkglibdir`;
@@ -200,13 +199,9 @@ for my $cycle (1 .. $CYCLES)
 		  {
 			out => $out,
 			err => $err,
-			h   => IPC::Run::start(
-				[
-					'psql', '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=0',
-					'-d', $coord->connstr('postgres') . " application_name=escrow-load-$client",
-					'-f', $script
-				],
-				'<', \undef, '>', $out, '2>', $err)
+			h   => start_psql_script(
+				$coord->connstr('postgres') . " application_name=escrow-load-$client",
+				$script, $out, $err)
 		  };
 	}
 	sleep($RUN_SECS);

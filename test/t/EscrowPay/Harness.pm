@@ -9,6 +9,7 @@ use strict;
 use warnings;
 
 use Exporter 'import';
+use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -19,7 +20,7 @@ use EscrowPay::Model;
 
 our @EXPORT_OK = qw(setting new_node escrowpay_conf checkpoint_key model_world drive ledger_checks
   calls_as_predicted states_as_modelled server_crashes flow_totals table_fingerprints after_outage
-  acknowledged_present);
+  acknowledged_present start_psql_script);
 
 # setting(NAME, default, soak default): ESCROWPAY_<NAME> from the
 # environment, else the soak default when ESCROWPAY_SOAK is set (make
@@ -408,6 +409,18 @@ sub flow_totals
 		$t{$_} += $a->{st}{flow}{$_} for keys %{ $a->{st}{flow} // {} };
 	}
 	return \%t;
+}
+
+# start_psql_script(connstr, script, out, err): a psql client in the
+# background running the file script against connstr, errors not stopping
+# it (ON_ERROR_STOP=0), one unaligned value per line into the file out,
+# its messages into err; returns the IPC::Run handle (finish() it).
+sub start_psql_script
+{
+	my ($connstr, $script, $out, $err) = @_;
+	return IPC::Run::start(
+		[ 'psql', '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=0', '-d', $connstr, '-f', $script ],
+		'<', \undef, '>', $out, '2>', $err);
 }
 
 1;

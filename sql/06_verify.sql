@@ -60,22 +60,7 @@ SELECT seq, amount, balance FROM escrow.entries WHERE account = :shop ORDER BY s
 -- keep their journal trigger unless an edit disables it:
 \set entries_off 'ALTER TABLE escrow.entries DISABLE TRIGGER USER'
 \set transfers_off 'ALTER TABLE escrow.transfers DISABLE TRIGGER USER'
-CREATE FUNCTION pg_temp.tampered(VARIADIC edits text[])
-RETURNS TABLE (problem text, detail text) LANGUAGE plpgsql AS $$
-DECLARE e text; found jsonb;
-BEGIN
-  BEGIN
-    FOREACH e IN ARRAY edits LOOP
-      EXECUTE e;
-    END LOOP;
-    SELECT coalesce(jsonb_agg(jsonb_build_array(v.problem, v.detail) ORDER BY v.problem, v.detail), '[]')
-      INTO found FROM escrow.verify_ledger() v;
-    RAISE EXCEPTION 'undo the tampering' USING ERRCODE = 'ZT001';
-  EXCEPTION WHEN SQLSTATE 'ZT001' THEN
-    NULL;
-  END;
-  RETURN QUERY SELECT f.x->>0, f.x->>1 FROM jsonb_array_elements(found) WITH ORDINALITY AS f(x, n) ORDER BY f.n;
-END $$;
+\i sql/include/tampered.sql
 
 -- 1. an entry's amount changed (journal trigger disabled by a superuser)
 SELECT * FROM pg_temp.tampered(:'entries_off',

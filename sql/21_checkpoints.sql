@@ -87,6 +87,13 @@ BEGIN ISOLATION LEVEL REPEATABLE READ;
 SELECT escrow.checkpoint();
 \echo :LAST_ERROR_SQLSTATE
 ROLLBACK;
+-- transfer ids cached by sessions: a session holding cached ids could post
+-- a transfer below the checkpoint afterwards, so checkpoint() refuses
+-- while the sequence caches more than one value
+\i sql/include/error_of.sql
+ALTER SEQUENCE escrow.transfer_id_seq CACHE 20;
+SELECT pg_temp.error_of('SELECT escrow.checkpoint()') AS cached_ids;
+ALTER SEQUENCE escrow.transfer_id_seq CACHE 1;
 
 -- privileges: the administration makes checkpoints; the application and
 -- the auditor read proofs, the public key and the checkpoints

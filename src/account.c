@@ -74,6 +74,7 @@ post_call(FunctionCallInfo fcinfo, const char *kind)
 	p.kind = kind;
 	p.id = ep_next_id("transfer_id_seq");
 	p.amount = amount;
+	p.public_call = true;
 	if (ep_idem_claim_call(fcinfo, key, kind, transfer ? "iii-" : "ii-", p.id, &prior))
 		p.id = prior;
 	else
@@ -231,7 +232,7 @@ escrow_set_credit_limit(PG_FUNCTION_ARGS)
 		int64		used;
 
 		/* refused, or credits not folded yet: decide under the account's lock */
-		ep_fetch_account(account, NULL, true, true, &a);
+		ep_fetch_account(account, NULL, true, true, true, &a);
 		ep_fold_account(a.id, &a.posted);
 		if (strcmp(a.kind, "credit") != 0)
 			ereport(ERROR,
@@ -274,7 +275,7 @@ escrow_set_account_shards(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("shards must be between 0 and %d", EP_MAX_SHARDS)));
 	SPI_connect();
-	ep_fetch_account(account, NULL, true, false, &a);
+	ep_fetch_account(account, NULL, true, true, false, &a);
 	SPI_finish();
 	PG_RETURN_INT32(0);
 }

@@ -167,6 +167,7 @@ escrow_hold_batch(PG_FUNCTION_ARGS)
 		"  LEFT JOIN escrow.accounts ca ON ca.id = u.c "
 		" WHERE da.id IS NULL OR ca.id IS NULL OR da.currency <> ca.currency OR u.d = u.c "
 		"    OR da.owner = '" EP_FUNDING_OWNER "' OR ca.owner = '" EP_FUNDING_OWNER "' "
+		"    OR da.platform OR ca.platform "
 		" ORDER BY u.i LIMIT 1", INT8ARRAYOID, INT8ARRAYOID);
 	static EpPlan insert = EP_PLAN("INSERT INTO escrow.holds (id, debit_account, credit_account, amount, expires_at) "
 		"SELECT u.i, u.d, u.c, u.a, $5 "
@@ -224,10 +225,10 @@ escrow_hold_batch(PG_FUNCTION_ARGS)
 	values[1] = int64_array(credit, n);
 	if (ep_distributed())
 		for (i = 0; i < n; i++)
-			ep_check_hold_accounts(debit[i], credit[i]);
+			ep_check_hold_accounts(debit[i], credit[i], true);
 	else if (ep_exec(&first_bad, values, NULL, 1) == 1)
 	{
-		ep_check_hold_accounts(ep_int64(0, 1), ep_int64(0, 2));
+		ep_check_hold_accounts(ep_int64(0, 1), ep_int64(0, 2), true);
 		elog(ERROR, "escrowpay: hold_batch refused a pair for no known reason");
 	}
 

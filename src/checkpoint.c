@@ -13,7 +13,8 @@
  * every transaction that may still insert a transfer with an id up to
  * the sequence's current value has ended (a transfer id is taken from
  * escrow.transfer_id_seq, which hands out each value once and caches
- * none), so that no transfer can appear below the checkpoint later.  Its
+ * none: a checkpoint is refused while the sequence caches more than one
+ * value), so that no transfer can appear below the checkpoint later.  Its
  * row in escrow.checkpoints keeps the tree size, the last transfer
  * covered, the root, the signature, and the public key and its id.  Each
  * checkpoint covers the transfers after the previous one, and its tree
@@ -163,6 +164,24 @@ escrow_checkpoint(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
 				 errmsg("another checkpoint is being made"),
 				 errhint("Try again when it is done.")));
+
+	/*
+	 * Sealing the ids handed out so far is safe only if no session holds
+	 * ids of the sequence in its cache, to post transfers with later
+	 */
+	if (ep_execute("SELECT seqcache FROM pg_catalog.pg_sequence "
+				   " WHERE seqrelid = 'escrow.transfer_id_seq'::pg_catalog.regclass",
+				   false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "escrowpay: could not read escrow.transfer_id_seq's definition");
+	if (ep_int64(0, 1) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("escrow.transfer_id_seq caches %lld values", (long long) ep_int64(0, 1)),
+				 errdetail("A checkpoint seals every transfer id handed out so far; a session "
+						   "holding cached ids could post a transfer below it afterwards."),
+				 errhint("Run ALTER SEQUENCE escrow.transfer_id_seq CACHE 1, then end the "
+						 "sessions that posted transfers meanwhile (or restart the server) "
+						 "before the next checkpoint.")));
 
 	/* every id up to upto was handed out; wait for their transactions */
 	if (ep_execute("SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END "

@@ -244,10 +244,16 @@ ep_deal_event_at(int64 deal, const char *action, const char *stage,
  * deadline, not an inspection window.
  */
 bool
+ep_served_unpaid(const EpModel *model, EpStage stage, int64 held, int64 captured)
+{
+	return model->buyer_pays && held == 0 && captured == 0 &&
+		(stage == STAGE_DELIVERED || stage == STAGE_UNPAID);
+}
+
+bool
 ep_deal_served_unpaid(const EpDeal *d)
 {
-	return d->model->buyer_pays && d->held == 0 && d->captured == 0 &&
-		(d->stage == STAGE_DELIVERED || d->stage == STAGE_UNPAID);
+	return ep_served_unpaid(d->model, d->stage, d->held, d->captured);
 }
 
 /* Refuse (EP007) when the deal's current deadline has passed */

@@ -104,6 +104,8 @@ extern void ep_deal_begin(int64 deal_id, const char *action, const char *actor,
 						  int extra, EpDeal *deal, EpStep *step);
 extern void ep_deal_commit_step(EpDeal *deal, const char *actor, EpStep *step);
 extern int	ep_actor_role(const EpDeal *deal, const char *actor);
+extern bool ep_served_unpaid(const struct EpModel *model, EpStage stage, int64 held,
+							 int64 captured);
 extern bool ep_deal_served_unpaid(const EpDeal *deal);
 extern void ep_deal_require_before_deadline(const EpDeal *deal, const char *action);
 extern void ep_deal_require_stage(const EpDeal *deal, EpStage stage, const char *action);

@@ -152,7 +152,6 @@ escrow_mark_shipped(PG_FUNCTION_ARGS)
 	StringInfoData p;
 
 	ep_deal_begin(deal_id, "mark_shipped", actor, 0, &d, &step);
-	ep_deal_require_before_deadline(&d, "mark_shipped");
 	values[0] = Int64GetDatum(deal_id);
 	values[1] = carrier ? CStringGetTextDatum(carrier) : (Datum) 0;
 	values[2] = tracking ? CStringGetTextDatum(tracking) : (Datum) 0;
@@ -171,16 +170,15 @@ escrow_mark_shipped(PG_FUNCTION_ARGS)
  * escrow.mark_delivered(deal bigint, actor text) RETURNS void
  *
  * Reported by the merchant or by the inspector (e.g. the carrier) before
- * the delivery deadline; starts the inspection window.  After the
- * deadline the deal is (or is about to be) escalated to a dispute, so a
- * late report is refused: whether the goods arrived is then for the
- * adjudicator to decide, and the outcome does not depend on when
- * run_maintenance() happened to run.
+ * the delivery deadline (the transition table's in_time); starts the
+ * inspection window.  After the deadline the deal is (or is about to be)
+ * escalated to a dispute, so a late report is refused: whether the goods
+ * arrived is then for the adjudicator to decide, and the outcome does not
+ * depend on when run_maintenance() happened to run.
  */
 static void
 deliver(EpDeal *d, const char *actor, EpStep *step)
 {
-	ep_deal_require_before_deadline(d, "mark_delivered");
 	step->deadline = "inspect";
 	ep_deal_commit_step(d, actor, step);
 }
@@ -235,10 +233,6 @@ ep_deal_release_step(EpDeal *d, const char *actor, const char *reason, EpStep *s
 	model_step(d, actor, step, d->model->cancel, reason, "none");
 }
 
-/* in_time of reason_step(): at any stage, at none */
-#define ANY_STAGE STAGE_COUNT
-#define NO_STAGE (-1)
-
 /* Commit a checked step that records a reason and moves no money */
 void
 ep_deal_note_step(EpDeal *d, const char *actor, const char *reason, const char *deadline,
@@ -251,13 +245,11 @@ ep_deal_note_step(EpDeal *d, const char *actor, const char *reason, const char *
  * The body of the steps called as f(deal bigint, reason text, actor text)
  * (cancellations, return requests, disputes, write-offs): they record the
  * reason and either give back what backs the deal (release) or move no
- * money.  Refused after the current stage's deadline when the deal is at
- * stage in_time (ANY_STAGE: at any, NO_STAGE: never); deadline is the one
- * the next stage starts.
+ * money (refused after the stage's deadline where the transition table
+ * says in_time); deadline is the one the next stage starts.
  */
 static void
-reason_step(FunctionCallInfo fcinfo, const char *action, bool release, int in_time,
-			const char *deadline)
+reason_step(FunctionCallInfo fcinfo, const char *action, bool release, const char *deadline)
 {
 	int64		deal_id = ep_arg_id(fcinfo, 0, "deal");
 	char	   *reason = ep_arg_text(fcinfo, 1, "reason");
@@ -266,8 +258,6 @@ reason_step(FunctionCallInfo fcinfo, const char *action, bool release, int in_ti
 	EpStep		step;
 
 	ep_deal_begin(deal_id, action, actor, 0, &d, &step);
-	if (in_time == ANY_STAGE || in_time == (int) d.stage)
-		ep_deal_require_before_deadline(&d, action);
 	if (release)
 		ep_deal_release_step(&d, actor, reason, &step);
 	else
@@ -284,7 +274,7 @@ Datum
 escrow_cancel_deal(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	reason_step(fcinfo, "cancel_deal", true, NO_STAGE, "none");
+	reason_step(fcinfo, "cancel_deal", true, "none");
 	PG_RETURN_VOID();
 }
 
@@ -299,7 +289,7 @@ Datum
 escrow_reject_delivery(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	reason_step(fcinfo, "reject_delivery", false, ANY_STAGE, "refund");
+	reason_step(fcinfo, "reject_delivery", false, "refund");
 	PG_RETURN_VOID();
 }
 
@@ -313,7 +303,7 @@ Datum
 escrow_request_return(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	reason_step(fcinfo, "request_return", false, ANY_STAGE, "refund");
+	reason_step(fcinfo, "request_return", false, "refund");
 	PG_RETURN_VOID();
 }
 
@@ -328,7 +318,7 @@ Datum
 escrow_open_dispute(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	reason_step(fcinfo, "open_dispute", false, STAGE_RETURNED, "none");
+	reason_step(fcinfo, "open_dispute", false, "none");
 	PG_RETURN_VOID();
 }
 
@@ -344,7 +334,7 @@ Datum
 escrow_write_off(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	reason_step(fcinfo, "write_off", false, NO_STAGE, "none");
+	reason_step(fcinfo, "write_off", false, "none");
 	PG_RETURN_VOID();
 }
 

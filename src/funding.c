@@ -89,8 +89,8 @@ ensure_funding_distributed(Datum currency)
 {
 	static EpPlan lock = EP_PLAN("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('escrowpay funding ' || $1))",
 		TEXTOID);
-	static EpPlan insert = EP_PLAN("INSERT INTO escrow.accounts (owner, kind, currency) "
-		"VALUES ('" EP_FUNDING_OWNER "', 'system', $1)", TEXTOID);
+	static EpPlan insert = EP_PLAN("INSERT INTO escrow.accounts (owner, kind, currency, platform) "
+		"VALUES ('" EP_FUNDING_OWNER "', 'system', $1, true)", TEXTOID);
 	char	   *code = TextDatumGetCString(currency);
 	Datum		values[1];
 
@@ -113,8 +113,8 @@ ensure_funding_distributed(Datum currency)
 void
 ep_ensure_funding(Datum currency)
 {
-	static EpPlan funding = EP_PLAN("INSERT INTO escrow.accounts (owner, kind, currency) "
-		"SELECT '" EP_FUNDING_OWNER "', 'system', $1 "
+	static EpPlan funding = EP_PLAN("INSERT INTO escrow.accounts (owner, kind, currency, platform) "
+		"SELECT '" EP_FUNDING_OWNER "', 'system', $1, true "
 		" WHERE NOT EXISTS (SELECT 1 FROM escrow.accounts WHERE currency = $1 "
 		"                      AND kind = 'system' AND owner = '" EP_FUNDING_OWNER "') "
 		"ON CONFLICT (currency) WHERE kind = 'system' AND owner = '" EP_FUNDING_OWNER "' "

@@ -179,7 +179,7 @@ int64
 ep_place_hold(int64 debit, int64 credit, int64 amount, Interval *expires_in,
 			  const char *key, int64 deal)
 {
-	static EpPlan reserve = EP_PLAN("WITH r AS (" EP_RESERVE_SQL("$2", "$3", "$4") " RETURNING a.id) "
+	static EpPlan reserve = EP_PLAN("WITH r AS (" EP_RESERVE_SQL("$2", "$3", "$4", "$6 = 0") " RETURNING a.id) "
 		"INSERT INTO escrow.holds (id, debit_account, credit_account, amount, expires_at, deal) "
 		"SELECT $1, $2, $3, $4, $5, nullif($6, 0) FROM r",
 		INT8OID, INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID, INT8OID);
@@ -218,7 +218,7 @@ ep_place_hold(int64 debit, int64 credit, int64 amount, Interval *expires_in,
 	values[5] = Int64GetDatum(deal);
 	if (!ep_distributed() && ep_exec(&reserve, values, nulls, 0) == 1)
 		return id;
-	ep_check_hold_accounts(debit, credit);
+	ep_check_hold_accounts(debit, credit, deal == 0);
 	ep_add_held(debit, amount);
 	ep_exec(&insert, values, nulls, 0);
 	return id;
@@ -278,6 +278,7 @@ ep_capture_hold(int64 hold_id, bool has_amount, int64 amount, bool final,
 	p.amount = amount;
 	p.hold_id = hold_id;
 	p.owner.deal = deal;		/* a deal's capture is the deal's */
+	p.public_call = deal == 0;	/* escrow.capture(), capture_batch() */
 	ep_post_transfer(&p);
 	return p.id;
 }

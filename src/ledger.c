@@ -29,19 +29,56 @@
 #include "utils/builtins.h"
 
 /*
- * Read an account (P0002 when missing), checking the currency it must be
- * in (EP004) and that it is not a funding account unless allowed (22023).
- * With lock, the row is locked FOR UPDATE.
+ * Refuse (EP007) account id, one of the platform's own (accounts.platform:
+ * a cash terminal's cash account, an institution's clearing account, a
+ * funding account), named by the caller of a public call: its balance
+ * moves only through the functions it serves.  The message names what it
+ * belongs to.
  */
 void
-ep_fetch_account(int64 id, const char *currency, bool allow_funding, bool lock,
-				 EpAccount *a)
+ep_refuse_platform_account(int64 id)
+{
+	static EpPlan terminal = EP_PLAN("SELECT terminal_no FROM escrow.terminals WHERE cash_account = $1",
+		INT8OID);
+	static EpPlan clearing = EP_PLAN("SELECT party_no FROM escrow.parties WHERE clearing_account = $1",
+		INT8OID);
+	Datum		values[1];
+
+	values[0] = Int64GetDatum(id);
+	if (ep_exec(&terminal, values, NULL, 1) == 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
+				 errmsg("account %lld belongs to terminal \"%s\"", (long long) id, ep_text(0, 1)),
+				 errdetail("It is the terminal's cash account: its balance moves with the cash in the machine, only through the terminal's functions."),
+				 errhint("Load and unload cash with escrow.load_terminal_cash() and escrow.unload_terminal_cash(); deals pay at the terminal with escrow.pay_cash().")));
+	if (ep_exec(&clearing, values, NULL, 1) == 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
+				 errmsg("account %lld belongs to the settlement batches of institution \"%s\"",
+						(long long) id, ep_text(0, 1)),
+				 errdetail("It is the institution's clearing account: its balance is the net of the batches settled with the institution."),
+				 errhint("Settle with escrow.close_settlement_batch().")));
+	ereport(ERROR,
+			(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
+			 errmsg("account %lld belongs to the platform", (long long) id),
+			 errdetail("Its balance moves only through the functions it serves.")));
+}
+
+/*
+ * Read an account (P0002 when missing), checking the currency it must be
+ * in (EP004), that it is not a funding account unless allowed (22023) and
+ * not another account of the platform's own unless allowed (EP007).  With
+ * lock, the row is locked FOR UPDATE.
+ */
+void
+ep_fetch_account(int64 id, const char *currency, bool allow_funding, bool allow_platform,
+				 bool lock, EpAccount *a)
 {
 	static EpPlan fetch = EP_PLAN("SELECT kind, currency, posted, held, credit_limit, "
-		"       owner = '" EP_FUNDING_OWNER "' "
+		"       owner = '" EP_FUNDING_OWNER "', platform "
 		"  FROM escrow.accounts WHERE id = $1", INT8OID);
 	static EpPlan fetch_locked = EP_PLAN("SELECT kind, currency, posted, held, credit_limit, "
-		"       owner = '" EP_FUNDING_OWNER "' "
+		"       owner = '" EP_FUNDING_OWNER "', platform "
 		"  FROM escrow.accounts WHERE id = $1 FOR UPDATE", INT8OID);
 	bool		isnull;
 
@@ -53,6 +90,7 @@ ep_fetch_account(int64 id, const char *currency, bool allow_funding, bool lock,
 	a->held = ep_int64(0, 4);
 	a->limit = ep_int64(0, 5);
 	a->funding = DatumGetBool(ep_datum(0, 6, &isnull));
+	a->platform = DatumGetBool(ep_datum(0, 7, &isnull));
 
 	if (currency != NULL && strcmp(currency, a->currency) != 0)
 		ereport(ERROR,
@@ -66,6 +104,8 @@ ep_fetch_account(int64 id, const char *currency, bool allow_funding, bool lock,
 				 errmsg("account %lld is the %s funding account", (long long) id, a->currency),
 				 errdetail("Money enters and leaves the ledger only through deposit and withdraw."),
 				 errhint("Use escrow.deposit() or escrow.withdraw().")));
+	if (a->platform && !allow_platform)
+		ep_refuse_platform_account(id);
 }
 
 /*
@@ -118,12 +158,24 @@ transfer_params(const EpPosting *p, Datum *values, char *nulls)
 }
 
 /*
+ * Whether a public call refuses the platform's own account as the debit
+ * (debit true) or credit account of p: every account its caller named,
+ * that is all but the funding account a deposit draws on or a withdrawal
+ * pays into
+ */
+static bool
+refuses_platform(const EpPosting *p, bool debit)
+{
+	return p->public_call && strcmp(p->kind, debit ? "deposit" : "withdraw") != 0;
+}
+
+/*
  * The slow path of a posting, taken when the one-statement posting did
  * not post: lock both accounts in ascending id order, and for each say
  * precisely why it cannot take its leg (missing, currency, funding account,
- * funds, bound) or fold it, so that the decision counts every credit that
- * has arrived, and check again.  Both legs are then applied to their rows
- * under the locks.
+ * the platform's account named by a public call, funds, bound) or fold it,
+ * so that the decision counts every credit that has arrived, and check
+ * again.  Both legs are then applied to their rows under the locks.
  */
 static void
 post_slow(const EpPosting *p, bool funding)
@@ -152,7 +204,7 @@ post_slow(const EpPosting *p, bool funding)
 		int64		delta = debit ? -p->amount : p->amount;
 		int64		unhold = debit ? p->debit_unhold : 0;
 
-		ep_fetch_account(order[i], currency, funding, true, &a);
+		ep_fetch_account(order[i], currency, funding, !refuses_platform(p, debit), true, &a);
 		currency = a.currency;
 		ep_fold_account(a.id, &a.posted);
 		if (debit)
@@ -196,7 +248,8 @@ record_owner(int64 id, const EpOwner *owner)
 
 /*
  * Post a transfer in one statement: check both accounts (they exist, share
- * a currency, a funding account only for deposits and withdrawals), apply
+ * a currency, a funding account only for deposits and withdrawals, no
+ * other account of the platform's own named by a public call), apply
  * the debit to its row when it needs a funds check (the check is in the
  * UPDATE's WHERE clause), and append the transfer and its two legs to the
  * journal.  The credit, and a system account's debit, touch no account
@@ -211,9 +264,11 @@ void
 ep_post_transfer(const EpPosting *p)
 {
 	static EpPlan post = EP_PLAN("WITH d AS (SELECT id, currency, kind, posted FROM escrow.accounts "
-		"            WHERE id = $3 AND ($9 OR owner <> '" EP_FUNDING_OWNER "')), "
+		"            WHERE id = $3 AND ($9 OR owner <> '" EP_FUNDING_OWNER "') "
+		"              AND NOT ($10 AND platform)), "
 		"c AS (SELECT currency, kind, posted FROM escrow.accounts "
-		"       WHERE id = $4 AND ($9 OR owner <> '" EP_FUNDING_OWNER "')), "
+		"       WHERE id = $4 AND ($9 OR owner <> '" EP_FUNDING_OWNER "') "
+		"         AND NOT ($11 AND platform)), "
 		/* d_free: a system account's debit that gives up no hold, far from its bound */
 		"p AS (SELECT d.id, d.kind = 'system' AND $8 = 0 "
 		"                   AND d.posted >= -" EP_MAX_SYSTEM_BALANCE_SQL " / 2 AS d_free "
@@ -236,11 +291,12 @@ ep_post_transfer(const EpPosting *p)
 		"INSERT INTO escrow.unfolded (account, transfer_id, amount, applied) "
 		"SELECT $3, t.id, -$5, ok.applied FROM t, ok "
 		"UNION ALL SELECT $4, t.id, $5, false FROM t",
-		INT8OID, TEXTOID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, BOOLOID);
+		INT8OID, TEXTOID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, BOOLOID,
+		BOOLOID, BOOLOID);
 	bool		funding = strcmp(p->kind, "deposit") == 0 ||
 		strcmp(p->kind, "withdraw") == 0;
-	Datum		values[9];
-	char		nulls[9];
+	Datum		values[11];
+	char		nulls[11];
 
 	if (p->debit == p->credit)
 		ereport(ERROR,
@@ -249,9 +305,11 @@ ep_post_transfer(const EpPosting *p)
 				 errdetail("Both are account %lld.", (long long) p->debit)));
 
 	transfer_params(p, values, nulls);
-	nulls[7] = nulls[8] = ' ';
+	memset(nulls + 7, ' ', 4);
 	values[7] = Int64GetDatum(p->debit_unhold);
 	values[8] = BoolGetDatum(funding);
+	values[9] = BoolGetDatum(refuses_platform(p, true));
+	values[10] = BoolGetDatum(refuses_platform(p, false));
 	/*
 	 * On a Citus cluster the one statement over two accounts cannot be
 	 * routed: Citus would run its debit UPDATE on every shard of accounts,
@@ -266,11 +324,12 @@ ep_post_transfer(const EpPosting *p)
 
 /*
  * Raise the precise error for a hold from debit to credit whose accounts
- * are unusable: the same account, missing, a funding account, or
- * in different currencies.  Returns when they are fine.
+ * are unusable: the same account, missing, a funding account, the
+ * platform's own account named by a public call, or in different
+ * currencies.  Returns when they are fine.
  */
 void
-ep_check_hold_accounts(int64 debit, int64 credit)
+ep_check_hold_accounts(int64 debit, int64 credit, bool public_call)
 {
 	EpAccount	c;
 	EpAccount	a;
@@ -280,8 +339,8 @@ ep_check_hold_accounts(int64 debit, int64 credit)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("debit and credit account must differ"),
 				 errdetail("Both are account %lld.", (long long) debit)));
-	ep_fetch_account(credit, NULL, false, false, &c);
-	ep_fetch_account(debit, c.currency, false, false, &a);
+	ep_fetch_account(credit, NULL, false, !public_call, false, &c);
+	ep_fetch_account(debit, c.currency, false, !public_call, false, &a);
 }
 
 /*
@@ -308,7 +367,7 @@ ep_add_held(int64 debit, int64 amount)
 		return;
 
 	/* refused, or credits not folded yet: decide under the row lock */
-	ep_fetch_account(debit, NULL, false, true, &a);
+	ep_fetch_account(debit, NULL, false, true, true, &a);
 	ep_fold_account(a.id, &a.posted);
 	ep_check_held(debit, a.held, amount);
 	check_funds(&a, a.posted, ep_add(a.held, amount, "held amount"), amount);

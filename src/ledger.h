@@ -37,6 +37,8 @@ typedef struct EpPosting
 	int64		hold_id;		/* 0: none */
 	int64		refund_of;		/* 0: none */
 	EpOwner		owner;			/* zero: nobody's */
+	bool		public_call;	/* accounts named by a public call's caller:
+								 * the platform's own refused */
 } EpPosting;
 
 /* An account row as the slow paths see it */
@@ -49,28 +51,33 @@ typedef struct EpAccount
 	int64		held;
 	int64		limit;
 	bool		funding;
+	bool		platform;		/* accounts.platform */
 } EpAccount;
 
 /*
- * The one-statement reservation of a hold (SQL text; d, c and amt name the
- * parameters of debit, credit and amount): held += amount on the debit
- * row when both accounts exist, differ, share a currency, neither is a
- * funding account, and the folded funds cover it.  It updates one row or
- * none; on none, ep_check_hold_accounts() and ep_add_held() decide and say
- * why.  A statement over two accounts: not on a Citus cluster.
+ * The one-statement reservation of a hold (SQL text; d, c, amt and pub
+ * name the parameters of debit, credit, amount and whether a public call
+ * named the accounts): held += amount on the debit row when both accounts
+ * exist, differ, share a currency, neither is a funding account nor, for
+ * a public call, another account of the platform's own, and the folded
+ * funds cover it.  It updates one row or none; on none,
+ * ep_check_hold_accounts() and ep_add_held() decide and say why.  A
+ * statement over two accounts: not on a Citus cluster.
  */
-#define EP_RESERVE_SQL(d, c, amt) \
+#define EP_RESERVE_SQL(d, c, amt, pub) \
 	"UPDATE escrow.accounts a SET held = a.held + " amt \
 	"  FROM escrow.accounts c " \
 	" WHERE a.id = " d " AND c.id = " c " AND a.id <> c.id AND c.currency = a.currency " \
 	"   AND c.owner <> '" EP_FUNDING_OWNER "' AND a.owner <> '" EP_FUNDING_OWNER "' " \
+	"   AND NOT (" pub " AND (a.platform OR c.platform)) " \
 	"   AND a.held <= " EP_MAX_BALANCE_SQL " - " amt \
 	"   AND (a.kind = 'system' OR a.posted >= (a.held + " amt ") - a.credit_limit)"
 
 extern void ep_post_transfer(const EpPosting *p);
 extern void ep_fetch_account(int64 id, const char *currency, bool allow_funding,
-							 bool lock, EpAccount *a);
-extern void ep_check_hold_accounts(int64 debit, int64 credit);
+							 bool allow_platform, bool lock, EpAccount *a);
+extern void ep_refuse_platform_account(int64 id);
+extern void ep_check_hold_accounts(int64 debit, int64 credit, bool public_call);
 extern void ep_add_held(int64 debit, int64 amount);
 extern void ep_unhold(int64 account, int64 amount);
 extern int	ep_cmp_int64(const void *a, const void *b);

@@ -22,13 +22,16 @@
 
 #include "limits.h"
 #include "model.h"
+#include "money.h"
 #include "party.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
 PG_FUNCTION_INFO_V1(escrow_deal_transitions);
+PG_FUNCTION_INFO_V1(escrow_next_actions);
 PG_FUNCTION_INFO_V1(escrow_state_machine_dot);
 
 #define STAGE_NAME(id, name) [STAGE_##id] = name,
@@ -48,6 +51,15 @@ static const char *const stage_names[STAGE_COUNT] = {EP_STAGES(STAGE_NAME)};
  * pays late), invoiced (escrowpay holds nothing: the agency has paid and
  * is owed the invoice, whose due date receivables.due_at tracks).  The
  * stages before funds_reserved hold no money and either party may cancel.
+ *
+ * A party's step may be for some of the deals at its stage only (when: a
+ * deal served first and not paid yet pays at a terminal, one that is paid
+ * is inspected), or only until the stage's deadline (in_time); a system
+ * step is for the deals whose deadline takes it (deadlines[] below).  The
+ * checks of the steps and the actions listed for a deal
+ * (escrow.next_actions(), deal_progress.next_actions, the "Allowed now"
+ * of a refusal) both come from here, so that what is listed is what is
+ * accepted.
  */
 static const EpTransition transitions[] = {
 	{"open_deal", STAGE_START, STAGE_ORDER_RECEIVED, ACTOR_BUYER, "no money moves"},
@@ -61,7 +73,7 @@ static const EpTransition transitions[] = {
 	"pay later: service first, no money yet; escrow: pay by the payment deadline",
 	OPTIONAL},
 	{"pay_cash", STAGE_DELIVERED, STAGE_SETTLED, ACTOR_BUYER,
-	"pay later: cash at a terminal settles the deal", OPTIONAL},
+	"pay later: cash at a terminal settles the deal", OPTIONAL, WHEN_SERVED_UNPAID},
 	{"mark_unpaid", STAGE_DELIVERED, STAGE_UNPAID, ACTOR_SYSTEM,
 	"served first, payment deadline passed: nothing was held, no money moves", OPTIONAL},
 	{"pay_cash", STAGE_UNPAID, STAGE_SETTLED, ACTOR_BUYER,
@@ -69,13 +81,14 @@ static const EpTransition transitions[] = {
 	{"write_off", STAGE_UNPAID, STAGE_WRITTEN_OFF, ACTOR_MERCHANT,
 	"the merchant gives up the unpaid bill: no money moves", OPTIONAL},
 	{"mark_shipped", STAGE_FUNDS_RESERVED, STAGE_SHIPPED, ACTOR_MERCHANT,
-	"before the ship-by deadline; the delivery deadline starts"},
+	"before the ship-by deadline; the delivery deadline starts", .in_time = true},
 	{"mark_delivered", STAGE_SHIPPED, STAGE_DELIVERED, ACTOR_MERCHANT | ACTOR_INSPECTOR,
-	"before the delivery deadline; the inspection window starts"},
+	"before the delivery deadline; the inspection window starts", .in_time = true},
 	{"escalate", STAGE_SHIPPED, STAGE_DISPUTED, ACTOR_SYSTEM,
 	"delivery deadline passed: opened as a dispute, money frozen"},
 	{"confirm_inspection", STAGE_DELIVERED, STAGE_SETTLED, ACTOR_BUYER | ACTOR_INSPECTOR,
-	"capture the hold to the merchant, fee to the fee account"},
+	"capture the hold to the merchant, fee to the fee account", ALL_MODELS,
+	WHEN_NOT_SERVED_UNPAID},
 	{"auto_accept", STAGE_DELIVERED, STAGE_SETTLED, ACTOR_SYSTEM,
 	"inspection window passed: capture as confirm_inspection"},
 	{"complete", STAGE_SETTLED, STAGE_COMPLETED, ACTOR_SYSTEM,
@@ -93,9 +106,10 @@ static const EpTransition transitions[] = {
 	{"expire", STAGE_FUNDS_RESERVED, STAGE_EXPIRED, ACTOR_SYSTEM,
 	"not shipped in time: release the hold"},
 	{"reject_delivery", STAGE_DELIVERED, STAGE_RETURNED, ACTOR_BUYER | ACTOR_INSPECTOR,
-	"within the inspection window; the hold stays until the return is confirmed"},
+	"within the inspection window; the hold stays until the return is confirmed",
+	.in_time = true},
 	{"request_return", STAGE_SETTLED, STAGE_RETURNED, ACTOR_BUYER,
-	"within cooling-off; refund when the return is confirmed"},
+	"within cooling-off; refund when the return is confirmed", .in_time = true},
 	{"confirm_return", STAGE_RETURNED, STAGE_REFUNDED, ACTOR_MERCHANT,
 	"release the hold, or refund the capture and the fee"},
 	{"auto_confirm_return", STAGE_RETURNED, STAGE_REFUNDED, ACTOR_SYSTEM,
@@ -104,7 +118,7 @@ static const EpTransition transitions[] = {
 	{"open_dispute", STAGE_DELIVERED, STAGE_DISPUTED, ACTOR_BUYER | ACTOR_MERCHANT, "money frozen"},
 	{"open_dispute", STAGE_SETTLED, STAGE_DISPUTED, ACTOR_BUYER | ACTOR_MERCHANT, "money frozen"},
 	{"open_dispute", STAGE_RETURNED, STAGE_DISPUTED, ACTOR_BUYER | ACTOR_MERCHANT,
-	"before the refund deadline; money frozen"},
+	"before the refund deadline; money frozen", .in_time = true},
 	{"resolve_dispute", STAGE_DISPUTED, STAGE_RESOLVED, ACTOR_ADMIN,
 	"split the amount exactly between buyer and merchant; financed: advance, fee and receivable follow the merchant's share"},
 };
@@ -178,21 +192,74 @@ model_names(const EpTransition *t)
 	return t->optional ? ep_model_list(t->action, ", ") : "all";
 }
 
-/* The actions a deal of this model may take from a stage, with who may */
-static char *
-allowed_actions(EpStage from, const EpModel *model)
+/*
+ * What decides which steps a deal may take now besides its stage and
+ * model: whether it was served first and is not paid yet, whether the
+ * buyer still owes its model (an agency's invoice), whether the stage's
+ * deadline has passed
+ */
+typedef struct EpSituation
 {
-	StringInfoData s;
+	EpStage		stage;
+	const EpModel *model;
+	bool		served_unpaid;
+	bool		owed;
+	bool		overdue;
+} EpSituation;
+
+static const EpDeadline *deadline_for(EpStage stage, bool served_unpaid);
+
+/* Whether transition t is a step a deal in situation s may take */
+static bool
+transition_open(const EpTransition *t, const EpSituation *s)
+{
+	if (t->from != s->stage || !offered(t, s->model))
+		return false;
+	if (t->who & ACTOR_SYSTEM)
+	{
+		/* the step run_maintenance() takes when the stage's deadline passes */
+		const EpDeadline *dl = deadline_for(s->stage, s->served_unpaid);
+
+		return dl != NULL &&
+			strcmp(t->action, s->owed && dl->on_expiry_owed ?
+				   dl->on_expiry_owed : dl->on_expiry) == 0;
+	}
+	if ((t->when == WHEN_SERVED_UNPAID && !s->served_unpaid) ||
+		(t->when == WHEN_NOT_SERVED_UNPAID && s->served_unpaid))
+		return false;
+	return !(t->in_time && s->overdue);
+}
+
+/* The actions a deal in situation s may take, with who may; NULL: none */
+static char *
+allowed_actions(const EpSituation *s)
+{
+	StringInfoData out;
 	size_t		i;
 
-	initStringInfo(&s);
+	initStringInfo(&out);
 	for (i = 0; i < lengthof(transitions); i++)
-		if (transitions[i].from == from && offered(&transitions[i], model))
-			appendStringInfo(&s, "%s%s (%s)", s.len ? ", " : "",
+		if (transition_open(&transitions[i], s))
+			appendStringInfo(&out, "%s%s (%s)", out.len ? ", " : "",
 							 transitions[i].action, role_names(transitions[i].who));
-	if (s.len == 0)
-		appendStringInfoString(&s, "none (final stage)");
-	return s.data;
+	return out.len ? out.data : NULL;
+}
+
+/* What a refusal lists as allowed now for deal d (owed: asks its model) */
+static char *
+allowed_now(const EpDeal *d)
+{
+	EpSituation s;
+	int64		receivable;
+	char	   *list;
+
+	s.stage = d->stage;
+	s.model = d->model;
+	s.served_unpaid = ep_deal_served_unpaid(d);
+	s.owed = d->model->owed != NULL && d->model->owed(d, &receivable) > 0;
+	s.overdue = d->has_deadline && d->deadline <= GetCurrentTimestamp();
+	list = allowed_actions(&s);
+	return list ? list : "none (final stage)";
 }
 
 /* The transition of action from stage, or NULL */
@@ -219,20 +286,30 @@ ep_deal_check(const EpDeal *d, const char *action, const char *actor, int extra,
 {
 	const EpTransition *t = ep_transition(d->stage, action);
 	int			roles;
+	bool		served_unpaid = ep_deal_served_unpaid(d);
 
+	/* (what is allowed now is worked out before ereport: it may ask the model) */
 	if (t == NULL)
+	{
+		char	   *allowed = allowed_now(d);
+
 		ereport(ERROR,
 				(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
 				 errmsg("deal %s is %s: %s is not allowed", d->txn_no,
 						ep_stage_name(d->stage), action),
-				 errdetail("Allowed now: %s.", allowed_actions(d->stage, d->model))));
+				 errdetail("Allowed now: %s.", allowed)));
+	}
 	if (!offered(t, d->model))
+	{
+		char	   *allowed = allowed_now(d);
+
 		ereport(ERROR,
 				(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
 				 errmsg("deal %s is settled by %s: %s is not offered for %s deals", d->txn_no,
 						d->settlement, action, d->settlement),
 				 errdetail("%s is offered for %s deals; allowed now: %s.", action,
-						   model_names(t), allowed_actions(d->stage, d->model))));
+						   model_names(t), allowed)));
+	}
 
 	roles = ep_actor_role(d, actor) | extra;
 	if ((roles & t->who) == 0)
@@ -245,6 +322,28 @@ ep_deal_check(const EpDeal *d, const char *action, const char *actor, int extra,
 				 errmsg("\"%s\" may not %s deal %s", actor, action, d->txn_no),
 				 errdetail("Only the deal's %s may.", role_names(t->who))));
 	}
+
+	/* a step for some of the deals at the stage only, or only in time */
+	if ((t->when == WHEN_SERVED_UNPAID && !served_unpaid) ||
+		(t->when == WHEN_NOT_SERVED_UNPAID && served_unpaid))
+	{
+		char	   *allowed = allowed_now(d);
+
+		if (served_unpaid)
+			ereport(ERROR,
+					(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
+					 errmsg("deal %s has not been paid", d->txn_no),
+					 errdetail("It was served first; the buyer pays at a terminal (escrow.pay_cash). Allowed now: %s.",
+							   allowed),
+					 errhint("Nothing can be captured before then.")));
+		ereport(ERROR,
+				(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
+				 errmsg("deal %s is already paid", d->txn_no),
+				 errdetail("%s at this stage is for a deal served first and not paid yet; allowed now: %s.",
+						   action, allowed)));
+	}
+	if (t->in_time)
+		ep_deal_require_before_deadline(d, action);
 
 	memset(step, 0, sizeof(*step));
 	step->action = action;
@@ -282,16 +381,21 @@ static const EpDeadline deadlines[] = {
  * term, e.g. delivered through serve_first of an agency deal, runs the
  * inspection window all the same.)
  */
-const EpDeadline *
-ep_deadline_of(const EpDeal *d)
+static const EpDeadline *
+deadline_for(EpStage stage, bool served_unpaid)
 {
-	bool		served_unpaid = ep_deal_served_unpaid(d);
 	size_t		i;
 
 	for (i = 0; i < lengthof(deadlines); i++)
-		if (deadlines[i].stage == d->stage && deadlines[i].served_unpaid == served_unpaid)
+		if (deadlines[i].stage == stage && deadlines[i].served_unpaid == served_unpaid)
 			return &deadlines[i];
 	return NULL;
+}
+
+const EpDeadline *
+ep_deadline_of(const EpDeal *d)
+{
+	return deadline_for(d->stage, ep_deal_served_unpaid(d));
 }
 
 /* What the deadline of the deal's current stage is called */
@@ -422,6 +526,58 @@ escrow_deal_transitions(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
+}
+
+/*
+ * escrow.next_actions(stage text, settlement text, held bigint,
+ *					   captured bigint, overdue boolean,
+ *					   receivable_open boolean) RETURNS text
+ *
+ * The steps a deal at stage, of this settlement model, holding and having
+ * captured so much, past its stage's deadline or not, with its receivable
+ * (an invoice, a loan) open or not, may take now, with who may take each:
+ * "mark_shipped (merchant), cancel_deal (buyer or merchant), expire
+ * (system)"; NULL when none (a final stage).  What the steps' checks
+ * accept (a system step: the one run_maintenance() takes when the
+ * deadline passes); escrow.deal_progress lists it for each deal.
+ */
+Datum
+escrow_next_actions(PG_FUNCTION_ARGS)
+{
+	EP_CHECK_ARGS;
+	EpSituation s;
+	char	   *stage;
+	char	   *settlement;
+	char	   *list;
+	int			i;
+
+	ep_arg_required(fcinfo, 0, "stage");
+	ep_arg_required(fcinfo, 1, "settlement");
+	ep_arg_required(fcinfo, 2, "held");
+	ep_arg_required(fcinfo, 3, "captured");
+	stage = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	settlement = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	for (i = 0; i < STAGE_COUNT && strcmp(stage_names[i], stage) != 0; i++)
+		;
+	if (i == STAGE_COUNT)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown deal stage \"%s\"", stage),
+				 errhint("The stages are those of escrow.deal_transitions().")));
+	s.stage = (EpStage) i;
+	s.model = ep_model_by_name(settlement);
+	if (s.model == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown settlement \"%s\"", settlement),
+				 errhint("Use %s.", ep_model_list(NULL, " or "))));
+	s.served_unpaid = ep_served_unpaid(s.model, s.stage, PG_GETARG_INT64(2), PG_GETARG_INT64(3));
+	s.overdue = !PG_ARGISNULL(4) && PG_GETARG_BOOL(4);
+	s.owed = s.model->owed != NULL && !PG_ARGISNULL(5) && PG_GETARG_BOOL(5);
+	list = allowed_actions(&s);
+	if (list == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(list));
 }
 
 /*

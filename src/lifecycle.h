@@ -13,6 +13,20 @@
 
 /* OPTIONAL: offered only by the settlement models that list the step (model.h) */
 #define OPTIONAL	true
+#define ALL_MODELS	false
+
+/*
+ * Which deals at its stage a party's step is for: any, only a deal served
+ * first and not paid yet (ep_deal_served_unpaid), or only one that is not.
+ * (A system step is for the deals whose deadline takes it: the deadline
+ * table says which.)
+ */
+typedef enum EpWhen
+{
+	WHEN_ANY = 0,
+	WHEN_SERVED_UNPAID,
+	WHEN_NOT_SERVED_UNPAID
+} EpWhen;
 
 typedef struct EpTransition
 {
@@ -22,6 +36,8 @@ typedef struct EpTransition
 	int			who;
 	const char *what;			/* what happens to the money */
 	bool		optional;		/* false: every settlement model offers it */
+	EpWhen		when;			/* which deals at the stage it is for */
+	bool		in_time;		/* refused once the stage's deadline passed */
 } EpTransition;
 
 
@@ -51,6 +67,7 @@ extern const char *ep_due_stages_sql(void);
 
 /* SQL-callable */
 extern Datum escrow_deal_transitions(PG_FUNCTION_ARGS);
+extern Datum escrow_next_actions(PG_FUNCTION_ARGS);
 extern Datum escrow_state_machine_dot(PG_FUNCTION_ARGS);
 
 #endif							/* EP_LIFECYCLE_H */

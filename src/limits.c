@@ -63,6 +63,7 @@ static const EpArgLimit arg_limits[] = {
 	{NULL, "party", EP_LEN_ID, false},
 	{NULL, "purpose", EP_LEN_ID, false},
 	{NULL, "settlement", EP_LEN_ID, false},
+	{NULL, "stage", EP_LEN_ID, false},
 	{NULL, "terminal_no", EP_LEN_ID, false},
 	{NULL, "txn_no", EP_LEN_ID, false},
 	{NULL, "actor", EP_LEN_SHORT, false},

@@ -205,21 +205,16 @@ caller_name(void)
 }
 
 /*
- * Make party the owner of account (registration, assign_account): refused
- * (22023) when another party owns it, or it is a terminal's cash account
- * or a merchant's fee account (the platform's); already the party's is
- * fine.
+ * Refuse (22023) an account that serves the platform, given to a party:
+ * a terminal's cash account, and unless only_terminals a merchant's fee
+ * account (the platform's).
  */
-void
-ep_assign_account_owner(int64 account, const char *party)
+static void
+refuse_platform_use(int64 account, bool only_terminals)
 {
 	static EpPlan terminal = EP_PLAN("SELECT terminal_no FROM escrow.terminals WHERE cash_account = $1",
 		INT8OID);
 	static EpPlan platform = EP_PLAN("SELECT party_no FROM escrow.parties WHERE fee_account = $1 LIMIT 1",
-		INT8OID);
-	static EpPlan claim = EP_PLAN("INSERT INTO escrow.account_owners (account, party, assigned_by) VALUES ($1, $2, $3) "
-		"ON CONFLICT (account) DO NOTHING", INT8OID, TEXTOID, NAMEOID);
-	static EpPlan owner = EP_PLAN("SELECT party FROM escrow.account_owners WHERE account = $1",
 		INT8OID);
 	/* accounts that serve the platform: the query naming the user, the messages */
 	static const struct
@@ -233,17 +228,43 @@ ep_assign_account_owner(int64 account, const char *party)
 		{&platform, "account %lld collects for the platform",
 		"It is the fee account of merchant \"%s\"."},
 	};
-	Datum		values[3];
+	Datum		values[1];
 	int			i;
 
 	values[0] = Int64GetDatum(account);
-	for (i = 0; i < lengthof(platform_uses); i++)
+	for (i = 0; i < (only_terminals ? 1 : lengthof(platform_uses)); i++)
 		if (ep_exec(platform_uses[i].plan, values, NULL, 1) == 1)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg(platform_uses[i].msg, (long long) account),
 					 errdetail(platform_uses[i].detail, ep_text(0, 1)),
 					 errhint("A party's account is a deposit account or credit line of its own.")));
+}
+
+/* Refuse (22023) a terminal's cash account given to a party (a fee account) */
+void
+ep_refuse_terminal_account(int64 account)
+{
+	refuse_platform_use(account, true);
+}
+
+/*
+ * Make party the owner of account (registration, assign_account): refused
+ * (22023) when another party owns it, or it is a terminal's cash account
+ * or a merchant's fee account (the platform's); already the party's is
+ * fine.
+ */
+void
+ep_assign_account_owner(int64 account, const char *party)
+{
+	static EpPlan claim = EP_PLAN("INSERT INTO escrow.account_owners (account, party, assigned_by) VALUES ($1, $2, $3) "
+		"ON CONFLICT (account) DO NOTHING", INT8OID, TEXTOID, NAMEOID);
+	static EpPlan owner = EP_PLAN("SELECT party FROM escrow.account_owners WHERE account = $1",
+		INT8OID);
+	Datum		values[3];
+
+	refuse_platform_use(account, false);
+	values[0] = Int64GetDatum(account);
 	values[1] = CStringGetTextDatum(party);
 	values[2] = caller_name();
 	if (ep_exec(&claim, values, NULL, 0) == 1)

@@ -159,6 +159,7 @@ refund_transfer(int64 transfer_id, bool has_amount, int64 amount,
 						   (long long) rest, (long long) amount)));
 
 	p.kind = "refund";
+	p.public_call = call != NULL;	/* escrow.refund() */
 	p.debit = ep_int64(0, 3);
 	p.credit = ep_int64(0, 2);
 	p.amount = amount;

@@ -229,6 +229,8 @@ merchant_accounts(FunctionCallInfo fcinfo, const char *currency, EpPartyTerms *t
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("fee_account must differ from settlement_account")));
+		/* fees are e-money; a terminal's cash account moves only with its cash */
+		ep_refuse_terminal_account(PG_GETARG_INT64(7));
 		t->fee_account = PG_GETARG_INT64(7);
 	}
 

@@ -47,8 +47,8 @@ clearing_account(const char *institution, char **currency)
 	static EpPlan lock = EP_PLAN("SELECT p.kind, p.clearing_account, a.currency FROM escrow.parties p "
 		"  LEFT JOIN escrow.accounts a ON a.id = p.settlement_account "
 		" WHERE p.party_no = $1 FOR UPDATE OF p", TEXTOID);
-	static EpPlan create = EP_PLAN("WITH a AS (INSERT INTO escrow.accounts (owner, kind, currency) "
-		"           VALUES ('escrow:clearing:' || $1, 'system', $2) RETURNING id) "
+	static EpPlan create = EP_PLAN("WITH a AS (INSERT INTO escrow.accounts (owner, kind, currency, platform) "
+		"           VALUES ('escrow:clearing:' || $1, 'system', $2, true) RETURNING id) "
 		"UPDATE escrow.parties SET clearing_account = a.id FROM a "
 		" WHERE party_no = $1 RETURNING a.id", TEXTOID, TEXTOID);
 	Datum		values[2];
@@ -72,14 +72,15 @@ Datum
 escrow_link_external_account(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
-	static EpPlan account = EP_PLAN("SELECT currency FROM escrow.accounts WHERE id = $1 AND kind IN ('deposit', 'credit')",
-		INT8OID);
+	static EpPlan account = EP_PLAN("SELECT currency, platform FROM escrow.accounts "
+		" WHERE id = $1 AND kind IN ('deposit', 'credit')", INT8OID);
 	static EpPlan link = EP_PLAN("INSERT INTO escrow.settlement_links (account, institution, external_ref) "
 		"VALUES ($1, $2, $3) ON CONFLICT (account) DO NOTHING", INT8OID, TEXTOID, TEXTOID);
 	int64		id = ep_arg_id(fcinfo, 0, "account");
 	char	   *institution;
 	char	   *currency;
 	Datum		values[3];
+	bool		isnull;
 
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(2)) == 0)
 		ereport(ERROR,
@@ -93,6 +94,9 @@ escrow_link_external_account(PG_FUNCTION_ARGS)
 	ep_exec_one(&account, values, NULL,
 			errcode(ERRCODE_NO_DATA_FOUND),
 			errmsg("account %lld is not a deposit or credit account", (long long) id));
+	/* a terminal's cash account moves only with its cash */
+	if (DatumGetBool(ep_datum(0, 2, &isnull)))
+		ep_refuse_platform_account(id);
 	if (strcmp(ep_text(0, 1), currency) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_EP_CURRENCY_MISMATCH),

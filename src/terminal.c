@@ -239,7 +239,8 @@ escrow_register_terminal(PG_FUNCTION_ARGS)
 		"   AND NOT EXISTS (SELECT 1 FROM escrow.terminals WHERE cash_account = $1) "
 		"   AND NOT EXISTS (SELECT 1 FROM escrow.parties p "
 		"                    WHERE $1 IN (p.account, p.settlement_account, p.fee_account)) "
-		"   AND NOT EXISTS (SELECT 1 FROM escrow.account_owners o WHERE o.account = $1)", INT8OID);
+		"   AND NOT EXISTS (SELECT 1 FROM escrow.account_owners o WHERE o.account = $1) "
+		"   AND NOT EXISTS (SELECT 1 FROM escrow.settlement_links l WHERE l.account = $1)", INT8OID);
 	static EpPlan insert = EP_PLAN("WITH t AS (INSERT INTO escrow.terminals (terminal_no, name, currency, cash_account) "
 		"           VALUES ($1, $2, $3, $4)) "
 		"INSERT INTO escrow.terminal_cash (terminal_no, denomination, pieces) "
@@ -247,6 +248,9 @@ escrow_register_terminal(PG_FUNCTION_ARGS)
 		TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8ARRAYOID);
 	static EpPlan exists = EP_PLAN("SELECT 1 FROM escrow.terminals WHERE terminal_no = $1",
 		TEXTOID);
+	/* the account becomes the platform's: the public calls refuse it */
+	static EpPlan platform = EP_PLAN("UPDATE escrow.accounts SET platform = true WHERE id = $1",
+		INT8OID);
 	Datum		values[5];
 	int			n;
 	char	   *terminal;
@@ -273,7 +277,7 @@ escrow_register_terminal(PG_FUNCTION_ARGS)
 			errcode(ERRCODE_NO_DATA_FOUND),
 			errmsg("cash_account %lld is not a new deposit account of its own",
 					(long long) PG_GETARG_INT64(2)),
-			errdetail("It must be a deposit account with no entries, owned or used by no party or other terminal."),
+			errdetail("It must be a deposit account with no entries, owned or used by no party or other terminal, not linked for settlement."),
 			errhint("Open a new deposit account for each terminal."));
 	values[2] = CStringGetTextDatum(ep_text(0, 1));
 	values[0] = PG_GETARG_DATUM(0);
@@ -281,6 +285,7 @@ escrow_register_terminal(PG_FUNCTION_ARGS)
 	values[3] = Int64GetDatum(PG_GETARG_INT64(2));
 	values[4] = PG_GETARG_DATUM(3);
 	ep_exec(&insert, values, NULL, 0);
+	ep_exec(&platform, &values[3], NULL, 0);
 	SPI_finish();
 	PG_RETURN_TEXT_P(cstring_to_text(terminal));
 }
@@ -302,6 +307,8 @@ cash_available(int64 cash_account)
 static Datum
 refill(FunctionCallInfo fcinfo, int sign)
 {
+	static EpPlan beyond_float = EP_PLAN("UPDATE escrow.terminals SET unloaded_beyond_float = unloaded_beyond_float + $2 "
+		" WHERE terminal_no = $1", TEXTOID, INT8OID);
 	EpTill		t;
 	int64		value;
 	EpOwner		owner = {0};	/* the terminal's cash moves only through it */
@@ -325,6 +332,15 @@ refill(FunctionCallInfo fcinfo, int sign)
 
 		if (float_part > 0)
 			ep_post_funding("withdraw", t.cash_account, float_part, &owner);
+		/* what moved no e-money, so that verify_ledger() can count the cash */
+		if (value > float_part)
+		{
+			Datum		values[2];
+
+			values[0] = CStringGetTextDatum(t.terminal);
+			values[1] = Int64GetDatum(value - float_part);
+			ep_exec(&beyond_float, values, NULL, 0);
+		}
 	}
 	SPI_finish();
 	PG_RETURN_INT64(value);
@@ -402,7 +418,8 @@ escrow_pay_cash(PG_FUNCTION_ARGS)
 	ep_lock_deal(deal_id, &d);
 	/*
 	 * pay now reserves; pay later (served first, paid on time or late)
-	 * settles: the transition table says which
+	 * settles: the transition table says which, and refuses a deal at
+	 * delivered that is paid already
 	 */
 	later = ep_deal_check(&d, "pay_cash", d.buyer, 0, &step) == STAGE_SETTLED;
 	ep_require_account_use(d.credit_account, d.merchant, true);
@@ -411,11 +428,6 @@ escrow_pay_cash(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
 				 errmsg("deal %s is to be paid from its payment sources", d.txn_no),
 				 errhint("Reserve it, or set a single source first.")));
-	if (later && (d.held > 0 || d.captured > 0))
-		ereport(ERROR,
-				(errcode(ERRCODE_EP_WRONG_DEAL_STATE),
-				 errmsg("deal %s is already paid", d.txn_no),
-				 errdetail("Its amount is held; confirm the inspection instead.")));
 	lock_till(terminal, &t);
 	if (strcmp(t.currency, d.currency) != 0)
 		ereport(ERROR,

@@ -39,7 +39,13 @@
  *		its invoice paid;
  *	  - a loan and the buyer's credit line agree: what the deal drew on the
  *		line (its capture, less what was given back) less the repayments
- *		equals what is outstanding (nothing for a cancelled loan).
+ *		equals what is outstanding (nothing for a cancelled loan);
+ *	  - the platform's own accounts (accounts.platform) are exactly the
+ *		funding, clearing and terminals' cash accounts;
+ *	  - a cash terminal's cash account moves only through the terminal and
+ *		the deals paid at it, and the cash in the machine is what its
+ *		balance says: the balance, less what those deals moved on it, less
+ *		what was unloaded beyond the float.
  *
  *-------------------------------------------------------------------------
  */
@@ -342,6 +348,60 @@ static const char *const checks[] = {
 	" WHERE r.kind = 'loan' "
 	"   AND coalesce(c.amount - c.refunded, 0) - p.repaid "
 	"       <> CASE WHEN r.status = 'cancelled' THEN -p.repaid ELSE r.amount - p.repaid END",
+
+	/* the platform's own accounts are marked, and only they */
+	"SELECT 'platform_account', CASE WHEN a.platform "
+	"         THEN format('account %s (%s, owner %s) is marked the platform''s but is no funding, "
+	"clearing or terminal''s cash account', a.id, a.kind, a.owner) "
+	"         ELSE format('account %s is %s but not marked the platform''s', a.id, w.what) END "
+	"  FROM escrow.accounts a "
+	"  LEFT JOIN escrow.terminals tm ON tm.cash_account = a.id "
+	"  LEFT JOIN escrow.parties p ON p.clearing_account = a.id "
+	"  CROSS JOIN LATERAL (SELECT coalesce("
+	"    CASE WHEN a.kind = 'system' AND a.owner = '" EP_FUNDING_OWNER "' "
+	"         THEN 'the funding account of ' || a.currency END, "
+	"    'the cash account of terminal ' || tm.terminal_no, "
+	"    'the clearing account of institution ' || p.party_no) AS what) w "
+	" WHERE a.platform <> (w.what IS NOT NULL)",
+
+	/* a terminal's cash account moves through the terminal and its deals only */
+	"SELECT 'terminal_account', "
+	"       format('transfer %s (%s of %s) moves the cash account %s of terminal %s but belongs to %s', "
+	"              t.id, t.kind, t.amount, tm.cash_account, tm.terminal_no, "
+	"              coalesce('deal ' || o.deal, 'receivable ' || o.receivable, "
+	"                       'terminal ' || o.terminal, 'batch ' || o.batch, 'nobody')) "
+	"  FROM (SELECT account, transfer_id FROM escrow.entries "
+	"        UNION ALL SELECT account, transfer_id FROM escrow.unfolded) l "
+	"  JOIN escrow.terminals tm ON tm.cash_account = l.account "
+	"  JOIN escrow.transfers t ON t.id = l.transfer_id "
+	"  LEFT JOIN escrow.transfer_owners o ON o.transfer_id = t.id "
+	"  LEFT JOIN escrow.deals d ON d.id = o.deal "
+	" WHERE o.terminal IS DISTINCT FROM tm.terminal_no "
+	"   AND d.debit_account IS DISTINCT FROM tm.cash_account",
+
+	/* the cash in a terminal against its cash account */
+	"WITH f AS ("
+	"  SELECT tm.terminal_no, sum(l.amount) AS balance, "
+	"         coalesce(sum(l.amount) FILTER (WHERE o.deal IS NOT NULL), 0) AS deals "
+	"    FROM escrow.terminals tm "
+	"    JOIN (SELECT account, transfer_id, amount FROM escrow.entries "
+	"          UNION ALL SELECT account, transfer_id, amount FROM escrow.unfolded) l "
+	"      ON l.account = tm.cash_account "
+	"    LEFT JOIN escrow.transfer_owners o ON o.transfer_id = l.transfer_id "
+	"   GROUP BY tm.terminal_no), "
+	"c AS (SELECT terminal_no, sum(denomination::numeric * pieces) AS cash "
+	"        FROM escrow.terminal_cash GROUP BY terminal_no) "
+	"SELECT 'terminal_cash', "
+	"       format('terminal %s: %s in the machine, but its cash account %s accounts for %s "
+	"(balance %s, plus %s the deals paid at it moved out, less %s unloaded beyond the float)', "
+	"              tm.terminal_no, coalesce(c.cash, 0), tm.cash_account, "
+	"              coalesce(f.balance, 0) - coalesce(f.deals, 0) - tm.unloaded_beyond_float, "
+	"              coalesce(f.balance, 0), -coalesce(f.deals, 0), tm.unloaded_beyond_float) "
+	"  FROM escrow.terminals tm "
+	"  LEFT JOIN f ON f.terminal_no = tm.terminal_no "
+	"  LEFT JOIN c ON c.terminal_no = tm.terminal_no "
+	" WHERE coalesce(c.cash, 0) "
+	"       <> coalesce(f.balance, 0) - coalesce(f.deals, 0) - tm.unloaded_beyond_float",
 
 	/* refunds against the transfers they reverse */
 	"SELECT 'refund_totals', "

@@ -19,6 +19,10 @@ CREATE TABLE escrow.accounts (
     entry_count  bigint NOT NULL DEFAULT 0,
     chain_head   bytea NOT NULL DEFAULT '\x0000000000000000000000000000000000000000000000000000000000000000',
     created_at   timestamptz NOT NULL DEFAULT now(),
+    -- the platform's own account (last: added by 0.2.0, and an upgraded
+    -- table has it last too): a funding account, an institution's clearing
+    -- account, a cash terminal's cash account; the public calls refuse it
+    platform     boolean NOT NULL DEFAULT false,
     -- The one table CHECK: it runs on every posting that touches the row,
     -- so it holds only what a posting can break.  Written so that it cannot
     -- overflow.  Fields set once (owner, limit >= 0, limit only on credit
@@ -70,6 +74,7 @@ COMMENT ON TABLE escrow.accounts IS
 COMMENT ON COLUMN escrow.accounts.posted IS 'folded balance in minor units (credits positive): the account''s journal entries plus its unfolded legs applied to the row (escrow.unfolded.applied); escrow.balances adds the rest';
 COMMENT ON COLUMN escrow.accounts.held IS 'sum of what remains of the account''s open holds';
 COMMENT ON COLUMN escrow.accounts.entry_count IS 'number of folded journal entries; the last entry''s seq';
+COMMENT ON COLUMN escrow.accounts.platform IS 'the platform''s own account (a currency''s funding account, an institution''s clearing account, a cash terminal''s cash account): it moves only through the functions it serves, and the public calls that name accounts refuse it (EP007)';
 COMMENT ON COLUMN escrow.accounts.chain_head IS 'SHA-256 hash of the account''s last folded journal entry (32 zero bytes before the first)';
 
 SELECT pg_catalog.pg_extension_config_dump('escrow.accounts', '');

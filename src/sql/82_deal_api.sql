@@ -160,6 +160,13 @@ CREATE FUNCTION escrow.deal_transitions()
 COMMENT ON FUNCTION escrow.deal_transitions() IS
     'The deal lifecycle''s transition table (the one in lifecycle.c that every check uses)';
 
+CREATE FUNCTION escrow.next_actions(stage text, settlement text, held bigint, captured bigint,
+                                    overdue boolean, receivable_open boolean)
+    RETURNS text AS 'MODULE_PATHNAME', 'escrow_next_actions'
+    LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION escrow.next_actions(text, text, bigint, bigint, boolean, boolean) IS
+    'The steps a deal may take now, with who may take each (what their checks accept; a system step: the one run_maintenance() takes at the deadline), from the transition table: escrow.deal_progress.next_actions';
+
 CREATE FUNCTION escrow.state_machine_dot()
     RETURNS text AS 'MODULE_PATHNAME', 'escrow_state_machine_dot'
     LANGUAGE C IMMUTABLE PARALLEL SAFE;

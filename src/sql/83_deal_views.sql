@@ -16,7 +16,9 @@ SELECT d.id AS deal, d.txn_no, d.buyer, d.merchant, d.amount, d.currency,
        s.order_received_at, s.identity_confirmed_at, s.funds_reserved_at,
        s.shipped_at, s.delivered_at, s.settled_at, s.completed_at, s.ended_at,
        d.held, d.captured, d.refunded, d.fee,
-       n.next_actions, d.deadline,
+       escrow.next_actions(d.stage, d.settlement, d.held, d.captured,
+                           d.deadline <= pg_catalog.statement_timestamp(),
+                           r.status = 'open') AS next_actions, d.deadline,
        d.inspection_place::text AS inspection_place, d.carrier::text AS carrier,
        d.tracking::text AS tracking, d.provider::text AS provider,
        d.inspector::text AS inspector,
@@ -32,15 +34,9 @@ SELECT d.id AS deal, d.txn_no, d.buyer, d.merchant, d.amount, d.currency,
               min(e.at) FILTER (WHERE e.to_stage = 'settled') AS settled_at,
               min(e.at) FILTER (WHERE e.to_stage = 'completed') AS completed_at,
               min(e.at) FILTER (WHERE e.to_stage IN ('cancelled', 'expired', 'refunded', 'resolved', 'written_off')) AS ended_at
-         FROM escrow.deal_events e WHERE e.deal = d.id) s ON true
-  LEFT JOIN LATERAL (
-       SELECT string_agg(t.action || ' (' || t.actors || ')', ', ') AS next_actions
-         FROM escrow.deal_transitions() t
-        WHERE t.from_stage = d.stage
-          AND (t.settlements = 'all'
-               OR d.settlement = ANY (string_to_array(t.settlements, ', ')))) n ON true;
+         FROM escrow.deal_events e WHERE e.deal = d.id) s ON true;
 COMMENT ON VIEW escrow.deal_progress IS
-    'One row per deal: transaction number, stage, when each stage was reached, money held/captured/refunded and fee, next expected actions and by whom, deadline of the current stage; overdue: its loan or invoice is open past its due date (NULL: none)';
+    'One row per deal: transaction number, stage, when each stage was reached, money held/captured/refunded and fee, the steps it may take now and by whom (escrow.next_actions()), deadline of the current stage; overdue: its loan or invoice is open past its due date (NULL: none)';
 
 CREATE VIEW escrow.receivables_due WITH (security_invoker = true) AS
 SELECT r.id AS receivable, r.kind, d.txn_no, r.debtor, r.creditor, d.currency,

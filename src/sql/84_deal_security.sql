@@ -73,7 +73,7 @@ GRANT SELECT ON escrow.hold_aging TO escrow_admin, escrow_app, escrow_auditor;
 GRANT USAGE ON SCHEMA escrow TO escrow_party;
 GRANT EXECUTE ON FUNCTION
     escrow.deal_transitions(), escrow.state_machine_dot(), escrow.txn_no_valid(text),
-    escrow.current_party()
+    escrow.current_party(), escrow.next_actions(text, text, bigint, bigint, boolean, boolean)
     TO escrow_admin, escrow_app, escrow_auditor, escrow_party;
 
 GRANT EXECUTE ON FUNCTION

@@ -6,10 +6,14 @@ CREATE TABLE escrow.terminals (
     name         escrow.text_short NOT NULL,
     currency     text NOT NULL REFERENCES escrow.currencies (code),
     cash_account bigint NOT NULL UNIQUE,
-    created_at   timestamptz NOT NULL DEFAULT now()
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    -- last: added by 0.2.0, and an upgraded table has it last too
+    unloaded_beyond_float bigint NOT NULL DEFAULT 0 CHECK (unloaded_beyond_float >= 0)
 );
 COMMENT ON TABLE escrow.terminals IS
     'Cash terminals: each takes one currency and has its own deposit account for the cash it holds';
+COMMENT ON COLUMN escrow.terminals.unloaded_beyond_float IS
+    'value of the cash unloaded beyond the float (cash that backed merchants'' balances), which moved no e-money: the cash in the machine is its cash account''s balance, less what deals moved on it, less this (verify_ledger)';
 
 CREATE TABLE escrow.terminal_cash (
     terminal_no  text NOT NULL REFERENCES escrow.terminals (terminal_no),

@@ -389,3 +389,40 @@ ALTER TABLE escrow.deals RENAME CONSTRAINT deals_check2 TO deals_check1;
 -- every update of a row changed earlier in the transaction); the trigger
 -- currencies_in_use (src/sql/20_accounts.sql) keeps a used currency.
 ALTER TABLE escrow.accounts DROP CONSTRAINT accounts_currency_fkey;
+
+-- ------------------------------------------------------------------
+-- The platform's own accounts (20_accounts.sql, ledger.c).  0.1.0 let
+-- deposit, withdraw, transfer, hold and link_external_account name a cash
+-- terminal's cash account or an institution's clearing account, moving
+-- their balances past the terminal's cash or the settlement batches;
+-- 0.2.0 marks them, and the funding accounts, accounts.platform, and the
+-- public calls refuse them (EP007).  What 0.1.0 already moved that way
+-- stays in the journal, and verify_ledger() reports it (terminal_cash,
+-- terminal_account).
+ALTER TABLE escrow.accounts ADD COLUMN platform boolean NOT NULL DEFAULT false;
+UPDATE escrow.accounts SET platform = true
+ WHERE (kind = 'system' AND owner = 'escrow:funding')
+    OR id IN (SELECT cash_account FROM escrow.terminals)
+    OR id IN (SELECT clearing_account FROM escrow.parties WHERE clearing_account IS NOT NULL);
+
+-- What a terminal unloaded beyond its float moved no e-money, and 0.1.0
+-- kept no record of it; 0.2.0 counts it (terminals.unloaded_beyond_float)
+-- so that verify_ledger() can check the cash in the machine against its
+-- cash account.  For an existing terminal it is what the cash account's
+-- balance, less what deals moved on it, says beyond the cash the
+-- terminal holds (never below 0: more cash than that is reported).
+ALTER TABLE escrow.terminals ADD COLUMN unloaded_beyond_float bigint NOT NULL DEFAULT 0
+    CHECK (unloaded_beyond_float >= 0);
+UPDATE escrow.terminals tm
+   SET unloaded_beyond_float = greatest(f.own - c.cash, 0)
+  FROM (SELECT tm2.terminal_no,
+               coalesce(sum(CASE WHEN t.credit_account = tm2.cash_account THEN t.amount
+                                 ELSE -t.amount END)
+                        FILTER (WHERE o.deal IS NULL), 0) AS own
+          FROM escrow.terminals tm2
+          LEFT JOIN escrow.transfers t ON tm2.cash_account IN (t.debit_account, t.credit_account)
+          LEFT JOIN escrow.transfer_owners o ON o.transfer_id = t.id
+         GROUP BY tm2.terminal_no) f,
+       (SELECT terminal_no, sum(denomination * pieces) AS cash
+          FROM escrow.terminal_cash GROUP BY terminal_no) c
+ WHERE f.terminal_no = tm.terminal_no AND c.terminal_no = tm.terminal_no;

@@ -85,6 +85,7 @@ our %FUNCTIONS = (
 	verify_ledger => 'gen_verify_ledger', fold_journal => 'gen_fold_journal',
 	current_party => 'gen_read_only',
 	deal_transitions => 'gen_read_only', state_machine_dot => 'gen_read_only',
+	next_actions => 'gen_next_actions',
 	txn_no_valid => 'gen_txn_no_valid', limits => 'gen_read_only', assign_account => 'gen_assign_account',
 	distribute => 'gen_read_only',
 	authorise_account_use => 'gen_account_use', revoke_account_use => 'gen_account_use',
@@ -336,6 +337,17 @@ our @TRANSITIONS = (
 	[qw(write_off unpaid written_off M), 'E'],
 );
 
+# Which deals at its stage a party's step is for (lifecycle.c's when): 1
+# only a deal served first and not paid yet, 0 only one that is not; and
+# the steps refused once the stage's deadline passed (in_time)
+our %FOR_SERVED_UNPAID = ('pay_cash delivered' => 1, 'confirm_inspection delivered' => 0);
+our %IN_TIME = map { $_ => 1 } ('mark_shipped funds_reserved', 'mark_delivered shipped',
+	'reject_delivery delivered', 'request_return settled', 'open_dispute returned');
+
+# The actor letters of @TRANSITIONS as escrow.deal_transitions() names them
+our @ACTOR_NAMES = ([ B => 'buyer' ], [ M => 'merchant' ], [ I => 'inspector' ], [ S => 'system' ],
+	[ A => 'escrow_admin' ]);
+
 our %MODEL_LETTER = (escrow => 'E', agency => 'A', credit_finance => 'C');
 our %MODEL_NAME = reverse %MODEL_LETTER;
 
@@ -359,6 +371,36 @@ sub maintenance_action
 	return 'mark_unpaid' if $d->{stage} eq 'delivered' && $d->{settlement} eq 'escrow'
 	  && $d->{held} == 0 && $d->{captured} == 0;
 	return $MAINTENANCE{ $d->{stage} };
+}
+
+# The steps a deal at STAGE of SETTLEMENT, holding HELD and having captured
+# CAPTURED, past its deadline (OVERDUE) or not, its receivable open (OPEN)
+# or not, may take now (escrow.next_actions()), sorted: "action (actors)"
+sub next_actions
+{
+	my ($stage, $settlement, $held, $captured, $overdue, $open) = @_;
+	my $served_unpaid = $settlement eq 'escrow' && $held == 0 && $captured == 0
+	  && ($stage eq 'delivered' || $stage eq 'unpaid');
+	# the system step run_maintenance() takes when the deadline passes
+	my $system = { funds_reserved => 'expire', shipped => 'escalate', returned => 'auto_confirm_return',
+		delivered => $served_unpaid ? 'mark_unpaid' : 'auto_accept',
+		settled => $settlement eq 'agency' && $open ? 'invoice_due' : 'complete' }->{$stage} // '';
+	my @out;
+	for my $t (@TRANSITIONS)
+	{
+		my ($action, $from, undef, $who, $models) = (@{$t}[ 0 .. 3 ], $t->[4]);
+		next unless $from eq $stage;
+		next if $models ne '' && index($models, $MODEL_LETTER{$settlement}) < 0;
+		if ($who eq 'S') { next unless $action eq $system; }
+		else
+		{
+			my $for = $FOR_SERVED_UNPAID{"$action $from"};
+			next if defined $for && $for != ($served_unpaid ? 1 : 0);
+			next if $IN_TIME{"$action $from"} && $overdue;
+		}
+		push @out, "$action (" . join(' or ', map { $_->[1] } grep { index($who, $_->[0]) >= 0 } @ACTOR_NAMES) . ')';
+	}
+	return @out ? join(', ', sort @out) : 'none';
 }
 
 # a cash terminal's denominations (minor units), ascending; with 3 and 4
@@ -461,7 +503,7 @@ sub load_world
 		if ($owner eq 'escrow:funding')
 		{
 			$w{funding}{$cur} = $id;
-			$w{ext}{$id} = { kind => 'system', cur => $cur, funding => 1 };
+			$w{ext}{$id} = { kind => 'system', cur => $cur, funding => 1, platform => 1 };
 		}
 		elsif ($owner =~ /^shared-/)
 		{
@@ -524,19 +566,23 @@ sub load_state
 		         AND NOT EXISTS (SELECT 1 FROM escrow.terminals t WHERE t.cash_account = a.id)
 		         AND NOT EXISTS (SELECT 1 FROM escrow.parties p
 		                          WHERE a.id IN (p.account, p.settlement_account, p.fee_account))
-		         AND NOT EXISTS (SELECT 1 FROM escrow.account_owners o WHERE o.account = a.id),
+		         AND NOT EXISTS (SELECT 1 FROM escrow.account_owners o WHERE o.account = a.id)
+		         AND NOT EXISTS (SELECT 1 FROM escrow.settlement_links l WHERE l.account = a.id),
 		       coalesce((SELECT sum(e.amount) FROM escrow.journal e
 		                  WHERE e.account = a.id
 		                    AND e.kind NOT IN ('settlement', 'deposit', 'withdraw')), 0)
 		     - coalesce((SELECT sum(l.settled) FROM escrow.settlement_lines l
-		                  WHERE l.account = a.id), 0)
+		                  WHERE l.account = a.id), 0),
+		       a.platform
 		  FROM escrow.accounts a JOIN escrow.balances b ON b.account = a.id
 		 WHERE a.owner LIKE 'c$c-%' ORDER BY a.id}))
 	{
-		my ($id, $role, $kind, $cur, $posted, $held, $limit, $shards, $fresh, $pos) = split /\|/, $row;
+		my ($id, $role, $kind, $cur, $posted, $held, $limit, $shards, $fresh, $pos, $platform) =
+		  split /\|/, $row;
 		$st{acct}{$id} = { id => $id, role => $role, kind => $kind, cur => $cur,
 			posted => $posted, held => $held, limit => $limit, shards => $shards,
-			pos => $pos, own => 1, fresh => $fresh eq 't' ? 1 : 0 };
+			pos => $pos, own => 1, fresh => $fresh eq 't' ? 1 : 0,
+			platform => $platform eq 't' ? 1 : 0 };
 		$st{role}{$role} = $id;
 	}
 	my $own = '{' . join(',', sort { $a <=> $b } keys %{ $st{acct} }) . '}';
@@ -583,7 +629,7 @@ sub load_state
 		if ($clearing)
 		{
 			$st{clearing}{$no} = $clearing;
-			$st{ext}{$clearing} = { kind => 'system', cur => 'EUR', clearing => 1 };
+			$st{ext}{$clearing} = { kind => 'system', cur => 'EUR', clearing => 1, platform => 1 };
 		}
 	}
 	for my $row (split /\n/, $q->(qq{
@@ -936,10 +982,12 @@ sub commit
 # Post one leg; mirrors post_leg / post_leg_slow.  Returns an error or undef.
 sub _leg
 {
-	my ($self, $s, $id, $delta, $unhold, $cur, $allow_funding, $kind) = @_;
+	my ($self, $s, $id, $delta, $unhold, $cur, $allow_funding, $kind, $no_platform) = @_;
 	my $a = $self->s_acct($s, $id) or return 'P0002';
 	return 'EP004' if defined $$cur && $a->{cur} ne $$cur;
 	return '22023' if $a->{funding} && !$allow_funding;
+	# the platform's own account, named by a public call (accounts.platform)
+	return 'EP007' if $a->{platform} && $no_platform;
 	$$cur = $a->{cur};
 	if ($a->{own})
 	{
@@ -965,18 +1013,22 @@ sub _leg
 	return undef;
 }
 
-# ep_post_transfer: both legs in ascending account id order
+# ep_post_transfer: both legs in ascending account id order; %ref: public
+# => 1 for a public call (every account its caller named refuses the
+# platform's own: all but the funding account of a deposit or withdrawal)
 sub s_post
 {
 	my ($self, $s, $kind, $debit, $credit, $amount, $unhold, %ref) = @_;
 	my $funding = $kind eq 'deposit' || $kind eq 'withdraw';
 	return '22023' if $debit == $credit;
 	my $cur;
-	my @legs = ([ $debit, -$amount, $unhold ], [ $credit, $amount, 0 ]);
+	my @legs = ([ $debit, -$amount, $unhold, $ref{public} && $kind ne 'deposit' ],
+		[ $credit, $amount, 0, $ref{public} && $kind ne 'withdraw' ]);
 	@legs = reverse @legs if $credit < $debit;
 	for my $l (@legs)
 	{
-		my $e = $self->_leg($s, @$l, \$cur, $funding, $kind);
+		my ($id, $delta, $unhold_leg, $no_platform) = @$l;
+		my $e = $self->_leg($s, $id, $delta, $unhold_leg, \$cur, $funding, $kind, $no_platform);
 		return $e if $e;
 	}
 	for my $leg ([ $debit, -$amount ], [ $credit, $amount ])
@@ -1005,16 +1057,18 @@ sub s_funding
 	  : $self->s_post($s, 'withdraw', $acct, $f, $amount, 0, %ref);
 }
 
-# ep_check_hold_accounts
+# ep_check_hold_accounts (public: a hold the caller names the accounts of)
 sub _hold_accounts
 {
-	my ($self, $s, $debit, $credit) = @_;
+	my ($self, $s, $debit, $credit, $public) = @_;
 	return '22023' if $debit == $credit;
 	my $c = $self->s_acct($s, $credit) or return 'P0002';
 	return '22023' if $c->{funding};
+	return 'EP007' if $c->{platform} && $public;
 	my $d = $self->s_acct($s, $debit) or return 'P0002';
 	return 'EP004' if $d->{cur} ne $c->{cur};
 	return '22023' if $d->{funding};
+	return 'EP007' if $d->{platform} && $public;
 	return undef;
 }
 
@@ -1038,7 +1092,7 @@ sub _add_held
 sub s_hold_place
 {
 	my ($self, $s, $debit, $credit, $amount, $expiry, $deal) = @_;
-	my $e = $self->_hold_accounts($s, $debit, $credit)
+	my $e = $self->_hold_accounts($s, $debit, $credit, !$deal)
 	  // $self->_add_held($s, $debit, $amount);
 	return $e if $e;
 	my $h = { id => undef, debit => $debit, credit => $credit, amount => $amount,
@@ -1066,7 +1120,7 @@ sub s_capture
 	$h->{status} = 'captured'
 	  if $h->{amount} - $h->{captured} - $h->{released} == 0;
 	return $self->s_post($s, 'capture', $h->{debit}, $h->{credit}, $amount, $unhold,
-		hold => $hid, deal => $h->{deal});
+		hold => $hid, deal => $h->{deal}, public => !$deal);
 }
 
 sub s_release
@@ -1332,8 +1386,12 @@ sub pick_account
 	my $r = $self->{rng};
 	my $w = $self->{w};
 	return $r->pick($self->eur_accounts) unless $r->chance($p_odd // 0.1);
-	my $v = $r->weighted(jpy => 3, funding => 2, unknown => 4, jfunding => 1);
+	my $clearing = $self->{st}{clearing}{"n$self->{c}"};
+	my $v = $r->weighted(jpy => 3, funding => 2, unknown => 4, jfunding => 1, terminal => 1,
+		clearing => $clearing ? 1 : 0);
 	return $self->own('j') if $v eq 'jpy';
+	return $self->own('t') if $v eq 'terminal';
+	return $clearing if $v eq 'clearing';
 	return $w->{funding}{EUR} if $v eq 'funding';
 	return $w->{funding}{JPY} if $v eq 'jfunding';
 	return unknown_id($w, $r);
@@ -1406,7 +1464,7 @@ sub next_call
 		close_settlement_batch => 0.6, settlement_export => 0.3, read_only => 1,
 		txn_no_valid => 0.3, assign_account => 0.3, account_use => 0.6,
 		checkpoint => 0.3, inclusion_proof => 0.6, checkpoint_public_key => 0.2,
-		balance_history => 0.6);
+		balance_history => 0.6, next_actions => 0.4);
 	return $self->${ \"gen_$op" }();
 }
 
@@ -1455,7 +1513,7 @@ sub _funding_call
 		return undef;
 	}, sub {
 		my ($s) = @_;
-		return $self->s_funding($s, $kind, $acct, $amount);
+		return $self->s_funding($s, $kind, $acct, $amount, public => 1);
 	}, "$kind(" . ($acct // "NULL") . "," . ($amount // "NULL") . ")");
 }
 
@@ -1479,7 +1537,7 @@ sub gen_transfer
 		lit($amount), tlit($key));
 	return $self->_money_call('transfer', $sql, [ $d, $c ], $amount, $key, undef, sub {
 		my ($s) = @_;
-		return $self->s_post($s, 'transfer', $d, $c, $amount, 0);
+		return $self->s_post($s, 'transfer', $d, $c, $amount, 0, public => 1);
 	}, "transfer(" . join(",", map { $_ // "NULL" } $d, $c, $amount) . ")");
 }
 
@@ -1528,7 +1586,7 @@ sub gen_hold
 	  if !defined $d || !defined $c || !defined $amount || $amount <= 0 || $amount > MAX_AMOUNT
 		|| bad_key($key);
 	# holds are only generated with an own (or invalid) debit account
-	if (!$self->{st}{acct}{$d} && !$self->_hold_accounts(_sim(), $d, $c))
+	if (!$self->{st}{acct}{$d} && !$self->_hold_accounts(_sim(), $d, $c, 1))
 	{
 		return $self->gen_hold(%o);
 	}
@@ -1715,7 +1773,7 @@ sub gen_hold_batch
 		my ($s) = @_;
 		for my $i (0 .. $n - 1)
 		{
-			my $e = $self->_hold_accounts($s, $d[$i], $c[$i]);
+			my $e = $self->_hold_accounts($s, $d[$i], $c[$i], 1);
 			return $e if $e;
 		}
 		# per debit account in ascending id order: sum its amounts (22003),
@@ -1922,10 +1980,21 @@ sub deal_check
 		return no_part($actor) if $roles eq '' && $t->[3] =~ /[BMI]/;
 		return '42501';
 	}
+	# a step for a deal served first and not paid yet only, or for one that is not
+	my $for = $FOR_SERVED_UNPAID{"$action $d->{stage}"};
+	return 'EP007' if defined $for && $for != served_unpaid($d);
 	return (undef, $t->[2]);
 }
 
 sub financed { return $_[0]{settlement} ne 'escrow'; }
+
+# ep_deal_served_unpaid: served first, nothing held or captured yet
+sub served_unpaid
+{
+	my ($d) = @_;
+	return !financed($d) && $d->{held} == 0 && $d->{captured} == 0
+	  && ($d->{stage} eq 'delivered' || $d->{stage} eq 'unpaid') ? 1 : 0;
+}
 
 # a deal is due when its deadline passed at a stage run_maintenance() acts on
 sub is_due { my ($d) = @_; return $d->{late} && $MAINTENANCE{ $d->{stage} } ? 1 : 0; }
@@ -2845,7 +2914,7 @@ sub gen_pay_cash
 	return refuse($op, $sql, $err) if $err;
 	$err = $self->require_use(_sim(), $d->{credit}, $d->{merchant}, 1);
 	return refuse($op, $sql, $err) if $err;
-	return refuse($op, $sql, 'EP007') if $d->{split} || ($later && ($d->{held} > 0 || $d->{captured} > 0));
+	return refuse($op, $sql, 'EP007') if $d->{split};
 	my $t = $self->{st}{term}{$term} or return refuse($op, $sql, 'P0002');
 	my @denoms = sort { $a <=> $b } keys %{ $t->{cash} };
 	my %have = %{ $t->{cash} };
@@ -3160,11 +3229,13 @@ sub gen_register_terminal
 	return refuse($op, $sql, '22023') unless defined $account;
 	my $a = $self->{st}{acct}{$account};
 	my $fresh = $a && $a->{kind} eq 'deposit' && $a->{fresh} && $a->{held} == 0 && $a->{shards} == 0
-	  && !defined $self->{st}{owner}{$account};
+	  && !defined $self->{st}{owner}{$account} && !$self->{st}{linked}{$account};
 	return refuse($op, $sql, 'P0002') unless $fresh;
 	return $self->predict($op, $sql, sub {
 		my ($s) = @_;
-		$self->s_acct($s, $account)->{fresh} = 0;
+		my $acc = $self->s_acct($s, $account);
+		$acc->{fresh} = 0;
+		$acc->{platform} = 1;    # the terminal's: the public calls refuse it
 		my %cash = map { $_ => 0 } @den;
 		$s->{term}{$no} = { acct => $account, cash => \%cash };
 		return (undef, _is_value($no));
@@ -3286,7 +3357,7 @@ sub gen_link_external_account
 	my ($self) = @_;
 	my $r = $self->{rng};
 	my $c = $self->{c};
-	my $acct = $r->pick(map({ $self->own($_) } qw(d2 f cr d1)), $self->own('j'), $self->{w}{funding}{EUR},
+	my $acct = $r->pick(map({ $self->own($_) } qw(d2 f cr d1 t)), $self->own('j'), $self->{w}{funding}{EUR},
 		999_999_999_999, undef);
 	my $inst = $r->weighted("n$c" => 8, "s$c" => 1, nobody => 1, NULL => 1);
 	$inst = undef if $inst eq 'NULL';
@@ -3302,6 +3373,7 @@ sub gen_link_external_account
 		my ($s) = @_;
 		my $a = $self->s_acct($s, $acct);
 		return 'P0002' unless $a && ($a->{kind} eq 'deposit' || $a->{kind} eq 'credit');
+		return 'EP007' if $a->{platform};    # a terminal's cash account
 		return 'EP004' if $a->{cur} ne 'EUR';
 		return '22023' if $self->{st}{linked}{$acct};
 		$s->{linked}{$acct} = $inst;
@@ -3773,6 +3845,31 @@ sub gen_read_only
 		sql => "SELECT escrow.state_machine_dot() LIKE 'digraph escrowpay_deal {%' AND "
 		  . "escrow.state_machine_dot() LIKE '%delivered -> settled [label=\"pay_cash%';",
 		outcomes => [ _ok(_is_value('t')) ] };
+}
+
+# next_actions: the steps a deal in a situation may take, from the model's
+# transition table (a pure function: any stage, model and amounts)
+sub gen_next_actions
+{
+	my ($self) = @_;
+	my $r = $self->{rng};
+	my $stage = $r->weighted(ok => 30, null => 1, bogus => 1, long => 0.5);
+	$stage = $stage eq 'ok' ? $r->pick(sort keys %STAGE_NO) : $stage eq 'bogus' ? 'paid'
+	  : $stage eq 'long' ? 'x' x 65 : undef;
+	my $settlement = $r->weighted(ok => 30, null => 1, bogus => 1);
+	$settlement = $settlement eq 'ok' ? $r->pick(sort keys %MODEL_LETTER) : $settlement eq 'bogus' ? 'cash' : undef;
+	my ($held, $captured) = map { $r->weighted(zero => 3, some => 2, null => 0.2) } 1 .. 2;
+	($held, $captured) = map { $_ eq 'zero' ? 0 : $_ eq 'some' ? 500 : undef } $held, $captured;
+	my ($overdue, $open) = map { $r->pick('true', 'false', undef) } 1 .. 2;
+	my $sql = sprintf(q{SELECT coalesce(string_agg(x, ', ' ORDER BY x), 'none') }
+		  . q{FROM unnest(string_to_array(escrow.next_actions(%s, %s, %s, %s, %s, %s), ', ')) x;},
+		tlit($stage), tlit($settlement), lit($held), lit($captured), $overdue // 'NULL', $open // 'NULL');
+	my $op = 'next_actions';
+	return refuse($op, $sql, '22023')
+	  if !defined $stage || !defined $settlement || !defined $held || !defined $captured
+	  || !exists $STAGE_NO{$stage} || !exists $MODEL_LETTER{$settlement};
+	return { op => $op, sql => $sql, outcomes => [ _ok(_is_value(next_actions($stage, $settlement, $held,
+		$captured, ($overdue // '') eq 'true', ($open // '') eq 'true'))) ] };
 }
 
 sub gen_txn_no_valid

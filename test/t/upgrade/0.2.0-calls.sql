@@ -109,5 +109,11 @@ SELECT p FROM (VALUES
   (66, pg_temp.probe('settlement_fits', NULL, $q$ SELECT bool_and(escrow.settlement_fits(settlement, institution)) FROM escrow.deals $q$)),
   (67, pg_temp.probe('settlement_receivable', NULL, $q$ SELECT count(escrow.settlement_receivable(settlement)) FROM escrow.deals $q$)),
   -- the old accounts keep their currency
-  (68, pg_temp.probe('currencies_in_use', '23503', $q$ DELETE FROM escrow.currencies WHERE code = 'USD' $q$))
+  (68, pg_temp.probe('currencies_in_use', '23503', $q$ DELETE FROM escrow.currencies WHERE code = 'USD' $q$)),
+  -- what each old deal may do now
+  (69, pg_temp.probe('next_actions', NULL, $q$ SELECT count(escrow.next_actions(stage, settlement, held, captured,
+         deadline <= now(), false)) FROM escrow.deals $q$)),
+  -- the old terminal's cash account is the platform's now: the public calls refuse it
+  (70, pg_temp.probe('transfer', 'EP007', $q$ SELECT escrow.transfer(cash_account, pg_temp.a('u-other'), 1)
+         FROM escrow.terminals WHERE terminal_no = 'U-T1' $q$))
 ) AS probes (n, p) ORDER BY n;

@@ -37,7 +37,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(sleep);
 
-use EscrowPay::Harness qw(escrowpay_conf acknowledged_present start_psql_script);
+use EscrowPay::Harness qw(escrowpay_conf acknowledged_present acknowledged_call start_psql_script);
 
 my $CLIENTS    = 4;
 my $STATEMENTS = 40000;    # per client and cycle: far more than 2 s of work
@@ -215,12 +215,8 @@ for my $cycle (1 .. $CYCLES)
 		for my $line (split /\n/, slurp_file($c->{out}))
 		{
 			$acked++;
-			if ($line =~ /^T (\d+)$/) { $transfer_kind{$1} = 'transfer'; }
-			elsif ($line =~ /^C (\d+)$/) { $transfer_kind{$1} = 'capture'; }
-			elsif ($line =~ /^F (\d+)$/) { $transfer_kind{$1} = 'refund'; }
-			elsif ($line =~ /^H (\d+)$/) { $hold_ids{$1} = 1; }
-			elsif ($line =~ /^R (\d+) \d+$/) { $released_holds{$1} = 1; }
-			elsif ($line =~ /^K (\S+) (\d+)$/)
+			next if acknowledged_call($line, \%transfer_kind, \%hold_ids, \%released_holds);
+			if ($line =~ /^K (\S+) (\d+)$/)
 			{
 				$transfer_kind{$2} = 'transfer';
 				if (exists $key_id{$1} && $key_id{$1} != $2)

@@ -45,7 +45,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(sleep);
 
-use EscrowPay::Harness qw(escrowpay_conf acknowledged_present start_psql_script);
+use EscrowPay::Harness qw(escrowpay_conf acknowledged_present acknowledged_call start_psql_script);
 
 my $sharedir = `pg_config --sharedir`;
 my $libdir   = `pg_config --pkglibdir`;
@@ -237,12 +237,10 @@ for my $cycle (1 .. $CYCLES)
 		for my $line (split /\n/, slurp_file($c->{out}))
 		{
 			$acked++;
-			if    ($line =~ /^T (\d+)$/)      { $transfer_kind{$1} = 'transfer'; }
-			elsif ($line =~ /^C (\d+)$/)      { $transfer_kind{$1} = 'capture'; }
-			elsif ($line =~ /^F (\d+)$/)      { $transfer_kind{$1} = 'refund'; }
-			elsif ($line =~ /^H (\d+)$/)      { $hold_ids{$1} = 1; }
-			elsif ($line =~ /^R (\d+) \d+$/)  { $released_holds{$1} = 1; }
-			else { $acked--; $unexpected++; diag("unexpected client output: $line"); }
+			next if acknowledged_call($line, \%transfer_kind, \%hold_ids, \%released_holds);
+			$acked--;
+			$unexpected++;
+			diag("unexpected client output: $line");
 		}
 	}
 	cmp_ok($acked, '>', 10, "cycle $cycle: clients acknowledged $acked calls before the crash");

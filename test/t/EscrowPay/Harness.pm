@@ -20,7 +20,7 @@ use EscrowPay::Model;
 
 our @EXPORT_OK = qw(setting new_node escrowpay_conf checkpoint_key model_world drive ledger_checks
   calls_as_predicted states_as_modelled server_crashes flow_totals table_fingerprints after_outage
-  acknowledged_present start_psql_script);
+  acknowledged_present acknowledged_call start_psql_script);
 
 # setting(NAME, default, soak default): ESCROWPAY_<NAME> from the
 # environment, else the soak default when ESCROWPAY_SOAK is set (make
@@ -374,6 +374,21 @@ sub acknowledged_present
 		scalar(keys %$released_holds),
 		"$label: all " . scalar(keys %$released_holds) . " acknowledged releases persist");
 	return;
+}
+
+# acknowledged_call(LINE, \%transfer_kind, \%hold_ids, \%released_holds):
+# record a line a load client printed for an acknowledged call ("T id"
+# transfer, "C id" capture, "F id" refund, "H id" hold, "R id amount"
+# release) for acknowledged_present(); false for any other line.
+sub acknowledged_call
+{
+	my ($line, $transfer_kind, $hold_ids, $released_holds) = @_;
+	my %kind = (T => 'transfer', C => 'capture', F => 'refund');
+	if ($line =~ /^([TCF]) (\d+)$/) { $transfer_kind->{$2} = $kind{$1}; }
+	elsif ($line =~ /^H (\d+)$/) { $hold_ids->{$1} = 1; }
+	elsif ($line =~ /^R (\d+) \d+$/) { $released_holds->{$1} = 1; }
+	else { return 0; }
+	return 1;
 }
 
 # Per table of schema escrow: row count and a hash of all rows.

@@ -45,7 +45,9 @@ my $q = sub { $src->safe_psql('postgres', $_[0]) };
 my ($world, $actors) = model_world($src, 3, $seed);
 
 # beyond the model: an administrator's currency, an institution, a
-# terminal, an expired hold, legs folded and legs waiting
+# terminal, an expired hold, legs folded and legs waiting, and a deal of
+# parties of no client left settled (its cooling-off runs for days),
+# whatever the seeded run leaves
 for my $sql (
 	q{INSERT INTO escrow.currencies (code, exponent, name) VALUES ('XTS', 2, 'Testing currency')},
 	q{SELECT escrow.deposit(escrow.open_account('xts-1', 'XTS'), 12345)},
@@ -56,7 +58,21 @@ for my $sql (
 	q{SELECT escrow.load_terminal_cash('T1', '{100,500,1000}', '{50,20,10}')},
 	q{SELECT escrow.hold(a.id, b.id, 10, interval '1 microsecond') FROM escrow.accounts a,
 	    escrow.accounts b WHERE a.owner = 'shared-1' AND b.owner = 'shared-2'},
-	q{SELECT pg_sleep(0.01), escrow.expire_holds()})
+	q{SELECT pg_sleep(0.01), escrow.expire_holds()},
+	q{DO $$
+	  DECLARE b bigint := escrow.open_account('dr-buyer', 'EUR'); d bigint;
+	  BEGIN
+	    PERFORM escrow.deposit(b, 5000);
+	    PERFORM escrow.register_member('dr-b', 'Dump buyer', 'b@example.org', b);
+	    PERFORM escrow.register_merchant('dr-s', 'Dump shop', 's@example.org',
+	                                     escrow.open_account('dr-shop', 'EUR'));
+	    d := escrow.open_deal('dr-b', 'dr-s', 1200);
+	    PERFORM escrow.confirm_identity(d, escrow.issue_identity_code(d));
+	    PERFORM escrow.reserve(d, 'dr-b');
+	    PERFORM escrow.mark_shipped(d, 'carrier', 'TRACK', 'dr-s');
+	    PERFORM escrow.mark_delivered(d, 'dr-s');
+	    PERFORM escrow.confirm_inspection(d, 'dr-b');
+	  END $$})
 {
 	my ($rc, $out, $err) = $src->psql('postgres', $sql);
 	note("setup step failed (going on): $sql\n$err") if $rc;

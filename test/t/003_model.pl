@@ -168,6 +168,16 @@ is(join(', ', @not_called), '', 'every public function was called in the run');
 # depends on the random stream)
 my @not_ok = grep { $called{$_} && !$succeeded{$_} } @public;
 diag('public functions called but never successful in this run: ' . join(', ', @not_ok)) if @not_ok;
+# the ledger calls refused for naming an account of the platform's own (a
+# terminal's cash account, a clearing account: EP007), as predicted
+my %platform;
+for my $a (@$actors)
+{
+	$platform{$_} += $a->{stats}{by_op}{$_}{EP007} // 0
+	  for qw(deposit withdraw transfer hold hold_batch link_external_account);
+}
+diag('EP007 of ledger calls (the platform\'s own accounts): '
+	  . join(', ', map { "$_ $platform{$_}" } grep { $platform{$_} } sort keys %platform));
 
 # cross-feature paths the model aimed at, with what they got
 my %paths;

@@ -391,7 +391,7 @@ run_package() {
 # The TAP files run TAP_JOBS (2) at a time (prove -j): each spends most of
 # its time waiting -- for its clusters to start, stop and recover, for
 # deadlines and timeouts to pass, for one client's round trip at a time --
-# so two of them on 2 cores take about ... of the time one after the other.
+# so two of them at once on 2 cores finish well before one after the other.
 # Each file has its own clusters, ports (PostgreSQL::Test::Cluster reserves
 # them) and log (tmp_check/log/regress_log_NAME).  The longest files
 # (TAP_LONGEST, as measured, longest first) start first, so that the two
@@ -589,12 +589,12 @@ run_build() {
 # given (the longest first), each kind run by the first lane to take it.
 # Most of the suite's time is spent waiting (clusters starting and
 # stopping, deadlines passing, one round trip at a time), so on 2 cores
-# two lanes finish in about ... the time of one.  Each lane prints its step
-# lines as they come (on a terminal the live line shows both lanes'
-# running steps); each lane's log goes to $LOG in one piece, the side
-# lane's after the main lane's; the summary lists the kinds in KIND_ORDER.
-# LANES=1 (`make test LANES=1`) runs everything in the main lane, one kind
-# after the other.
+# two lanes finish well before one (README.md, "Set-up", has the times).
+# Each lane prints its step lines as they come (on a terminal the live
+# line shows both lanes' running steps); each lane's log goes to $LOG in
+# one piece, the side lane's after the main lane's; the summary lists the
+# kinds in KIND_ORDER.  LANES=1 (`make test LANES=1`) runs everything in
+# the main lane, one kind after the other.
 CLUSTER_KINDS=(regress isolation pgtap examples)
 POOL_KINDS=(tap citus package readme)
 KIND_ORDER=(deps build cluster regress isolation pgtap examples readme citus tap package side)

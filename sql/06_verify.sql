@@ -99,12 +99,10 @@ SELECT * FROM pg_temp.tampered(:'entries_off', :'transfers_off',
   format('DELETE FROM escrow.entries WHERE transfer_id = %s', :'tr'),
   format('DELETE FROM escrow.transfers WHERE id = %s', :'tr'));
 
--- 6. account rows: posted, held, entry_count, chain head (no trigger needed)
+-- 6. account rows: posted, held (no trigger needed)
 SELECT * FROM pg_temp.tampered(
   format('UPDATE escrow.accounts SET posted = posted + 1000 WHERE id = %s', :'shop'),
-  format('UPDATE escrow.accounts SET held = held + 5 WHERE id = %s', :'buyer'),
-  format('UPDATE escrow.accounts SET entry_count = entry_count + 1 WHERE id = %s', :'line'),
-  format($$UPDATE escrow.accounts SET chain_head = sha256('forged') WHERE id = %s$$, :'eshop'));
+  format('UPDATE escrow.accounts SET held = held + 5 WHERE id = %s', :'buyer'));
 
 -- 7. an overdrawn deposit account (its CHECK constraint dropped first)
 SELECT * FROM pg_temp.tampered('ALTER TABLE escrow.accounts DROP CONSTRAINT accounts_not_overdrawn',

@@ -231,9 +231,9 @@ escrow_set_credit_limit(PG_FUNCTION_ARGS)
 		EpAccount	a;
 		int64		used;
 
-		/* refused, or credits not folded yet: decide under the account's lock */
+		/* refused, or credits not counted yet: decide under the account's lock */
 		ep_fetch_account(account, NULL, true, true, true, &a);
-		ep_fold_account(a.id, &a.posted);
+		ep_apply_credits(a.id, &a.posted);
 		if (strcmp(a.kind, "credit") != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

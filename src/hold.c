@@ -172,7 +172,8 @@ ep_interval_key(Interval *expires_in)
 /*
  * Place a hold; returns its id.  One statement reserves the funds
  * (EP_RESERVE_SQL) and inserts the hold; when it reserves nothing,
- * ep_check_hold_accounts() and ep_add_held() say why or, after folding,
+ * ep_check_hold_accounts() and ep_add_held() say why or, after counting
+ * the committed credits,
  * reserve, and the hold is inserted alone.
  */
 int64

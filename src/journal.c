@@ -4,16 +4,19 @@
  *	  The journal of every account: the legs of posted transfers folded,
  *	  in transfer order, into hash-chained entries.
  *
- * Folding (ep_fold_account: the maintenance worker through
- * escrow.fold_journal(), and any call that needs an account's exact folded
- * figure, under the row lock) moves an account's waiting legs in transfer
- * order from escrow.unfolded into escrow.entries, numbering them 1, 2, ...
- * with the running balance after each and chaining them with SHA-256 over
- * the previous hash and the entry's account, seq, transfer, kind,
+ * Folding (escrow.fold_journal(): the maintenance worker, one folder at a
+ * time) moves an account's waiting legs in transfer order from
+ * escrow.unfolded into escrow.entries, numbering them 1, 2, ... with the
+ * running balance after each and chaining them with SHA-256 over the
+ * previous hash and the entry's account, seq, transfer, kind,
  * counterparty, amount, balance, hold and refunded transfer
- * (ep_entry_hash), 32 zero bytes before the first; the account row keeps
- * the head of its chain.  The hash and the chain head are therefore off
- * the posting path (ledger.c).
+ * (ep_entry_hash), 32 zero bytes before the first; the last entry is the
+ * head of the chain.  The hash is therefore off the posting path
+ * (ledger.c), and a fold changes an account row only to add the credits
+ * it has not seen: it never locks an account that is only debited.  A call
+ * that needs every committed credit in a row for a decision (a debit the
+ * folded money does not cover) counts them in it under the row lock
+ * (ep_apply_credits), leaving them for the next fold to chain.
  *
  *-------------------------------------------------------------------------
  */
@@ -23,7 +26,9 @@
 #include "ledger.h"
 #include "money.h"
 #include "plan.h"
+#include "miscadmin.h"
 #include "port/pg_bswap.h"
+#include "storage/lock.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
@@ -185,22 +190,24 @@ legs_transfers(EpEntry *legs, uint64 n)
 }
 
 /*
- * Fold the n accounts ids (ascending, each locked FOR UPDATE by the
- * caller): move their legs waiting in escrow.unfolded, in transfer order,
- * into escrow.entries (seq, running balance, hash chain) and add the ones
- * the rows have not seen to posted.  The caller holds the rows' locks, so
- * no transaction in flight has applied a leg to them: every applied leg is
- * committed (or the caller's own) and visible here, and posted less those
- * legs is the balance after the last folded entry.  Legs of transactions
- * still in flight stay for a later fold.  Four statements whatever n is
- * (take the legs, read the chain heads, insert the entries, update the
- * rows), so that the worker's fold costs per batch, not per account.  If
- * posted is not NULL, posted[i] (ids[i]'s figure as the caller read it
- * under the lock) becomes the folded balance.  Returns the number of legs
- * folded.
+ * Fold the n accounts ids (ascending): move their legs waiting in
+ * escrow.unfolded, in transfer order, into escrow.entries (seq, running
+ * balance, hash chain, each continuing the account's last entry).  Only
+ * the caller folds (it holds the fold lock, fold_journal()), so no other
+ * transaction extends these chains meanwhile.  The legs already applied to
+ * their rows (debits checked against funds) are taken from every account:
+ * their rows do not change, so a fold never locks, nor makes wait, an
+ * account that is only debited.  The legs the rows have not seen (credits,
+ * a system account's debits) are taken only from the locked[0..nlocked)
+ * accounts (ascending; the caller holds them FOR UPDATE), whose posted they
+ * are added to.  Legs of transactions still in flight stay for a later
+ * fold.  Five statements whatever n is (take the legs, read the chains'
+ * last entries, insert the entries, update the rows that took credits),
+ * so that the worker's fold costs per batch, not per account.  Returns the
+ * number of legs folded.
  */
 static int64
-fold_locked(int n, const int64 *ids, int64 *posted)
+fold_accounts(int n, const int64 *ids, int nlocked, const int64 *locked)
 {
 	/*
 	 * Each leg's transfer by its key: the lateral subquery (OFFSET 0 keeps
@@ -211,7 +218,8 @@ fold_locked(int n, const int64 *ids, int64 *posted)
 	 * distributed table) a plain join.
 	 */
 #define EP_TAKE_LEGS(columns, transfer) \
-		"WITH d AS (DELETE FROM escrow.unfolded WHERE account = ANY ($1) " \
+		"WITH d AS (DELETE FROM escrow.unfolded " \
+		"            WHERE account = ANY ($1) AND (applied OR account = ANY ($2)) " \
 		"           RETURNING account, transfer_id, amount, applied) " \
 		"SELECT d.account, d.transfer_id, d.amount, d.applied, " columns \
 		"  FROM d LEFT JOIN " transfer " ORDER BY d.account, d.transfer_id"
@@ -219,32 +227,38 @@ fold_locked(int n, const int64 *ids, int64 *posted)
 		t ".kind, CASE WHEN d.amount < 0 THEN " t ".credit_account " \
 		"ELSE " t ".debit_account END, coalesce(" t ".hold_id, 0), coalesce(" t ".refund_of, 0) "
 	static EpPlan take = EP_PLAN(EP_TAKE_LEGS("t.*", "LATERAL (SELECT " EP_LEG_OF("x") " FROM escrow.transfers x "
-		"WHERE x.id = d.transfer_id OFFSET 0) t ON true"), INT8ARRAYOID);
+		"WHERE x.id = d.transfer_id OFFSET 0) t ON true"), INT8ARRAYOID, INT8ARRAYOID);
 	/*
 	 * On a Citus cluster no join at all: the legs and their transfers are
 	 * not co-located (legs by account, transfers by id), and Citus would
 	 * read every shard of transfers for it; the legs' transfers are read
 	 * by id afterwards (legs_transfers()), from the shards holding them
 	 */
-	static EpPlan take_distributed = EP_PLAN("WITH d AS (DELETE FROM escrow.unfolded WHERE account = ANY ($1) "
+	static EpPlan take_distributed = EP_PLAN("WITH d AS (DELETE FROM escrow.unfolded "
+		"            WHERE account = ANY ($1) AND (applied OR account = ANY ($2)) "
 		"           RETURNING account, transfer_id, amount, applied) "
 		"SELECT account, transfer_id, amount, applied FROM d ORDER BY account, transfer_id",
-		INT8ARRAYOID);
-	static EpPlan head = EP_PLAN("SELECT id, posted, entry_count, chain_head FROM escrow.accounts "
-		" WHERE id = ANY ($1) ORDER BY id", INT8ARRAYOID);
+		INT8ARRAYOID, INT8ARRAYOID);
+	/* each chain's last entry: one backward probe of entries_pkey per account */
+	static EpPlan last = EP_PLAN("SELECT e.account, e.seq, e.balance, e.hash "
+		"  FROM unnest($1::bigint[]) AS a(id) "
+		"  JOIN LATERAL (SELECT account, seq, balance, hash FROM escrow.entries "
+		"                 WHERE account = a.id ORDER BY seq DESC LIMIT 1) e ON true "
+		" ORDER BY e.account", INT8ARRAYOID);
+	/* on a Citus cluster one account per statement: one shard, not all of them */
+	static EpPlan last_one = EP_PLAN("SELECT account, seq, balance, hash FROM escrow.entries "
+		" WHERE account = $1 ORDER BY seq DESC LIMIT 1", INT8OID);
 	static EpPlan insert = EP_PLAN("INSERT INTO escrow.entries (account, seq, transfer_id, amount, balance, hash) "
 		"SELECT u.c, u.s, u.x, u.a, u.b, u.h "
 		"  FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], "
 		"              $5::bigint[], $6::bytea[]) AS u(c, s, x, a, b, h)",
 		INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, BYTEAARRAYOID);
-	static EpPlan update = EP_PLAN("UPDATE escrow.accounts a SET posted = a.posted + u.unseen, entry_count = u.c, "
-		"       chain_head = u.h "
-		"  FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bytea[]) "
-		"       AS u(id, unseen, c, h) "
-		" WHERE a.id = u.id", INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, BYTEAARRAYOID);
+	static EpPlan update = EP_PLAN("UPDATE escrow.accounts a SET posted = a.posted + u.unseen "
+		"  FROM unnest($1::bigint[], $2::bigint[]) AS u(id, unseen) "
+		" WHERE a.id = u.id", INT8ARRAYOID, INT8ARRAYOID);
 	/* on a Citus cluster one row per statement: one shard, not all of them */
-	static EpPlan update_one = EP_PLAN("UPDATE escrow.accounts SET posted = posted + $2, entry_count = $3, chain_head = $4 "
-		" WHERE id = $1", INT8OID, INT8OID, INT8OID, BYTEAOID);
+	static EpPlan update_one = EP_PLAN("UPDATE escrow.accounts SET posted = posted + $2 WHERE id = $1",
+		INT8OID, INT8OID);
 	bool		sharded = ep_distributed();
 	Datum		values[6];
 	Datum	   *accounts,
@@ -254,13 +268,11 @@ fold_locked(int n, const int64 *ids, int64 *posted)
 			   *balances,
 			   *hashes,
 			   *touched,
-			   *unseens,
-			   *counts,
-			   *heads;
+			   *unseens;
 	EpEntry    *legs;
 	bool	   *applied;
 	uint64		nlegs,
-				nheads,
+				nlast,
 				i,
 				j,
 				k;
@@ -272,6 +284,10 @@ fold_locked(int n, const int64 *ids, int64 *posted)
 	for (i = 0; i < (uint64) n; i++)
 		accounts[i] = Int64GetDatum(ids[i]);
 	values[0] = datum_array(accounts, n, INT8OID);
+	accounts = palloc(sizeof(Datum) * Max(nlocked, 1));
+	for (i = 0; i < (uint64) nlocked; i++)
+		accounts[i] = Int64GetDatum(locked[i]);
+	values[1] = datum_array(accounts, nlocked, INT8OID);
 	nlegs = ep_exec(sharded ? &take_distributed : &take, values, NULL, 0);
 	if (nlegs == 0)
 		return 0;
@@ -301,84 +317,86 @@ fold_locked(int n, const int64 *ids, int64 *posted)
 	if (sharded)
 		legs_transfers(legs, nlegs);
 
-	/* the chain heads, in the same (ascending account) order as the legs */
-	nheads = ep_exec(&head, values, NULL, 0);
 	accounts = palloc(sizeof(Datum) * nlegs);
 	seqs = palloc(sizeof(Datum) * nlegs);
 	transfers = palloc(sizeof(Datum) * nlegs);
 	amounts = palloc(sizeof(Datum) * nlegs);
 	balances = palloc(sizeof(Datum) * nlegs);
 	hashes = palloc(sizeof(Datum) * nlegs);
-	touched = palloc(sizeof(Datum) * nheads);
-	unseens = palloc(sizeof(Datum) * nheads);
-	counts = palloc(sizeof(Datum) * nheads);
-	heads = palloc(sizeof(Datum) * nheads);
-	i = 0;
-	k = 0;
-	for (j = 0; j < nheads && i < nlegs; j++)
+	touched = palloc(sizeof(Datum) * nlegs);
+	unseens = palloc(sizeof(Datum) * nlegs);
+
+	/* the last entry of each chain with legs taken, in account order */
+	for (i = 0, k = 0; i < nlegs; i++)
+		if (i == 0 || legs[i].account != legs[i - 1].account)
+			touched[k++] = Int64GetDatum(legs[i].account);
+	if (sharded)
 	{
-		int64		account = ep_int64(j, 1);
-		int64		balance = ep_int64(j, 2);
-		int64		count = ep_int64(j, 3);
-		bytea	   *stored = DatumGetByteaPP(ep_datum(j, 4, &isnull));
+		/* one account (fold_journal() folds one at a time there) */
+		Assert(k == 1);
+		values[0] = touched[0];
+		nlast = ep_exec(&last_one, values, NULL, 0);
+	}
+	else
+	{
+		values[0] = datum_array(touched, k, INT8OID);
+		nlast = ep_exec(&last, values, NULL, 0);
+	}
+
+	i = 0;
+	j = 0;
+	k = 0;
+	while (i < nlegs)
+	{
+		int64		account = legs[i].account;
+		int64		count = 0;
+		int64		balance = 0;
 		int64		unseen = 0;
 		uint8		hash[EP_HASH_LEN];
-		uint64		first = i,
-					l;
 
-		if (legs[i].account != account)
-			continue;			/* nothing waited for this one */
-		if (VARSIZE_ANY_EXHDR(stored) != EP_HASH_LEN)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("chain head of account %lld is not %d bytes",
-							(long long) account, EP_HASH_LEN)));
-		memcpy(hash, VARDATA_ANY(stored), EP_HASH_LEN);
-		while (i < nlegs && legs[i].account == account)
+		memset(hash, 0, EP_HASH_LEN);
+		while (j < nlast && ep_int64(j, 1) < account)
+			j++;
+		if (j < nlast && ep_int64(j, 1) == account)
 		{
-			if (applied[i])
-				balance = ep_sub(balance, legs[i].amount, "account balance");
-			i++;
+			bytea	   *stored = DatumGetByteaPP(ep_datum(j, 4, &isnull));
+
+			count = ep_int64(j, 2);
+			balance = ep_int64(j, 3);
+			if (VARSIZE_ANY_EXHDR(stored) != EP_HASH_LEN)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_CORRUPTED),
+						 errmsg("hash of entry %lld/%lld is not %d bytes",
+								(long long) account, (long long) count, EP_HASH_LEN),
+						 errhint("Run escrow.verify_ledger().")));
+			memcpy(hash, VARDATA_ANY(stored), EP_HASH_LEN);
 		}
-		for (l = first; l < i; l++)
+		for (; i < nlegs && legs[i].account == account; i++)
 		{
 			bytea	   *h = palloc(VARHDRSZ + EP_HASH_LEN);
 
-			balance = ep_add(balance, legs[l].amount, "account balance");
-			if (!applied[l])
-				unseen = ep_add(unseen, legs[l].amount, "account balance");
-			legs[l].seq = ++count;
-			legs[l].balance = balance;
-			ep_entry_hash(hash, &legs[l], hash);
+			balance = ep_add(balance, legs[i].amount, "account balance");
+			if (!applied[i])
+				unseen = ep_add(unseen, legs[i].amount, "account balance");
+			legs[i].seq = ++count;
+			legs[i].balance = balance;
+			ep_entry_hash(hash, &legs[i], hash);
 			SET_VARSIZE(h, VARHDRSZ + EP_HASH_LEN);
 			memcpy(VARDATA(h), hash, EP_HASH_LEN);
-			accounts[l] = Int64GetDatum(account);
-			seqs[l] = Int64GetDatum(legs[l].seq);
-			transfers[l] = Int64GetDatum(legs[l].transfer);
-			amounts[l] = Int64GetDatum(legs[l].amount);
-			balances[l] = Int64GetDatum(balance);
-			hashes[l] = PointerGetDatum(h);
+			accounts[i] = Int64GetDatum(account);
+			seqs[i] = Int64GetDatum(legs[i].seq);
+			transfers[i] = Int64GetDatum(legs[i].transfer);
+			amounts[i] = Int64GetDatum(legs[i].amount);
+			balances[i] = Int64GetDatum(balance);
+			hashes[i] = PointerGetDatum(h);
 		}
-		touched[k] = Int64GetDatum(account);
-		unseens[k] = Int64GetDatum(unseen);
-		counts[k] = Int64GetDatum(count);
-		heads[k] = hashes[i - 1];
-		k++;
-		if (posted != NULL)
+		if (unseen != 0)
 		{
-			int			p;
-
-			for (p = 0; p < n; p++)
-				if (ids[p] == account)
-					posted[p] = ep_add(posted[p], unseen, "account balance");
+			touched[k] = Int64GetDatum(account);
+			unseens[k] = Int64GetDatum(unseen);
+			k++;
 		}
 	}
-	if (i != nlegs)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("unfolded leg of transfer %lld names missing account %lld",
-						(long long) legs[i].transfer, (long long) legs[i].account),
-				 errhint("Run escrow.verify_ledger().")));
 
 	values[0] = datum_array(accounts, nlegs, INT8OID);
 	values[1] = datum_array(seqs, nlegs, INT8OID);
@@ -388,35 +406,50 @@ fold_locked(int n, const int64 *ids, int64 *posted)
 	values[5] = datum_array(hashes, nlegs, BYTEAOID);
 	ep_exec(&insert, values, NULL, 0);
 
+	if (k == 0)
+		return (int64) nlegs;
 	if (sharded)
 	{
-		for (j = 0; j < k; j++)
-		{
-			values[0] = touched[j];
-			values[1] = unseens[j];
-			values[2] = counts[j];
-			values[3] = heads[j];
-			ep_exec(&update_one, values, NULL, 0);
-		}
+		values[0] = touched[0];
+		values[1] = unseens[0];
+		ep_exec(&update_one, values, NULL, 0);
 		return (int64) nlegs;
 	}
 	values[0] = datum_array(touched, k, INT8OID);
 	values[1] = datum_array(unseens, k, INT8OID);
-	values[2] = datum_array(counts, k, INT8OID);
-	values[3] = datum_array(heads, k, BYTEAOID);
 	ep_exec(&update, values, NULL, 0);
 	return (int64) nlegs;
 }
 
 /*
- * Fold one account the caller holds FOR UPDATE (fold_locked); *posted, its
- * figure as the caller read it under the lock, becomes the folded balance.
- * Returns the number of legs folded.
+ * Count in account's row the legs waiting for it that the row has not seen
+ * (credits, a system account's debits), for a decision that needs every
+ * committed credit: the caller holds the row FOR UPDATE, so that no fold
+ * takes them meanwhile.  They stay waiting, marked applied, for the next
+ * fold to chain; nothing else changes.  *posted, the row's figure as the
+ * caller read it under the lock, becomes the new one.
  */
-int64
-ep_fold_account(int64 account, int64 *posted)
+void
+ep_apply_credits(int64 account, int64 *posted)
 {
-	return fold_locked(1, &account, posted);
+	static EpPlan mark = EP_PLAN("UPDATE escrow.unfolded SET applied = true "
+		" WHERE account = $1 AND NOT applied RETURNING amount", INT8OID);
+	static EpPlan add = EP_PLAN("UPDATE escrow.accounts SET posted = $2 WHERE id = $1",
+		INT8OID, INT8OID);
+	Datum		values[2];
+	uint64		n,
+				i;
+	int64		total = *posted;
+
+	values[0] = Int64GetDatum(account);
+	n = ep_exec(&mark, values, NULL, 0);
+	if (n == 0)
+		return;
+	for (i = 0; i < n; i++)
+		total = ep_add(total, ep_int64(i, 1), "account balance");
+	values[1] = Int64GetDatum(total);
+	ep_exec(&add, values, NULL, 0);
+	*posted = total;
 }
 
 /*
@@ -427,10 +460,27 @@ ep_fold_account(int64 account, int64 *posted)
 static int64 fold_cursor = 0;
 
 /*
+ * The fold lock: one folder at a time per database, so that each chain
+ * is extended by one transaction at a time without locking its account.
+ * An advisory lock of a key space of its own (field4 3: the SQL
+ * functions use 1 and 2), held to the end of the transaction.
+ */
+static bool
+fold_lock(void)
+{
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, 0x65736372, 0x666f6c64, 3);
+	return LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL;
+}
+
+/*
  * Fold up to max_accounts accounts with legs waiting, in id order from the
- * cursor (wrapping around), each account's row taken with SKIP LOCKED (an
- * account another transaction holds is folded next time, so this never
- * waits); returns the number of legs folded.
+ * cursor (wrapping around); returns the number of legs folded.  Nothing
+ * when another transaction is folding.  The rows of the accounts with
+ * legs their rows have not seen are locked with SKIP LOCKED (an account
+ * another transaction holds gets those folded next time), so this never
+ * waits.
  */
 static int64
 fold_journal(int32 max_accounts)
@@ -450,17 +500,22 @@ fold_journal(int32 max_accounts)
 	 */
 	static EpPlan waiting_sharded = EP_PLAN("SELECT DISTINCT account FROM escrow.unfolded WHERE account > $2 "
 		" ORDER BY account LIMIT $1", INT4OID, INT8OID);
-	static EpPlan lock = EP_PLAN("SELECT id FROM escrow.accounts WHERE id = ANY ($1) ORDER BY id "
-		"   FOR UPDATE SKIP LOCKED", INT8ARRAYOID);
+	/* of these, the accounts with legs their rows have not seen */
+	static EpPlan lock = EP_PLAN("SELECT id FROM escrow.accounts a WHERE id = ANY ($1) "
+		"   AND EXISTS (SELECT 1 FROM escrow.unfolded u WHERE u.account = a.id AND NOT u.applied) "
+		" ORDER BY id FOR UPDATE SKIP LOCKED", INT8ARRAYOID);
 	Datum		values[2];
 	int64	   *ids;
+	int64	   *locked;
 	int			n = 0,
 				pass,
 				i;
 	int64		start = fold_cursor;
 	Datum	   *items;
-	int			locked;
+	int			nlocked;
 
+	if (!fold_lock())
+		return 0;
 	max_accounts = Min(max_accounts, EP_FOLD_MAX_ACCOUNTS);
 	ids = palloc(sizeof(int64) * max_accounts);
 	for (pass = 0; pass < 2 && n < max_accounts; pass++)
@@ -490,15 +545,16 @@ fold_journal(int32 max_accounts)
 	if (ep_distributed())
 	{
 		/* Citus locks rows of one shard per statement: one account at a time */
-		static EpPlan lock_one = EP_PLAN("SELECT id FROM escrow.accounts WHERE id = $1 FOR UPDATE SKIP LOCKED",
-			INT8OID);
+		static EpPlan lock_one = EP_PLAN("SELECT id FROM escrow.accounts a WHERE id = $1 "
+			"   AND EXISTS (SELECT 1 FROM escrow.unfolded u WHERE u.account = a.id AND NOT u.applied) "
+			"   FOR UPDATE SKIP LOCKED", INT8OID);
 		int64		folded = 0;
 
 		for (i = 0; i < n; i++)
 		{
 			values[0] = Int64GetDatum(ids[i]);
-			if (ep_exec(&lock_one, values, NULL, 1) == 1)
-				folded += fold_locked(1, &ids[i], NULL);
+			folded += fold_accounts(1, &ids[i],
+									ep_exec(&lock_one, values, NULL, 1) == 1 ? 1 : 0, &ids[i]);
 		}
 		return folded;
 	}
@@ -506,10 +562,11 @@ fold_journal(int32 max_accounts)
 	for (i = 0; i < n; i++)
 		items[i] = Int64GetDatum(ids[i]);
 	values[0] = datum_array(items, n, INT8OID);
-	locked = (int) ep_exec(&lock, values, NULL, 0);
-	for (i = 0; i < locked; i++)
-		ids[i] = ep_int64(i, 1);
-	return fold_locked(locked, ids, NULL);
+	nlocked = (int) ep_exec(&lock, values, NULL, 0);
+	locked = palloc(sizeof(int64) * Max(nlocked, 1));
+	for (i = 0; i < nlocked; i++)
+		locked[i] = ep_int64(i, 1);
+	return fold_accounts(n, ids, nlocked, locked);
 }
 
 /*

@@ -29,7 +29,7 @@ typedef struct EpEntry
 } EpEntry;
 
 extern void ep_entry_hash(const uint8 *prev, const EpEntry *e, uint8 *out);
-extern int64 ep_fold_account(int64 account, int64 *posted);
+extern void ep_apply_credits(int64 account, int64 *posted);
 
 extern Datum escrow_entry_hash(PG_FUNCTION_ARGS);
 extern Datum escrow_fold_journal(PG_FUNCTION_ARGS);

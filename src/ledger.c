@@ -14,7 +14,8 @@
  *
  * accounts.posted counts folded money and applied legs only, so a funds
  * check is never fooled by a credit that could still roll back; when the
- * check refuses, post_slow() locks the accounts, folds them and decides
+ * check refuses, post_slow() locks the accounts, counts the committed
+ * credits waiting for them in their rows (ep_apply_credits) and decides
  * again before refusing.  escrow.balances and every view add the waiting
  * legs, so what they show is exact at any moment.  Accounts are locked in
  * ascending id order, so concurrent postings never deadlock.
@@ -109,7 +110,7 @@ ep_fetch_account(int64 id, const char *currency, bool allow_funding, bool allow_
 }
 
 /*
- * Refuse unless account a (locked and folded) can give up `requested` more
+ * Refuse unless account a (locked, its credits counted) can give up `requested` more
  * than it gives now: available = posted + limit - held.  held_after is its
  * held amount after the change.
  */
@@ -171,11 +172,12 @@ refuses_platform(const EpPosting *p, bool debit)
 
 /*
  * The slow path of a posting, taken when the one-statement posting did
- * not post: lock both accounts in ascending id order, and for each say
- * precisely why it cannot take its leg (missing, currency, funding account,
- * the platform's account named by a public call, funds, bound) or fold it,
- * so that the decision counts every credit that has arrived, and check
- * again.  Both legs are then applied to their rows under the locks.
+ * not post: lock both accounts in ascending id order, count in each row
+ * the committed credits waiting for it (ep_apply_credits), so that the
+ * decision counts every credit that has arrived, and for each say
+ * precisely why it cannot take its leg (missing, currency, funding
+ * account, the platform's account named by a public call, funds, bound).
+ * Both legs are then applied to their rows under the locks.
  */
 static void
 post_slow(const EpPosting *p, bool funding)
@@ -206,7 +208,7 @@ post_slow(const EpPosting *p, bool funding)
 
 		ep_fetch_account(order[i], currency, funding, !refuses_platform(p, debit), true, &a);
 		currency = a.currency;
-		ep_fold_account(a.id, &a.posted);
+		ep_apply_credits(a.id, &a.posted);
 		if (debit)
 			check_funds(&a, ep_sub(a.posted, p->amount, "account balance"),
 						ep_sub(a.held, unhold, "held amount"), p->amount);
@@ -256,7 +258,7 @@ record_owner(int64 id, const EpOwner *owner)
  * row: they wait in escrow.unfolded until folded, so credits to a busy
  * account never queue.  Anything the statement does not post (refused
  * funds, a bound within reach, an amount too large for an unchecked leg,
- * bad accounts) goes to post_slow(), which folds, decides under the locks
+ * bad accounts) goes to post_slow(), which counts the committed credits, decides under the locks
  * and says precisely why.  Raises (changing nothing, as the transaction
  * aborts) on any refusal.  An owned posting also records its owner.
  */
@@ -346,7 +348,7 @@ ep_check_hold_accounts(int64 debit, int64 credit, bool public_call)
 /*
  * held += amount on debit, refused unless available covers it.  The
  * guarded update covers the funds already folded; otherwise the decision
- * is taken under the row lock after folding.  The caller has checked the
+ * is taken under the row lock after counting the committed credits.  The caller has checked the
  * accounts (ep_check_hold_accounts).
  */
 void
@@ -366,9 +368,9 @@ ep_add_held(int64 debit, int64 amount)
 	if (ep_exec(&guarded, values, NULL, 0) == 1)
 		return;
 
-	/* refused, or credits not folded yet: decide under the row lock */
+	/* refused, or credits not counted yet: decide under the row lock */
 	ep_fetch_account(debit, NULL, false, true, true, &a);
-	ep_fold_account(a.id, &a.posted);
+	ep_apply_credits(a.id, &a.posted);
 	ep_check_held(debit, a.held, amount);
 	check_funds(&a, a.posted, ep_add(a.held, amount, "held amount"), amount);
 	ep_exec(&unguarded, values, NULL, 0);

@@ -234,7 +234,8 @@ escrow_register_terminal(PG_FUNCTION_ARGS)
 {
 	EP_CHECK_ARGS;
 	static EpPlan account = EP_PLAN("SELECT currency FROM escrow.accounts a WHERE id = $1 AND kind = 'deposit' "
-		"   AND entry_count = 0 AND held = 0 "
+		"   AND held = 0 "
+		"   AND NOT EXISTS (SELECT 1 FROM escrow.entries e WHERE e.account = $1) "
 		"   AND NOT EXISTS (SELECT 1 FROM escrow.unfolded u WHERE u.account = $1) "
 		"   AND NOT EXISTS (SELECT 1 FROM escrow.terminals WHERE cash_account = $1) "
 		"   AND NOT EXISTS (SELECT 1 FROM escrow.parties p "

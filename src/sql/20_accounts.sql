@@ -1,8 +1,10 @@
 -- 20_accounts.sql: accounts.  posted is the account's folded balance: its
 -- journal entries (credits positive) plus the legs not folded yet that were
--- applied to the row when they were posted (debits checked against funds);
--- credits and a system account's debits wait in escrow.unfolded without
--- touching the row until they are folded (ledger.c).  held is the remainder
+-- applied to the row (debits checked against funds when they were posted,
+-- credits that a debit counted before deciding); credits and a system
+-- account's debits wait in escrow.unfolded without touching the row until
+-- they are folded (ledger.c).  The head of the account's hash chain is its
+-- last entry.  held is the remainder
 -- of its open holds; a deposit or credit account must keep posted +
 -- credit_limit - held >= 0, so a funds check counts only folded money.
 
@@ -16,8 +18,6 @@ CREATE TABLE escrow.accounts (
     posted       bigint NOT NULL DEFAULT 0,
     held         bigint NOT NULL DEFAULT 0,
     credit_limit bigint NOT NULL DEFAULT 0,
-    entry_count  bigint NOT NULL DEFAULT 0,
-    chain_head   bytea NOT NULL DEFAULT '\x0000000000000000000000000000000000000000000000000000000000000000',
     created_at   timestamptz NOT NULL DEFAULT now(),
     -- the platform's own account (last: added by 0.2.0, and an upgraded
     -- table has it last too): a funding account, an institution's clearing
@@ -35,7 +35,8 @@ CREATE TABLE escrow.accounts (
 -- the sink of withdrawals; open_account() creates it on first use.
 CREATE UNIQUE INDEX accounts_funding_per_currency ON escrow.accounts (currency)
     WHERE kind = 'system' AND owner = 'escrow:funding';
--- Account rows are updated on every debit and fold: leave room for HOT updates.
+-- Account rows are updated on every debit and every fold of credits: leave
+-- room for HOT updates.
 ALTER TABLE escrow.accounts SET (fillfactor = 50);
 
 -- No foreign key from accounts.currency: PostgreSQL checks a foreign key
@@ -73,9 +74,7 @@ COMMENT ON TABLE escrow.accounts IS
     'Ledger accounts: deposit (balance >= 0), credit (credit line: usable = limit - used - held) or system (may go negative); the balance is in escrow.balances';
 COMMENT ON COLUMN escrow.accounts.posted IS 'folded balance in minor units (credits positive): the account''s journal entries plus its unfolded legs applied to the row (escrow.unfolded.applied); escrow.balances adds the rest';
 COMMENT ON COLUMN escrow.accounts.held IS 'sum of what remains of the account''s open holds';
-COMMENT ON COLUMN escrow.accounts.entry_count IS 'number of folded journal entries; the last entry''s seq';
 COMMENT ON COLUMN escrow.accounts.platform IS 'the platform''s own account (a currency''s funding account, an institution''s clearing account, a cash terminal''s cash account): it moves only through the functions it serves, and the public calls that name accounts refuse it (EP007)';
-COMMENT ON COLUMN escrow.accounts.chain_head IS 'SHA-256 hash of the account''s last folded journal entry (32 zero bytes before the first)';
 
 SELECT pg_catalog.pg_extension_config_dump('escrow.accounts', '');
 SELECT pg_catalog.pg_extension_config_dump('escrow.accounts_id_seq', '');

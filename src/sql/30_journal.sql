@@ -38,17 +38,17 @@ CREATE TABLE escrow.entries (
 COMMENT ON TABLE escrow.entries IS
     'Folded journal entries (append-only): one per account per transfer, signed amount (credit +, debit -), the account''s balance after it, SHA-256 chained per account in seq order';
 COMMENT ON COLUMN escrow.entries.seq IS
-    'position in the account''s chain: 1, 2, ... in the order the entries were folded (transfer order, except a transfer that committed after a later one of the account was folded)';
+    'position in the account''s chain: 1, 2, ... in the order the entries were folded (transfer order, except a transfer that committed after a later one of the account was folded, or a credit waiting while a transaction held the account''s row)';
 COMMENT ON COLUMN escrow.entries.balance IS
     'running balance: the account''s balance after this entry, summing its entries of seq 1..this one (exact once folded)';
 COMMENT ON COLUMN escrow.entries.hash IS
     'SHA-256(previous hash || account || seq || transfer_id || kind || NUL || counterparty || amount || balance || hold_id || refund_of), integers 8-byte big-endian, NULL references as 0';
 
 -- Legs not folded yet: at most one per account per transfer.  applied: the
--- leg already changed accounts.posted when it was posted (a debit checked
--- against funds, or a leg posted under the account's lock); otherwise the
--- account row has not seen it and escrow.balances adds it.  Folding deletes
--- the rows it moves into escrow.entries.
+-- leg already changed accounts.posted (a debit checked against funds, a leg
+-- posted under the account's lock, or a credit a debit counted before
+-- deciding); otherwise the account row has not seen it and escrow.balances
+-- adds it.  Folding deletes the rows it moves into escrow.entries.
 CREATE TABLE escrow.unfolded (
     account     bigint NOT NULL,
     transfer_id bigint NOT NULL,

@@ -364,6 +364,11 @@ ALTER TABLE escrow.entries ENABLE ALWAYS TRIGGER entries_append_only;
 DELETE FROM escrow.accounts WHERE kind = 'shard';
 ALTER TABLE escrow.accounts DROP CONSTRAINT accounts_not_overdrawn;
 ALTER TABLE escrow.accounts DROP COLUMN shards, DROP COLUMN parent;
+-- The head of an account's chain is its last entry: a fold no longer
+-- rewrites the row of an account it only chains (an account that is only
+-- debited is never locked by a fold), so the row keeps neither the count
+-- of its entries nor the last hash.
+ALTER TABLE escrow.accounts DROP COLUMN entry_count, DROP COLUMN chain_head;
 ALTER TABLE escrow.accounts ADD CONSTRAINT accounts_not_overdrawn
     CHECK (held >= 0 AND (kind = 'system' OR posted >= held - credit_limit));
 

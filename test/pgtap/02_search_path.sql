@@ -22,11 +22,9 @@ SELECT plan(18);
 
 -- tables with the names of escrowpay's, full of wrong data
 CREATE TABLE attacker.accounts (id bigint, owner text, kind text, currency text,
-    posted bigint, held bigint, credit_limit bigint, entry_count bigint,
-    chain_head bytea, created_at timestamptz);
+    posted bigint, held bigint, credit_limit bigint, created_at timestamptz);
 INSERT INTO attacker.accounts
-SELECT g, 'attacker', 'system', 'EUR', 1000000000, 0, 1000000000, 0,
-       '\x00'::bytea, now()
+SELECT g, 'attacker', 'system', 'EUR', 1000000000, 0, 1000000000, now()
   FROM generate_series(1, 1000) g;
 CREATE TABLE attacker.currencies (code text, exponent smallint, name text, builtin boolean);
 INSERT INTO attacker.currencies VALUES ('XXX', 2, 'attacker', true);
@@ -164,8 +162,8 @@ SELECT is((SELECT count(*) FROM escrow.entries e
              JOIN escrow.transfers t ON t.id = e.transfer_id
             WHERE e.account = :buyer AND t.kind IN ('deposit', 'transfer', 'capture', 'refund', 'withdraw')),
           6::bigint, 'one journal entry per buyer transfer');
-SELECT is((SELECT entry_count FROM escrow.accounts WHERE id = :buyer), 6::bigint,
-  'the buyer''s entry_count and hash chain head advanced 6 times');
+SELECT is((SELECT max(seq) FROM escrow.entries WHERE account = :buyer), 6::bigint,
+  'the buyer''s hash chain advanced 6 times');
 SELECT is((SELECT result FROM escrow.idempotency_keys WHERE key = 'sp-dep'), :dep::bigint,
   'the idempotency key stores the deposit''s id');
 SELECT is((SELECT count(*) FROM attacker.accounts WHERE owner <> 'attacker'), 0::bigint,

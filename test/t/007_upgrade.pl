@@ -88,8 +88,12 @@ my %REPLACED = ('0.1.0--0.2.0' => {
 	  . 'FROM escrow.transfer_owners o LEFT JOIN escrow.receivables r ON r.id = o.receivable '
 	  . 'WHERE o.deal IS NOT NULL OR o.receivable IS NOT NULL',
 	# the shards and parent columns went with balance shards
-	accounts => 'SELECT id, owner, kind, currency, posted, held, credit_limit, entry_count, '
-	  . 'chain_head, 0::smallint AS shards, NULL::bigint AS parent, created_at FROM escrow.accounts',
+	# and the chain's count and head: the last entry is the head
+	accounts => 'SELECT id, owner, kind, currency, posted, held, credit_limit, '
+	  . '(SELECT count(*) FROM escrow.entries e WHERE e.account = a.id) AS entry_count, '
+	  . "coalesce((SELECT hash FROM escrow.entries e WHERE e.account = a.id ORDER BY seq DESC LIMIT 1), "
+	  . "decode(repeat('00', 32), 'hex')) AS chain_head, "
+	  . '0::smallint AS shards, NULL::bigint AS parent, created_at FROM escrow.accounts a',
 	entries => 'SELECT account, seq, transfer_id, amount, balance, hash FROM escrow.entries',
 });
 

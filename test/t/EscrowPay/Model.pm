@@ -561,7 +561,8 @@ sub load_state
 	for my $row (split /\n/, $q->(qq{
 		SELECT a.id, substr(a.owner, length('c$c-') + 1), a.kind, a.currency,
 		       b.posted, a.held, a.credit_limit, 0,
-		       a.entry_count = 0 AND a.kind = 'deposit'
+		       a.kind = 'deposit'
+		         AND NOT EXISTS (SELECT 1 FROM escrow.entries e WHERE e.account = a.id)
 		         AND NOT EXISTS (SELECT 1 FROM escrow.unfolded u WHERE u.account = a.id)
 		         AND NOT EXISTS (SELECT 1 FROM escrow.terminals t WHERE t.cash_account = a.id)
 		         AND NOT EXISTS (SELECT 1 FROM escrow.parties p

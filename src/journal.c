@@ -463,7 +463,12 @@ static int64 fold_cursor = 0;
  * The fold lock: one folder at a time per database, so that each chain
  * is extended by one transaction at a time without locking its account.
  * An advisory lock of a key space of its own (field4 3: the SQL
- * functions use 1 and 2), held to the end of the transaction.
+ * functions use 1 and 2), held to the end of the transaction.  A call
+ * waits for a fold in progress (the worker's are short), so that it
+ * folds what was committed before it; the maintenance worker never waits
+ * (false: another transaction folds, the worker's round folds nothing).
+ * A fold never waits for anything else (rows with SKIP LOCKED; only a
+ * fold writes entries or deletes legs), so the wait cannot deadlock.
  */
 static bool
 fold_lock(void)
@@ -471,13 +476,14 @@ fold_lock(void)
 	LOCKTAG		tag;
 
 	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, 0x65736372, 0x666f6c64, 3);
-	return LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL;
+	return LockAcquire(&tag, ExclusiveLock, false, IsBackgroundWorker) != LOCKACQUIRE_NOT_AVAIL;
 }
 
 /*
  * Fold up to max_accounts accounts with legs waiting, in id order from the
- * cursor (wrapping around); returns the number of legs folded.  Nothing
- * when another transaction is folding.  The rows of the accounts with
+ * cursor (wrapping around); returns the number of legs folded (in the
+ * maintenance worker nothing while another transaction folds, see
+ * fold_lock()).  The rows of the accounts with
  * legs their rows have not seen are locked with SKIP LOCKED (an account
  * another transaction holds gets those folded next time), so this never
  * waits.
@@ -500,9 +506,14 @@ fold_journal(int32 max_accounts)
 	 */
 	static EpPlan waiting_sharded = EP_PLAN("SELECT DISTINCT account FROM escrow.unfolded WHERE account > $2 "
 		" ORDER BY account LIMIT $1", INT4OID, INT8OID);
-	/* of these, the accounts with legs their rows have not seen */
+	/*
+	 * Of these, the accounts with legs their rows have not seen: a probe of
+	 * the queue's index per account (a subquery, not EXISTS: as a semi-join
+	 * it read the whole index of the queue per batch)
+	 */
 	static EpPlan lock = EP_PLAN("SELECT id FROM escrow.accounts a WHERE id = ANY ($1) "
-		"   AND EXISTS (SELECT 1 FROM escrow.unfolded u WHERE u.account = a.id AND NOT u.applied) "
+		"   AND (SELECT true FROM escrow.unfolded u WHERE u.account = a.id AND NOT u.applied "
+		"         LIMIT 1) "
 		" ORDER BY id FOR UPDATE SKIP LOCKED", INT8ARRAYOID);
 	Datum		values[2];
 	int64	   *ids;

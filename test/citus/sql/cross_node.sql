@@ -139,7 +139,8 @@ UPDATE escrow.accounts SET posted = posted - 1 WHERE id = :b;
 SELECT * FROM escrow.verify_ledger();
 
 -- the journal stays append-only on the workers' shards (terse: the
--- detail names the shard)
+-- detail names the shard); folded first, so that :a has entries there
+SELECT escrow.fold_journal() >= 0 AS folded;
 \set VERBOSITY terse
 UPDATE escrow.entries SET amount = amount WHERE account = :a;
 \echo :LAST_ERROR_SQLSTATE

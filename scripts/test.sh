@@ -23,8 +23,9 @@
 #                 own with escrowpay distributed (escrow.distribute()):
 #                 test/citus/sql/*.sql, and the regress files listed in
 #                 test/citus/regress_schedule with their one-server expected
-#                 output, against the coordinator (docs/scale-out.md,
-#                 "Tests").  Skipped, with a line saying so, when Citus is
+#                 output; then the isolation specs test/citus/specs/*.spec
+#                 in one distributed database; all against the coordinator
+#                 (docs/scale-out.md, "Tests").  Skipped, with a line saying so, when Citus is
 #                 not installed for this PostgreSQL (scripts/deps.sh
 #                 installs ../shared/citus when present).
 #   6. package    the Debian package (scripts/deb.sh, DEB_BUILD_OPTIONS=nocheck)
@@ -480,29 +481,39 @@ run_checks() {
 #   - test/citus/sql/*.sql, in a database where escrowpay is distributed;
 #   - the regress files of test/citus/regress_schedule (sql/NAME.sql with
 #     the one-server expected/NAME.out), in a database where the file's own
-#     CREATE EXTENSION escrowpay distributes it (citus_create_db on-create).
+#     CREATE EXTENSION escrowpay distributes it (citus_create_db on-create);
+#   - the isolation specs of test/citus/specs (citus_isolation).
 # The TAP test of a worker killed during two-phase commit (test/t/013)
 # runs with the tap kind.
 
-# citus_file NAME DB INPUTDIR OUTPUTDIR [on-create]: one file in a new
-# database DB; adds to CITUS_OK / CITUS_BAD, its diffs to $WORK/citus.diffs
-citus_file() {
-  local name=$1 db=$2 indir=$3 outdir=$4 mode=${5:-} log="$WORK/citus.log" rc
-  progress_status "citus $STREAM_DONE/$STREAM_N: a distributed database for $name"
-  if ! { citus_drop_db "$db" && citus_create_db "$db" $mode; } >>"$PROGRESS_LOG" 2>&1; then
+# citus_setup WHAT N DB CMD...: a new database DB for WHAT (N tests), set
+# up by CMD... (after DB is dropped if it exists); counts the N tests as
+# failed when that fails
+citus_setup() {
+  local what=$1 n=$2 db=$3
+  shift 3
+  progress_status "citus $STREAM_DONE/$STREAM_N: a distributed database for $what"
+  if ! { citus_drop_db "$db" && "$@"; } >>"$PROGRESS_LOG" 2>&1; then
     progress_fail_tail "$PROGRESS_LOG" 20
-    CITUS_BAD=$((CITUS_BAD + 1)) CITUS_NOTE="could not set up a distributed database"
-    return
+    CITUS_BAD=$((CITUS_BAD + n)) CITUS_NOTE="could not set up a distributed database for $what"
+    return 1
   fi
+}
+
+# citus_run DB N OUTPUTDIR MAKEARGS...: make installcheck MAKEARGS... (N
+# tests, in database DB, results in OUTPUTDIR); adds to CITUS_OK /
+# CITUS_BAD, its diffs to $WORK/citus.diffs; then drops DB
+citus_run() {
+  local db=$1 n=$2 outdir=$3 log="$WORK/citus.log" rc
+  shift 3
   # citus.enable_metadata_sync=off: the tests' pg_temp functions stay on
   # the coordinator without a warning each
   PGOPTIONS="-c citus.enable_metadata_sync=off" \
-    make --no-print-directory installcheck REGRESS="$name" \
-      REGRESS_OPTS="--inputdir=$indir --outputdir=$outdir --use-existing --dbname=$db" \
-      ISOLATION= TAP_TESTS= PROVE_TESTS= 2>&1 | tee "$log.1" | progress_stream stream_pg_regress
+    make --no-print-directory installcheck TAP_TESTS= PROVE_TESTS= "$@" 2>&1 |
+    tee "$log.1" | progress_stream stream_pg_regress
   rc=${PIPESTATUS[0]}
   cat "$log.1" >>"$log"
-  count_pg_regress "$log.1" 1 "$rc"
+  count_pg_regress "$log.1" "$n" "$rc"
   CITUS_OK=$((CITUS_OK + OK)) CITUS_BAD=$((CITUS_BAD + BAD))
   [ -z "$NOTE" ] || CITUS_NOTE="$NOTE"
   # pg_regress starts regression.diffs anew for each run
@@ -510,19 +521,51 @@ citus_file() {
   citus_drop_db "$db" >>"$PROGRESS_LOG" 2>&1
 }
 
+# citus_file NAME DB INPUTDIR OUTPUTDIR [on-create]: one regress file in a
+# new database DB
+citus_file() {
+  local name=$1 db=$2 indir=$3 outdir=$4 mode=${5:-}
+  citus_setup "$name" 1 "$db" citus_create_db "$db" $mode || return
+  citus_run "$db" 1 "$outdir" REGRESS="$name" ISOLATION= \
+    REGRESS_OPTS="--inputdir=$indir --outputdir=$outdir --use-existing --dbname=$db"
+}
+
+# citus_isolation_db DB: a distributed database DB prepared for the
+# isolation specs (test/citus/isolation_setup.sql)
+citus_isolation_db() {
+  citus_create_db "$1" && _citus_psql "${CITUS_PORTS[0]}" -d "$1" -f test/citus/isolation_setup.sql
+}
+
+# citus_isolation SPEC...: the isolation specs test/citus/specs/SPEC.spec
+# against the coordinator, one after the other in one distributed database
+# (made once: each permutation opens fresh accounts through the API
+# instead of creating escrowpay anew)
+citus_isolation() {
+  local db=isolation out="$WORK/citus-isolation"
+  citus_setup "the isolation specs" $# "$db" citus_isolation_db "$db" || return
+  mkdir -p "$out"
+  citus_run "$db" $# "$out" ISOLATION="$*" REGRESS= \
+    ISOLATION_OPTS="--inputdir=test/citus --outputdir=$out --use-existing --dbname=$db"
+}
+
 run_citus() {
-  local -a tests regress
+  local -a tests regress specs
   local t n
   mapfile -t tests < <(expand_globs 'test/citus/sql/*.sql')
   mapfile -t regress < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' test/citus/regress_schedule 2>/dev/null)
-  n=$((${#tests[@]} + ${#regress[@]}))
+  mapfile -t specs < <(expand_globs 'test/citus/specs/*.spec' | sed -e 's,.*/,,' -e 's,\.spec$,,')
+  n=$((${#tests[@]} + ${#regress[@]} + ${#specs[@]}))
   if ! citus_available; then
     record citus 0 0 "skipped: Citus is not installed for $(pg_config --bindir)"
     return
   fi
   banner "citus: $n test(s) on a coordinator and 2 workers"
   progress_status "citus: starting a coordinator and 2 workers"
-  if ! citus_cluster_start 2 >>"$PROGRESS_LOG" 2>&1; then
+  # 4 shards per distributed table, not Citus's 32: two on each worker
+  # still spread accounts over both and several shards per worker, and
+  # distributing a database and every query over all shards (the views'
+  # repartition joins, verify_ledger()) cost an eighth as much
+  if ! CLUSTER_EXTRA_CONF="citus.shard_count = 4" citus_cluster_start 2 >>"$PROGRESS_LOG" 2>&1; then
     trap cleanup EXIT
     progress_fail_tail "$PROGRESS_LOG" 20
     citus_cluster_stop
@@ -541,6 +584,7 @@ run_citus() {
     t=$(echo $t)
     citus_file "$t" "regress_$t" . "$WORK/citus-regress" on-create
   done
+  [ ${#specs[@]} = 0 ] || citus_isolation "${specs[@]}"
   if [ "$CITUS_BAD" != 0 ]; then
     if [ -s "$WORK/citus.diffs" ]; then
       cp "$WORK/citus.diffs" test/citus/regression.diffs

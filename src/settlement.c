@@ -21,6 +21,8 @@
  *	  count in the next batch, because positions are cumulative.  A batch
  *	  is closed once per (institution, cutoff): calling again returns it.
  *	  escrow.settlement_export() lists it for the bank, summing to zero.
+ *	  On a Citus cluster the linked accounts are locked and their
+ *	  positions read one account per statement (positions_each()).
  *
  *-------------------------------------------------------------------------
  */
@@ -33,6 +35,94 @@
 #include "plan.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
+
+/*
+ * What one line settles of a position (numeric: positions are cumulative
+ * and have no bound), from the account's available money (avail) and the
+ * room left under its balance bound (headroom): at most EP_MAX_AMOUNT ($3),
+ * a payout at most the account's own money (posted less held, never a
+ * credit line's limit), a collection at most what the balance can still
+ * take.  The rest carries to the next batch.
+ */
+#define SETTLE_BOUND \
+	"(CASE WHEN position > 0 THEN least(position, greatest(avail, 0), $3) " \
+	"      ELSE greatest(position, -$3, -greatest(headroom, 0)) END)::bigint "
+
+/* The lines a batch is about to settle, one per linked account */
+typedef struct SettleLines
+{
+	uint64		n;
+	int64	   *account;
+	char	  **ref;
+	Datum	   *position;
+	int64	   *settle;
+} SettleLines;
+
+static void
+lines_alloc(SettleLines *lines, uint64 n)
+{
+	lines->n = n;
+	lines->account = palloc(sizeof(int64) * Max(n, 1));
+	lines->ref = palloc(sizeof(char *) * Max(n, 1));
+	lines->position = palloc(sizeof(Datum) * Max(n, 1));
+	lines->settle = palloc(sizeof(int64) * Max(n, 1));
+}
+
+/*
+ * On a Citus cluster, which refuses a locking statement over several
+ * shards and cannot join an account's legs with their transfers (not
+ * co-located) in one statement: the linked accounts of values[0] (the
+ * institution) are locked one statement each, in ascending id order as on
+ * one server, before any position is read; then each account's position up
+ * to values[1] (the cutoff) is read on its own: its legs through
+ * escrow.account_legs(), less what earlier batches settled, and bounded by
+ * its balance (values[2], values[3]: EP_MAX_AMOUNT and EP_MAX_BALANCE).
+ */
+static void
+positions_each(Datum *values, SettleLines *lines)
+{
+	static EpPlan linked = EP_PLAN("SELECT account, external_ref FROM escrow.settlement_links "
+		" WHERE institution = $1 ORDER BY account", TEXTOID);
+	static EpPlan lock = EP_PLAN("SELECT id FROM escrow.accounts WHERE id = $1 FOR UPDATE",
+		INT8OID);
+	static EpPlan position = EP_PLAN("SELECT coalesce((SELECT sum(l.amount) "
+		"                   FROM escrow.account_legs($1, '-infinity', $2) l "
+		"                  WHERE l.kind NOT IN ('settlement', 'deposit', 'withdraw')), 0) "
+		"     - coalesce((SELECT sum(s.settled) FROM escrow.settlement_lines s "
+		"                  WHERE s.account = $1), 0)", INT8OID, TIMESTAMPTZOID);
+	static EpPlan bound = EP_PLAN("SELECT " SETTLE_BOUND
+		"  FROM (SELECT $2::numeric AS position, b.posted - b.held AS avail, "
+		"               $4 - b.posted AS headroom "
+		"          FROM escrow.balances b WHERE b.account = $1) p",
+		INT8OID, NUMERICOID, INT8OID, INT8OID);
+	Datum		args[4];
+	bool		isnull;
+	uint64		i;
+
+	lines_alloc(lines, ep_exec(&linked, values, NULL, 0));
+	for (i = 0; i < lines->n; i++)
+	{
+		lines->account[i] = ep_int64(i, 1);
+		lines->ref[i] = ep_text(i, 2);
+	}
+	for (i = 0; i < lines->n; i++)
+	{
+		args[0] = Int64GetDatum(lines->account[i]);
+		ep_exec(&lock, args, NULL, 1);
+	}
+	for (i = 0; i < lines->n; i++)
+	{
+		args[0] = Int64GetDatum(lines->account[i]);
+		args[1] = values[1];
+		ep_exec(&position, args, NULL, 1);
+		lines->position[i] = SPI_datumTransfer(ep_datum(0, 1, &isnull), false, -1);
+		args[1] = lines->position[i];
+		args[2] = values[2];
+		args[3] = values[3];
+		ep_exec(&bound, args, NULL, 1);
+		lines->settle[i] = ep_int64(0, 1);
+	}
+}
 
 PG_FUNCTION_INFO_V1(escrow_link_external_account);
 PG_FUNCTION_INFO_V1(escrow_close_settlement_batch);
@@ -126,15 +216,8 @@ escrow_close_settlement_batch(PG_FUNCTION_ARGS)
 		TEXTOID, TIMESTAMPTZOID);
 	static EpPlan last = EP_PLAN("SELECT max(cutoff) FROM escrow.settlement_batches WHERE institution = $1",
 		TEXTOID);
-	/*
-	 * Positions are cumulative, so they are summed as numeric (they have
-	 * no bound); what one line settles is bounded: at most EP_MAX_AMOUNT,
-	 * a payout at most the account's own money (posted less held), a
-	 * collection at most what the account's balance can still take.  The rest carries to the next batch.
-	 */
-	static EpPlan positions = EP_PLAN("SELECT account, external_ref, position, "
-		"       (CASE WHEN position > 0 THEN least(position, greatest(avail, 0), $3) "
-		"             ELSE greatest(position, -$3, -greatest(headroom, 0)) END)::bigint "
+	/* positions and what each line settles (SETTLE_BOUND) */
+	static EpPlan positions = EP_PLAN("SELECT account, external_ref, position, " SETTLE_BOUND
 		"  FROM (SELECT l.account, l.external_ref, "
 		"               coalesce((SELECT sum(e.amount) "
 		"                           FROM (SELECT transfer_id, amount FROM escrow.entries "
@@ -176,12 +259,8 @@ escrow_close_settlement_batch(PG_FUNCTION_ARGS)
 	int64		batch_id;
 	int64		paid_out = 0;
 	int64		collected = 0;
-	uint64		n,
-				i;
-	int64	   *acct;
-	char	  **ref;
-	Datum	   *pos;
-	int64	   *settle;
+	uint64		i;
+	SettleLines lines;
 	int64		clearing_at;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
@@ -220,20 +299,21 @@ escrow_close_settlement_batch(PG_FUNCTION_ARGS)
 	 * balances, so that what the batch pays out is still there when it
 	 * posts.
 	 */
-	ep_exec(&lock_linked, values, NULL, 0);
 	values[2] = Int64GetDatum(EP_MAX_AMOUNT);
 	values[3] = Int64GetDatum(EP_MAX_BALANCE);
-	n = ep_exec(&positions, values, NULL, 0);
-	acct = palloc(sizeof(int64) * Max(n, 1));
-	ref = palloc(sizeof(char *) * Max(n, 1));
-	pos = palloc(sizeof(Datum) * Max(n, 1));
-	settle = palloc(sizeof(int64) * Max(n, 1));
-	for (i = 0; i < n; i++)
+	if (ep_distributed())
+		positions_each(values, &lines);
+	else
 	{
-		acct[i] = ep_int64(i, 1);
-		ref[i] = ep_text(i, 2);
-		pos[i] = SPI_datumTransfer(ep_datum(i, 3, &isnull), false, -1);
-		settle[i] = ep_int64(i, 4);
+		ep_exec(&lock_linked, values, NULL, 0);
+		lines_alloc(&lines, ep_exec(&positions, values, NULL, 0));
+		for (i = 0; i < lines.n; i++)
+		{
+			lines.account[i] = ep_int64(i, 1);
+			lines.ref[i] = ep_text(i, 2);
+			lines.position[i] = SPI_datumTransfer(ep_datum(i, 3, &isnull), false, -1);
+			lines.settle[i] = ep_int64(i, 4);
+		}
 	}
 	values[0] = Int64GetDatum(clearing);
 	ep_exec(&clearing_posted, values, NULL, 1);
@@ -245,10 +325,10 @@ escrow_close_settlement_batch(PG_FUNCTION_ARGS)
 	batch_id = ep_int64(0, 1);
 
 	/* accounts in ascending id order; the clearing account is a system account */
-	for (i = 0; i < n; i++)
+	for (i = 0; i < lines.n; i++)
 	{
 		EpPosting	p = {0};
-		int64		settled = settle[i];
+		int64		settled = lines.settle[i];
 
 		/* and within the clearing account's bound (the rest carries) */
 		if (settled > 0)
@@ -262,8 +342,8 @@ escrow_close_settlement_batch(PG_FUNCTION_ARGS)
 			p.kind = "settlement";
 			p.id = ep_next_id("transfer_id_seq");
 			p.owner.batch = batch_id;	/* settled only by later batches */
-			p.debit = settled > 0 ? acct[i] : clearing;
-			p.credit = settled > 0 ? clearing : acct[i];
+			p.debit = settled > 0 ? lines.account[i] : clearing;
+			p.credit = settled > 0 ? clearing : lines.account[i];
 			p.amount = settled > 0 ? settled : -settled;
 			ep_post_transfer(&p);
 			if (settled > 0)
@@ -272,15 +352,15 @@ escrow_close_settlement_batch(PG_FUNCTION_ARGS)
 				collected = ep_add(collected, -settled, "collected");
 		}
 		values[0] = Int64GetDatum(batch_id);
-		values[1] = Int64GetDatum(acct[i]);
-		values[2] = CStringGetTextDatum(ref[i]);
-		values[3] = pos[i];
+		values[1] = Int64GetDatum(lines.account[i]);
+		values[2] = CStringGetTextDatum(lines.ref[i]);
+		values[3] = lines.position[i];
 		values[4] = Int64GetDatum(settled);
 		values[5] = Int64GetDatum(p.id);
 		ep_exec(&line, values, NULL, 0);
 	}
 	values[0] = Int64GetDatum(batch_id);
-	values[1] = Int32GetDatum((int32) n);
+	values[1] = Int32GetDatum((int32) lines.n);
 	values[2] = Int64GetDatum(paid_out);
 	values[3] = Int64GetDatum(collected);
 	ep_exec(&totals, values, NULL, 0);

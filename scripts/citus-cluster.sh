@@ -118,13 +118,20 @@ ${CLUSTER_EXTRA_CONF:-}"
 # distributes it as soon as a CREATE EXTENSION creates it again (a regress
 # file starts by dropping and creating it).
 citus_create_db() {
-  local db=$1 mode=${2:-} port
+  local db=$1 mode=${2:-} port pid rc=0
+  local -a pids=()
+  # the nodes one at a time would wait for each in turn: all at once
   for port in "${CITUS_PORTS[@]}"; do
-    _citus_psql "$port" -d postgres -c "CREATE DATABASE \"$db\"" 2>&1 |
-      grep -v -e '^NOTICE:  Citus partially supports CREATE DATABASE' \
-              -e '^DETAIL:  Citus does not propagate' -e '^HINT:  You can manually create' >&2
-    _citus_psql "$port" -d "$db" -c 'CREATE EXTENSION citus' || return 1
+    {
+      _citus_psql "$port" -d postgres -c "CREATE DATABASE \"$db\"" 2>&1 |
+        grep -v -e '^NOTICE:  Citus partially supports CREATE DATABASE' \
+                -e '^DETAIL:  Citus does not propagate' -e '^HINT:  You can manually create' >&2
+      _citus_psql "$port" -d "$db" -c 'CREATE EXTENSION citus'
+    } &
+    pids+=($!)
   done
+  for pid in "${pids[@]}"; do wait "$pid" || rc=1; done
+  [ "$rc" = 0 ] || return 1
   _citus_psql "${CITUS_PORTS[0]}" -d "$db" \
     -c "SELECT citus_set_coordinator_host('localhost', ${CITUS_PORTS[0]})" >/dev/null || return 1
   for port in "${CITUS_PORTS[@]:1}"; do
@@ -167,10 +174,14 @@ EOF
 # citus_drop_db NAME: drop database NAME on every node (each database with
 # Citus keeps a maintenance worker of its own on each node).
 citus_drop_db() {
-  local port
+  local port pid rc=0
+  local -a pids=()
   for port in "${CITUS_PORTS[@]}"; do
-    _citus_psql "$port" -d postgres -c "DROP DATABASE IF EXISTS \"$1\" WITH (FORCE)" || return 1
+    _citus_psql "$port" -d postgres -c "DROP DATABASE IF EXISTS \"$1\" WITH (FORCE)" &
+    pids+=($!)
   done
+  for pid in "${pids[@]}"; do wait "$pid" || rc=1; done
+  return "$rc"
 }
 
 # Stop every node (fast) and remove the scratch directory.  Safe to call

@@ -36,7 +36,12 @@ GRANT EXECUTE ON FUNCTION escrow.apply_retention(integer) TO escrow_admin;
 -- postgres_exporter (docs/monitoring.md).  Reads the tables as their owner
 -- (no row-level security: only aggregates come out), so it is granted to
 -- the platform's operators, escrow_admin and escrow_auditor, not to
--- escrow_app or escrow_party.
+-- escrow_app or escrow_party.  Every stage and receivable kind has its
+-- row, 0 when nothing is in it: each is listed once with 0 and the counts
+-- are summed in, without an outer join, because a filter on metric
+-- becomes a constant condition in each branch, which Citus 13.2 on
+-- PostgreSQL 15 refuses beside an outer join once the query also reads
+-- distributed tables (docs/scale-out.md).
 CREATE VIEW escrow.metrics AS
 WITH settings AS (
     SELECT coalesce(max(setting::integer) FILTER (WHERE name = 'escrowpay.maintenance_interval'), 0)
@@ -81,22 +86,28 @@ SELECT 'escrowpay_holds_expired', pg_catalog.jsonb_build_object('currency', curr
  WHERE expires_at <= pg_catalog.clock_timestamp()
  GROUP BY currency
 UNION ALL
-SELECT 'escrowpay_deals_in_stage', pg_catalog.jsonb_build_object('stage', s.stage), count(d.id)
-  FROM stages s
-  LEFT JOIN escrow.deals d ON d.stage = s.stage
- GROUP BY s.stage
+SELECT 'escrowpay_deals_in_stage', pg_catalog.jsonb_build_object('stage', c.stage), sum(c.n)
+  FROM (SELECT s.stage, 0::bigint FROM stages s
+        UNION ALL
+        SELECT d.stage, count(*) FROM escrow.deals d
+         WHERE d.stage IN (SELECT s.stage FROM stages s) GROUP BY d.stage) c (stage, n)
+ GROUP BY c.stage
 UNION ALL
-SELECT 'escrowpay_deals_due', pg_catalog.jsonb_build_object('stage', s.stage), count(d.id)
-  FROM (VALUES ('funds_reserved'), ('shipped'), ('delivered'), ('settled'), ('returned')) s (stage)
-  LEFT JOIN escrow.deals d
-    ON d.stage = s.stage AND d.deadline <= pg_catalog.clock_timestamp()
-   AND d.stage IN ('funds_reserved', 'shipped', 'delivered', 'settled', 'returned')
- GROUP BY s.stage
+SELECT 'escrowpay_deals_due', pg_catalog.jsonb_build_object('stage', c.stage), sum(c.n)
+  FROM (SELECT s.stage, 0::bigint
+          FROM (VALUES ('funds_reserved'), ('shipped'), ('delivered'), ('settled'), ('returned')) s (stage)
+        UNION ALL
+        SELECT d.stage, count(*) FROM escrow.deals d
+         WHERE d.deadline <= pg_catalog.clock_timestamp()
+           AND d.stage IN ('funds_reserved', 'shipped', 'delivered', 'settled', 'returned')
+         GROUP BY d.stage) c (stage, n)
+ GROUP BY c.stage
 UNION ALL
-SELECT 'escrowpay_receivables_overdue', pg_catalog.jsonb_build_object('kind', k.kind), count(o.kind)
-  FROM (VALUES ('invoice'), ('loan')) k (kind)
-  LEFT JOIN overdue o ON o.kind = k.kind
- GROUP BY k.kind
+SELECT 'escrowpay_receivables_overdue', pg_catalog.jsonb_build_object('kind', c.kind), sum(c.n)
+  FROM (SELECT k.kind, 0::bigint FROM (VALUES ('invoice'), ('loan')) k (kind)
+        UNION ALL
+        SELECT o.kind, count(*) FROM overdue o GROUP BY o.kind) c (kind, n)
+ GROUP BY c.kind
 UNION ALL
 SELECT 'escrowpay_receivables_overdue_amount',
        pg_catalog.jsonb_build_object('kind', kind, 'currency', currency), sum(outstanding)

@@ -565,14 +565,20 @@ run_citus() {
   # still spread accounts over both and several shards per worker, and
   # distributing a database and every query over all shards (the views'
   # repartition joins, verify_ledger()) cost an eighth as much
+  # citus_cluster_start replaces the EXIT trap: the lane's own comes back
+  # after it (cleanup in the main lane, which also stops this cluster; in
+  # the side lane, which has none, just stopping this cluster: cleanup
+  # there would stop the main lane's cluster and remove $WORK under it)
+  local lane_trap
+  lane_trap=$(trap -p EXIT)
   if ! CLUSTER_EXTRA_CONF="citus.shard_count = 4" citus_cluster_start 2 >>"$PROGRESS_LOG" 2>&1; then
-    trap cleanup EXIT
+    eval "${lane_trap:-trap citus_cluster_stop EXIT}"
     progress_fail_tail "$PROGRESS_LOG" 20
     citus_cluster_stop
     record citus 0 "$n" "could not start the Citus cluster"
     return
   fi
-  trap cleanup EXIT   # citus_cluster_start replaced our trap
+  eval "${lane_trap:-trap citus_cluster_stop EXIT}"
   rm -f test/citus/regression.diffs "$WORK/citus.diffs"
   CITUS_OK=0 CITUS_BAD=0 CITUS_NOTE=""
   STREAM_KIND=citus STREAM_N=$n STREAM_DONE=0

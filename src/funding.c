@@ -11,6 +11,7 @@
  */
 #include "funding.h"
 
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "miscadmin.h"
 #include "plan.h"
@@ -36,11 +37,77 @@ static HTAB *funding_accounts = NULL;
 static Oid	funding_accounts_table = InvalidOid;
 
 /*
- * A funding account this transaction created is not remembered until the
- * transaction is over: it may still roll back
+ * The funding accounts this transaction created, with the subtransaction
+ * that created each: they are not put in the cache (the transaction may
+ * still roll back), and they are found here rather than by a query, which
+ * on a cluster need not see this transaction's own insert on every
+ * connection.  A subtransaction's abort forgets what it created; its
+ * commit hands that to its parent.  The list lives in
+ * TopTransactionContext and is ignored once funding_created_lxid is not the
+ * current transaction's.
  */
+typedef struct EpFundingCreated
+{
+	char		currency[4];
+	int64		account;
+	SubTransactionId subid;
+} EpFundingCreated;
+
+static List *funding_created = NIL;
 static LocalTransactionId funding_created_lxid = InvalidLocalTransactionId;
-static char funding_created_currency[4];
+
+/* funding_created, emptied when it belongs to an earlier transaction */
+static List *
+created_this_xact(void)
+{
+	if (funding_created_lxid != MyProc->lxid)
+	{
+		funding_created = NIL;
+		funding_created_lxid = MyProc->lxid;
+	}
+	return funding_created;
+}
+
+static void
+funding_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						 SubTransactionId parentSubid, void *arg)
+{
+	ListCell   *lc;
+
+	if (event != SUBXACT_EVENT_ABORT_SUB && event != SUBXACT_EVENT_COMMIT_SUB)
+		return;
+	foreach(lc, created_this_xact())
+	{
+		EpFundingCreated *c = lfirst(lc);
+
+		if (c->subid != mySubid)
+			continue;
+		if (event == SUBXACT_EVENT_COMMIT_SUB)
+			c->subid = parentSubid;
+		else
+			funding_created = foreach_delete_current(funding_created, lc);
+	}
+}
+
+/* Remember that this transaction created account, currency's funding account */
+static void
+remember_created(const char *currency, int64 account)
+{
+	static bool registered = false;
+	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+	EpFundingCreated *c = palloc0(sizeof(EpFundingCreated));
+
+	if (!registered)
+	{
+		RegisterSubXactCallback(funding_subxact_callback, NULL);
+		registered = true;
+	}
+	strlcpy(c->currency, currency, sizeof(c->currency));
+	c->account = account;
+	c->subid = GetCurrentSubTransactionId();
+	funding_created = lappend(created_this_xact(), c);
+	MemoryContextSwitchTo(old);
+}
 
 /*
  * The funding account of currency on a Citus cluster, 0 when it has none
@@ -56,6 +123,7 @@ funding_of_currency(const char *currency)
 	EpFunding  *e;
 	bool		found;
 	Datum		values[1];
+	ListCell   *lc;
 
 	if (funding_accounts == NULL || table != funding_accounts_table)
 	{
@@ -67,11 +135,17 @@ funding_of_currency(const char *currency)
 	e = hash_search(funding_accounts, key, HASH_FIND, &found);
 	if (found)
 		return e->account;
+	foreach(lc, created_this_xact())
+	{
+		EpFundingCreated *c = lfirst(lc);
+
+		if (strcmp(c->currency, key) == 0)
+			return c->account;
+	}
+	/* found now: committed by another transaction, so it stays */
 	values[0] = CStringGetTextDatum(currency);
 	if (ep_exec(&lookup, values, NULL, 1) != 1)
 		return 0;
-	if (funding_created_lxid == MyProc->lxid && strcmp(funding_created_currency, key) == 0)
-		return ep_int64(0, 1);
 	e = hash_search(funding_accounts, key, HASH_ENTER, &found);
 	e->account = ep_int64(0, 1);
 	return e->account;
@@ -90,7 +164,7 @@ ensure_funding_distributed(Datum currency)
 	static EpPlan lock = EP_PLAN("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('escrowpay funding ' || $1))",
 		TEXTOID);
 	static EpPlan insert = EP_PLAN("INSERT INTO escrow.accounts (owner, kind, currency, platform) "
-		"VALUES ('" EP_FUNDING_OWNER "', 'system', $1, true)", TEXTOID);
+		"VALUES ('" EP_FUNDING_OWNER "', 'system', $1, true) RETURNING id", TEXTOID);
 	char	   *code = TextDatumGetCString(currency);
 	Datum		values[1];
 
@@ -100,9 +174,8 @@ ensure_funding_distributed(Datum currency)
 	ep_exec(&lock, values, NULL, 0);
 	if (funding_of_currency(code) == 0)
 	{
-		ep_exec(&insert, values, NULL, 0);
-		funding_created_lxid = MyProc->lxid;
-		strlcpy(funding_created_currency, code, sizeof(funding_created_currency));
+		ep_exec(&insert, values, NULL, 1);
+		remember_created(code, ep_int64(0, 1));
 	}
 }
 

@@ -127,8 +127,19 @@ SELECT escrow.deposit(escrow.open_account('nc-4', 'CLP'), 100) IS NOT NULL AS de
 ROLLBACK TO s;
 SELECT escrow.deposit(escrow.open_account('nc-5', 'CLP'), 100) IS NOT NULL AS deposited;
 COMMIT;
+-- two new currencies in one transaction that rolls back: the first one's
+-- funding account, looked up after the second was created, is not
+-- remembered past the rollback (a later first use creates it anew)
+BEGIN;
+SELECT escrow.open_account('nc-6', 'PEN') AS nc6 \gset
+SAVEPOINT s;
+SELECT escrow.open_account('nc-7', 'SEK') IS NOT NULL AS opened;
+RELEASE s;
+SELECT escrow.deposit(:nc6, 100) IS NOT NULL AS deposited;
+ROLLBACK;
+SELECT escrow.deposit(escrow.open_account('nc-8', 'PEN'), 100) IS NOT NULL AS deposited;
 SELECT currency, count(*) AS funding_accounts FROM escrow.accounts
- WHERE kind = 'system' AND currency IN ('ARS', 'BRL', 'CLP') GROUP BY 1 ORDER BY 1;
+ WHERE kind = 'system' AND currency IN ('ARS', 'BRL', 'CLP', 'PEN', 'SEK') GROUP BY 1 ORDER BY 1;
 SELECT owner, posted FROM escrow.balances WHERE owner LIKE 'nc-%' ORDER BY owner;
 
 -- verify_ledger() checks the distributed ledger, and sees tampering on a worker

@@ -21,6 +21,8 @@
  *	  - refunds never exceed the transfer, and match its refunded total;
  *	  - every account's SHA-256 chain recomputes, balance by balance, to the
  *		head stored on the account;
+ *	  - balance anchors: each account's anchor of its legs up to each
+ *		checkpoint recomputes from the sealed journal;
  *	  - signed checkpoints (checkpoint.c): numbered in order, each signature
  *		verifying under its public key, each stored chunk and each root
  *		recomputing from the transfers it sealed, none missing or added;
@@ -400,6 +402,45 @@ static const char *const checks[] = {
 	"  LEFT JOIN c ON c.terminal_no = tm.terminal_no "
 	" WHERE coalesce(c.cash, 0) "
 	"       <> coalesce(f.balance, 0) - coalesce(f.deals, 0) - tm.unloaded_beyond_float",
+
+	/*
+	 * balance anchors (65_balance_history.sql) recomputed from the sealed
+	 * journal: each account's legs up to the last checkpoint, one per
+	 * transfer, in id order, cut every escrow.balance_anchor_legs() legs
+	 */
+	"WITH s AS (SELECT coalesce(max(last_transfer), 0) AS upto FROM escrow.checkpoints), "
+	"l AS (SELECT l.account, l.transfer, sum(l.amount) AS amount, min(l.created_at) AS created_at "
+	"        FROM (SELECT t.debit_account AS account, t.id AS transfer, -t.amount::bigint AS amount, "
+	"                     t.created_at FROM escrow.transfers t, s WHERE t.id <= s.upto "
+	"              UNION ALL SELECT t.credit_account, t.id, t.amount::bigint, t.created_at "
+	"                FROM escrow.transfers t, s WHERE t.id <= s.upto) l "
+	"       GROUP BY l.account, l.transfer), "
+	"g AS (SELECT account, seq, max(transfer) AS last_transfer, count(*)::int AS legs, "
+	"             sum(amount) AS moved, min(created_at) AS first_at, max(created_at) AS last_at "
+	"        FROM (SELECT l.*, (row_number() OVER (PARTITION BY account ORDER BY transfer) - 1) "
+	"                          / escrow.balance_anchor_legs() + 1 AS seq FROM l) n "
+	"       GROUP BY account, seq), "
+	"w AS (SELECT account, seq, last_transfer, legs, "
+	"             (sum(moved) OVER (PARTITION BY account ORDER BY seq))::bigint AS balance, "
+	"             first_at, last_at, max(last_at) OVER (PARTITION BY account ORDER BY seq) AS upto_at, "
+	"             min(first_at) OVER (PARTITION BY account ORDER BY seq DESC) AS from_at FROM g) "
+	"SELECT 'balance_anchor', "
+	"       CASE WHEN b.account IS NULL "
+	"              THEN format('account %s anchor %s (legs up to transfer %s) is missing', "
+	"                          w.account, w.seq, w.last_transfer) "
+	"            WHEN w.account IS NULL "
+	"              THEN format('account %s anchor %s is not in the sealed journal', b.account, b.seq) "
+	"            ELSE format('account %s anchor %s: %s legs up to transfer %s, balance %s; "
+	"the sealed journal: %s legs up to transfer %s, balance %s%s', "
+	"                        w.account, w.seq, b.legs, b.last_transfer, b.balance, "
+	"                        w.legs, w.last_transfer, w.balance, "
+	"                        CASE WHEN row(w.first_at, w.last_at, w.upto_at, w.from_at) "
+	"                                  IS DISTINCT FROM row(b.first_at, b.last_at, b.upto_at, b.from_at) "
+	"                             THEN ', the times of its legs differ' END) END "
+	"  FROM w FULL JOIN escrow.balance_anchors b ON b.account = w.account AND b.seq = w.seq "
+	" WHERE row(w.last_transfer, w.legs, w.balance, w.first_at, w.last_at, w.upto_at, w.from_at) "
+	"       IS DISTINCT FROM "
+	"       row(b.last_transfer, b.legs, b.balance, b.first_at, b.last_at, b.upto_at, b.from_at)",
 
 	/* refunds against the transfers they reverse */
 	"SELECT 'refund_totals', "

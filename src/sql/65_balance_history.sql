@@ -1,18 +1,151 @@
 -- 65_balance_history.sql: balances as of any time.  A transfer counts for
--- an account from its created_at on; escrow.balance_at(account, at) is the
+-- an account from its created_at on: escrow.balance_at(account, at) is the
 -- sum of the account's legs (credits +, debits -) of the transfers created
 -- at or before at, and escrow.statement(account, from_time, to_time) lists
 -- the legs created after from_time and at or before to_time with the
 -- balance after each, starting from balance_at(from_time) and ending at
 -- balance_at(to_time).  Both read escrow.transfers through the two indexes
 -- below (what the account paid, what it received, by time), so they are
--- exact whether or not the legs are folded into escrow.entries, and cost
--- index lookups: a statement reads its own rows, balance_at the account's
--- transfers on the nearer side of at (before it, or after it subtracted
--- from the current balance).
-
+-- exact whether or not the legs are folded into escrow.entries.
+--
+-- Balance anchors make balance_at cost index lookups whatever the size of
+-- the account's history.  escrow.checkpoint() seals every transfer up to
+-- its last_transfer, and no transfer can appear below it later; it cuts
+-- each account's legs of the transfers it seals, in transfer id order, into
+-- anchors of escrow.balance_anchor_legs() legs (the account's last anchor
+-- stays open, and the next checkpoint fills it, until it is full).  An
+-- anchor keeps the account's balance after its last leg (the sum of its
+-- legs up to last_transfer) and the earliest and latest time of its legs.
+-- Ids and times do not follow the same order (a transfer's time is the
+-- start of its transaction), so an anchor also keeps the latest time of
+-- every leg up to it (upto_at) and the earliest of every leg from it on
+-- (from_at); then, for a moment at:
+--   * every leg of the anchors up to the newest one with upto_at <= at was
+--     created at or before at;
+--   * every leg of the anchors after the newest one with from_at <= at was
+--     created after at;
+--   * an anchor between the two counts whole when its last leg is at or
+--     before at, not at all when its first leg is after, and otherwise
+--     through its legs between its first leg's time and at (one index
+--     range, its ids);
+--   * the account's legs after the last checkpoint (not in any anchor)
+--     count through one index range from the earliest time of the
+--     transfers after that checkpoint.
+-- That is exact for any order of ids and times; when they follow each
+-- other (the journal's normal state) it reads one or two anchors and at
+-- most about one anchor's and one checkpoint interval's legs of the
+-- account (bench/README.md has the figures at 10 M transfers).
 CREATE INDEX transfers_debit_time ON escrow.transfers (debit_account, created_at) INCLUDE (amount);
 CREATE INDEX transfers_credit_time ON escrow.transfers (credit_account, created_at) INCLUDE (amount);
+
+
+CREATE TABLE escrow.balance_anchors (
+    account       bigint NOT NULL,
+    seq           bigint NOT NULL,
+    last_transfer bigint NOT NULL,
+    legs          integer NOT NULL,
+    balance       bigint NOT NULL,
+    first_at      timestamptz NOT NULL,
+    last_at       timestamptz NOT NULL,
+    upto_at       timestamptz NOT NULL,
+    from_at       timestamptz NOT NULL,
+    PRIMARY KEY (account, seq)
+);
+CREATE INDEX balance_anchors_upto ON escrow.balance_anchors (account, upto_at, seq);
+CREATE INDEX balance_anchors_from ON escrow.balance_anchors (account, from_at, seq);
+COMMENT ON TABLE escrow.balance_anchors IS
+    'Balance anchors, written by escrow.checkpoint(): anchor seq of an account holds its legs (one per transfer) of the transfers after the previous anchor''s last_transfer up to its own, in sealed transfers only; balance_at() starts from them';
+COMMENT ON COLUMN escrow.balance_anchors.seq IS
+    'The anchor''s number in the account''s history: 1, 2, ...; every anchor but the last holds escrow.balance_anchor_legs() legs';
+COMMENT ON COLUMN escrow.balance_anchors.balance IS
+    'The account''s balance after the anchor''s last leg: the sum of its legs of the transfers up to last_transfer';
+COMMENT ON COLUMN escrow.balance_anchors.upto_at IS
+    'The latest time of the account''s legs up to last_transfer (this anchor''s and every earlier one''s)';
+COMMENT ON COLUMN escrow.balance_anchors.from_at IS
+    'The earliest time of the account''s sealed legs from this anchor on (this anchor''s and every later one''s)';
+SELECT pg_catalog.pg_extension_config_dump('escrow.balance_anchors', '');
+
+-- Legs per anchor.  Internal: no role may call it.
+CREATE FUNCTION escrow.balance_anchor_legs()
+    RETURNS integer
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS 'SELECT 256';
+COMMENT ON FUNCTION escrow.balance_anchor_legs() IS
+    'Internal: the number of legs of a full balance anchor';
+
+-- Store the anchors of the transfers after one checkpoint up to the next
+-- (after, upto]; called by escrow.checkpoint() once it has waited for every
+-- transaction that could still post below upto.  An account's earlier
+-- anchors take the earliest time of its new legs in from_at; its open
+-- anchor is filled, then new ones follow.  Returns the anchors written.
+-- Internal: no role may call it.
+CREATE FUNCTION escrow.store_balance_anchors(after bigint, upto bigint)
+    RETURNS bigint
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    full_legs constant integer := escrow.balance_anchor_legs();
+    written bigint;
+BEGIN
+    -- the new legs, one per account and transfer, read once (on a Citus
+    -- cluster the transfers' shards are read here, the rest is local)
+    CREATE TEMPORARY TABLE escrowpay_new_legs ON COMMIT DROP AS
+    SELECT l.account, l.transfer, sum(l.amount)::bigint AS amount, min(l.created_at) AS created_at
+      FROM (SELECT t.debit_account AS account, t.id AS transfer, -t.amount::bigint AS amount, t.created_at
+              FROM escrow.transfers t WHERE t.id > after AND t.id <= upto
+            UNION ALL
+            SELECT t.credit_account, t.id, t.amount::bigint, t.created_at
+              FROM escrow.transfers t WHERE t.id > after AND t.id <= upto) l
+     GROUP BY l.account, l.transfer;
+
+    UPDATE escrow.balance_anchors b SET from_at = n.first_at
+      FROM (SELECT l.account, min(l.created_at) AS first_at
+              FROM pg_temp.escrowpay_new_legs l GROUP BY l.account) n
+     WHERE b.account = n.account AND b.from_at > n.first_at;
+
+    WITH newest AS (
+        SELECT o.* FROM (SELECT DISTINCT l.account FROM pg_temp.escrowpay_new_legs l) a
+          CROSS JOIN LATERAL (SELECT b.account, b.seq, b.legs, b.balance, b.first_at, b.last_at, b.upto_at
+                                FROM escrow.balance_anchors b WHERE b.account = a.account
+                               ORDER BY b.seq DESC LIMIT 1) o),
+    placed AS (
+        -- each leg's anchor: the open one first (filled up to full_legs)
+        SELECT l.account, l.transfer, l.amount, l.created_at,
+               coalesce(n.balance, 0) AS base, n.upto_at AS base_upto,
+               CASE WHEN n.legs < full_legs THEN n.seq ELSE coalesce(n.seq, 0) + 1 END AS open_seq,
+               CASE WHEN n.legs < full_legs THEN n.legs ELSE 0 END AS open_legs,
+               CASE WHEN n.legs < full_legs THEN n.first_at END AS open_first,
+               CASE WHEN n.legs < full_legs THEN n.last_at END AS open_last,
+               (CASE WHEN n.legs < full_legs THEN n.legs ELSE 0 END
+                + row_number() OVER (PARTITION BY l.account ORDER BY l.transfer) - 1) / full_legs AS k
+          FROM pg_temp.escrowpay_new_legs l LEFT JOIN newest n ON n.account = l.account),
+    runs AS (
+        SELECT p.account, p.open_seq + p.k AS seq, max(p.transfer) AS last_transfer,
+               count(*) + CASE WHEN p.k = 0 THEN p.open_legs ELSE 0 END AS legs,
+               sum(p.amount) AS moved, p.base, p.base_upto,
+               least(min(p.created_at), CASE WHEN p.k = 0 THEN p.open_first END) AS first_at,
+               greatest(max(p.created_at), CASE WHEN p.k = 0 THEN p.open_last END) AS last_at
+          FROM placed p
+         GROUP BY p.account, p.open_seq, p.k, p.open_legs, p.open_first, p.open_last, p.base, p.base_upto)
+    INSERT INTO escrow.balance_anchors AS b
+           (account, seq, last_transfer, legs, balance, first_at, last_at, upto_at, from_at)
+    SELECT r.account, r.seq, r.last_transfer, r.legs,
+           r.base + sum(r.moved) OVER (PARTITION BY r.account ORDER BY r.seq),
+           r.first_at, r.last_at,
+           greatest(r.base_upto, max(r.last_at) OVER (PARTITION BY r.account ORDER BY r.seq)),
+           min(r.first_at) OVER (PARTITION BY r.account ORDER BY r.seq DESC)
+      FROM runs r
+    ON CONFLICT (account, seq) DO UPDATE
+       SET last_transfer = excluded.last_transfer, legs = excluded.legs, balance = excluded.balance,
+           first_at = excluded.first_at, last_at = excluded.last_at, upto_at = excluded.upto_at,
+           from_at = excluded.from_at;
+    GET DIAGNOSTICS written = ROW_COUNT;
+    DROP TABLE pg_temp.escrowpay_new_legs;
+    RETURN written;
+END
+$$;
+COMMENT ON FUNCTION escrow.store_balance_anchors(bigint, bigint) IS
+    'Internal: store the balance anchors of the transfers sealed after transfer after up to upto (escrow.checkpoint())';
 
 -- The account's legs of the transfers created in (after, upto] (infinite
 -- bounds for none; never NULL, so that each side is one index range).
@@ -64,21 +197,83 @@ CREATE FUNCTION escrow.balance_at(account bigint, at timestamptz)
     LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
+    full_legs constant integer := escrow.balance_anchor_legs();
+    newest record;              -- the account's last anchor
+    below record;               -- the last anchor with every leg up to it at or before at
+    above bigint;               -- the last anchor with a leg from it on at or before at
+    sealed bigint;              -- the last checkpoint's last transfer
+    unsealed bigint;            -- how many transfer ids were handed out after it
+    unsealed_from timestamptz;  -- the earliest time of the transfers after it
+    r record;
+    total bigint;
     first_at timestamptz;
     last_at timestamptz;
+    before_side boolean;
 BEGIN
     PERFORM escrow.require_account(account, at);
-    SELECT min(l.created_at), max(l.created_at) INTO first_at, last_at
-      FROM (SELECT min(t.created_at) AS created_at FROM escrow.transfers t WHERE t.debit_account = account
-            UNION ALL SELECT max(t.created_at) FROM escrow.transfers t WHERE t.debit_account = account
-            UNION ALL SELECT min(t.created_at) FROM escrow.transfers t WHERE t.credit_account = account
-            UNION ALL SELECT max(t.created_at) FROM escrow.transfers t WHERE t.credit_account = account) l;
-    IF first_at IS NULL OR at < first_at THEN
-        RETURN 0;
+    -- a STABLE function reads one snapshot: the anchors, the checkpoints
+    -- and the transfers below agree with each other
+    SELECT b.seq, b.legs, b.upto_at INTO newest
+      FROM escrow.balance_anchors b WHERE b.account = balance_at.account ORDER BY b.seq DESC LIMIT 1;
+    IF newest.seq IS NOT NULL AND at < newest.upto_at THEN
+        SELECT b.seq, b.balance, b.last_transfer INTO below
+          FROM escrow.balance_anchors b WHERE b.account = balance_at.account AND b.upto_at <= at
+         ORDER BY b.upto_at DESC, b.seq DESC LIMIT 1;
+        SELECT b.seq INTO above
+          FROM escrow.balance_anchors b WHERE b.account = balance_at.account AND b.from_at <= at
+         ORDER BY b.from_at DESC, b.seq DESC LIMIT 1;
+        SELECT c.last_transfer INTO sealed FROM escrow.checkpoints c ORDER BY c.seq DESC LIMIT 1;
+        SELECT coalesce(max(t.id) - sealed, 0) INTO unsealed FROM escrow.transfers t;
+        -- the anchors cost a read of the transfers after the last
+        -- checkpoint; the account's legs on one side of at may be fewer
+        IF unsealed <= least(coalesce(below.seq, 0) * full_legs,
+                             (newest.seq - coalesce(above, 0)) * full_legs) THEN
+            total := coalesce(below.balance, 0);
+            FOR r IN
+                SELECT b.last_transfer, b.first_at, b.last_at, b.balance - lag(b.balance, 1, total) OVER w AS moved,
+                       lag(b.last_transfer, 1, coalesce(below.last_transfer, 0)) OVER w AS after
+                  FROM escrow.balance_anchors b
+                 WHERE b.account = balance_at.account AND b.seq > coalesce(below.seq, 0) AND b.seq <= above
+                WINDOW w AS (ORDER BY b.seq)
+            LOOP
+                IF r.last_at <= at THEN
+                    total := total + r.moved;
+                ELSIF r.first_at <= at THEN
+                    total := total + (SELECT coalesce(sum(l.amount), 0)
+                                        FROM escrow.account_legs(balance_at.account,
+                                                                 r.first_at - interval '1 microsecond', at) l
+                                       WHERE l.transfer > r.after AND l.transfer <= r.last_transfer);
+                END IF;
+            END LOOP;
+            IF unsealed > 0 THEN
+                SELECT min(t.created_at) INTO unsealed_from FROM escrow.transfers t WHERE t.id > sealed;
+                IF unsealed_from <= at THEN
+                    total := total + (SELECT coalesce(sum(l.amount), 0)
+                                        FROM escrow.account_legs(balance_at.account,
+                                                                 unsealed_from - interval '1 microsecond', at) l
+                                       WHERE l.transfer > sealed);
+                END IF;
+            END IF;
+            RETURN total;
+        END IF;
+        before_side := coalesce(below.seq, 0) < newest.seq - coalesce(above, 0);
+    ELSIF newest.seq IS NOT NULL THEN
+        -- every sealed leg of the account is at or before at
+        before_side := false;
+    ELSE
+        -- no anchor yet: the nearer end of the account's history
+        SELECT min(l.created_at), max(l.created_at) INTO first_at, last_at
+          FROM (SELECT min(t.created_at) AS created_at FROM escrow.transfers t WHERE t.debit_account = account
+                UNION ALL SELECT max(t.created_at) FROM escrow.transfers t WHERE t.debit_account = account
+                UNION ALL SELECT min(t.created_at) FROM escrow.transfers t WHERE t.credit_account = account
+                UNION ALL SELECT max(t.created_at) FROM escrow.transfers t WHERE t.credit_account = account) l;
+        IF first_at IS NULL OR at < first_at THEN
+            RETURN 0;
+        END IF;
+        before_side := at < last_at AND at - first_at <= last_at - at;
     END IF;
-    -- the nearer side of at: the legs before it, or the current balance
-    -- less the legs after it (a STABLE function reads one snapshot)
-    IF at < last_at AND at - first_at <= last_at - at THEN
+    -- the legs before at, or the current balance less the legs after it
+    IF before_side THEN
         RETURN (SELECT coalesce(sum(l.amount), 0)::bigint
                   FROM escrow.account_legs(balance_at.account, '-infinity', balance_at.at) l);
     END IF;

@@ -7,7 +7,12 @@
 # escrow.balance_at() at random moments of random accounts and of the hot
 # merchant, and escrow.statement() of a day and of a month, against a
 # plain sum over the account's transfers (what a hand-rolled ledger without
-# the indexes does).  Standalone it starts its own throwaway cluster; with
+# the indexes does).  The checkpoints the maintenance worker would have
+# made (one a simulated day, bench/balance_history_seal.sql) store the
+# balance anchors balance_at starts from: first all but the last
+# BENCH_HISTORY_UNSEALED transfers (default 100,000: a minute of heavy
+# traffic after the last checkpoint) are sealed and the calls timed, then
+# the rest and the calls timed again, without the plain sums.  Standalone it starts its own throwaway cluster; with
 # BENCH_IN_CLUSTER=1 (bench/run.sh) it uses the cluster in PGHOST/PGPORT.
 # Must run as root after `make install`.
 set -euo pipefail
@@ -22,5 +27,17 @@ bh() { psql -X -q -v ON_ERROR_STOP=1 -d bench_history "$@"; }
 
 echo "== balance history: loading $N transfers"
 bench_fresh_db bench_history loaded bench/balance_history.sql -v transfers="$N"
-echo "== balance history: mean ms per call (after one warm-up pass)"
-bh -v transfers="$N" -f bench/balance_history_measure.sql
+UNSEALED=${BENCH_HISTORY_UNSEALED:-100000}
+seal() {
+  local start=$(date +%s)
+  bh -v transfers="$N" -v upto="$1" -f bench/balance_history_seal.sql
+  echo "   sealed in $(( $(date +%s) - start )) s"
+}
+echo "== balance history: daily checkpoints (and their balance anchors) up to $UNSEALED transfers before the last"
+seal $((N - UNSEALED))
+echo "== balance history: mean ms per call (after one warm-up pass), $UNSEALED transfers after the last checkpoint"
+bh -v transfers="$N" -v plain=1 -f bench/balance_history_measure.sql
+echo "== balance history: the last checkpoint"
+seal "$N"
+echo "== balance history: mean ms per call (after one warm-up pass), just after a checkpoint"
+bh -v transfers="$N" -v plain=0 -f bench/balance_history_measure.sql

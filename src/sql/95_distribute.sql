@@ -50,6 +50,10 @@ CREATE FUNCTION escrow.distribution()
         -- signed checkpoints of the journal, made on the coordinator
         ('escrow.checkpoints',            'local',       NULL,          NULL),
         ('escrow.checkpoint_chunks',      'local',       NULL,          NULL),
+        -- balance anchors: written by checkpoint() on the coordinator, a
+        -- few rows per 256 legs, read by balance_at() there without a trip
+        -- to a worker
+        ('escrow.balance_anchors',        'local',       NULL,          NULL),
         -- journal legs not yet folded into their account's entries
         ('escrow.unfolded',               'distributed', 'account',     'escrow.accounts')
     $$;

@@ -335,8 +335,12 @@ DROP FUNCTION escrow.register_merchant(text, text, text, bigint, interval, inter
 
 -- ------------------------------------------------------------------
 -- Balances as of any time (65_balance_history.sql): the indexes that
--- balance_at() and statement() read, built over the existing transfers.
+-- balance_at() and statement() read, built over the existing transfers,
+-- and the balance anchors, new and empty: 0.1.0 made no checkpoints, and
+-- the first escrow.checkpoint() after the upgrade anchors every transfer
+-- 0.1.0 posted as it seals them.
 \create_as_installed transfers_debit_time transfers_credit_time
+\create_as_installed escrow.balance_anchors
 
 -- ------------------------------------------------------------------
 -- Folding replaces balance shards (30_journal.sql, ledger.c).  In 0.2.0 a

@@ -246,7 +246,9 @@ BEGIN
                 END IF;
             END LOOP;
             IF unsealed > 0 THEN
-                SELECT min(t.created_at) INTO unsealed_from FROM escrow.transfers t WHERE t.id > sealed;
+                -- planned with the value: a generic plan of id > $1 reads the table
+                EXECUTE 'SELECT min(t.created_at) FROM escrow.transfers t WHERE t.id > $1'
+                   INTO unsealed_from USING sealed;
                 IF unsealed_from <= at THEN
                     total := total + (SELECT coalesce(sum(l.amount), 0)
                                         FROM escrow.account_legs(balance_at.account,

@@ -20,8 +20,7 @@
  * checkpoint covers the transfers after the previous one, and its tree
  * all transfers so far, so a proof against the latest checkpoint proves
  * a transfer in the whole log.  It also stores the balance anchors of the
- * transfers it seals (escrow.store_balance_anchors(), 65_balance_history.sql),
- * which balance_at() starts from.
+ * transfers it seals (anchors.c), which balance_at() starts from.
  *
  * A checkpoint hashes only the new transfers and the incomplete last
  * chunk of the tree, and an inclusion proof reads one chunk of transfers
@@ -31,6 +30,7 @@
  *-------------------------------------------------------------------------
  */
 #include "checkpoint.h"
+#include "anchors.h"
 
 #include "access/xact.h"
 #include "catalog/namespace.h"
@@ -150,8 +150,6 @@ escrow_checkpoint(PG_FUNCTION_ARGS)
 		"       signature, key_id, public_key, created_at) "
 		"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
 		INT8OID, INT8OID, INT8OID, INT8OID, BYTEAOID, BYTEAOID, TEXTOID, BYTEAOID, TIMESTAMPTZOID);
-	static EpPlan store_anchors = EP_PLAN("SELECT escrow.store_balance_anchors($1, $2)",
-		INT8OID, INT8OID);
 
 	if (IsolationUsesXactSnapshot())
 		ereport(ERROR,
@@ -249,12 +247,8 @@ escrow_checkpoint(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	}
 
-	/* each account's balance as of the new transfers (65_balance_history.sql) */
-	{
-		Datum		v[2] = {Int64GetDatum(prev_last), Int64GetDatum(upto)};
-
-		ep_exec(&store_anchors, v, NULL, 0);
-	}
+	/* each account's balance as of the new transfers (anchors.c) */
+	ep_store_balance_anchors(prev_last, upto);
 
 	ep_mth(&t, 0, size, root);
 	now = GetCurrentTimestamp();

@@ -115,5 +115,8 @@ SELECT p FROM (VALUES
          deadline <= now(), false)) FROM escrow.deals $q$)),
   -- the old terminal's cash account is the platform's now: the public calls refuse it
   (70, pg_temp.probe('transfer', 'EP007', $q$ SELECT escrow.transfer(cash_account, pg_temp.a('u-other'), 1)
-         FROM escrow.terminals WHERE terminal_no = 'U-T1' $q$))
+         FROM escrow.terminals WHERE terminal_no = 'U-T1' $q$)),
+  -- the checkpoints above anchored the old accounts' balances
+  (71, pg_temp.probe('balance_anchor_legs', NULL, $q$ SELECT count(*) FROM escrow.balance_anchors
+                                                      WHERE legs <= escrow.balance_anchor_legs() $q$))
 ) AS probes (n, p) ORDER BY n;

@@ -146,7 +146,6 @@ legs_transfers(EpEntry *legs, uint64 n)
 		"  FROM escrow.transfers WHERE id = ANY ($1)", INT8ARRAYOID);
 	Datum	   *ids = palloc(sizeof(Datum) * n);
 	Datum		values[1];
-	HASHCTL		ctl;
 	HTAB	   *map;
 	uint64		found,
 				i;
@@ -155,12 +154,7 @@ legs_transfers(EpEntry *legs, uint64 n)
 		ids[i] = Int64GetDatum(legs[i].transfer);
 	values[0] = datum_array(ids, n, INT8OID);
 	found = ep_exec(&by_id, values, NULL, 0);
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(int64);
-	ctl.entrysize = sizeof(EpLegTransfer);
-	ctl.hcxt = CurrentMemoryContext;
-	map = hash_create("escrowpay leg transfers", found + 1, &ctl,
-					  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	map = ep_id_map("escrowpay leg transfers", found, sizeof(EpLegTransfer));
 	for (i = 0; i < found; i++)
 	{
 		int64		id = ep_int64(i, 1);

@@ -141,7 +141,6 @@ ep_leaf_currencies(bool sharded)
 				i;
 	Datum	   *ids;
 	Datum		v[1];
-	HASHCTL		ctl;
 	HTAB	   *map;
 
 	leaf_currency = NULL;
@@ -153,12 +152,7 @@ ep_leaf_currencies(bool sharded)
 	v[0] = PointerGetDatum(construct_array(ids, n, INT8OID, sizeof(int64),
 										   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	found = ep_exec(&currency_of, v, NULL, 0);
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(int64);
-	ctl.entrysize = sizeof(EpAccountCurrency);
-	ctl.hcxt = CurrentMemoryContext;
-	map = hash_create("escrowpay leaf currencies", found + 1, &ctl,
-					  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	map = ep_id_map("escrowpay leaf currencies", found, sizeof(EpAccountCurrency));
 	for (i = 0; i < found; i++)
 	{
 		int64		id = ep_int64(i, 1);

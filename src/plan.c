@@ -262,18 +262,34 @@ ep_next_id(const char *sequence)
  * entries of entrysize bytes start with a key of keysize bytes (compared
  * as bytes), replacing the one *table held (its entries are dropped)
  */
-void
-ep_cache_create(HTAB **table, const char *name, long size, Size keysize, Size entrysize)
+static HTAB *
+hash_in(MemoryContext cxt, const char *name, long size, Size keysize, Size entrysize)
 {
 	HASHCTL		ctl;
 
-	if (*table != NULL)
-		hash_destroy(*table);
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.keysize = keysize;
 	ctl.entrysize = entrysize;
-	ctl.hcxt = TopMemoryContext;
-	*table = hash_create(name, size, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	ctl.hcxt = cxt;
+	return hash_create(name, size, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
+void
+ep_cache_create(HTAB **table, const char *name, long size, Size keysize, Size entrysize)
+{
+	if (*table != NULL)
+		hash_destroy(*table);
+	*table = hash_in(TopMemoryContext, name, size, keysize, entrysize);
+}
+
+/*
+ * A hash table in CurrentMemoryContext whose entries of entrysize bytes
+ * start with an int64 id, sized for n entries: rows of a result set by id
+ */
+HTAB *
+ep_id_map(const char *name, uint64 n, Size entrysize)
+{
+	return hash_in(CurrentMemoryContext, name, n + 1, sizeof(int64), entrysize);
 }
 
 /*

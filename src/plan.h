@@ -65,6 +65,7 @@ extern Datum ep_datum(int row, int col, bool *isnull);
 extern int64 ep_next_id(const char *sequence);
 extern void ep_cache_create(HTAB **table, const char *name, long size, Size keysize,
 							Size entrysize);
+extern HTAB *ep_id_map(const char *name, uint64 n, Size entrysize);
 extern bool ep_distributed(void);
 
 #endif							/* EP_PLAN_H */

@@ -30,11 +30,13 @@ END $$;
 SELECT * FROM escrow.limits() WHERE kind NOT IN ('text', 'array') ORDER BY maximum, kind;
 
 -- exploit 1: a system account driven to the bottom of bigint, then held
+-- (by an administrator: only escrow_admin takes money out of a system
+-- account, 35_system_accounts)
 SELECT escrow.open_account('bd ops', 'USD', 'system') AS ops \gset
 SELECT escrow.open_account('bd a', 'USD') AS a \gset
 SELECT escrow.open_account('bd b', 'USD') AS b \gset
 SELECT escrow.open_account('bd c', 'USD') AS c \gset
-SET ROLE escrow_app;
+SET ROLE escrow_admin;
 SELECT escrow.transfer(:ops, :a, 4611686018427387904);
 \echo :LAST_ERROR_SQLSTATE
 SELECT escrow.transfer(:ops, :b, 4611686018427387904);

@@ -24,6 +24,7 @@
  */
 #include "ledger.h"
 
+#include "account.h"
 #include "journal.h"
 #include "money.h"
 #include "plan.h"
@@ -110,6 +111,27 @@ ep_fetch_account(int64 id, const char *currency, bool allow_funding, bool allow_
 }
 
 /*
+ * Refuse (42501) the debit of system account a named by a public call's
+ * caller, unless the caller is escrow_admin (or a superuser): a system
+ * account may go negative, so money taken out of it is created.  Called
+ * only for a system account on the slow paths (the one-statement posting
+ * and reservation leave a public call's system debit to them), so an
+ * ordinary account pays nothing for it.
+ */
+static void
+check_system_debit(const EpAccount *a)
+{
+	if (strcmp(a->kind, "system") != 0 || ep_caller_is_admin())
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("only escrow_admin may take money out of system account %lld",
+					(long long) a->id),
+			 errdetail("A system account may go negative, so a debit of it creates money; the application may pay into it and release holds on it."),
+			 errhint("An administrator (a member of escrow_admin) makes this call; the application moves money between deposit accounts.")));
+}
+
+/*
  * Refuse unless account a (locked, its credits counted) can give up `requested` more
  * than it gives now: available = posted + limit - held.  held_after is its
  * held amount after the change.
@@ -176,7 +198,8 @@ refuses_platform(const EpPosting *p, bool debit)
  * the committed credits waiting for it (ep_apply_credits), so that the
  * decision counts every credit that has arrived, and for each say
  * precisely why it cannot take its leg (missing, currency, funding
- * account, the platform's account named by a public call, funds, bound).
+ * account, the platform's account named by a public call, a system account
+ * debited by a public call's caller who is not escrow_admin, funds, bound).
  * Both legs are then applied to their rows under the locks.
  */
 static void
@@ -207,6 +230,8 @@ post_slow(const EpPosting *p, bool funding)
 		int64		unhold = debit ? p->debit_unhold : 0;
 
 		ep_fetch_account(order[i], currency, funding, !refuses_platform(p, debit), true, &a);
+		if (debit && refuses_platform(p, true))
+			check_system_debit(&a);
 		currency = a.currency;
 		ep_apply_credits(a.id, &a.posted);
 		if (debit)
@@ -251,7 +276,8 @@ record_owner(int64 id, const EpOwner *owner)
 /*
  * Post a transfer in one statement: check both accounts (they exist, share
  * a currency, a funding account only for deposits and withdrawals, no
- * other account of the platform's own named by a public call), apply
+ * other account of the platform's own named by a public call, and no
+ * system account debited by one: post_slow() lets escrow_admin), apply
  * the debit to its row when it needs a funds check (the check is in the
  * UPDATE's WHERE clause), and append the transfer and its two legs to the
  * journal.  The credit, and a system account's debit, touch no account
@@ -267,7 +293,7 @@ ep_post_transfer(const EpPosting *p)
 {
 	static EpPlan post = EP_PLAN("WITH d AS (SELECT id, currency, kind, posted FROM escrow.accounts "
 		"            WHERE id = $3 AND ($9 OR owner <> '" EP_FUNDING_OWNER "') "
-		"              AND NOT ($10 AND platform)), "
+		"              AND NOT ($10 AND (platform OR kind = 'system'))), "
 		"c AS (SELECT currency, kind, posted FROM escrow.accounts "
 		"       WHERE id = $4 AND ($9 OR owner <> '" EP_FUNDING_OWNER "') "
 		"         AND NOT ($11 AND platform)), "
@@ -327,8 +353,9 @@ ep_post_transfer(const EpPosting *p)
 /*
  * Raise the precise error for a hold from debit to credit whose accounts
  * are unusable: the same account, missing, a funding account, the
- * platform's own account named by a public call, or in different
- * currencies.  Returns when they are fine.
+ * platform's own account named by a public call, a system debit account
+ * named by a caller who is not escrow_admin, or in different currencies.
+ * Returns when they are fine.
  */
 void
 ep_check_hold_accounts(int64 debit, int64 credit, bool public_call)
@@ -343,6 +370,8 @@ ep_check_hold_accounts(int64 debit, int64 credit, bool public_call)
 				 errdetail("Both are account %lld.", (long long) debit)));
 	ep_fetch_account(credit, NULL, false, !public_call, false, &c);
 	ep_fetch_account(debit, c.currency, false, !public_call, false, &a);
+	if (public_call)
+		check_system_debit(&a);
 }
 
 /*

@@ -59,8 +59,9 @@ typedef struct EpAccount
  * name the parameters of debit, credit, amount and whether a public call
  * named the accounts): held += amount on the debit row when both accounts
  * exist, differ, share a currency, neither is a funding account nor, for
- * a public call, another account of the platform's own, and the folded
- * funds cover it.  It updates one row or none; on none,
+ * a public call, another account of the platform's own, the debit is no
+ * system account named by a public call (its caller must be escrow_admin:
+ * ep_check_hold_accounts() decides), and the folded funds cover it.  It updates one row or none; on none,
  * ep_check_hold_accounts() and ep_add_held() decide and say why.  A
  * statement over two accounts: not on a Citus cluster.
  */
@@ -69,7 +70,7 @@ typedef struct EpAccount
 	"  FROM escrow.accounts c " \
 	" WHERE a.id = " d " AND c.id = " c " AND a.id <> c.id AND c.currency = a.currency " \
 	"   AND c.owner <> '" EP_FUNDING_OWNER "' AND a.owner <> '" EP_FUNDING_OWNER "' " \
-	"   AND NOT (" pub " AND (a.platform OR c.platform)) " \
+	"   AND NOT (" pub " AND (a.platform OR c.platform OR a.kind = 'system')) " \
 	"   AND a.held <= " EP_MAX_BALANCE_SQL " - " amt \
 	"   AND (a.kind = 'system' OR a.posted >= (a.held + " amt ") - a.credit_limit)"
 

@@ -178,6 +178,16 @@ for my $a (@$actors)
 }
 diag('EP007 of ledger calls (the platform\'s own accounts): '
 	  . join(', ', map { "$_ $platform{$_}" } grep { $platform{$_} } sort keys %platform));
+# the ledger calls made as escrow_app refused for taking money out of a
+# system account (42501), as predicted
+my %system;
+for my $a (@$actors)
+{
+	$system{$_} += $a->{stats}{by_op}{$_}{42501} // 0
+	  for qw(withdraw transfer hold capture refund hold_batch capture_batch);
+}
+diag('42501 of ledger calls made as escrow_app (debits of a system account): '
+	  . join(', ', map { "$_ $system{$_}" } grep { $system{$_} } sort keys %system));
 
 # cross-feature paths the model aimed at, with what they got
 my %paths;

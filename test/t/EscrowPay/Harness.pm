@@ -178,7 +178,7 @@ sub drive
 			my $a = $actor_of{ $cl->name };
 			my $pred = $a->next_call;
 			$left--;
-			$cl->send($pred->{sql}, $pred);
+			$cl->send(EscrowPay::Model::sql_to_send($pred), $pred);
 		}
 	};
 	$feed->();

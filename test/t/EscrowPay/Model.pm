@@ -452,6 +452,7 @@ EOS
 		$sql .= <<"EOS";
 DO \$\$
 DECLARE d1 bigint; d2 bigint; cr bigint; s bigint; f bigint; j bigint; n bigint; t bigint; q bigint;
+        o bigint;
 BEGIN
   d1 := escrow.open_account('c$c-d1', 'EUR');
   d2 := escrow.open_account('c$c-d2', 'EUR');
@@ -462,6 +463,7 @@ BEGIN
   n  := escrow.open_account('c$c-n', 'EUR');
   t  := escrow.open_account('c$c-t', 'EUR');
   q  := escrow.open_account('c$c-q', 'EUR');
+  o  := escrow.open_account('c$c-o', 'EUR', 'system');
   PERFORM escrow.set_account_shards(s, 2);
   PERFORM escrow.deposit(d1, 1000000);
   PERFORM escrow.deposit(d2, 200000);
@@ -983,12 +985,14 @@ sub commit
 # Post one leg; mirrors post_leg / post_leg_slow.  Returns an error or undef.
 sub _leg
 {
-	my ($self, $s, $id, $delta, $unhold, $cur, $allow_funding, $kind, $no_platform) = @_;
+	my ($self, $s, $id, $delta, $unhold, $cur, $allow_funding, $kind, $no_platform, $no_system) = @_;
 	my $a = $self->s_acct($s, $id) or return 'P0002';
 	return 'EP004' if defined $$cur && $a->{cur} ne $$cur;
 	return '22023' if $a->{funding} && !$allow_funding;
 	# the platform's own account, named by a public call (accounts.platform)
 	return 'EP007' if $a->{platform} && $no_platform;
+	# a system account debited by a public call of escrow_app (check_system_debit)
+	return '42501' if $no_system && $a->{kind} eq 'system';
 	$$cur = $a->{cur};
 	if ($a->{own})
 	{
@@ -1016,20 +1020,24 @@ sub _leg
 
 # ep_post_transfer: both legs in ascending account id order; %ref: public
 # => 1 for a public call (every account its caller named refuses the
-# platform's own: all but the funding account of a deposit or withdrawal)
+# platform's own: all but the funding account of a deposit or withdrawal;
+# and, when the call runs as escrow_app ($self->{app}), a system account
+# it debits)
 sub s_post
 {
 	my ($self, $s, $kind, $debit, $credit, $amount, $unhold, %ref) = @_;
 	my $funding = $kind eq 'deposit' || $kind eq 'withdraw';
 	return '22023' if $debit == $credit;
 	my $cur;
-	my @legs = ([ $debit, -$amount, $unhold, $ref{public} && $kind ne 'deposit' ],
-		[ $credit, $amount, 0, $ref{public} && $kind ne 'withdraw' ]);
+	my $named_debit = $ref{public} && $kind ne 'deposit';
+	my @legs = ([ $debit, -$amount, $unhold, $named_debit, $named_debit && $self->{app} ],
+		[ $credit, $amount, 0, $ref{public} && $kind ne 'withdraw', 0 ]);
 	@legs = reverse @legs if $credit < $debit;
 	for my $l (@legs)
 	{
-		my ($id, $delta, $unhold_leg, $no_platform) = @$l;
-		my $e = $self->_leg($s, $id, $delta, $unhold_leg, \$cur, $funding, $kind, $no_platform);
+		my ($id, $delta, $unhold_leg, $no_platform, $no_system) = @$l;
+		my $e = $self->_leg($s, $id, $delta, $unhold_leg, \$cur, $funding, $kind, $no_platform,
+			$no_system);
 		return $e if $e;
 	}
 	for my $leg ([ $debit, -$amount ], [ $credit, $amount ])
@@ -1070,6 +1078,7 @@ sub _hold_accounts
 	return 'EP004' if $d->{cur} ne $c->{cur};
 	return '22023' if $d->{funding};
 	return 'EP007' if $d->{platform} && $public;
+	return '42501' if $public && $self->{app} && $d->{kind} eq 'system';
 	return undef;
 }
 
@@ -1138,10 +1147,11 @@ sub s_release
 	return (undef, $rest);
 }
 
-# ep_refund_transfer after the key claim (the deal check is the caller's)
+# ep_refund_transfer after the key claim (the deal check is the caller's);
+# $public: escrow.refund(), whose caller names the transfer
 sub s_refund
 {
-	my ($self, $s, $tid, $amount) = @_;
+	my ($self, $s, $tid, $amount, $public) = @_;
 	my $t = $self->s_xfer($s, $tid) or return 'P0002';
 	return '22023' if $t->{kind} ne 'capture' && $t->{kind} ne 'transfer';
 	my $rest = $t->{amount} - $t->{refunded};
@@ -1151,7 +1161,7 @@ sub s_refund
 	$t->{refunded} += $amount;
 	# a refund belongs to the owner of what it refunds (a deal's refunds are the deal's)
 	return $self->s_post($s, 'refund', $t->{credit}, $t->{debit}, $amount, 0,
-		refund_of => $tid, deal => $t->{deal}, owner => $t->{owner});
+		refund_of => $tid, deal => $t->{deal}, owner => $t->{owner}, public => $public);
 }
 
 # refuse_if_owned() of escrow.refund(): a transfer that belongs to a deal
@@ -1347,7 +1357,9 @@ sub available
 {
 	my ($self, $id) = @_;
 	my $a = $self->{st}{acct}{$id};
-	return $a->{kind} eq 'system' ? MAXI : $a->{posted} + $a->{limit} - $a->{held};
+	# a system account has no funds limit: "too much" for it is an amount
+	# above the largest one accepted
+	return $a->{kind} eq 'system' ? MAX_AMOUNT : $a->{posted} + $a->{limit} - $a->{held};
 }
 
 sub new_key { my ($self) = @_; return sprintf('c%d-k%d', $self->{c}, ++$self->{nkey}); }
@@ -1380,7 +1392,7 @@ sub pick_amount
 }
 
 # a debit/credit account: own EUR mostly; sometimes shared, JPY, funding,
-# or an id that does not exist
+# the client's system account, or an id that does not exist
 sub pick_account
 {
 	my ($self, $p_odd) = @_;
@@ -1389,8 +1401,9 @@ sub pick_account
 	return $r->pick($self->eur_accounts) unless $r->chance($p_odd // 0.1);
 	my $clearing = $self->{st}{clearing}{"n$self->{c}"};
 	my $v = $r->weighted(jpy => 3, funding => 2, unknown => 4, jfunding => 1, terminal => 1,
-		clearing => $clearing ? 1 : 0);
+		clearing => $clearing ? 1 : 0, system => 3);
 	return $self->own('j') if $v eq 'jpy';
+	return $self->own('o') if $v eq 'system';
 	return $self->own('t') if $v eq 'terminal';
 	return $clearing if $v eq 'clearing';
 	return $w->{funding}{EUR} if $v eq 'funding';
@@ -1436,6 +1449,10 @@ sub pick_transfer_id
 	return unknown_id($self->{w}, $r);
 }
 
+# The ledger calls made as escrow_app now and then (next_call)
+our %APP_CALLS = map { $_ => 1 } qw(deposit withdraw transfer hold capture release refund
+  hold_batch capture_batch);
+
 # The next call of this client: { sql, op, outcomes }
 sub next_call
 {
@@ -1466,7 +1483,25 @@ sub next_call
 		txn_no_valid => 0.3, assign_account => 0.3, account_use => 0.6,
 		checkpoint => 0.3, inclusion_proof => 0.6, checkpoint_public_key => 0.2,
 		balance_history => 0.6, next_actions => 0.4);
-	return $self->${ \"gen_$op" }();
+	# the ledger calls run now and then as escrow_app (the other calls as
+	# the superuser that runs the test): the model refuses its debits of a
+	# system account (42501); sql_to_send() wraps the call
+	$self->{app} = $APP_CALLS{$op} && $r->chance(0.25);
+	my $call = $self->${ \"gen_$op" }();
+	$call->{as_app} = 1 if $self->{app};
+	$self->{app} = 0;
+	return $call;
+}
+
+# The SQL a client sends for prediction $pred: its call, or for a call
+# made as escrow_app the call between SET ROLE and RESET ROLE, the
+# SQLSTATE psql reports for the whole being the call's
+sub sql_to_send
+{
+	my ($pred) = @_;
+	return $pred->{sql} unless $pred->{as_app};
+	return "SET ROLE escrow_app;\n$pred->{sql}\n\\set ep_state :SQLSTATE\nRESET ROLE;\n"
+	  . "\\set SQLSTATE :ep_state";
 }
 
 sub gen_deposit
@@ -1490,7 +1525,7 @@ sub gen_withdraw
 {
 	my ($self) = @_;
 	my $r = $self->{rng};
-	my $acct = $r->chance(0.9) ? $r->pick($self->eur_accounts, $self->own('j'))
+	my $acct = $r->chance(0.9) ? $r->pick($self->eur_accounts, $self->own('j'), $self->own('o'))
 	  : $self->pick_account(1);
 	my $amount = $self->pick_amount(15000);
 	if ($self->{st}{acct}{$acct} && $r->chance(0.1))
@@ -1522,9 +1557,14 @@ sub gen_transfer
 {
 	my ($self) = @_;
 	my $r = $self->{rng};
-	my $v = $r->weighted(own => 8, to_shared => 3, from_shared => 3, odd => 2);
+	my $v = $r->weighted(own => 8, to_shared => 3, from_shared => 3, odd => 2, system => 1.5);
 	my ($d, $c);
 	if ($v eq 'own') { ($d, $c) = ($r->pick($self->eur_accounts), $r->pick($self->eur_accounts)); }
+	elsif ($v eq 'system')
+	{
+		($d, $c) = ($self->own('o'), $r->pick($self->eur_accounts));
+		($d, $c) = ($c, $d) if $r->chance(0.5);
+	}
 	elsif ($v eq 'to_shared') { ($d, $c) = ($r->pick($self->eur_accounts), $self->shared_eur); }
 	elsif ($v eq 'from_shared') { ($d, $c) = ($self->shared_eur, $r->pick($self->eur_accounts)); }
 	else { ($d, $c) = ($self->pick_account(0.5), $self->pick_account(0.5)); }
@@ -1568,7 +1608,7 @@ sub gen_hold
 {
 	my ($self, %o) = @_;
 	my $r = $self->{rng};
-	my $d = $r->chance(0.92) ? $r->pick($self->eur_accounts) : $self->pick_account(1);
+	my $d = $r->chance(0.92) ? $r->pick($self->eur_accounts, $self->own('o')) : $self->pick_account(1);
 	my $c = $r->chance(0.6) ? $r->pick($self->eur_accounts)
 	  : $r->chance(0.8) ? $self->shared_eur : $self->pick_account(1);
 	$d = $c if $r->chance(0.02);
@@ -1718,7 +1758,7 @@ sub gen_refund
 	return refuse('refund', $sql, 'EP007') if $self->owned_by_deal($tid);
 	return $self->predict('refund', $sql, sub {
 		my ($s) = @_;
-		my ($e, $x) = $self->s_refund($s, $tid, $amount);
+		my ($e, $x) = $self->s_refund($s, $tid, $amount, 1);
 		return $e if $e;
 		return (undef, \&_is_id, sub { $x->{id} = $_[0][0]; });
 	}, key => $key, req => sprintf('refund(%d,%s)', $tid, $amount // 'NULL'));
@@ -1732,7 +1772,7 @@ sub gen_hold_batch
 	my (@d, @c, @a);
 	for (1 .. $n)
 	{
-		my $d = $r->pick($self->own('d1'), $self->own('d2'), $self->own('cr'));
+		my $d = $r->chance(0.05) ? $self->own('o') : $r->pick($self->own('d1'), $self->own('d2'), $self->own('cr'));
 		my $c = $r->chance(0.5) ? $self->shared_eur : $r->pick($self->own('s'), $self->own('f'));
 		push @d, $d;
 		push @c, $c;

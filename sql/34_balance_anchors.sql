@@ -1,18 +1,19 @@
 -- 34_balance_anchors: balances as of any time from the anchors that
 -- checkpoint() stores.  Each checkpoint cuts every account's legs of the
--- transfers it seals, in transfer order, into anchors of 256 legs (the last
--- one open until it is full), each with the balance after its last leg and
--- the times of its legs; balance_at() starts from the anchor before the
--- moment and reads only the legs around it.  Here postings in their own
--- transactions (each its own time) with a checkpoint every 150 rounds, and
--- transfers whose time is out of their id's order (a transaction that
--- started long before it posted, a clock that jumped ahead), sealed and
--- after the last checkpoint: balance_at equals a plain sum over the
--- account's transfers at transfers' times, a microsecond either side and
--- random moments, before the first checkpoint, between checkpoints and
--- after the last, with refunds, for a hot account and ordinary ones;
--- statements chain; verify_ledger() recomputes the anchors and reports an
--- edited, a missing and an invented one; who may read them.
+-- transfers it seals, in transfer order, into anchors of 256 legs (the
+-- last one open, in a table of its own, until it is full), each with the
+-- balance after its last leg and the times of its legs; balance_at()
+-- starts from the anchor before the moment and reads only the legs around
+-- it.  Here postings in their own transactions (each its own time) with a
+-- checkpoint every 150 rounds, and transfers whose time is out of their
+-- id's order (a transaction that started long before it posted, a clock
+-- that jumped ahead), sealed and after the last checkpoint: balance_at
+-- equals a plain sum over the account's transfers at transfers' times, a
+-- microsecond either side and random moments, before the first checkpoint,
+-- between checkpoints and after the last, with refunds, for a hot account
+-- and ordinary ones; statements chain; verify_ledger() recomputes the
+-- anchors and reports an edited, a missing and an invented one; who may
+-- read them.
 \set SHOW_CONTEXT never
 \set VERBOSITY terse
 \i sql/include/fresh_extension.sql
@@ -109,19 +110,26 @@ SELECT pg_temp.posted_at(:funds, :hot, 33,
 SELECT count(*) AS checkpoints, max(last_transfer) < (SELECT max(id) FROM escrow.transfers) AS tail_unsealed
   FROM escrow.checkpoints;
 
--- the anchors: the hot account's cut into full anchors of 256 legs and an
--- open last one, each anchor's balance the sum of the legs up to its last
+-- the anchors: the hot account's cut into full anchors of 256 legs, in
+-- escrow.balance_anchors, and an open last one, in
+-- escrow.open_balance_anchors (no partial anchor in the first, no full one
+-- in the second), each anchor's balance the sum of the legs up to its last
 -- transfer; every account with a sealed leg has them
-SELECT a.owner, count(*) AS anchors,
-       count(*) FILTER (WHERE b.legs <> 256 AND b.seq < m.last) AS not_full,
+CREATE TEMP VIEW anchors AS
+SELECT b.account, b.seq, b.last_transfer, b.legs, b.balance, false AS open FROM escrow.balance_anchors b
+UNION ALL
+SELECT o.account, o.seq, o.last_transfer, o.legs, o.balance, true FROM escrow.open_balance_anchors o;
+SELECT a.owner, count(*) AS anchors, count(*) FILTER (WHERE b.open) AS open,
+       count(*) FILTER (WHERE b.legs <> 256 AND NOT b.open) AS full_not_full,
+       count(*) FILTER (WHERE (b.legs >= 256 OR b.seq < m.last) AND b.open) AS open_not_last,
        sum(b.legs) = (SELECT count(*) FROM escrow.transfers t
                        WHERE (t.debit_account = a.id OR t.credit_account = a.id)
                          AND t.id <= (SELECT max(last_transfer) FROM escrow.checkpoints)) AS every_sealed_leg
-  FROM escrow.balance_anchors b JOIN escrow.accounts a ON a.id = b.account
- CROSS JOIN LATERAL (SELECT max(seq) AS last FROM escrow.balance_anchors WHERE account = a.id) m
+  FROM anchors b JOIN escrow.accounts a ON a.id = b.account
+ CROSS JOIN LATERAL (SELECT max(seq) AS last FROM anchors WHERE account = a.id) m
  WHERE a.owner LIKE 'an-%' GROUP BY a.owner, a.id ORDER BY a.owner;
 SELECT count(*) FILTER (WHERE b.balance <> s.sum) AS wrong_balances
-  FROM escrow.balance_anchors b
+  FROM anchors b
  CROSS JOIN LATERAL (SELECT sum(CASE WHEN t.credit_account = b.account THEN t.amount ELSE -t.amount END) AS sum
                        FROM escrow.transfers t
                       WHERE (t.debit_account = b.account OR t.credit_account = b.account)
@@ -173,12 +181,17 @@ SELECT count(*) AS periods,
 SELECT * FROM escrow.verify_ledger();
 BEGIN;
 UPDATE escrow.balance_anchors SET balance = balance + 1 WHERE account = :hot AND seq = 2;
-UPDATE escrow.balance_anchors SET from_at = from_at + interval '1 second'
- WHERE account = :shop AND seq = 1;
-DELETE FROM escrow.balance_anchors WHERE account = :buyer AND seq = 1;
+UPDATE escrow.open_balance_anchors SET from_at = from_at + interval '1 second' WHERE account = :shop;
+DELETE FROM escrow.open_balance_anchors WHERE account = :buyer;
 INSERT INTO escrow.balance_anchors (account, seq, last_transfer, legs, balance, first_at, last_at, upto_at, from_at)
 SELECT account, seq + 1, last_transfer, 1, balance, last_at, last_at, upto_at, last_at
-  FROM escrow.balance_anchors WHERE account = :funds ORDER BY seq DESC LIMIT 1;
+  FROM escrow.open_balance_anchors WHERE account = :funds;
+-- the hot account's open anchor replaced by a copy of its first, full one
+INSERT INTO escrow.open_balance_anchors
+SELECT * FROM escrow.balance_anchors WHERE account = :hot AND seq = 1
+ON CONFLICT (account) DO UPDATE SET seq = excluded.seq, last_transfer = excluded.last_transfer,
+   legs = excluded.legs, balance = excluded.balance, first_at = excluded.first_at,
+   last_at = excluded.last_at, upto_at = excluded.upto_at, from_at = excluded.from_at;
 SELECT * FROM escrow.verify_ledger() ORDER BY 1, 2;
 ROLLBACK;
 
@@ -186,11 +199,15 @@ ROLLBACK;
 -- by checkpoint() alone
 SET ROLE escrow_auditor;
 SELECT count(*) > 0 AS auditor_reads FROM escrow.balance_anchors;
+SELECT count(*) > 0 AS auditor_reads_open FROM escrow.open_balance_anchors;
 RESET ROLE;
 SET ROLE escrow_app;
 SELECT count(*) FROM escrow.balance_anchors;
+SELECT count(*) FROM escrow.open_balance_anchors;
 RESET ROLE;
 SET ROLE escrow_admin;
 SELECT count(*) > 0 AS admin_reads FROM escrow.balance_anchors;
+SELECT count(*) > 0 AS admin_reads_open FROM escrow.open_balance_anchors;
 UPDATE escrow.balance_anchors SET balance = 0;
+UPDATE escrow.open_balance_anchors SET balance = 0;
 RESET ROLE;

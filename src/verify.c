@@ -406,7 +406,9 @@ static const char *const checks[] = {
 	/*
 	 * balance anchors (65_balance_history.sql) recomputed from the sealed
 	 * journal: each account's legs up to the last checkpoint, one per
-	 * transfer, in id order, cut every escrow.balance_anchor_legs() legs
+	 * transfer, in id order, cut every escrow.balance_anchor_legs() legs;
+	 * the full ones in escrow.balance_anchors, the last one, until it is
+	 * full, in escrow.open_balance_anchors
 	 */
 	"WITH s AS (SELECT coalesce(max(last_transfer), 0) AS upto FROM escrow.checkpoints), "
 	"l AS (SELECT l.account, l.transfer, sum(l.amount) AS amount, min(l.created_at) AS created_at "
@@ -431,16 +433,27 @@ static const char *const checks[] = {
 	"            WHEN w.account IS NULL "
 	"              THEN format('account %s anchor %s is not in the sealed journal', b.account, b.seq) "
 	"            ELSE format('account %s anchor %s: %s legs up to transfer %s, balance %s; "
-	"the sealed journal: %s legs up to transfer %s, balance %s%s', "
+	"the sealed journal: %s legs up to transfer %s, balance %s%s%s', "
 	"                        w.account, w.seq, b.legs, b.last_transfer, b.balance, "
 	"                        w.legs, w.last_transfer, w.balance, "
 	"                        CASE WHEN row(w.first_at, w.last_at, w.upto_at, w.from_at) "
 	"                                  IS DISTINCT FROM row(b.first_at, b.last_at, b.upto_at, b.from_at) "
-	"                             THEN ', the times of its legs differ' END) END "
-	"  FROM w FULL JOIN escrow.balance_anchors b ON b.account = w.account AND b.seq = w.seq "
+	"                             THEN ', the times of its legs differ' END, "
+	"                        CASE WHEN b.open <> (w.legs < escrow.balance_anchor_legs()) "
+	"                             THEN CASE WHEN b.open THEN ', stored as the open one' ELSE ', stored as a full one' END "
+	"                        END) END "
+	"  FROM w FULL JOIN (SELECT b.account, b.seq, b.last_transfer, b.legs, b.balance, b.first_at, "
+	"                           b.last_at, b.upto_at, b.from_at, false AS open "
+	"                      FROM escrow.balance_anchors b "
+	"                    UNION ALL "
+	"                    SELECT o.account, o.seq, o.last_transfer, o.legs, o.balance, o.first_at, "
+	"                           o.last_at, o.upto_at, o.from_at, true "
+	"                      FROM escrow.open_balance_anchors o) b "
+	"    ON b.account = w.account AND b.seq = w.seq "
 	" WHERE row(w.last_transfer, w.legs, w.balance, w.first_at, w.last_at, w.upto_at, w.from_at) "
 	"       IS DISTINCT FROM "
-	"       row(b.last_transfer, b.legs, b.balance, b.first_at, b.last_at, b.upto_at, b.from_at)",
+	"       row(b.last_transfer, b.legs, b.balance, b.first_at, b.last_at, b.upto_at, b.from_at) "
+	"    OR b.open <> (w.legs < escrow.balance_anchor_legs())",
 
 	/* refunds against the transfers they reverse */
 	"SELECT 'refund_totals', "

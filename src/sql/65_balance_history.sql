@@ -12,8 +12,11 @@
 -- the account's history.  escrow.checkpoint() seals every transfer up to
 -- its last_transfer, and no transfer can appear below it later; it cuts
 -- each account's legs of the transfers it seals, in transfer id order, into
--- anchors of escrow.balance_anchor_legs() legs (the account's last anchor
--- stays open, and the next checkpoint fills it, until it is full).  An
+-- anchors of escrow.balance_anchor_legs() legs.  A full anchor is written
+-- once, into escrow.balance_anchors; the account's last anchor, still
+-- filling, is its row of escrow.open_balance_anchors, which each checkpoint
+-- that seals a leg of the account rewrites in place (no index but the key:
+-- a HOT update) until it is full and moves, one insert, to the first.  An
 -- anchor keeps the account's balance after its last leg (the sum of its
 -- legs up to last_transfer) and the earliest and latest time of its legs.
 -- Ids and times do not follow the same order (a transfer's time is the
@@ -54,9 +57,9 @@ CREATE TABLE escrow.balance_anchors (
 CREATE INDEX balance_anchors_upto ON escrow.balance_anchors (account, upto_at, seq);
 CREATE INDEX balance_anchors_from ON escrow.balance_anchors (account, from_at, seq);
 COMMENT ON TABLE escrow.balance_anchors IS
-    'Balance anchors, written by escrow.checkpoint(): anchor seq of an account holds its legs (one per transfer) of the transfers after the previous anchor''s last_transfer up to its own, in sealed transfers only; balance_at() starts from them';
+    'Full balance anchors, written once by escrow.checkpoint(): anchor seq of an account holds its legs (one per transfer) of the transfers after the previous anchor''s last_transfer up to its own, in sealed transfers only; balance_at() starts from them (the account''s last anchor, still filling, is in escrow.open_balance_anchors)';
 COMMENT ON COLUMN escrow.balance_anchors.seq IS
-    'The anchor''s number in the account''s history: 1, 2, ...; every anchor but the last holds escrow.balance_anchor_legs() legs';
+    'The anchor''s number in the account''s history: 1, 2, ...; each holds escrow.balance_anchor_legs() legs';
 COMMENT ON COLUMN escrow.balance_anchors.balance IS
     'The account''s balance after the anchor''s last leg: the sum of its legs of the transfers up to last_transfer';
 COMMENT ON COLUMN escrow.balance_anchors.upto_at IS
@@ -64,6 +67,25 @@ COMMENT ON COLUMN escrow.balance_anchors.upto_at IS
 COMMENT ON COLUMN escrow.balance_anchors.from_at IS
     'The earliest time of the account''s sealed legs from this anchor on (this anchor''s and every later one''s)';
 SELECT pg_catalog.pg_extension_config_dump('escrow.balance_anchors', '');
+
+-- Each account's last anchor while it fills (fewer than
+-- escrow.balance_anchor_legs() legs; none when the last one is full), the
+-- columns of escrow.balance_anchors.  Only the key is indexed and pages are
+-- left half free, so that the checkpoints' rewrites are HOT updates.
+CREATE TABLE escrow.open_balance_anchors (
+    account       bigint PRIMARY KEY,
+    seq           bigint NOT NULL,
+    last_transfer bigint NOT NULL,
+    legs          integer NOT NULL,
+    balance       bigint NOT NULL,
+    first_at      timestamptz NOT NULL,
+    last_at       timestamptz NOT NULL,
+    upto_at       timestamptz NOT NULL,
+    from_at       timestamptz NOT NULL
+) WITH (fillfactor = 50);
+COMMENT ON TABLE escrow.open_balance_anchors IS
+    'Each account''s last balance anchor while it holds fewer than escrow.balance_anchor_legs() legs (the columns of escrow.balance_anchors), rewritten by each escrow.checkpoint() that seals a leg of the account until it is full and moves to escrow.balance_anchors';
+SELECT pg_catalog.pg_extension_config_dump('escrow.open_balance_anchors', '');
 
 -- Legs per anchor.  Internal: no role may call it.
 CREATE FUNCTION escrow.balance_anchor_legs()
@@ -139,16 +161,26 @@ DECLARE
 BEGIN
     PERFORM escrow.require_account(account, at);
     -- a STABLE function reads one snapshot: the anchors, the checkpoints
-    -- and the transfers below agree with each other
-    SELECT b.seq, b.legs, b.upto_at INTO newest
-      FROM escrow.balance_anchors b WHERE b.account = balance_at.account ORDER BY b.seq DESC LIMIT 1;
+    -- and the transfers below agree with each other.  The account's last
+    -- anchor is its open one when it has one.
+    SELECT a.seq, a.legs, a.upto_at INTO newest
+      FROM (SELECT o.seq, o.legs, o.upto_at FROM escrow.open_balance_anchors o
+             WHERE o.account = balance_at.account
+            UNION ALL
+            (SELECT b.seq, b.legs, b.upto_at FROM escrow.balance_anchors b
+              WHERE b.account = balance_at.account ORDER BY b.seq DESC LIMIT 1)) a
+     ORDER BY a.seq DESC LIMIT 1;
     IF newest.seq IS NOT NULL AND at < newest.upto_at THEN
+        -- upto_at and from_at grow with seq; the last anchor's upto_at is
+        -- after at, so below is a full one
         SELECT b.seq, b.balance, b.last_transfer INTO below
           FROM escrow.balance_anchors b WHERE b.account = balance_at.account AND b.upto_at <= at
          ORDER BY b.upto_at DESC, b.seq DESC LIMIT 1;
-        SELECT b.seq INTO above
-          FROM escrow.balance_anchors b WHERE b.account = balance_at.account AND b.from_at <= at
-         ORDER BY b.from_at DESC, b.seq DESC LIMIT 1;
+        above := coalesce((SELECT o.seq FROM escrow.open_balance_anchors o
+                            WHERE o.account = balance_at.account AND o.from_at <= at),
+                          (SELECT b.seq FROM escrow.balance_anchors b
+                            WHERE b.account = balance_at.account AND b.from_at <= at
+                            ORDER BY b.from_at DESC, b.seq DESC LIMIT 1));
         SELECT c.last_transfer INTO sealed FROM escrow.checkpoints c ORDER BY c.seq DESC LIMIT 1;
         SELECT coalesce(max(t.id) - sealed, 0) INTO unsealed FROM escrow.transfers t;
         -- the anchors cost a read of the transfers after the last
@@ -157,11 +189,18 @@ BEGIN
                              (newest.seq - coalesce(above, 0)) * full_legs) THEN
             total := coalesce(below.balance, 0);
             FOR r IN
-                SELECT b.last_transfer, b.first_at, b.last_at, b.balance - lag(b.balance, 1, total) OVER w AS moved,
-                       lag(b.last_transfer, 1, coalesce(below.last_transfer, 0)) OVER w AS after
-                  FROM escrow.balance_anchors b
-                 WHERE b.account = balance_at.account AND b.seq > coalesce(below.seq, 0) AND b.seq <= above
-                WINDOW w AS (ORDER BY b.seq)
+                SELECT a.last_transfer, a.first_at, a.last_at, a.balance - lag(a.balance, 1, total) OVER w AS moved,
+                       lag(a.last_transfer, 1, coalesce(below.last_transfer, 0)) OVER w AS after
+                  FROM (SELECT b.seq, b.last_transfer, b.first_at, b.last_at, b.balance
+                          FROM escrow.balance_anchors b
+                         WHERE b.account = balance_at.account AND b.seq > coalesce(below.seq, 0)
+                           AND b.seq <= above
+                        UNION ALL
+                        SELECT o.seq, o.last_transfer, o.first_at, o.last_at, o.balance
+                          FROM escrow.open_balance_anchors o
+                         WHERE o.account = balance_at.account AND o.seq > coalesce(below.seq, 0)
+                           AND o.seq <= above) a
+                WINDOW w AS (ORDER BY a.seq)
             LOOP
                 IF r.last_at <= at THEN
                     total := total + r.moved;

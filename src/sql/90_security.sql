@@ -50,7 +50,7 @@ GRANT SELECT ON escrow.checkpoints TO escrow_admin, escrow_app, escrow_auditor;
 -- Balances as of any time: for every role that reads balances.  The
 -- anchors they start from hold every account's balances: the
 -- administration's and the auditor's to read.
-GRANT SELECT ON escrow.balance_anchors TO escrow_admin, escrow_auditor;
+GRANT SELECT ON escrow.balance_anchors, escrow.open_balance_anchors TO escrow_admin, escrow_auditor;
 GRANT EXECUTE ON FUNCTION
     escrow.balance_at(bigint, timestamptz),
     escrow.statement(bigint, timestamptz, timestamptz)

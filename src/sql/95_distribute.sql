@@ -54,6 +54,7 @@ CREATE FUNCTION escrow.distribution()
         -- few rows per 256 legs, read by balance_at() there without a trip
         -- to a worker
         ('escrow.balance_anchors',        'local',       NULL,          NULL),
+        ('escrow.open_balance_anchors',   'local',       NULL,          NULL),
         -- journal legs not yet folded into their account's entries
         ('escrow.unfolded',               'distributed', 'account',     'escrow.accounts')
     $$;

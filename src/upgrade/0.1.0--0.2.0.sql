@@ -340,7 +340,7 @@ DROP FUNCTION escrow.register_merchant(text, text, text, bigint, interval, inter
 -- the first escrow.checkpoint() after the upgrade anchors every transfer
 -- 0.1.0 posted as it seals them.
 \create_as_installed transfers_debit_time transfers_credit_time
-\create_as_installed escrow.balance_anchors
+\create_as_installed escrow.balance_anchors escrow.open_balance_anchors
 
 -- ------------------------------------------------------------------
 -- Folding replaces balance shards (30_journal.sql, ledger.c).  In 0.2.0 a

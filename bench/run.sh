@@ -19,7 +19,12 @@
 # transfers before the grown-ledger run; 0 skips the growth and long runs),
 # BENCH_PERF (1: record a perf profile of each escrowpay workload at 8
 # clients into bench/results/<date>-perf-<workload>.txt), BENCH_RLS_DEALS (1000000 deals
-# for the row-level security reads of bench/rls.sh; 0 skips them).
+# for the row-level security reads of bench/rls.sh; 0 skips them), BENCH_WAL
+# (N: after each workload's warm-up, the WAL of N transactions at 8 clients,
+# the worker's fold of them included, by record type and by relation, into
+# bench/results/<date>-wal-<workload>.txt: a count of bytes that the load
+# of the machine does not change), BENCH_CONF (more postgresql.conf lines for
+# the cluster, e.g. the worker's settings).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -50,7 +55,8 @@ max_wal_size = 8GB
 checkpoint_timeout = 30min
 autovacuum_naptime = 10s
 escrowpay.maintenance_interval = 1
-escrowpay.maintenance_database = 'bench'"
+escrowpay.maintenance_database = 'bench'
+${BENCH_CONF:-}"
 export CLUSTER_EXTRA_CONF
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 cluster_start
@@ -128,18 +134,65 @@ available() {
 # Units of work per transaction (holds per hold_batch call)
 units() { case $1 in hold_batch|capture_batch) echo $BATCH ;; *) echo 1 ;; esac; }
 
+# The WAL of $BENCH_WAL transactions of workload $1 at 8 clients, from a
+# queue with nothing waiting to fold to the same again (the worker folds
+# them as in production): bytes and records per transaction, by record
+# type (pg_waldump --stats=record) and by relation and record.
+wal_per_transaction() {
+  local w=$1 n=$2 start end i out=$RESULTS/$STAMP-wal-$1.txt
+  folded() {
+    for i in $(seq 1 60); do
+      [ "$(q -c "SELECT count(*) FROM escrow.unfolded")" = 0 ] && return
+      sleep 0.5
+    done
+  }
+  folded
+  q -c "SELECT pg_switch_wal()" >/dev/null   # the range starts in a fresh segment
+  start=$(q -c "SELECT pg_current_wal_insert_lsn()")
+  run_pgbench "$w" 8 0 -t $((n / 8)) | grep -q '^tps' || { echo "bench: $w failed" >&2; exit 1; }
+  folded
+  end=$(q -c "SELECT pg_current_wal_insert_lsn()")
+  # pg_waldump reads the files: wait until the range is written
+  until [ "$(q -c "SELECT pg_current_wal_lsn() >= '$end'")" = t ]; do sleep 0.2; done
+  q -F ' ' -c "SELECT relfilenode, relname FROM pg_class WHERE relfilenode <> 0" > "$WORK/rels"
+  {
+    q -c "SELECT format('%s: %s transactions at 8 clients, %s WAL bytes per transaction',
+                        '$w', $n, round(('$end'::pg_lsn - '$start'::pg_lsn) / $n::numeric))"
+    pg_waldump -p "$CLUSTER_DATA/pg_wal" -s "$start" -e "$end" --stats=record 2>/dev/null
+    echo
+    echo "by relation and record (bytes and records per transaction, full-page images included):"
+    pg_waldump -p "$CLUSTER_DATA/pg_wal" -s "$start" -e "$end" 2>/dev/null |
+      awk -v n="$n" 'NR == FNR {name[$1] = $2; next}
+        {
+          rel = "-"
+          if (match($0, /blkref #0: rel [0-9]+\/[0-9]+\/[0-9]+/)) {
+            split(substr($0, RSTART + 15, RLENGTH - 15), r, "/")
+            rel = (r[3] in name) ? name[r[3]] : r[3]
+          }
+          match($0, /desc: [A-Z_+]+/); d = substr($0, RSTART + 6, RLENGTH - 6)
+          match($0, /\/ *[0-9]+,/); len = substr($0, RSTART + 1, RLENGTH - 2) + 0
+          k = sprintf("%-28s %-10s %-16s", rel, $2, d); b[k] += len; c[k]++
+        }
+        END {for (k in b) printf "%s %8.1f %6.2f\n", k, b[k] / n, c[k] / n}' "$WORK/rels" - |
+      sort -k4 -n -r
+  } > "$out"
+  head -1 "$out"
+}
+
 deadlocks() { q -c "SELECT deadlocks + conflicts FROM pg_stat_database WHERE datname = 'bench'"; }
 
-# run_pgbench WORKLOAD CLIENTS SECONDS [extra pgbench args] -> pgbench output on stdout
+# run_pgbench WORKLOAD CLIENTS SECONDS [extra pgbench args] -> pgbench output
+# on stdout (SECONDS 0: no -T, the extra arguments say how much)
 run_pgbench() {
   local w=$1 c=$2 s=$3
   shift 3
   local j=$((c < 2 ? c : 2))
+  [ "$s" = 0 ] || set -- -T "$s" "$@"
   if [ "$w" = tpcb_like ]; then
-    pgbench -n -b tpcb-like -M prepared -c "$c" -j "$j" -T "$s" "$@" bench 2>&1
+    pgbench -n -b tpcb-like -M prepared -c "$c" -j "$j" "$@" bench 2>&1
   else
     # shellcheck disable=SC2086
-    pgbench -n -f "bench/workloads/$w.sql" $VARS -M prepared -c "$c" -j "$j" -T "$s" "$@" bench 2>&1
+    pgbench -n -f "bench/workloads/$w.sql" $VARS -M prepared -c "$c" -j "$j" "$@" bench 2>&1
   fi
 }
 
@@ -154,6 +207,9 @@ for w in $WORKLOADS; do
   fi
   echo "== $w: warm-up"
   run_pgbench "$w" 8 2 >/dev/null
+  if [ -n "${BENCH_WAL:-}" ]; then
+    wal_per_transaction "$w" "$BENCH_WAL"
+  fi
   for c in $CLIENTS; do
     for r in $(seq 1 "$REPS"); do
       rm -f "$WORK"/log.*

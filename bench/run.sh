@@ -139,9 +139,9 @@ units() { case $1 in hold_batch|capture_batch) echo $BATCH ;; *) echo 1 ;; esac;
 # them as in production): bytes and records per transaction, by record
 # type (pg_waldump --stats=record) and by relation and record.
 wal_per_transaction() {
-  local w=$1 n=$2 start end i out=$RESULTS/$STAMP-wal-$1.txt
+  local w=$1 n=$2 start end out=$RESULTS/$STAMP-wal-$1.txt
   folded() {
-    for i in $(seq 1 60); do
+    for _ in $(seq 1 60); do
       [ "$(q -c "SELECT count(*) FROM escrow.unfolded")" = 0 ] && return
       sleep 0.5
     done

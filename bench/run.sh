@@ -141,10 +141,11 @@ units() { case $1 in hold_batch|capture_batch) echo $BATCH ;; *) echo 1 ;; esac;
 wal_per_transaction() {
   local w=$1 n=$2 start end out=$RESULTS/$STAMP-wal-$1.txt
   folded() {
-    for _ in $(seq 1 60); do
+    for _ in $(seq 1 240); do
       [ "$(q -c "SELECT count(*) FROM escrow.unfolded")" = 0 ] && return
       sleep 0.5
     done
+    echo "bench: $w: legs still waiting after 120 s; the count below misses their fold" >&2
   }
   folded
   q -c "SELECT pg_switch_wal()" >/dev/null   # the range starts in a fresh segment

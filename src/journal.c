@@ -22,7 +22,13 @@
  */
 #include "journal.h"
 
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "common/cryptohash.h"
+#include "executor/executor.h"
 #include "ledger.h"
 #include "money.h"
 #include "plan.h"
@@ -32,12 +38,21 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
 
 PG_FUNCTION_INFO_V1(escrow_entry_hash);
 PG_FUNCTION_INFO_V1(escrow_fold_journal);
 
 /* Most accounts one fold_journal() call folds (a larger request folds these) */
 #define EP_FOLD_MAX_ACCOUNTS 100000
+
+/*
+ * Applied legs (debits checked against funds) one fold_journal() call
+ * takes per account it may fold: they are taken oldest first, whatever
+ * their account (they have no index entry by account)
+ */
+#define EP_FOLD_APPLIED_PER_ACCOUNT 16
 
 static void
 hash_int64(pg_cryptohash_ctx *ctx, int64 v)
@@ -183,25 +198,109 @@ legs_transfers(EpEntry *legs, uint64 n)
 	}
 }
 
+/* The columns of escrow.entries a fold fills, in the order of its arrays */
+static const char *const entry_columns[] = {"account", "seq", "transfer_id", "amount", "balance", "hash"};
+
+#define EP_ENTRY_COLUMNS lengthof(entry_columns)
+
 /*
- * Fold the n accounts ids (ascending): move their legs waiting in
- * escrow.unfolded, in transfer order, into escrow.entries (seq, running
- * balance, hash chain, each continuing the account's last entry).  Only
- * the caller folds (it holds the fold lock, fold_journal()), so no other
- * transaction extends these chains meanwhile.  The legs already applied to
- * their rows (debits checked against funds) are taken from every account:
+ * Insert the n entries whose columns are cols[0..5][0..n) (entry_columns)
+ * straight into escrow.entries' heap, packed a page per WAL record
+ * (table_multi_insert, as COPY does), then their index entries, unique
+ * checks included (ExecInsertIndexTuples).  The fold writes two entries
+ * per transfer: one WAL record per entry costs about 45 bytes more than
+ * its share of a page's record.  Returns false, inserting nothing, when
+ * the table is not the plain one this module creates (partitioned, with
+ * row triggers on INSERT, CHECK constraints or forced row-level security):
+ * the caller inserts through SQL then, so that all of that applies.
+ */
+static bool
+insert_entries_direct(uint64 n, Datum **cols)
+{
+	Oid			relid = get_relname_relid("entries", get_namespace_oid(EP_SCHEMA, false));
+	Relation	rel = table_open(relid, RowExclusiveLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	AttrNumber	attnums[EP_ENTRY_COLUMNS];
+	EState	   *estate;
+	ResultRelInfo *rri;
+	TupleTableSlot **slots;
+	uint64		i;
+	int			c;
+
+	if (rel->rd_rel->relkind != RELKIND_RELATION ||
+		(rel->trigdesc && (rel->trigdesc->trig_insert_before_row ||
+						   rel->trigdesc->trig_insert_after_row ||
+						   rel->trigdesc->trig_insert_instead_row ||
+						   rel->trigdesc->trig_insert_after_statement ||
+						   rel->trigdesc->trig_insert_new_table)) ||
+		(desc->constr && desc->constr->num_check > 0) ||
+		rel->rd_rel->relforcerowsecurity)
+	{
+		table_close(rel, RowExclusiveLock);
+		return false;
+	}
+	for (c = 0; c < EP_ENTRY_COLUMNS; c++)
+	{
+		attnums[c] = get_attnum(relid, entry_columns[c]);
+		if (attnums[c] == InvalidAttrNumber)
+			elog(ERROR, "escrowpay: escrow.entries has no column %s", entry_columns[c]);
+	}
+
+	estate = CreateExecutorState();
+	rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(rri, rel, 1, NULL, 0);
+	ExecOpenIndices(rri, false);
+	slots = palloc(sizeof(TupleTableSlot *) * n);
+	for (i = 0; i < n; i++)
+	{
+		TupleTableSlot *slot = MakeSingleTupleTableSlot(desc, table_slot_callbacks(rel));
+
+		ExecClearTuple(slot);
+		memset(slot->tts_isnull, true, sizeof(bool) * desc->natts);
+		for (c = 0; c < EP_ENTRY_COLUMNS; c++)
+		{
+			slot->tts_values[attnums[c] - 1] = cols[c][i];
+			slot->tts_isnull[attnums[c] - 1] = false;
+		}
+		ExecStoreVirtualTuple(slot);
+		slots[i] = slot;
+	}
+	table_multi_insert(rel, slots, (int) n, GetCurrentCommandId(true), 0, NULL);
+	for (i = 0; i < n; i++)
+	{
+		ResetPerTupleExprContext(estate);
+		if (rri->ri_NumIndices > 0)
+			list_free(ExecInsertIndexTuples(rri, slots[i], estate, false, false, NULL, NIL));
+		ExecDropSingleTupleTableSlot(slots[i]);
+	}
+	ExecCloseIndices(rri);
+	FreeExecutorState(estate);
+	table_close(rel, NoLock);
+	CommandCounterIncrement();
+	return true;
+}
+
+/*
+ * Fold waiting legs: move them from escrow.unfolded, in transfer order per
+ * account, into escrow.entries (seq, running balance, hash chain, each
+ * continuing the account's last entry).  Only the caller folds (it holds
+ * the fold lock, fold_journal()), so no other transaction extends these
+ * chains meanwhile.  The legs already applied to their rows (debits
+ * checked against funds) are taken whatever their account, the oldest
+ * applied_limit of them (on a Citus cluster those of the n accounts ids):
  * their rows do not change, so a fold never locks, nor makes wait, an
  * account that is only debited.  The legs the rows have not seen (credits,
  * a system account's debits) are taken only from the locked[0..nlocked)
  * accounts (ascending; the caller holds them FOR UPDATE), whose posted they
  * are added to.  Legs of transactions still in flight stay for a later
- * fold.  Five statements whatever n is (take the legs, read the chains'
- * last entries, insert the entries, update the rows that took credits),
- * so that the worker's fold costs per batch, not per account.  Returns the
- * number of legs folded.
+ * fold.  Three statements whatever n is (take the legs, read the chains'
+ * last entries, update the rows that took credits) and one multi-insert
+ * of the entries into their heap (insert_entries_direct(); on a Citus
+ * cluster a fourth statement), so that the worker's fold costs per batch,
+ * not per account.  Returns the number of legs folded.
  */
 static int64
-fold_accounts(int n, const int64 *ids, int nlocked, const int64 *locked)
+fold_accounts(int n, const int64 *ids, int nlocked, const int64 *locked, int64 applied_limit)
 {
 	/*
 	 * Each leg's transfer by its key: the lateral subquery (OFFSET 0 keeps
@@ -211,17 +310,26 @@ fold_accounts(int n, const int64 *ids, int nlocked, const int64 *locked)
 	 * a Citus cluster (custom plans, and no lateral outer join over a
 	 * distributed table) a plain join.
 	 */
-#define EP_TAKE_LEGS(columns, transfer) \
-		"WITH d AS (DELETE FROM escrow.unfolded " \
-		"            WHERE account = ANY ($1) AND (applied OR account = ANY ($2)) " \
-		"           RETURNING account, transfer_id, amount, applied) " \
-		"SELECT d.account, d.transfer_id, d.amount, d.applied, " columns \
-		"  FROM d LEFT JOIN " transfer " ORDER BY d.account, d.transfer_id"
 #define EP_LEG_OF(t) \
 		t ".kind, CASE WHEN d.amount < 0 THEN " t ".credit_account " \
 		"ELSE " t ".debit_account END, coalesce(" t ".hold_id, 0), coalesce(" t ".refund_of, 0) "
-	static EpPlan take = EP_PLAN(EP_TAKE_LEGS("t.*", "LATERAL (SELECT " EP_LEG_OF("x") " FROM escrow.transfers x "
-		"WHERE x.id = d.transfer_id OFFSET 0) t ON true"), INT8ARRAYOID, INT8ARRAYOID);
+	/*
+	 * The applied legs have no index entry (unfolded_account indexes the
+	 * others): the oldest $1 of them are found in a scan of the queue, all
+	 * those of transfers up to the newest of these taken, so that what an
+	 * account leaves for a later fold comes after what it chains now
+	 */
+	static EpPlan take = EP_PLAN("WITH b AS (SELECT max(transfer_id) AS upto "
+		"             FROM (SELECT transfer_id FROM escrow.unfolded WHERE applied "
+		"                    ORDER BY transfer_id LIMIT $1) o), "
+		"d AS (DELETE FROM escrow.unfolded u USING b "
+		"       WHERE (u.applied AND u.transfer_id <= b.upto) "
+		"          OR (NOT u.applied AND u.account = ANY ($2)) "
+		"      RETURNING u.account, u.transfer_id, u.amount, u.applied) "
+		"SELECT d.account, d.transfer_id, d.amount, d.applied, t.* "
+		"  FROM d LEFT JOIN LATERAL (SELECT " EP_LEG_OF("x") " FROM escrow.transfers x "
+		"                             WHERE x.id = d.transfer_id OFFSET 0) t ON true "
+		" ORDER BY d.account, d.transfer_id", INT8OID, INT8ARRAYOID);
 	/*
 	 * On a Citus cluster no join at all: the legs and their transfers are
 	 * not co-located (legs by account, transfers by id), and Citus would
@@ -262,7 +370,8 @@ fold_accounts(int n, const int64 *ids, int nlocked, const int64 *locked)
 			   *balances,
 			   *hashes,
 			   *touched,
-			   *unseens;
+			   *unseens,
+			   *columns[EP_ENTRY_COLUMNS];
 	EpEntry    *legs;
 	bool	   *applied;
 	uint64		nlegs,
@@ -272,12 +381,15 @@ fold_accounts(int n, const int64 *ids, int nlocked, const int64 *locked)
 				k;
 	bool		isnull;
 
-	if (n == 0)
-		return 0;
-	accounts = palloc(sizeof(Datum) * n);
-	for (i = 0; i < (uint64) n; i++)
-		accounts[i] = Int64GetDatum(ids[i]);
-	values[0] = datum_array(accounts, n, INT8OID);
+	if (sharded)
+	{
+		accounts = palloc(sizeof(Datum) * Max(n, 1));
+		for (i = 0; i < (uint64) n; i++)
+			accounts[i] = Int64GetDatum(ids[i]);
+		values[0] = datum_array(accounts, n, INT8OID);
+	}
+	else
+		values[0] = Int64GetDatum(applied_limit);
 	accounts = palloc(sizeof(Datum) * Max(nlocked, 1));
 	for (i = 0; i < (uint64) nlocked; i++)
 		accounts[i] = Int64GetDatum(locked[i]);
@@ -392,13 +504,19 @@ fold_accounts(int n, const int64 *ids, int nlocked, const int64 *locked)
 		}
 	}
 
-	values[0] = datum_array(accounts, nlegs, INT8OID);
-	values[1] = datum_array(seqs, nlegs, INT8OID);
-	values[2] = datum_array(transfers, nlegs, INT8OID);
-	values[3] = datum_array(amounts, nlegs, INT8OID);
-	values[4] = datum_array(balances, nlegs, INT8OID);
-	values[5] = datum_array(hashes, nlegs, BYTEAOID);
-	ep_exec(&insert, values, NULL, 0);
+	columns[0] = accounts;
+	columns[1] = seqs;
+	columns[2] = transfers;
+	columns[3] = amounts;
+	columns[4] = balances;
+	columns[5] = hashes;
+	/* on a Citus cluster entries is distributed: through SQL, to its shards */
+	if (sharded || !insert_entries_direct(nlegs, columns))
+	{
+		for (i = 0; i < EP_ENTRY_COLUMNS; i++)
+			values[i] = datum_array(columns[i], nlegs, i < 5 ? INT8OID : BYTEAOID);
+		ep_exec(&insert, values, NULL, 0);
+	}
 
 	if (k == 0)
 		return (int64) nlegs;
@@ -474,10 +592,12 @@ fold_lock(void)
 }
 
 /*
- * Fold up to max_accounts accounts with legs waiting, in id order from the
- * cursor (wrapping around); returns the number of legs folded (in the
- * maintenance worker nothing while another transaction folds, see
- * fold_lock()).  The rows of the accounts with
+ * Fold the legs their rows have not seen of up to max_accounts accounts,
+ * in id order from the cursor (wrapping around), and the oldest
+ * EP_FOLD_APPLIED_PER_ACCOUNT * max_accounts applied legs (on a Citus
+ * cluster: every leg of up to max_accounts accounts); returns the number
+ * of legs folded (in the maintenance worker nothing while another
+ * transaction folds, see fold_lock()).  The rows of the accounts with
  * legs their rows have not seen are locked with SKIP LOCKED (an account
  * another transaction holds gets those folded next time), so this never
  * waits.
@@ -485,12 +605,16 @@ fold_lock(void)
 static int64
 fold_journal(int32 max_accounts)
 {
-	/* the distinct accounts after $2, one index probe each */
+	/*
+	 * the distinct accounts after $2 with legs their rows have not seen,
+	 * one probe of the queue's (partial) index each
+	 */
 	static EpPlan waiting = EP_PLAN("WITH RECURSIVE a(account) AS ("
-		"  (SELECT account FROM escrow.unfolded WHERE account > $2 ORDER BY account LIMIT 1) "
+		"  (SELECT account FROM escrow.unfolded WHERE account > $2 AND NOT applied "
+		"     ORDER BY account LIMIT 1) "
 		"  UNION ALL "
 		"  SELECT (SELECT u.account FROM escrow.unfolded u WHERE u.account > a.account "
-		"           ORDER BY u.account LIMIT 1) "
+		"             AND NOT u.applied ORDER BY u.account LIMIT 1) "
 		"    FROM a WHERE a.account IS NOT NULL) "
 		"SELECT account FROM a WHERE account IS NOT NULL LIMIT $1", INT4OID, INT8OID);
 
@@ -542,7 +666,7 @@ fold_journal(int32 max_accounts)
 		}
 	}
 	fold_cursor = n > 0 ? ids[n - 1] : 0;
-	if (n == 0)
+	if (n == 0 && ep_distributed())
 		return 0;
 
 	/* lock what nobody holds, in id order, and fold those in one pass */
@@ -559,27 +683,30 @@ fold_journal(int32 max_accounts)
 		{
 			values[0] = Int64GetDatum(ids[i]);
 			folded += fold_accounts(1, &ids[i],
-									ep_exec(&lock_one, values, NULL, 1) == 1 ? 1 : 0, &ids[i]);
+									ep_exec(&lock_one, values, NULL, 1) == 1 ? 1 : 0, &ids[i], 0);
 		}
 		return folded;
 	}
-	items = palloc(sizeof(Datum) * n);
+	items = palloc(sizeof(Datum) * Max(n, 1));
 	for (i = 0; i < n; i++)
 		items[i] = Int64GetDatum(ids[i]);
 	values[0] = datum_array(items, n, INT8OID);
-	nlocked = (int) ep_exec(&lock, values, NULL, 0);
+	nlocked = n > 0 ? (int) ep_exec(&lock, values, NULL, 0) : 0;
 	locked = palloc(sizeof(int64) * Max(nlocked, 1));
 	for (i = 0; i < nlocked; i++)
 		locked[i] = ep_int64(i, 1);
-	return fold_accounts(n, ids, nlocked, locked);
+	return fold_accounts(n, ids, nlocked, locked,
+						 (int64) max_accounts * EP_FOLD_APPLIED_PER_ACCOUNT);
 }
 
 /*
  * escrow.fold_journal(max_accounts integer DEFAULT 1000) RETURNS bigint
  *
- * Folds the waiting legs of up to max_accounts accounts (in id order from
- * where this backend's previous call stopped, wrapping around;
- * skipping accounts another transaction holds); returns the number of legs
+ * Folds the credits (the legs their rows have not seen) of up to
+ * max_accounts accounts (in id order from where this backend's previous
+ * call stopped, wrapping around; skipping accounts another transaction
+ * holds) and the oldest 16 * max_accounts applied legs (debits checked
+ * against funds) whatever their account; returns the number of legs
  * folded.  Balances never depend on it: it only moves legs from
  * escrow.unfolded into the hash-chained entries.
  */

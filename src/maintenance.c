@@ -29,7 +29,10 @@
  * beside the postings.  And it plans its statements with index scans only
  * (enable_seqscan off): escrow.unfolded is a queue, nearly empty whenever
  * it is analyzed, so a plan made from its statistics reads it whole for
- * every account it looks for once legs accumulate.
+ * every account it looks for once legs accumulate.  Without JIT: the one
+ * scan of the queue no index serves (the fold's search for the oldest
+ * applied legs, journal.c) costs, with enable_seqscan off, far above
+ * jit_above_cost, and compiling it took a second per statement.
  *
  * Each task runs in a transaction of its own: one that fails is rolled
  * back, logged as a WARNING and recorded, and the other tasks go on.  The
@@ -151,6 +154,8 @@ begin_work(const char *activity, bool redoable)
 		(void) set_config_option("synchronous_commit", "off", PGC_SUSET, PGC_S_SESSION,
 								 GUC_ACTION_LOCAL, true, 0, false);
 		(void) set_config_option("enable_seqscan", "off", PGC_SUSET, PGC_S_SESSION,
+								 GUC_ACTION_LOCAL, true, 0, false);
+		(void) set_config_option("jit", "off", PGC_SUSET, PGC_S_SESSION,
 								 GUC_ACTION_LOCAL, true, 0, false);
 	}
 	SPI_connect();

@@ -48,14 +48,18 @@ COMMENT ON COLUMN escrow.entries.hash IS
 -- leg already changed accounts.posted (a debit checked against funds, a leg
 -- posted under the account's lock, or a credit a debit counted before
 -- deciding); otherwise the account row has not seen it and escrow.balances
--- adds it.  Folding deletes the rows it moves into escrow.entries.
+-- adds it.  Folding deletes the rows it moves into escrow.entries.  Only
+-- the legs not applied are indexed, by account: they are what balances,
+-- the debits that count them and the fold look up by account; the applied
+-- ones (the debit of a transfer) only the fold reads, the oldest first,
+-- so that a posting writes one index entry, not two.
 CREATE TABLE escrow.unfolded (
     account     bigint NOT NULL,
     transfer_id bigint NOT NULL,
     amount      bigint NOT NULL,
     applied     boolean NOT NULL
 );
-CREATE INDEX unfolded_account ON escrow.unfolded (account, transfer_id);
+CREATE INDEX unfolded_account ON escrow.unfolded (account, transfer_id) WHERE NOT applied;
 COMMENT ON TABLE escrow.unfolded IS
     'Journal legs not folded into escrow.entries yet: signed amount (credit +, debit -); applied when already counted in accounts.posted';
 

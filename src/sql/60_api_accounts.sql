@@ -54,4 +54,4 @@ CREATE FUNCTION escrow.fold_journal(max_accounts integer DEFAULT 1000)
     AS 'MODULE_PATHNAME', 'escrow_fold_journal'
     LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION escrow.fold_journal(integer) IS
-    'Fold the legs waiting in escrow.unfolded into the entries and balances of up to max_accounts accounts (in id order from where the session''s previous call stopped, wrapping around); returns the number of legs folded.  The maintenance worker runs it; balances never depend on it';
+    'Fold the legs waiting in escrow.unfolded into the entries and balances: the credits of up to max_accounts accounts (in id order from where the session''s previous call stopped, wrapping around) and the oldest 16 x max_accounts debits already applied to their rows; returns the number of legs folded.  The maintenance worker runs it; balances never depend on it';

@@ -11,19 +11,10 @@ SELECT * FROM escrow.distribute();
 SELECT logicalrelid::text, partmethod, colocationid > 0 AS colocated
   FROM pg_dist_partition WHERE logicalrelid::text LIKE 'escrow.%' ORDER BY 1;
 
--- the worker holding an account's row and journal (called on the
--- coordinator only: on rows of a local table)
-CREATE FUNCTION pg_temp.node(account bigint) RETURNS int LANGUAGE sql AS $$
-  SELECT p.nodeport FROM pg_dist_shard_placement p
-   WHERE p.shardid = get_shard_id_for_distribution_column('escrow.accounts', account)
-$$;
-
--- accounts until two live on different workers; a (lower id) and b
-SELECT count(escrow.open_account('cn-' || i, 'EUR')) FROM generate_series(1, 8) i;
-CREATE TEMP TABLE cn AS SELECT id FROM escrow.accounts WHERE owner LIKE 'cn-%';
-SELECT min(id) AS a FROM cn \gset
-SELECT min(id) AS b FROM cn WHERE pg_temp.node(id) <> pg_temp.node(:a) \gset
-SELECT pg_temp.node(:a) <> pg_temp.node(:b) AS different_workers, :a < :b AS a_first;
+-- pg_temp.node(), and two accounts on different workers, a (lower id) and b
+\set prefix cn
+\set currency EUR
+\i test/citus/include/two_workers.sql
 SELECT escrow.deposit(:a, 10000) IS NOT NULL AS deposited;
 \set bal 'SELECT account = ' :a ' AS is_a, posted, held FROM escrow.balances WHERE account IN (' :a ',' :b ') ORDER BY account;'
 

@@ -4,18 +4,10 @@
 -- citus) in a database of its own with escrowpay distributed.
 \set SHOW_CONTEXT never
 
--- the worker holding an account's row and journal
-CREATE FUNCTION pg_temp.node(account bigint) RETURNS int LANGUAGE sql AS $$
-  SELECT p.nodeport FROM pg_dist_shard_placement p
-   WHERE p.shardid = get_shard_id_for_distribution_column('escrow.accounts', account)
-$$;
-
--- two accounts on different workers, a (lower id) and b
-SELECT count(escrow.open_account('hi-' || i, 'EUR')) FROM generate_series(1, 8) i;
-CREATE TEMP TABLE hi AS SELECT id FROM escrow.accounts WHERE owner LIKE 'hi-%';
-SELECT min(id) AS a FROM hi \gset
-SELECT min(id) AS b FROM hi WHERE pg_temp.node(id) <> pg_temp.node(:a) \gset
-SELECT pg_temp.node(:a) <> pg_temp.node(:b) AS different_workers;
+-- pg_temp.node(), and two accounts on different workers, a (lower id) and b
+\set prefix hi
+\set currency EUR
+\i test/citus/include/two_workers.sql
 
 -- a history with a known time in the middle
 SELECT escrow.deposit(:a, 10000) IS NOT NULL AS deposited;

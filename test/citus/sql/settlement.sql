@@ -9,20 +9,14 @@
 -- balance with the rest carried, the same cutoff again the same batch.
 \set SHOW_CONTEXT never
 
--- the worker holding an account's row (on the coordinator's metadata)
-CREATE FUNCTION pg_temp.node(account bigint) RETURNS int LANGUAGE sql AS $$
-  SELECT p.nodeport FROM pg_dist_shard_placement p
-   WHERE p.shardid = get_shard_id_for_distribution_column('escrow.accounts', account)
-$$;
-
 -- the bank's own account, and alice and bob, whose accounts live on
--- different workers
+-- different workers (pg_temp.node() says where)
 SELECT escrow.open_account('st-bank', 'USD') AS bank \gset
-SELECT count(escrow.open_account('st-' || i, 'USD')) FROM generate_series(1, 8) i;
-CREATE TEMP TABLE st AS SELECT id FROM escrow.accounts WHERE owner LIKE 'st-_';
-SELECT min(id) AS alice FROM st \gset
-SELECT min(id) AS bob FROM st WHERE pg_temp.node(id) <> pg_temp.node(:alice) \gset
-SELECT pg_temp.node(:alice) <> pg_temp.node(:bob) AS different_workers;
+\set prefix st
+\set currency USD
+\i test/citus/include/two_workers.sql
+\set alice :a
+\set bob :b
 SELECT escrow.register_institution('ST-BANK', 'First Bank', 'ops@bank.test', :bank);
 SELECT escrow.link_external_account(:alice, 'ST-BANK', 'US00-ALICE'),
        escrow.link_external_account(:bob, 'ST-BANK', 'US00-BOB');

@@ -7,12 +7,18 @@
 # version of the extension it provides, whose file exists; versions are
 # semantic versions; the licence is "postgresql", as LICENSE says; the
 # prerequisite is PostgreSQL 15. CHANGELOG.md has a section for that
-# version, and one for every version whose install script ships.
+# version, and one for every version whose install script ships.  What
+# ships speaks in the domain's terms: no file of the documentation, the
+# demo, the examples, the scripts, the sources, the regress files or the
+# package names a work item instead ("seed 004", "issue 4", a step code
+# such as S10); the frozen 0.1.0 install script, as it shipped, is not
+# looked at.
 # No server needed.
 
 use strict;
 use warnings;
 
+use File::Find;
 use FindBin;
 use JSON::PP;
 use Test::More;
@@ -85,5 +91,21 @@ for my $v (grep { !$seen{$_}++ } $version, @released)
 	like($changelog, qr/^## \Q$v\E\b/m, "CHANGELOG.md has a section for $v");
 }
 unlike($changelog, qr/\b(issue|seed) #?\d+/i, 'CHANGELOG.md speaks in domain terms, not issue numbers');
+
+# no internal labels in what ships (test/ holds random seeds and party
+# numbers such as S1, which are no labels, and is not looked at)
+my @labels;
+find({ no_chdir => 1, wanted => sub {
+	my $f = $File::Find::name;
+	return unless -f $f && open(my $fh, '<', $f);
+	local $/;
+	my $text = <$fh>;
+	return if $text =~ /\0/;    # a binary built in the tree
+	(my $rel = $f) =~ s{^\Q$root\E/}{};
+	push @labels, "$rel: $1"
+	  while $text =~ /(\bseeds? 0\d\d\b|\bissues? #?\d+\b|\bstep (?:code )?[A-Z]\d+\b|\bS\d\d\b)/gi;
+} }, grep { -e } map { "$root/$_" } qw(README.md CHANGELOG.md META.json Makefile docs examples
+  scripts src sql debian));
+is(join("\n", @labels), '', 'no internal labels (seed or issue numbers, step codes) in what ships');
 
 done_testing();

@@ -1,5 +1,17 @@
-# bench/lib.sh -- what the standalone benchmarks share (sourced from the
-# top of the tree by bench/balance_history.sh and bench/rls.sh).
+# bench/lib.sh -- what the benchmarks share (sourced from the top of the
+# tree by bench/run.sh, bench/growth.sh and the standalone ones).
+
+# The durable configuration the throughput benchmarks (bench/run.sh,
+# bench/growth.sh) measure with, as a payment system would run it, the
+# maintenance worker's round every second.
+BENCH_DURABLE_CONF="fsync = on
+synchronous_commit = on
+shared_buffers = 1GB
+max_connections = 120
+max_wal_size = 8GB
+checkpoint_timeout = 30min
+autovacuum_naptime = 10s
+escrowpay.maintenance_interval = 1"
 
 # bench_cluster CONF: standalone, start a throwaway cluster
 # (scripts/cluster.sh) with the postgresql.conf lines CONF; with

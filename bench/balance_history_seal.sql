@@ -23,6 +23,8 @@ BEGIN
   PERFORM setval('escrow.transfer_id_seq', n);
 END $$;
 SELECT count(*) AS checkpoints, max(last_transfer) AS sealed_up_to,
-       (SELECT count(*) FROM escrow.balance_anchors) AS anchors,
-       pg_size_pretty(pg_total_relation_size('escrow.balance_anchors')) AS anchors_size
+       (SELECT count(*) FROM escrow.balance_anchors) AS full_anchors,
+       (SELECT count(*) FROM escrow.open_balance_anchors) AS open_anchors,
+       pg_size_pretty(pg_total_relation_size('escrow.balance_anchors')
+                      + pg_total_relation_size('escrow.open_balance_anchors')) AS anchors_size
   FROM escrow.checkpoints;

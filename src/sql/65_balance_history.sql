@@ -147,6 +147,7 @@ CREATE FUNCTION escrow.balance_at(account bigint, at timestamptz)
     AS $$
 DECLARE
     full_legs constant integer := escrow.balance_anchor_legs();
+    last_open record;           -- the account's open anchor, if it has one
     newest record;              -- the account's last anchor
     below record;               -- the last anchor with every leg up to it at or before at
     above bigint;               -- the last anchor with a leg from it on at or before at
@@ -163,24 +164,27 @@ BEGIN
     -- a STABLE function reads one snapshot: the anchors, the checkpoints
     -- and the transfers below agree with each other.  The account's last
     -- anchor is its open one when it has one.
-    SELECT a.seq, a.legs, a.upto_at INTO newest
-      FROM (SELECT o.seq, o.legs, o.upto_at FROM escrow.open_balance_anchors o
-             WHERE o.account = balance_at.account
-            UNION ALL
-            (SELECT b.seq, b.legs, b.upto_at FROM escrow.balance_anchors b
-              WHERE b.account = balance_at.account ORDER BY b.seq DESC LIMIT 1)) a
-     ORDER BY a.seq DESC LIMIT 1;
+    SELECT o.seq, o.legs, o.upto_at, o.from_at INTO last_open
+      FROM escrow.open_balance_anchors o WHERE o.account = balance_at.account;
+    IF last_open.seq IS NOT NULL THEN
+        newest := last_open;
+    ELSE
+        SELECT b.seq, b.legs, b.upto_at INTO newest
+          FROM escrow.balance_anchors b WHERE b.account = balance_at.account ORDER BY b.seq DESC LIMIT 1;
+    END IF;
     IF newest.seq IS NOT NULL AND at < newest.upto_at THEN
         -- upto_at and from_at grow with seq; the last anchor's upto_at is
         -- after at, so below is a full one
         SELECT b.seq, b.balance, b.last_transfer INTO below
           FROM escrow.balance_anchors b WHERE b.account = balance_at.account AND b.upto_at <= at
          ORDER BY b.upto_at DESC, b.seq DESC LIMIT 1;
-        above := coalesce((SELECT o.seq FROM escrow.open_balance_anchors o
-                            WHERE o.account = balance_at.account AND o.from_at <= at),
-                          (SELECT b.seq FROM escrow.balance_anchors b
-                            WHERE b.account = balance_at.account AND b.from_at <= at
-                            ORDER BY b.from_at DESC, b.seq DESC LIMIT 1));
+        IF last_open.from_at <= at THEN
+            above := last_open.seq;
+        ELSE
+            SELECT b.seq INTO above
+              FROM escrow.balance_anchors b WHERE b.account = balance_at.account AND b.from_at <= at
+             ORDER BY b.from_at DESC, b.seq DESC LIMIT 1;
+        END IF;
         SELECT c.last_transfer INTO sealed FROM escrow.checkpoints c ORDER BY c.seq DESC LIMIT 1;
         SELECT coalesce(max(t.id) - sealed, 0) INTO unsealed FROM escrow.transfers t;
         -- the anchors cost a read of the transfers after the last

@@ -69,19 +69,13 @@ COMMENT ON COLUMN escrow.balance_anchors.from_at IS
 SELECT pg_catalog.pg_extension_config_dump('escrow.balance_anchors', '');
 
 -- Each account's last anchor while it fills (fewer than
--- escrow.balance_anchor_legs() legs; none when the last one is full), the
--- columns of escrow.balance_anchors.  Only the key is indexed and pages are
+-- escrow.balance_anchor_legs() legs; none when the last one is full), with
+-- the columns of escrow.balance_anchors (LIKE: the same names, types and
+-- NOT NULLs, in the same order).  Only the key is indexed and pages are
 -- left half free, so that the checkpoints' rewrites are HOT updates.
 CREATE TABLE escrow.open_balance_anchors (
-    account       bigint PRIMARY KEY,
-    seq           bigint NOT NULL,
-    last_transfer bigint NOT NULL,
-    legs          integer NOT NULL,
-    balance       bigint NOT NULL,
-    first_at      timestamptz NOT NULL,
-    last_at       timestamptz NOT NULL,
-    upto_at       timestamptz NOT NULL,
-    from_at       timestamptz NOT NULL
+    LIKE escrow.balance_anchors,
+    PRIMARY KEY (account)
 ) WITH (fillfactor = 50);
 COMMENT ON TABLE escrow.open_balance_anchors IS
     'Each account''s last balance anchor while it holds fewer than escrow.balance_anchor_legs() legs (the columns of escrow.balance_anchors), rewritten by each escrow.checkpoint() that seals a leg of the account until it is full and moves to escrow.balance_anchors';

@@ -211,7 +211,7 @@ static const char *const entry_columns[] = {"account", "seq", "transfer_id", "am
  * per transfer: one WAL record per entry costs about 45 bytes more than
  * its share of a page's record.  Returns false, inserting nothing, when
  * the table is not the plain one this module creates (partitioned, with
- * row triggers on INSERT, CHECK constraints or forced row-level security):
+ * INSERT triggers of any kind, CHECK constraints or forced row-level security):
  * the caller inserts through SQL then, so that all of that applies.
  */
 static bool
@@ -228,7 +228,8 @@ insert_entries_direct(uint64 n, Datum **cols)
 	int			c;
 
 	if (rel->rd_rel->relkind != RELKIND_RELATION ||
-		(rel->trigdesc && (rel->trigdesc->trig_insert_before_row ||
+		(rel->trigdesc && (rel->trigdesc->trig_insert_before_statement ||
+						   rel->trigdesc->trig_insert_before_row ||
 						   rel->trigdesc->trig_insert_after_row ||
 						   rel->trigdesc->trig_insert_instead_row ||
 						   rel->trigdesc->trig_insert_after_statement ||

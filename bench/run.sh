@@ -13,7 +13,7 @@
 # Writes bench/results/<date>.csv (every point), <date>.txt (the table) and
 # <date>.png (TPS against clients).  Must run as root after `make install`.
 #
-# Knobs (environment): BENCH_SECONDS (per point, default 5), BENCH_REPS (2),
+# Knobs (environment): BENCH_SECONDS (per point, default 5), BENCH_REPS (rounds, 2),
 # BENCH_CLIENTS ("1 8 32"), BENCH_WORKLOADS (all), BENCH_LONG_SECONDS (120,
 # the run whose first and last 10 s are compared), BENCH_PRELOAD (1000000
 # transfers before the grown-ledger run; 0 skips the growth and long runs),
@@ -34,7 +34,10 @@ cd "$(dirname "$0")/.."
 SECS=${BENCH_SECONDS:-5}
 REPS=${BENCH_REPS:-2}
 CLIENTS=${BENCH_CLIENTS:-"1 8 32"}
-WORKLOADS=${BENCH_WORKLOADS:-"tpcb_like minimal_write two_writes hold base_hold transfer base_transfer hold_capture base_hold_capture hold_capture_2calls base_hold_capture_2calls hot_merchant base_hot_merchant hot_deposit base_hot_deposit hold_release refund hold_batch capture_batch"}
+# The default order puts each target's two workloads side by side (the
+# transfer's third, the hot deposit, one apart), so that a ratio compares
+# points measured seconds apart, not minutes
+WORKLOADS=${BENCH_WORKLOADS:-"base_hold hold minimal_write transfer base_transfer hot_deposit base_hot_deposit two_writes hold_capture_2calls base_hold_capture_2calls base_hot_merchant hot_merchant hold_capture base_hold_capture tpcb_like hold_batch capture_batch hold_release refund"}
 LONG_SECS=${BENCH_LONG_SECONDS:-120}
 PRELOAD=${BENCH_PRELOAD:-1000000}
 ACCOUNTS=1000
@@ -194,18 +197,29 @@ echo "date,workload,clients,rep,tps,units_per_s,p50_ms,p99_ms,failed" > "$CSV"
 DL_BEFORE=$(deadlocks)
 FAILED_TOTAL=0
 
-for w in $WORKLOADS; do
-  if ! available "$w"; then
-    echo "== $w: not available in this build, skipped"
-    continue
-  fi
-  echo "== $w: warm-up"
-  run_pgbench "$w" 8 2 >/dev/null
-  if [ -n "${BENCH_WAL:-}" ]; then
-    wal_per_transaction "$w" "$BENCH_WAL"
-  fi
-  for c in $CLIENTS; do
-    for r in $(seq 1 "$REPS"); do
+# The points run in rounds: each round runs every workload once at each
+# client count, the odd rounds in the listed order and the even ones in
+# reverse (A B ... B A), so that a drift of the machine over the run (the
+# disk's fsync latency moves by tens of per cent over minutes here) falls
+# on a workload and its yardstick alike.  A ratio is computed within each
+# round and the rounds' ratios are averaged (their range is shown).
+reversed() { local out="" x; for x in $1; do out="$x${out:+ $out}"; done; echo "$out"; }
+for r in $(seq 1 "$REPS"); do
+  order=$WORKLOADS
+  [ $((r % 2)) = 1 ] || order=$(reversed "$WORKLOADS")
+  echo "== round $r of $REPS"
+  for w in $order; do
+    if ! available "$w"; then
+      [ "$r" != 1 ] || echo "== $w: not available in this build, skipped"
+      continue
+    fi
+    # every point after a warm-up of its own: what the previous workload
+    # left to fold is folded, the plans are made
+    run_pgbench "$w" 8 2 >/dev/null
+    if [ "$r" = 1 ] && [ -n "${BENCH_WAL:-}" ]; then
+      wal_per_transaction "$w" "$BENCH_WAL"
+    fi
+    for c in $CLIENTS; do
       rm -f "$WORK"/log.*
       out=$(run_pgbench "$w" "$c" "$SECS" -l --log-prefix="$WORK/log")
       tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p' <<<"$out")
@@ -224,21 +238,21 @@ for w in $WORKLOADS; do
       u=$(awk -v t="$tps" -v n="$(units "$w")" 'BEGIN {printf "%.1f", t * n}')
       FAILED_TOTAL=$((FAILED_TOTAL + failed))
       echo "$STAMP,$w,$c,$r,$tps,$u,$p50,$p99,$failed" >> "$CSV"
-      printf '   %-14s %2d clients rep %d: %9.1f tps  p50 %7.3f ms  p99 %7.3f ms  failed %s\n' \
+      printf '   %-14s %2d clients round %d: %9.1f tps  p50 %7.3f ms  p99 %7.3f ms  failed %s\n' \
         "$w" "$c" "$r" "$tps" "$p50" "$p99" "$failed"
     done
+    if [ "$r" = 1 ] && [ "${BENCH_PERF:-0}" = 1 ] && command -v perf >/dev/null; then
+      # where the server spends a workload's time: 8 clients, whole system
+      # only this cluster's processes: the machine is shared
+      run_pgbench "$w" 8 $((SECS + 2)) >/dev/null &
+      sleep 1
+      pids=$(pgrep -d, -P "$(head -1 "$CLUSTER_DATA/postmaster.pid")" || true)
+      perf record -q -g -p "$pids" -o "$WORK/perf.data" -- sleep "$SECS" >/dev/null 2>&1 || true
+      wait
+      perf report -q -i "$WORK/perf.data" --no-children --comm postgres --sort dso,symbol \
+        --percent-limit 0.7 -g none 2>/dev/null | sed 's/ *$//' > "$RESULTS/$STAMP-perf-$w.txt" || true
+    fi
   done
-  if [ "${BENCH_PERF:-0}" = 1 ] && command -v perf >/dev/null; then
-    # where the server spends a workload's time: 8 clients, whole system
-    # only this cluster's processes: the machine is shared
-    run_pgbench "$w" 8 $((SECS + 2)) >/dev/null &
-    sleep 1
-    pids=$(pgrep -d, -P "$(head -1 "$CLUSTER_DATA/postmaster.pid")" || true)
-    perf record -q -g -p "$pids" -o "$WORK/perf.data" -- sleep "$SECS" >/dev/null 2>&1 || true
-    wait
-    perf report -q -i "$WORK/perf.data" --no-children --comm postgres --sort dso,symbol \
-      --percent-limit 0.7 -g none 2>/dev/null | sed 's/ *$//' > "$RESULTS/$STAMP-perf-$w.txt" || true
-  fi
 done
 DL_AFTER=$(deadlocks)
 
@@ -317,10 +331,28 @@ fi
 # ---- the table -----------------------------------------------------------
 mean() { awk -F, -v w="$1" -v c="$2" -v col="$3" '$2 == w && $3 == c {s += $col; n++} END {if (n) printf "%.1f", s / n}' "$CSV"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a != "" && b != "" && b > 0) printf "%.2f", a / b; else printf "-"}'; }
+# rratio W1 C1 W2 C2: units/s of W1 at C1 clients over W2's at C2, computed
+# within each round; prints the rounds' mean and their range ("0.83
+# 0.78-0.88"), or "- " when a point is missing
+rratio() {
+  awk -F, -v w1="$1" -v c1="$2" -v w2="$3" -v c2="$4" '
+    $2 == w1 && $3 == c1 {a[$4] = $6}
+    $2 == w2 && $3 == c2 {b[$4] = $6}
+    END {
+      for (r in a) if ((r in b) && b[r] > 0) {
+        v = a[r] / b[r]; s += v; n++
+        if (n == 1 || v < lo) lo = v
+        if (n == 1 || v > hi) hi = v
+      }
+      if (n == 0) {print "- "; exit}
+      printf "%.2f %.2f-%.2f\n", s / n, lo, hi
+    }' "$CSV"
+}
 {
   echo "escrowpay benchmark $STAMP: $(nproc) cores, PostgreSQL $(q -c 'SHOW server_version'), fsync on, synchronous_commit on"
   echo "machine load average (1, 5, 15 min) at the start: $LOAD_START, at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "each point: mean of $REPS runs of $SECS s, -M prepared, $ACCOUNTS buyers x $ACCOUNTS merchants"
+  echo "each point: mean of $REPS rounds of $SECS s (odd rounds in order, even ones reversed), -M prepared, $ACCOUNTS buyers x $ACCOUNTS merchants"
+  echo "a ratio: computed within each round, the mean of the rounds, their range after it"
   echo
   printf '%-14s %7s %11s %11s %9s %9s %8s %8s\n' workload clients tps units/s "x tpcb" "x minimal" "p50 ms" "p99 ms"
   for w in $WORKLOADS; do
@@ -335,22 +367,25 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a != "" && b != "" && b > 0) print
   done
   echo
   echo "targets (8 clients):"
-  check() { awk -v v="$2" -v t="$3" -v name="$1" 'BEGIN {printf "  %-58s %8s  (target >= %s)  %s\n", name, v, t, (v != "-" && v + 0 >= t) ? "met" : "MISSED"}'; }
-  u8() { mean "$1" 8 6; }
-  check "hold / minimal write" "$(ratio "$(u8 hold)" "$(u8 minimal_write)")" 0.85
-  check "transfer / minimal write" "$(ratio "$(u8 transfer)" "$(u8 minimal_write)")" 0.8
-  check "hold+capture, two calls / minimal two-write transaction" "$(ratio "$(u8 hold_capture_2calls)" "$(u8 two_writes)")" 0.8
-  check "hot merchant / uniform hold+capture (no configuration)" "$(ratio "$(u8 hot_merchant)" "$(u8 hold_capture)")" 0.9
-  check "hot funding account: deposit / transfer" "$(ratio "$(u8 hot_deposit)" "$(u8 transfer)")" 0.9
-  check "hold_batch holds per second / tpcb-like tps" "$(ratio "$(u8 hold_batch)" "$(u8 tpcb_like)")" 10
-  check "escrowpay / baseline: transfer" "$(ratio "$(u8 transfer)" "$(u8 base_transfer)")" 1.3
-  check "escrowpay / baseline: hot merchant" "$(ratio "$(u8 hot_merchant)" "$(u8 base_hot_merchant)")" 2
-  printf '  %-58s %8s\n' "escrowpay / baseline: hold" "$(ratio "$(u8 hold)" "$(u8 base_hold)")"
-  printf '  %-58s %8s\n' "escrowpay / baseline: hold+capture" "$(ratio "$(u8 hold_capture)" "$(u8 base_hold_capture)")"
-  printf '  %-58s %8s\n' "escrowpay / baseline: hold+capture, two calls" "$(ratio "$(u8 hold_capture_2calls)" "$(u8 base_hold_capture_2calls)")"
-  printf '  %-58s %8s\n' "escrowpay / baseline: hot deposit" "$(ratio "$(u8 hot_deposit)" "$(u8 base_hot_deposit)")"
-  printf '  %-58s %8s\n' "hold+capture (one statement) / minimal two-write" "$(ratio "$(u8 hold_capture)" "$(u8 two_writes)")"
-  check "client scaling: transfer 32 clients / 8 clients" "$(ratio "$(mean transfer 32 6)" "$(u8 transfer)")" 0.9
+  # a target: the rounds' mean ratio against it, and the rounds' range
+  check() { awk -v v="$2" -v t="$3" -v name="$1" -v range="${4:-}" 'BEGIN {printf "  %-58s %8s  (target >= %s)  %-6s %s\n", name, v, t, (v != "-" && v + 0 >= t) ? "met" : "MISSED", range == "" ? "" : "rounds " range}'; }
+  target() { local name=$1 t=$2 v range; shift 2; read -r v range < <(rratio "$@"); check "$name" "$v" "$t" "$range"; }
+  info() { local name=$1 v range; shift; read -r v range < <(rratio "$@"); printf '  %-58s %8s  %s\n' "$name" "$v" "${range:+rounds $range}"; }
+  target "hold / minimal write" 0.85 hold 8 minimal_write 8
+  target "transfer / minimal write" 0.8 transfer 8 minimal_write 8
+  target "hold+capture, two calls / minimal two-write transaction" 0.8 hold_capture_2calls 8 two_writes 8
+  target "hot merchant / uniform hold+capture (no configuration)" 0.9 hot_merchant 8 hold_capture 8
+  target "hot funding account: deposit / transfer" 0.9 hot_deposit 8 transfer 8
+  target "hold_batch holds per second / tpcb-like tps" 10 hold_batch 8 tpcb_like 8
+  target "escrowpay / baseline: transfer" 1.3 transfer 8 base_transfer 8
+  target "escrowpay / baseline: hot merchant" 2 hot_merchant 8 base_hot_merchant 8
+  info "escrowpay / baseline: transfer, 1 client" transfer 1 base_transfer 1
+  info "escrowpay / baseline: hold" hold 8 base_hold 8
+  info "escrowpay / baseline: hold+capture" hold_capture 8 base_hold_capture 8
+  info "escrowpay / baseline: hold+capture, two calls" hold_capture_2calls 8 base_hold_capture_2calls 8
+  info "escrowpay / baseline: hot deposit" hot_deposit 8 base_hot_deposit 8
+  info "hold+capture (one statement) / minimal two-write" hold_capture 8 two_writes 8
+  target "client scaling: transfer 32 clients / 8 clients" 0.9 transfer 32 transfer 8
   if [ "$PRELOAD" != 0 ]; then
     check "grown ledger ($GROWN_N transfers) / empty ledger" "$(ratio "$GROWN_TPS" "$EMPTY_TPS")" 0.9
     check "long run: last 10 s / first 10 s" "$(ratio "$LAST10" "$FIRST10")" 0.9

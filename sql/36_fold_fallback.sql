@@ -1,0 +1,198 @@
+-- 36_fold_fallback: the fold writes its entries straight into the heap of
+-- escrow.entries (a multi-insert and its index entries), and through an
+-- INSERT statement when that table is not the plain one the extension
+-- creates, so that what an administrator added to it applies to the
+-- fold's rows too: INSERT triggers of every kind (row and statement,
+-- BEFORE and AFTER, with a transition table) and CHECK constraints.  Each
+-- case: a batch of postings (deposit, hold and capture, transfer, refund,
+-- withdrawal, a system account's debit) folded first without the addition
+-- in a subtransaction that is undone (the direct path), then with it; the
+-- entries written are the same to the byte (account, seq, transfer,
+-- amount, running balance, hash chain), the triggers saw exactly the
+-- folded entries, a CHECK refuses a fold whose row violates it and leaves
+-- nothing changed, and verify_ledger() reports nothing.  Everything added
+-- is dropped at the end.
+\set SHOW_CONTEXT never
+\set VERBOSITY terse
+\i sql/include/fresh_extension.sql
+\i sql/include/error_of.sql
+
+SELECT escrow.open_account('ff buyer', 'USD') AS buyer \gset
+SELECT escrow.open_account('ff shop', 'USD') AS shop \gset
+SELECT escrow.open_account('ff fees', 'USD', 'system') > 0 AS opened;
+
+-- what the triggers saw: a row trigger or a transition table one row per
+-- entry, a statement trigger without one a row with no entry
+CREATE SCHEMA fold_probe;
+CREATE TABLE fold_probe.seen (how text NOT NULL, account bigint, seq bigint,
+    transfer_id bigint, amount bigint, balance bigint, hash bytea);
+CREATE FUNCTION fold_probe.record() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_LEVEL = 'ROW' THEN
+    INSERT INTO fold_probe.seen
+    SELECT TG_WHEN || ' row', NEW.account, NEW.seq, NEW.transfer_id, NEW.amount, NEW.balance,
+           NEW.hash;
+    RETURN NEW;
+  END IF;
+  INSERT INTO fold_probe.seen (how) VALUES (TG_WHEN || ' statement');
+  RETURN NULL;
+END $$;
+CREATE FUNCTION fold_probe.record_new_table() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO fold_probe.seen
+  SELECT 'transition table', n.account, n.seq, n.transfer_id, n.amount, n.balance, n.hash
+    FROM folded_rows n;
+  RETURN NULL;
+END $$;
+
+-- the postings of one case: every kind of leg the fold chains
+CREATE FUNCTION pg_temp.post_batch() RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  buyer bigint := (SELECT id FROM escrow.accounts WHERE owner = 'ff buyer');
+  shop bigint := (SELECT id FROM escrow.accounts WHERE owner = 'ff shop');
+  fees bigint := (SELECT id FROM escrow.accounts WHERE owner = 'ff fees');
+  h bigint;
+  t bigint;
+BEGIN
+  PERFORM escrow.deposit(buyer, 50000);
+  h := escrow.hold(buyer, shop, 7000);
+  PERFORM escrow.capture(h, 6000, final => true);
+  t := escrow.transfer(buyer, shop, 3000);
+  PERFORM escrow.refund(t, 1000);
+  PERFORM escrow.transfer(fees, shop, 250);
+  PERFORM escrow.withdraw(shop, 2000);
+END $$;
+
+-- every entry, to the byte, in one digest
+CREATE FUNCTION pg_temp.entries_digest() RETURNS text LANGUAGE sql AS $$
+  SELECT md5(coalesce(string_agg(format('%s/%s/%s/%s/%s/%s', account, seq, transfer_id, amount,
+                                        balance, encode(hash, 'hex')), ';' ORDER BY account, seq), ''))
+    FROM escrow.entries $$;
+
+-- fold as the table is now, in a subtransaction that is undone: the legs
+-- folded and the digest of the entries that fold would leave
+CREATE FUNCTION pg_temp.undone_fold(OUT folded bigint, OUT digest text) LANGUAGE plpgsql AS $$
+BEGIN
+  BEGIN
+    folded := escrow.fold_journal();
+    digest := pg_temp.entries_digest();
+    RAISE EXCEPTION USING ERRCODE = 'XUNDO', MESSAGE = 'undo the fold';
+  EXCEPTION WHEN SQLSTATE 'XUNDO' THEN
+    RETURN;
+  END;
+END $$;
+
+-- one case: post a batch; fold it without the addition (the direct path)
+-- and undo that (direct: the legs it folded; undone: they all wait
+-- again); make the addition (a statement) and fold for real: the same
+-- legs folded, the same entries to the byte, which entries the triggers
+-- saw (seen: their number; missed, invented: entries folded that no
+-- trigger saw, rows they saw that are no folded entry; a statement
+-- trigger without a transition table sees no entry: seen counts its
+-- firings; with no trigger, none), nothing left waiting, and the problems
+-- verify_ledger() reports
+CREATE FUNCTION pg_temp.fold_with(addition text)
+RETURNS TABLE (direct bigint, undone boolean, folded bigint, same_entries boolean, how text,
+               seen bigint, missed bigint, invented bigint, waiting bigint, problems bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+  d record;
+  n bigint;
+BEGIN
+  PERFORM pg_temp.post_batch();
+  n := (SELECT count(*) FROM escrow.unfolded);
+  d := pg_temp.undone_fold();
+  undone := (SELECT count(*) FROM escrow.unfolded) = n AND d.folded = n;
+  EXECUTE addition;
+  CREATE TEMPORARY TABLE before_fold AS SELECT account, seq FROM escrow.entries;
+  TRUNCATE fold_probe.seen;
+  n := escrow.fold_journal();
+  CREATE TEMPORARY TABLE new_entries AS
+  SELECT e.* FROM escrow.entries e
+   WHERE NOT EXISTS (SELECT 1 FROM before_fold b WHERE b.account = e.account AND b.seq = e.seq);
+  RETURN QUERY
+  SELECT d.folded, undone, n, pg_temp.entries_digest() = d.digest, h.how,
+         (SELECT count(*) FROM fold_probe.seen s WHERE s.how = h.how),
+         CASE WHEN h.how IN ('BEFORE row', 'AFTER row', 'transition table') THEN
+           (SELECT count(*) FROM (SELECT * FROM new_entries
+                                  EXCEPT ALL
+                                  SELECT s.account, s.seq, s.transfer_id, s.amount, s.balance, s.hash
+                                    FROM fold_probe.seen s WHERE s.how = h.how) x) END,
+         CASE WHEN h.how IN ('BEFORE row', 'AFTER row', 'transition table') THEN
+           (SELECT count(*) FROM (SELECT s.account, s.seq, s.transfer_id, s.amount, s.balance, s.hash
+                                    FROM fold_probe.seen s WHERE s.how = h.how
+                                  EXCEPT ALL
+                                  SELECT * FROM new_entries) x) END,
+         (SELECT count(*) FROM escrow.unfolded),
+         (SELECT count(*) FROM escrow.verify_ledger())
+    FROM (SELECT DISTINCT s.how FROM fold_probe.seen s
+          UNION SELECT '(no trigger)' WHERE NOT EXISTS (SELECT 1 FROM fold_probe.seen)) h
+   ORDER BY h.how;
+  DROP TABLE before_fold, new_entries;
+END $$;
+
+-- (a) row triggers, BEFORE, then AFTER: each sees every folded entry, once
+SELECT * FROM pg_temp.fold_with('CREATE TRIGGER probe_before_row BEFORE INSERT ON escrow.entries
+    FOR EACH ROW EXECUTE FUNCTION fold_probe.record()');
+DROP TRIGGER probe_before_row ON escrow.entries;
+SELECT * FROM pg_temp.fold_with('CREATE TRIGGER probe_after_row AFTER INSERT ON escrow.entries
+    FOR EACH ROW EXECUTE FUNCTION fold_probe.record()');
+DROP TRIGGER probe_after_row ON escrow.entries;
+
+-- (b) statement triggers, BEFORE, then AFTER: each fires once per fold (one
+-- INSERT statement), and an AFTER one with a transition table sees every
+-- folded entry
+SELECT * FROM pg_temp.fold_with('CREATE TRIGGER probe_before_statement BEFORE INSERT ON escrow.entries
+    FOR EACH STATEMENT EXECUTE FUNCTION fold_probe.record()');
+DROP TRIGGER probe_before_statement ON escrow.entries;
+SELECT * FROM pg_temp.fold_with('CREATE TRIGGER probe_after_statement AFTER INSERT ON escrow.entries
+    FOR EACH STATEMENT EXECUTE FUNCTION fold_probe.record()');
+DROP TRIGGER probe_after_statement ON escrow.entries;
+SELECT * FROM pg_temp.fold_with('CREATE TRIGGER probe_new_table AFTER INSERT ON escrow.entries
+    REFERENCING NEW TABLE AS folded_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION fold_probe.record_new_table()');
+DROP TRIGGER probe_new_table ON escrow.entries;
+
+-- (c) a CHECK constraint: good rows fold as the direct path folds them
+SELECT * FROM pg_temp.fold_with('ALTER TABLE escrow.entries
+    ADD CONSTRAINT probe_no_4242 CHECK (abs(amount) <> 4242)');
+-- a leg that violates it: the fold is refused and changes nothing
+SELECT escrow.transfer(:buyer, :shop, 4242) > 0 AS planted;
+SELECT count(*) AS entries_before, (SELECT count(*) FROM escrow.unfolded) AS waiting_before,
+       pg_temp.entries_digest() AS digest_before
+  FROM escrow.entries \gset
+SELECT split_part(pg_temp.error_of('SELECT escrow.fold_journal()'), ' / ', 1) AS refused;
+SELECT count(*) = :entries_before AS same_entries,
+       (SELECT count(*) FROM escrow.unfolded) = :waiting_before AS same_waiting,
+       pg_temp.entries_digest() = :'digest_before' AS same_digest
+  FROM escrow.entries;
+-- without it the leg folds
+ALTER TABLE escrow.entries DROP CONSTRAINT probe_no_4242;
+SELECT escrow.fold_journal() AS folded;
+SELECT amount, balance FROM escrow.entries e
+ WHERE abs(amount) = 4242 ORDER BY amount;
+SELECT * FROM escrow.verify_ledger();
+
+-- everything at once (the CHECK NOT VALID: the planted leg's entries are
+-- in the table now; it holds for new rows all the same)
+SELECT * FROM pg_temp.fold_with('CREATE TRIGGER probe_before_row BEFORE INSERT ON escrow.entries
+    FOR EACH ROW EXECUTE FUNCTION fold_probe.record();
+  CREATE TRIGGER probe_before_statement BEFORE INSERT ON escrow.entries
+    FOR EACH STATEMENT EXECUTE FUNCTION fold_probe.record();
+  CREATE TRIGGER probe_new_table AFTER INSERT ON escrow.entries
+    REFERENCING NEW TABLE AS folded_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION fold_probe.record_new_table();
+  ALTER TABLE escrow.entries
+    ADD CONSTRAINT probe_no_4242 CHECK (abs(amount) <> 4242) NOT VALID');
+
+-- what was added goes; the table is as the extension made it
+DROP TRIGGER probe_before_row ON escrow.entries;
+DROP TRIGGER probe_before_statement ON escrow.entries;
+DROP TRIGGER probe_new_table ON escrow.entries;
+ALTER TABLE escrow.entries DROP CONSTRAINT probe_no_4242;
+DROP SCHEMA fold_probe CASCADE;
+SELECT FROM pg_temp.post_batch();
+SELECT escrow.fold_journal() AS folded;
+SELECT tgname FROM pg_trigger WHERE tgrelid = 'escrow.entries'::regclass ORDER BY tgname;
+SELECT conname FROM pg_constraint WHERE conrelid = 'escrow.entries'::regclass ORDER BY conname;
+SELECT * FROM escrow.verify_ledger();

@@ -95,5 +95,22 @@ SELECT escrow.capture_batch(escrow.hold_batch(ARRAY[:b2, :b2, :b1], ARRAY[:s1, :
 SELECT owner, posted, held, available FROM escrow.balances WHERE account IN (:b1, :b2, :s1) ORDER BY account;
 SELECT escrow.hold_batch(ARRAY[:b1], ARRAY[:s2], ARRAY[1000]);
 \echo :LAST_ERROR_SQLSTATE
+-- a batch reserves on every account whose folded funds cover it in one
+-- statement, and leaves the others to a decision under their row lock
+-- that counts the credits waiting for them: b3's deposit is folded, b4's
+-- waits; both are held on (b3 twice), then a batch that b4 cannot cover
+-- is refused naming b4, and b3 keeps nothing of it
+SELECT escrow.open_account('bt buyer3', 'USD') AS b3 \gset
+SELECT escrow.open_account('bt buyer4', 'USD') AS b4 \gset
+SELECT escrow.deposit(:b3, 100) > 0 AS ok;
+SELECT escrow.fold_journal() > 0 AS folded;
+SELECT escrow.deposit(:b4, 100) > 0 AS ok;
+SELECT account, posted, held, available FROM escrow.balances WHERE account IN (:b3, :b4) ORDER BY account;
+SELECT cardinality(escrow.hold_batch(ARRAY[:b3, :b4, :b3], ARRAY[:s1, :s1, :s2], ARRAY[30, 40, 20])) AS placed;
+SELECT account, posted, held, available FROM escrow.balances WHERE account IN (:b3, :b4) ORDER BY account;
+SELECT pg_temp.fingerprint() AS before \gset
+SELECT pg_temp.error_of(format($$SELECT escrow.hold_batch(ARRAY[%s, %s], ARRAY[%s, %s], ARRAY[50, 61])$$,
+                               :'b3', :'b4', :'s1', :'s1')) AS error;
+SELECT pg_temp.fingerprint() = :'before' AS unchanged;
 SELECT sum(posted) AS usd_total FROM escrow.balances WHERE currency = 'USD';
 SELECT * FROM escrow.verify_ledger();

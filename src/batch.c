@@ -123,18 +123,6 @@ batch_request(const char *op, StringInfo canonical)
 	return psprintf("%s(sha256:%s)", op, hex);
 }
 
-static Datum
-int64_array(const int64 *values, int n)
-{
-	Datum	   *d = palloc(sizeof(Datum) * n);
-	int			i;
-
-	for (i = 0; i < n; i++)
-		d[i] = Int64GetDatum(values[i]);
-	return PointerGetDatum(construct_array(d, n, INT8OID, 8, FLOAT8PASSBYVAL,
-										   TYPALIGN_DOUBLE));
-}
-
 /*
  * The end of a batch call: its result, the ids as bigint[], recorded for
  * its idempotency key (if any), copied out of SPI's memory; SPI finished
@@ -142,7 +130,7 @@ int64_array(const int64 *values, int n)
 static Datum
 batch_result(const int64 *ids, int n, const char *key)
 {
-	Datum		result = int64_array(ids, n);
+	Datum		result = ep_int64_array(ids, n);
 
 	if (key)
 		ep_idem_record_batch(key, result);
@@ -221,8 +209,8 @@ escrow_hold_batch(PG_FUNCTION_ARGS)
 	 * (on a Citus cluster pair by pair: one statement cannot join accounts
 	 * living on different workers)
 	 */
-	values[0] = int64_array(debit, n);
-	values[1] = int64_array(credit, n);
+	values[0] = ep_int64_array(debit, n);
+	values[1] = ep_int64_array(credit, n);
 	values[2] = BoolGetDatum(false);
 	if (ep_distributed())
 		for (i = 0; i < n; i++)
@@ -237,22 +225,22 @@ escrow_hold_batch(PG_FUNCTION_ARGS)
 			values[2] = BoolGetDatum(true);
 		}
 
-	/* reserve once per debit account, in ascending account order */
+	/* reserve once per debit account, rows locked in ascending account order */
 	pairs = palloc(sizeof(int64) * 2 * n);
 	for (i = 0; i < n; i++)
 	{
 		pairs[2 * i] = debit[i];
 		pairs[2 * i + 1] = amount[i];
 	}
-	ep_apply_per_account(pairs, n, "held amount", ep_add_held);
+	ep_add_held_per_account(pairs, n);
 
 	ids = palloc(sizeof(int64) * n);
 	for (i = 0; i < n; i++)
 		ids[i] = ep_next_id("hold_id_seq");
-	values[0] = int64_array(ids, n);
-	values[1] = int64_array(debit, n);
-	values[2] = int64_array(credit, n);
-	values[3] = int64_array(amount, n);
+	values[0] = ep_int64_array(ids, n);
+	values[1] = ep_int64_array(debit, n);
+	values[2] = ep_int64_array(credit, n);
+	values[3] = ep_int64_array(amount, n);
 	values[4] = TimestampTzGetDatum(expires_at);
 	ep_exec(&insert, values, nulls, 0);
 
@@ -370,7 +358,7 @@ escrow_capture_batch(PG_FUNCTION_ARGS)
 	}
 
 	/* lock the holds, then the accounts, each in ascending id order */
-	values[0] = int64_array(sorted, n);
+	values[0] = ep_int64_array(sorted, n);
 	locked = ep_distributed() ? 0 : ep_exec(&lock_holds, values, NULL, 0);
 	if (ep_distributed())
 		lock_each(sorted, n);
@@ -379,7 +367,7 @@ escrow_capture_batch(PG_FUNCTION_ARGS)
 		debits[i] = ep_int64(i, 2);
 	if (locked > 0)
 	{
-		values[0] = int64_array(debits, locked);
+		values[0] = ep_int64_array(debits, locked);
 		ep_exec(&lock_accounts, values, NULL, 0);
 	}
 

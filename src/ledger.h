@@ -80,6 +80,7 @@ extern void ep_fetch_account(int64 id, const char *currency, bool allow_funding,
 extern void ep_refuse_platform_account(int64 id);
 extern void ep_check_hold_accounts(int64 debit, int64 credit, bool public_call);
 extern void ep_add_held(int64 debit, int64 amount);
+extern void ep_add_held_per_account(int64 *pairs, int n);
 extern void ep_unhold(int64 account, int64 amount);
 extern int	ep_cmp_int64(const void *a, const void *b);
 extern void ep_apply_per_account(int64 *pairs, int n, const char *what,

@@ -14,7 +14,9 @@
 
 #include "catalog/namespace.h"
 #include "catalog/pg_namespace.h"
+#include "catalog/pg_type.h"
 #include "commands/sequence.h"
+#include "utils/array.h"
 #include "utils/elog.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
@@ -233,6 +235,19 @@ ep_int64(int row, int col)
 	if (!ep_get_int64(row, col, &v))
 		elog(ERROR, "escrowpay: unexpected NULL in column %d", col);
 	return v;
+}
+
+/* n bigints as a bigint[] (in the current memory context) */
+Datum
+ep_int64_array(const int64 *values, int n)
+{
+	Datum	   *d = palloc(sizeof(Datum) * n);
+	int			i;
+
+	for (i = 0; i < n; i++)
+		d[i] = Int64GetDatum(values[i]);
+	return PointerGetDatum(construct_array(d, n, INT8OID, 8, FLOAT8PASSBYVAL,
+										   TYPALIGN_DOUBLE));
 }
 
 /* A text column as a C string in the SPI context, or NULL */

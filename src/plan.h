@@ -60,6 +60,7 @@ extern int	ep_execute(const char *sql, bool read_only, long max_rows);
 extern void ep_require_nargs(FunctionCallInfo fcinfo, int nargs);
 extern bool ep_get_int64(int row, int col, int64 *value);
 extern int64 ep_int64(int row, int col);
+extern Datum ep_int64_array(const int64 *values, int n);
 extern char *ep_text(int row, int col);
 extern Datum ep_datum(int row, int col, bool *isnull);
 extern int64 ep_next_id(const char *sequence);

@@ -211,3 +211,12 @@ SELECT count(*) > 0 AS admin_reads_open FROM escrow.open_balance_anchors;
 UPDATE escrow.balance_anchors SET balance = 0;
 UPDATE escrow.open_balance_anchors SET balance = 0;
 RESET ROLE;
+
+-- both kinds in one relation, escrow.all_balance_anchors, are internal
+-- (checkpoint(), balance_at() and verify_ledger() read it): no role may
+-- read it
+SELECT r AS role, has_table_privilege(r, 'escrow.all_balance_anchors', 'SELECT') AS reads
+  FROM unnest(ARRAY['public', 'escrow_app', 'escrow_admin', 'escrow_auditor', 'escrow_party']) r;
+SET ROLE escrow_auditor;
+SELECT count(*) FROM escrow.all_balance_anchors;
+RESET ROLE;

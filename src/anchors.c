@@ -67,15 +67,9 @@
 	"newest AS (" \
 	"    SELECT o.* FROM (SELECT DISTINCT l.account FROM pg_temp.escrowpay_new_legs l) a " \
 	"      CROSS JOIN LATERAL (" \
-	"        SELECT * FROM (SELECT b.account, b.seq, b.legs, b.balance, b.first_at, b.last_at, " \
-	"                              b.upto_at " \
-	"                         FROM escrow.open_balance_anchors b WHERE b.account = a.account " \
-	"                       UNION ALL " \
-	"                       (SELECT b.account, b.seq, b.legs, b.balance, b.first_at, b.last_at, " \
-	"                               b.upto_at " \
-	"                          FROM escrow.balance_anchors b WHERE b.account = a.account " \
-	"                         ORDER BY b.seq DESC LIMIT 1)) x " \
-	"         ORDER BY x.seq DESC LIMIT 1) o), " \
+	"        SELECT b.account, b.seq, b.legs, b.balance, b.first_at, b.last_at, b.upto_at " \
+	"          FROM escrow.all_balance_anchors b WHERE b.account = a.account " \
+	"         ORDER BY b.seq DESC LIMIT 1) o), " \
 	"placed AS (" \
 	"    SELECT l.account, l.transfer, l.amount, l.created_at, " \
 	"           coalesce(n.balance, 0) AS base, n.upto_at AS base_upto, " \

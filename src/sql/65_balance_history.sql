@@ -81,6 +81,23 @@ COMMENT ON TABLE escrow.open_balance_anchors IS
     'Each account''s last balance anchor while it holds fewer than escrow.balance_anchor_legs() legs (the columns of escrow.balance_anchors), rewritten by each escrow.checkpoint() that seals a leg of the account until it is full and moves to escrow.balance_anchors';
 SELECT pg_catalog.pg_extension_config_dump('escrow.open_balance_anchors', '');
 
+-- Every anchor, full or open (open: the account's last one, while it
+-- fills), in one relation: where escrow.checkpoint() continues an
+-- account's anchors from, the anchors balance_at() reads between two
+-- moments and what verify_ledger() compares with the sealed journal.  A
+-- filter on the account (and seq) applies to both tables, each through
+-- its own key.  Internal: no role may read it.
+CREATE VIEW escrow.all_balance_anchors AS
+SELECT b.account, b.seq, b.last_transfer, b.legs, b.balance, b.first_at, b.last_at,
+       b.upto_at, b.from_at, false AS open
+  FROM escrow.balance_anchors b
+UNION ALL
+SELECT o.account, o.seq, o.last_transfer, o.legs, o.balance, o.first_at, o.last_at,
+       o.upto_at, o.from_at, true
+  FROM escrow.open_balance_anchors o;
+COMMENT ON VIEW escrow.all_balance_anchors IS
+    'Internal: every balance anchor, the full ones of escrow.balance_anchors and the open ones of escrow.open_balance_anchors (open true)';
+
 -- Legs per anchor.  Internal: no role may call it.
 CREATE FUNCTION escrow.balance_anchor_legs()
     RETURNS integer
@@ -189,15 +206,9 @@ BEGIN
             FOR r IN
                 SELECT a.last_transfer, a.first_at, a.last_at, a.balance - lag(a.balance, 1, total) OVER w AS moved,
                        lag(a.last_transfer, 1, coalesce(below.last_transfer, 0)) OVER w AS after
-                  FROM (SELECT b.seq, b.last_transfer, b.first_at, b.last_at, b.balance
-                          FROM escrow.balance_anchors b
-                         WHERE b.account = balance_at.account AND b.seq > coalesce(below.seq, 0)
-                           AND b.seq <= above
-                        UNION ALL
-                        SELECT o.seq, o.last_transfer, o.first_at, o.last_at, o.balance
-                          FROM escrow.open_balance_anchors o
-                         WHERE o.account = balance_at.account AND o.seq > coalesce(below.seq, 0)
-                           AND o.seq <= above) a
+                  FROM escrow.all_balance_anchors a
+                 WHERE a.account = balance_at.account AND a.seq > coalesce(below.seq, 0)
+                   AND a.seq <= above
                 WINDOW w AS (ORDER BY a.seq)
             LOOP
                 IF r.last_at <= at THEN

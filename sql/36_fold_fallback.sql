@@ -90,8 +90,8 @@ END $$;
 -- trigger saw, rows they saw that are no folded entry; a statement
 -- trigger without a transition table sees no entry: seen counts its
 -- firings; with no trigger, none), nothing left waiting, and the problems
--- verify_ledger() reports
-CREATE FUNCTION pg_temp.fold_with(addition text)
+-- verify_ledger() reports; then undo the addition when told how (removal)
+CREATE FUNCTION pg_temp.fold_with(addition text, removal text DEFAULT NULL)
 RETURNS TABLE (direct bigint, undone boolean, folded bigint, same_entries boolean, how text,
                seen bigint, missed bigint, invented bigint, waiting bigint, problems bigint)
 LANGUAGE plpgsql AS $$
@@ -113,45 +113,45 @@ BEGIN
   RETURN QUERY
   SELECT d.folded, undone, n, pg_temp.entries_digest() = d.digest, h.how,
          (SELECT count(*) FROM fold_probe.seen s WHERE s.how = h.how),
-         CASE WHEN h.how IN ('BEFORE row', 'AFTER row', 'transition table') THEN
-           (SELECT count(*) FROM (SELECT * FROM new_entries
-                                  EXCEPT ALL
-                                  SELECT s.account, s.seq, s.transfer_id, s.amount, s.balance, s.hash
-                                    FROM fold_probe.seen s WHERE s.how = h.how) x) END,
-         CASE WHEN h.how IN ('BEFORE row', 'AFTER row', 'transition table') THEN
-           (SELECT count(*) FROM (SELECT s.account, s.seq, s.transfer_id, s.amount, s.balance, s.hash
-                                    FROM fold_probe.seen s WHERE s.how = h.how
-                                  EXCEPT ALL
-                                  SELECT * FROM new_entries) x) END,
+         m.missed, m.invented,
          (SELECT count(*) FROM escrow.unfolded),
          (SELECT count(*) FROM escrow.verify_ledger())
     FROM (SELECT DISTINCT s.how FROM fold_probe.seen s
           UNION SELECT '(no trigger)' WHERE NOT EXISTS (SELECT 1 FROM fold_probe.seen)) h
+    -- each entry counted +1 when folded, -1 when a trigger saw it
+    LEFT JOIN LATERAL (
+         SELECT coalesce(sum(x.c) FILTER (WHERE x.c > 0), 0)::bigint AS missed,
+                coalesce(-sum(x.c) FILTER (WHERE x.c < 0), 0)::bigint AS invented
+           FROM (SELECT sum(e.c) AS c
+                   FROM (SELECT ne.account, ne.seq, ne.transfer_id, ne.amount, ne.balance, ne.hash,
+                                1 AS c FROM new_entries ne
+                         UNION ALL
+                         SELECT s.account, s.seq, s.transfer_id, s.amount, s.balance, s.hash, -1
+                           FROM fold_probe.seen s WHERE s.how = h.how) e
+                  GROUP BY e.account, e.seq, e.transfer_id, e.amount, e.balance, e.hash) x) m
+      ON h.how IN ('BEFORE row', 'AFTER row', 'transition table')
    ORDER BY h.how;
   DROP TABLE before_fold, new_entries;
+  IF removal IS NOT NULL THEN
+    EXECUTE removal;
+  END IF;
 END $$;
 
--- (a) row triggers, BEFORE, then AFTER: each sees every folded entry, once
-SELECT * FROM pg_temp.fold_with('CREATE TRIGGER probe_before_row BEFORE INSERT ON escrow.entries
-    FOR EACH ROW EXECUTE FUNCTION fold_probe.record()');
-DROP TRIGGER probe_before_row ON escrow.entries;
-SELECT * FROM pg_temp.fold_with('CREATE TRIGGER probe_after_row AFTER INSERT ON escrow.entries
-    FOR EACH ROW EXECUTE FUNCTION fold_probe.record()');
-DROP TRIGGER probe_after_row ON escrow.entries;
-
--- (b) statement triggers, BEFORE, then AFTER: each fires once per fold (one
+-- (a) row triggers, BEFORE and AFTER: each sees every folded entry, once;
+-- (b) statement triggers, BEFORE and AFTER: each fires once per fold (one
 -- INSERT statement), and an AFTER one with a transition table sees every
 -- folded entry
-SELECT * FROM pg_temp.fold_with('CREATE TRIGGER probe_before_statement BEFORE INSERT ON escrow.entries
-    FOR EACH STATEMENT EXECUTE FUNCTION fold_probe.record()');
-DROP TRIGGER probe_before_statement ON escrow.entries;
-SELECT * FROM pg_temp.fold_with('CREATE TRIGGER probe_after_statement AFTER INSERT ON escrow.entries
-    FOR EACH STATEMENT EXECUTE FUNCTION fold_probe.record()');
-DROP TRIGGER probe_after_statement ON escrow.entries;
-SELECT * FROM pg_temp.fold_with('CREATE TRIGGER probe_new_table AFTER INSERT ON escrow.entries
-    REFERENCING NEW TABLE AS folded_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION fold_probe.record_new_table()');
-DROP TRIGGER probe_new_table ON escrow.entries;
+SELECT t.name, f.*
+  FROM (VALUES ('probe_before_row', 'BEFORE', 'ROW', '', 'record'),
+               ('probe_after_row', 'AFTER', 'ROW', '', 'record'),
+               ('probe_before_statement', 'BEFORE', 'STATEMENT', '', 'record'),
+               ('probe_after_statement', 'AFTER', 'STATEMENT', '', 'record'),
+               ('probe_new_table', 'AFTER', 'STATEMENT', 'REFERENCING NEW TABLE AS folded_rows',
+                'record_new_table')) t(name, timing, level, referencing, fn)
+ CROSS JOIN LATERAL pg_temp.fold_with(
+         format('CREATE TRIGGER %I %s INSERT ON escrow.entries %s FOR EACH %s '
+                'EXECUTE FUNCTION fold_probe.%I()', t.name, t.timing, t.referencing, t.level, t.fn),
+         format('DROP TRIGGER %I ON escrow.entries', t.name)) f;
 
 -- (c) a CHECK constraint: good rows fold as the direct path folds them
 SELECT * FROM pg_temp.fold_with('ALTER TABLE escrow.entries

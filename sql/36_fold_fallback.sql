@@ -3,19 +3,22 @@
 -- INSERT statement when that table is not the plain one the extension
 -- creates, so that what an administrator added to it applies to the
 -- fold's rows too: INSERT triggers of every kind (row and statement,
--- BEFORE and AFTER, with a transition table) and CHECK constraints.  Each
--- case: a batch of postings (deposit, hold and capture, transfer, refund,
--- withdrawal, a system account's debit) folded first without the addition
--- in a subtransaction that is undone (the direct path), then with it; the
--- entries written are the same to the byte (account, seq, transfer,
--- amount, running balance, hash chain), the triggers saw exactly the
--- folded entries, a CHECK refuses a fold whose row violates it and leaves
--- nothing changed, and verify_ledger() reports nothing.  Everything added
--- is dropped at the end.
+-- BEFORE and AFTER, with a transition table), CHECK constraints and
+-- forced row security.  Each case: a batch of postings (deposit, hold and
+-- capture, transfer, refund, withdrawal, a system account's debit) folded
+-- first without the addition in a subtransaction that is undone (the
+-- direct path), then with it; the entries written are the same to the
+-- byte (account, seq, transfer, amount, running balance, hash chain), the
+-- triggers saw exactly the folded entries, a CHECK refuses a fold whose
+-- row violates it and leaves nothing changed, verify_ledger() reports
+-- nothing, and the WAL shows how each fold wrote the entries (pg_walinspect:
+-- Heap2 MULTI_INSERT records for the direct path, Heap INSERT ones
+-- through SQL).  Everything added is dropped at the end.
 \set SHOW_CONTEXT never
 \set VERBOSITY terse
 \i sql/include/fresh_extension.sql
 \i sql/include/error_of.sql
+CREATE EXTENSION pg_walinspect;
 
 SELECT escrow.open_account('ff buyer', 'USD') AS buyer \gset
 SELECT escrow.open_account('ff shop', 'USD') AS shop \gset
@@ -69,12 +72,40 @@ CREATE FUNCTION pg_temp.entries_digest() RETURNS text LANGUAGE sql AS $$
                                         balance, encode(hash, 'hex')), ';' ORDER BY account, seq), ''))
     FROM escrow.entries $$;
 
+-- how a fold wrote escrow.entries, from its WAL records between two points
+CREATE FUNCTION pg_temp.wal_path(wal_from pg_lsn, wal_to pg_lsn) RETURNS text LANGUAGE sql AS $$
+  SELECT CASE WHEN multi > 0 AND plain = 0 THEN 'multi-insert'
+              WHEN plain > 0 AND multi = 0 THEN 'INSERT'
+              ELSE format('%s multi-insert and %s INSERT records', multi, plain) END
+    FROM (SELECT count(*) FILTER (WHERE w.resource_manager = 'Heap2'
+                                    AND w.record_type LIKE 'MULTI_INSERT%') AS multi,
+                 count(*) FILTER (WHERE w.resource_manager = 'Heap'
+                                    AND w.record_type LIKE 'INSERT%') AS plain
+            FROM pg_get_wal_records_info(wal_from, wal_to) w
+           WHERE w.block_ref LIKE format('%%/%s fork main %%', pg_relation_filenode('escrow.entries'))) r $$;
+
+-- where each case's two folds wrote their WAL, read once it is flushed
+CREATE TEMPORARY TABLE fold_wal (n serial, name text, undone_from pg_lsn, undone_to pg_lsn,
+                                 fold_from pg_lsn, fold_to pg_lsn);
+CREATE FUNCTION pg_temp.fold_paths() RETURNS TABLE (name text, undone_fold text, fold text)
+LANGUAGE plpgsql AS $$
+BEGIN
+  RETURN QUERY SELECT w.name, pg_temp.wal_path(w.undone_from, w.undone_to),
+                      pg_temp.wal_path(w.fold_from, w.fold_to)
+                 FROM fold_wal w ORDER BY w.n;
+  TRUNCATE fold_wal;
+END $$;
+
 -- fold as the table is now, in a subtransaction that is undone: the legs
--- folded and the digest of the entries that fold would leave
-CREATE FUNCTION pg_temp.undone_fold(OUT folded bigint, OUT digest text) LANGUAGE plpgsql AS $$
+-- folded, the digest of the entries that fold would leave and where its
+-- WAL is
+CREATE FUNCTION pg_temp.undone_fold(OUT folded bigint, OUT digest text, OUT wal_from pg_lsn,
+                                    OUT wal_to pg_lsn) LANGUAGE plpgsql AS $$
 BEGIN
   BEGIN
+    wal_from := pg_current_wal_insert_lsn();
     folded := escrow.fold_journal();
+    wal_to := pg_current_wal_insert_lsn();
     digest := pg_temp.entries_digest();
     RAISE EXCEPTION USING ERRCODE = 'XUNDO', MESSAGE = 'undo the fold';
   EXCEPTION WHEN SQLSTATE 'XUNDO' THEN
@@ -90,23 +121,30 @@ END $$;
 -- trigger saw, rows they saw that are no folded entry; a statement
 -- trigger without a transition table sees no entry: seen counts its
 -- firings; with no trigger, none), nothing left waiting, and the problems
--- verify_ledger() reports; then undo the addition when told how (removal)
-CREATE FUNCTION pg_temp.fold_with(addition text, removal text DEFAULT NULL)
+-- verify_ledger() reports; then undo the addition when told how (removal).
+-- fold_paths() then tells, from the WAL, how each of the two folds wrote
+CREATE FUNCTION pg_temp.fold_with(name text, addition text, removal text DEFAULT NULL)
 RETURNS TABLE (direct bigint, undone boolean, folded bigint, same_entries boolean, how text,
                seen bigint, missed bigint, invented bigint, waiting bigint, problems bigint)
 LANGUAGE plpgsql AS $$
 DECLARE
   d record;
   n bigint;
+  wal_from pg_lsn;
 BEGIN
   PERFORM pg_temp.post_batch();
   n := (SELECT count(*) FROM escrow.unfolded);
   d := pg_temp.undone_fold();
   undone := (SELECT count(*) FROM escrow.unfolded) = n AND d.folded = n;
-  EXECUTE addition;
+  IF addition IS NOT NULL THEN
+    EXECUTE addition;
+  END IF;
   CREATE TEMPORARY TABLE before_fold AS SELECT account, seq FROM escrow.entries;
   TRUNCATE fold_probe.seen;
+  wal_from := pg_current_wal_insert_lsn();
   n := escrow.fold_journal();
+  INSERT INTO fold_wal (name, undone_from, undone_to, fold_from, fold_to)
+  VALUES (fold_with.name, d.wal_from, d.wal_to, wal_from, pg_current_wal_insert_lsn());
   CREATE TEMPORARY TABLE new_entries AS
   SELECT e.* FROM escrow.entries e
    WHERE NOT EXISTS (SELECT 1 FROM before_fold b WHERE b.account = e.account AND b.seq = e.seq);
@@ -148,14 +186,16 @@ SELECT t.name, f.*
                ('probe_after_statement', 'AFTER', 'STATEMENT', '', 'record'),
                ('probe_new_table', 'AFTER', 'STATEMENT', 'REFERENCING NEW TABLE AS folded_rows',
                 'record_new_table')) t(name, timing, level, referencing, fn)
- CROSS JOIN LATERAL pg_temp.fold_with(
+ CROSS JOIN LATERAL pg_temp.fold_with(t.name,
          format('CREATE TRIGGER %I %s INSERT ON escrow.entries %s FOR EACH %s '
                 'EXECUTE FUNCTION fold_probe.%I()', t.name, t.timing, t.referencing, t.level, t.fn),
          format('DROP TRIGGER %I ON escrow.entries', t.name)) f;
+SELECT * FROM pg_temp.fold_paths();
 
 -- (c) a CHECK constraint: good rows fold as the direct path folds them
-SELECT * FROM pg_temp.fold_with('ALTER TABLE escrow.entries
+SELECT * FROM pg_temp.fold_with('check', 'ALTER TABLE escrow.entries
     ADD CONSTRAINT probe_no_4242 CHECK (abs(amount) <> 4242)');
+SELECT * FROM pg_temp.fold_paths();
 -- a leg that violates it: the fold is refused and changes nothing
 SELECT escrow.transfer(:buyer, :shop, 4242) > 0 AS planted;
 SELECT count(*) AS entries_before, (SELECT count(*) FROM escrow.unfolded) AS waiting_before,
@@ -173,9 +213,16 @@ SELECT amount, balance FROM escrow.entries e
  WHERE abs(amount) = 4242 ORDER BY amount;
 SELECT * FROM escrow.verify_ledger();
 
+-- (d) forced row security (the fold runs as the extension's owner, a
+-- superuser here, whom no policy restricts: the entries are the same)
+SELECT * FROM pg_temp.fold_with('forced row security',
+    'ALTER TABLE escrow.entries FORCE ROW LEVEL SECURITY',
+    'ALTER TABLE escrow.entries NO FORCE ROW LEVEL SECURITY');
+SELECT * FROM pg_temp.fold_paths();
+
 -- everything at once (the CHECK NOT VALID: the planted leg's entries are
 -- in the table now; it holds for new rows all the same)
-SELECT * FROM pg_temp.fold_with('CREATE TRIGGER probe_before_row BEFORE INSERT ON escrow.entries
+SELECT * FROM pg_temp.fold_with('everything', 'CREATE TRIGGER probe_before_row BEFORE INSERT ON escrow.entries
     FOR EACH ROW EXECUTE FUNCTION fold_probe.record();
   CREATE TRIGGER probe_before_statement BEFORE INSERT ON escrow.entries
     FOR EACH STATEMENT EXECUTE FUNCTION fold_probe.record();
@@ -184,15 +231,19 @@ SELECT * FROM pg_temp.fold_with('CREATE TRIGGER probe_before_row BEFORE INSERT O
     FOR EACH STATEMENT EXECUTE FUNCTION fold_probe.record_new_table();
   ALTER TABLE escrow.entries
     ADD CONSTRAINT probe_no_4242 CHECK (abs(amount) <> 4242) NOT VALID');
+SELECT * FROM pg_temp.fold_paths();
 
--- what was added goes; the table is as the extension made it
+-- what was added goes; the table is as the extension made it and both
+-- folds take the direct path
 DROP TRIGGER probe_before_row ON escrow.entries;
 DROP TRIGGER probe_before_statement ON escrow.entries;
 DROP TRIGGER probe_new_table ON escrow.entries;
 ALTER TABLE escrow.entries DROP CONSTRAINT probe_no_4242;
+SELECT * FROM pg_temp.fold_with('nothing added', NULL);
+SELECT * FROM pg_temp.fold_paths();
 DROP SCHEMA fold_probe CASCADE;
-SELECT FROM pg_temp.post_batch();
-SELECT escrow.fold_journal() AS folded;
+DROP EXTENSION pg_walinspect;
 SELECT tgname FROM pg_trigger WHERE tgrelid = 'escrow.entries'::regclass ORDER BY tgname;
 SELECT conname FROM pg_constraint WHERE conrelid = 'escrow.entries'::regclass ORDER BY conname;
+SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = 'escrow.entries'::regclass;
 SELECT * FROM escrow.verify_ledger();

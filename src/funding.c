@@ -23,9 +23,9 @@
 
 /*
  * The funding account of each currency, on a Citus cluster, where finding
- * it is a query over every shard: per backend, like sharded_accounts, and
- * safe for the same reasons (a funding account is never replaced; the
- * cache is emptied when escrow.accounts is a different table).
+ * it is a query over every shard: per backend, and safe (a funding account
+ * is never replaced; the cache is emptied when escrow.accounts is a
+ * different table).
  */
 typedef struct EpFunding
 {
@@ -211,10 +211,11 @@ ep_funding_account_of(int64 account)
 		"  JOIN escrow.accounts f ON f.currency = a.currency "
 		"   AND f.kind = 'system' AND f.owner = '" EP_FUNDING_OWNER "' "
 		" WHERE a.id = $1", INT8OID);
+	bool		sharded = ep_distributed();
 
 	/* on a Citus cluster the two accounts may live on different workers */
-	ep_exec_id(ep_distributed() ? &currency_of : &lookup, account, "account");
-	if (ep_distributed())
+	ep_exec_id(sharded ? &currency_of : &lookup, account, "account");
+	if (sharded)
 		return funding_of_currency(ep_text(0, 1));
 	return ep_int64(0, 1);
 }

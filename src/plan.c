@@ -12,6 +12,9 @@
  */
 #include "plan.h"
 
+#include "access/genam.h"
+#include "access/stratnum.h"
+#include "access/table.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
@@ -19,6 +22,7 @@
 #include "utils/array.h"
 #include "utils/elog.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -40,10 +44,40 @@ forget_distributed(Datum arg, Oid relid)
 }
 
 /*
+ * Does Citus's catalog (pg_dist_partition, relation catalog) list relation
+ * accounts?  Read with a catalog scan, as Citus reads it, not through SPI:
+ * an invalidation (another session's DDL, an ANALYZE, autovacuum) makes
+ * ep_distributed() ask again in the middle of a call, between a statement
+ * and the reading of its rows, and a query there would replace
+ * SPI_tuptable under the caller (test/citus/specs/cluster_cache_invalidation).
+ */
+static bool
+citus_lists(Oid catalog, Oid accounts)
+{
+	Relation	rel = table_open(catalog, AccessShareLock);
+	AttrNumber	logicalrelid = get_attnum(catalog, "logicalrelid");
+	ScanKeyData key;
+	SysScanDesc scan;
+	bool		listed;
+
+	if (logicalrelid == InvalidAttrNumber)
+		elog(ERROR, "escrowpay: pg_dist_partition has no column logicalrelid");
+	/* logicalrelid is a regclass, stored as an oid */
+	ScanKeyInit(&key, logicalrelid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(accounts));
+	scan = systable_beginscan(rel, InvalidOid, false, NULL, 1, &key);
+	listed = HeapTupleIsValid(systable_getnext(scan));
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return listed;
+}
+
+/*
  * Is escrow.accounts a Citus table?  Statements then take custom plans
  * (Citus routes a statement by the values of its parameters, and plans a
  * join of distributed tables only with them known), and the functions take
- * the paths that touch one account per statement.
+ * the paths that touch one account per statement.  Runs no SPI statement,
+ * so it may be asked at any point of a call.
  */
 bool
 ep_distributed(void)
@@ -58,19 +92,10 @@ ep_distributed(void)
 		Oid			catalog = get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE);
 		Oid			accounts = get_relname_relid("accounts",
 												 get_namespace_oid(EP_SCHEMA, false));
+		bool		listed = OidIsValid(catalog) && OidIsValid(accounts) &&
+			citus_lists(catalog, accounts);
 
-		ledger_distributed = 0;
-		if (OidIsValid(catalog) && OidIsValid(accounts))
-		{
-			char		sql[200];
-
-			snprintf(sql, sizeof(sql),
-					 "SELECT 1 FROM pg_catalog.pg_dist_partition WHERE logicalrelid = %u",
-					 accounts);
-			if (SPI_execute(sql, true, 1) != SPI_OK_SELECT)
-				elog(ERROR, "escrowpay: could not read pg_dist_partition");
-			ledger_distributed = SPI_processed > 0;
-		}
+		ledger_distributed = listed ? 1 : 0;
 	}
 	return ledger_distributed == 1;
 }

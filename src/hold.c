@@ -15,6 +15,7 @@
 #include "hold.h"
 
 #include "access/xact.h"
+#include "access/table.h"
 
 #include "fmgr.h"
 #include "idempotency.h"
@@ -170,11 +171,74 @@ ep_interval_key(Interval *expires_in)
 }
 
 /*
- * Place a hold; returns its id.  One statement reserves the funds
- * (EP_RESERVE_SQL) and inserts the hold; when it reserves nothing,
+ * What the statement reserve of ep_place_hold() does, written straight
+ * into the tables (direct.c): reserve on the debit account (the same
+ * qualification, ep_reserve_direct()) and, when it did, insert the hold.
+ * values/nulls are the statement's parameters.  Returns 1 when it placed
+ * the hold, 0 when it reserved nothing (the caller's slow path decides
+ * and says why), -1 when a table is not the plain one this module creates
+ * (the caller runs the statement).  Tables are opened in the order the
+ * statement locks them (holds, then accounts).
+ */
+static int
+place_hold_direct(const Datum *values, const char *nulls, bool public_call)
+{
+	/* the statement's columns, in the order of its parameters */
+	static const char *const columns[] = {"id", "debit_account", "credit_account", "amount",
+	"expires_at", "deal"};
+	static const Oid types[] = {INT8OID, INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID, INT8OID};
+	EpDirect	holds;
+	EpDirect	accounts;
+	int			result = -1;
+
+	ep_direct_begin();
+	if (ep_direct_open(&holds, "holds", CMD_INSERT))
+	{
+		int			natts = RelationGetDescr(holds.rel)->natts;
+		Datum	   *row = palloc0(sizeof(Datum) * natts);
+		bool	   *isnull = palloc0(sizeof(bool) * natts);
+		bool	   *given = palloc0(sizeof(bool) * natts);
+		bool		usable = true;
+		int			i;
+
+		for (i = 0; i < lengthof(columns); i++)
+		{
+			AttrNumber	att = ep_direct_column(&holds, columns[i], types[i]);
+
+			if (att == InvalidAttrNumber || given[att - 1])
+			{
+				usable = false;
+				break;
+			}
+			given[att - 1] = true;
+			row[att - 1] = values[i];
+			isnull[att - 1] = nulls[i] == 'n';
+		}
+		/* deal: nullif($6, 0) */
+		if (usable && DatumGetInt64(values[5]) == 0)
+			isnull[ep_direct_column(&holds, "deal", INT8OID) - 1] = true;
+		if (usable && ep_direct_open(&accounts, "accounts", CMD_UPDATE))
+		{
+			result = ep_reserve_direct(&accounts, DatumGetInt64(values[1]),
+									   DatumGetInt64(values[2]), DatumGetInt64(values[3]),
+									   public_call);
+			if (result == 1)
+				ep_direct_insert(&holds, row, isnull, given);
+			ep_direct_close(&accounts);
+		}
+		ep_direct_close(&holds);
+	}
+	ep_direct_end();
+	return result;
+}
+
+/*
+ * Place a hold; returns its id.  The funds are reserved (EP_RESERVE_SQL)
+ * and the hold inserted directly in the tables (place_hold_direct()), or,
+ * when they are not the plain ones this module creates (or on a Citus
+ * cluster), by one statement doing the same; when it reserves nothing,
  * ep_check_hold_accounts() and ep_add_held() say why or, after counting
- * the committed credits,
- * reserve, and the hold is inserted alone.
+ * the committed credits, reserve, and the hold is inserted alone.
  */
 int64
 ep_place_hold(int64 debit, int64 credit, int64 amount, Interval *expires_in,
@@ -217,8 +281,13 @@ ep_place_hold(int64 debit, int64 credit, int64 amount, Interval *expires_in,
 	values[3] = Int64GetDatum(amount);
 	values[4] = TimestampTzGetDatum(expires_at);
 	values[5] = Int64GetDatum(deal);
-	if (!ep_distributed() && ep_exec(&reserve, values, nulls, 0) == 1)
-		return id;
+	if (!ep_distributed())
+	{
+		int			placed = place_hold_direct(values, nulls, deal == 0);
+
+		if (placed == 1 || (placed == -1 && ep_exec(&reserve, values, nulls, 0) == 1))
+			return id;
+	}
 	ep_check_hold_accounts(debit, credit, deal == 0);
 	ep_add_held(debit, amount);
 	ep_exec(&insert, values, nulls, 0);

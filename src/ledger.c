@@ -25,6 +25,7 @@
 #include "ledger.h"
 
 #include "account.h"
+#include "common/int.h"
 #include "journal.h"
 #include "money.h"
 #include "plan.h"
@@ -403,6 +404,137 @@ ep_add_held(int64 debit, int64 amount)
 	ep_check_held(debit, a.held, amount);
 	check_funds(&a, a.posted, ep_add(a.held, amount, "held amount"), amount);
 	ep_exec(&unguarded, values, NULL, 0);
+}
+
+/*
+ * A reservation decided directly (ep_reserve_direct()): the amount, whether
+ * a public call named the accounts, the credit account as the statement's
+ * snapshot saw it, and the columns of escrow.accounts it reads
+ */
+typedef struct EpReservation
+{
+	int64		amount;
+	bool		public_call;
+	Datum		currency;		/* the credit account's */
+	bool		credit_platform;
+	AttrNumber	owner,
+				kind,
+				currency_att,
+				posted,
+				held,
+				limit,
+				platform;
+} EpReservation;
+
+/* Is text datum d the string s? */
+static bool
+text_is(Datum d, const char *s)
+{
+	text	   *t = DatumGetTextPP(d);
+
+	return VARSIZE_ANY_EXHDR(t) == strlen(s) && memcmp(VARDATA_ANY(t), s, strlen(s)) == 0;
+}
+
+/* Are text datums a and b equal (bytewise: a deterministic collation)? */
+static bool
+text_equal(Datum a, Datum b)
+{
+	text	   *x = DatumGetTextPP(a);
+	text	   *y = DatumGetTextPP(b);
+
+	return VARSIZE_ANY_EXHDR(x) == VARSIZE_ANY_EXHDR(y) &&
+		memcmp(VARDATA_ANY(x), VARDATA_ANY(y), VARSIZE_ANY_EXHDR(x)) == 0;
+}
+
+/*
+ * EP_RESERVE_SQL's qualification on a (version of the) debit row, the
+ * credit row being r's: same currency, the debit no funding account, for a
+ * public call neither account the platform's nor the debit a system
+ * account, held stays within its bound and the folded funds cover it.
+ * *held becomes held + amount.  A NULL anywhere does not qualify, as in
+ * SQL.  (An EpDirectSet.)
+ */
+static bool
+reserve_qualifies(TupleTableSlot *a, void *arg, Datum *held)
+{
+	EpReservation *r = arg;
+	AttrNumber	atts[6] = {r->owner, r->kind, r->currency_att, r->posted, r->held, r->limit};
+	Datum		v[7];
+	bool		isnull;
+	bool		system;
+	int64		need;
+	int			i;
+
+	for (i = 0; i < 7; i++)
+	{
+		v[i] = slot_getattr(a, i < 6 ? atts[i] : r->platform, &isnull);
+		if (isnull)
+			return false;
+	}
+	if (!text_equal(v[2], r->currency) || text_is(v[0], EP_FUNDING_OWNER))
+		return false;
+	system = text_is(v[1], "system");
+	if (r->public_call && (DatumGetBool(v[6]) || r->credit_platform || system))
+		return false;
+	if (DatumGetInt64(v[4]) > EP_MAX_BALANCE - r->amount)
+		return false;
+	/* posted >= (held + amount) - credit_limit, overflow refused */
+	if (!system &&
+		(pg_sub_s64_overflow(DatumGetInt64(v[4]) + r->amount, DatumGetInt64(v[5]), &need) ||
+		 DatumGetInt64(v[3]) < need))
+		return false;
+	*held = Int64GetDatum(DatumGetInt64(v[4]) + r->amount);
+	return true;
+}
+
+/*
+ * The reservation of EP_RESERVE_SQL written directly into escrow.accounts
+ * (accounts, opened by ep_direct_open() for CMD_UPDATE), with the same
+ * snapshot, qualification, row lock and handling of concurrent changes
+ * (ep_direct_update()): 1 when it reserved amount on debit for credit, 0
+ * when the statement would have updated no row (the caller's slow path
+ * decides and says why), -1 when the table's columns are not the ones it
+ * reads (the caller runs the statement).
+ */
+int
+ep_reserve_direct(EpDirect *accounts, int64 debit, int64 credit, int64 amount,
+				  bool public_call)
+{
+	EpReservation r;
+	TupleTableSlot *c;
+	TupleTableSlot *a;
+	AttrNumber	id = ep_direct_column(accounts, "id", INT8OID);
+	bool		isnull;
+	Datum		owner;
+
+	r.amount = amount;
+	r.public_call = public_call;
+	r.owner = ep_direct_column(accounts, "owner", TEXTOID);
+	r.kind = ep_direct_column(accounts, "kind", TEXTOID);
+	r.currency_att = ep_direct_column(accounts, "currency", TEXTOID);
+	r.posted = ep_direct_column(accounts, "posted", INT8OID);
+	r.held = ep_direct_column(accounts, "held", INT8OID);
+	r.limit = ep_direct_column(accounts, "credit_limit", INT8OID);
+	r.platform = ep_direct_column(accounts, "platform", BOOLOID);
+	if (!id || !r.owner || !r.kind || !r.currency_att || !r.posted || !r.held ||
+		!r.limit || !r.platform ||
+		accounts->pkey->rd_index->indkey.values[0] != id)
+		return -1;
+
+	if (debit == credit || (c = ep_direct_fetch(accounts, credit)) == NULL)
+		return 0;
+	owner = slot_getattr(c, r.owner, &isnull);
+	if (isnull || text_is(owner, EP_FUNDING_OWNER))
+		return 0;
+	r.currency = slot_getattr(c, r.currency_att, &isnull);
+	if (isnull)
+		return 0;
+	r.credit_platform = DatumGetBool(slot_getattr(c, r.platform, &isnull));
+	if (isnull)
+		return 0;
+	if ((a = ep_direct_fetch(accounts, debit)) == NULL)
+		return 0;
+	return ep_direct_update(accounts, a, r.held, reserve_qualifies, &r) ? 1 : 0;
 }
 
 /* Give up amount of what account holds */

@@ -10,6 +10,7 @@
 #define EP_LEDGER_H
 
 #include "escrowpay.h"
+#include "direct.h"
 
 /*
  * Who a transfer belongs to (escrow.transfer_owners): at most one field
@@ -81,6 +82,8 @@ extern void ep_refuse_platform_account(int64 id);
 extern void ep_check_hold_accounts(int64 debit, int64 credit, bool public_call);
 extern void ep_add_held(int64 debit, int64 amount);
 extern void ep_add_held_per_account(int64 *pairs, int n);
+extern int	ep_reserve_direct(EpDirect *accounts, int64 debit, int64 credit, int64 amount,
+							  bool public_call);
 extern void ep_unhold(int64 account, int64 amount);
 extern int	ep_cmp_int64(const void *a, const void *b);
 extern void ep_apply_per_account(int64 *pairs, int n, const char *what,

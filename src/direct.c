@@ -366,16 +366,18 @@ check_domain(EpDirect *d, int i, Datum value, bool isnull)
 }
 
 /*
- * Insert a row into d as INSERT INTO <table> (<the given columns>) VALUES
- * (...) does: values[i]/isnull[i] for column i + 1 where given[i], its
- * default (or NULL) elsewhere, domains checked, then the table's
- * constraints, the heap and every index (unique checks included).
+ * Fill slot (virtual, of d's row type) with a row to insert into d as
+ * INSERT INTO <table> (<the given columns>) VALUES (...) makes it:
+ * values[i]/isnull[i] for column i + 1 where given[i], its default (or
+ * NULL) elsewhere, domains checked, then the table's constraints
+ * (ExecConstraints).  A default's value lives in d's per-row memory until
+ * the row is written.
  */
 void
-ep_direct_insert(EpDirect *d, const Datum *values, const bool *isnull, const bool *given)
+ep_direct_fill(EpDirect *d, TupleTableSlot *slot, const Datum *values, const bool *isnull,
+			   const bool *given)
 {
 	TupleDesc	desc = RelationGetDescr(d->rel);
-	TupleTableSlot *slot = d->row;
 	ExprContext *econtext = GetPerTupleExprContext(d->estate);
 	int			i;
 
@@ -402,9 +404,19 @@ ep_direct_insert(EpDirect *d, const Datum *values, const bool *isnull, const boo
 	ExecStoreVirtualTuple(slot);
 	if (desc->constr)
 		ExecConstraints(d->rri, slot, d->estate);
-	table_tuple_insert(d->rel, slot, GetCurrentCommandId(true), 0, NULL);
+}
+
+/*
+ * Insert a row into d (ep_direct_fill()'s arguments): the heap, then every
+ * index (unique checks included)
+ */
+void
+ep_direct_insert(EpDirect *d, const Datum *values, const bool *isnull, const bool *given)
+{
+	ep_direct_fill(d, d->row, values, isnull, given);
+	table_tuple_insert(d->rel, d->row, GetCurrentCommandId(true), 0, NULL);
 	if (d->rri->ri_NumIndices > 0)
-		list_free(ExecInsertIndexTuples(d->rri, slot, d->estate, false, false, NULL, NIL));
+		list_free(ExecInsertIndexTuples(d->rri, d->row, d->estate, false, false, NULL, NIL));
 	ResetPerTupleExprContext(d->estate);
 }
 

@@ -43,6 +43,8 @@ extern bool ep_direct_open(EpDirect *d, const char *table, CmdType cmd);
 extern void ep_direct_close(EpDirect *d);
 extern AttrNumber ep_direct_column(EpDirect *d, const char *name, Oid basetype);
 extern TupleTableSlot *ep_direct_fetch(EpDirect *d, int64 id);
+extern void ep_direct_fill(EpDirect *d, TupleTableSlot *slot, const Datum *values,
+						   const bool *isnull, const bool *given);
 extern void ep_direct_insert(EpDirect *d, const Datum *values, const bool *isnull,
 							 const bool *given);
 extern bool ep_direct_update(EpDirect *d, TupleTableSlot *row, AttrNumber column,

@@ -25,9 +25,8 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
-#include "catalog/namespace.h"
-#include "catalog/pg_class.h"
 #include "common/cryptohash.h"
+#include "direct.h"
 #include "executor/executor.h"
 #include "ledger.h"
 #include "money.h"
@@ -207,76 +206,59 @@ static const char *const entry_columns[] = {"account", "seq", "transfer_id", "am
  * Insert the n entries whose columns are cols[0..5][0..n) (entry_columns)
  * straight into escrow.entries' heap, packed a page per WAL record
  * (table_multi_insert, as COPY does), then their index entries, unique
- * checks included (ExecInsertIndexTuples).  The fold writes two entries
- * per transfer: one WAL record per entry costs about 45 bytes more than
- * its share of a page's record.  Returns false, inserting nothing, when
- * the table is not the plain one this module creates (partitioned, with
- * INSERT triggers of any kind, CHECK constraints or forced row-level security):
- * the caller inserts through SQL then, so that all of that applies.
+ * checks included, each row made and checked as INSERT would
+ * (ep_direct_fill()).  The fold writes two entries per transfer: one WAL
+ * record per entry costs about 45 bytes more than its share of a page's
+ * record.  Returns false, inserting nothing, when the table may not be
+ * written directly (ep_direct_writable(): partitioned, with INSERT
+ * triggers of any kind, row-level security applying, ...) or lacks one of
+ * the columns: the caller inserts through SQL then, so that all of that
+ * applies.
  */
 static bool
 insert_entries_direct(uint64 n, Datum **cols)
 {
-	Oid			relid = get_relname_relid("entries", get_namespace_oid(EP_SCHEMA, false));
-	Relation	rel = table_open(relid, RowExclusiveLock);
-	TupleDesc	desc = RelationGetDescr(rel);
+	EpDirect	d;
+	int			natts;
 	AttrNumber	attnums[EP_ENTRY_COLUMNS];
-	EState	   *estate;
-	ResultRelInfo *rri;
+	Datum	   *values;
+	bool	   *isnull;
+	bool	   *given;
 	TupleTableSlot **slots;
 	uint64		i;
 	int			c;
 
-	if (rel->rd_rel->relkind != RELKIND_RELATION ||
-		(rel->trigdesc && (rel->trigdesc->trig_insert_before_statement ||
-						   rel->trigdesc->trig_insert_before_row ||
-						   rel->trigdesc->trig_insert_after_row ||
-						   rel->trigdesc->trig_insert_instead_row ||
-						   rel->trigdesc->trig_insert_after_statement ||
-						   rel->trigdesc->trig_insert_new_table)) ||
-		(desc->constr && desc->constr->num_check > 0) ||
-		rel->rd_rel->relforcerowsecurity)
-	{
-		table_close(rel, RowExclusiveLock);
+	if (!ep_direct_open(&d, "entries", CMD_INSERT))
 		return false;
-	}
 	for (c = 0; c < EP_ENTRY_COLUMNS; c++)
 	{
-		attnums[c] = get_attnum(relid, entry_columns[c]);
+		attnums[c] = ep_direct_column(&d, entry_columns[c],
+									  c < EP_ENTRY_COLUMNS - 1 ? INT8OID : BYTEAOID);
 		if (attnums[c] == InvalidAttrNumber)
-			elog(ERROR, "escrowpay: escrow.entries has no column %s", entry_columns[c]);
+		{
+			ep_direct_close(&d);
+			return false;
+		}
 	}
 
-	estate = CreateExecutorState();
-	rri = makeNode(ResultRelInfo);
-	InitResultRelInfo(rri, rel, 1, NULL, 0);
-	ExecOpenIndices(rri, false);
+	natts = RelationGetDescr(d.rel)->natts;
+	values = palloc0(sizeof(Datum) * natts);
+	isnull = palloc0(sizeof(bool) * natts);
+	given = palloc0(sizeof(bool) * natts);
+	for (c = 0; c < EP_ENTRY_COLUMNS; c++)
+		given[attnums[c] - 1] = true;
 	slots = palloc(sizeof(TupleTableSlot *) * n);
 	for (i = 0; i < n; i++)
 	{
-		TupleTableSlot *slot = MakeSingleTupleTableSlot(desc, table_slot_callbacks(rel));
-
-		ExecClearTuple(slot);
-		memset(slot->tts_isnull, true, sizeof(bool) * desc->natts);
+		slots[i] = ExecInitExtraTupleSlot(d.estate, RelationGetDescr(d.rel), &TTSOpsVirtual);
 		for (c = 0; c < EP_ENTRY_COLUMNS; c++)
-		{
-			slot->tts_values[attnums[c] - 1] = cols[c][i];
-			slot->tts_isnull[attnums[c] - 1] = false;
-		}
-		ExecStoreVirtualTuple(slot);
-		slots[i] = slot;
+			values[attnums[c] - 1] = cols[c][i];
+		ep_direct_fill(&d, slots[i], values, isnull, given);
 	}
-	table_multi_insert(rel, slots, (int) n, GetCurrentCommandId(true), 0, NULL);
-	for (i = 0; i < n; i++)
-	{
-		ResetPerTupleExprContext(estate);
-		if (rri->ri_NumIndices > 0)
-			list_free(ExecInsertIndexTuples(rri, slots[i], estate, false, false, NULL, NIL));
-		ExecDropSingleTupleTableSlot(slots[i]);
-	}
-	ExecCloseIndices(rri);
-	FreeExecutorState(estate);
-	table_close(rel, NoLock);
+	table_multi_insert(d.rel, slots, (int) n, GetCurrentCommandId(true), 0, NULL);
+	for (i = 0; d.rri->ri_NumIndices > 0 && i < n; i++)
+		list_free(ExecInsertIndexTuples(d.rri, slots[i], d.estate, false, false, NULL, NIL));
+	ep_direct_close(&d);
 	CommandCounterIncrement();
 	return true;
 }

@@ -432,6 +432,19 @@ self_modified(const TM_FailureData *tmfd, CommandId cid)
 }
 
 /*
+ * UPDATE's refusal, in REPEATABLE READ or SERIALIZABLE, of a row a
+ * concurrent transaction changed (what: update or delete) after the
+ * snapshot
+ */
+static void
+serialization_failure(const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+			 errmsg("could not serialize access due to concurrent %s", what)));
+}
+
+/*
  * Update row (found by ep_direct_fetch()) as UPDATE <table> SET <column> =
  * ... WHERE <key> = ... AND <qualification> does: set() decides whether
  * the row qualifies and what column becomes.  When a concurrent
@@ -486,9 +499,7 @@ ep_direct_update(EpDirect *d, TupleTableSlot *row, AttrNumber column, EpDirectSe
 				return false;
 			case TM_Updated:
 				if (IsolationUsesXactSnapshot())
-					ereport(ERROR,
-							(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-							 errmsg("could not serialize access due to concurrent update")));
+					serialization_failure("update");
 				/* the latest version, locked, into row; tid follows it */
 				result = table_tuple_lock(d->rel, &tid, snapshot, row, cid, lockmode,
 										  LockWaitBlock, TUPLE_LOCK_FLAG_FIND_LAST_VERSION,
@@ -502,9 +513,7 @@ ep_direct_update(EpDirect *d, TupleTableSlot *row, AttrNumber column, EpDirectSe
 				return false;
 			case TM_Deleted:
 				if (IsolationUsesXactSnapshot())
-					ereport(ERROR,
-							(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-							 errmsg("could not serialize access due to concurrent delete")));
+					serialization_failure("delete");
 				return false;
 			default:
 				elog(ERROR, "escrowpay: unexpected table_tuple_update status: %u", result);

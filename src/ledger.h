@@ -64,7 +64,11 @@ typedef struct EpAccount
  * system account named by a public call (its caller must be escrow_admin:
  * ep_check_hold_accounts() decides), and the folded funds cover it.  It updates one row or none; on none,
  * ep_check_hold_accounts() and ep_add_held() decide and say why.  A
- * statement over two accounts: not on a Citus cluster.
+ * statement over two accounts: not on a Citus cluster.  A hold runs it
+ * only where it cannot write the tables directly; reserve_qualifies()
+ * (ledger.c) is the same qualification in C: change both together (the
+ * refusals of 03_holds, 32_platform_accounts and 35_system_accounts go
+ * through the C one, 36_direct_writes through both).
  */
 #define EP_RESERVE_SQL(d, c, amt, pub) \
 	"UPDATE escrow.accounts a SET held = a.held + " amt \

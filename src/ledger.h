@@ -68,7 +68,7 @@ typedef struct EpAccount
  * only where it cannot write the tables directly; reserve_qualifies()
  * (ledger.c) is the same qualification in C: change both together (the
  * refusals of 03_holds, 32_platform_accounts and 35_system_accounts go
- * through the C one, 36_direct_writes through both).
+ * through the C one, 37_direct_writes through both).
  */
 #define EP_RESERVE_SQL(d, c, amt, pub) \
 	"UPDATE escrow.accounts a SET held = a.held + " amt \

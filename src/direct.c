@@ -25,7 +25,8 @@
  * Everything else falls back to the SQL statement, decided per call
  * (ep_direct_writable()): a partitioned table or a partition, any trigger
  * on the event (foreign keys and deferred unique checks are triggers too),
- * row-level security that applies to the caller, stored generated columns,
+ * row-level security that applies to the caller or is forced, stored
+ * generated columns,
  * a read-only or parallel transaction, missing privileges, an executor
  * permission hook.  A caller brackets its writes with ep_direct_begin()
  * and ep_direct_end(), which take the snapshot and advance the command
@@ -183,7 +184,8 @@ cache_of(Relation rel)
 /*
  * Whether a one-row cmd (CMD_INSERT or CMD_UPDATE) on rel, locked, may be
  * written directly: rel is a plain table (no partition), with no trigger
- * on the event, no row-level security applying to the current user, no
+ * on the event, no row-level security applying to the current user nor
+ * forced, no
  * stored generated column, the current user holds the privileges the
  * statement needs, and the transaction may write in parallel-free mode.
  * Raises what the statement would for a table published without replica
@@ -214,7 +216,9 @@ ep_direct_writable(Relation rel, CmdType cmd)
 		return false;
 	if (desc->constr && desc->constr->has_generated_stored)
 		return false;
-	if (check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
+	/* forced row security too, even where the current user bypasses it */
+	if (rel->rd_rel->relforcerowsecurity ||
+		check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
 		return false;
 	/* pg_class_aclcheck() grants when any of the modes is held: one each */
 	if (pg_class_aclcheck(relid, GetUserId(), insert ? ACL_INSERT : ACL_UPDATE) != ACLCHECK_OK ||

@@ -211,9 +211,10 @@ static const char *const entry_columns[] = {"account", "seq", "transfer_id", "am
  * record per entry costs about 45 bytes more than its share of a page's
  * record.  Returns false, inserting nothing, when the table may not be
  * written directly (ep_direct_writable(): partitioned, with INSERT
- * triggers of any kind, row-level security applying, ...) or lacks one of
- * the columns: the caller inserts through SQL then, so that all of that
- * applies.
+ * triggers of any kind, row-level security applying or forced, ...), has
+ * CHECK constraints (the fold's batch goes through SQL as a whole then,
+ * as sql/36_fold_fallback shows) or lacks one of the columns: the caller
+ * inserts through SQL then, so that all of that applies.
  */
 static bool
 insert_entries_direct(uint64 n, Datum **cols)
@@ -230,11 +231,13 @@ insert_entries_direct(uint64 n, Datum **cols)
 
 	if (!ep_direct_open(&d, "entries", CMD_INSERT))
 		return false;
+	/* with a CHECK, a batch one row of which it refuses goes through SQL */
 	for (c = 0; c < EP_ENTRY_COLUMNS; c++)
 	{
 		attnums[c] = ep_direct_column(&d, entry_columns[c],
 									  c < EP_ENTRY_COLUMNS - 1 ? INT8OID : BYTEAOID);
-		if (attnums[c] == InvalidAttrNumber)
+		if (attnums[c] == InvalidAttrNumber ||
+			(RelationGetDescr(d.rel)->constr && RelationGetDescr(d.rel)->constr->num_check > 0))
 		{
 			ep_direct_close(&d);
 			return false;

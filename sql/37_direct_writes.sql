@@ -1,13 +1,14 @@
 -- 37_direct_writes: a hold writes its reservation and its row straight
--- into escrow.accounts and escrow.holds (direct.c), and must do exactly
--- what the statement it replaces did.  A later statement of the same call
+-- into escrow.accounts and escrow.holds (direct.c), a transfer its debit,
+-- the transfer and its legs, and each must do exactly what the statement
+-- it replaces did.  A later statement of the same call
 -- or transaction sees the rows; a trigger on either table (added by a
 -- superuser) sends the hold through SQL, so that it fires, with the same
 -- result; a CHECK, a column default, a new column or a domain constraint
 -- added by a DBA applies at once, in a backend that has already placed
 -- holds (what the direct writes keep per backend is rebuilt); an error
 -- inside the direct writes, caught by a savepoint, leaves nothing behind.
--- The races are in the isolation spec direct_holds.
+-- The races are in the isolation specs direct_holds and direct_transfers.
 \set SHOW_CONTEXT never
 \i sql/include/fresh_extension.sql
 \i sql/include/error_of.sql
@@ -122,6 +123,32 @@ ALTER TABLE escrow.holds DROP COLUMN dw_note;
 ALTER TABLE escrow.accounts DROP COLUMN dw_flag;
 SELECT escrow.hold(:buyer, :shop, 30) AS h8 \gset
 SELECT amount, status, created_at BETWEEN now() - interval '10 minutes' AND now() AS created FROM escrow.holds WHERE id = :h8;
+SELECT * FROM pg_temp.buyer_state(:buyer);
+
+-- =====================================================================
+-- A transfer (and a capture's posting) writes its debit, the transfer and
+-- its two legs directly too: a trigger on escrow.transfers or
+-- escrow.unfolded sends it through SQL, with the same rows; a DBA's CHECK
+-- on escrow.transfers applies at once
+CREATE TRIGGER dw_seen_t AFTER INSERT ON escrow.transfers
+  FOR EACH ROW EXECUTE FUNCTION public.dw_seen_row();
+SELECT escrow.transfer(:buyer, :shop, 11) AS t1 \gset
+CREATE TRIGGER dw_seen_u AFTER INSERT ON escrow.unfolded
+  FOR EACH STATEMENT EXECUTE FUNCTION public.dw_seen_statement();
+SELECT escrow.transfer(:buyer, :shop, 12) > 0 AS transferred;
+DROP TRIGGER dw_seen_t ON escrow.transfers;
+DROP TRIGGER dw_seen_u ON escrow.unfolded;
+SELECT escrow.transfer(:buyer, :shop, 13) > 0 AS transferred;
+SELECT * FROM public.dw_seen WHERE what LIKE 'transfers%' OR what LIKE 'unfolded%';
+SELECT id - :t1 AS nth, kind, debit_account = :buyer AS debit, credit_account = :shop AS credit,
+       amount, refunded, hold_id, refund_of,
+       created_at BETWEEN now() - interval '10 minutes' AND now() AS created
+  FROM escrow.transfers WHERE id >= :t1 ORDER BY id;
+SELECT transfer_id - :t1 AS nth, account = :buyer AS debit, amount, applied
+  FROM escrow.unfolded WHERE transfer_id >= :t1 ORDER BY transfer_id, amount;
+ALTER TABLE escrow.transfers ADD CONSTRAINT dw_small CHECK (amount < 1000) NOT VALID;
+SELECT split_part(pg_temp.error_of(format('SELECT escrow.transfer(%s, %s, 1500)', :buyer, :shop)), ' / ', 1) AS refused;
+ALTER TABLE escrow.transfers DROP CONSTRAINT dw_small;
 SELECT * FROM pg_temp.buyer_state(:buyer);
 
 -- a read-only transaction writes nothing

@@ -313,8 +313,8 @@ ep_direct_close(EpDirect *d)
  * basetype and, for text, it compares bytewise as the C code does (the
  * database's collation, or C); 0 otherwise: the caller falls back to SQL.
  */
-AttrNumber
-ep_direct_column(EpDirect *d, const char *name, Oid basetype)
+static AttrNumber
+column_of(EpDirect *d, const char *name, Oid basetype)
 {
 	TupleDesc	desc = RelationGetDescr(d->rel);
 	int			i;
@@ -333,6 +333,24 @@ ep_direct_column(EpDirect *d, const char *name, Oid basetype)
 		return i + 1;
 	}
 	return 0;
+}
+
+/*
+ * The numbers of d's columns names[0..n) into atts[], each of the type
+ * (a domain's base type) types[i] and, for text, comparing bytewise as the
+ * C code does (the database's collation, or C); false when one is not: the
+ * caller falls back to SQL
+ */
+bool
+ep_direct_columns(EpDirect *d, int n, const char *const *names, const Oid *types,
+				  AttrNumber *atts)
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+		if ((atts[i] = column_of(d, names[i], types[i])) == InvalidAttrNumber)
+			return false;
+	return true;
 }
 
 /*
@@ -411,17 +429,35 @@ ep_direct_fill(EpDirect *d, TupleTableSlot *slot, const Datum *values, const boo
 }
 
 /*
- * Insert a row into d (ep_direct_fill()'s arguments): the heap, then every
- * index (unique checks included)
+ * Insert into d a row with values[i] (isnull[i]: NULL) in column atts[i]
+ * (ep_direct_columns()), i < n, as INSERT INTO <table> (<those columns>)
+ * VALUES (...) does (ep_direct_fill()): the heap, then every index
+ * (unique checks included)
  */
 void
-ep_direct_insert(EpDirect *d, const Datum *values, const bool *isnull, const bool *given)
+ep_direct_insert(EpDirect *d, int n, const AttrNumber *atts, const Datum *values,
+				 const bool *isnull)
 {
-	ep_direct_fill(d, d->row, values, isnull, given);
+	int			natts = RelationGetDescr(d->rel)->natts;
+	Datum	   *row = palloc0(sizeof(Datum) * natts);
+	bool	   *nulls = palloc0(sizeof(bool) * natts);
+	bool	   *given = palloc0(sizeof(bool) * natts);
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		row[atts[i] - 1] = values[i];
+		nulls[atts[i] - 1] = isnull[i];
+		given[atts[i] - 1] = true;
+	}
+	ep_direct_fill(d, d->row, row, nulls, given);
 	table_tuple_insert(d->rel, d->row, GetCurrentCommandId(true), 0, NULL);
 	if (d->rri->ri_NumIndices > 0)
 		list_free(ExecInsertIndexTuples(d->rri, d->row, d->estate, false, false, NULL, NIL));
 	ResetPerTupleExprContext(d->estate);
+	pfree(row);
+	pfree(nulls);
+	pfree(given);
 }
 
 /* UPDATE's refusal of a row this command already changed (ExecUpdate) */
@@ -449,23 +485,26 @@ serialization_failure(const char *what)
 }
 
 /*
- * Update row (found by ep_direct_fetch()) as UPDATE <table> SET <column> =
- * ... WHERE <key> = ... AND <qualification> does: set() decides whether
- * the row qualifies and what column becomes.  When a concurrent
- * transaction changed the row after the snapshot: in READ COMMITTED wait
- * for it, lock the row's latest version and decide again on it
- * (EvalPlanQual's recheck; the other rows the decision used stay as the
- * snapshot saw them, as for UPDATE ... FROM), in REPEATABLE READ or
- * SERIALIZABLE raise 40001.  Returns whether it updated the row (false:
- * the row, or its latest version, did not qualify, or was deleted).
+ * Update row (found by ep_direct_fetch()) as UPDATE <table> SET
+ * <columns[0]> = ..., <columns[1]> = ... WHERE <key> = ... AND
+ * <qualification> does: set() decides whether the row qualifies and fills
+ * in the new values of the n columns.  When a concurrent transaction
+ * changed the row after the snapshot: in READ COMMITTED wait for it, lock
+ * the row's latest version and decide again on it (EvalPlanQual's
+ * recheck; the other rows the decision used stay as the snapshot saw
+ * them, as for UPDATE ... FROM), in REPEATABLE READ or SERIALIZABLE raise
+ * 40001.  Returns whether it updated the row (false: the row, or its
+ * latest version, did not qualify, or was deleted).
  */
 bool
-ep_direct_update(EpDirect *d, TupleTableSlot *row, AttrNumber column, EpDirectSet set, void *arg)
+ep_direct_update(EpDirect *d, TupleTableSlot *row, int n, const AttrNumber *columns,
+				 EpDirectSet set, void *arg)
 {
 	TupleDesc	desc = RelationGetDescr(d->rel);
 	ItemPointerData tid = row->tts_tid;
 	CommandId	cid = GetCurrentCommandId(true);
 	Snapshot	snapshot = GetActiveSnapshot();
+	Datum	   *values = palloc(sizeof(Datum) * n);
 
 	for (;;)
 	{
@@ -473,17 +512,20 @@ ep_direct_update(EpDirect *d, TupleTableSlot *row, AttrNumber column, EpDirectSe
 		LockTupleMode lockmode;
 		bool		update_indexes;
 		TM_Result	result;
-		Datum		value;
+		int			i;
 
-		if (!set(row, arg, &value))
+		if (!set(row, arg, values))
 			return false;
-		check_domain(d, column - 1, value, false);
 		ExecClearTuple(d->row);
 		slot_getallattrs(row);
 		memcpy(d->row->tts_values, row->tts_values, sizeof(Datum) * desc->natts);
 		memcpy(d->row->tts_isnull, row->tts_isnull, sizeof(bool) * desc->natts);
-		d->row->tts_values[column - 1] = value;
-		d->row->tts_isnull[column - 1] = false;
+		for (i = 0; i < n; i++)
+		{
+			check_domain(d, columns[i] - 1, values[i], false);
+			d->row->tts_values[columns[i] - 1] = values[i];
+			d->row->tts_isnull[columns[i] - 1] = false;
+		}
 		ExecStoreVirtualTuple(d->row);
 		if (desc->constr)
 			ExecConstraints(d->rri, d->row, d->estate);

@@ -32,22 +32,23 @@ typedef struct EpDirect
 /*
  * What an update sets (ep_direct_update): decides on row, the (latest)
  * version of the row to update, whether it qualifies, and if so the new
- * value of the column set (*value, never NULL)
+ * values of the columns set (values[], never NULL)
  */
-typedef bool (*EpDirectSet) (TupleTableSlot *row, void *arg, Datum *value);
+typedef bool (*EpDirectSet) (TupleTableSlot *row, void *arg, Datum *values);
 
 extern bool ep_direct_writable(Relation rel, CmdType cmd);
 extern void ep_direct_begin(void);
 extern void ep_direct_end(void);
 extern bool ep_direct_open(EpDirect *d, const char *table, CmdType cmd);
 extern void ep_direct_close(EpDirect *d);
-extern AttrNumber ep_direct_column(EpDirect *d, const char *name, Oid basetype);
+extern bool ep_direct_columns(EpDirect *d, int n, const char *const *names, const Oid *types,
+							  AttrNumber *atts);
 extern TupleTableSlot *ep_direct_fetch(EpDirect *d, int64 id);
 extern void ep_direct_fill(EpDirect *d, TupleTableSlot *slot, const Datum *values,
 						   const bool *isnull, const bool *given);
-extern void ep_direct_insert(EpDirect *d, const Datum *values, const bool *isnull,
-							 const bool *given);
-extern bool ep_direct_update(EpDirect *d, TupleTableSlot *row, AttrNumber column,
-							 EpDirectSet set, void *arg);
+extern void ep_direct_insert(EpDirect *d, int n, const AttrNumber *atts,
+							 const Datum *values, const bool *isnull);
+extern bool ep_direct_update(EpDirect *d, TupleTableSlot *row, int n,
+							 const AttrNumber *columns, EpDirectSet set, void *arg);
 
 #endif							/* EP_DIRECT_H */

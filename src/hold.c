@@ -15,7 +15,6 @@
 #include "hold.h"
 
 #include "access/xact.h"
-#include "access/table.h"
 
 #include "fmgr.h"
 #include "idempotency.h"
@@ -187,43 +186,27 @@ place_hold_direct(const Datum *values, const char *nulls, bool public_call)
 	static const char *const columns[] = {"id", "debit_account", "credit_account", "amount",
 	"expires_at", "deal"};
 	static const Oid types[] = {INT8OID, INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID, INT8OID};
+	AttrNumber	atts[lengthof(columns)];
+	bool		isnull[lengthof(columns)];
 	EpDirect	holds;
 	EpDirect	accounts;
 	int			result = -1;
+	int			i;
 
+	for (i = 0; i < lengthof(columns); i++)
+		isnull[i] = nulls[i] == 'n';
+	isnull[5] = DatumGetInt64(values[5]) == 0;	/* deal: nullif($6, 0) */
 	ep_direct_begin();
 	if (ep_direct_open(&holds, "holds", CMD_INSERT))
 	{
-		int			natts = RelationGetDescr(holds.rel)->natts;
-		Datum	   *row = palloc0(sizeof(Datum) * natts);
-		bool	   *isnull = palloc0(sizeof(bool) * natts);
-		bool	   *given = palloc0(sizeof(bool) * natts);
-		bool		usable = true;
-		int			i;
-
-		for (i = 0; i < lengthof(columns); i++)
-		{
-			AttrNumber	att = ep_direct_column(&holds, columns[i], types[i]);
-
-			if (att == InvalidAttrNumber || given[att - 1])
-			{
-				usable = false;
-				break;
-			}
-			given[att - 1] = true;
-			row[att - 1] = values[i];
-			isnull[att - 1] = nulls[i] == 'n';
-		}
-		/* deal: nullif($6, 0) */
-		if (usable && DatumGetInt64(values[5]) == 0)
-			isnull[ep_direct_column(&holds, "deal", INT8OID) - 1] = true;
-		if (usable && ep_direct_open(&accounts, "accounts", CMD_UPDATE))
+		if (ep_direct_columns(&holds, lengthof(columns), columns, types, atts) &&
+			ep_direct_open(&accounts, "accounts", CMD_UPDATE))
 		{
 			result = ep_reserve_direct(&accounts, DatumGetInt64(values[1]),
 									   DatumGetInt64(values[2]), DatumGetInt64(values[3]),
 									   public_call);
 			if (result == 1)
-				ep_direct_insert(&holds, row, isnull, given);
+				ep_direct_insert(&holds, lengthof(columns), atts, values, isnull);
 			ep_direct_close(&accounts);
 		}
 		ep_direct_close(&holds);

@@ -200,6 +200,8 @@ legs_transfers(EpEntry *legs, uint64 n)
 /* The columns of escrow.entries a fold fills, in the order of its arrays */
 static const char *const entry_columns[] = {"account", "seq", "transfer_id", "amount", "balance", "hash"};
 
+static const Oid entry_types[] = {INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, BYTEAOID};
+
 #define EP_ENTRY_COLUMNS lengthof(entry_columns)
 
 /*
@@ -232,16 +234,11 @@ insert_entries_direct(uint64 n, Datum **cols)
 	if (!ep_direct_open(&d, "entries", CMD_INSERT))
 		return false;
 	/* with a CHECK, a batch one row of which it refuses goes through SQL */
-	for (c = 0; c < EP_ENTRY_COLUMNS; c++)
+	if (!ep_direct_columns(&d, EP_ENTRY_COLUMNS, entry_columns, entry_types, attnums) ||
+		(RelationGetDescr(d.rel)->constr && RelationGetDescr(d.rel)->constr->num_check > 0))
 	{
-		attnums[c] = ep_direct_column(&d, entry_columns[c],
-									  c < EP_ENTRY_COLUMNS - 1 ? INT8OID : BYTEAOID);
-		if (attnums[c] == InvalidAttrNumber ||
-			(RelationGetDescr(d.rel)->constr && RelationGetDescr(d.rel)->constr->num_check > 0))
-		{
-			ep_direct_close(&d);
-			return false;
-		}
+		ep_direct_close(&d);
+		return false;
 	}
 
 	natts = RelationGetDescr(d.rel)->natts;

@@ -9,7 +9,8 @@
  * UPDATE's WHERE clause; every other leg (every credit, a system account's
  * debit) touches no account row: it waits in escrow.unfolded, so that
  * credits to a busy account (a merchant, a fee or funding account) never
- * queue on its row.  Posting is one statement (ep_post_transfer).  The
+ * queue on its row.  Posting is one statement (ep_post_transfer), or its
+ * rows written straight into the tables (post_direct(), direct.c).  The
  * waiting legs are folded into the hash-chained journal later (journal.c).
  *
  * accounts.posted counts folded money and applied legs only, so a funds
@@ -275,7 +276,304 @@ record_owner(int64 id, const EpOwner *owner)
 }
 
 /*
- * Post a transfer in one statement: check both accounts (they exist, share
+ * The direct writes of the ledger (direct.c): the reservation of a hold
+ * and the posting of a transfer written straight into the tables, with
+ * the qualifications of their statements (EP_RESERVE_SQL, ep_post_transfer()'s
+ * post) in C.  Each says 0 (write nothing, let the slow path decide)
+ * wherever its statement would write no row, and also on a NULL or an
+ * overflow the statement would have raised on: the slow path is the one
+ * that decides and says why, so a 0 costs time only.
+ */
+
+/* The columns of escrow.accounts the direct writes read */
+typedef struct EpAccountCols
+{
+	AttrNumber	atts[8];		/* in the order of account_columns[] */
+} EpAccountCols;
+
+static const char *const account_columns[] = {"id", "owner", "kind", "currency", "posted", "held",
+"credit_limit", "platform"};
+static const Oid account_types[] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID,
+BOOLOID};
+
+#define EP_COL_POSTED 4
+#define EP_COL_HELD 5
+
+/* An account row as the direct writes read it */
+typedef struct EpAccountRow
+{
+	Datum		currency;
+	bool		funding;		/* owner = EP_FUNDING_OWNER */
+	bool		system;			/* kind = 'system' */
+	bool		platform;
+	int64		posted;
+	int64		held;
+	int64		limit;
+} EpAccountRow;
+
+/* Is text datum d the string s? */
+static bool
+text_is(Datum d, const char *s)
+{
+	text	   *t = DatumGetTextPP(d);
+
+	return VARSIZE_ANY_EXHDR(t) == strlen(s) && memcmp(VARDATA_ANY(t), s, strlen(s)) == 0;
+}
+
+/* Are text datums a and b equal (bytewise: a deterministic collation)? */
+static bool
+text_equal(Datum a, Datum b)
+{
+	text	   *x = DatumGetTextPP(a);
+	text	   *y = DatumGetTextPP(b);
+
+	return VARSIZE_ANY_EXHDR(x) == VARSIZE_ANY_EXHDR(y) &&
+		memcmp(VARDATA_ANY(x), VARDATA_ANY(y), VARSIZE_ANY_EXHDR(x)) == 0;
+}
+
+/*
+ * The columns of escrow.accounts (opened for a direct update) the direct
+ * writes read, and its key on id; false when they are not all there as
+ * this module creates them
+ */
+static bool
+account_cols(EpDirect *accounts, EpAccountCols *cols)
+{
+	return ep_direct_columns(accounts, lengthof(account_columns), account_columns,
+							 account_types, cols->atts) &&
+		accounts->pkey->rd_index->indkey.values[0] == cols->atts[0];
+}
+
+/* Read account row slot into *a; false when a field is NULL */
+static bool
+account_row(TupleTableSlot *slot, const EpAccountCols *cols, EpAccountRow *a)
+{
+	Datum		v[8];
+	bool		isnull;
+	int			i;
+
+	for (i = 1; i < 8; i++)
+	{
+		v[i] = slot_getattr(slot, cols->atts[i], &isnull);
+		if (isnull)
+			return false;
+	}
+	a->funding = text_is(v[1], EP_FUNDING_OWNER);
+	a->system = text_is(v[2], "system");
+	a->currency = v[3];
+	a->posted = DatumGetInt64(v[4]);
+	a->held = DatumGetInt64(v[5]);
+	a->limit = DatumGetInt64(v[6]);
+	a->platform = DatumGetBool(v[7]);
+	return true;
+}
+
+/*
+ * What a direct write decides on its debit row with: the amount reserved
+ * on it (a hold) or taken from it (a posting, giving up unhold of what it
+ * holds), and for a hold whether a public call named the accounts and the
+ * credit row as the statement's snapshot saw it
+ */
+typedef struct EpDebit
+{
+	int64		amount;
+	int64		unhold;
+	bool		public_call;
+	EpAccountRow credit;
+	EpAccountCols cols;
+} EpDebit;
+
+/*
+ * EP_RESERVE_SQL's qualification on a (version of the) debit row, the
+ * credit row being r's: same currency, the debit no funding account, for a
+ * public call neither account the platform's nor the debit a system
+ * account, held stays within its bound and the folded funds cover it.
+ * values[0] (held) becomes held + amount.  (An EpDirectSet.)
+ */
+static bool
+reserve_qualifies(TupleTableSlot *slot, void *arg, Datum *values)
+{
+	EpDebit    *r = arg;
+	EpAccountRow a;
+	int64		need;
+
+	if (!account_row(slot, &r->cols, &a) || !text_equal(a.currency, r->credit.currency) ||
+		a.funding)
+		return false;
+	if (r->public_call && (a.platform || r->credit.platform || a.system))
+		return false;
+	if (a.held > EP_MAX_BALANCE - r->amount)
+		return false;
+	/* posted >= (held + amount) - credit_limit */
+	if (!a.system &&
+		(pg_sub_s64_overflow(a.held + r->amount, a.limit, &need) || a.posted < need))
+		return false;
+	values[0] = Int64GetDatum(a.held + r->amount);
+	return true;
+}
+
+/*
+ * The reservation of EP_RESERVE_SQL written directly into escrow.accounts
+ * (accounts, opened by ep_direct_open() for CMD_UPDATE), with the same
+ * snapshot, qualification, row lock and handling of concurrent changes
+ * (ep_direct_update()): 1 when it reserved amount on debit for credit, 0
+ * when the statement would have updated no row (the caller's slow path
+ * decides and says why), -1 when the table's columns are not the ones it
+ * reads (the caller runs the statement).
+ */
+int
+ep_reserve_direct(EpDirect *accounts, int64 debit, int64 credit, int64 amount,
+				  bool public_call)
+{
+	EpDebit		r;
+	TupleTableSlot *c;
+	TupleTableSlot *a;
+
+	if (!account_cols(accounts, &r.cols))
+		return -1;
+	r.amount = amount;
+	r.public_call = public_call;
+	if (debit == credit || (c = ep_direct_fetch(accounts, credit)) == NULL ||
+		!account_row(c, &r.cols, &r.credit) || r.credit.funding ||
+		(a = ep_direct_fetch(accounts, debit)) == NULL)
+		return 0;
+	return ep_direct_update(accounts, a, 1, &r.cols.atts[EP_COL_HELD], reserve_qualifies, &r) ?
+		1 : 0;
+}
+
+/*
+ * The qualification of the debit row's update in ep_post_transfer()'s
+ * post (du) on a (version of the) row: the balance stays within its bound
+ * and, but for a system account, the folded funds cover the amount once
+ * unhold is given up.  values[] (posted, held) become posted - amount and
+ * held - unhold.  (An EpDirectSet.)
+ */
+static bool
+debit_qualifies(TupleTableSlot *slot, void *arg, Datum *values)
+{
+	EpDebit    *b = arg;
+	EpAccountRow a;
+	int64		posted;
+	int64		held;
+	int64		need;
+
+	if (!account_row(slot, &b->cols, &a) ||
+		a.posted < b->amount - (a.system ? EP_MAX_SYSTEM_BALANCE : EP_MAX_BALANCE) ||
+		pg_sub_s64_overflow(a.posted, b->amount, &posted) ||
+		pg_sub_s64_overflow(a.held, b->unhold, &held))
+		return false;
+	if (!a.system && (pg_sub_s64_overflow(held, a.limit, &need) || posted < need))
+		return false;
+	values[0] = Int64GetDatum(posted);
+	values[1] = Int64GetDatum(held);
+	return true;
+}
+
+/*
+ * ep_post_transfer()'s post written directly into the tables, tables
+ * opened: 1 when it posted p, 0 when post would have posted nothing,
+ * -1 when a table's columns are not the ones it writes.  funding: p is a
+ * deposit or withdrawal.
+ */
+static int
+post_rows(const EpPosting *p, bool funding, EpDirect *accounts, EpDirect *transfers,
+		  EpDirect *unfolded)
+{
+	static const char *const transfer_columns[] = {"id", "kind", "debit_account",
+	"credit_account", "amount", "hold_id", "refund_of"};
+	static const Oid transfer_types[] = {INT8OID, TEXTOID, INT8OID, INT8OID, INT8OID, INT8OID,
+	INT8OID};
+	static const char *const leg_columns[] = {"account", "transfer_id", "amount", "applied"};
+	static const Oid leg_types[] = {INT8OID, INT8OID, INT8OID, BOOLOID};
+	AttrNumber	tatts[lengthof(transfer_columns)];
+	AttrNumber	latts[lengthof(leg_columns)];
+	EpDebit		b;
+	EpAccountRow d;
+	EpAccountRow c;
+	TupleTableSlot *ds;
+	TupleTableSlot *cs;
+	bool		free;
+	Datum		values[7];
+	char		nulls[7];
+	bool		isnull[7];
+	int			i;
+
+	if (!account_cols(accounts, &b.cols) ||
+		!ep_direct_columns(transfers, lengthof(transfer_columns), transfer_columns,
+						   transfer_types, tatts) ||
+		!ep_direct_columns(unfolded, lengthof(leg_columns), leg_columns, leg_types, latts))
+		return -1;
+
+	/* d and c: the accounts; p: both fit, the credit far from its bound */
+	if ((ds = ep_direct_fetch(accounts, p->debit)) == NULL || !account_row(ds, &b.cols, &d) ||
+		(!funding && d.funding) || (refuses_platform(p, true) && (d.platform || d.system)) ||
+		(cs = ep_direct_fetch(accounts, p->credit)) == NULL || !account_row(cs, &b.cols, &c) ||
+		(!funding && c.funding) || (refuses_platform(p, false) && c.platform) ||
+		!text_equal(c.currency, d.currency) || p->amount > EP_UNCHECKED_MAX ||
+		c.posted > (c.system ? EP_MAX_SYSTEM_BALANCE : EP_MAX_BALANCE) / 2)
+		return 0;
+	/* a system account's debit giving up no hold, far from its bound: no row */
+	free = d.system && p->debit_unhold == 0 && d.posted >= -EP_MAX_SYSTEM_BALANCE / 2;
+	b.amount = p->amount;
+	b.unhold = p->debit_unhold;
+	if (!free &&
+		!ep_direct_update(accounts, ds, 2, &b.cols.atts[EP_COL_POSTED], debit_qualifies, &b))
+		return 0;
+
+	transfer_params(p, values, nulls);
+	for (i = 0; i < lengthof(transfer_columns); i++)
+		isnull[i] = nulls[i] == 'n';
+	ep_direct_insert(transfers, lengthof(transfer_columns), tatts, values, isnull);
+
+	memset(isnull, false, sizeof(isnull));
+	values[0] = Int64GetDatum(p->debit);
+	values[1] = Int64GetDatum(p->id);
+	values[2] = Int64GetDatum(-p->amount);
+	values[3] = BoolGetDatum(!free);
+	ep_direct_insert(unfolded, lengthof(leg_columns), latts, values, isnull);
+	values[0] = Int64GetDatum(p->credit);
+	values[2] = Int64GetDatum(p->amount);
+	values[3] = BoolGetDatum(false);
+	ep_direct_insert(unfolded, lengthof(leg_columns), latts, values, isnull);
+	return 1;
+}
+
+/*
+ * ep_post_transfer()'s post written directly into the tables (direct.c),
+ * opened in the order the statement locks them: 1 when it posted p, 0
+ * when post would have posted nothing (post_slow() decides), -1 when a
+ * table is not the plain one this module creates (the caller runs post).
+ */
+static int
+post_direct(const EpPosting *p, bool funding)
+{
+	EpDirect	unfolded;
+	EpDirect	accounts;
+	EpDirect	transfers;
+	int			result = -1;
+
+	ep_direct_begin();
+	if (ep_direct_open(&unfolded, "unfolded", CMD_INSERT))
+	{
+		if (ep_direct_open(&accounts, "accounts", CMD_UPDATE))
+		{
+			if (ep_direct_open(&transfers, "transfers", CMD_INSERT))
+			{
+				result = post_rows(p, funding, &accounts, &transfers, &unfolded);
+				ep_direct_close(&transfers);
+			}
+			ep_direct_close(&accounts);
+		}
+		ep_direct_close(&unfolded);
+	}
+	ep_direct_end();
+	return result;
+}
+
+/*
+ * Post a transfer in one statement, post (or its rows written straight
+ * into the tables with the same qualification, post_direct(), where
+ * direct.c can prove that equivalent): check both accounts (they exist, share
  * a currency, a funding account only for deposits and withdrawals, no
  * other account of the platform's own named by a public call, and no
  * system account debited by one: post_slow() lets escrow_admin), apply
@@ -345,8 +643,15 @@ ep_post_transfer(const EpPosting *p)
 	 * a multi-shard modification that serialises with every other one.
 	 * post_slow() touches one account per statement.
 	 */
-	if (ep_distributed() || ep_exec(&post, values, nulls, 0) != 2)
+	if (ep_distributed())
 		post_slow(p, funding);
+	else
+	{
+		int			posted = post_direct(p, funding);
+
+		if (posted == 0 || (posted == -1 && ep_exec(&post, values, nulls, 0) != 2))
+			post_slow(p, funding);
+	}
 	if (ep_owned(&p->owner))
 		record_owner(p->id, &p->owner);
 }
@@ -404,137 +709,6 @@ ep_add_held(int64 debit, int64 amount)
 	ep_check_held(debit, a.held, amount);
 	check_funds(&a, a.posted, ep_add(a.held, amount, "held amount"), amount);
 	ep_exec(&unguarded, values, NULL, 0);
-}
-
-/*
- * A reservation decided directly (ep_reserve_direct()): the amount, whether
- * a public call named the accounts, the credit account as the statement's
- * snapshot saw it, and the columns of escrow.accounts it reads
- */
-typedef struct EpReservation
-{
-	int64		amount;
-	bool		public_call;
-	Datum		currency;		/* the credit account's */
-	bool		credit_platform;
-	AttrNumber	owner,
-				kind,
-				currency_att,
-				posted,
-				held,
-				limit,
-				platform;
-} EpReservation;
-
-/* Is text datum d the string s? */
-static bool
-text_is(Datum d, const char *s)
-{
-	text	   *t = DatumGetTextPP(d);
-
-	return VARSIZE_ANY_EXHDR(t) == strlen(s) && memcmp(VARDATA_ANY(t), s, strlen(s)) == 0;
-}
-
-/* Are text datums a and b equal (bytewise: a deterministic collation)? */
-static bool
-text_equal(Datum a, Datum b)
-{
-	text	   *x = DatumGetTextPP(a);
-	text	   *y = DatumGetTextPP(b);
-
-	return VARSIZE_ANY_EXHDR(x) == VARSIZE_ANY_EXHDR(y) &&
-		memcmp(VARDATA_ANY(x), VARDATA_ANY(y), VARSIZE_ANY_EXHDR(x)) == 0;
-}
-
-/*
- * EP_RESERVE_SQL's qualification on a (version of the) debit row, the
- * credit row being r's: same currency, the debit no funding account, for a
- * public call neither account the platform's nor the debit a system
- * account, held stays within its bound and the folded funds cover it.
- * *held becomes held + amount.  A NULL anywhere does not qualify, as in
- * SQL.  (An EpDirectSet.)
- */
-static bool
-reserve_qualifies(TupleTableSlot *a, void *arg, Datum *held)
-{
-	EpReservation *r = arg;
-	AttrNumber	atts[6] = {r->owner, r->kind, r->currency_att, r->posted, r->held, r->limit};
-	Datum		v[7];
-	bool		isnull;
-	bool		system;
-	int64		need;
-	int			i;
-
-	for (i = 0; i < 7; i++)
-	{
-		v[i] = slot_getattr(a, i < 6 ? atts[i] : r->platform, &isnull);
-		if (isnull)
-			return false;
-	}
-	if (!text_equal(v[2], r->currency) || text_is(v[0], EP_FUNDING_OWNER))
-		return false;
-	system = text_is(v[1], "system");
-	if (r->public_call && (DatumGetBool(v[6]) || r->credit_platform || system))
-		return false;
-	if (DatumGetInt64(v[4]) > EP_MAX_BALANCE - r->amount)
-		return false;
-	/* posted >= (held + amount) - credit_limit, overflow refused */
-	if (!system &&
-		(pg_sub_s64_overflow(DatumGetInt64(v[4]) + r->amount, DatumGetInt64(v[5]), &need) ||
-		 DatumGetInt64(v[3]) < need))
-		return false;
-	*held = Int64GetDatum(DatumGetInt64(v[4]) + r->amount);
-	return true;
-}
-
-/*
- * The reservation of EP_RESERVE_SQL written directly into escrow.accounts
- * (accounts, opened by ep_direct_open() for CMD_UPDATE), with the same
- * snapshot, qualification, row lock and handling of concurrent changes
- * (ep_direct_update()): 1 when it reserved amount on debit for credit, 0
- * when the statement would have updated no row (the caller's slow path
- * decides and says why), -1 when the table's columns are not the ones it
- * reads (the caller runs the statement).
- */
-int
-ep_reserve_direct(EpDirect *accounts, int64 debit, int64 credit, int64 amount,
-				  bool public_call)
-{
-	EpReservation r;
-	TupleTableSlot *c;
-	TupleTableSlot *a;
-	AttrNumber	id = ep_direct_column(accounts, "id", INT8OID);
-	bool		isnull;
-	Datum		owner;
-
-	r.amount = amount;
-	r.public_call = public_call;
-	r.owner = ep_direct_column(accounts, "owner", TEXTOID);
-	r.kind = ep_direct_column(accounts, "kind", TEXTOID);
-	r.currency_att = ep_direct_column(accounts, "currency", TEXTOID);
-	r.posted = ep_direct_column(accounts, "posted", INT8OID);
-	r.held = ep_direct_column(accounts, "held", INT8OID);
-	r.limit = ep_direct_column(accounts, "credit_limit", INT8OID);
-	r.platform = ep_direct_column(accounts, "platform", BOOLOID);
-	if (!id || !r.owner || !r.kind || !r.currency_att || !r.posted || !r.held ||
-		!r.limit || !r.platform ||
-		accounts->pkey->rd_index->indkey.values[0] != id)
-		return -1;
-
-	if (debit == credit || (c = ep_direct_fetch(accounts, credit)) == NULL)
-		return 0;
-	owner = slot_getattr(c, r.owner, &isnull);
-	if (isnull || text_is(owner, EP_FUNDING_OWNER))
-		return 0;
-	r.currency = slot_getattr(c, r.currency_att, &isnull);
-	if (isnull)
-		return 0;
-	r.credit_platform = DatumGetBool(slot_getattr(c, r.platform, &isnull));
-	if (isnull)
-		return 0;
-	if ((a = ep_direct_fetch(accounts, debit)) == NULL)
-		return 0;
-	return ep_direct_update(accounts, a, r.held, reserve_qualifies, &r) ? 1 : 0;
 }
 
 /* Give up amount of what account holds */

@@ -34,6 +34,7 @@
  * (5 * 10^15: five thousand of the largest such legs, on one account) to
  * carry a balance past it.
  */
+#define EP_UNCHECKED_MAX	INT64CONST(1000000000000)
 #define EP_UNCHECKED_MAX_SQL "1000000000000"
 
 /* Elements of array arguments */

@@ -102,6 +102,14 @@ ALTER TABLE escrow.holds DROP CONSTRAINT dw_small;
 SELECT * FROM pg_temp.buyer_state(:buyer);
 SELECT escrow.hold(:buyer, :shop, 50) > 0 AS placed_after;
 
+-- a CHECK that fails when it is planned (NOT VALID: not checked on the
+-- rows already there) refuses every hold, not only the first one of the
+-- backend (what the direct writes keep is never left half-built)
+ALTER TABLE escrow.holds ADD CONSTRAINT dw_broken CHECK (amount > 1 / 0) NOT VALID;
+SELECT split_part(pg_temp.error_of(format('SELECT escrow.hold(%s, %s, 5)', :buyer, :shop)), ' / ', 1) AS refused;
+SELECT split_part(pg_temp.error_of(format('SELECT escrow.hold(%s, %s, 5)', :buyer, :shop)), ' / ', 1) AS refused_again;
+ALTER TABLE escrow.holds DROP CONSTRAINT dw_broken;
+
 -- a domain constraint on amounts (NOT VALID: the rows already there are
 -- not checked) applies to the next hold
 ALTER DOMAIN escrow.amount ADD CONSTRAINT dw_amount_cap CHECK (VALUE <= 700) NOT VALID;

@@ -83,6 +83,9 @@ typedef struct EpDirectCache
 
 static HTAB *caches = NULL;
 
+/* Invalidations seen (cache_of() tells whether one came while it built) */
+static uint64 invalidations = 0;
+
 /* Forget every table's expressions (a type or a function changed) */
 static void
 invalidate_all(Datum arg, int cacheid, uint32 hashvalue)
@@ -90,6 +93,7 @@ invalidate_all(Datum arg, int cacheid, uint32 hashvalue)
 	HASH_SEQ_STATUS seq;
 	EpDirectCache *c;
 
+	invalidations++;
 	hash_seq_init(&seq, caches);
 	while ((c = hash_seq_search(&seq)) != NULL)
 		c->valid = false;
@@ -106,6 +110,7 @@ invalidate(Datum arg, Oid relid)
 		invalidate_all(arg, 0, 0);
 		return;
 	}
+	invalidations++;
 	c = hash_search(caches, &relid, HASH_FIND, NULL);
 	if (c != NULL)
 		c->valid = false;
@@ -113,8 +118,11 @@ invalidate(Datum arg, Oid relid)
 
 /*
  * The cached expressions of rel (locked), built when missing or stale.
- * The entry is marked valid before it is built: an invalidation that
- * arrives while it is built marks it stale again, for the next call.
+ * The entry is marked valid only once it is built and no invalidation
+ * arrived meanwhile: an error while it is built (a CHECK that fails when
+ * it is planned) leaves it stale, to be built again by the next call, and
+ * an invalidation that arrived while it was built, for the next call to
+ * see (this one uses what it built, as a statement would).
  */
 static EpDirectCache *
 cache_of(Relation rel)
@@ -123,6 +131,7 @@ cache_of(Relation rel)
 	TupleDesc	desc = RelationGetDescr(rel);
 	EpDirectCache *c;
 	MemoryContext old;
+	uint64		seen;
 	bool		found;
 	int			i;
 
@@ -141,15 +150,18 @@ cache_of(Relation rel)
 	c = hash_search(caches, &relid, HASH_ENTER, &found);
 	if (!found)
 	{
-		c->cxt = AllocSetContextCreate(TopMemoryContext, "escrowpay direct writes",
-									   ALLOCSET_SMALL_SIZES);
+		c->cxt = NULL;
 		c->valid = false;
 	}
 	if (c->valid)
 		return c;
 
-	MemoryContextReset(c->cxt);
-	c->valid = true;
+	if (c->cxt == NULL)
+		c->cxt = AllocSetContextCreate(TopMemoryContext, "escrowpay direct writes",
+									   ALLOCSET_SMALL_SIZES);
+	else
+		MemoryContextReset(c->cxt);
+	seen = invalidations;
 	old = MemoryContextSwitchTo(c->cxt);
 	c->checks = NULL;
 	if (desc->constr && desc->constr->num_check > 0)
@@ -178,6 +190,7 @@ cache_of(Relation rel)
 			c->defaults[i] = ExecInitExpr(expression_planner((Expr *) def), NULL);
 	}
 	MemoryContextSwitchTo(old);
+	c->valid = invalidations == seen;
 	return c;
 }
 

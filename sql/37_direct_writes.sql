@@ -1,7 +1,7 @@
 -- 37_direct_writes: a hold writes its reservation and its row straight
 -- into escrow.accounts and escrow.holds (direct.c), a transfer its debit,
--- the transfer and its legs, and each must do exactly what the statement
--- it replaces did.  A later statement of the same call
+-- the transfer and its legs, a capture its hold's row, and each must do
+-- exactly what the statement it replaces did.  A later statement of the same call
 -- or transaction sees the rows; a trigger on either table (added by a
 -- superuser) sends the hold through SQL, so that it fires, with the same
 -- result; a CHECK, a column default, a new column or a domain constraint
@@ -157,6 +157,24 @@ SELECT transfer_id - :t1 AS nth, account = :buyer AS debit, amount, applied
 ALTER TABLE escrow.transfers ADD CONSTRAINT dw_small CHECK (amount < 1000) NOT VALID;
 SELECT split_part(pg_temp.error_of(format('SELECT escrow.transfer(%s, %s, 1500)', :buyer, :shop)), ' / ', 1) AS refused;
 ALTER TABLE escrow.transfers DROP CONSTRAINT dw_small;
+SELECT * FROM pg_temp.buyer_state(:buyer);
+
+-- =====================================================================
+-- A capture (or release) locks and updates its hold's row directly too:
+-- a partial capture leaves it open (ended_at NULL), the last one ends it;
+-- a trigger on escrow.holds for UPDATE sends it through SQL
+SELECT escrow.hold(:buyer, :shop, 40) AS hc \gset
+SELECT escrow.capture(:hc, 15) > 0 AS captured;
+SELECT captured, released, status, ended_at IS NULL AS not_ended FROM escrow.holds WHERE id = :hc;
+CREATE TRIGGER dw_seen_h BEFORE UPDATE ON escrow.holds
+  FOR EACH ROW EXECUTE FUNCTION public.dw_seen_row();
+SELECT escrow.capture(:hc, 5) > 0 AS captured;
+DROP TRIGGER dw_seen_h ON escrow.holds;
+SELECT escrow.capture(:hc) > 0 AS captured_the_rest;
+SELECT captured, released, status,
+       ended_at BETWEEN now() - interval '10 minutes' AND now() AS ended
+  FROM escrow.holds WHERE id = :hc;
+SELECT * FROM public.dw_seen WHERE what = 'holds BEFORE row';
 SELECT * FROM pg_temp.buyer_state(:buyer);
 
 -- a read-only transaction writes nothing

@@ -518,6 +518,7 @@ ep_direct_update(EpDirect *d, TupleTableSlot *row, int n, const AttrNumber *colu
 	CommandId	cid = GetCurrentCommandId(true);
 	Snapshot	snapshot = GetActiveSnapshot();
 	Datum	   *values = palloc(sizeof(Datum) * n);
+	bool	   *isnull = palloc(sizeof(bool) * n);
 
 	for (;;)
 	{
@@ -527,7 +528,8 @@ ep_direct_update(EpDirect *d, TupleTableSlot *row, int n, const AttrNumber *colu
 		TM_Result	result;
 		int			i;
 
-		if (!set(row, arg, values))
+		memset(isnull, false, sizeof(bool) * n);
+		if (!set(row, arg, values, isnull))
 			return false;
 		ExecClearTuple(d->row);
 		slot_getallattrs(row);
@@ -535,9 +537,9 @@ ep_direct_update(EpDirect *d, TupleTableSlot *row, int n, const AttrNumber *colu
 		memcpy(d->row->tts_isnull, row->tts_isnull, sizeof(bool) * desc->natts);
 		for (i = 0; i < n; i++)
 		{
-			check_domain(d, columns[i] - 1, values[i], false);
+			check_domain(d, columns[i] - 1, values[i], isnull[i]);
 			d->row->tts_values[columns[i] - 1] = values[i];
-			d->row->tts_isnull[columns[i] - 1] = false;
+			d->row->tts_isnull[columns[i] - 1] = isnull[i];
 		}
 		ExecStoreVirtualTuple(d->row);
 		if (desc->constr)
@@ -578,4 +580,47 @@ ep_direct_update(EpDirect *d, TupleTableSlot *row, int n, const AttrNumber *colu
 				elog(ERROR, "escrowpay: unexpected table_tuple_update status: %u", result);
 		}
 	}
+}
+
+/*
+ * The row of d whose primary key is id, locked as SELECT ... FOR UPDATE
+ * locks it (ExecLockRows): waiting for a transaction that changes it; in
+ * READ COMMITTED then its latest version, in REPEATABLE READ or
+ * SERIALIZABLE 40001 if it changed after the snapshot.  NULL when there is
+ * none (or it was deleted, or changed by a later command of this
+ * transaction, which the statement skips too).
+ */
+TupleTableSlot *
+ep_direct_lock(EpDirect *d, int64 id)
+{
+	TupleTableSlot *row = ep_direct_fetch(d, id);
+	ItemPointerData tid;
+	TM_FailureData tmfd;
+	TM_Result	result;
+
+	if (row == NULL)
+		return NULL;
+	tid = row->tts_tid;
+	result = table_tuple_lock(d->rel, &tid, GetActiveSnapshot(), row, GetCurrentCommandId(true),
+							  LockTupleExclusive, LockWaitBlock,
+							  IsolationUsesXactSnapshot() ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION,
+							  &tmfd);
+	switch (result)
+	{
+		case TM_Ok:
+			return row;
+		case TM_SelfModified:
+			return NULL;
+		case TM_Updated:
+		case TM_Deleted:
+			/* ExecLockRows says "update" for both */
+			if (IsolationUsesXactSnapshot())
+				serialization_failure("update");
+			if (result == TM_Deleted)
+				return NULL;
+			/* FALLTHROUGH */
+		default:
+			elog(ERROR, "escrowpay: unexpected table_tuple_lock status: %u", result);
+	}
+	return NULL;
 }

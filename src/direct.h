@@ -32,9 +32,9 @@ typedef struct EpDirect
 /*
  * What an update sets (ep_direct_update): decides on row, the (latest)
  * version of the row to update, whether it qualifies, and if so the new
- * values of the columns set (values[], never NULL)
+ * values of the columns set (values[], isnull[]: NULL, false on entry)
  */
-typedef bool (*EpDirectSet) (TupleTableSlot *row, void *arg, Datum *values);
+typedef bool (*EpDirectSet) (TupleTableSlot *row, void *arg, Datum *values, bool *isnull);
 
 extern bool ep_direct_writable(Relation rel, CmdType cmd);
 extern void ep_direct_begin(void);
@@ -44,6 +44,7 @@ extern void ep_direct_close(EpDirect *d);
 extern bool ep_direct_columns(EpDirect *d, int n, const char *const *names, const Oid *types,
 							  AttrNumber *atts);
 extern TupleTableSlot *ep_direct_fetch(EpDirect *d, int64 id);
+extern TupleTableSlot *ep_direct_lock(EpDirect *d, int64 id);
 extern void ep_direct_fill(EpDirect *d, TupleTableSlot *slot, const Datum *values,
 						   const bool *isnull, const bool *given);
 extern void ep_direct_insert(EpDirect *d, int n, const AttrNumber *atts,

@@ -51,6 +51,77 @@ remaining(const EpHold *h)
 }
 
 /*
+ * The columns of escrow.holds a capture or release reads and writes
+ * directly: those lock_open_hold()'s statement reads, in its order, then
+ * those update_hold()'s writes
+ */
+static const char *const hold_columns[] = {"debit_account", "credit_account", "amount",
+"captured", "released", "status", "expires_at", "deal", "ended_at"};
+static const Oid hold_types[] = {INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, TEXTOID,
+TIMESTAMPTZOID, INT8OID, TIMESTAMPTZOID};
+
+/*
+ * *h, hold id, from v[0..7] (isnull[]: NULL), the columns lock_open_hold()
+ * reads in its order: all NOT NULL but expires_at and deal (a NULL deal is
+ * none)
+ */
+static void
+hold_from(int64 id, const Datum *v, const bool *isnull, EpHold *h)
+{
+	int			i;
+
+	for (i = 0; i < 6; i++)
+		if (isnull[i])
+			elog(ERROR, "escrowpay: unexpected NULL in column %d", i + 1);
+	h->id = id;
+	h->debit = DatumGetInt64(v[0]);
+	h->credit = DatumGetInt64(v[1]);
+	h->amount = DatumGetInt64(v[2]);
+	h->captured = DatumGetInt64(v[3]);
+	h->released = DatumGetInt64(v[4]);
+	h->status = TextDatumGetCString(v[5]);
+	h->has_expiry = !isnull[6];
+	h->expires_at = isnull[6] ? 0 : DatumGetTimestampTz(v[6]);
+	h->deal = isnull[7] ? 0 : DatumGetInt64(v[7]);
+}
+
+/*
+ * lock_open_hold()'s statement done directly (direct.c): hold id locked
+ * as its SELECT ... FOR UPDATE locks it (ep_direct_lock()) and read into
+ * *h.  False, with *h unset, when it may not be done directly or finds no
+ * row (the statement then runs, and says so).
+ */
+static bool
+lock_hold_direct(int64 id, EpHold *h)
+{
+	EpDirect	holds;
+	AttrNumber	atts[lengthof(hold_columns)];
+	TupleTableSlot *row;
+	Datum		v[8];
+	bool		isnull[8];
+	bool		done = false;
+	int			i;
+
+	if (ep_distributed())
+		return false;
+	ep_direct_begin();
+	if (ep_direct_open(&holds, "holds", CMD_UPDATE))
+	{
+		if (ep_direct_columns(&holds, lengthof(hold_columns), hold_columns, hold_types, atts) &&
+			(row = ep_direct_lock(&holds, id)) != NULL)
+		{
+			for (i = 0; i < 8; i++)
+				v[i] = slot_getattr(row, atts[i], &isnull[i]);
+			hold_from(id, v, isnull, h);
+			done = true;
+		}
+		ep_direct_close(&holds);
+	}
+	ep_direct_end();
+	return done;
+}
+
+/*
  * Lock hold id and check it is open and not past its expiry (EP002), or
  * raise P0002 when it does not exist.
  */
@@ -60,21 +131,17 @@ lock_open_hold(int64 id, bool allow_expired, int64 deal, EpHold *h)
 	static EpPlan lock = EP_PLAN("SELECT debit_account, credit_account, amount, captured, released, "
 		"       status, expires_at, coalesce(deal, 0) "
 		"  FROM escrow.holds WHERE id = $1 FOR UPDATE", INT8OID);
-	Datum		d;
-	bool		isnull;
+	Datum		v[8];
+	bool		isnull[8];
+	int			i;
 
-	ep_exec_id(&lock, id, "hold");
-	h->id = id;
-	h->debit = ep_int64(0, 1);
-	h->credit = ep_int64(0, 2);
-	h->amount = ep_int64(0, 3);
-	h->captured = ep_int64(0, 4);
-	h->released = ep_int64(0, 5);
-	h->status = ep_text(0, 6);
-	d = ep_datum(0, 7, &isnull);
-	h->has_expiry = !isnull;
-	h->expires_at = isnull ? 0 : DatumGetTimestampTz(d);
-	h->deal = ep_int64(0, 8);
+	if (!lock_hold_direct(id, h))
+	{
+		ep_exec_id(&lock, id, "hold");
+		for (i = 0; i < 8; i++)
+			v[i] = ep_datum(0, i + 1, &isnull[i]);
+		hold_from(id, v, isnull, h);
+	}
 
 	/* a deal's hold moves only through the deal's lifecycle */
 	if (h->deal != deal)
@@ -100,6 +167,65 @@ lock_open_hold(int64 id, bool allow_expired, int64 deal, EpHold *h)
 				 errhint("Release it, or run escrow.expire_holds().")));
 }
 
+/* A hold's new captured/released/status (set_hold()) */
+typedef struct EpHoldEnd
+{
+	const EpHold *h;
+	const char *status;
+} EpHoldEnd;
+
+/*
+ * update_hold()'s SET list on the locked row (an EpDirectSet): captured,
+ * released, status, and ended_at the transaction's start unless the hold
+ * stays open (NULL then)
+ */
+static bool
+set_hold(TupleTableSlot *row, void *arg, Datum *values, bool *isnull)
+{
+	EpHoldEnd  *e = arg;
+
+	values[0] = Int64GetDatum(e->h->captured);
+	values[1] = Int64GetDatum(e->h->released);
+	values[2] = CStringGetTextDatum(e->status);
+	values[3] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	isnull[3] = strcmp(e->status, "open") == 0;
+	return true;
+}
+
+/*
+ * update_hold()'s statement done directly (direct.c) on the row the
+ * transaction has locked; false when it may not be done directly (the
+ * statement then runs)
+ */
+static bool
+update_hold_direct(const EpHold *h, const char *status)
+{
+	EpDirect	holds;
+	AttrNumber	atts[lengthof(hold_columns)];
+	TupleTableSlot *row;
+	EpHoldEnd	e = {h, status};
+	bool		done = false;
+
+	if (ep_distributed())
+		return false;
+	ep_direct_begin();
+	if (ep_direct_open(&holds, "holds", CMD_UPDATE))
+	{
+		if (ep_direct_columns(&holds, lengthof(hold_columns), hold_columns, hold_types, atts))
+		{
+			/* captured, released, status, ended_at */
+			AttrNumber	set[4] = {atts[3], atts[4], atts[5], atts[8]};
+
+			if ((row = ep_direct_fetch(&holds, h->id)) != NULL)
+				ep_direct_update(&holds, row, 4, set, set_hold, &e);
+			done = true;
+		}
+		ep_direct_close(&holds);
+	}
+	ep_direct_end();
+	return done;
+}
+
 /* Write back a locked hold's captured/released/status */
 static void
 update_hold(const EpHold *h, const char *status)
@@ -115,7 +241,8 @@ update_hold(const EpHold *h, const char *status)
 	values[3] = CStringGetTextDatum(status);
 	/* now(), passed in: Citus refuses a volatile call inside CASE */
 	values[4] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
-	ep_exec(&update, values, NULL, 0);
+	if (!update_hold_direct(h, status))
+		ep_exec(&update, values, NULL, 0);
 }
 
 /*

@@ -391,7 +391,7 @@ typedef struct EpDebit
  * values[0] (held) becomes held + amount.  (An EpDirectSet.)
  */
 static bool
-reserve_qualifies(TupleTableSlot *slot, void *arg, Datum *values)
+reserve_qualifies(TupleTableSlot *slot, void *arg, Datum *values, bool *isnull)
 {
 	EpDebit    *r = arg;
 	EpAccountRow a;
@@ -449,7 +449,7 @@ ep_reserve_direct(EpDirect *accounts, int64 debit, int64 credit, int64 amount,
  * held - unhold.  (An EpDirectSet.)
  */
 static bool
-debit_qualifies(TupleTableSlot *slot, void *arg, Datum *values)
+debit_qualifies(TupleTableSlot *slot, void *arg, Datum *values, bool *isnull)
 {
 	EpDebit    *b = arg;
 	EpAccountRow a;

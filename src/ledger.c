@@ -689,10 +689,8 @@ ep_check_hold_accounts(int64 debit, int64 credit, bool public_call)
 void
 ep_add_held(int64 debit, int64 amount)
 {
-	static EpPlan guarded = EP_PLAN("UPDATE escrow.accounts SET held = held + $2 "
-		" WHERE id = $1 AND owner <> '" EP_FUNDING_OWNER "' "
-		"   AND held <= " EP_MAX_BALANCE_SQL " - $2 "
-		"   AND (kind = 'system' OR posted >= (held + $2) - credit_limit)", INT8OID, INT8OID);
+	static EpPlan guarded = EP_PLAN("UPDATE escrow.accounts a SET held = a.held + $2 "
+		" WHERE a.id = $1 AND " EP_HELD_GUARD_SQL("$2"), INT8OID, INT8OID);
 	static EpPlan unguarded = EP_PLAN("UPDATE escrow.accounts SET held = held + $2 WHERE id = $1",
 		INT8OID, INT8OID);
 	Datum		values[2];
@@ -758,7 +756,7 @@ ep_cmp_int64(const void *a, const void *b)
 /*
  * Sum n (account, amount) pairs, given in any order, per account: sorted
  * by account (the order accounts are locked in), the accounts whose total
- * is not 0 go to accounts[] and their totals to totals[] (both of at least
+ * is positive go to accounts[] and their totals to totals[] (both of at least
  * n elements); returns how many.  what names a total if it overflows.
  */
 static int
@@ -775,7 +773,7 @@ totals_per_account(int64 *pairs, int n, const char *what, int64 *accounts, int64
 
 		for (; i < n && pairs[2 * i] == account; i++)
 			total = ep_add(total, pairs[2 * i + 1], what);
-		if (total == 0)
+		if (total <= 0)
 			continue;
 		accounts[k] = account;
 		totals[k++] = total;
@@ -785,7 +783,7 @@ totals_per_account(int64 *pairs, int n, const char *what, int64 *accounts, int64
 
 /*
  * Apply n (account, amount) pairs, given in any order, once per account:
- * in ascending account order, each account's total, when it is not 0,
+ * in ascending account order, each account's total, when it is positive,
  * goes to apply(account, total); what names the total if it overflows.
  */
 void
@@ -822,10 +820,8 @@ ep_add_held_per_account(int64 *pairs, int n)
 		" ORDER BY id FOR NO KEY UPDATE", INT8ARRAYOID);
 	static EpPlan reserve = EP_PLAN("UPDATE escrow.accounts a SET held = a.held + u.amount "
 		"  FROM unnest($1::bigint[], $2::bigint[]) AS u(id, amount) "
-		" WHERE a.id = u.id AND a.owner <> '" EP_FUNDING_OWNER "' "
-		"   AND a.held <= " EP_MAX_BALANCE_SQL " - u.amount "
-		"   AND (a.kind = 'system' OR a.posted >= (a.held + u.amount) - a.credit_limit) "
-		"RETURNING a.id", INT8ARRAYOID, INT8ARRAYOID);
+		" WHERE a.id = u.id AND " EP_HELD_GUARD_SQL("u.amount")
+		" RETURNING a.id", INT8ARRAYOID, INT8ARRAYOID);
 	int64	   *accounts = palloc(sizeof(int64) * n);
 	int64	   *totals = palloc(sizeof(int64) * n);
 	int			k = totals_per_account(pairs, n, "held amount", accounts, totals);

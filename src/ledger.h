@@ -74,8 +74,20 @@ typedef struct EpAccount
 	"UPDATE escrow.accounts a SET held = a.held + " amt \
 	"  FROM escrow.accounts c " \
 	" WHERE a.id = " d " AND c.id = " c " AND a.id <> c.id AND c.currency = a.currency " \
-	"   AND c.owner <> '" EP_FUNDING_OWNER "' AND a.owner <> '" EP_FUNDING_OWNER "' " \
+	"   AND c.owner <> '" EP_FUNDING_OWNER "' " \
 	"   AND NOT (" pub " AND (a.platform OR c.platform OR a.kind = 'system')) " \
+	"   AND " EP_HELD_GUARD_SQL(amt)
+
+/*
+ * The funds guard of every reservation (SQL text over the account row
+ * aliased a; amt names the amount): held += amt on a is allowed when a is
+ * no funding account, held stays within the largest balance, and the
+ * folded funds cover it (a system account needs none).  EP_RESERVE_SQL,
+ * ep_add_held() and ep_add_held_per_account() all use it;
+ * reserve_qualifies() (ledger.c) is the same test in C.
+ */
+#define EP_HELD_GUARD_SQL(amt) \
+	"a.owner <> '" EP_FUNDING_OWNER "' " \
 	"   AND a.held <= " EP_MAX_BALANCE_SQL " - " amt \
 	"   AND (a.kind = 'system' OR a.posted >= (a.held + " amt ") - a.credit_limit)"
 

@@ -18,7 +18,9 @@
 # the run whose first and last 10 s are compared), BENCH_PRELOAD (1000000
 # transfers before the grown-ledger run; 0 skips the growth and long runs),
 # BENCH_PERF (1: record a perf profile of each escrowpay workload at 8
-# clients into bench/results/<date>-perf-<workload>.txt), BENCH_RLS_DEALS (1000000 deals
+# clients into bench/results/<date>-perf-<workload>.txt), BENCH_WAITS (1:
+# what each workload's server processes wait on at 8 clients, sampled from
+# pg_stat_activity, into bench/results/<date>-waits-<workload>.txt), BENCH_RLS_DEALS (1000000 deals
 # for the row-level security reads of bench/rls.sh; 0 skips them), BENCH_WAL
 # (N: after each workload's warm-up, the WAL of N transactions at 8 clients,
 # the worker's fold of them included, by record type and by relation, into
@@ -193,6 +195,46 @@ run_pgbench() {
   fi
 }
 
+# What the server's processes wait on while workload $1 runs at 8
+# clients: pg_stat_activity sampled every 10 ms for $SECS s by one session
+# (one process, whatever the number of samples), each backend type's
+# samples counted by wait event ("CPU" when it waits on none), into
+# bench/results/<date>-waits-<workload>.txt.  A run of its own after the
+# workload's points: the sampling costs a little CPU.
+wait_events() {
+  local w=$1
+  run_pgbench "$w" 8 $((SECS + 2)) >/dev/null &
+  sleep 1
+  q > "$RESULTS/$STAMP-waits-$w.txt" <<SQL
+CREATE TEMP TABLE wait_samples (backend_type text, pid int, wait text);
+DO \$\$
+BEGIN
+  FOR i IN 1 .. $SECS * 100 LOOP
+    PERFORM pg_stat_clear_snapshot();
+    INSERT INTO wait_samples
+    SELECT backend_type, pid, coalesce(wait_event_type || ':' || wait_event, 'CPU')
+      FROM pg_stat_activity
+     WHERE pid <> pg_backend_pid() AND state IS DISTINCT FROM 'idle'
+       AND backend_type IN ('client backend', 'escrowpay maintenance', 'walwriter',
+                            'autovacuum worker', 'checkpointer', 'background writer');
+    PERFORM pg_sleep(0.01);
+  END LOOP;
+END
+\$\$;
+\\pset format aligned
+\\pset tuples_only off
+\\pset footer off
+\\echo '$w at 8 clients: pg_stat_activity sampled every 10 ms for $SECS s'
+\\echo '(% of time: of the samples of every process of the type, busy or idle)'
+SELECT backend_type, wait, count(*) AS samples,
+       round(100.0 * count(*) / sum(count(*)) OVER (PARTITION BY backend_type), 1) AS "% of busy",
+       round(100.0 * count(*) / ($SECS * 100 * (SELECT count(DISTINCT pid) FROM wait_samples s
+                                                 WHERE s.backend_type = w.backend_type)), 1) AS "% of time"
+  FROM wait_samples w GROUP BY 1, 2 HAVING count(*) > 1 ORDER BY 1, 3 DESC;
+SQL
+  wait
+}
+
 echo "date,workload,clients,rep,tps,units_per_s,p50_ms,p99_ms,failed" > "$CSV"
 DL_BEFORE=$(deadlocks)
 FAILED_TOTAL=0
@@ -241,6 +283,9 @@ for r in $(seq 1 "$REPS"); do
       printf '   %-14s %2d clients round %d: %9.1f tps  p50 %7.3f ms  p99 %7.3f ms  failed %s\n' \
         "$w" "$c" "$r" "$tps" "$p50" "$p99" "$failed"
     done
+    if [ "$r" = 1 ] && [ "${BENCH_WAITS:-0}" = 1 ]; then
+      wait_events "$w"
+    fi
     if [ "$r" = 1 ] && [ "${BENCH_PERF:-0}" = 1 ] && command -v perf >/dev/null; then
       # where the server spends a workload's time: 8 clients, whole system
       # only this cluster's processes: the machine is shared

@@ -195,16 +195,26 @@ run_pgbench() {
   fi
 }
 
-# What the server's processes wait on while workload $1 runs at 8
-# clients: pg_stat_activity sampled every 10 ms for $SECS s by one session
-# (one process, whatever the number of samples), each backend type's
-# samples counted by wait event ("CPU" when it waits on none), into
-# bench/results/<date>-waits-<workload>.txt.  A run of its own after the
-# workload's points: the sampling costs a little CPU.
-wait_events() {
+# beside_workload W CMD...: run CMD (which takes $SECS s) while workload W
+# runs at 8 clients, in a run of its own after W's points (what CMD
+# measures costs the server a little CPU): W starts 1 s before CMD and
+# ends about 1 s after it.
+beside_workload() {
   local w=$1
+  shift
   run_pgbench "$w" 8 $((SECS + 2)) >/dev/null &
   sleep 1
+  "$@"
+  wait
+}
+
+# What the server's processes wait on while workload $1 runs (with
+# beside_workload): pg_stat_activity sampled every 10 ms for $SECS s by
+# one session (one process, whatever the number of samples), each backend
+# type's samples counted by wait event ("CPU" when it waits on none), into
+# bench/results/<date>-waits-<workload>.txt.
+wait_events() {
+  local w=$1
   q > "$RESULTS/$STAMP-waits-$w.txt" <<SQL
 CREATE TEMP TABLE wait_samples (backend_type text, pid int, wait text);
 DO \$\$
@@ -232,7 +242,15 @@ SELECT backend_type, wait, count(*) AS samples,
                                                  WHERE s.backend_type = w.backend_type)), 1) AS "% of time"
   FROM wait_samples w GROUP BY 1, 2 HAVING count(*) > 1 ORDER BY 1, 3 DESC;
 SQL
-  wait
+}
+
+# Where the server spends workload $1's time (with beside_workload): a
+# perf profile of this cluster's processes only (the machine is shared)
+# for $SECS s, into bench/results/<date>-perf-<workload>.txt.
+perf_profile() {
+  local w=$1 pids
+  pids=$(pgrep -d, -P "$(head -1 "$CLUSTER_DATA/postmaster.pid")" || true)
+  perf record -q -g -p "$pids" -o "$WORK/perf.data" -- sleep "$SECS" >/dev/null 2>&1 || true
 }
 
 echo "date,workload,clients,rep,tps,units_per_s,p50_ms,p99_ms,failed" > "$CSV"
@@ -284,16 +302,10 @@ for r in $(seq 1 "$REPS"); do
         "$w" "$c" "$r" "$tps" "$p50" "$p99" "$failed"
     done
     if [ "$r" = 1 ] && [ "${BENCH_WAITS:-0}" = 1 ]; then
-      wait_events "$w"
+      beside_workload "$w" wait_events "$w"
     fi
     if [ "$r" = 1 ] && [ "${BENCH_PERF:-0}" = 1 ] && command -v perf >/dev/null; then
-      # where the server spends a workload's time: 8 clients, whole system
-      # only this cluster's processes: the machine is shared
-      run_pgbench "$w" 8 $((SECS + 2)) >/dev/null &
-      sleep 1
-      pids=$(pgrep -d, -P "$(head -1 "$CLUSTER_DATA/postmaster.pid")" || true)
-      perf record -q -g -p "$pids" -o "$WORK/perf.data" -- sleep "$SECS" >/dev/null 2>&1 || true
-      wait
+      beside_workload "$w" perf_profile "$w"
       perf report -q -i "$WORK/perf.data" --no-children --comm postgres --sort dso,symbol \
         --percent-limit 0.7 -g none 2>/dev/null | sed 's/ *$//' > "$RESULTS/$STAMP-perf-$w.txt" || true
     fi
